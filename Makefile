@@ -1,0 +1,99 @@
+# podwall — build the BPF object, its libbpf skeleton and the podwall binary.
+# Quiet by default; `make V=1` shows the commands.
+
+V ?= 0
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BUILD    ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+CPPFLAGS += -Iinclude -Iagent -I$(BUILD) -D_GNU_SOURCE
+LDLIBS   += -lbpf -lelf -lz -lyaml
+
+BPF_CFLAGS := -g -O2 -target bpf -Wall -Wno-unused-function -Iinclude -Ibpf -I$(ARCH_INC)
+BPF_HDRS   := include/podwall/abi.h $(wildcard bpf/lib/*.h)
+
+# Pure userspace code (no syscalls): unit-tested under ASan/UBSan.
+PURE_SRCS  := agent/state.c $(sort $(wildcard agent/k8s/*.c agent/compiler/*.c))
+AGENT_SRCS := $(PURE_SRCS) $(sort $(wildcard agent/kernel/*.c agent/cmd/*.c))
+AGENT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRCS))
+MAIN_OBJ   := $(BUILD)/agent/main.o
+
+SAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+UNIT_SRCS  := $(sort $(wildcard tests/unit/*.c))
+DP_SRCS    := $(sort $(wildcard tests/datapath/*.c))
+
+.PHONY: all setup test unit datapath conformance e2e demo bench clean
+.DEFAULT_GOAL := all
+
+all: podwall
+
+setup:
+	$(Q)bash scripts/deps.sh
+
+$(BUILD)/podwall.bpf.o: bpf/podwall.bpf.c $(BPF_HDRS)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/podwall.skel.h: $(BUILD)/podwall.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name podwall > $@.tmp && mv $@.tmp $@
+
+# Everything in agent/ may include the skeleton; generate it first.
+$(AGENT_OBJS) $(MAIN_OBJ): | $(BUILD)/podwall.skel.h
+$(BUILD)/agent/kernel/%.o $(BUILD)/agent/cmd/%.o: $(BUILD)/podwall.skel.h
+
+$(BUILD)/%.o: %.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+podwall: $(AGENT_OBJS) $(MAIN_OBJ)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# ---------------------------------------------------------------- tests
+$(BUILD)/tests/unit_tests: $(PURE_SRCS) $(UNIT_SRCS) $(wildcard agent/*.h agent/*/*.h tests/lib/*.h) include/podwall/abi.h
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/lib -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+		$(SAN_FLAGS) $(PURE_SRCS) $(UNIT_SRCS) -lyaml -o $@
+
+$(BUILD)/tests/datapath_tests: $(AGENT_OBJS) $(DP_SRCS) $(wildcard tests/lib/*.h)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) $(DP_SRCS) $(AGENT_OBJS) $(LDLIBS) -o $@
+
+unit: $(BUILD)/tests/unit_tests
+datapath: $(BUILD)/tests/datapath_tests
+
+# The README's test command: installs what it needs, builds, runs every suite,
+# ends with "N passed, N failed" and fails if anything failed.
+test: setup
+	$(Q)$(MAKE) --no-print-directory all unit datapath
+	$(Q)bash tests/run.sh
+
+demo: setup
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash scripts/demo.sh
+
+bench: setup
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash scripts/bench.sh
+
+clean:
+	$(Q)rm -rf $(BUILD) podwall
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * podwall: dispatch to a subcommand. Nothing else lives here.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "cmd/cmd.h"
+
+const struct pw_command pw_commands[] = {
+	{ "matrix", cmd_matrix,
+	  "-f FILE [--ports 80,81] [--protocols TCP,UDP,SCTP] [--external-ips IP,...] [-o json|table]" },
+	{ NULL, NULL, NULL },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: podwall COMMAND [ARGS]\n\ncommands:\n");
+	for (const struct pw_command *c = pw_commands; c->name; c++)
+		fprintf(f, "  %-10s %s\n", c->name, c->usage);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return PW_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return PW_EXIT_OK;
+	}
+	for (const struct pw_command *c = pw_commands; c->name; c++)
+		if (!strcmp(argv[1], c->name))
+			return c->run(argc - 1, argv + 1);
+	fprintf(stderr, "podwall: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return PW_EXIT_USAGE;
+}

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The Kubernetes objects podwall understands, as loaded from YAML (or, later,
+ * the API server): Namespaces, Pods, NetworkPolicies and Services.
+ * Every object remembers where it came from (file, line) for error messages.
+ * All memory hangs off the cluster and is freed with pw_cluster_free().
+ */
+#ifndef PODWALL_MODEL_H
+#define PODWALL_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* "file:line: field.path: message", ready to print. */
+struct pw_error {
+	char msg[1024];
+};
+
+struct pw_loc {
+	const char *file;  /* owned by the cluster */
+	int         line;  /* 1-based; 0 if unknown */
+};
+
+struct pw_label {
+	char *key;
+	char *value;
+};
+
+struct pw_labels {
+	struct pw_label *v;  /* sorted by key, keys unique */
+	size_t           n;
+};
+
+enum pw_sel_op {
+	PW_SEL_IN = 1,
+	PW_SEL_NOT_IN,
+	PW_SEL_EXISTS,
+	PW_SEL_DOES_NOT_EXIST,
+};
+
+struct pw_sel_req {
+	char          *key;
+	enum pw_sel_op op;
+	char         **values;
+	size_t         n_values;
+};
+
+/* metav1.LabelSelector. present == false: the field was absent. */
+struct pw_selector {
+	bool               present;
+	struct pw_labels   match_labels;
+	struct pw_sel_req *exprs;
+	size_t             n_exprs;
+};
+
+struct pw_namespace {
+	char            *name;
+	struct pw_labels labels;   /* kubernetes.io/metadata.name always set */
+	bool             audit;    /* annotation podwall.io/mode: audit */
+	struct pw_loc    loc;
+};
+
+struct pw_container_port {
+	char    *name;     /* NULL if unnamed */
+	uint16_t port;
+	uint8_t  proto;    /* IPPROTO_TCP/UDP/SCTP */
+};
+
+struct pw_pod {
+	char                     *ns;
+	char                     *name;
+	struct pw_labels          labels;
+	struct pw_container_port *ports;
+	size_t                    n_ports;
+	uint8_t                   ips[2][16];   /* IPv4-mapped or IPv6 */
+	size_t                    n_ips;
+	char                     *host_veth;    /* annotation podwall.io/host-veth, or NULL */
+	struct pw_loc             loc;
+};
+
+/* A prefix in the 128-bit mapped space: IPv4 a.b.c.d/n is ::ffff:a.b.c.d/(96+n). */
+struct pw_cidr {
+	uint8_t addr[16];
+	uint8_t len;       /* 0..128, in the mapped space */
+	uint8_t is_v4;
+};
+
+struct pw_np_port {
+	uint8_t  proto;       /* IPPROTO_TCP (default), UDP or SCTP */
+	bool     has_port;    /* false: every port of proto */
+	uint16_t port;        /* numeric port (if has_port and !named) */
+	uint16_t end_port;    /* 0 or >= port */
+	char    *named;       /* named port, or NULL */
+};
+
+enum pw_peer_kind {
+	PW_PEER_SELECTOR = 1, /* podSelector and/or namespaceSelector */
+	PW_PEER_IPBLOCK,
+};
+
+struct pw_np_peer {
+	enum pw_peer_kind  kind;
+	struct pw_selector pod_sel;   /* present or not */
+	struct pw_selector ns_sel;    /* present or not */
+	struct pw_cidr     cidr;
+	struct pw_cidr    *except;
+	size_t             n_except;
+	struct pw_loc      loc;
+};
+
+struct pw_np_rule {
+	struct pw_np_peer *peers;  /* n_peers == 0: every peer */
+	size_t             n_peers;
+	struct pw_np_port *ports;  /* n_ports == 0: every port and protocol */
+	size_t             n_ports;
+	struct pw_loc      loc;
+};
+
+struct pw_policy {
+	char              *ns;
+	char              *name;
+	struct pw_selector pod_sel;
+	bool               types[2];     /* [PW_DIR_INGRESS], [PW_DIR_EGRESS], after defaulting */
+	struct pw_np_rule *rules[2];     /* per direction */
+	size_t             n_rules[2];
+	struct pw_loc      loc;
+};
+
+struct pw_service_port {
+	uint16_t port;
+	uint8_t  proto;
+	uint16_t target_port;   /* numeric target, or 0 if named */
+	char    *target_name;   /* named targetPort, or NULL */
+};
+
+struct pw_service {
+	char                   *ns;
+	char                   *name;
+	uint8_t                 cluster_ips[2][16];
+	size_t                  n_cluster_ips;
+	struct pw_labels        selector;
+	struct pw_service_port *ports;
+	size_t                  n_ports;
+	struct pw_loc           loc;
+};
+
+struct pw_cluster {
+	struct pw_namespace *namespaces; size_t n_namespaces;
+	struct pw_pod       *pods;       size_t n_pods;
+	struct pw_policy    *policies;   size_t n_policies;
+	struct pw_service   *services;   size_t n_services;
+	void                *arena;      /* allocator behind every pointer above */
+};
+
+struct pw_cluster *pw_cluster_new(void);
+void pw_cluster_free(struct pw_cluster *c);
+
+/*
+ * Load a YAML stream (multi-document, `kind: List` and *List kinds) from a
+ * file, or every *.yaml / *.yml / *.json file of a directory in name order,
+ * adding to c. Unknown kinds are skipped with a note on stderr. After the
+ * last load, pw_cluster_finish() adds implicit namespaces and sorts objects.
+ * Returns 0 or a negative errno with err set ("file:line: field: message").
+ */
+int pw_cluster_load_path(struct pw_cluster *c, const char *path, struct pw_error *err);
+int pw_cluster_load_buffer(struct pw_cluster *c, const char *name, const char *buf,
+			   size_t len, struct pw_error *err);
+int pw_cluster_finish(struct pw_cluster *c, struct pw_error *err);
+
+/* Selector semantics (selector.c). A selector that is not present matches all. */
+bool pw_selector_matches(const struct pw_selector *sel, const struct pw_labels *labels);
+
+const struct pw_namespace *pw_cluster_namespace(const struct pw_cluster *c, const char *name);
+const struct pw_pod *pw_cluster_pod(const struct pw_cluster *c, const char *ns, const char *name);
+
+#endif /* PODWALL_MODEL_H */

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * podwall kernel/userspace ABI: every map key and value, reserved identity,
+ * verdict, drop reason and event the BPF programs and the agent share.
+ *
+ * Rules for this file:
+ *  - fixed-width types only, explicit padding, no implicit holes (maps are
+ *    compared byte-for-byte by the agent's diff, so every pad byte is zeroed);
+ *  - addresses are always 16 bytes: IPv4 is stored as an IPv4-mapped IPv6
+ *    address (::ffff:a.b.c.d), so one code path serves both families;
+ *  - numbers inside keys are host order, except ports which are network
+ *    order (__be16) because the LPM trie matches their bits MSB first.
+ *
+ * Included by bpf/ (with vmlinux.h or linux/types.h already in scope) and by
+ * agent/ (with <linux/types.h>).
+ */
+#ifndef PODWALL_ABI_H
+#define PODWALL_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define PW_PIN_ROOT "/sys/fs/bpf/podwall"
+
+/* ---------------------------------------------------------------- sizes */
+#define PW_MAX_ENDPOINTS   4096
+#define PW_MAX_IPCACHE     (256 * 1024)
+#define PW_MAX_POLICY      (512 * 1024)
+#define PW_MAX_CONNTRACK   (256 * 1024)
+#define PW_MAX_FRAGS       8192
+#define PW_RINGBUF_BYTES   (1 << 20)
+#define PW_DNS_NAME_MAX    64 /* bytes of the queried name kept in events */
+
+/* -------------------------------------------------- reserved identities */
+/*
+ * Identities are 32-bit. Pod identities and CIDR-group identities are
+ * derived by the compiler from a stable hash, so that the same object set
+ * gives the same numbers on every run and a diff stays small.
+ */
+#define PW_ID_ANY        0u          /* wildcard peer in policy keys only */
+#define PW_ID_HOST       1u          /* the node itself */
+#define PW_ID_WORLD      2u          /* no ipcache entry: outside the cluster */
+#define PW_ID_POD_MIN    0x00000100u /* pod identities: [POD_MIN, CIDR_MIN) */
+#define PW_ID_CIDR_MIN   0x01000000u /* CIDR-group identities: [CIDR_MIN, ..) */
+
+/* ------------------------------------------------------------ verdicts */
+enum pw_verdict {
+	PW_VERDICT_ALLOW = 1,
+	PW_VERDICT_DROP  = 2,
+	PW_VERDICT_AUDIT = 3, /* would have dropped; passed because of audit mode */
+	PW_VERDICT_MAX,
+};
+
+enum pw_dir {
+	PW_DIR_INGRESS = 0, /* into the pod: judged by to_pod */
+	PW_DIR_EGRESS  = 1, /* out of the pod: judged by from_pod (or post-NAT) */
+	PW_DIR_MAX,
+};
+
+/* Why a packet got its verdict. Counters and events carry one of these. */
+enum pw_reason {
+	PW_REASON_NONE = 0,          /* allowed by a policy rule */
+	PW_REASON_NOT_ISOLATED,      /* allowed: no policy selects the pod */
+	PW_REASON_CT_ESTABLISHED,    /* allowed: conntrack, same direction */
+	PW_REASON_CT_REPLY,          /* allowed: conntrack, reply direction */
+	PW_REASON_CT_RELATED,        /* allowed: ICMP error of a tracked flow */
+	PW_REASON_NOT_IP,            /* allowed: ARP and other non-IP */
+	PW_REASON_DNS_ALLOWED,       /* allowed: DNS to cluster DNS */
+	PW_REASON_DEFERRED,          /* passed on to the post-NAT hook */
+	PW_REASON_FRAGMENT,          /* allowed: non-first fragment of allowed first */
+	PW_REASON_NO_ENDPOINT,       /* allowed: device has no endpoint entry */
+	/* drops from here on */
+	PW_REASON_DROP_FIRST,
+	PW_REASON_POLICY_DENIED = PW_REASON_DROP_FIRST, /* isolated, no rule matched */
+	PW_REASON_SPOOFED,           /* source address is not the pod's */
+	PW_REASON_REVOKED,           /* established flow no longer allowed */
+	PW_REASON_DNS_DENIED,        /* DNS to cluster DNS, not allowed */
+	PW_REASON_FRAG_UNKNOWN,      /* non-first fragment, first one not allowed/seen */
+	PW_REASON_MALFORMED,         /* truncated or unparsable headers */
+	PW_REASON_MAX,
+};
+
+/* ---------------------------------------------------------------- config */
+/*
+ * config: ARRAY, one entry (key 0). The agent writes it last in every
+ * change: flipping active_slot makes the new policy set visible to every
+ * packet at once (DESIGN §4, atomic change), and bumping generation makes
+ * established conntrack entries re-check their verdict on their next packet.
+ */
+#define PW_SLOTS 2
+
+#define PW_CFG_AUDIT_ALL      (1u << 0) /* agent --mode audit */
+#define PW_CFG_EVENTS_ALLOW   (1u << 1) /* also emit events for allowed new flows */
+
+struct pw_config {
+	__u32 active_slot;   /* 0 or 1: which slot of policy/ipcache/flags is live */
+	__u32 generation;    /* policy generation, bumped on every change */
+	__u32 flags;         /* PW_CFG_* */
+	__u32 events_per_sec;/* drop-event rate limit per CPU (0 = default 1000) */
+};
+
+/* ------------------------------------------------------------- endpoints */
+/*
+ * endpoints: HASH, host-side veth ifindex -> endpoint. One entry per local
+ * pod. Default-deny is data: flags[slot] says whether the pod is isolated
+ * for each direction under that slot's policy set.
+ */
+#define PW_EP_ISOLATED_INGRESS (1u << 0)
+#define PW_EP_ISOLATED_EGRESS  (1u << 1)
+#define PW_EP_AUDIT            (1u << 2) /* namespace annotated podwall.io/mode: audit */
+#define PW_EP_HAS_V4           (1u << 3) /* ip4 is valid */
+#define PW_EP_HAS_V6           (1u << 4) /* ip6 is valid */
+
+struct pw_endpoint {
+	__u32 ep_id;          /* the policy-key namespace of this pod (= ifindex) */
+	__u32 identity;       /* the pod's own identity (for events) */
+	__u32 flags[PW_SLOTS];/* PW_EP_* per slot */
+	__u8  ip4[16];        /* IPv4-mapped; valid if PW_EP_HAS_V4 */
+	__u8  ip6[16];        /* valid if PW_EP_HAS_V6 */
+};
+
+/*
+ * local_ips: HASH, address -> host veth ifindex. Lets the post-NAT hook find
+ * the sending endpoint of a deferred packet from its source address.
+ */
+struct pw_addr {
+	__u8 a[16];
+};
+
+/* --------------------------------------------------------------- ipcache */
+/*
+ * ipcache: LPM_TRIE. prefixlen counts the 32 bits of slot/pad plus the
+ * address bits (IPv4 as ::ffff:0:0/96 + v4 prefix, so a v4 /24 has
+ * prefixlen 32 + 96 + 24).
+ */
+#define PW_IPC_PREFIX_BASE 32
+#define PW_IPC_V4_BASE     (PW_IPC_PREFIX_BASE + 96)
+
+struct pw_ipcache_key {
+	__u32 prefixlen;
+	__u8  slot;
+	__u8  pad[3];
+	__u8  addr[16];
+};
+
+#define PW_IPC_DNS     (1u << 0) /* the address is a cluster DNS server pod */
+#define PW_IPC_SERVICE (1u << 1) /* a Service ClusterIP: egress verdict deferred past NAT */
+#define PW_IPC_POD     (1u << 2) /* a pod address (/32 or /128) */
+
+struct pw_ipcache_val {
+	__u32 identity;
+	__u32 flags; /* PW_IPC_* */
+};
+
+/* ---------------------------------------------------------------- policy */
+/*
+ * policy: LPM_TRIE of allow rules. The bits, in match order:
+ *   slot(8) dir(8) pad(16) | ep_id(32) | peer(32) | proto(8) pad(8) | port(16)
+ * A rule for every protocol and port ends after peer (prefixlen
+ * PW_POL_PREFIX_ANY_PROTO); one for every port of a protocol ends after the
+ * pad byte (PW_POL_PREFIX_ANY_PORT); a port range is one or more prefixes of
+ * the port bits. Peer PW_ID_ANY is the explicit "any peer" key. The datapath
+ * looks up (peer) then (PW_ID_ANY): two lookups, bounded whatever the size.
+ */
+#define PW_POL_PREFIX_ANY_PROTO 96
+#define PW_POL_PREFIX_ANY_PORT  112
+#define PW_POL_PREFIX_FULL      128
+
+struct pw_policy_key {
+	__u32  prefixlen;
+	__u8   slot;
+	__u8   dir;       /* enum pw_dir */
+	__u16  pad0;
+	__u32  ep_id;
+	__u32  peer_id;   /* identity or PW_ID_ANY */
+	__u8   proto;     /* IPPROTO_TCP/UDP/SCTP; ICMP never has rules in v1 */
+	__u8   pad1;
+	__be16 port;      /* destination port, network order */
+};
+
+struct pw_policy_val {
+	__u32 rule_id;    /* index into the agent's rule table (explain/monitor) */
+	__u32 flags;
+};
+
+/* -------------------------------------------------------------------- dns */
+/*
+ * dns: HASH, ep_id -> DNS allowance and counters. First-class DNS: a packet
+ * to a PW_IPC_DNS address on UDP/TCP 53 is counted here, and allowed outright
+ * when the slot's flags carry PW_DNS_AUTO (agent --dns=auto). The POLICY_*
+ * bits say what the policies in force allow (for status and explain).
+ */
+#define PW_DNS_POLICY_UDP (1u << 0) /* policies allow UDP/53 to every DNS pod */
+#define PW_DNS_POLICY_TCP (1u << 1) /* policies allow TCP/53 to every DNS pod */
+#define PW_DNS_AUTO       (1u << 2) /* --dns=auto: allowed regardless of policy */
+
+struct pw_dns {
+	__u32 flags[PW_SLOTS];
+	__u64 allowed;  /* DNS packets allowed (atomic adds) */
+	__u64 dropped;  /* DNS packets dropped */
+};
+
+/* -------------------------------------------------------------- conntrack */
+/*
+ * conntrack: LRU_HASH. The key is the flow as first seen (original
+ * direction) plus the direction whose check created it, so one packet of
+ * a same-node flow owns two entries: EGRESS (made by from_pod of the
+ * client) and INGRESS (made by to_pod of the server). A reply is found by
+ * reversing its tuple.
+ */
+struct pw_ct_key {
+	__u8   saddr[16];
+	__u8   daddr[16];
+	__be16 sport;     /* ICMP echo: the identifier; else 0 */
+	__be16 dport;
+	__u8   proto;
+	__u8   dir;       /* enum pw_dir of the check that created it */
+	__u16  pad;
+};
+
+#define PW_CT_SEEN_REPLY (1u << 0)
+#define PW_CT_CLOSING    (1u << 1) /* FIN seen: short timeout */
+#define PW_CT_DEFERRED   (1u << 2) /* flow to a Service VIP: verdict taken post-NAT */
+#define PW_CT_AUDIT      (1u << 3) /* created by an audit pass */
+
+struct pw_ct_val {
+	__u64 last_seen_ns;
+	__u32 generation; /* pw_config.generation when the verdict was taken */
+	__u32 flags;      /* PW_CT_* */
+	__u32 ep_id;      /* endpoint whose policy allowed it */
+	__u32 peer_id;    /* peer identity at that time */
+	__u32 rule_id;
+	__u32 pad;
+};
+
+/* CT timeouts, seconds */
+#define PW_CT_TCP_SYN_TIMEOUT   60
+#define PW_CT_TCP_TIMEOUT       21600
+#define PW_CT_TCP_CLOSE_TIMEOUT 10
+#define PW_CT_UDP_TIMEOUT       60
+#define PW_CT_ICMP_TIMEOUT      30
+
+/* frags: LRU_HASH of first fragments allowed, so later ones follow them. */
+struct pw_frag_key {
+	__u8  saddr[16];
+	__u8  daddr[16];
+	__u32 id;         /* IPv4 id or IPv6 fragment identification */
+	__u8  proto;
+	__u8  dir;
+	__u16 pad;
+};
+
+/* --------------------------------------------------------------- counters */
+/*
+ * counters: PERCPU_ARRAY indexed by PW_COUNTER_IDX(dir, verdict, reason).
+ */
+#define PW_COUNTER_IDX(dir, verdict, reason) \
+	(((dir) * PW_VERDICT_MAX + (verdict)) * PW_REASON_MAX + (reason))
+#define PW_COUNTERS_MAX (PW_DIR_MAX * PW_VERDICT_MAX * PW_REASON_MAX)
+
+struct pw_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* ------------------------------------------------------------------ marks */
+/*
+ * skb->mark bits podwall sets. kube-proxy uses 0x4000 (masquerade) and 0x8000
+ * (drop); Calico 0xffff0000 by default. PW_MARK_DEFER tells the post-NAT hook
+ * that the egress verdict of this packet is still to be taken.
+ */
+#define PW_MARK_DEFER 0x00000200u
+
+/* ----------------------------------------------------------------- events */
+/*
+ * events: RINGBUF of struct pw_event. Drops (and audit would-drops, and
+ * allows when PW_CFG_EVENTS_ALLOW) are reported, rate-limited per CPU;
+ * `suppressed` counts events this CPU skipped since its previous event.
+ */
+#define PW_EVENT_HAS_DNS (1u << 0)
+
+struct pw_event {
+	__u64 ts_ns;
+	__u8  saddr[16];
+	__u8  daddr[16];
+	__be16 sport;
+	__be16 dport;
+	__u8  proto;
+	__u8  dir;        /* enum pw_dir */
+	__u8  verdict;    /* enum pw_verdict */
+	__u8  reason;     /* enum pw_reason */
+	__u32 ifindex;
+	__u32 ep_id;
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u32 rule_id;
+	__u32 suppressed;
+	__u32 flags;      /* PW_EVENT_* */
+	char  dns_name[PW_DNS_NAME_MAX]; /* dotted, NUL-terminated if HAS_DNS */
+};
+
+/* per-CPU rate limiter state for events (ARRAY of 1, PERCPU) */
+struct pw_ratelimit {
+	__u64 window_start_ns;
+	__u32 sent;
+	__u32 suppressed;
+};
+
+#endif /* PODWALL_ABI_H */

@@ -70,6 +70,8 @@ enum pw_reason {
 	PW_REASON_DEFERRED,          /* passed on to the post-NAT hook */
 	PW_REASON_FRAGMENT,          /* allowed: non-first fragment of allowed first */
 	PW_REASON_NO_ENDPOINT,       /* allowed: device has no endpoint entry */
+	PW_REASON_FROM_HOST,         /* allowed: from the node itself (kubelet probes) */
+	PW_REASON_ND,                /* allowed: IPv6 neighbour discovery */
 	/* drops from here on */
 	PW_REASON_DROP_FIRST,
 	PW_REASON_POLICY_DENIED = PW_REASON_DROP_FIRST, /* isolated, no rule matched */

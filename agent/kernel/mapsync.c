@@ -1,0 +1,1005 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * mapsync: reconcile the BPF maps with a desired state, atomically (mapsync.h).
+ *
+ * Every map is read into a sorted table of (key, value) byte strings, the
+ * desired state is turned into tables of the same shape, and merge walks give
+ * the difference. Keys and values are compared byte for byte: pad bytes are
+ * zeroed and LPM keys are canonical (no bits set beyond prefixlen).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "kernel/mapsync.h"
+
+#if defined(__has_include)
+#if __has_include("podwall.skel.h")
+#include "podwall.skel.h"
+#define PW_HAVE_SKEL 1
+#endif
+#endif
+
+const char *const pw_sync_map_names[PW_SM_MAX] = {
+	[PW_SM_ENDPOINTS] = "endpoints",
+	[PW_SM_LOCAL_IPS] = "local_ips",
+	[PW_SM_IPCACHE]   = "ipcache",
+	[PW_SM_POLICY]    = "policy",
+	[PW_SM_DNS]       = "dns",
+	[PW_SM_CONFIG]    = "config",
+};
+
+/* ------------------------------------------------------------ tables */
+
+/* Element layout: key | value | u32 seq (insertion order, for stable dedup). */
+struct tab {
+	uint32_t ksz, vsz, esz;
+	size_t   n, cap;
+	uint8_t *d;
+};
+
+static void tab_init(struct tab *t, uint32_t ksz, uint32_t vsz)
+{
+	memset(t, 0, sizeof(*t));
+	t->ksz = ksz;
+	t->vsz = vsz;
+	t->esz = ksz + vsz + sizeof(uint32_t);
+}
+
+static void tab_free(struct tab *t)
+{
+	free(t->d);
+	t->d = NULL;
+	t->n = t->cap = 0;
+}
+
+static inline uint8_t *tab_key(const struct tab *t, size_t i)
+{
+	return t->d + i * t->esz;
+}
+
+static inline uint8_t *tab_val(const struct tab *t, size_t i)
+{
+	return t->d + i * t->esz + t->ksz;
+}
+
+static int tab_push(struct tab *t, const void *k, const void *v)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		uint8_t *d = realloc(t->d, cap * t->esz);
+
+		if (!d)
+			return -ENOMEM;
+		t->d = d;
+		t->cap = cap;
+	}
+	uint8_t *e = tab_key(t, t->n);
+	uint32_t seq = (uint32_t)t->n;
+
+	memcpy(e, k, t->ksz);
+	if (v)
+		memcpy(e + t->ksz, v, t->vsz);
+	else
+		memset(e + t->ksz, 0, t->vsz);
+	memcpy(e + t->ksz + t->vsz, &seq, sizeof(seq));
+	t->n++;
+	return 0;
+}
+
+static int tab_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct tab *t = ctx;
+	int c = memcmp(a, b, t->ksz);
+	uint32_t sa, sb;
+
+	if (c)
+		return c;
+	memcpy(&sa, (const uint8_t *)a + t->ksz + t->vsz, sizeof(sa));
+	memcpy(&sb, (const uint8_t *)b + t->ksz + t->vsz, sizeof(sb));
+	return sa < sb ? -1 : sa > sb;
+}
+
+/* Sort by key; drop later duplicates of a key. Returns how many were dropped. */
+static size_t tab_sort_dedup(struct tab *t)
+{
+	size_t w = 0, dropped = 0;
+
+	if (t->n > 1)
+		qsort_r(t->d, t->n, t->esz, tab_cmp, t);
+	for (size_t i = 0; i < t->n; i++) {
+		if (w && !memcmp(tab_key(t, w - 1), tab_key(t, i), t->ksz)) {
+			dropped++;
+			continue;
+		}
+		if (w != i)
+			memcpy(tab_key(t, w), tab_key(t, i), t->esz);
+		w++;
+	}
+	t->n = w;
+	return dropped;
+}
+
+static uint8_t *tab_find(const struct tab *t, const void *k)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(tab_key(t, mid), k, t->ksz);
+
+		if (!c)
+			return tab_key(t, mid);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Logical difference of two sorted, deduplicated tables of the same shape. */
+static void tab_diff_count(const struct tab *old, const struct tab *new,
+			   struct pw_sync_count *cnt)
+{
+	size_t i = 0, j = 0;
+
+	while (i < old->n || j < new->n) {
+		int c;
+
+		if (i == old->n)
+			c = 1;
+		else if (j == new->n)
+			c = -1;
+		else
+			c = memcmp(tab_key(old, i), tab_key(new, j), old->ksz);
+		if (c < 0) {
+			cnt->removed++;
+			i++;
+		} else if (c > 0) {
+			cnt->added++;
+			j++;
+		} else {
+			if (memcmp(tab_val(old, i), tab_val(new, j), old->vsz))
+				cnt->changed++;
+			i++;
+			j++;
+		}
+	}
+}
+
+/* Number of keys of b that are not in a (both sorted, deduplicated). */
+static size_t tab_count_new(const struct tab *a, const struct tab *b)
+{
+	size_t n = 0;
+
+	for (size_t j = 0; j < b->n; j++)
+		if (!tab_find(a, tab_key(b, j)))
+			n++;
+	return n;
+}
+
+/* ------------------------------------------------------------ map I/O */
+
+struct map_meta {
+	int      fd;
+	uint32_t type;
+	uint32_t key_size;
+	uint32_t value_size;
+	uint32_t max_entries;
+};
+
+static int map_meta(int fd, const char *name, uint32_t ksz, uint32_t vsz,
+		    struct map_meta *m, struct pw_sync_stats *st);
+
+static void set_err(struct pw_sync_stats *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_err(struct pw_sync_stats *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!st)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(st->error, sizeof(st->error), fmt, ap);
+	va_end(ap);
+}
+
+static int map_meta(int fd, const char *name, uint32_t ksz, uint32_t vsz,
+		    struct map_meta *m, struct pw_sync_stats *st)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+	int err;
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0) {
+		set_err(st, "map %s: no file descriptor", name);
+		return -EBADF;
+	}
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	if (err) {
+		set_err(st, "map %s: BPF_OBJ_GET_INFO_BY_FD: %s", name, strerror(-err));
+		return err;
+	}
+	if (info.key_size != ksz || info.value_size != vsz) {
+		set_err(st, "map %s: key/value size %u/%u, the agent expects %u/%u "
+			"(ABI mismatch between pinned maps and this binary)",
+			name, info.key_size, info.value_size, ksz, vsz);
+		return -EINVAL;
+	}
+	m->fd = fd;
+	m->type = info.type;
+	m->key_size = info.key_size;
+	m->value_size = info.value_size;
+	m->max_entries = info.max_entries;
+	return 0;
+}
+
+static int tab_read_map(const struct map_meta *m, const char *name, struct tab *t,
+			struct pw_sync_stats *st)
+{
+	uint8_t key[64], next[64], val[256];
+	const void *prev = NULL;
+	size_t iter = 0, limit = (size_t)m->max_entries * 2 + 64;
+	int err;
+
+	if (t->ksz > sizeof(key) || t->vsz > sizeof(val))
+		return -EINVAL;
+	for (;;) {
+		err = bpf_map_get_next_key(m->fd, prev, next);
+		if (err == -ENOENT)
+			break;
+		if (err) {
+			set_err(st, "map %s: get_next_key: %s", name, strerror(-err));
+			return err;
+		}
+		if (++iter > limit) {
+			set_err(st, "map %s: iteration does not end (changed concurrently?)", name);
+			return -ELOOP;
+		}
+		err = bpf_map_lookup_elem(m->fd, next, val);
+		if (err && err != -ENOENT) {
+			set_err(st, "map %s: lookup: %s", name, strerror(-err));
+			return err;
+		}
+		if (!err) {
+			err = tab_push(t, next, val);
+			if (err)
+				return err;
+		}
+		memcpy(key, next, t->ksz);
+		prev = key;
+	}
+	tab_sort_dedup(t);
+	return 0;
+}
+
+/* ------------------------------------------------------------ keys */
+
+/* Zero every bit of an LPM key beyond its prefixlen. */
+static int lpm_canon(uint8_t *key, size_t ksz)
+{
+	uint32_t plen;
+	uint8_t *d = key + sizeof(uint32_t);
+	size_t dlen = ksz - sizeof(uint32_t);
+
+	memcpy(&plen, key, sizeof(plen));
+	if (plen > dlen * 8)
+		return -EINVAL;
+	for (size_t i = 0; i < dlen; i++) {
+		size_t bit0 = i * 8;
+
+		if (bit0 >= plen)
+			d[i] = 0;
+		else if (bit0 + 8 > plen)
+			d[i] &= (uint8_t)(0xff << (8 - (plen - bit0)));
+	}
+	return 0;
+}
+
+/* Both LPM keys have the slot byte right after prefixlen. */
+#define LPM_SLOT_OFF offsetof(struct pw_ipcache_key, slot)
+_Static_assert(offsetof(struct pw_ipcache_key, slot) == offsetof(struct pw_policy_key, slot),
+	       "slot offset");
+
+static bool addr_is_v4(const uint8_t a[16])
+{
+	static const uint8_t pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return !memcmp(a, pfx, sizeof(pfx));
+}
+
+/* ------------------------------------------------------------ the sync */
+
+struct sync {
+	const struct pw_map_fds *fds;
+	struct pw_sync_stats *st;
+	struct map_meta m[PW_SM_MAX];
+	struct pw_config cfg;
+	uint32_t A, I;
+
+	/* in the maps now */
+	struct tab ipc_all, pol_all;       /* raw, every slot */
+	struct tab ipc_A, ipc_I;           /* slot-0 keys */
+	struct tab pol_A, pol_I;
+	size_t ipc_garbage, pol_garbage;   /* entries with a slot byte > 1 */
+	struct tab ep, lip, dns;           /* raw */
+	struct tab ep_norm, dns_norm;      /* live-slot view */
+
+	/* desired */
+	struct tab w_ipc, w_pol;           /* slot-0 keys, canonical */
+	struct tab w_ep, w_lip, w_dns;     /* w_ep/w_dns: normalized (flags[0] only) */
+
+	/* undo log for writes made before the flip */
+	struct undo { int fd; uint8_t key[32]; uint8_t val[64]; bool had; } *undo;
+	size_t n_undo, cap_undo;
+};
+
+static void sync_free(struct sync *s)
+{
+	struct tab *tabs[] = { &s->ipc_all, &s->pol_all, &s->ipc_A, &s->ipc_I, &s->pol_A,
+			       &s->pol_I, &s->ep, &s->lip, &s->dns, &s->ep_norm, &s->dns_norm,
+			       &s->w_ipc, &s->w_pol, &s->w_ep, &s->w_lip, &s->w_dns };
+
+	for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++)
+		tab_free(tabs[i]);
+	free(s->undo);
+}
+
+/* Split a raw LPM table into slot A and slot I views with slot-0 keys. */
+static int split_slots(const struct tab *all, uint32_t A, struct tab *ta, struct tab *ti,
+		       size_t *garbage)
+{
+	uint8_t key[64];
+	int err;
+
+	for (size_t i = 0; i < all->n; i++) {
+		uint8_t slot = tab_key(all, i)[LPM_SLOT_OFF];
+
+		if (slot >= PW_SLOTS) {
+			(*garbage)++;
+			continue;
+		}
+		memcpy(key, tab_key(all, i), all->ksz);
+		key[LPM_SLOT_OFF] = 0;
+		err = tab_push(slot == A ? ta : ti, key, tab_val(all, i));
+		if (err)
+			return err;
+	}
+	tab_sort_dedup(ta);
+	tab_sort_dedup(ti);
+	return 0;
+}
+
+static int build_desired(struct sync *s, const struct pw_state *d)
+{
+	struct pw_sync_stats *st = s->st;
+	size_t dropped;
+	int err;
+
+	for (size_t i = 0; i < d->n_ipc; i++) {
+		struct pw_ipcache_key k = d->ipc[i].key;
+
+		k.slot = 0;
+		memset(k.pad, 0, sizeof(k.pad));
+		if (lpm_canon((uint8_t *)&k, sizeof(k))) {
+			set_err(st, "ipcache entry %zu: prefixlen %u out of range", i, k.prefixlen);
+			return -EINVAL;
+		}
+		err = tab_push(&s->w_ipc, &k, &d->ipc[i].val);
+		if (err)
+			return err;
+	}
+	dropped = tab_sort_dedup(&s->w_ipc);
+	if (dropped)
+		fprintf(stderr, "podwall: warning: ipcache: %zu duplicate prefixes ignored\n", dropped);
+
+	for (size_t i = 0; i < d->n_pol; i++) {
+		struct pw_policy_key k = d->pol[i].key;
+
+		k.slot = 0;
+		k.pad0 = 0;
+		k.pad1 = 0;
+		if (lpm_canon((uint8_t *)&k, sizeof(k))) {
+			set_err(st, "policy entry %zu: prefixlen %u out of range", i, k.prefixlen);
+			return -EINVAL;
+		}
+		err = tab_push(&s->w_pol, &k, &d->pol[i].val);
+		if (err)
+			return err;
+	}
+	dropped = tab_sort_dedup(&s->w_pol);
+	if (dropped)
+		fprintf(stderr, "podwall: warning: policy: %zu duplicate keys ignored\n", dropped);
+
+	for (size_t i = 0; i < d->n_eps; i++) {
+		const struct pw_state_ep *e = &d->eps[i];
+		struct pw_endpoint v;
+		struct pw_dns dv;
+		uint32_t key = e->ifindex;
+		bool v4 = false, v6 = false;
+
+		if (!e->ifindex)
+			continue; /* not local */
+		memset(&v, 0, sizeof(v));
+		v.ep_id = e->ep_id;
+		v.identity = e->identity;
+		for (size_t j = 0; j < e->n_ips && j < 2; j++) {
+			if (addr_is_v4(e->ips[j]) && !v4) {
+				memcpy(v.ip4, e->ips[j], 16);
+				v4 = true;
+			} else if (!addr_is_v4(e->ips[j]) && !v6) {
+				memcpy(v.ip6, e->ips[j], 16);
+				v6 = true;
+			}
+		}
+		v.flags[0] = (e->flags & ~(PW_EP_HAS_V4 | PW_EP_HAS_V6)) |
+			     (v4 ? PW_EP_HAS_V4 : 0) | (v6 ? PW_EP_HAS_V6 : 0);
+		err = tab_push(&s->w_ep, &key, &v);
+		if (err)
+			return err;
+
+		memset(&dv, 0, sizeof(dv));
+		dv.flags[0] = e->dns_flags;
+		err = tab_push(&s->w_dns, &e->ep_id, &dv);
+		if (err)
+			return err;
+
+		for (size_t j = 0; j < e->n_ips && j < 2; j++) {
+			struct pw_addr a;
+
+			memcpy(a.a, e->ips[j], 16);
+			err = tab_push(&s->w_lip, &a, &key);
+			if (err)
+				return err;
+		}
+	}
+	dropped = tab_sort_dedup(&s->w_ep);
+	if (dropped)
+		fprintf(stderr, "podwall: warning: endpoints: %zu pods share a host veth with "
+			"another pod; only the first is enforced\n", dropped);
+	dropped = tab_sort_dedup(&s->w_dns);
+	if (dropped)
+		fprintf(stderr, "podwall: warning: dns: %zu duplicate endpoint ids ignored\n", dropped);
+	dropped = tab_sort_dedup(&s->w_lip);
+	if (dropped)
+		fprintf(stderr, "podwall: warning: local_ips: %zu addresses claimed by two local "
+			"pods; the first one keeps it\n", dropped);
+	return 0;
+}
+
+/* The live-slot view of what the maps hold, in the shape of the desired tables. */
+static int build_live_views(struct sync *s)
+{
+	int err;
+
+	for (size_t i = 0; i < s->ep.n; i++) {
+		struct pw_endpoint v;
+
+		memcpy(&v, tab_val(&s->ep, i), sizeof(v));
+		v.flags[0] = v.flags[s->A];
+		v.flags[1] = 0;
+		err = tab_push(&s->ep_norm, tab_key(&s->ep, i), &v);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; i < s->dns.n; i++) {
+		struct pw_dns v;
+
+		memset(&v, 0, sizeof(v));
+		memcpy(v.flags, tab_val(&s->dns, i) + offsetof(struct pw_dns, flags), sizeof(v.flags));
+		v.flags[0] = v.flags[s->A];
+		v.flags[1] = 0;
+		err = tab_push(&s->dns_norm, tab_key(&s->dns, i), &v);
+		if (err)
+			return err;
+	}
+	tab_sort_dedup(&s->ep_norm);
+	tab_sort_dedup(&s->dns_norm);
+	return 0;
+}
+
+static int check_room(struct sync *s, enum pw_sync_map m, size_t peak)
+{
+	if (peak <= s->m[m].max_entries)
+		return 0;
+	set_err(s->st, "map %s is too small for this change: it would need %zu entries "
+		"(both policy slots included), its limit is %u; nothing was changed",
+		pw_sync_map_names[m], peak, s->m[m].max_entries);
+	return -ENOSPC;
+}
+
+static int undo_record(struct sync *s, int fd, const void *key, size_t ksz,
+		       const void *old, size_t vsz)
+{
+	struct undo *u;
+
+	if (s->n_undo == s->cap_undo) {
+		size_t cap = s->cap_undo ? s->cap_undo * 2 : 64;
+		struct undo *n = realloc(s->undo, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		s->undo = n;
+		s->cap_undo = cap;
+	}
+	u = &s->undo[s->n_undo++];
+	u->fd = fd;
+	memcpy(u->key, key, ksz);
+	u->had = old != NULL;
+	if (old)
+		memcpy(u->val, old, vsz);
+	return 0;
+}
+
+static void undo_all(struct sync *s)
+{
+	while (s->n_undo) {
+		struct undo *u = &s->undo[--s->n_undo];
+
+		if (u->had)
+			bpf_map_update_elem(u->fd, u->key, u->val, BPF_ANY);
+		else
+			bpf_map_delete_elem(u->fd, u->key);
+	}
+}
+
+static int map_write(struct sync *s, enum pw_sync_map m, const void *k, const void *v)
+{
+	int err = bpf_map_update_elem(s->m[m].fd, k, v, BPF_ANY);
+
+	if (err) {
+		set_err(s->st, "map %s: update: %s", pw_sync_map_names[m], strerror(-err));
+		return err;
+	}
+	s->st->writes++;
+	return 0;
+}
+
+static int map_del(struct sync *s, enum pw_sync_map m, const void *k)
+{
+	int err = bpf_map_delete_elem(s->m[m].fd, k);
+
+	if (err && err != -ENOENT) {
+		set_err(s->st, "map %s: delete: %s", pw_sync_map_names[m], strerror(-err));
+		return err;
+	}
+	s->st->deletes++;
+	return 0;
+}
+
+/* Write a desired LPM table into slot I: only the difference with what slot I holds. */
+static int write_lpm_slot(struct sync *s, enum pw_sync_map m, const struct tab *all,
+			  const struct tab *cur_I, const struct tab *want)
+{
+	uint8_t key[64];
+	int err;
+
+	/* first make room: leftovers of slot I and entries of no valid slot */
+	for (size_t i = 0; i < all->n; i++)
+		if (tab_key(all, i)[LPM_SLOT_OFF] >= PW_SLOTS) {
+			err = map_del(s, m, tab_key(all, i));
+			if (err)
+				return err;
+		}
+	for (size_t i = 0; i < cur_I->n; i++) {
+		if (tab_find(want, tab_key(cur_I, i)))
+			continue;
+		memcpy(key, tab_key(cur_I, i), cur_I->ksz);
+		key[LPM_SLOT_OFF] = (uint8_t)s->I;
+		err = map_del(s, m, key);
+		if (err)
+			return err;
+	}
+	for (size_t j = 0; j < want->n; j++) {
+		const uint8_t *old = tab_find(cur_I, tab_key(want, j));
+
+		if (old && !memcmp(old + cur_I->ksz, tab_val(want, j), want->vsz))
+			continue;
+		memcpy(key, tab_key(want, j), want->ksz);
+		key[LPM_SLOT_OFF] = (uint8_t)s->I;
+		err = map_write(s, m, key, tab_val(want, j));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int write_pre_flip(struct sync *s)
+{
+	int err;
+
+	/* endpoints: existing ones get flags[I]; new ones both slots */
+	for (size_t j = 0; j < s->w_ep.n; j++) {
+		const uint8_t *key = tab_key(&s->w_ep, j);
+		const uint8_t *raw = tab_find(&s->ep, key);
+		struct pw_endpoint want, v;
+
+		memcpy(&want, tab_val(&s->w_ep, j), sizeof(want));
+		v = want;
+		if (raw) {
+			struct pw_endpoint old;
+
+			memcpy(&old, raw + s->ep.ksz, sizeof(old));
+			if (old.ep_id == want.ep_id) {
+				v.flags[s->A] = old.flags[s->A];
+				v.flags[s->I] = want.flags[0];
+			} else {
+				/* another pod on this device now: enforce it from the start */
+				v.flags[0] = v.flags[1] = want.flags[0];
+			}
+			if (!memcmp(&old, &v, sizeof(v)))
+				continue;
+		} else {
+			v.flags[0] = v.flags[1] = want.flags[0];
+		}
+		err = undo_record(s, s->m[PW_SM_ENDPOINTS].fd, key, s->ep.ksz,
+				  raw ? raw + s->ep.ksz : NULL, sizeof(v));
+		if (!err)
+			err = map_write(s, PW_SM_ENDPOINTS, key, &v);
+		if (err)
+			return err;
+	}
+
+	/* local_ips: add or move addresses */
+	for (size_t j = 0; j < s->w_lip.n; j++) {
+		const uint8_t *key = tab_key(&s->w_lip, j);
+		const uint8_t *raw = tab_find(&s->lip, key);
+
+		if (raw && !memcmp(raw + s->lip.ksz, tab_val(&s->w_lip, j), s->lip.vsz))
+			continue;
+		err = undo_record(s, s->m[PW_SM_LOCAL_IPS].fd, key, s->lip.ksz,
+				  raw ? raw + s->lip.ksz : NULL, s->lip.vsz);
+		if (!err)
+			err = map_write(s, PW_SM_LOCAL_IPS, key, tab_val(&s->w_lip, j));
+		if (err)
+			return err;
+	}
+
+	/* dns: flags[I] for existing entries (counters kept), both slots for new ones */
+	for (size_t j = 0; j < s->w_dns.n; j++) {
+		const uint8_t *key = tab_key(&s->w_dns, j);
+		const uint8_t *raw = tab_find(&s->dns, key);
+		struct pw_dns want, v, now;
+
+		memcpy(&want, tab_val(&s->w_dns, j), sizeof(want));
+		memset(&v, 0, sizeof(v));
+		if (raw) {
+			/* re-read right before writing, to lose as few counts as possible */
+			if (bpf_map_lookup_elem(s->m[PW_SM_DNS].fd, key, &now))
+				memcpy(&now, raw + s->dns.ksz, sizeof(now));
+			v = now;
+			v.flags[s->I] = want.flags[0];
+			if (!memcmp(&now, &v, sizeof(v)))
+				continue;
+		} else {
+			v.flags[0] = v.flags[1] = want.flags[0];
+		}
+		err = undo_record(s, s->m[PW_SM_DNS].fd, key, s->dns.ksz,
+				  raw ? (const void *)&now : NULL, sizeof(v));
+		if (!err)
+			err = map_write(s, PW_SM_DNS, key, &v);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int delete_post_flip(struct sync *s)
+{
+	int err, first = 0;
+
+	for (size_t i = 0; i < s->ep.n; i++)
+		if (!tab_find(&s->w_ep, tab_key(&s->ep, i))) {
+			err = map_del(s, PW_SM_ENDPOINTS, tab_key(&s->ep, i));
+			if (err && !first)
+				first = err;
+		}
+	for (size_t i = 0; i < s->lip.n; i++)
+		if (!tab_find(&s->w_lip, tab_key(&s->lip, i))) {
+			err = map_del(s, PW_SM_LOCAL_IPS, tab_key(&s->lip, i));
+			if (err && !first)
+				first = err;
+		}
+	for (size_t i = 0; i < s->dns.n; i++)
+		if (!tab_find(&s->w_dns, tab_key(&s->dns, i))) {
+			err = map_del(s, PW_SM_DNS, tab_key(&s->dns, i));
+			if (err && !first)
+				first = err;
+		}
+	return first;
+}
+
+static int read_all(struct sync *s)
+{
+	const struct pw_map_fds *f = s->fds;
+	struct pw_sync_stats *st = s->st;
+	uint32_t zero = 0;
+	int err;
+
+	err = map_meta(f->config, "config", sizeof(uint32_t), sizeof(struct pw_config),
+		       &s->m[PW_SM_CONFIG], st);
+	if (!err)
+		err = map_meta(f->endpoints, "endpoints", sizeof(uint32_t),
+			       sizeof(struct pw_endpoint), &s->m[PW_SM_ENDPOINTS], st);
+	if (!err)
+		err = map_meta(f->local_ips, "local_ips", sizeof(struct pw_addr), sizeof(uint32_t),
+			       &s->m[PW_SM_LOCAL_IPS], st);
+	if (!err)
+		err = map_meta(f->ipcache, "ipcache", sizeof(struct pw_ipcache_key),
+			       sizeof(struct pw_ipcache_val), &s->m[PW_SM_IPCACHE], st);
+	if (!err)
+		err = map_meta(f->policy, "policy", sizeof(struct pw_policy_key),
+			       sizeof(struct pw_policy_val), &s->m[PW_SM_POLICY], st);
+	if (!err)
+		err = map_meta(f->dns, "dns", sizeof(uint32_t), sizeof(struct pw_dns),
+			       &s->m[PW_SM_DNS], st);
+	if (err)
+		return err;
+
+	err = bpf_map_lookup_elem(f->config, &zero, &s->cfg);
+	if (err) {
+		set_err(st, "map config: lookup of key 0: %s", strerror(-err));
+		return err;
+	}
+	s->A = s->cfg.active_slot < PW_SLOTS ? s->cfg.active_slot : 0;
+	s->I = 1 - s->A;
+
+	tab_init(&s->ipc_all, sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
+	tab_init(&s->ipc_A, sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
+	tab_init(&s->ipc_I, sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
+	tab_init(&s->pol_all, sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
+	tab_init(&s->pol_A, sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
+	tab_init(&s->pol_I, sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
+	tab_init(&s->ep, sizeof(uint32_t), sizeof(struct pw_endpoint));
+	tab_init(&s->ep_norm, sizeof(uint32_t), sizeof(struct pw_endpoint));
+	tab_init(&s->lip, sizeof(struct pw_addr), sizeof(uint32_t));
+	tab_init(&s->dns, sizeof(uint32_t), sizeof(struct pw_dns));
+	tab_init(&s->dns_norm, sizeof(uint32_t), sizeof(struct pw_dns));
+
+	err = tab_read_map(&s->m[PW_SM_IPCACHE], "ipcache", &s->ipc_all, st);
+	if (!err)
+		err = tab_read_map(&s->m[PW_SM_POLICY], "policy", &s->pol_all, st);
+	if (!err)
+		err = tab_read_map(&s->m[PW_SM_ENDPOINTS], "endpoints", &s->ep, st);
+	if (!err)
+		err = tab_read_map(&s->m[PW_SM_LOCAL_IPS], "local_ips", &s->lip, st);
+	if (!err)
+		err = tab_read_map(&s->m[PW_SM_DNS], "dns", &s->dns, st);
+	if (!err)
+		err = split_slots(&s->ipc_all, s->A, &s->ipc_A, &s->ipc_I, &s->ipc_garbage);
+	if (!err)
+		err = split_slots(&s->pol_all, s->A, &s->pol_A, &s->pol_I, &s->pol_garbage);
+	if (!err)
+		err = build_live_views(s);
+	return err;
+}
+
+int pw_sync_fds(const struct pw_map_fds *fds, const struct pw_state *desired,
+		const struct pw_sync_opts *opts, struct pw_sync_stats *st_out)
+{
+	struct pw_sync_stats st_local;
+	struct pw_sync_stats *st = st_out ? st_out : &st_local;
+	struct sync s;
+	struct pw_config ncfg;
+	uint32_t zero = 0, nflags;
+	bool slots_equal;
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	memset(&s, 0, sizeof(s));
+	s.fds = fds;
+	s.st = st;
+	tab_init(&s.w_ipc, sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
+	tab_init(&s.w_pol, sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
+	tab_init(&s.w_ep, sizeof(uint32_t), sizeof(struct pw_endpoint));
+	tab_init(&s.w_lip, sizeof(struct pw_addr), sizeof(uint32_t));
+	tab_init(&s.w_dns, sizeof(uint32_t), sizeof(struct pw_dns));
+
+	err = read_all(&s);
+	if (err)
+		goto out;
+	err = build_desired(&s, desired);
+	if (err)
+		goto out;
+
+	nflags = s.cfg.flags;
+	if (opts)
+		nflags = (nflags & ~opts->cfg_mask) | (opts->cfg_flags & opts->cfg_mask);
+
+	/* logical difference: desired vs the live slot */
+	tab_diff_count(&s.ipc_A, &s.w_ipc, &st->map[PW_SM_IPCACHE]);
+	tab_diff_count(&s.pol_A, &s.w_pol, &st->map[PW_SM_POLICY]);
+	tab_diff_count(&s.ep_norm, &s.w_ep, &st->map[PW_SM_ENDPOINTS]);
+	tab_diff_count(&s.dns_norm, &s.w_dns, &st->map[PW_SM_DNS]);
+	tab_diff_count(&s.lip, &s.w_lip, &st->map[PW_SM_LOCAL_IPS]);
+	slots_equal = true;
+	for (int m = 0; m < PW_SM_MAX; m++) {
+		struct pw_sync_count *c = &st->map[m];
+
+		if (c->added || c->changed || c->removed)
+			slots_equal = false;
+	}
+	st->slot = s.A;
+	st->generation = s.cfg.generation;
+
+	if (slots_equal && nflags == s.cfg.flags)
+		goto out; /* nothing to do */
+
+	/* capacity of every map first: all or nothing */
+	err = check_room(&s, PW_SM_IPCACHE, s.ipc_A.n + s.w_ipc.n);
+	if (!err)
+		err = check_room(&s, PW_SM_POLICY, s.pol_A.n + s.w_pol.n);
+	if (!err)
+		err = check_room(&s, PW_SM_ENDPOINTS, s.ep.n + tab_count_new(&s.ep, &s.w_ep));
+	if (!err)
+		err = check_room(&s, PW_SM_LOCAL_IPS, s.lip.n + tab_count_new(&s.lip, &s.w_lip));
+	if (!err)
+		err = check_room(&s, PW_SM_DNS, s.dns.n + tab_count_new(&s.dns, &s.w_dns));
+	if (err)
+		goto fail_nochange;
+
+	ncfg = s.cfg;
+	ncfg.flags = nflags;
+	ncfg.generation = s.cfg.generation + 1;
+	if (slots_equal) {
+		/* only the mode changed: same slot, new generation */
+		ncfg.active_slot = s.A;
+	} else {
+		err = write_lpm_slot(&s, PW_SM_IPCACHE, &s.ipc_all, &s.ipc_I, &s.w_ipc);
+		if (!err)
+			err = write_lpm_slot(&s, PW_SM_POLICY, &s.pol_all, &s.pol_I, &s.w_pol);
+		if (!err)
+			err = write_pre_flip(&s);
+		if (err)
+			goto fail_undo;
+		ncfg.active_slot = s.I;
+	}
+
+	/* the switch: one update makes the new set live for every packet */
+	err = bpf_map_update_elem(fds->config, &zero, &ncfg, BPF_ANY);
+	if (err) {
+		set_err(st, "map config: update (slot %u, generation %u): %s",
+			ncfg.active_slot, ncfg.generation, strerror(-err));
+		goto fail_undo;
+	}
+	st->writes++;
+	st->switched = true;
+	st->map[PW_SM_CONFIG].changed = 1;
+	st->slot = ncfg.active_slot;
+	st->generation = ncfg.generation;
+
+	if (!slots_equal)
+		err = delete_post_flip(&s);
+	goto out;
+
+fail_undo:
+	undo_all(&s);
+fail_nochange:
+	memset(st->map, 0, sizeof(st->map));
+out:
+	for (int m = 0; m < PW_SM_CONFIG; m++) { /* entries, not the config switch */
+		st->added += st->map[m].added;
+		st->changed += st->map[m].changed;
+		st->removed += st->map[m].removed;
+	}
+	sync_free(&s);
+	return err;
+}
+
+int pw_map_fds_from_obj(struct podwall_bpf *obj, struct pw_map_fds *fds)
+{
+#ifdef PW_HAVE_SKEL
+	fds->config = bpf_map__fd(obj->maps.config);
+	fds->endpoints = bpf_map__fd(obj->maps.endpoints);
+	fds->local_ips = bpf_map__fd(obj->maps.local_ips);
+	fds->ipcache = bpf_map__fd(obj->maps.ipcache);
+	fds->policy = bpf_map__fd(obj->maps.policy);
+	fds->dns = bpf_map__fd(obj->maps.dns);
+	return 0;
+#else
+	(void)obj;
+	memset(fds, 0xff, sizeof(*fds));
+	return -ENOTSUP;
+#endif
+}
+
+int pw_sync_ex(struct podwall_bpf *obj, const struct pw_state *desired,
+	       const struct pw_sync_opts *opts, struct pw_sync_stats *st)
+{
+	struct pw_map_fds fds;
+	int err = pw_map_fds_from_obj(obj, &fds);
+
+	if (err) {
+		if (st) {
+			memset(st, 0, sizeof(*st));
+			set_err(st, "podwall was built without the BPF skeleton");
+		}
+		return err;
+	}
+	return pw_sync_fds(&fds, desired, opts, st);
+}
+
+int pw_sync(struct podwall_bpf *obj, const struct pw_state *desired, struct pw_sync_stats *st)
+{
+	return pw_sync_ex(obj, desired, NULL, st);
+}
+
+/* ------------------------------------------------------------ read back */
+
+int pw_sync_read_live(const struct pw_map_fds *fds, struct pw_config *cfg_out,
+		      struct pw_state *out)
+{
+	struct pw_sync_stats st;
+	struct sync s;
+	int err;
+
+	memset(&st, 0, sizeof(st));
+	memset(&s, 0, sizeof(s));
+	s.fds = fds;
+	s.st = &st;
+	err = read_all(&s);
+	if (err) {
+		if (st.error[0])
+			fprintf(stderr, "podwall: %s\n", st.error);
+		goto out;
+	}
+	if (cfg_out)
+		*cfg_out = s.cfg;
+
+	out->ipc = calloc(s.ipc_A.n ? s.ipc_A.n : 1, sizeof(*out->ipc));
+	out->pol = calloc(s.pol_A.n ? s.pol_A.n : 1, sizeof(*out->pol));
+	out->eps = calloc(s.ep.n ? s.ep.n : 1, sizeof(*out->eps));
+	if (!out->ipc || !out->pol || !out->eps) {
+		err = -ENOMEM;
+		pw_state_free(out);
+		goto out;
+	}
+	for (size_t i = 0; i < s.ipc_A.n; i++) {
+		memcpy(&out->ipc[i].key, tab_key(&s.ipc_A, i), sizeof(out->ipc[i].key));
+		memcpy(&out->ipc[i].val, tab_val(&s.ipc_A, i), sizeof(out->ipc[i].val));
+	}
+	out->n_ipc = s.ipc_A.n;
+	for (size_t i = 0; i < s.pol_A.n; i++) {
+		memcpy(&out->pol[i].key, tab_key(&s.pol_A, i), sizeof(out->pol[i].key));
+		memcpy(&out->pol[i].val, tab_val(&s.pol_A, i), sizeof(out->pol[i].val));
+	}
+	out->n_pol = s.pol_A.n;
+	for (size_t i = 0; i < s.ep.n; i++) {
+		struct pw_state_ep *e = &out->eps[i];
+		struct pw_endpoint v;
+		const uint8_t *d;
+
+		memcpy(&e->ifindex, tab_key(&s.ep, i), sizeof(e->ifindex));
+		memcpy(&v, tab_val(&s.ep, i), sizeof(v));
+		e->ep_id = v.ep_id;
+		e->identity = v.identity;
+		e->flags = v.flags[s.A];
+		if (v.flags[s.A] & PW_EP_HAS_V4)
+			memcpy(e->ips[e->n_ips++], v.ip4, 16);
+		if (v.flags[s.A] & PW_EP_HAS_V6)
+			memcpy(e->ips[e->n_ips++], v.ip6, 16);
+		d = tab_find(&s.dns, &v.ep_id);
+		if (d) {
+			struct pw_dns dv;
+
+			memcpy(&dv, d + s.dns.ksz, sizeof(dv));
+			e->dns_flags = dv.flags[s.A];
+		}
+	}
+	out->n_eps = s.ep.n;
+out:
+	sync_free(&s);
+	return err;
+}
+
+void pw_sync_stats_summary(const struct pw_sync_stats *st, char *buf, size_t len)
+{
+	snprintf(buf, len, "%zu added, %zu changed, %zu removed", st->added, st->changed,
+		 st->removed);
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * mapsync: make the BPF maps hold a desired state (state.h), atomically.
+ *
+ * The policy set lives in two slots (abi.h): ipcache and policy keys carry a
+ * slot byte, endpoints and dns entries carry flags per slot, and config says
+ * which slot is live. A sync writes the new set into the inactive slot by
+ * diffing it against what that slot holds (only the difference is written),
+ * then flips config.active_slot and bumps config.generation in one map update:
+ * every packet sees either the old set or the new one, never a mix. Entries
+ * that are not per slot (endpoints, local_ips, dns) are added before the flip
+ * and deleted after it.
+ *
+ * If the live slot already equals the desired state, nothing is written.
+ */
+#ifndef PODWALL_KERNEL_MAPSYNC_H
+#define PODWALL_KERNEL_MAPSYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "podwall/abi.h"
+#include "state.h"
+
+struct podwall_bpf;
+
+/* The maps a sync touches, as file descriptors (owned by the caller). */
+struct pw_map_fds {
+	int config;
+	int endpoints;
+	int local_ips;
+	int ipcache;
+	int policy;
+	int dns;
+};
+
+enum pw_sync_map {
+	PW_SM_ENDPOINTS = 0,
+	PW_SM_LOCAL_IPS,
+	PW_SM_IPCACHE,
+	PW_SM_POLICY,
+	PW_SM_DNS,
+	PW_SM_CONFIG,
+	PW_SM_MAX,
+};
+
+extern const char *const pw_sync_map_names[PW_SM_MAX];
+
+struct pw_sync_count {
+	size_t added;
+	size_t changed;
+	size_t removed;
+};
+
+/*
+ * What a sync did. The counts are logical: the desired state compared with
+ * the state that was in force before (live slot), per map; all zero when
+ * nothing had to change. writes/deletes are the map operations performed.
+ */
+struct pw_sync_stats {
+	struct pw_sync_count map[PW_SM_MAX];
+	size_t   added, changed, removed;    /* sums over map[] */
+	size_t   writes, deletes;            /* map update/delete calls */
+	uint32_t generation;                 /* in force after the call */
+	uint32_t slot;                       /* live slot after the call */
+	bool     switched;                   /* config was written */
+	char     error[512];                 /* on failure: what failed, with what */
+};
+
+struct pw_sync_opts {
+	/* config.flags = (flags & ~cfg_mask) | (cfg_flags & cfg_mask) */
+	uint32_t cfg_flags;
+	uint32_t cfg_mask;
+};
+
+/* Fill fds from the skeleton's maps. -ENOTSUP if built without a skeleton. */
+int pw_map_fds_from_obj(struct podwall_bpf *obj, struct pw_map_fds *fds);
+
+/*
+ * Reconcile. Returns 0 (st filled), or a negative errno with st->error set:
+ * -ENOSPC when the change does not fit a map (nothing written at all),
+ * -EINVAL for an ABI mismatch or a malformed desired entry, or the errno of a
+ * failed map operation. st may be NULL.
+ */
+int pw_sync(struct podwall_bpf *obj, const struct pw_state *desired,
+	    struct pw_sync_stats *st);
+int pw_sync_ex(struct podwall_bpf *obj, const struct pw_state *desired,
+	       const struct pw_sync_opts *opts, struct pw_sync_stats *st);
+int pw_sync_fds(const struct pw_map_fds *fds, const struct pw_state *desired,
+		const struct pw_sync_opts *opts, struct pw_sync_stats *st);
+
+/*
+ * Read back what is live: config, and the live slot as a pw_state (slot 0 in
+ * keys, endpoint flags/dns_flags of the live slot, ns/name empty, ids/rules
+ * empty). For status. out is zeroed by the caller, freed with pw_state_free.
+ */
+int pw_sync_read_live(const struct pw_map_fds *fds, struct pw_config *cfg,
+		      struct pw_state *out);
+
+/* One line: "12 added, 1 changed, 3 removed" (totals). */
+void pw_sync_stats_summary(const struct pw_sync_stats *st, char *buf, size_t len);
+
+#endif

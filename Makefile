@@ -49,7 +49,7 @@ $(BUILD)/podwall.bpf.o: bpf/podwall.bpf.c $(BPF_HDRS)
 
 $(BUILD)/podwall.skel.h: $(BUILD)/podwall.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name podwall > $@.tmp && mv $@.tmp $@
+	$(Q)$(BPFTOOL) gen skeleton $< name podwall_bpf > $@.tmp && mv $@.tmp $@
 
 # Everything in agent/ may include the skeleton; generate it first.
 $(AGENT_OBJS) $(MAIN_OBJ): | $(BUILD)/podwall.skel.h

@@ -1,0 +1,525 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * bpfobj: open and load the podwall BPF object through its skeleton,
+ * optionally pinning its maps, and the typed map accessors (bpfobj.h).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "podwall.skel.h"
+#include "kernel/bpfobj.h"
+
+#define PW_BPFFS "/sys/fs/bpf"
+
+const char *const pw_prog_names[PW_PROG_MAX] = {
+	[PW_PROG_FROM_POD]  = "from_pod",
+	[PW_PROG_TO_POD]    = "to_pod",
+	[PW_PROG_TO_REMOTE] = "to_remote",
+	[PW_PROG_PASS_ONLY] = "pass_only",
+};
+
+static int is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	if (statfs(path, &st))
+		return -errno;
+	return st.f_type == BPF_FS_MAGIC;
+}
+
+int pw_bpffs_mount(void)
+{
+	int err = is_bpffs(PW_BPFFS);
+
+	if (err == 1)
+		return 0;
+	if (err == -ENOENT && mkdir(PW_BPFFS, 0700) && errno != EEXIST) {
+		err = -errno;
+		fprintf(stderr, "podwall: mkdir %s: %s\n", PW_BPFFS, strerror(-err));
+		return err;
+	}
+	if (mount("bpf", PW_BPFFS, "bpf", 0, "mode=0700")) {
+		err = -errno;
+		fprintf(stderr, "podwall: mount -t bpf bpf %s: %s\n", PW_BPFFS, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* mkdir -p, each new level with mode. */
+static int mkdir_p(const char *dir, mode_t mode)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (!len || len >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, dir, len + 1);
+	for (char *p = path + 1; ; p++) {
+		if (*p == '/' || !*p) {
+			char c = *p;
+
+			*p = 0;
+			if (mkdir(path, mode) && errno != EEXIST)
+				return -errno;
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return 0;
+}
+
+static int set_pin_paths(struct podwall_bpf *skel, const char *pin_dir)
+{
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	int err;
+
+	bpf_object__for_each_map(map, skel->obj) {
+		if (snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map)) >=
+		    (int)sizeof(path))
+			return -ENAMETOOLONG;
+		err = bpf_map__set_pin_path(map, path);
+		if (err) {
+			fprintf(stderr, "podwall: pin path %s for map %s: %s\n", path,
+				bpf_map__name(map), strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int pw_bpf_open(const char *pin_dir, struct podwall_bpf **out)
+{
+	struct podwall_bpf *skel;
+	int err;
+
+	*out = NULL;
+	if (pin_dir) {
+		err = pw_bpffs_mount();
+		if (err)
+			return err;
+		err = mkdir_p(pin_dir, 0700);
+		if (err) {
+			fprintf(stderr, "podwall: mkdir -p %s: %s\n", pin_dir, strerror(-err));
+			return err;
+		}
+	}
+
+	skel = podwall_bpf__open();
+	if (!skel) {
+		err = -errno;
+		fprintf(stderr, "podwall: open BPF object: %s\n", strerror(-err));
+		return err ? err : -EINVAL;
+	}
+	if (pin_dir) {
+		err = set_pin_paths(skel, pin_dir);
+		if (err)
+			goto cleanup;
+	}
+	/* With pin paths set, libbpf reuses compatible pins and pins new maps. */
+	err = podwall_bpf__load(skel);
+	if (err) {
+		fprintf(stderr, "podwall: load BPF object%s%s: %s%s\n",
+			pin_dir ? " with maps pinned in " : "", pin_dir ? pin_dir : "",
+			strerror(-err),
+			pin_dir ? " (a pinned map of another definition? remove it with pw_bpf_unpin)"
+				: "");
+		goto cleanup;
+	}
+	*out = skel;
+	return 0;
+
+cleanup:
+	podwall_bpf__destroy(skel);
+	return err;
+}
+
+void pw_bpf_close(struct podwall_bpf *obj)
+{
+	podwall_bpf__destroy(obj);
+}
+
+int pw_bpf_unpin(const char *pin_dir)
+{
+	struct podwall_bpf *skel;
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	int err = 0;
+
+	/* Opening (not loading) the skeleton gives the map names. */
+	skel = podwall_bpf__open();
+	if (!skel) {
+		err = -errno;
+		fprintf(stderr, "podwall: open BPF object: %s\n", strerror(-err));
+		return err ? err : -EINVAL;
+	}
+	bpf_object__for_each_map(map, skel->obj) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
+		if (unlink(path) && errno != ENOENT) {
+			err = -errno;
+			fprintf(stderr, "podwall: unpin %s: %s\n", path, strerror(errno));
+			goto cleanup;
+		}
+	}
+	if (rmdir(pin_dir) && errno != ENOENT) {
+		if (errno == ENOTEMPTY || errno == EEXIST) {
+			fprintf(stderr, "podwall: kept %s: it holds pins that are not podwall maps\n",
+				pin_dir);
+		} else {
+			err = -errno;
+			fprintf(stderr, "podwall: rmdir %s: %s\n", pin_dir, strerror(errno));
+		}
+	}
+cleanup:
+	podwall_bpf__destroy(skel);
+	return err;
+}
+
+int pw_bpf_prog_fd(const struct podwall_bpf *obj, enum pw_prog prog)
+{
+	switch (prog) {
+	case PW_PROG_FROM_POD:  return bpf_program__fd(obj->progs.from_pod);
+	case PW_PROG_TO_POD:    return bpf_program__fd(obj->progs.to_pod);
+	case PW_PROG_TO_REMOTE: return bpf_program__fd(obj->progs.to_remote);
+	case PW_PROG_PASS_ONLY: return bpf_program__fd(obj->progs.pass_only);
+	default:                return -EINVAL;
+	}
+}
+
+/* ------------------------------------------------------------- writers */
+
+static int map_put(struct bpf_map *m, const void *k, size_t ks, const void *v, size_t vs)
+{
+	return bpf_map__update_elem(m, k, ks, v, vs, BPF_ANY);
+}
+
+static int map_get(struct bpf_map *m, const void *k, size_t ks, void *v, size_t vs)
+{
+	return bpf_map__lookup_elem(m, k, ks, v, vs, 0);
+}
+
+static int map_del(struct bpf_map *m, const void *k, size_t ks)
+{
+	return bpf_map__delete_elem(m, k, ks, 0);
+}
+
+int pw_bpf_set_config(struct podwall_bpf *obj, const struct pw_config *cfg)
+{
+	uint32_t zero = 0;
+
+	return map_put(obj->maps.config, &zero, sizeof(zero), cfg, sizeof(*cfg));
+}
+
+int pw_bpf_get_config(struct podwall_bpf *obj, struct pw_config *cfg)
+{
+	uint32_t zero = 0;
+
+	return map_get(obj->maps.config, &zero, sizeof(zero), cfg, sizeof(*cfg));
+}
+
+int pw_bpf_put_endpoint(struct podwall_bpf *obj, uint32_t ifindex, const struct pw_endpoint *ep)
+{
+	return map_put(obj->maps.endpoints, &ifindex, sizeof(ifindex), ep, sizeof(*ep));
+}
+
+int pw_bpf_get_endpoint(struct podwall_bpf *obj, uint32_t ifindex, struct pw_endpoint *ep)
+{
+	return map_get(obj->maps.endpoints, &ifindex, sizeof(ifindex), ep, sizeof(*ep));
+}
+
+int pw_bpf_del_endpoint(struct podwall_bpf *obj, uint32_t ifindex)
+{
+	return map_del(obj->maps.endpoints, &ifindex, sizeof(ifindex));
+}
+
+int pw_bpf_put_local_ip(struct podwall_bpf *obj, const uint8_t addr[16], uint32_t ifindex)
+{
+	struct pw_addr a;
+
+	memcpy(a.a, addr, 16);
+	return map_put(obj->maps.local_ips, &a, sizeof(a), &ifindex, sizeof(ifindex));
+}
+
+int pw_bpf_del_local_ip(struct podwall_bpf *obj, const uint8_t addr[16])
+{
+	struct pw_addr a;
+
+	memcpy(a.a, addr, 16);
+	return map_del(obj->maps.local_ips, &a, sizeof(a));
+}
+
+int pw_bpf_put_ipcache(struct podwall_bpf *obj, const struct pw_ipcache_key *k,
+		       const struct pw_ipcache_val *v)
+{
+	return map_put(obj->maps.ipcache, k, sizeof(*k), v, sizeof(*v));
+}
+
+int pw_bpf_del_ipcache(struct podwall_bpf *obj, const struct pw_ipcache_key *k)
+{
+	return map_del(obj->maps.ipcache, k, sizeof(*k));
+}
+
+int pw_bpf_put_policy(struct podwall_bpf *obj, const struct pw_policy_key *k,
+		      const struct pw_policy_val *v)
+{
+	return map_put(obj->maps.policy, k, sizeof(*k), v, sizeof(*v));
+}
+
+int pw_bpf_del_policy(struct podwall_bpf *obj, const struct pw_policy_key *k)
+{
+	return map_del(obj->maps.policy, k, sizeof(*k));
+}
+
+int pw_bpf_put_dns(struct podwall_bpf *obj, uint32_t ep_id, const struct pw_dns *d)
+{
+	return map_put(obj->maps.dns, &ep_id, sizeof(ep_id), d, sizeof(*d));
+}
+
+int pw_bpf_get_dns(struct podwall_bpf *obj, uint32_t ep_id, struct pw_dns *d)
+{
+	return map_get(obj->maps.dns, &ep_id, sizeof(ep_id), d, sizeof(*d));
+}
+
+int pw_bpf_set_dns_flags(struct podwall_bpf *obj, uint32_t ep_id, uint32_t slot, uint32_t flags)
+{
+	struct pw_dns d;
+	int err;
+
+	if (slot >= PW_SLOTS)
+		return -EINVAL;
+	err = pw_bpf_get_dns(obj, ep_id, &d);
+	if (err == -ENOENT)
+		memset(&d, 0, sizeof(d));
+	else if (err)
+		return err;
+	d.flags[slot] = flags;
+	return pw_bpf_put_dns(obj, ep_id, &d);
+}
+
+int pw_bpf_del_dns(struct podwall_bpf *obj, uint32_t ep_id)
+{
+	return map_del(obj->maps.dns, &ep_id, sizeof(ep_id));
+}
+
+/* ------------------------------------------------------------- readers */
+
+int pw_bpf_read_counter(struct podwall_bpf *obj, uint32_t dir, uint32_t verdict,
+			uint32_t reason, struct pw_counter *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint32_t idx = PW_COUNTER_IDX(dir, verdict, reason);
+	struct pw_counter *per;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (dir >= PW_DIR_MAX || verdict >= PW_VERDICT_MAX || reason >= PW_REASON_MAX)
+		return -EINVAL;
+	if (ncpu < 0)
+		return ncpu;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	err = map_get(obj->maps.counters, &idx, sizeof(idx), per, ncpu * sizeof(*per));
+	if (!err) {
+		for (int i = 0; i < ncpu; i++) {
+			out->packets += per[i].packets;
+			out->bytes += per[i].bytes;
+		}
+	}
+	free(per);
+	return err;
+}
+
+int pw_bpf_read_counters(struct podwall_bpf *obj, struct pw_counter *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct pw_counter *per;
+	int err = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	for (uint32_t idx = 0; idx < PW_COUNTERS_MAX; idx++) {
+		memset(&out[idx], 0, sizeof(out[idx]));
+		err = map_get(obj->maps.counters, &idx, sizeof(idx), per, ncpu * sizeof(*per));
+		if (err)
+			break;
+		for (int i = 0; i < ncpu; i++) {
+			out[idx].packets += per[i].packets;
+			out[idx].bytes += per[i].bytes;
+		}
+	}
+	free(per);
+	return err;
+}
+
+int pw_bpf_ct_lookup(struct podwall_bpf *obj, const struct pw_ct_key *k, struct pw_ct_val *v)
+{
+	return map_get(obj->maps.conntrack, k, sizeof(*k), v, sizeof(*v));
+}
+
+int pw_bpf_ct_put(struct podwall_bpf *obj, const struct pw_ct_key *k, const struct pw_ct_val *v)
+{
+	return map_put(obj->maps.conntrack, k, sizeof(*k), v, sizeof(*v));
+}
+
+/* Delete every key of a hash map (keys of at most 64 bytes). */
+static int map_flush(struct bpf_map *m)
+{
+	uint8_t key[64], next[64];
+	size_t ks = bpf_map__key_size(m);
+	int err;
+
+	if (ks > sizeof(key))
+		return -EINVAL;
+	/* Deleting while walking restarts the walk: always take the first key. */
+	while (!(err = bpf_map__get_next_key(m, NULL, next, ks))) {
+		memcpy(key, next, ks);
+		err = map_del(m, key, ks);
+		if (err && err != -ENOENT)
+			return err;
+	}
+	return err == -ENOENT ? 0 : err;
+}
+
+int pw_bpf_ct_flush(struct podwall_bpf *obj)
+{
+	int err = map_flush(obj->maps.conntrack);
+
+	return err ? err : map_flush(obj->maps.frags);
+}
+
+int pw_bpf_ct_count(struct podwall_bpf *obj, size_t *n)
+{
+	struct pw_ct_key k, next;
+	const void *prev = NULL;
+	int err;
+
+	*n = 0;
+	while (!(err = bpf_map__get_next_key(obj->maps.conntrack, prev, &next, sizeof(next)))) {
+		(*n)++;
+		k = next;
+		prev = &k;
+	}
+	return err == -ENOENT ? 0 : err;
+}
+
+/* ---------------------------------------------------------- key makers */
+
+static void clear_bits_after(uint8_t *bytes, size_t len, uint32_t keep)
+{
+	for (size_t i = 0; i < len; i++) {
+		uint32_t first = i * 8;
+
+		if (keep >= first + 8)
+			continue;
+		bytes[i] &= keep <= first ? 0 : (uint8_t)(0xff << (8 - (keep - first)));
+	}
+}
+
+void pw_ipcache_key_make(struct pw_ipcache_key *k, uint8_t slot, const uint8_t addr[16],
+			 uint32_t prefix_bits)
+{
+	if (prefix_bits > 128)
+		prefix_bits = 128;
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = PW_IPC_PREFIX_BASE + prefix_bits;
+	k->slot = slot;
+	memcpy(k->addr, addr, 16);
+	clear_bits_after(k->addr, 16, prefix_bits);
+}
+
+void pw_policy_key_make(struct pw_policy_key *k, uint32_t prefixlen, uint8_t slot, uint8_t dir,
+			uint32_t ep_id, uint32_t peer_id, uint8_t proto, uint16_t port)
+{
+	uint16_t mask;
+
+	memset(k, 0, sizeof(*k));
+	if (prefixlen > PW_POL_PREFIX_FULL)
+		prefixlen = PW_POL_PREFIX_FULL;
+	k->prefixlen = prefixlen;
+	k->slot = slot;
+	k->dir = dir;
+	k->ep_id = ep_id;
+	k->peer_id = peer_id;
+	if (prefixlen > PW_POL_PREFIX_ANY_PROTO)
+		k->proto = proto;
+	if (prefixlen > PW_POL_PREFIX_ANY_PORT) {
+		uint32_t nbits = prefixlen - PW_POL_PREFIX_ANY_PORT;
+
+		mask = nbits >= 16 ? 0xffff : (uint16_t)(0xffff << (16 - nbits));
+		k->port = htons(port & mask);
+	}
+}
+
+int pw_port_range_prefixes(uint16_t lo, uint16_t hi,
+			   int (*cb)(uint16_t port, uint32_t nbits, void *arg), void *arg)
+{
+	uint32_t cur = lo, end = hi;
+	int n = 0, err;
+
+	if (lo > hi)
+		return -EINVAL;
+	while (cur <= end) {
+		/* the largest aligned block starting at cur that stays in range */
+		uint32_t size = 1, nbits = 16;
+
+		while (nbits > 0 && !(cur & (size * 2 - 1)) && cur + size * 2 - 1 <= end) {
+			size *= 2;
+			nbits--;
+		}
+		err = cb((uint16_t)cur, nbits, arg);
+		if (err)
+			return err;
+		n++;
+		cur += size;
+	}
+	return n;
+}
+
+int pw_addr_parse(const char *s, uint8_t out[16])
+{
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, s, &a4) == 1) {
+		memset(out, 0, 10);
+		out[10] = 0xff;
+		out[11] = 0xff;
+		memcpy(out + 12, &a4, 4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return 0;
+	return -EINVAL;
+}
+
+bool pw_addr_is_v4(const uint8_t a[16])
+{
+	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return !memcmp(a, prefix, sizeof(prefix));
+}
+
+const char *pw_addr_str(const uint8_t a[16], char *buf, size_t len)
+{
+	if (pw_addr_is_v4(a))
+		inet_ntop(AF_INET, a + 12, buf, len);
+	else
+		inet_ntop(AF_INET6, a, buf, len);
+	return buf;
+}

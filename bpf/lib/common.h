@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * What every podwall BPF header needs: kernel UAPI headers, libbpf helpers,
+ * the ABI, and small address helpers. Addresses are always 16 bytes
+ * (IPv4-mapped for IPv4), as in the ABI, so one code path serves both
+ * families.
+ */
+#ifndef PW_BPF_COMMON_H
+#define PW_BPF_COMMON_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+/* linux/icmp.h wants linux/if.h, which drags glibc's sys/socket.h in: keep it out. */
+#ifndef _LINUX_IF_H
+#define _LINUX_IF_H
+#define IFNAMSIZ 16
+#endif
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "podwall/abi.h"
+
+#ifndef __noinline
+#define __noinline __attribute__((noinline))
+#endif
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+/* linux/in.h and linux/in6.h drag libc headers in; the numbers are ABI. */
+#define PW_IPPROTO_HOPOPTS  0
+#define PW_IPPROTO_ICMP     1
+#define PW_IPPROTO_TCP      6
+#define PW_IPPROTO_UDP      17
+#define PW_IPPROTO_ROUTING  43
+#define PW_IPPROTO_FRAGMENT 44
+#define PW_IPPROTO_AH       51
+#define PW_IPPROTO_ICMPV6   58
+#define PW_IPPROTO_DSTOPTS  60
+#define PW_IPPROTO_SCTP     132
+
+#define PW_NSEC_PER_SEC 1000000000ULL
+
+static __always_inline int pw_addr_eq(const __u8 *a, const __u8 *b)
+{
+	__u8 diff = 0;
+
+#pragma unroll
+	for (int i = 0; i < 16; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+static __always_inline void pw_addr_v4(__u8 *dst, __be32 v4)
+{
+	__builtin_memset(dst, 0, 10);
+	dst[10] = 0xff;
+	dst[11] = 0xff;
+	__builtin_memcpy(dst + 12, &v4, 4);
+}
+
+/* fe80::/10 */
+static __always_inline int pw_addr_is_linklocal(const __u8 *a)
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
+static __always_inline int pw_addr_is_unspec(const __u8 *a)
+{
+	__u8 any = 0;
+
+#pragma unroll
+	for (int i = 0; i < 16; i++)
+		any |= a[i];
+	return any == 0;
+}
+
+static __always_inline int pw_is_icmp(__u8 proto)
+{
+	return proto == PW_IPPROTO_ICMP || proto == PW_IPPROTO_ICMPV6;
+}
+
+#endif

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Conntrack: the flows a verdict let through, so that their later packets
+ * and their replies pass without a policy lookup.
+ *
+ * The key is the tuple as first seen plus the direction of the check that
+ * created it (abi.h). In direction D a packet s->d is
+ *   established if (s->d, D) exists,
+ *   a reply     if (d->s, !D) exists (the tuple reversed),
+ *   related     if it is an ICMP error quoting a tracked tuple.
+ * Entries expire lazily: a lookup that finds an entry older than its
+ * timeout deletes it and reports a miss. Each entry remembers the policy
+ * generation of its verdict; the caller re-checks when it differs.
+ */
+#ifndef PW_BPF_CONNTRACK_H
+#define PW_BPF_CONNTRACK_H
+
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/parse.h"
+
+static __always_inline void pw_ct_key_fill(struct pw_ct_key *k, const __u8 *s, const __u8 *d,
+					   __be16 sport, __be16 dport, __u8 proto, __u8 dir)
+{
+	__builtin_memcpy(k->saddr, s, 16);
+	__builtin_memcpy(k->daddr, d, 16);
+	k->sport = sport;
+	k->dport = dport;
+	k->proto = proto;
+	k->dir = dir;
+	k->pad = 0;
+}
+
+static __always_inline __u64 pw_ct_timeout_ns(__u8 proto, __u32 flags)
+{
+	__u64 s;
+
+	if (proto == PW_IPPROTO_TCP || proto == PW_IPPROTO_SCTP) {
+		if (flags & PW_CT_CLOSING)
+			s = PW_CT_TCP_CLOSE_TIMEOUT;
+		else if (!(flags & PW_CT_SEEN_REPLY))
+			s = PW_CT_TCP_SYN_TIMEOUT;
+		else
+			s = PW_CT_TCP_TIMEOUT;
+	} else if (pw_is_icmp(proto)) {
+		s = PW_CT_ICMP_TIMEOUT;
+	} else {
+		s = PW_CT_UDP_TIMEOUT;
+	}
+	return s * PW_NSEC_PER_SEC;
+}
+
+/*
+ * The live entry for k made by endpoint ep_id, or NULL. Expired entries are
+ * deleted. An entry of another endpoint (a pod re-created on another veth
+ * with the same address) is not ours to use.
+ */
+static __always_inline struct pw_ct_val *pw_ct_get(struct pw_ct_key *k, __u32 ep_id, __u64 now)
+{
+	struct pw_ct_val *v = bpf_map_lookup_elem(&conntrack, k);
+
+	if (!v)
+		return NULL;
+	if (now - v->last_seen_ns > pw_ct_timeout_ns(k->proto, v->flags)) {
+		bpf_map_delete_elem(&conntrack, k);
+		return NULL;
+	}
+	if (v->ep_id != ep_id)
+		return NULL;
+	return v;
+}
+
+static __always_inline void pw_ct_create(const struct pw_pkt *p, __u8 dir, __u32 generation,
+					 __u32 ep_id, __u32 peer_id, __u32 rule_id, __u32 flags,
+					 __u64 now)
+{
+	struct pw_ct_key k;
+	struct pw_ct_val v = {
+		.last_seen_ns = now,
+		.generation = generation,
+		.flags = flags,
+		.ep_id = ep_id,
+		.peer_id = peer_id,
+		.rule_id = rule_id,
+	};
+
+	if (p->proto == PW_IPPROTO_TCP && (p->tcp_flags & PW_TCP_FIN))
+		v.flags |= PW_CT_CLOSING;
+	pw_ct_key_fill(&k, p->saddr, p->daddr, p->sport, p->dport, p->proto, dir);
+	bpf_map_update_elem(&conntrack, &k, &v, BPF_ANY);
+}
+
+/* A packet of the flow went through: refresh. Returns 1 if it was a TCP RST. */
+static __always_inline int pw_ct_touch(struct pw_ct_val *v, const struct pw_pkt *p, int reply,
+				       __u64 now)
+{
+	__u32 flags = v->flags;
+
+	v->last_seen_ns = now;
+	if (reply)
+		flags |= PW_CT_SEEN_REPLY;
+	if (p->proto == PW_IPPROTO_TCP) {
+		if (p->tcp_flags & PW_TCP_FIN)
+			flags |= PW_CT_CLOSING;
+		if (p->tcp_flags & PW_TCP_RST)
+			return 1;
+	}
+	if (flags != v->flags)
+		v->flags = flags;
+	return 0;
+}
+
+/* An ICMP error quoting a tuple that we track, in either sense. */
+static __always_inline int pw_ct_related(const struct pw_pkt *p, __u8 dir, __u32 ep_id, __u64 now)
+{
+	struct pw_ct_key k;
+
+	/* The quoted packet went the other way: a flow of ours, original sense... */
+	pw_ct_key_fill(&k, p->isaddr, p->idaddr, p->isport, p->idport, p->iproto, !dir);
+	if (pw_ct_get(&k, ep_id, now))
+		return 1;
+	/* ...or the reply of a flow the peer opened. */
+	pw_ct_key_fill(&k, p->idaddr, p->isaddr, p->idport, p->isport, p->iproto, dir);
+	return pw_ct_get(&k, ep_id, now) != NULL;
+}
+
+/* ----------------------------------------------------------- fragments */
+
+static __always_inline void pw_frag_key_fill(struct pw_frag_key *k, const struct pw_pkt *p, __u8 dir)
+{
+	__builtin_memcpy(k->saddr, p->saddr, 16);
+	__builtin_memcpy(k->daddr, p->daddr, 16);
+	k->id = p->frag_id;
+	k->proto = p->proto;
+	k->dir = dir;
+	k->pad = 0;
+}
+
+/* A first fragment passed: its later fragments follow it. */
+static __always_inline void pw_frag_record(const struct pw_pkt *p, __u8 dir, __u32 flags)
+{
+	struct pw_frag_key k;
+
+	pw_frag_key_fill(&k, p, dir);
+	bpf_map_update_elem(&frags, &k, &flags, BPF_ANY);
+}
+
+static __always_inline __u32 *pw_frag_find(const struct pw_pkt *p, __u8 dir)
+{
+	struct pw_frag_key k;
+
+	pw_frag_key_fill(&k, p, dir);
+	return bpf_map_lookup_elem(&frags, &k);
+}
+
+#endif

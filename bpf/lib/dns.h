@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The question name of a DNS query, for events: "everything broke after
+ * default-deny" is easier to read as "api.example.com dropped". The DNS
+ * allowance and its counters are part of the verdict (policy.h).
+ */
+#ifndef PW_BPF_DNS_H
+#define PW_BPF_DNS_H
+
+#include "lib/common.h"
+#include "lib/parse.h"
+
+#define PW_DNS_HDR_LEN 12
+
+static __always_inline int pw_is_dns_query(const struct pw_pkt *p)
+{
+	return (p->proto == PW_IPPROTO_UDP || p->proto == PW_IPPROTO_TCP) &&
+	       p->dport == bpf_htons(53) && p->frag != PW_FRAG_LATER && p->payload_off;
+}
+
+/*
+ * Write the question name of the query in p, dotted and NUL-terminated, to
+ * out (PW_DNS_NAME_MAX bytes; longer names are cut). Returns 1 if a name
+ * was found. The wire form "\3www\7example\3com\0" becomes
+ * "www.example.com" by moving every byte one place left and turning each
+ * length byte after the first into a dot, in place.
+ */
+static __always_inline int pw_dns_qname(struct __sk_buff *skb, const struct pw_pkt *p, char *out)
+{
+	__u32 off = p->payload_off;
+	__u32 n, next;
+	int i;
+
+	if (p->proto == PW_IPPROTO_TCP)
+		off += 2; /* the message length */
+	off += PW_DNS_HDR_LEN;
+	if (off >= skb->len)
+		return 0;
+	n = skb->len - off;
+	if (n > PW_DNS_NAME_MAX)
+		n = PW_DNS_NAME_MAX;
+	n &= 0x7f; /* a bound the verifier can see */
+	if (n < 1 || n > PW_DNS_NAME_MAX)
+		return 0;
+	if (bpf_skb_load_bytes(skb, off, out, n))
+		return 0;
+
+	next = (__u8)out[0] + 1; /* where the next length byte sits */
+	if ((__u8)out[0] == 0 || ((__u8)out[0] & 0xc0)) {
+		out[0] = 0;
+		return 0;
+	}
+	for (i = 0; i < PW_DNS_NAME_MAX - 1; i++) {
+		__u8 c;
+
+		if ((__u32)i + 1 >= n) {
+			out[i] = 0;
+			return 1;
+		}
+		c = out[i + 1];
+		if ((__u32)i + 1 == next) {
+			if (c == 0 || (c & 0xc0)) {
+				out[i] = 0;
+				return 1;
+			}
+			out[i] = '.';
+			next = i + 1 + c + 1;
+		} else {
+			out[i] = c;
+		}
+	}
+	out[PW_DNS_NAME_MAX - 1] = 0;
+	return 1;
+}
+
+#endif

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The verdict of one packet in one direction for one endpoint:
+ * fragments, then conntrack (established, reply, related, with the
+ * re-check of a changed policy generation), then the policy of a new flow,
+ * then audit mode. Shared by from_pod, to_pod and the post-NAT hooks.
+ */
+#ifndef PW_BPF_JUDGE_H
+#define PW_BPF_JUDGE_H
+
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/parse.h"
+#include "lib/policy.h"
+#include "lib/conntrack.h"
+
+struct pw_res {
+	__u32 rule_id;
+	__u32 peer_id;   /* identity of the remote side (0 if not looked up) */
+	__u8  verdict;   /* enum pw_verdict */
+	__u8  reason;    /* enum pw_reason */
+	__u8  new_flow;  /* the verdict came from policy just now */
+	__u8  defer;     /* set PW_MARK_DEFER: verdict taken past NAT */
+	__u8  dir;       /* enum pw_dir the verdict is for */
+	__u8  pad[3];
+};
+
+/* The remote address of a packet in a direction. */
+static __always_inline const __u8 *pw_remote(const struct pw_pkt *p, __u8 dir)
+{
+	return dir == PW_DIR_EGRESS ? p->daddr : p->saddr;
+}
+
+/* A denial: audit mode passes it (and says so), else it drops. */
+static __always_inline int pw_deny(const struct pw_config *cfg, const struct pw_endpoint *ep,
+				   __u32 slot, struct pw_res *r, __u8 reason)
+{
+	r->reason = reason;
+	if (pw_audit(cfg, ep, slot)) {
+		r->verdict = PW_VERDICT_AUDIT;
+		return 1;
+	}
+	r->verdict = PW_VERDICT_DROP;
+	return 0;
+}
+
+/*
+ * An entry made under another policy generation: take its verdict again,
+ * for the direction and peer that made it (edir, remote, the original
+ * destination port). Returns 1 to keep the entry, 0 to delete it (dropped
+ * as revoked).
+ */
+static __always_inline int pw_ct_recheck(struct pw_ct_val *v, const struct pw_endpoint *ep,
+					 const struct pw_config *cfg, __u32 slot, __u8 edir,
+					 const __u8 *remote, __u8 proto, __be16 dport,
+					 struct pw_res *r)
+{
+	struct pw_ipcache_val peer;
+	struct pw_decision d;
+
+	if (v->generation == cfg->generation)
+		return 1;
+	pw_ipcache_get(slot, remote, &peer);
+	r->peer_id = peer.identity;
+	if (pw_decide(ep, slot, edir, &peer, proto, dport, 0, &d)) {
+		v->generation = cfg->generation;
+		v->peer_id = peer.identity;
+		v->rule_id = d.rule_id;
+		v->flags &= ~PW_CT_AUDIT;
+		r->rule_id = d.rule_id;
+		return 1;
+	}
+	if (pw_deny(cfg, ep, slot, r, PW_REASON_REVOKED)) {
+		v->generation = cfg->generation;
+		v->flags |= PW_CT_AUDIT;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Conntrack: returns 1 if the packet belongs to a tracked flow (r filled),
+ * 0 if it is a new flow.
+ */
+static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_endpoint *ep,
+				       const struct pw_config *cfg, __u32 slot, __u8 dir,
+				       int may_defer, __u64 now, struct pw_res *r)
+{
+	struct pw_ct_key k;
+	struct pw_ct_val *v;
+
+	/* established: (s->d, dir) */
+	pw_ct_key_fill(&k, p->saddr, p->daddr, p->sport, p->dport, p->proto, dir);
+	v = pw_ct_get(&k, ep->ep_id, now);
+	/* a deferred entry past NAT is no verdict: judge the translated flow */
+	if (v && (!(v->flags & PW_CT_DEFERRED) || may_defer)) {
+		r->peer_id = v->peer_id;
+		r->rule_id = v->rule_id;
+		if (v->flags & PW_CT_DEFERRED) {
+			r->reason = PW_REASON_DEFERRED;
+			r->defer = 1;
+		} else {
+			r->reason = PW_REASON_CT_ESTABLISHED;
+			if (!pw_ct_recheck(v, ep, cfg, slot, dir, pw_remote(p, dir), p->proto,
+					   p->dport, r)) {
+				bpf_map_delete_elem(&conntrack, &k);
+				return 1;
+			}
+		}
+		if (pw_ct_touch(v, p, 0, now))
+			bpf_map_delete_elem(&conntrack, &k);
+		return 1;
+	}
+
+	/* reply: (d->s, !dir); the entry's own destination port is our sport */
+	pw_ct_key_fill(&k, p->daddr, p->saddr, p->dport, p->sport, p->proto, !dir);
+	v = pw_ct_get(&k, ep->ep_id, now);
+	if (v) {
+		r->peer_id = v->peer_id;
+		r->rule_id = v->rule_id;
+		r->reason = PW_REASON_CT_REPLY;
+		/* Deferred entries (to a Service VIP) are judged past NAT. */
+		if (v->flags & PW_CT_DEFERRED) {
+			v->generation = cfg->generation;
+		} else if (!pw_ct_recheck(v, ep, cfg, slot, !dir, pw_remote(p, dir), p->proto,
+					  p->sport, r)) {
+			bpf_map_delete_elem(&conntrack, &k);
+			return 1;
+		}
+		if (pw_ct_touch(v, p, 1, now))
+			bpf_map_delete_elem(&conntrack, &k);
+		return 1;
+	}
+
+	if (p->icmp_err && pw_ct_related(p, dir, ep->ep_id, now)) {
+		r->reason = PW_REASON_CT_RELATED;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The verdict of packet p for endpoint ep in direction r->dir. may_defer: a
+ * flow to a Service address gets PW_MARK_DEFER instead of a verdict (only
+ * before NAT, in from_pod).
+ */
+static __noinline void pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
+				const struct pw_config *cfg, int may_defer, struct pw_res *r)
+{
+	__u8 dir = r->dir;
+	__u32 slot = cfg->active_slot & 1;
+	__u64 now = bpf_ktime_get_ns();
+	struct pw_ipcache_val peer;
+	struct pw_decision d;
+	__u32 ct_flags = 0;
+	__u32 *fv;
+
+	r->verdict = PW_VERDICT_ALLOW;
+
+	if (p->frag == PW_FRAG_LATER) {
+		/* no ports: follow the first fragment, never a guess */
+		pw_ipcache_get(slot, pw_remote(p, dir), &peer);
+		r->peer_id = peer.identity;
+		fv = pw_frag_find(p, dir);
+		if (fv) {
+			r->reason = PW_REASON_FRAGMENT;
+			if ((*fv & PW_CT_DEFERRED) && may_defer)
+				r->defer = 1;
+		} else if (!pw_isolated(ep, slot, dir)) {
+			r->reason = PW_REASON_NOT_ISOLATED;
+		} else {
+			pw_deny(cfg, ep, slot, r, PW_REASON_FRAG_UNKNOWN);
+		}
+		return;
+	}
+
+	if (!pw_judge_ct(p, ep, cfg, slot, dir, may_defer, now, r)) {
+		/* a new flow */
+		pw_ipcache_get(slot, pw_remote(p, dir), &peer);
+		r->peer_id = peer.identity;
+		if (dir == PW_DIR_EGRESS && may_defer && (peer.flags & PW_IPC_SERVICE)) {
+			r->reason = PW_REASON_DEFERRED;
+			r->defer = 1;
+			ct_flags = PW_CT_DEFERRED;
+		} else {
+			r->new_flow = 1;
+			if (pw_decide(ep, slot, dir, &peer, p->proto, p->dport, 1, &d)) {
+				r->reason = d.reason;
+				r->rule_id = d.rule_id;
+			} else if (pw_deny(cfg, ep, slot, r, d.reason)) {
+				ct_flags = PW_CT_AUDIT;
+			} else {
+				return;
+			}
+		}
+		/* ICMP errors and RSTs open nothing */
+		if (!p->icmp_err && !(p->proto == PW_IPPROTO_TCP && (p->tcp_flags & PW_TCP_RST)))
+			pw_ct_create(p, dir, cfg->generation, ep->ep_id, peer.identity, r->rule_id,
+				     ct_flags, now);
+	}
+
+	if (r->verdict != PW_VERDICT_DROP && p->frag == PW_FRAG_FIRST)
+		pw_frag_record(p, dir, r->defer ? PW_CT_DEFERRED : 0);
+}
+
+#endif

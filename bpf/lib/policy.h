@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The verdict: who the peer is (ipcache), and whether this endpoint may
+ * talk to it in a direction (isolation, first-class DNS, the policy LPM).
+ *
+ * One function, pw_decide(), takes every verdict: for new flows and for the
+ * re-check of established conntrack entries after a policy change, so that
+ * the two can never disagree.
+ *
+ * Policy lookups are bounded whatever the number of rules: one LPM lookup
+ * with the peer's identity, one with PW_ID_ANY. The LPM gives the
+ * wildcards for free: a rule for any protocol stops after the peer bits, a
+ * rule for any port after the protocol, a port range is a few prefixes of
+ * the port bits.
+ */
+#ifndef PW_BPF_POLICY_H
+#define PW_BPF_POLICY_H
+
+#include "lib/common.h"
+#include "lib/maps.h"
+
+struct pw_decision {
+	__u32 rule_id;
+	__u8  reason;
+};
+
+/* The identity and flags of addr under the slot; world if unknown. */
+static __always_inline void pw_ipcache_get(__u32 slot, const __u8 *addr,
+					   struct pw_ipcache_val *out)
+{
+	struct pw_ipcache_key k = {
+		.prefixlen = PW_IPC_PREFIX_BASE + 128,
+		.slot = slot,
+	};
+	struct pw_ipcache_val *v;
+
+	__builtin_memcpy(k.addr, addr, 16);
+	v = bpf_map_lookup_elem(&ipcache, &k);
+	if (v) {
+		out->identity = v->identity;
+		out->flags = v->flags;
+	} else {
+		out->identity = PW_ID_WORLD;
+		out->flags = 0;
+	}
+}
+
+static __always_inline int pw_isolated(const struct pw_endpoint *ep, __u32 slot, __u8 dir)
+{
+	__u32 bit = dir == PW_DIR_EGRESS ? PW_EP_ISOLATED_EGRESS : PW_EP_ISOLATED_INGRESS;
+
+	return !!(ep->flags[slot & 1] & bit);
+}
+
+static __always_inline int pw_audit(const struct pw_config *cfg, const struct pw_endpoint *ep,
+				    __u32 slot)
+{
+	return (cfg->flags & PW_CFG_AUDIT_ALL) || (ep->flags[slot & 1] & PW_EP_AUDIT);
+}
+
+/* The allow rules: (peer, proto, port) then (any peer, proto, port). */
+static __always_inline struct pw_policy_val *
+pw_policy_lookup(__u32 slot, __u8 dir, __u32 ep_id, __u32 peer_id, __u8 proto, __be16 port)
+{
+	struct pw_policy_key k = {
+		.prefixlen = PW_POL_PREFIX_FULL,
+		.slot = slot,
+		.dir = dir,
+		.ep_id = ep_id,
+		.peer_id = peer_id,
+		.proto = proto,
+		.port = port,
+	};
+	struct pw_policy_val *v;
+
+	v = bpf_map_lookup_elem(&policy, &k);
+	if (v || peer_id == PW_ID_ANY)
+		return v;
+	k.peer_id = PW_ID_ANY;
+	return bpf_map_lookup_elem(&policy, &k);
+}
+
+/*
+ * May ep talk to peer in dir on (proto, dport)? Returns 1 (allow) or 0, with
+ * the reason and the rule. count_dns: count a DNS packet in the dns map
+ * (new flows count, re-checks do not).
+ */
+static __always_inline int pw_decide(const struct pw_endpoint *ep, __u32 slot, __u8 dir,
+				     const struct pw_ipcache_val *peer, __u8 proto, __be16 dport,
+				     int count_dns, struct pw_decision *d)
+{
+	struct pw_policy_val *pv;
+	struct pw_dns *dn;
+
+	d->rule_id = 0;
+	slot &= 1;
+	if (pw_is_icmp(proto))
+		dport = 0; /* ICMP only matches any-protocol rules */
+
+	if (dir == PW_DIR_INGRESS && peer->identity == PW_ID_HOST) {
+		d->reason = PW_REASON_FROM_HOST;
+		return 1;
+	}
+	if (!pw_isolated(ep, slot, dir)) {
+		d->reason = PW_REASON_NOT_ISOLATED;
+		return 1;
+	}
+
+	if (dir == PW_DIR_EGRESS && (peer->flags & PW_IPC_DNS) &&
+	    (proto == PW_IPPROTO_UDP || proto == PW_IPPROTO_TCP) && dport == bpf_htons(53)) {
+		dn = bpf_map_lookup_elem(&dns, &ep->ep_id);
+		if (dn && (dn->flags[slot] & PW_DNS_AUTO)) {
+			if (count_dns)
+				__sync_fetch_and_add(&dn->allowed, 1);
+			d->reason = PW_REASON_DNS_ALLOWED;
+			return 1;
+		}
+		pv = pw_policy_lookup(slot, dir, ep->ep_id, peer->identity, proto, dport);
+		if (pv) {
+			if (dn && count_dns)
+				__sync_fetch_and_add(&dn->allowed, 1);
+			d->rule_id = pv->rule_id;
+			d->reason = PW_REASON_DNS_ALLOWED;
+			return 1;
+		}
+		if (dn && count_dns)
+			__sync_fetch_and_add(&dn->dropped, 1);
+		d->reason = PW_REASON_DNS_DENIED;
+		return 0;
+	}
+
+	pv = pw_policy_lookup(slot, dir, ep->ep_id, peer->identity, proto, dport);
+	if (pv) {
+		d->rule_id = pv->rule_id;
+		d->reason = PW_REASON_NONE;
+		return 1;
+	}
+	d->reason = PW_REASON_POLICY_DENIED;
+	return 0;
+}
+
+#endif

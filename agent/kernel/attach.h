@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * attach: podwall's tc filters (clsact, direct action, libbpf bpf_tc_*).
+ *
+ *   from_pod  tc ingress of each local pod's host veth
+ *   to_pod    tc egress  of each local pod's host veth
+ *   to_remote tc egress  of each uplink
+ *
+ * Every podwall filter has handle PW_TC_HANDLE and priority PW_TC_PRIO, and
+ * runs a program named from_pod, to_pod or to_remote: a filter is podwall's
+ * only if all three hold, and nothing else is ever replaced or removed.
+ */
+#ifndef PODWALL_KERNEL_ATTACH_H
+#define PODWALL_KERNEL_ATTACH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "kernel/bpfobj.h"
+
+#define PW_TC_HANDLE 0x7077u /* "pw" */
+#define PW_TC_PRIO   0x7077u /* before tc's auto priorities (0xc000 and down) */
+
+struct pw_rt;
+struct podwall_bpf;
+
+/* One place a program should run. */
+struct pw_tc_spot {
+	uint32_t     ifindex;
+	bool         egress;
+	enum pw_prog prog;
+};
+
+struct pw_attach_stats {
+	unsigned attached;   /* nothing of ours was there */
+	unsigned replaced;   /* ours was there with another program (BPF_TC_F_REPLACE) */
+	unsigned adopted;    /* ours was there with the same program: left alone */
+	unsigned detached;   /* podwall filters removed (sweep, uninstall) */
+	unsigned missing;    /* devices that disappeared before we could attach */
+	unsigned qdiscs;     /* clsact qdiscs removed (uninstall) */
+	char     error[256];
+};
+
+enum pw_attach_result {
+	PW_ATTACH_NEW = 0,
+	PW_ATTACH_REPLACED,
+	PW_ATTACH_ADOPTED,
+};
+
+/*
+ * Make prog_fd run at ifindex/direction: create clsact if needed; if our
+ * filter there runs the same program (same name, tag and maps) leave it,
+ * else attach or replace. *res says which.
+ */
+int pw_attach_one(int prog_fd, uint32_t ifindex, bool egress, enum pw_attach_result *res);
+
+/* Remove our filter at ifindex/direction if it is there (and podwall's). */
+int pw_detach_one(uint32_t ifindex, bool egress);
+
+/*
+ * Attach obj's programs at every spot (a device that vanished meanwhile is
+ * counted in st->missing, not an error). With sweep, also remove podwall's
+ * filters from every other place of this network namespace.
+ */
+int pw_attach_sync(struct podwall_bpf *obj, struct pw_rt *rt, const struct pw_tc_spot *spots,
+		   size_t n, bool sweep, struct pw_attach_stats *st);
+
+/*
+ * Uninstall: remove every podwall filter of this network namespace; on a
+ * device where one was removed, remove its clsact qdisc too if no other
+ * filter is left on it.
+ */
+int pw_detach_all(struct pw_rt *rt, struct pw_attach_stats *st);
+
+/* A tc filter, as listed by RTM_GETTFILTER. */
+struct pw_tc_filter {
+	uint32_t ifindex;
+	bool     egress;
+	uint32_t handle;
+	uint16_t prio;
+	uint16_t protocol;   /* network order, as tc keeps it */
+	char     kind[16];   /* "bpf", "u32", ... */
+	uint32_t prog_id;    /* bpf only */
+	char     prog_name[16];
+	bool     podwall;    /* handle, priority and program name are podwall's */
+};
+
+/* Filters of clsact ingress/egress of ifindex (none if no clsact). *out malloc'd. */
+int pw_tc_list(struct pw_rt *rt, uint32_t ifindex, bool egress, struct pw_tc_filter **out,
+	       size_t *n);
+
+#endif

@@ -1,0 +1,544 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# make bench: what enforcement costs, in one run (DESIGN §7).
+#
+#   1. per packet   `podwall bench datapath`: BPF_PROG_TEST_RUN ns/packet of the
+#                   real programs at 10..100,000 policy entries (private maps,
+#                   private netns);
+#   2. real traffic three namespaces, client -> node -> server, as a pod's
+#                   traffic flows on a node: UDP packets/s (64-byte payload) and
+#                   TCP throughput with iperf3, with no filter, with podwall and
+#                   with the same rules as an iptables linear chain (legacy and
+#                   nf_tables backends), an ipset hash:ip,port match and an
+#                   nftables set; rounds interleave the configurations so every
+#                   ratio is taken between runs minutes apart at most;
+#   3. control plane `podwall bench control`: compile + load of 1,000 and 10,000
+#                   policies over 10,000 pods, change -> enforced latency with a
+#                   running agent, map memory, agent RSS.
+#
+# Output: a table on stdout, bench-results/bench.json (every figure, every raw
+# run), bench-results/bench.png (scripts/bench-plot.gp).
+#
+# Everything it makes lives in namespaces it creates (names carry $$) and is
+# removed on exit, failure or interrupt: netfilter rules, sets and tables only
+# ever exist inside those namespaces (their own netfilter tables), and only the
+# PIDs this script started are killed.
+#
+# Knobs (environment): BENCH_ROUNDS (3), BENCH_UDP_SECS (3), BENCH_TCP_SECS (2),
+# BENCH_RT_SIZES ("10 1000 10000"), BENCH_TECHS ("podwall iptables iptables-nft
+# ipset nftables"), BENCH_SKIP ("" or any of "datapath traffic control"),
+# BENCH_OUT (bench-results).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${BENCH_ROUNDS:-3}
+UDP_SECS=${BENCH_UDP_SECS:-3}
+TCP_SECS=${BENCH_TCP_SECS:-2}
+RT_SIZES=${BENCH_RT_SIZES:-"10 1000 10000"}
+TECHS=${BENCH_TECHS:-"podwall iptables iptables-nft ipset nftables"}
+SKIP=${BENCH_SKIP:-}
+OUT=${BENCH_OUT:-bench-results}
+PW=${BENCH_PODWALL:-$PWD/podwall}
+PY=/usr/bin/python3
+[ -x $PY ] || PY=python3
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+skipped() { case " $SKIP " in *" $1 "*) return 0 ;; esac; return 1; }
+
+[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, BPF)"
+[ -x "$PW" ] || die "$PW missing: run make first"
+for t in ip iperf3 nsenter gnuplot iptables-legacy iptables-nft ipset nft; do
+	command -v $t >/dev/null || die "$t not installed (make setup)"
+done
+
+mkdir -p "$OUT"
+WORK=$(mktemp -d /tmp/podwall-bench.XXXXXX)
+T0=$(date +%s)
+
+# ------------------------------------------------------------------ cleanup
+# Names unique to this run. N is the node, C an outside client (not a pod:
+# the rules name it by address, as ipBlock / -s rules do), S the server pod.
+N=pwb-node-$$ C=pwb-cli-$$ S=pwb-srv-$$
+SIP=198.18.1.2 CIP=198.18.2.2 GW=198.18.0.1
+SRV_PID= PW_APPLIED=
+
+cleanup() {
+	local rc=$?
+	set +e
+	[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
+	SRV_PID=
+	[ -n "$PW_APPLIED" ] && pw_down
+	# Deleting a namespace removes its veths, tc programs, iptables rules,
+	# ipsets and nftables tables with it: nothing was ever added to the host's.
+	for ns in $N $C $S; do
+		[ -e /run/netns/$ns ] && ip netns del $ns
+	done
+	rm -rf "$WORK"
+	return $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --------------------------------------------------------------- topology
+# client eth0 (198.18.2.2/32) == hc [node, 198.18.0.1] hs == eth0 server (198.18.1.2/32)
+# /32 routes through each host veth, as the ptp CNI plugin leaves them.
+topo_up() {
+	ip netns add $N; ip netns add $C; ip netns add $S
+	for ns in $N $C $S; do ip -n $ns link set lo up; done
+	ip link add hc netns $N type veth peer name eth0 netns $C
+	ip link add hs netns $N type veth peer name eth0 netns $S
+	ip netns exec $N sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
+		net.ipv4.conf.default.rp_filter=0
+	for d in hc hs; do
+		ip -n $N addr add $GW/32 dev $d
+		ip -n $N link set $d up
+	done
+	ip -n $N route add $CIP/32 dev hc
+	ip -n $N route add $SIP/32 dev hs
+	local ns ip
+	for ns in $C:$CIP $S:$SIP; do
+		ip=${ns#*:}; ns=${ns%%:*}
+		ip -n $ns addr add $ip/32 dev eth0
+		ip -n $ns link set eth0 up
+		ip -n $ns route add $GW/32 dev eth0
+		ip -n $ns route add default via $GW
+	done
+	# iperf3 server on CPU 1, client on CPU 0: the client's CPU also runs the
+	# whole forwarding path (veth xmit -> backlog softirq -> node -> server),
+	# so the filter's cost lands there.
+	ip netns exec $S iperf3 -s -A 1 >/dev/null 2>&1 &
+	SRV_PID=$!
+	local i
+	for i in $(seq 50); do
+		ip netns exec $S ss -Hltn 'sport = :5201' | grep -q . && return 0
+		sleep 0.05
+	done
+	die "iperf3 server did not start"
+}
+
+topo_down() {
+	[ -n "$SRV_PID" ] && { kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null || true; }
+	SRV_PID=
+	[ -n "$PW_APPLIED" ] && pw_down
+	for ns in $N $C $S; do ip netns del $ns 2>/dev/null || true; done
+}
+
+# ------------------------------------------------------------------ rules
+# One rule list per size, the same for every technique: N-2 filler rules
+# (distinct /32 sources in 198.19.0.0/16, TCP or UDP, various ports), then
+# TCP 5201 from the client (iperf3's control connection and TCP test), then
+# UDP 5201 from the client LAST: in a linear chain the measured UDP flow
+# walks every rule before it matches. Default: drop.
+gen_rules() {
+	$PY - "$WORK" $RT_SIZES <<'EOF'
+import sys
+work, sizes = sys.argv[1], [int(s) for s in sys.argv[2:]]
+CIP = "198.18.2.2"
+for n in sizes:
+    rules = []
+    for i in range(max(n - 2, 0)):
+        rules.append(("198.19.%d.%d" % (i >> 8, i & 255), "tcp" if i % 2 else "udp",
+                      1024 + (i * 7919) % 60000))
+    rules += [(CIP, "tcp", 5201), (CIP, "udp", 5201)]
+    # iptables: traffic towards the server pod goes through PWB, linear.
+    with open(f"{work}/ipt-{n}.rules", "w") as f:
+        f.write("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:PWB - [0:0]\n")
+        f.write("-A FORWARD -o hs -j PWB\n")
+        for s, p, d in rules:
+            f.write(f"-A PWB -s {s}/32 -p {p} -m {p} --dport {d} -j ACCEPT\n")
+        f.write("-A PWB -j DROP\nCOMMIT\n")
+    # ipset: one hash:ip,port set, one iptables rule (kube-router's shape).
+    with open(f"{work}/ipset-{n}.set", "w") as f:
+        f.write(f"create pwb hash:ip,port family inet hashsize 1024 maxelem {max(65536, 2 * n)}\n")
+        for s, p, d in rules:
+            f.write(f"add pwb {s},{p}:{d}\n")
+    with open(f"{work}/ipset-{n}.rules", "w") as f:
+        f.write("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n")
+        f.write("-A FORWARD -o hs -m set --match-set pwb src,dst -j ACCEPT\n")
+        f.write("-A FORWARD -o hs -j DROP\nCOMMIT\n")
+    # nftables: one concatenated set, one lookup.
+    with open(f"{work}/nft-{n}.nft", "w") as f:
+        f.write("table ip pwb {\n  set allow {\n    type ipv4_addr . inet_proto . inet_service\n")
+        f.write("    elements = {\n")
+        f.write(",\n".join(f"      {s} . {p} . {d}" for s, p, d in rules))
+        f.write("\n    }\n  }\n")
+        f.write("  chain forward_pwb {\n    type filter hook forward priority 0; policy accept;\n")
+        f.write("    oifname \"hs\" ip saddr . meta l4proto . th dport @allow accept\n")
+        f.write("    oifname \"hs\" drop\n  }\n}\n")
+    # podwall: the same rules as one NetworkPolicy of ipBlock /32 + port
+    # ingress rules selecting the server pod.
+    with open(f"{work}/pw-{n}.yaml", "w") as f:
+        f.write("""apiVersion: v1
+kind: Namespace
+metadata:
+  name: bench
+  labels:
+    kubernetes.io/metadata.name: bench
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: server
+  namespace: bench
+  labels:
+    app: server
+spec:
+  containers:
+  - name: iperf3
+    image: iperf3
+    ports:
+    - containerPort: 5201
+      protocol: TCP
+    - containerPort: 5201
+      protocol: UDP
+status:
+  phase: Running
+  podIP: 198.18.1.2
+  podIPs:
+  - ip: 198.18.1.2
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: bench-allow
+  namespace: bench
+spec:
+  podSelector:
+    matchLabels:
+      app: server
+  policyTypes: [Ingress]
+  ingress:
+""")
+        for s, p, d in rules:
+            f.write(f"  - from: [{{ipBlock: {{cidr: {s}/32}}}}]\n    ports: [{{protocol: {p.upper()}, port: {d}}}]\n")
+EOF
+}
+
+# ------------------------------------------------------- technique on/off
+# podwall runs in the node namespace under nsenter --net (not ip netns exec,
+# whose private /sys would hide the bpffs pins), as on a local test cluster.
+pw_node() { nsenter --net=/run/netns/$N "$@"; }
+pw_up() {     # size
+	mkdir -p "$WORK/pw-$1.d"
+	cp "$WORK/pw-$1.yaml" "$WORK/pw-$1.d/all.yaml"
+	PW_APPLIED=1
+	pw_node "$PW" apply -f "$WORK/pw-$1.d" >"$WORK/pw-apply.log" 2>&1 ||
+		{ cat "$WORK/pw-apply.log" >&2; die "podwall apply ($1 rules) failed"; }
+}
+pw_down() {
+	PW_APPLIED=
+	pw_node "$PW" uninstall >"$WORK/pw-uninstall.log" 2>&1 ||
+		{ cat "$WORK/pw-uninstall.log" >&2; say "warning: podwall uninstall failed"; }
+}
+
+tech_up() {   # tech size
+	case $1 in
+	none) ;;
+	podwall) pw_up "$2" ;;
+	iptables) ip netns exec $N iptables-legacy-restore -w < "$WORK/ipt-$2.rules" ;;
+	iptables-nft) ip netns exec $N iptables-nft-restore -w < "$WORK/ipt-$2.rules" ;;
+	ipset)
+		ip netns exec $N ipset restore < "$WORK/ipset-$2.set"
+		ip netns exec $N iptables-legacy-restore -w < "$WORK/ipset-$2.rules" ;;
+	nftables) ip netns exec $N nft -f "$WORK/nft-$2.nft" ;;
+	*) die "unknown technique $1" ;;
+	esac
+}
+
+# Does the configuration in place enforce? A TCP SYN to port 5202 (no rule
+# allows it) is refused by the server's stack when nothing filters, and
+# dropped (connect timeout) when the filter works. Prints "dropped" or
+# "passed".
+probe() {
+	local err
+	err=$(ip netns exec $C timeout 3 socat -u /dev/null \
+		TCP:$SIP:5202,connect-timeout=0.5 2>&1 || true)
+	case $err in
+	*refused*) echo passed ;;
+	*) echo dropped ;;
+	esac
+}
+
+# ------------------------------------------------------------ measurement
+# Prints "udp_rx_pps udp_tx_pps tcp_bps" for the configuration in place.
+measure() {
+	local u="$WORK/u.json" t="$WORK/t.json"
+	timeout $((UDP_SECS + 20)) ip netns exec $C \
+		iperf3 -c $SIP -u -l 64 -b 0 -t "$UDP_SECS" -A 0 -J >"$u" 2>&1 || true
+	timeout $((TCP_SECS + 20)) ip netns exec $C \
+		iperf3 -c $SIP -t "$TCP_SECS" -A 0 -J >"$t" 2>&1 || true
+	$PY - "$u" "$t" <<'EOF'
+import json, sys
+def load(p):
+    try:
+        d = json.load(open(p))
+    except Exception:
+        return None
+    return None if d.get("error") else d
+u, t = load(sys.argv[1]), load(sys.argv[2])
+rx = tx = bps = 0.0
+if u:
+    s = u["end"]["sum"]
+    secs = s["seconds"] or 1
+    tx = s["packets"] / secs
+    rx = (s["packets"] - s["lost_packets"]) / secs
+if t:
+    bps = t["end"]["sum_received"]["bits_per_second"]
+print("%.0f %.0f %.0f" % (rx, tx, bps))
+EOF
+}
+
+# ------------------------------------------------------------- 1. per packet
+if skipped datapath; then
+	say "per packet: skipped"
+	echo '{}' >"$OUT/datapath.json"
+else
+	say "per packet: podwall bench datapath (BPF_PROG_TEST_RUN)"
+	"$PW" bench datapath -o json >"$OUT/datapath.json" ||
+		die "podwall bench datapath failed"
+fi
+
+# ------------------------------------------------------------ 3. control plane
+if skipped control; then
+	say "control plane: skipped"
+	echo '{}' >"$OUT/control.json"
+else
+	say "control plane: podwall bench control"
+	"$PW" bench control -o json >"$OUT/control.json" ||
+		die "podwall bench control failed"
+fi
+
+# ------------------------------------------------------------ 2. real traffic
+RAW="$OUT/traffic.tsv"
+if skipped traffic; then
+	say "real traffic: skipped"
+	: >"$RAW"
+else
+	gen_rules
+	# The configurations of one round; "none" is measured again after every
+	# third one so that each configuration has a no-filter run beside it.
+	cfgs=()
+	for tech in $TECHS; do
+		for n in $RT_SIZES; do cfgs+=("$tech:$n"); done
+	done
+	ncfg=${#cfgs[@]}
+	say "real traffic: $ROUNDS rounds x $ncfg configurations + none, UDP ${UDP_SECS}s + TCP ${TCP_SECS}s each"
+	printf 'round\tseq\ttech\trules\tudp_rx_pps\tudp_tx_pps\ttcp_bps\tprobe_tcp_5202\n' >"$RAW"
+	seq_no=0
+	run_cfg() {   # round tech size
+		local r=$1 tech=$2 n=$3 res pr
+		topo_up
+		tech_up "$tech" "$n"
+		res=$(measure)
+		pr=-
+		[ "$r" -eq 1 ] && pr=$(probe)
+		topo_down
+		seq_no=$((seq_no + 1))
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$seq_no" "$tech" "$n" "${res// /$'\t'}" "$pr" >>"$RAW"
+		say "  round $r  $(printf '%-13s %6s' "$tech" "$n")  udp ${res%% *} pps  tcp $(echo "$res" | awk '{printf "%.2f", $3/1e9}') Gbit/s$([ "$pr" != - ] && echo "  (unlisted port: $pr)")"
+	}
+	for r in $(seq "$ROUNDS"); do
+		# Rotate the order from round to round: no configuration always
+		# runs first or right after a heavy one.
+		off=$(( (r - 1) * ncfg / ROUNDS ))
+		run_cfg "$r" none 0
+		for k in $(seq 0 $((ncfg - 1))); do
+			c=${cfgs[$(( (k + off) % ncfg ))]}
+			run_cfg "$r" "${c%%:*}" "${c#*:}"
+			[ $(( (k + 1) % 3 )) -eq 0 ] && [ $((k + 1)) -lt "$ncfg" ] && run_cfg "$r" none 0
+		done
+		run_cfg "$r" none 0
+	done
+fi
+
+# ------------------------------------------------------------------ report
+say "report"
+$PY - "$OUT" "$(( $(date +%s) - T0 ))" <<'EOF'
+import json, os, statistics as st, sys, platform, subprocess, time
+out, elapsed = sys.argv[1], int(sys.argv[2])
+def jload(p):
+    try:
+        return json.load(open(p))
+    except Exception:
+        return {}
+dp = jload(f"{out}/datapath.json")
+cp = jload(f"{out}/control.json")
+
+# ---- real traffic: raw runs -> per-round ratios against the nearest "none"
+rows = []
+with open(f"{out}/traffic.tsv") as f:
+    hdr = f.readline().split()
+    for line in f:
+        v = line.split()
+        if len(v) == len(hdr):
+            rows.append(dict(round=int(v[0]), seq=int(v[1]), tech=v[2], rules=int(v[3]),
+                             udp_rx_pps=float(v[4]), udp_tx_pps=float(v[5]), tcp_bps=float(v[6]), probe=v[7]))
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return st.median(xs) if xs else None
+def nearest_none(r):
+    nones = [x for x in rows if x["tech"] == "none" and x["round"] == r["round"]]
+    before = [x for x in nones if x["seq"] < r["seq"]]
+    after = [x for x in nones if x["seq"] > r["seq"]]
+    pick = ([before[-1]] if before else []) + ([after[0]] if after else [])
+    return pick
+traffic = {}
+for r in rows:
+    if r["tech"] == "none":
+        continue
+    nn = nearest_none(r)
+    def ratio(key):
+        base = [x[key] for x in nn if x[key] > 0]
+        return r[key] / st.mean(base) if base and r[key] > 0 else None
+    r["udp_ratio_vs_none"] = ratio("udp_rx_pps")
+    r["tcp_ratio_vs_none"] = ratio("tcp_bps")
+techs, sizes = [], []
+for r in rows:
+    if r["tech"] not in techs: techs.append(r["tech"])
+    if r["tech"] != "none" and r["rules"] not in sizes: sizes.append(r["rules"])
+sizes.sort()
+summary = {}
+for t in techs:
+    for n in ([0] if t == "none" else sizes):
+        rs = [x for x in rows if x["tech"] == t and x["rules"] == n]
+        if not rs: continue
+        summary[f"{t}:{n}"] = dict(
+            tech=t, rules=n, runs=len(rs),
+            udp_rx_pps=med(x["udp_rx_pps"] for x in rs),
+            udp_tx_pps=med(x["udp_tx_pps"] for x in rs),
+            tcp_bps=med(x["tcp_bps"] for x in rs),
+            udp_ns_per_pkt=(1e9 / med(x["udp_rx_pps"] for x in rs)) if med(x["udp_rx_pps"] for x in rs) else None,
+            udp_ratio_vs_none=med(x.get("udp_ratio_vs_none") for x in rs),
+            tcp_ratio_vs_none=med(x.get("tcp_ratio_vs_none") for x in rs),
+            unlisted_tcp_5202=next((x["probe"] for x in rs if x["probe"] != "-"), None))
+# podwall against each netfilter technique, round by round, same size
+pairs = {}
+for n in sizes:
+    for other in techs:
+        if other in ("none", "podwall"): continue
+        rs = []
+        for rd in sorted({x["round"] for x in rows}):
+            a = [x for x in rows if x["tech"] == "podwall" and x["rules"] == n and x["round"] == rd]
+            b = [x for x in rows if x["tech"] == other and x["rules"] == n and x["round"] == rd]
+            if a and b and b[0]["udp_rx_pps"] > 0:
+                rs.append(a[0]["udp_rx_pps"] / b[0]["udp_rx_pps"])
+        if rs:
+            pairs[f"podwall/{other}:{n}"] = dict(rules=n, against=other, udp_pps_ratio=med(rs),
+                                                  per_round=rs)
+traffic = dict(method="3 netns (client -> node -> server pod) over veth; iperf3 UDP 64-byte payload "
+               "-b 0 (pps = packets received / s) and TCP; filter in the node namespace on the "
+               "server's host veth; ratios vs the nearest no-filter run of the same round; "
+               "medians over rounds", summary=summary, podwall_vs=pairs, runs=rows)
+
+# ---- targets
+def g(d, *ks):
+    for k in ks:
+        if not isinstance(d, dict) or k not in d: return None
+        d = d[k]
+    return d
+big = max(sizes) if sizes else None
+targets = []
+def target(name, value, limit, ok_if, unit=""):
+    met = None if value is None else (value >= limit if ok_if == ">=" else value < limit if ok_if == "<" else value <= limit)
+    targets.append(dict(target=name, value=value, limit=limit, op=ok_if, unit=unit, met=met))
+target(f"real-traffic pps podwall@{big} rules / no program", g(summary, f"podwall:{big}", "udp_ratio_vs_none"), 0.90, ">=")
+target(f"real-traffic pps podwall@{big} rules / iptables linear@{big}", g(pairs, f"podwall/iptables:{big}", "udp_pps_ratio"), 5.0, ">=")
+target("test_run ns/pkt at 100,000 entries / at 10 (worst case)", g(dp, "flatness", "worst_ratio"), 1.10, "<=")
+target("compile + load, 10,000 policies over 10,000 pods", g(cp, "compile_load", "10000", "total_ms"), 1000, "<", "ms")
+target("change -> enforced p99 (worst of policy / pod label)", g(cp, "latency", "worst_p99_ms"), 10, "<", "ms")
+
+def sh(cmd):
+    try: return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except Exception: return ""
+res = dict(
+    when=time.strftime("%Y-%m-%dT%H:%M:%S%z"), elapsed_s=elapsed,
+    machine=dict(kernel=platform.release(), cpus=os.cpu_count(),
+                 cpu=sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip(),
+                 iperf3=sh("iperf3 --version | head -1"), iptables=sh("iptables --version")),
+    datapath=dp, traffic=traffic, control=cp, targets=targets)
+json.dump(res, open(f"{out}/bench.json", "w"), indent=1)
+
+# ---- gnuplot data
+with open(f"{out}/plot-traffic.dat", "w") as f:
+    f.write("# tech rules ns_per_packet(1e9/udp_rx_pps) udp_ratio_vs_none\n")
+    for t in techs:
+        if t == "none": continue
+        f.write(f"# {t}\n")
+        for n in sizes:
+            s = summary.get(f"{t}:{n}")
+            if s and s["udp_ns_per_pkt"]:
+                f.write(f"{t} {n} {s['udp_ns_per_pkt']:.1f} {s['udp_ratio_vs_none'] or 0:.3f}\n")
+        f.write("\n\n")
+none = summary.get("none:0")
+with open(f"{out}/plot-none.dat", "w") as f:
+    if none and none["udp_ns_per_pkt"] and sizes:
+        f.write(f"{min(sizes)} {none['udp_ns_per_pkt']:.1f}\n{max(max(sizes), 100000)} {none['udp_ns_per_pkt']:.1f}\n")
+with open(f"{out}/plot-testrun.dat", "w") as f:
+    f.write("# case entries ns_per_packet (median)\n")
+    for c in g(dp, "cases") or []:
+        f.write(f"# {c['name']}\n")
+        for p in c["points"]:
+            f.write(f"{c['name']} {p['entries']} {p['ns_per_pkt']:.2f}\n")
+        f.write("\n\n")
+
+with open(f"{out}/plot-vars.gp", "w") as f:
+    f.write("techs = '%s'\n" % " ".join(t for t in techs if t != "none"))
+    f.write("cases = '%s'\n" % " ".join(c["name"] for c in g(dp, "cases") or []))
+# ---- table
+def fmt(x, spec="%.0f"):
+    return "-" if x is None else spec % x
+P = print
+P("podwall bench  %s  kernel %s, %d CPUs  (%d s)" % (res["when"], res["machine"]["kernel"], res["machine"]["cpus"], elapsed))
+P("")
+if dp.get("cases"):
+    P("1. per packet: BPF_PROG_TEST_RUN, ns/packet, median of %s runs x %s repeats" % (dp.get("runs"), dp.get("repeat")))
+    ents = sorted({p["entries"] for c in dp["cases"] for p in c["points"]})
+    P("   %-30s" % "case" + "".join("%12s" % f"{e:,}" for e in ents) + "%12s" % "100k/10")
+    for c in dp["cases"]:
+        byn = {p["entries"]: p["ns_per_pkt"] for p in c["points"]}
+        P("   %-30s" % c["name"] + "".join("%12s" % fmt(byn.get(e), "%.1f") for e in ents)
+          + "%12s" % fmt(c.get("ratio_max_min"), "%.2f"))
+    if dp.get("notes"):
+        for n in dp["notes"]: P("   note: " + n)
+    P("")
+if summary:
+    P("2. real traffic: iperf3 over veth, client -> node -> server pod; filter in the node namespace")
+    P("   %-14s %7s %12s %10s %8s %11s %9s  %s" % ("filter", "rules", "UDP pps", "ns/pkt", "x none", "TCP Gbit/s", "x none", "SYN to an unlisted port"))
+    for k, s in summary.items():
+        P(("   %-14s %7s %12s %10s %8s %11s %9s" % (s["tech"], s["rules"] or "-", fmt(s["udp_rx_pps"]),
+          fmt(s["udp_ns_per_pkt"], "%.0f"), fmt(s["udp_ratio_vs_none"], "%.3f"),
+          fmt(s["tcp_bps"] and s["tcp_bps"] / 1e9, "%.2f"), fmt(s["tcp_ratio_vs_none"], "%.3f")))
+          + "  " + (s["unlisted_tcp_5202"] or "-"))
+    for k, p in pairs.items():
+        P("   podwall / %-12s at %6d rules: UDP pps x %.2f (per round: %s)" % (p["against"], p["rules"], p["udp_pps_ratio"],
+          ", ".join("%.2f" % x for x in p["per_round"])))
+    P("")
+if cp:
+    P("3. control plane")
+    for n, c in sorted((g(cp, "compile_load") or {}).items(), key=lambda kv: int(kv[0])):
+        P("   compile + load %6s policies over %s pods: load yaml %s ms, compile %s ms, sync %s ms = %s ms (%s policy entries)" % (
+          n, c.get("pods"), fmt(c.get("parse_ms"), "%.0f"), fmt(c.get("compile_ms"), "%.0f"), fmt(c.get("sync_ms"), "%.0f"),
+          fmt(c.get("total_ms"), "%.0f"), c.get("policy_entries")))
+    for k, l in (g(cp, "latency") or {}).items():
+        if isinstance(l, dict):
+            P("   change -> enforced, %-12s: p50 %s ms, p99 %s ms, max %s ms over %s changes" % (
+              k, fmt(l.get("p50_ms"), "%.2f"), fmt(l.get("p99_ms"), "%.2f"), fmt(l.get("max_ms"), "%.2f"), l.get("n")))
+    m = g(cp, "memory")
+    if m:
+        P("   map memory (memlock) %s MiB total%s; agent RSS %s MiB" % (fmt(m.get("maps_memlock_bytes") and m["maps_memlock_bytes"] / 2**20, "%.1f"),
+          "".join(f", {k} {v/2**20:.1f}" for k, v in sorted((m.get("per_map") or {}).items(), key=lambda kv: -kv[1])[:4]),
+          fmt(m.get("agent_rss_bytes") and m["agent_rss_bytes"] / 2**20, "%.1f")))
+    P("")
+P("targets")
+for t in targets:
+    P("   %-62s %12s  %s %s%s" % (t["target"], fmt(t["value"], "%.3f" if not t["unit"] else "%.2f"),
+      t["op"], t["limit"], " " + t["unit"] if t["unit"] else "") + ("   MET" if t["met"] else "   not met" if t["met"] is False else "   not measured"))
+EOF
+
+if [ -s "$OUT/plot-traffic.dat" ] || [ -s "$OUT/plot-testrun.dat" ]; then
+	gnuplot -e "out='$OUT/bench.png'; dir='$OUT'" scripts/bench-plot.gp 2>"$WORK/gnuplot.log" ||
+		{ cat "$WORK/gnuplot.log" >&2; say "warning: gnuplot failed"; }
+fi
+say "wrote $OUT/bench.json $OUT/bench.png ($(( $(date +%s) - T0 )) s)"

@@ -28,7 +28,8 @@ static __always_inline int pw_is_dns_query(const struct pw_pkt *p)
 static __always_inline int pw_dns_qname(struct __sk_buff *skb, const struct pw_pkt *p, char *out)
 {
 	__u32 off = p->payload_off;
-	__u32 n, next;
+	__u64 n;
+	__u8 rem;
 	int i;
 
 	if (p->proto == PW_IPPROTO_TCP)
@@ -36,37 +37,43 @@ static __always_inline int pw_dns_qname(struct __sk_buff *skb, const struct pw_p
 	off += PW_DNS_HDR_LEN;
 	if (off >= skb->len)
 		return 0;
-	n = skb->len - off;
+	/* 64-bit all along, and a barrier: the verifier must see the clamp */
+	n = (__u64)skb->len - off;
 	if (n > PW_DNS_NAME_MAX)
 		n = PW_DNS_NAME_MAX;
-	n &= 0x7f; /* a bound the verifier can see */
+	asm volatile("" : "+r"(n));
 	if (n < 1 || n > PW_DNS_NAME_MAX)
 		return 0;
 	if (bpf_skb_load_bytes(skb, off, out, n))
 		return 0;
 
-	next = (__u8)out[0] + 1; /* where the next length byte sits */
-	if ((__u8)out[0] == 0 || ((__u8)out[0] & 0xc0)) {
+	/*
+	 * rem counts the bytes left in the current label: comparing it with a
+	 * constant (never with i) keeps the verifier's states few.
+	 */
+	rem = out[0];
+	if (rem == 0 || (rem & 0xc0)) {
 		out[0] = 0;
 		return 0;
 	}
 	for (i = 0; i < PW_DNS_NAME_MAX - 1; i++) {
 		__u8 c;
 
-		if ((__u32)i + 1 >= n) {
+		if ((__u64)i + 1 >= n) {
 			out[i] = 0;
 			return 1;
 		}
 		c = out[i + 1];
-		if ((__u32)i + 1 == next) {
+		if (rem == 0) {
 			if (c == 0 || (c & 0xc0)) {
 				out[i] = 0;
 				return 1;
 			}
 			out[i] = '.';
-			next = i + 1 + c + 1;
+			rem = c;
 		} else {
 			out[i] = c;
+			rem--;
 		}
 	}
 	out[PW_DNS_NAME_MAX - 1] = 0;

@@ -33,20 +33,25 @@ static __always_inline void pw_count(struct __sk_buff *skb, __u8 dir, __u8 verdi
 /*
  * Report one event, if this CPU's budget for the current second allows;
  * otherwise count it as suppressed (reported with the next event sent).
+ * A global function: verified once for all its callers.
  */
-static __noinline void pw_emit(struct __sk_buff *skb, const struct pw_pkt *p,
-			       const struct pw_config *cfg, const struct pw_endpoint *ep,
-			       const struct pw_res *r)
+__noinline int pw_emit(struct __sk_buff *skb, const struct pw_pkt *p,
+		       const struct pw_config *cfg, const struct pw_endpoint *ep,
+		       const struct pw_res *r)
 {
-	__u8 dir = r->dir;
-	__u32 zero = 0, limit = cfg->events_per_sec;
 	__u64 now = bpf_ktime_get_ns();
 	struct pw_ratelimit *rl;
 	struct pw_event *ev;
+	__u32 zero = 0, limit;
+	__u8 dir;
 
+	if (!p || !cfg || !ep || !r)
+		return 0;
+	dir = r->dir;
+	limit = cfg->events_per_sec;
 	rl = bpf_map_lookup_elem(&ratelimit, &zero);
 	if (!rl)
-		return;
+		return 0;
 	if (!limit)
 		limit = PW_EVENTS_PER_SEC_DEFAULT;
 	if (now - rl->window_start_ns >= PW_NSEC_PER_SEC) {
@@ -55,12 +60,12 @@ static __noinline void pw_emit(struct __sk_buff *skb, const struct pw_pkt *p,
 	}
 	if (rl->sent >= limit) {
 		rl->suppressed++;
-		return;
+		return 0;
 	}
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		rl->suppressed++; /* ring full: the reader is behind */
-		return;
+		return 0;
 	}
 	rl->sent++;
 
@@ -89,6 +94,7 @@ static __noinline void pw_emit(struct __sk_buff *skb, const struct pw_pkt *p,
 	if (pw_is_dns_query(p) && pw_dns_qname(skb, p, ev->dns_name))
 		ev->flags |= PW_EVENT_HAS_DNS;
 	bpf_ringbuf_submit(ev, 0);
+	return 0;
 }
 
 /* Count the packet, and report it if it is worth an event. */

@@ -143,18 +143,24 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
  * The verdict of packet p for endpoint ep in direction r->dir. may_defer: a
  * flow to a Service address gets PW_MARK_DEFER instead of a verdict (only
  * before NAT, in from_pod).
+ *
+ * A global function: the verifier checks it once, not once per caller.
  */
-static __noinline void pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
-				const struct pw_config *cfg, int may_defer, struct pw_res *r)
+__noinline int pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
+			const struct pw_config *cfg, int may_defer, struct pw_res *r)
 {
-	__u8 dir = r->dir;
-	__u32 slot = cfg->active_slot & 1;
+	__u8 dir;
+	__u32 slot;
 	__u64 now = bpf_ktime_get_ns();
 	struct pw_ipcache_val peer;
 	struct pw_decision d;
 	__u32 ct_flags = 0;
 	__u32 *fv;
 
+	if (!p || !ep || !cfg || !r)
+		return 0;
+	dir = r->dir;
+	slot = cfg->active_slot & 1;
 	r->verdict = PW_VERDICT_ALLOW;
 
 	if (p->frag == PW_FRAG_LATER) {
@@ -171,7 +177,7 @@ static __noinline void pw_judge(const struct pw_pkt *p, const struct pw_endpoint
 		} else {
 			pw_deny(cfg, ep, slot, r, PW_REASON_FRAG_UNKNOWN);
 		}
-		return;
+		return 0;
 	}
 
 	if (!pw_judge_ct(p, ep, cfg, slot, dir, may_defer, now, r)) {
@@ -190,7 +196,7 @@ static __noinline void pw_judge(const struct pw_pkt *p, const struct pw_endpoint
 			} else if (pw_deny(cfg, ep, slot, r, d.reason)) {
 				ct_flags = PW_CT_AUDIT;
 			} else {
-				return;
+				return 0;
 			}
 		}
 		/* ICMP errors and RSTs open nothing */
@@ -201,6 +207,7 @@ static __noinline void pw_judge(const struct pw_pkt *p, const struct pw_endpoint
 
 	if (r->verdict != PW_VERDICT_DROP && p->frag == PW_FRAG_FIRST)
 		pw_frag_record(p, dir, r->defer ? PW_CT_DEFERRED : 0);
+	return 0;
 }
 
 #endif

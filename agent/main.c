@@ -9,6 +9,9 @@
 const struct pw_command pw_commands[] = {
 	{ "matrix", cmd_matrix,
 	  "-f FILE [--ports 80,81] [--protocols TCP,UDP,SCTP] [--external-ips IP,...] [-o json|table]" },
+	{ "agent", cmd_agent, "--source DIR [--pin-dir P] [--mode enforce|audit] [--dns auto|off] [--uplink DEV]... [--dns-namespace NS] [--dns-label k=v]" },
+	{ "apply", cmd_apply, "-f FILE|DIR [--pin-dir P] [--mode enforce|audit] [--dns auto|off] [--uplink DEV]... [--dns-namespace NS] [--dns-label k=v]" },
+	{ "uninstall", cmd_uninstall, "[--pin-dir P]" },
 	{ NULL, NULL, NULL },
 };
 

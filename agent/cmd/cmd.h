@@ -23,5 +23,8 @@ struct pw_command {
 extern const struct pw_command pw_commands[];
 
 int cmd_matrix(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_uninstall(int argc, char **argv);
 
 #endif

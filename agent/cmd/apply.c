@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * podwall apply -f FILE|DIR: one load + compile + sync + attach pass.
+ * Exit 0 applied, 2 bad input (nothing changed), 3 system error.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "cmd/cmd.h"
+#include "cmd/agent.h"
+
+static const char apply_usage[] =
+	"-f FILE|DIR [--pin-dir P] [--mode enforce|audit] [--dns auto|off] "
+	"[--uplink DEV]... [--dns-namespace NS] [--dns-label k=v]";
+
+int cmd_apply(int argc, char **argv)
+{
+	struct pw_agent_opts o;
+	struct pw_engine *e = NULL;
+	struct pw_cluster *c = NULL;
+	struct pw_push_result res;
+	struct pw_error lerr;
+	uint64_t t0 = pw_now_ns();
+	bool help;
+	int ret, err;
+
+	ret = pw_agent_parse(argc, argv, apply_usage, &o, &help);
+	if (ret || help)
+		return ret;
+	o.strict_uplinks = true;
+
+	ret = PW_EXIT_SYSTEM;
+	err = pw_engine_new(&o, &e);
+	if (err)
+		goto out;
+
+	/* input first: bad input touches nothing, not even the pins */
+	err = pw_engine_load(e, &c, &lerr);
+	if (err) {
+		fprintf(stderr, "podwall: %s\n", lerr.msg);
+		fprintf(stderr, "podwall: nothing applied; the policy in force stays in force\n");
+		ret = PW_EXIT_USAGE;
+		goto out;
+	}
+	err = pw_engine_push(e, c, PW_PUSH_FIRST, t0, &res);
+	ret = err ? res.exit_code : PW_EXIT_OK;
+out:
+	pw_cluster_free(c);
+	pw_engine_free(e);
+	pw_agent_opts_free(&o);
+	return ret;
+}

@@ -36,4 +36,23 @@ struct pw_compile_opts {
 int pw_compile(const struct pw_cluster *c, const struct pw_compile_opts *opts,
 	       struct pw_state *out, struct pw_error *err);
 
+/*
+ * Lookups over a compiled state, as the datapath does them (lookup.c):
+ * for explain, lint, status and tests.
+ *
+ * pw_state_policy_lookup: the policy LPM for (ep_id, dir, peer, proto, port)
+ * with the peer's identity first, then PW_ID_ANY; true (and *val, if not
+ * NULL) when an entry allows it. port is host order.
+ */
+bool pw_state_policy_lookup(const struct pw_state *s, uint32_t ep_id, uint8_t dir,
+			    uint32_t peer, uint8_t proto, uint16_t port,
+			    struct pw_policy_val *val);
+/* the ipcache LPM for addr (16 bytes, IPv4-mapped or IPv6): true and *val
+ * when an entry holds it; false and *val = {PW_ID_WORLD, 0} otherwise */
+bool pw_state_ipcache_lookup(const struct pw_state *s, const uint8_t addr[16],
+			     struct pw_ipcache_val *val);
+/* the endpoint of pod ns/name, or NULL (binary search: eps are sorted) */
+const struct pw_state_ep *pw_state_endpoint(const struct pw_state *s, const char *ns,
+					    const char *name);
+
 #endif /* PODWALL_COMPILER_H */

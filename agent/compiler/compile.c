@@ -1,0 +1,710 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * pw_compile: Kubernetes objects in, desired map state out (DESIGN §3).
+ * Pure and deterministic: no syscalls, every output array sorted by key,
+ * every pad byte zero, slot 0 in keys.
+ *
+ * For each local endpoint, each policy selecting it, each direction in the
+ * policy's types and each rule, the rule's peers become peer identities
+ * (PW_ID_ANY, pod identities, CIDR-group identities) and its ports become
+ * LPM keys: any protocol, any port of a protocol, a port, or the prefixes of
+ * a port range. Named ports resolve on the destination: the endpoint itself
+ * for ingress, each peer pod identity for egress.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "compiler/internal.h"
+#include "k8s/ip.h"
+
+enum { REF_ANY, REF_POD, REF_GROUP };
+
+struct ref {
+	uint32_t kind;
+	uint32_t idx;
+};
+
+struct peers {
+	bool        done;
+	struct ref *v;
+	size_t      n;
+};
+
+struct polvec {
+	struct pw_state_pol *v;
+	size_t               n, cap;
+	bool                 oom, full;
+};
+
+struct local {
+	size_t   pod;
+	uint32_t ifindex;
+};
+
+static int ref_cmp(const void *a, const void *b)
+{
+	const struct ref *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static uint32_t ref_id(const struct cctx *x, const struct ref *r)
+{
+	switch (r->kind) {
+	case REF_POD:
+		return x->ids[r->idx].id;
+	case REF_GROUP:
+		return x->groups[r->idx].id;
+	default:
+		return PW_ID_ANY;
+	}
+}
+
+static const struct pw_labels *ns_labels(const struct cctx *x, size_t ns)
+{
+	static const struct pw_labels none;
+
+	return ns == NONE ? &none : &x->c->namespaces[ns].labels;
+}
+
+static bool peer_has_identity(const struct cctx *x, const struct pw_policy *pol,
+			      const struct pw_np_peer *p, const struct podid *id)
+{
+	if (p->kind == PW_PEER_IPBLOCK)
+		return pw_block_has_addr(p, id->rep_ip);
+	if (!p->ns_sel.present) {
+		if (strcmp(id->rep->ns, pol->ns))
+			return false;
+	} else if (!pw_selector_matches(&p->ns_sel, ns_labels(x, id->ns))) {
+		return false;
+	}
+	return pw_selector_matches(&p->pod_sel, &id->rep->labels);
+}
+
+/* The peers of one rule, as identities (computed once per rule). */
+static int rule_peers(const struct cctx *x, const struct pw_policy *pol,
+		      const struct pw_np_rule *rule, struct peers *out)
+{
+	size_t cap = 0;
+
+	out->done = true;
+	if (!rule->n_peers) {
+		out->v = malloc(sizeof(*out->v));
+		if (!out->v)
+			return -ENOMEM;
+		out->v[0] = (struct ref){ REF_ANY, 0 };
+		out->n = 1;
+		return 0;
+	}
+	for (size_t k = 0; k < rule->n_peers; k++) {
+		const struct pw_np_peer *p = &rule->peers[k];
+
+		for (size_t j = 0; j < x->n_ids + x->n_groups; j++) {
+			struct ref r;
+
+			if (j < x->n_ids) {
+				if (!peer_has_identity(x, pol, p, &x->ids[j]))
+					continue;
+				r = (struct ref){ REF_POD, (uint32_t)j };
+			} else {
+				if (p->kind != PW_PEER_IPBLOCK ||
+				    !pw_block_has_prefix(p, &x->groups[j - x->n_ids].pfx))
+					continue;
+				r = (struct ref){ REF_GROUP, (uint32_t)(j - x->n_ids) };
+			}
+			if (out->n == cap) {
+				size_t ncap = cap ? cap * 2 : 16;
+				struct ref *nv = realloc(out->v, ncap * sizeof(*nv));
+
+				if (!nv)
+					return -ENOMEM;
+				out->v = nv;
+				cap = ncap;
+			}
+			out->v[out->n++] = r;
+		}
+	}
+	if (out->n) {
+		size_t w = 0;
+
+		qsort(out->v, out->n, sizeof(*out->v), ref_cmp);
+		for (size_t i = 0; i < out->n; i++)
+			if (!w || ref_cmp(&out->v[w - 1], &out->v[i]))
+				out->v[w++] = out->v[i];
+		out->n = w;
+	}
+	return 0;
+}
+
+static void emit(struct polvec *pv, uint8_t dir, uint32_t ep, uint32_t peer, uint8_t proto,
+		 uint16_t port, uint32_t plen, uint32_t rule_id)
+{
+	struct pw_state_pol *e;
+
+	if (pv->oom || pv->full)
+		return;
+	if (pv->n == pv->cap) {
+		size_t ncap = pv->cap ? pv->cap * 2 : 256;
+		struct pw_state_pol *nv;
+
+		if (pv->n >= PW_COMPILE_MAX_POLICY) {
+			pv->full = true;
+			return;
+		}
+		nv = realloc(pv->v, ncap * sizeof(*nv));
+		if (!nv) {
+			pv->oom = true;
+			return;
+		}
+		pv->v = nv;
+		pv->cap = ncap;
+	}
+	e = &pv->v[pv->n++];
+	memset(e, 0, sizeof(*e));
+	e->key.prefixlen = plen;
+	e->key.slot = 0;
+	e->key.dir = dir;
+	e->key.ep_id = ep;
+	e->key.peer_id = peer;
+	e->key.proto = proto;
+	e->key.port = htons(port);
+	e->val.rule_id = rule_id;
+	e->val.flags = 0;
+}
+
+#define MAX_NAMED 16
+
+static void emit_rule(const struct cctx *x, struct polvec *pv, uint8_t dir, uint32_t ep,
+		      const struct pw_pod *ep_pod, const struct pw_np_rule *rule,
+		      const struct peers *peers, uint32_t rule_id)
+{
+	if (!rule->n_ports) {
+		for (size_t i = 0; i < peers->n; i++)
+			emit(pv, dir, ep, ref_id(x, &peers->v[i]), 0, 0, PW_POL_PREFIX_ANY_PROTO,
+			     rule_id);
+		return;
+	}
+	for (size_t k = 0; k < rule->n_ports; k++) {
+		const struct pw_np_port *p = &rule->ports[k];
+		uint16_t nums[MAX_NAMED];
+		size_t nn;
+
+		if (!p->has_port) {
+			for (size_t i = 0; i < peers->n; i++)
+				emit(pv, dir, ep, ref_id(x, &peers->v[i]), p->proto, 0,
+				     PW_POL_PREFIX_ANY_PORT, rule_id);
+		} else if (!p->named) {
+			struct port_prefix pp[32];
+			size_t np = pw_port_range_prefixes(p->port, p->end_port ? p->end_port
+							   : p->port, pp);
+
+			for (size_t i = 0; i < peers->n; i++)
+				for (size_t j = 0; j < np; j++)
+					emit(pv, dir, ep, ref_id(x, &peers->v[i]), p->proto,
+					     pp[j].port, PW_POL_PREFIX_ANY_PORT + pp[j].bits,
+					     rule_id);
+		} else if (dir == PW_DIR_INGRESS) {
+			/* the destination is the endpoint itself */
+			nn = pw_named_port(ep_pod, p->named, p->proto, nums, MAX_NAMED);
+			for (size_t i = 0; i < peers->n; i++)
+				for (size_t j = 0; j < nn && j < MAX_NAMED; j++)
+					emit(pv, dir, ep, ref_id(x, &peers->v[i]), p->proto,
+					     nums[j], PW_POL_PREFIX_FULL, rule_id);
+		} else {
+			/* the destination is the peer: only pods name ports */
+			for (size_t i = 0; i < peers->n; i++) {
+				const struct ref *r = &peers->v[i];
+				size_t lo = r->idx, hi = r->idx + 1;
+
+				if (r->kind == REF_GROUP)
+					continue;
+				if (r->kind == REF_ANY) {
+					lo = 0;
+					hi = x->n_ids;
+				}
+				for (size_t j = lo; j < hi; j++) {
+					nn = pw_named_port(x->ids[j].rep, p->named, p->proto, nums,
+							   MAX_NAMED);
+					for (size_t q = 0; q < nn && q < MAX_NAMED; q++)
+						emit(pv, dir, ep, x->ids[j].id, p->proto, nums[q],
+						     PW_POL_PREFIX_FULL, rule_id);
+				}
+			}
+		}
+	}
+}
+
+static int pol_cmp(const void *a, const void *b)
+{
+	const struct pw_state_pol *x = a, *y = b;
+	int r = memcmp(&x->key, &y->key, sizeof(x->key));
+
+	if (r)
+		return r;
+	return (x->val.rule_id > y->val.rule_id) - (x->val.rule_id < y->val.rule_id);
+}
+
+/* ---------------------------------------------------------------- ipcache */
+struct ipc_tmp {
+	struct pw_state_ipc e;
+	uint64_t            prio;   /* lower wins a shared key: pods, services, groups */
+};
+
+static int ipc_tmp_cmp(const void *a, const void *b)
+{
+	const struct ipc_tmp *x = a, *y = b;
+	int r = memcmp(&x->e.key, &y->e.key, sizeof(x->e.key));
+
+	if (r)
+		return r;
+	return (x->prio > y->prio) - (x->prio < y->prio);
+}
+
+static void ipc_set(struct ipc_tmp *t, const uint8_t addr[16], unsigned len, uint32_t id,
+		    uint32_t flags, uint64_t prio)
+{
+	memset(t, 0, sizeof(*t));
+	t->e.key.prefixlen = PW_IPC_PREFIX_BASE + len;
+	memcpy(t->e.key.addr, addr, 16);
+	t->e.val.identity = id;
+	t->e.val.flags = flags;
+	t->prio = prio;
+}
+
+static int build_ipcache(struct cctx *x)
+{
+	const struct pw_cluster *c = x->c;
+	struct ipc_tmp *t;
+	size_t n = x->n_groups, w = 0;
+
+	for (size_t i = 0; i < c->n_pods; i++)
+		n += c->pods[i].n_ips;
+	for (size_t i = 0; i < c->n_services; i++)
+		n += c->services[i].n_cluster_ips;
+	t = calloc(n ? n : 1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	n = 0;
+	for (size_t i = 0; i < c->n_pods; i++)
+		for (size_t k = 0; k < c->pods[i].n_ips && k < 2; k++) {
+			const struct podid *id = &x->ids[x->pod_id[i][k]];
+
+			ipc_set(&t[n++], c->pods[i].ips[k], 128, id->id,
+				PW_IPC_POD | (id->dns ? PW_IPC_DNS : 0), i);
+		}
+	for (size_t i = 0; i < c->n_services; i++)
+		for (size_t k = 0; k < c->services[i].n_cluster_ips && k < 2; k++)
+			ipc_set(&t[n++], c->services[i].cluster_ips[k], 128, PW_ID_WORLD,
+				PW_IPC_SERVICE, (1ULL << 40) + i);
+	for (size_t i = 0; i < x->n_groups; i++)
+		ipc_set(&t[n++], x->groups[i].pfx.addr, x->groups[i].pfx.len, x->groups[i].id,
+			0, (1ULL << 41) + i);
+	qsort(t, n, sizeof(*t), ipc_tmp_cmp);
+	x->out->ipc = calloc(n ? n : 1, sizeof(*x->out->ipc));
+	if (!x->out->ipc) {
+		free(t);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!w || memcmp(&x->out->ipc[w - 1].key, &t[i].e.key, sizeof(t[i].e.key)))
+			x->out->ipc[w++] = t[i].e;
+	x->out->n_ipc = w;
+	free(t);
+	return 0;
+}
+
+/* ------------------------------------------------------------ identities */
+static void append(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void append(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	if (*pos >= len - 1)
+		return;
+	va_start(ap, fmt);
+	k = vsnprintf(buf + *pos, len - *pos, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		*pos = *pos + (size_t)k >= len ? len - 1 : *pos + (size_t)k;
+}
+
+static const char *proto_name(uint8_t p)
+{
+	return p == IPPROTO_TCP ? "TCP" : p == IPPROTO_UDP ? "UDP" : p == IPPROTO_SCTP ? "SCTP" : "?";
+}
+
+static void pod_desc(const struct cctx *x, const struct podid *id, char *buf, size_t len)
+{
+	const struct pw_pod *pod = id->rep;
+	size_t pos = 0;
+
+	append(buf, len, &pos, "ns=%s", pod->ns);
+	for (size_t i = 0; i < pod->labels.n; i++)
+		append(buf, len, &pos, "%s%s=%s", i ? "," : " ", pod->labels.v[i].key,
+		       pod->labels.v[i].value);
+	if (!id->split)
+		return;
+	for (size_t i = 0, k = 0; i < pod->n_ports; i++) {
+		if (!pod->ports[i].name)
+			continue;
+		append(buf, len, &pos, "%s%s=%u/%s", k++ ? "," : " ports=", pod->ports[i].name,
+		       pod->ports[i].port, proto_name(pod->ports[i].proto));
+	}
+	if (id->group != NONE) {
+		char cidr[64];
+
+		pw_cidr_format(&x->groups[id->group].pfx, cidr, sizeof(cidr));
+		append(buf, len, &pos, " in=%s", cidr);
+	}
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct pw_state_identity *)a)->id;
+	uint32_t y = ((const struct pw_state_identity *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+static int build_ids(struct cctx *x)
+{
+	static const char *const reserved[] = { "any", "host", "world" };
+	size_t n = 3 + x->n_ids + x->n_groups, k = 0;
+	struct pw_state_identity *v = calloc(n, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < 3; i++, k++) {
+		v[k].id = i;
+		v[k].kind = PW_IDK_RESERVED;
+		snprintf(v[k].desc, sizeof(v[k].desc), "%s", reserved[i]);
+	}
+	for (size_t i = 0; i < x->n_ids; i++, k++) {
+		v[k].id = x->ids[i].id;
+		v[k].kind = PW_IDK_POD;
+		pod_desc(x, &x->ids[i], v[k].desc, sizeof(v[k].desc));
+	}
+	for (size_t i = 0; i < x->n_groups; i++, k++) {
+		v[k].id = x->groups[i].id;
+		v[k].kind = PW_IDK_CIDR;
+		pw_cidr_format(&x->groups[i].pfx, v[k].desc, sizeof(v[k].desc));
+	}
+	qsort(v, n, sizeof(*v), id_cmp);
+	x->out->ids = v;
+	x->out->n_ids = n;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ rules */
+static int build_rules(struct cctx *x)
+{
+	const struct pw_cluster *c = x->c;
+	size_t n = 0, k = 0;
+
+	x->rule_base = calloc(c->n_policies ? c->n_policies : 1, sizeof(*x->rule_base));
+	if (!x->rule_base)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_policies; i++) {
+		x->rule_base[i] = n;
+		n += c->policies[i].n_rules[0] + c->policies[i].n_rules[1];
+	}
+	if (n > UINT32_MAX)
+		return -E2BIG;
+	x->out->rules = calloc(n ? n : 1, sizeof(*x->out->rules));
+	if (!x->out->rules)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_policies; i++) {
+		const struct pw_policy *pol = &c->policies[i];
+
+		for (int d = 0; d < 2; d++)
+			for (size_t r = 0; r < pol->n_rules[d]; r++, k++) {
+				struct pw_state_rule *sr = &x->out->rules[k];
+
+				sr->rule_id = (uint32_t)k;
+				sr->dir = (uint8_t)d;
+				sr->rule_index = (uint32_t)r;
+				snprintf(sr->policy, sizeof(sr->policy), "%s/%s", pol->ns, pol->name);
+			}
+	}
+	x->out->n_rules = n;
+	return 0;
+}
+
+/* -------------------------------------------------------------- endpoints */
+static bool selects(const struct pw_policy *pol, const struct pw_pod *pod)
+{
+	return !strcmp(pol->ns, pod->ns) && pw_selector_matches(&pol->pod_sel, &pod->labels);
+}
+
+/* the first policy of namespace ns (policies are sorted by ns, name) */
+static size_t first_policy(const struct pw_cluster *c, const char *ns)
+{
+	size_t lo = 0, hi = c->n_policies;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(c->policies[mid].ns, ns) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int build_endpoints(struct cctx *x, struct local **locals, size_t *n_locals)
+{
+	const struct pw_cluster *c = x->c;
+	struct local *l = calloc(c->n_pods ? c->n_pods : 1, sizeof(*l));
+	uint64_t *h = NULL;
+	uint32_t *ids = NULL;
+	size_t n = 0;
+	int ret = 0;
+
+	if (!l)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_pods; i++) {
+		const struct pw_pod *pod = &c->pods[i];
+		uint32_t ifindex = 0;
+
+		if (!pod->n_ips)
+			continue;
+		if (x->o.is_local) {
+			ifindex = x->o.is_local(x->o.local_ctx, pod);
+			if (!ifindex)
+				continue;
+		}
+		if (strlen(pod->ns) >= sizeof(x->out->eps[0].ns) ||
+		    strlen(pod->name) >= sizeof(x->out->eps[0].name)) {
+			free(l);
+			return pw_err(x, -ENAMETOOLONG, "%s:%d: pod %s/%s: name too long",
+				      pod->loc.file, pod->loc.line, pod->ns, pod->name);
+		}
+		l[n].pod = i;
+		l[n].ifindex = ifindex;
+		n++;
+	}
+	/* pods are sorted by ns/name after pw_cluster_finish; keep that order
+	 * even if the caller did not finish (the eps contract) */
+	for (size_t i = 1; i < n; i++) {
+		const struct pw_pod *a = &c->pods[l[i - 1].pod], *b = &c->pods[l[i].pod];
+		int r = strcmp(a->ns, b->ns);
+
+		if (r > 0 || (!r && strcmp(a->name, b->name) >= 0)) {
+			free(l);
+			return pw_err(x, -EINVAL, "pods not sorted or not unique "
+				      "(pw_cluster_finish not called?)");
+		}
+	}
+	x->out->eps = calloc(n ? n : 1, sizeof(*x->out->eps));
+	h = calloc(n ? n : 1, sizeof(*h));
+	ids = calloc(n ? n : 1, sizeof(*ids));
+	if (!x->out->eps || !h || !ids) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct pw_pod *pod = &c->pods[l[i].pod];
+		struct pw_state_ep *ep = &x->out->eps[i];
+		char key[64 + 254 + 2];
+		int kl = snprintf(key, sizeof(key), "%s/%s", pod->ns, pod->name);
+
+		h[i] = pw_hash64(key, (size_t)kl);
+		memset(ep, 0, sizeof(*ep));
+		memcpy(ep->ns, pod->ns, strlen(pod->ns));
+		memcpy(ep->name, pod->name, strlen(pod->name));
+		ep->n_ips = (uint16_t)pod->n_ips;
+		for (size_t k = 0; k < pod->n_ips && k < 2; k++) {
+			memcpy(ep->ips[k], pod->ips[k], 16);
+			ep->flags |= pw_ip_is_v4(pod->ips[k]) ? PW_EP_HAS_V4 : PW_EP_HAS_V6;
+		}
+		ep->ifindex = l[i].ifindex;
+		ep->identity = x->ids[x->pod_id[l[i].pod][0]].id;
+		for (size_t p = first_policy(c, pod->ns);
+		     p < c->n_policies && !strcmp(c->policies[p].ns, pod->ns); p++) {
+			const struct pw_policy *pol = &c->policies[p];
+
+			if (!selects(pol, pod))
+				continue;
+			for (int d = 0; d < 2; d++)
+				if (pol->types[d])
+					ep->n_policies[d]++;
+		}
+		if (ep->n_policies[PW_DIR_INGRESS])
+			ep->flags |= PW_EP_ISOLATED_INGRESS;
+		if (ep->n_policies[PW_DIR_EGRESS])
+			ep->flags |= PW_EP_ISOLATED_EGRESS;
+		{
+			const struct pw_namespace *ns = x->pod_ns[l[i].pod] == NONE ? NULL
+				: &c->namespaces[x->pod_ns[l[i].pod]];
+
+			if (x->o.audit_all || (ns && ns->audit))
+				ep->flags |= PW_EP_AUDIT;
+		}
+	}
+	ret = pw_assign_ids(h, n, 1, 0x7fffffff, ids);
+	for (size_t i = 0; !ret && i < n; i++)
+		x->out->eps[i].ep_id = ids[i];
+	x->out->n_eps = n;
+out:
+	free(h);
+	free(ids);
+	if (ret) {
+		free(l);
+		return pw_err(x, ret, "endpoints: %s", ret == -ENOMEM ? "out of memory"
+			      : "endpoint id space exhausted");
+	}
+	*locals = l;
+	*n_locals = n;
+	return 0;
+}
+
+/* ----------------------------------------------------------------- policy */
+static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
+{
+	const struct pw_cluster *c = x->c;
+	struct peers *cache = calloc(x->out->n_rules ? x->out->n_rules : 1, sizeof(*cache));
+	struct polvec pv = { 0 };
+	size_t w = 0;
+	int ret = 0;
+
+	if (!cache)
+		return pw_err(x, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n_locals && !ret; i++) {
+		const struct pw_pod *pod = &c->pods[l[i].pod];
+		uint32_t ep = x->out->eps[i].ep_id;
+
+		for (size_t p = first_policy(c, pod->ns);
+		     p < c->n_policies && !strcmp(c->policies[p].ns, pod->ns) && !ret; p++) {
+			const struct pw_policy *pol = &c->policies[p];
+			size_t rid = x->rule_base[p];
+
+			if (!selects(pol, pod))
+				continue;
+			for (int d = 0; d < 2 && !ret; d++) {
+				for (size_t r = 0; r < pol->n_rules[d] && !ret; r++, rid++) {
+					if (!pol->types[d])
+						continue;
+					if (!cache[rid].done)
+						ret = rule_peers(x, pol, &pol->rules[d][r], &cache[rid]);
+					if (!ret)
+						emit_rule(x, &pv, (uint8_t)d, ep, pod, &pol->rules[d][r],
+							  &cache[rid], (uint32_t)rid);
+				}
+			}
+		}
+		if (pv.oom)
+			ret = -ENOMEM;
+		if (pv.full)
+			ret = -E2BIG;
+	}
+	for (size_t i = 0; i < x->out->n_rules; i++)
+		free(cache[i].v);
+	free(cache);
+	if (ret) {
+		free(pv.v);
+		if (ret == -E2BIG)
+			return pw_err(x, ret, "more than %u policy entries: too many endpoints "
+				      "x rules x peers x ports", PW_COMPILE_MAX_POLICY);
+		return pw_err(x, ret, "out of memory");
+	}
+	if (pv.n)
+		qsort(pv.v, pv.n, sizeof(*pv.v), pol_cmp);
+	/* identical keys from several rules: the lowest rule_id stays */
+	for (size_t i = 0; i < pv.n; i++)
+		if (!w || memcmp(&pv.v[w - 1].key, &pv.v[i].key, sizeof(pv.v[i].key)))
+			pv.v[w++] = pv.v[i];
+	x->out->pol = pv.v;
+	x->out->n_pol = w;
+	if (!pv.v) {
+		x->out->pol = calloc(1, sizeof(*x->out->pol));
+		if (!x->out->pol)
+			return pw_err(x, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* -------------------------------------------------------------------- dns */
+static void build_dns(struct cctx *x)
+{
+	static const uint8_t protos[2] = { IPPROTO_UDP, IPPROTO_TCP };
+	static const uint32_t bits[2] = { PW_DNS_POLICY_UDP, PW_DNS_POLICY_TCP };
+	size_t n_dns = 0;
+
+	for (size_t j = 0; j < x->n_ids; j++)
+		n_dns += x->ids[j].dns;
+	for (size_t i = 0; i < x->out->n_eps; i++) {
+		struct pw_state_ep *ep = &x->out->eps[i];
+
+		ep->dns_flags = 0;
+		if (!(ep->flags & PW_EP_ISOLATED_EGRESS)) {
+			ep->dns_flags = PW_DNS_POLICY_UDP | PW_DNS_POLICY_TCP;
+			continue;
+		}
+		if (x->o.dns_auto)
+			ep->dns_flags |= PW_DNS_AUTO;
+		if (!n_dns)
+			continue;
+		for (int k = 0; k < 2; k++) {
+			bool all = true;
+
+			for (size_t j = 0; j < x->n_ids && all; j++)
+				if (x->ids[j].dns &&
+				    !pw_state_policy_lookup(x->out, ep->ep_id, PW_DIR_EGRESS,
+							    x->ids[j].id, protos[k], 53, NULL))
+					all = false;
+			if (all)
+				ep->dns_flags |= bits[k];
+		}
+	}
+}
+
+int pw_compile(const struct pw_cluster *c, const struct pw_compile_opts *opts,
+	       struct pw_state *out, struct pw_error *err)
+{
+	struct cctx x = { .c = c, .out = out, .err = err };
+	struct local *locals = NULL;
+	size_t n_locals = 0;
+	int ret;
+
+	if (err)
+		err->msg[0] = 0;
+	if (opts)
+		x.o = *opts;
+	if (!x.o.dns_namespace)
+		x.o.dns_namespace = "kube-system";
+	if (!x.o.dns_label_key)
+		x.o.dns_label_key = "k8s-app";
+	if (!x.o.dns_label_value)
+		x.o.dns_label_value = "kube-dns";
+	memset(out, 0, sizeof(*out));
+
+	ret = pw_build_identities(&x);
+	if (!ret && (ret = build_rules(&x)))
+		pw_err(&x, ret, "rules: %s", ret == -ENOMEM ? "out of memory" : "too many");
+	if (!ret)
+		ret = build_endpoints(&x, &locals, &n_locals);
+	if (!ret)
+		ret = build_policy(&x, locals, n_locals);
+	if (!ret && (ret = build_ipcache(&x)))
+		pw_err(&x, ret, "out of memory");
+	if (!ret && (ret = build_ids(&x)))
+		pw_err(&x, ret, "out of memory");
+	if (!ret)
+		build_dns(&x);
+	free(locals);
+	free(x.rule_base);
+	pw_free_identities(&x);
+	if (ret)
+		pw_state_free(out);
+	return ret;
+}

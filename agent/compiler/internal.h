@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Private to agent/compiler/: the compilation context and its helpers. */
+#ifndef PODWALL_COMPILER_INTERNAL_H
+#define PODWALL_COMPILER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "compiler.h"
+
+#define NONE ((size_t)-1)
+
+/* Bound on the policy entries of one compilation (the map holds far fewer):
+ * a runaway cross product stops with an error instead of exhausting memory. */
+#define PW_COMPILE_MAX_POLICY (8u * 1024 * 1024)
+
+/* ------------------------------------------------------------ hashing */
+uint64_t pw_hash64(const void *data, size_t len);
+
+/* Give each of n keys (in sorted key order) a distinct number in [lo, hi]:
+ * the key's hash, or the next free number after it (wrapping). */
+int pw_assign_ids(const uint64_t *hashes, size_t n, uint32_t lo, uint32_t hi,
+		  uint32_t *out);
+
+/* ------------------------------------------------------------ CIDR groups */
+struct cgroup {
+	struct pw_cidr pfx;
+	uint32_t       id;
+};
+
+/* Is prefix q (a CIDR group) inside ipBlock peer p? */
+bool pw_block_has_prefix(const struct pw_np_peer *p, const struct pw_cidr *q);
+/* Is address a inside ipBlock peer p? */
+bool pw_block_has_addr(const struct pw_np_peer *p, const uint8_t a[16]);
+/* The distinct prefixes of every ipBlock in force, sorted (address, then
+ * length). */
+int pw_collect_groups(const struct pw_cluster *c, struct cgroup **out, size_t *n);
+int pw_prefix_cmp(const struct pw_cidr *a, const struct pw_cidr *b);
+
+/* -------------------------------------------------------------- identities */
+struct podid {
+	uint8_t             *key;        /* canonical bytes, malloc'd */
+	size_t               key_len;
+	size_t               label_len;  /* bytes of key covering ns + labels */
+	uint32_t             id;
+	size_t               ns;         /* index in c->namespaces, or NONE */
+	const struct pw_pod *rep;        /* a pod of this identity */
+	uint8_t              rep_ip[16]; /* its address under this identity */
+	size_t               group;      /* longest CIDR group holding it, or NONE */
+	bool                 dns;        /* a cluster DNS pod */
+	bool                 split;      /* shares ns + labels with another identity */
+};
+
+struct cctx {
+	const struct pw_cluster      *c;
+	struct pw_compile_opts        o;      /* defaults filled in */
+	struct pw_state              *out;
+	struct pw_error              *err;
+
+	struct cgroup                *groups;
+	size_t                        n_groups;
+	struct podid                 *ids;     /* sorted by key */
+	size_t                        n_ids;
+	size_t                      (*pod_id)[2]; /* per pod, per address: index in ids */
+	size_t                       *pod_ns;  /* per pod: index in c->namespaces or NONE */
+	size_t                       *rule_base; /* per policy: rule_id of its first rule */
+};
+
+int pw_build_identities(struct cctx *x);
+void pw_free_identities(struct cctx *x);
+int pw_err(struct cctx *x, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------------ ports */
+struct port_prefix {
+	uint16_t port;   /* host order, low bits clear */
+	uint8_t  bits;   /* fixed leading bits: 0..16 */
+};
+/* The minimal set of prefixes covering [lo, hi] exactly; returns how many
+ * (at most 32). */
+size_t pw_port_range_prefixes(uint32_t lo, uint32_t hi, struct port_prefix *out);
+
+/* Ports named `name` with protocol proto among a pod's container ports:
+ * writes up to max numbers, returns how many there are. */
+size_t pw_named_port(const struct pw_pod *pod, const char *name, uint8_t proto,
+		     uint16_t *out, size_t max);
+
+#endif

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Private to agent/k8s/: the store behind pw_cluster.arena, the loading
+ * context, and helpers to walk libyaml documents with precise errors.
+ */
+#ifndef PODWALL_K8S_INTERNAL_H
+#define PODWALL_K8S_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <yaml.h>
+#include "model.h"
+#include "k8s/arena.h"
+
+/* Bounds on hostile input. */
+#define PW_LOAD_MAX_FILE     (64u * 1024 * 1024) /* bytes per file or buffer */
+#define PW_LOAD_MAX_DEPTH    64                  /* nesting of collections */
+#define PW_LOAD_MAX_SCALAR   (1u * 1024 * 1024)  /* bytes of one scalar */
+#define PW_LOAD_MAX_NODES    (4u * 1024 * 1024)  /* nodes of one document */
+#define PW_LOAD_MAX_VISITS   (16u * 1024 * 1024) /* nodes visited in one document
+						  * (aliases are visited again) */
+#define PW_LOAD_MAX_NAME     253                 /* object names */
+#define PW_LOAD_MAX_NS_NAME  63                  /* namespace names (DNS label) */
+#define PW_LOAD_MAX_OBJECTS  (1u << 20)          /* objects of each kind */
+
+/* What pw_cluster.arena points at. */
+struct pw_store {
+	struct pw_arena arena;
+	size_t cap_namespaces, cap_pods, cap_policies, cap_services;
+};
+
+static inline struct pw_store *pw_store(const struct pw_cluster *c)
+{
+	return (struct pw_store *)c->arena;
+}
+
+/* One document being walked. */
+struct ld {
+	struct pw_cluster *c;
+	struct pw_arena   *a;
+	const char        *file;    /* arena-owned */
+	yaml_document_t   *doc;
+	struct pw_error   *err;
+	size_t             visits;
+	char               path[512];
+	size_t             plen;
+};
+
+/* ---- field path ("spec.ingress[0].from[1]") */
+size_t ld_push_key(struct ld *ld, const char *key);
+size_t ld_push_idx(struct ld *ld, size_t i);
+static inline void ld_pop(struct ld *ld, size_t mark)
+{
+	ld->plen = mark;
+	ld->path[mark] = 0;
+}
+
+/* ---- errors: "file:line: path: message"; return -EINVAL */
+int ld_err(struct ld *ld, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void ld_note(struct ld *ld, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static inline int ld_line(const yaml_node_t *n)
+{
+	return n ? (int)n->start_mark.line + 1 : 0;
+}
+
+/* ---- nodes */
+/* fetch a node, counting the visit; NULL (with err set) past the cap */
+yaml_node_t *ld_node(struct ld *ld, int idx);
+bool ld_is_null(const yaml_node_t *n);
+const char *ld_type_name(const yaml_node_t *n);
+static inline const char *ld_scalar(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+struct ld_field {
+	const char  *name;
+	yaml_node_t *key;
+	yaml_node_t *val;   /* NULL if absent; may be a null scalar */
+};
+/* the value is there and not null */
+static inline bool ld_has(const struct ld_field *f)
+{
+	return f->val && !ld_is_null(f->val);
+}
+
+/* n must be a mapping with string keys, no key twice: fill the fields named */
+int ld_fields(struct ld *ld, yaml_node_t *n, struct ld_field *f, size_t nf);
+/* n must be a mapping with unique string keys */
+int ld_check_map(struct ld *ld, yaml_node_t *n);
+/* n must be a list (null counts as empty when allow_null); *count its items */
+int ld_check_seq(struct ld *ld, yaml_node_t *n, size_t *count);
+
+/* a string scalar (not null, not a collection), at most max bytes, copied */
+int ld_str(struct ld *ld, yaml_node_t *n, size_t max, char **out);
+/* like ld_str, but a null scalar gives "" */
+int ld_str_or_empty(struct ld *ld, yaml_node_t *n, size_t max, char **out);
+/* a plain decimal integer scalar in [min, max]; what names the field in
+ * range errors ("port") */
+int ld_int(struct ld *ld, yaml_node_t *n, long long min, long long max,
+	   const char *what, long long *out);
+/* is n a plain scalar that YAML reads as an integer (or a boolean)? */
+bool ld_is_int(const yaml_node_t *n);
+bool ld_is_bool(const yaml_node_t *n);
+
+/* ---- common object parts (objects.c) */
+int ld_labels(struct ld *ld, yaml_node_t *n, struct pw_labels *out);
+int ld_selector(struct ld *ld, yaml_node_t *n, struct pw_selector *out);
+int ld_protocol(struct ld *ld, yaml_node_t *n, bool case_insensitive, uint8_t *out);
+/* metadata: name (required), namespace (default "default" when want_ns),
+ * labels, annotations */
+struct ld_meta {
+	char            *name;
+	char            *ns;
+	struct pw_labels labels;
+	yaml_node_t     *annotations;  /* mapping or NULL */
+	yaml_node_t     *node;
+};
+int ld_metadata(struct ld *ld, yaml_node_t *obj, yaml_node_t *meta, bool want_ns,
+		struct ld_meta *out);
+/* the value of annotation key, or NULL */
+int ld_annotation(struct ld *ld, const struct ld_meta *m, const char *key, char **out,
+		  yaml_node_t **node);
+
+int ld_namespace(struct ld *ld, yaml_node_t *obj, struct ld_field *f);
+int ld_pod(struct ld *ld, yaml_node_t *obj, struct ld_field *f);
+int ld_service(struct ld *ld, yaml_node_t *obj, struct ld_field *f);
+int ld_policy(struct ld *ld, yaml_node_t *obj, struct ld_field *f);  /* netpol.c */
+
+/* fields every object has, in this order, for ld_fields */
+enum { OF_API, OF_KIND, OF_META, OF_SPEC, OF_STATUS, OF_ITEMS, OF_N };
+
+/* a stable sort (merge sort); -ENOMEM on failure */
+int pw_sort_stable(void *base, size_t n, size_t size,
+		   int (*cmp)(const void *, const void *));
+
+/* ---- appending to the cluster (cluster.c) */
+struct pw_namespace *pw_store_add_namespace(struct pw_cluster *c);
+struct pw_pod       *pw_store_add_pod(struct pw_cluster *c);
+struct pw_policy    *pw_store_add_policy(struct pw_cluster *c);
+struct pw_service   *pw_store_add_service(struct pw_cluster *c);
+
+#endif

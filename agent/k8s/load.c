@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Loading YAML (and JSON) streams of Kubernetes objects: files, directories,
+ * buffers; multi-document streams, `kind: List` and every `*List` with
+ * items; a bounded pre-scan so that hostile input (deep nesting, huge
+ * scalars, too many nodes) is refused before any document is built.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "k8s/internal.h"
+
+static int errf(struct pw_error *err, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int errf(struct pw_error *err, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+static int line_of_offset(const char *buf, size_t len, size_t off)
+{
+	int line = 1;
+
+	if (off > len)
+		off = len;
+	for (size_t i = 0; i < off; i++)
+		if (buf[i] == '\n')
+			line++;
+	return line;
+}
+
+static int yaml_problem(const char *file, const char *buf, size_t len, yaml_parser_t *p,
+			struct pw_error *err)
+{
+	int line;
+
+	if (p->error == YAML_MEMORY_ERROR)
+		return errf(err, -ENOMEM, "%s: out of memory parsing YAML", file);
+	if (p->error == YAML_READER_ERROR) {
+		line = line_of_offset(buf, len, p->problem_offset);
+		return errf(err, -EINVAL, "%s:%d: invalid YAML: %s (byte offset %zu)", file, line,
+			    p->problem ? p->problem : "unreadable input", p->problem_offset);
+	}
+	line = (int)p->problem_mark.line + 1;
+	if (p->context)
+		return errf(err, -EINVAL, "%s:%d: invalid YAML: %s %s (line %d)", file, line,
+			    p->problem ? p->problem : "error", p->context,
+			    (int)p->context_mark.line + 1);
+	return errf(err, -EINVAL, "%s:%d: invalid YAML: %s", file, line,
+		    p->problem ? p->problem : "error");
+}
+
+/* Parse the stream once as events, with every bound checked, before any
+ * document is built in memory. */
+static int prescan(const char *file, const char *buf, size_t len, struct pw_error *err)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	size_t nodes = 0;
+	int depth = 0, ret = 0;
+	bool done = false;
+
+	if (!yaml_parser_initialize(&p))
+		return errf(err, -ENOMEM, "%s: out of memory", file);
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	while (!done && !ret) {
+		int line;
+
+		if (!yaml_parser_parse(&p, &ev)) {
+			ret = yaml_problem(file, buf, len, &p, err);
+			break;
+		}
+		line = (int)ev.start_mark.line + 1;
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			nodes = 0;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > PW_LOAD_MAX_DEPTH)
+				ret = errf(err, -EINVAL, "%s:%d: nested deeper than %d levels", file,
+					   line, PW_LOAD_MAX_DEPTH);
+			nodes++;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_SCALAR_EVENT:
+			if (ev.data.scalar.length > PW_LOAD_MAX_SCALAR)
+				ret = errf(err, -EINVAL, "%s:%d: scalar of %zu bytes, more than %u",
+					   file, line, ev.data.scalar.length, PW_LOAD_MAX_SCALAR);
+			nodes++;
+			break;
+		default:
+			break;
+		}
+		if (!ret && nodes > PW_LOAD_MAX_NODES)
+			ret = errf(err, -EINVAL, "%s:%d: document has more than %u nodes", file,
+				   line, PW_LOAD_MAX_NODES);
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return ret;
+}
+
+static int object(struct ld *ld, yaml_node_t *n);
+
+static int list_items(struct ld *ld, yaml_node_t *items)
+{
+	size_t count, mark = ld_push_key(ld, "items");
+	int ret = ld_check_seq(ld, items, &count);
+
+	for (size_t i = 0; !ret && i < count; i++) {
+		yaml_node_t *e = ld_node(ld, items->data.sequence.items.start[i]);
+		size_t m2 = ld_push_idx(ld, i);
+
+		ret = e ? object(ld, e) : -EINVAL;
+		ld_pop(ld, m2);
+	}
+	ld_pop(ld, mark);
+	return ret;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* One Kubernetes object (a mapping), or a list of them. */
+static int object(struct ld *ld, yaml_node_t *n)
+{
+	struct ld_field f[OF_N] = {
+		[OF_API] = { "apiVersion" }, [OF_KIND] = { "kind" }, [OF_META] = { "metadata" },
+		[OF_SPEC] = { "spec" }, [OF_STATUS] = { "status" }, [OF_ITEMS] = { "items" },
+	};
+	const char *kind;
+	size_t mark;
+	int ret;
+
+	if (ld_is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE)
+		return ld_err(ld, n, "expected a Kubernetes object (a mapping), got %s",
+			      ld_type_name(n));
+	ret = ld_fields(ld, n, f, OF_N);
+	if (ret)
+		return ret;
+	if (!ld_has(&f[OF_KIND])) {
+		ld_note(ld, n, "skipping an object without kind");
+		return 0;
+	}
+	if (f[OF_KIND].val->type != YAML_SCALAR_NODE) {
+		mark = ld_push_key(ld, "kind");
+		ret = ld_err(ld, f[OF_KIND].val, "expected a string, got %s",
+			     ld_type_name(f[OF_KIND].val));
+		ld_pop(ld, mark);
+		return ret;
+	}
+	kind = ld_scalar(f[OF_KIND].val);
+	if (ends_with(kind, "List") && f[OF_ITEMS].val)
+		return list_items(ld, f[OF_ITEMS].val);
+	if (!strcmp(kind, "Namespace"))
+		return ld_namespace(ld, n, f);
+	if (!strcmp(kind, "Pod"))
+		return ld_pod(ld, n, f);
+	if (!strcmp(kind, "NetworkPolicy"))
+		return ld_policy(ld, n, f);
+	if (!strcmp(kind, "Service"))
+		return ld_service(ld, n, f);
+	ld_note(ld, n, "skipping kind %.100s", kind);
+	return 0;
+}
+
+static int document(struct ld *ld, yaml_node_t *root)
+{
+	size_t count;
+	int ret;
+
+	if (root->type != YAML_SEQUENCE_NODE)
+		return object(ld, root);
+	/* a document that is a list of objects */
+	ret = ld_check_seq(ld, root, &count);
+	for (size_t i = 0; !ret && i < count; i++) {
+		yaml_node_t *e = ld_node(ld, root->data.sequence.items.start[i]);
+		size_t mark = ld_push_idx(ld, i);
+
+		ret = e ? object(ld, e) : -EINVAL;
+		ld_pop(ld, mark);
+	}
+	return ret;
+}
+
+int pw_cluster_load_buffer(struct pw_cluster *c, const char *name, const char *buf,
+			   size_t len, struct pw_error *err)
+{
+	struct pw_arena *a = &pw_store(c)->arena;
+	struct ld ld = { .c = c, .a = a, .err = err };
+	yaml_parser_t p;
+	int ret;
+
+	if (err)
+		err->msg[0] = 0;
+	if (!name)
+		name = "<buffer>";
+	ld.file = pw_arena_strdup(a, name);
+	if (!ld.file)
+		return errf(err, -ENOMEM, "%s: out of memory", name);
+	if (len > PW_LOAD_MAX_FILE)
+		return errf(err, -EFBIG, "%s: %zu bytes, more than the limit of %u", name, len,
+			    PW_LOAD_MAX_FILE);
+	ret = prescan(ld.file, buf, len, err);
+	if (ret)
+		return ret;
+	if (!yaml_parser_initialize(&p))
+		return errf(err, -ENOMEM, "%s: out of memory", name);
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	for (;;) {
+		yaml_document_t doc;
+		yaml_node_t *root;
+
+		if (!yaml_parser_load(&p, &doc)) {
+			ret = yaml_problem(ld.file, buf, len, &p, err);
+			break;
+		}
+		root = yaml_document_get_root_node(&doc);
+		if (!root) {
+			yaml_document_delete(&doc);
+			break;   /* end of stream */
+		}
+		ld.doc = &doc;
+		ld.visits = 0;
+		ld.plen = 0;
+		ld.path[0] = 0;
+		ret = document(&ld, root);
+		yaml_document_delete(&doc);
+		if (ret)
+			break;
+	}
+	yaml_parser_delete(&p);
+	return ret;
+}
+
+static int read_fd(int fd, const char *path, char **out, size_t *len, struct pw_error *err)
+{
+	size_t cap = 64 * 1024, n = 0;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return errf(err, -ENOMEM, "%s: out of memory", path);
+	for (;;) {
+		ssize_t r;
+
+		if (n > PW_LOAD_MAX_FILE) {
+			free(buf);
+			return errf(err, -EFBIG, "%s: more than the limit of %u bytes", path,
+				    PW_LOAD_MAX_FILE);
+		}
+		if (n == cap) {
+			char *nb;
+
+			nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				return errf(err, -ENOMEM, "%s: out of memory", path);
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0) {
+			int e = errno;
+
+			if (e == EINTR)
+				continue;
+			free(buf);
+			return errf(err, -e, "%s: read: %s", path, strerror(e));
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > PW_LOAD_MAX_FILE) {
+		free(buf);
+		return errf(err, -EFBIG, "%s: more than the limit of %u bytes", path,
+			    PW_LOAD_MAX_FILE);
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static int load_file(struct pw_cluster *c, const char *path, struct pw_error *err)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, ret;
+
+	if (!strcmp(path, "-"))
+		fd = STDIN_FILENO;
+	else
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errf(err, -errno, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > PW_LOAD_MAX_FILE) {
+		if (fd != STDIN_FILENO)
+			close(fd);
+		return errf(err, -EFBIG, "%s: %lld bytes, more than the limit of %u", path,
+			    (long long)st.st_size, PW_LOAD_MAX_FILE);
+	}
+	ret = read_fd(fd, path, &buf, &len, err);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (ret)
+		return ret;
+	ret = pw_cluster_load_buffer(c, strcmp(path, "-") ? path : "<stdin>", buf, len, err);
+	free(buf);
+	return ret;
+}
+
+static bool manifest_name(const char *n)
+{
+	return n[0] != '.' &&
+	       (ends_with(n, ".yaml") || ends_with(n, ".yml") || ends_with(n, ".json"));
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load_dir(struct pw_cluster *c, const char *path, struct pw_error *err)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int ret = 0;
+
+	if (!d)
+		return errf(err, -errno, "%s: %s", path, strerror(errno));
+	while ((de = readdir(d))) {
+		char *full;
+		struct stat st;
+
+		if (!manifest_name(de->d_name))
+			continue;
+		if (asprintf(&full, "%s%s%s", path, ends_with(path, "/") ? "" : "/",
+			     de->d_name) < 0) {
+			ret = errf(err, -ENOMEM, "%s: out of memory", path);
+			break;
+		}
+		if (stat(full, &st) || !S_ISREG(st.st_mode)) {
+			free(full);
+			continue;
+		}
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char **nn = realloc(names, ncap * sizeof(*names));
+
+			if (!nn) {
+				free(full);
+				ret = errf(err, -ENOMEM, "%s: out of memory", path);
+				break;
+			}
+			names = nn;
+			cap = ncap;
+		}
+		names[n++] = full;
+	}
+	closedir(d);
+	if (!ret)
+		qsort(names, n, sizeof(*names), str_cmp);
+	for (size_t i = 0; !ret && i < n; i++)
+		ret = load_file(c, names[i], err);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return ret;
+}
+
+int pw_cluster_load_path(struct pw_cluster *c, const char *path, struct pw_error *err)
+{
+	struct stat st;
+
+	if (err)
+		err->msg[0] = 0;
+	if (strcmp(path, "-") && stat(path, &st))
+		return errf(err, -errno, "%s: %s", path, strerror(errno));
+	if (strcmp(path, "-") && S_ISDIR(st.st_mode))
+		return load_dir(c, path, err);
+	return load_file(c, path, err);
+}

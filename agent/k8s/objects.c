@@ -1,0 +1,637 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Loading Namespaces, Pods and Services, and the parts every object shares:
+ * metadata, labels, label selectors, protocols.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include "k8s/internal.h"
+#include "k8s/ip.h"
+
+#define MAX_LABEL_KEY   317   /* prefix (253) / name (63) */
+#define MAX_LABEL_VALUE PW_LOAD_MAX_SCALAR
+#define MAX_PORT_NAME   PW_LOAD_MAX_NAME
+#define MAX_IFNAME      15
+
+static int label_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pw_label *)a)->key, ((const struct pw_label *)b)->key);
+}
+
+int ld_labels(struct ld *ld, yaml_node_t *n, struct pw_labels *out)
+{
+	yaml_node_pair_t *p;
+	size_t i = 0;
+	int ret;
+
+	out->v = NULL;
+	out->n = 0;
+	if (ld_is_null(n))
+		return 0;
+	ret = ld_check_map(ld, n);
+	if (ret)
+		return ret;
+	out->n = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	out->v = pw_arena_calloc(ld->a, out->n ? out->n : 1, sizeof(*out->v));
+	if (!out->v)
+		return ld_err(ld, n, "out of memory");
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++, i++) {
+		yaml_node_t *k = ld_node(ld, p->key), *v;
+		size_t mark;
+
+		if (!k)
+			return -EINVAL;
+		ret = ld_str(ld, k, MAX_LABEL_KEY, &out->v[i].key);
+		if (ret)
+			return ret;
+		v = ld_node(ld, p->value);
+		if (!v)
+			return -EINVAL;
+		mark = ld_push_key(ld, out->v[i].key);
+		ret = ld_str_or_empty(ld, v, MAX_LABEL_VALUE, &out->v[i].value);
+		ld_pop(ld, mark);
+		if (ret)
+			return ret;
+	}
+	qsort(out->v, out->n, sizeof(*out->v), label_cmp);
+	return 0;
+}
+
+static int sel_req(struct ld *ld, yaml_node_t *n, struct pw_sel_req *r)
+{
+	struct ld_field f[] = { { "key" }, { "operator" }, { "values" } };
+	size_t nv, mark;
+	char *op = NULL;
+	int ret;
+
+	ret = ld_fields(ld, n, f, 3);
+	if (ret)
+		return ret;
+	mark = ld_push_key(ld, "key");
+	if (!ld_has(&f[0]))
+		ret = ld_err(ld, n, "missing");
+	else
+		ret = ld_str(ld, f[0].val, MAX_LABEL_KEY, &r->key);
+	if (!ret && !r->key[0])
+		ret = ld_err(ld, f[0].val, "empty");
+	ld_pop(ld, mark);
+	if (ret)
+		return ret;
+
+	mark = ld_push_key(ld, "operator");
+	if (!ld_has(&f[1]))
+		ret = ld_err(ld, n, "missing");
+	else
+		ret = ld_str(ld, f[1].val, 64, &op);
+	if (!ret) {
+		if (!strcmp(op, "In"))
+			r->op = PW_SEL_IN;
+		else if (!strcmp(op, "NotIn"))
+			r->op = PW_SEL_NOT_IN;
+		else if (!strcmp(op, "Exists"))
+			r->op = PW_SEL_EXISTS;
+		else if (!strcmp(op, "DoesNotExist"))
+			r->op = PW_SEL_DOES_NOT_EXIST;
+		else
+			ret = ld_err(ld, f[1].val, "unknown selector operator \"%s\" "
+				     "(In, NotIn, Exists, DoesNotExist)", op);
+	}
+	ld_pop(ld, mark);
+	if (ret)
+		return ret;
+
+	mark = ld_push_key(ld, "values");
+	ret = ld_check_seq(ld, f[2].val, &nv);
+	if (ret)
+		goto out;
+	if ((r->op == PW_SEL_IN || r->op == PW_SEL_NOT_IN) && nv == 0) {
+		ret = ld_err(ld, f[2].val ? f[2].val : n,
+			     "operator %s needs a non-empty list of values", op);
+		goto out;
+	}
+	if ((r->op == PW_SEL_EXISTS || r->op == PW_SEL_DOES_NOT_EXIST) && nv) {
+		ret = ld_err(ld, f[2].val, "operator %s takes no values", op);
+		goto out;
+	}
+	r->n_values = nv;
+	r->values = pw_arena_calloc(ld->a, nv ? nv : 1, sizeof(*r->values));
+	if (!r->values) {
+		ret = ld_err(ld, n, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nv; i++) {
+		yaml_node_t *v = ld_node(ld, f[2].val->data.sequence.items.start[i]);
+		size_t m2 = ld_push_idx(ld, i);
+
+		ret = v ? ld_str_or_empty(ld, v, MAX_LABEL_VALUE, &r->values[i]) : -EINVAL;
+		ld_pop(ld, m2);
+		if (ret)
+			goto out;
+	}
+out:
+	ld_pop(ld, mark);
+	return ret;
+}
+
+int ld_selector(struct ld *ld, yaml_node_t *n, struct pw_selector *out)
+{
+	struct ld_field f[] = { { "matchLabels" }, { "matchExpressions" } };
+	size_t ne, mark;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (ld_is_null(n))
+		return 0;
+	ret = ld_fields(ld, n, f, 2);
+	if (ret)
+		return ret;
+	out->present = true;
+	mark = ld_push_key(ld, "matchLabels");
+	ret = ld_labels(ld, f[0].val, &out->match_labels);
+	ld_pop(ld, mark);
+	if (ret)
+		return ret;
+	mark = ld_push_key(ld, "matchExpressions");
+	ret = ld_check_seq(ld, f[1].val, &ne);
+	if (!ret && ne) {
+		out->exprs = pw_arena_calloc(ld->a, ne, sizeof(*out->exprs));
+		if (!out->exprs)
+			ret = ld_err(ld, n, "out of memory");
+		for (size_t i = 0; !ret && i < ne; i++) {
+			yaml_node_t *e = ld_node(ld, f[1].val->data.sequence.items.start[i]);
+			size_t m2 = ld_push_idx(ld, i);
+
+			ret = e ? sel_req(ld, e, &out->exprs[i]) : -EINVAL;
+			ld_pop(ld, m2);
+		}
+		out->n_exprs = ne;
+	}
+	ld_pop(ld, mark);
+	return ret;
+}
+
+int ld_protocol(struct ld *ld, yaml_node_t *n, bool case_insensitive, uint8_t *out)
+{
+	char *s;
+	int ret;
+
+	if (ld_is_null(n)) {
+		*out = IPPROTO_TCP;
+		return 0;
+	}
+	ret = ld_str(ld, n, 16, &s);
+	if (ret)
+		return ret;
+	if (case_insensitive ? !strcasecmp(s, "TCP") : !strcmp(s, "TCP"))
+		*out = IPPROTO_TCP;
+	else if (case_insensitive ? !strcasecmp(s, "UDP") : !strcmp(s, "UDP"))
+		*out = IPPROTO_UDP;
+	else if (case_insensitive ? !strcasecmp(s, "SCTP") : !strcmp(s, "SCTP"))
+		*out = IPPROTO_SCTP;
+	else
+		return ld_err(ld, n, "invalid protocol \"%s\" (TCP, UDP or SCTP)", s);
+	return 0;
+}
+
+static int name_field(struct ld *ld, yaml_node_t *meta, yaml_node_t *v, const char *key,
+		      size_t max, char **out)
+{
+	size_t mark = ld_push_key(ld, key);
+	int ret;
+
+	if (ld_is_null(v))
+		ret = ld_err(ld, v ? v : meta, "missing");
+	else
+		ret = ld_str(ld, v, max, out);
+	if (!ret && !**out)
+		ret = ld_err(ld, v, "empty");
+	if (!ret && (strchr(*out, '/') || !strcmp(*out, ".") || !strcmp(*out, "..")))
+		ret = ld_err(ld, v, "invalid name \"%s\"", *out);
+	ld_pop(ld, mark);
+	return ret;
+}
+
+int ld_metadata(struct ld *ld, yaml_node_t *obj, yaml_node_t *meta, bool want_ns,
+		struct ld_meta *out)
+{
+	struct ld_field f[] = { { "name" }, { "namespace" }, { "labels" }, { "annotations" } };
+	size_t mark = ld_push_key(ld, "metadata");
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	out->node = meta;
+	if (ld_is_null(meta)) {
+		ret = ld_err(ld, obj, "missing");
+		goto out;
+	}
+	ret = ld_fields(ld, meta, f, 4);
+	if (ret)
+		goto out;
+	ret = name_field(ld, meta, f[0].val, "name", PW_LOAD_MAX_NAME, &out->name);
+	if (ret)
+		goto out;
+	if (want_ns) {
+		if (ld_is_null(f[1].val)) {
+			out->ns = "default";
+		} else {
+			ret = name_field(ld, meta, f[1].val, "namespace", PW_LOAD_MAX_NS_NAME,
+					 &out->ns);
+			if (ret)
+				goto out;
+		}
+	}
+	{
+		size_t m2 = ld_push_key(ld, "labels");
+
+		ret = ld_labels(ld, f[2].val, &out->labels);
+		ld_pop(ld, m2);
+		if (ret)
+			goto out;
+	}
+	if (!ld_is_null(f[3].val)) {
+		size_t m2 = ld_push_key(ld, "annotations");
+
+		ret = ld_check_map(ld, f[3].val);
+		ld_pop(ld, m2);
+		if (ret)
+			goto out;
+		out->annotations = f[3].val;
+	}
+out:
+	ld_pop(ld, mark);
+	return ret;
+}
+
+int ld_annotation(struct ld *ld, const struct ld_meta *m, const char *key, char **out,
+		  yaml_node_t **node)
+{
+	yaml_node_pair_t *p;
+
+	*out = NULL;
+	if (!m->annotations)
+		return 0;
+	for (p = m->annotations->data.mapping.pairs.start;
+	     p < m->annotations->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = ld_node(ld, p->key), *v;
+		size_t mark;
+		int ret;
+
+		if (!k)
+			return -EINVAL;
+		if (strcmp(ld_scalar(k), key))
+			continue;
+		v = ld_node(ld, p->value);
+		if (!v)
+			return -EINVAL;
+		mark = ld_push_key(ld, "metadata.annotations");
+		ld_push_key(ld, key);
+		ret = ld_str_or_empty(ld, v, PW_LOAD_MAX_SCALAR, out);
+		ld_pop(ld, mark);
+		if (node)
+			*node = v;
+		return ret;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- Namespace */
+int ld_namespace(struct ld *ld, yaml_node_t *obj, struct ld_field *f)
+{
+	struct pw_namespace *ns;
+	struct ld_meta m;
+	yaml_node_t *an = NULL;
+	char *mode;
+	int ret;
+
+	ret = ld_metadata(ld, obj, f[OF_META].val, false, &m);
+	if (ret)
+		return ret;
+	if (strlen(m.name) > PW_LOAD_MAX_NS_NAME) {
+		size_t mark = ld_push_key(ld, "metadata.name");
+
+		ret = ld_err(ld, m.node, "namespace name longer than %d bytes",
+			     PW_LOAD_MAX_NS_NAME);
+		ld_pop(ld, mark);
+		return ret;
+	}
+	ret = ld_annotation(ld, &m, "podwall.io/mode", &mode, &an);
+	if (ret)
+		return ret;
+	if (mode && strcmp(mode, "audit") && strcmp(mode, "enforce")) {
+		size_t mark = ld_push_key(ld, "metadata.annotations.podwall.io/mode");
+
+		ret = ld_err(ld, an, "invalid mode \"%.60s\" (audit or enforce)", mode);
+		ld_pop(ld, mark);
+		return ret;
+	}
+	ns = pw_store_add_namespace(ld->c);
+	if (!ns)
+		return ld_err(ld, obj, "out of memory (or too many namespaces)");
+	ns->name = m.name;
+	ns->labels = m.labels;
+	ns->audit = mode && !strcmp(mode, "audit");
+	ns->loc.file = ld->file;
+	ns->loc.line = ld_line(obj);
+	return 0;
+}
+
+/* --------------------------------------------------------------------- Pod */
+static int pod_ip(struct ld *ld, yaml_node_t *n, struct pw_pod *pod)
+{
+	uint8_t a[16];
+	bool v4;
+	char *s;
+	int ret = ld_str(ld, n, 64, &s);
+
+	if (ret)
+		return ret;
+	if (pw_ip_parse(s, a, &v4))
+		return ld_err(ld, n, "bad IP address \"%s\"", s);
+	for (size_t i = 0; i < pod->n_ips; i++) {
+		if (!memcmp(pod->ips[i], a, 16))
+			return 0;       /* podIP repeated in podIPs */
+		if (pw_ip_is_v4(pod->ips[i]) == v4)
+			return 0;       /* keep one address per family */
+	}
+	memcpy(pod->ips[pod->n_ips++], a, 16);
+	return 0;
+}
+
+static int container_ports(struct ld *ld, yaml_node_t *ports, struct pw_pod *pod, size_t *cap)
+{
+	size_t np;
+	int ret = ld_check_seq(ld, ports, &np);
+
+	for (size_t i = 0; !ret && i < np; i++) {
+		struct ld_field f[] = { { "name" }, { "containerPort" }, { "protocol" } };
+		yaml_node_t *p = ld_node(ld, ports->data.sequence.items.start[i]);
+		struct pw_container_port *cp;
+		size_t mark = ld_push_idx(ld, i), m2;
+		long long v = 0;
+
+		if (pod->n_ports == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 8;
+			void *na = pw_arena_grow(ld->a, pod->ports, pod->n_ports, ncap,
+						 sizeof(*pod->ports));
+
+			if (!na) {
+				ld_pop(ld, mark);
+				return ld_err(ld, ports, "out of memory");
+			}
+			pod->ports = na;
+			*cap = ncap;
+		}
+		cp = &pod->ports[pod->n_ports];
+		ret = p ? ld_fields(ld, p, f, 3) : -EINVAL;
+		if (!ret && ld_has(&f[0])) {
+			m2 = ld_push_key(ld, "name");
+			ret = ld_str(ld, f[0].val, MAX_PORT_NAME, &cp->name);
+			ld_pop(ld, m2);
+		}
+		if (!ret) {
+			m2 = ld_push_key(ld, "containerPort");
+			if (!ld_has(&f[1]))
+				ret = ld_err(ld, p, "missing");
+			else
+				ret = ld_int(ld, f[1].val, 1, 65535, "port", &v);
+			ld_pop(ld, m2);
+			cp->port = (uint16_t)v;
+		}
+		if (!ret) {
+			m2 = ld_push_key(ld, "protocol");
+			ret = ld_protocol(ld, f[2].val, true, &cp->proto);
+			ld_pop(ld, m2);
+		}
+		ld_pop(ld, mark);
+		if (!ret)
+			pod->n_ports++;
+	}
+	return ret;
+}
+
+int ld_pod(struct ld *ld, yaml_node_t *obj, struct ld_field *f)
+{
+	struct pw_pod pod, *dst;
+	struct ld_meta m;
+	yaml_node_t *an = NULL;
+	size_t mark;
+	int ret;
+
+	memset(&pod, 0, sizeof(pod));
+	ret = ld_metadata(ld, obj, f[OF_META].val, true, &m);
+	if (ret)
+		return ret;
+	pod.ns = m.ns;
+	pod.name = m.name;
+	pod.labels = m.labels;
+	ret = ld_annotation(ld, &m, "podwall.io/host-veth", &pod.host_veth, &an);
+	if (ret)
+		return ret;
+	if (pod.host_veth && (!pod.host_veth[0] || strlen(pod.host_veth) > MAX_IFNAME ||
+			      strchr(pod.host_veth, '/'))) {
+		mark = ld_push_key(ld, "metadata.annotations.podwall.io/host-veth");
+		ret = ld_err(ld, an, "invalid interface name \"%.60s\"", pod.host_veth);
+		ld_pop(ld, mark);
+		return ret;
+	}
+
+	/* spec.containers[].ports[] */
+	mark = ld_push_key(ld, "spec");
+	if (!ld_is_null(f[OF_SPEC].val)) {
+		struct ld_field sf[] = { { "containers" } };
+		size_t nc = 0, cap = 0;
+
+		ret = ld_fields(ld, f[OF_SPEC].val, sf, 1);
+		if (!ret) {
+			ld_push_key(ld, "containers");
+			ret = ld_check_seq(ld, sf[0].val, &nc);
+		}
+		for (size_t i = 0; !ret && i < nc; i++) {
+			struct ld_field cf[] = { { "ports" } };
+			yaml_node_t *c = ld_node(ld, sf[0].val->data.sequence.items.start[i]);
+			size_t m2 = ld_push_idx(ld, i);
+
+			ret = c ? ld_fields(ld, c, cf, 1) : -EINVAL;
+			if (!ret) {
+				ld_push_key(ld, "ports");
+				ret = container_ports(ld, cf[0].val, &pod, &cap);
+			}
+			ld_pop(ld, m2);
+		}
+	}
+	ld_pop(ld, mark);
+	if (ret)
+		return ret;
+
+	/* status.podIP, status.podIPs[].ip */
+	mark = ld_push_key(ld, "status");
+	if (!ld_is_null(f[OF_STATUS].val)) {
+		struct ld_field sf[] = { { "podIP" }, { "podIPs" } };
+		size_t n;
+
+		ret = ld_fields(ld, f[OF_STATUS].val, sf, 2);
+		if (!ret && ld_has(&sf[0])) {
+			size_t m2 = ld_push_key(ld, "podIP");
+
+			ret = pod_ip(ld, sf[0].val, &pod);
+			ld_pop(ld, m2);
+		}
+		if (!ret) {
+			size_t m2 = ld_push_key(ld, "podIPs");
+
+			ret = ld_check_seq(ld, sf[1].val, &n);
+			for (size_t i = 0; !ret && i < n; i++) {
+				struct ld_field pf[] = { { "ip" } };
+				yaml_node_t *e = ld_node(ld, sf[1].val->data.sequence.items.start[i]);
+				size_t m3 = ld_push_idx(ld, i);
+
+				ret = e ? ld_fields(ld, e, pf, 1) : -EINVAL;
+				if (!ret && ld_has(&pf[0])) {
+					ld_push_key(ld, "ip");
+					ret = pod_ip(ld, pf[0].val, &pod);
+				}
+				ld_pop(ld, m3);
+			}
+			ld_pop(ld, m2);
+		}
+	}
+	ld_pop(ld, mark);
+	if (ret)
+		return ret;
+
+	pod.loc.file = ld->file;
+	pod.loc.line = ld_line(obj);
+	dst = pw_store_add_pod(ld->c);
+	if (!dst)
+		return ld_err(ld, obj, "out of memory (or too many pods)");
+	*dst = pod;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ Service */
+static int cluster_ip(struct ld *ld, yaml_node_t *n, struct pw_service *s)
+{
+	uint8_t a[16];
+	bool v4;
+	char *str;
+	int ret = ld_str_or_empty(ld, n, 64, &str);
+
+	if (ret)
+		return ret;
+	if (!str[0] || !strcmp(str, "None"))
+		return 0;   /* headless or not allocated */
+	if (pw_ip_parse(str, a, &v4))
+		return ld_err(ld, n, "bad IP address \"%s\"", str);
+	for (size_t i = 0; i < s->n_cluster_ips; i++)
+		if (!memcmp(s->cluster_ips[i], a, 16) || pw_ip_is_v4(s->cluster_ips[i]) == v4)
+			return 0;
+	memcpy(s->cluster_ips[s->n_cluster_ips++], a, 16);
+	return 0;
+}
+
+int ld_service(struct ld *ld, yaml_node_t *obj, struct ld_field *f)
+{
+	struct ld_field sf[] = { { "clusterIP" }, { "clusterIPs" }, { "selector" }, { "ports" } };
+	struct pw_service svc, *dst;
+	struct ld_meta m;
+	size_t mark, n;
+	int ret;
+
+	memset(&svc, 0, sizeof(svc));
+	ret = ld_metadata(ld, obj, f[OF_META].val, true, &m);
+	if (ret)
+		return ret;
+	svc.ns = m.ns;
+	svc.name = m.name;
+	mark = ld_push_key(ld, "spec");
+	if (ld_is_null(f[OF_SPEC].val))
+		goto done;
+	ret = ld_fields(ld, f[OF_SPEC].val, sf, 4);
+	if (!ret && ld_has(&sf[0])) {
+		size_t m2 = ld_push_key(ld, "clusterIP");
+
+		ret = cluster_ip(ld, sf[0].val, &svc);
+		ld_pop(ld, m2);
+	}
+	if (!ret) {
+		size_t m2 = ld_push_key(ld, "clusterIPs");
+
+		ret = ld_check_seq(ld, sf[1].val, &n);
+		for (size_t i = 0; !ret && i < n; i++) {
+			yaml_node_t *e = ld_node(ld, sf[1].val->data.sequence.items.start[i]);
+			size_t m3 = ld_push_idx(ld, i);
+
+			ret = e ? cluster_ip(ld, e, &svc) : -EINVAL;
+			ld_pop(ld, m3);
+		}
+		ld_pop(ld, m2);
+	}
+	if (!ret) {
+		size_t m2 = ld_push_key(ld, "selector");
+
+		ret = ld_labels(ld, sf[2].val, &svc.selector);
+		ld_pop(ld, m2);
+	}
+	if (!ret) {
+		size_t m2 = ld_push_key(ld, "ports");
+
+		ret = ld_check_seq(ld, sf[3].val, &n);
+		if (!ret && n) {
+			svc.ports = pw_arena_calloc(ld->a, n, sizeof(*svc.ports));
+			if (!svc.ports)
+				ret = ld_err(ld, obj, "out of memory");
+		}
+		for (size_t i = 0; !ret && i < n; i++) {
+			struct ld_field pf[] = { { "port" }, { "protocol" }, { "targetPort" } };
+			yaml_node_t *e = ld_node(ld, sf[3].val->data.sequence.items.start[i]);
+			struct pw_service_port *sp = &svc.ports[i];
+			size_t m3 = ld_push_idx(ld, i), m4;
+			long long v = 0;
+
+			ret = e ? ld_fields(ld, e, pf, 3) : -EINVAL;
+			if (!ret) {
+				m4 = ld_push_key(ld, "port");
+				if (!ld_has(&pf[0]))
+					ret = ld_err(ld, e, "missing");
+				else
+					ret = ld_int(ld, pf[0].val, 1, 65535, "port", &v);
+				sp->port = (uint16_t)v;
+				ld_pop(ld, m4);
+			}
+			if (!ret) {
+				m4 = ld_push_key(ld, "protocol");
+				ret = ld_protocol(ld, pf[1].val, false, &sp->proto);
+				ld_pop(ld, m4);
+			}
+			if (!ret) {
+				m4 = ld_push_key(ld, "targetPort");
+				if (!ld_has(&pf[2]))
+					sp->target_port = sp->port;
+				else if (ld_is_int(pf[2].val)) {
+					ret = ld_int(ld, pf[2].val, 1, 65535, "port", &v);
+					sp->target_port = (uint16_t)v;
+				} else {
+					ret = ld_str(ld, pf[2].val, MAX_PORT_NAME, &sp->target_name);
+				}
+				ld_pop(ld, m4);
+			}
+			ld_pop(ld, m3);
+			if (!ret)
+				svc.n_ports++;
+		}
+		ld_pop(ld, m2);
+	}
+done:
+	ld_pop(ld, mark);
+	if (ret)
+		return ret;
+	svc.loc.file = ld->file;
+	svc.loc.line = ld_line(obj);
+	dst = pw_store_add_service(ld->c);
+	if (!dst)
+		return ld_err(ld, obj, "out of memory (or too many services)");
+	*dst = svc;
+	return 0;
+}

@@ -72,13 +72,13 @@ int pw_agent_parse(int argc, char **argv, const char *usage, struct pw_agent_opt
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = argv[0];
-	int c;
+	int c, idx = -1;
 
 	memset(o, 0, sizeof(*o));
 	*help = false;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":f:h", longopts, NULL)) != -1) {
+	while ((idx = -1, c = getopt_long(argc, argv, ":f:h", longopts, &idx)) != -1) {
 		switch (c) {
 		case 'f':
 		case OPT_SOURCE:
@@ -154,8 +154,8 @@ int pw_agent_parse(int argc, char **argv, const char *usage, struct pw_agent_opt
 	return 0;
 
 bad_value:
-	fprintf(stderr, "podwall %s: bad value '%s' for %s\nusage: podwall %s %s\n", cmd, optarg,
-		argv[optind - 1], cmd, usage);
+	fprintf(stderr, "podwall %s: bad value '%s' for --%s\nusage: podwall %s %s\n", cmd, optarg,
+		idx >= 0 ? longopts[idx].name : "?", cmd, usage);
 	return PW_EXIT_USAGE;
 }
 

@@ -4,6 +4,7 @@
  * tc, so this is the classic clsact + cls_bpf direct-action path.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,33 @@
 #include <bpf/libbpf.h>
 #include "kernel/attach.h"
 #include "kernel/route.h"
+
+/*
+ * libbpf prints the kernel's extack for every tc call that fails, also for
+ * the expected ones (clsact exists, no filter chain yet). Keep the last
+ * message to add to our own errors instead.
+ */
+static char kmsg[200];
+
+static int capture_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[256];
+	const char *p;
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	p = strstr(line, "Kernel error message: ");
+	if (p) {
+		snprintf(kmsg, sizeof(kmsg), "%s", p + strlen("Kernel error message: "));
+		n = strlen(kmsg);
+		while (n && (kmsg[n - 1] == '\n' || kmsg[n - 1] == ' '))
+			kmsg[--n] = 0;
+	}
+	return 0;
+}
+
+#define QUIET_BEGIN() libbpf_print_fn_t prev_print_ = libbpf_set_print(capture_print)
+#define QUIET_END()   libbpf_set_print(prev_print_)
 
 static const char *const our_names[] = { "from_pod", "to_pod", "to_remote" };
 
@@ -152,8 +180,23 @@ static void opts_init(struct bpf_tc_opts *o)
 	o->priority = PW_TC_PRIO;
 }
 
+static int attach_one_(int prog_fd, const struct prog_ident *ours, uint32_t ifindex, bool egress,
+		       enum pw_attach_result *res);
+
 static int attach_one(int prog_fd, const struct prog_ident *ours, uint32_t ifindex, bool egress,
 		      enum pw_attach_result *res)
+{
+	int err;
+
+	kmsg[0] = 0;
+	QUIET_BEGIN();
+	err = attach_one_(prog_fd, ours, ifindex, egress, res);
+	QUIET_END();
+	return err;
+}
+
+static int attach_one_(int prog_fd, const struct prog_ident *ours, uint32_t ifindex, bool egress,
+		       enum pw_attach_result *res)
 {
 	struct bpf_tc_hook hook;
 	struct bpf_tc_opts opts;
@@ -174,7 +217,8 @@ static int attach_one(int prog_fd, const struct prog_ident *ours, uint32_t ifind
 			return 0;
 		}
 		*res = PW_ATTACH_REPLACED;
-	} else if (err && err != -ENOENT) {
+	} else if (err && err != -ENOENT && err != -EINVAL) {
+		/* -EINVAL: "Cannot find specified filter chain", a clsact with no filter */
 		return err;
 	} else {
 		*res = PW_ATTACH_NEW;
@@ -196,7 +240,20 @@ int pw_attach_one(int prog_fd, uint32_t ifindex, bool egress, enum pw_attach_res
 	return attach_one(prog_fd, &ours, ifindex, egress, res);
 }
 
+static int detach_one_(uint32_t ifindex, bool egress);
+
 int pw_detach_one(uint32_t ifindex, bool egress)
+{
+	int err;
+
+	kmsg[0] = 0;
+	QUIET_BEGIN();
+	err = detach_one_(ifindex, egress);
+	QUIET_END();
+	return err;
+}
+
+static int detach_one_(uint32_t ifindex, bool egress)
 {
 	struct bpf_tc_hook hook;
 	struct bpf_tc_opts opts;
@@ -306,8 +363,9 @@ int pw_tc_list(struct pw_rt *rt, uint32_t ifindex, bool egress, struct pw_tc_fil
 static void set_err(struct pw_attach_stats *st, const char *what, uint32_t ifindex, bool egress,
 		    int err)
 {
-	snprintf(st->error, sizeof(st->error), "%s on ifindex %u tc %s: %s", what, ifindex,
-		 egress ? "egress" : "ingress", strerror(-err));
+	snprintf(st->error, sizeof(st->error), "%s on ifindex %u tc %s: %s%s%s%s", what, ifindex,
+		 egress ? "egress" : "ingress", strerror(-err), kmsg[0] ? " (kernel: " : "", kmsg,
+		 kmsg[0] ? ")" : "");
 }
 
 static bool spot_wanted(const struct pw_tc_spot *spots, size_t n, uint32_t ifindex, bool egress)
@@ -465,7 +523,12 @@ int pw_detach_all(struct pw_rt *rt, struct pw_attach_stats *st_out)
 
 			hook_init(&hook, ifindex, false);
 			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS; /* the clsact qdisc */
-			err = bpf_tc_hook_destroy(&hook);
+			kmsg[0] = 0;
+			{
+				QUIET_BEGIN();
+				err = bpf_tc_hook_destroy(&hook);
+				QUIET_END();
+			}
 			if (err && err != -ENOENT && err != -EINVAL && err != -ENODEV) {
 				set_err(st, "remove clsact", ifindex, false, err);
 				goto out;

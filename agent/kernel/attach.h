@@ -38,7 +38,7 @@ struct pw_attach_stats {
 	unsigned detached;   /* podwall filters removed (sweep, uninstall) */
 	unsigned missing;    /* devices that disappeared before we could attach */
 	unsigned qdiscs;     /* clsact qdiscs removed (uninstall) */
-	char     error[256];
+	char     error[512];
 };
 
 enum pw_attach_result {

@@ -201,7 +201,7 @@ static void emit_rule(const struct cctx *x, struct polvec *pv, uint8_t dir, uint
 				     PW_POL_PREFIX_ANY_PORT, rule_id);
 		} else if (!p->named) {
 			struct port_prefix pp[32];
-			size_t np = pw_port_range_prefixes(p->port, p->end_port ? p->end_port
+			size_t np = pw_port_range_split(p->port, p->end_port ? p->end_port
 							   : p->port, pp);
 
 			for (size_t i = 0; i < peers->n; i++)

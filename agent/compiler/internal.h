@@ -77,7 +77,7 @@ struct port_prefix {
 };
 /* The minimal set of prefixes covering [lo, hi] exactly; returns how many
  * (at most 32). */
-size_t pw_port_range_prefixes(uint32_t lo, uint32_t hi, struct port_prefix *out);
+size_t pw_port_range_split(uint32_t lo, uint32_t hi, struct port_prefix *out);
 
 /* Ports named `name` with protocol proto among a pod's container ports:
  * writes up to max numbers, returns how many there are. */

@@ -3,7 +3,7 @@
 #include <string.h>
 #include "compiler/internal.h"
 
-size_t pw_port_range_prefixes(uint32_t lo, uint32_t hi, struct port_prefix *out)
+size_t pw_port_range_split(uint32_t lo, uint32_t hi, struct port_prefix *out)
 {
 	size_t n = 0;
 

@@ -240,6 +240,58 @@ static int map_meta(int fd, const char *name, uint32_t ksz, uint32_t vsz,
 	return 0;
 }
 
+#define PW_BATCH 4096
+
+static bool batch_unsupported(int err)
+{
+	return err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */;
+}
+
+/* Batched read (one syscall per PW_BATCH entries). -EOPNOTSUPP: not for this map. */
+static int tab_read_batch(const struct map_meta *m, const char *name, struct tab *t,
+			  struct pw_sync_stats *st)
+{
+	uint8_t in[64], out[64];
+	uint8_t *keys = malloc((size_t)PW_BATCH * t->ksz), *vals = malloc((size_t)PW_BATCH * t->vsz);
+	size_t before = t->n;
+	bool first = true;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		uint32_t cnt = PW_BATCH;
+		int ret = bpf_map_lookup_batch(m->fd, first ? NULL : in, out, keys, vals, &cnt, NULL);
+
+		if (ret && ret != -ENOENT) {
+			if (first && batch_unsupported(ret)) {
+				err = -EOPNOTSUPP;
+				goto out;
+			}
+			set_err(st, "map %s: lookup_batch: %s", name, strerror(-ret));
+			err = ret;
+			goto out;
+		}
+		for (uint32_t i = 0; i < cnt; i++) {
+			err = tab_push(t, keys + (size_t)i * t->ksz, vals + (size_t)i * t->vsz);
+			if (err)
+				goto out;
+		}
+		if (ret == -ENOENT)
+			break;
+		memcpy(in, out, sizeof(in));
+		first = false;
+	}
+out:
+	if (err)
+		t->n = before;
+	free(keys);
+	free(vals);
+	return err;
+}
+
 static int tab_read_map(const struct map_meta *m, const char *name, struct tab *t,
 			struct pw_sync_stats *st)
 {
@@ -250,6 +302,11 @@ static int tab_read_map(const struct map_meta *m, const char *name, struct tab *
 
 	if (t->ksz > sizeof(key) || t->vsz > sizeof(val))
 		return -EINVAL;
+	err = tab_read_batch(m, name, t, st);
+	if (!err)
+		goto done;
+	if (err != -EOPNOTSUPP)
+		return err;
 	for (;;) {
 		err = bpf_map_get_next_key(m->fd, prev, next);
 		if (err == -ENOENT)
@@ -275,6 +332,7 @@ static int tab_read_map(const struct map_meta *m, const char *name, struct tab *
 		memcpy(key, next, t->ksz);
 		prev = key;
 	}
+done:
 	tab_sort_dedup(t);
 	return 0;
 }
@@ -573,41 +631,108 @@ static int map_del(struct sync *s, enum pw_sync_map m, const void *k)
 	return 0;
 }
 
+/* Delete n keys (ksz bytes each): batched, one by one where batches are not supported. */
+static int map_del_many(struct sync *s, enum pw_sync_map m, const uint8_t *keys, size_t n,
+			size_t ksz)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		uint32_t cnt = (uint32_t)(n - done < PW_BATCH ? n - done : PW_BATCH);
+		int err = bpf_map_delete_batch(s->m[m].fd, keys + done * ksz, &cnt, NULL);
+
+		if (!err) {
+			s->st->deletes += cnt;
+			done += cnt;
+			continue;
+		}
+		/* the kernel stopped at an entry (or has no batches): that one alone */
+		s->st->deletes += cnt;
+		done += cnt;
+		if (done < n) {
+			err = map_del(s, m, keys + done * ksz);
+			if (err)
+				return err;
+			done++;
+		}
+	}
+	return 0;
+}
+
+static int map_write_many(struct sync *s, enum pw_sync_map m, const uint8_t *keys,
+			  const uint8_t *vals, size_t n, size_t ksz, size_t vsz)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		uint32_t cnt = (uint32_t)(n - done < PW_BATCH ? n - done : PW_BATCH);
+		int err = bpf_map_update_batch(s->m[m].fd, keys + done * ksz, vals + done * vsz,
+					       &cnt, NULL);
+
+		if (!err) {
+			s->st->writes += cnt;
+			done += cnt;
+			continue;
+		}
+		s->st->writes += cnt;
+		done += cnt;
+		if (done < n) {
+			err = map_write(s, m, keys + done * ksz, vals + done * vsz);
+			if (err)
+				return err;
+			done++;
+		}
+	}
+	return 0;
+}
+
 /* Write a desired LPM table into slot I: only the difference with what slot I holds. */
 static int write_lpm_slot(struct sync *s, enum pw_sync_map m, const struct tab *all,
 			  const struct tab *cur_I, const struct tab *want)
 {
-	uint8_t key[64];
-	int err;
+	size_t ksz = want->ksz, vsz = want->vsz, nd = 0, nw = 0;
+	uint8_t *dk = malloc((all->n + 1) * ksz);
+	uint8_t *wk = malloc((want->n + 1) * ksz), *wv = malloc((want->n + 1) * vsz);
+	int err = -ENOMEM;
+
+	if (!dk || !wk || !wv)
+		goto out;
 
 	/* first make room: leftovers of slot I and entries of no valid slot */
 	for (size_t i = 0; i < all->n; i++)
-		if (tab_key(all, i)[LPM_SLOT_OFF] >= PW_SLOTS) {
-			err = map_del(s, m, tab_key(all, i));
-			if (err)
-				return err;
-		}
+		if (tab_key(all, i)[LPM_SLOT_OFF] >= PW_SLOTS)
+			memcpy(dk + nd++ * ksz, tab_key(all, i), ksz);
 	for (size_t i = 0; i < cur_I->n; i++) {
+		uint8_t *k;
+
 		if (tab_find(want, tab_key(cur_I, i)))
 			continue;
-		memcpy(key, tab_key(cur_I, i), cur_I->ksz);
-		key[LPM_SLOT_OFF] = (uint8_t)s->I;
-		err = map_del(s, m, key);
-		if (err)
-			return err;
+		k = dk + nd++ * ksz;
+		memcpy(k, tab_key(cur_I, i), ksz);
+		k[LPM_SLOT_OFF] = (uint8_t)s->I;
 	}
+	err = map_del_many(s, m, dk, nd, ksz);
+	if (err)
+		goto out;
+
 	for (size_t j = 0; j < want->n; j++) {
 		const uint8_t *old = tab_find(cur_I, tab_key(want, j));
+		uint8_t *k;
 
-		if (old && !memcmp(old + cur_I->ksz, tab_val(want, j), want->vsz))
+		if (old && !memcmp(old + cur_I->ksz, tab_val(want, j), vsz))
 			continue;
-		memcpy(key, tab_key(want, j), want->ksz);
-		key[LPM_SLOT_OFF] = (uint8_t)s->I;
-		err = map_write(s, m, key, tab_val(want, j));
-		if (err)
-			return err;
+		k = wk + nw * ksz;
+		memcpy(k, tab_key(want, j), ksz);
+		k[LPM_SLOT_OFF] = (uint8_t)s->I;
+		memcpy(wv + nw * vsz, tab_val(want, j), vsz);
+		nw++;
 	}
-	return 0;
+	err = map_write_many(s, m, wk, wv, nw, ksz, vsz);
+out:
+	free(dk);
+	free(wk);
+	free(wv);
+	return err;
 }
 
 static int write_pre_flip(struct sync *s)

@@ -2,6 +2,10 @@
 /*
  * bpfobj: open and load the podwall BPF object through its skeleton,
  * optionally pinning its maps, and the typed map accessors (bpfobj.h).
+ *
+ * Pinning: every map of podwall.bpf.c is pinned as <pin_dir>/<name>.
+ * Internal maps (a .rodata.cst* constant pool clang may emit) are not:
+ * bpffs refuses names with a dot, and there is nothing in them to share.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -88,6 +92,9 @@ static int set_pin_paths(struct podwall_bpf *skel, const char *pin_dir)
 	int err;
 
 	bpf_object__for_each_map(map, skel->obj) {
+		/* compiler-made constant pools (.rodata*) are read-only: nothing to share */
+		if (bpf_map__is_internal(map))
+			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map)) >=
 		    (int)sizeof(path))
 			return -ENAMETOOLONG;
@@ -167,6 +174,8 @@ int pw_bpf_unpin(const char *pin_dir)
 		return err ? err : -EINVAL;
 	}
 	bpf_object__for_each_map(map, skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
 		if (unlink(path) && errno != ENOENT) {
 			err = -errno;

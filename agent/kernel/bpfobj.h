@@ -33,7 +33,7 @@ extern const char *const pw_prog_names[PW_PROG_MAX]; /* "from_pod", ... */
  * Open and load the object. pin_dir NULL: private, unpinned maps (they go
  * away with the object). Otherwise bpffs is mounted at /sys/fs/bpf if it
  * is not, pin_dir is created (mode 0700) and every map is pinned there as
- * pin_dir/<map name>; maps already pinned there with a compatible
+ * pin_dir/<map name> (internal constant maps excepted); maps already pinned there with a compatible
  * definition are reused (this is how a restarted agent adopts the state).
  */
 int pw_bpf_open(const char *pin_dir, struct podwall_bpf **out);

@@ -171,7 +171,7 @@ static int build_l4(const struct pw_pkt_spec *s, bool v4, uint8_t *b, uint32_t o
 int pw_pkt_build(struct pw_pkt *p, const struct pw_pkt_spec *s)
 {
 	bool v4 = is_v4(s->saddr);
-	uint32_t off = ETH_HLEN, ip_off = ETH_HLEN, l4_off, ext = 0;
+	uint32_t off = ETH_HLEN, ip_off = ETH_HLEN, l4_off;
 	uint8_t ttl = s->ttl ? s->ttl : 64;
 	bool v6_frag = s->v6_frag_hdr || s->frag_offset || s->more_frags;
 	uint8_t *nexthdr;
@@ -237,7 +237,6 @@ int pw_pkt_build(struct pw_pkt *p, const struct pw_pkt_spec *s)
 			off += 8;
 		}
 		*nexthdr = s->proto;
-		ext = off - ip_off - 40;
 	}
 
 	l4_off = off;
@@ -276,7 +275,6 @@ int pw_pkt_build(struct pw_pkt *p, const struct pw_pkt_spec *s)
 	} else {
 		put16(p->data + ip_off + 4, p->len - ip_off - 40);
 	}
-	(void)ext;
 	return 0;
 }
 

@@ -1,0 +1,1234 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Datapath tests: the real BPF object (build/podwall.bpf.o, through its
+ * skeleton) with private maps, in a private network namespace with one
+ * stand-alone device per pod. Each test writes map entries with the typed
+ * writers of bpfobj.h, crafts packets (pkt.h), runs them through the
+ * programs with BPF_PROG_TEST_RUN (testrun.h) and checks verdicts, marks,
+ * counters, conntrack and ring-buffer events.
+ *
+ * Nothing is left behind: the namespace and its devices go with the
+ * process, the maps with the object, nothing is pinned.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "check.h"
+#include "podwall.skel.h"
+#include "kernel/bpfobj.h"
+#include "kernel/netlink.h"
+#include "kernel/pkt.h"
+#include "kernel/testrun.h"
+
+/* ------------------------------------------------------------- the world */
+
+struct pod {
+	const char *dev;
+	const char *ip4, *ip6;
+	uint32_t identity;
+	uint32_t ifindex; /* = ep_id */
+	uint8_t a4[16], a6[16];
+};
+
+static struct pod A = { "pwA", "10.0.0.1", "fd00::1", 0x100 };
+static struct pod B = { "pwB", "10.0.0.2", "fd00::2", 0x101 };
+static struct pod C = { "pwC", "10.0.0.3", "fd00::3", 0x102 };
+static struct pod *pods[] = { &A, &B, &C };
+
+#define DNS_IP    "10.0.0.53"
+#define DNS_ID    0x103u
+#define VIP       "10.96.0.10"
+#define VIP_ID    0x01000100u
+#define HOST_IP   "10.0.0.254"
+#define REMOTE_IP "10.1.0.5"
+#define REMOTE_ID 0x200u
+
+static uint32_t if_uplink, if_noep;
+static struct podwall_bpf *obj;
+static struct pw_config cfg;
+
+struct a16 { uint8_t b[16]; };
+
+static struct a16 ip(const char *s)
+{
+	struct a16 a;
+
+	if (pw_addr_parse(s, a.b)) {
+		fprintf(stderr, "bad address in test: %s\n", s);
+		exit(2);
+	}
+	return a;
+}
+
+#define IP(s) (ip(s).b)
+
+static void set_cfg(void)
+{
+	CHECK_EQ(pw_bpf_set_config(obj, &cfg), 0);
+}
+
+/* flags on both slots, with the address bits */
+static void ep_flags_slot(struct pod *p, int slot, uint32_t flags)
+{
+	struct pw_endpoint ep;
+
+	if (pw_bpf_get_endpoint(obj, p->ifindex, &ep)) {
+		memset(&ep, 0, sizeof(ep));
+		ep.ep_id = p->ifindex;
+		ep.identity = p->identity;
+		memcpy(ep.ip4, p->a4, 16);
+		memcpy(ep.ip6, p->a6, 16);
+	}
+	ep.flags[slot] = flags | PW_EP_HAS_V4 | PW_EP_HAS_V6;
+	CHECK_EQ(pw_bpf_put_endpoint(obj, p->ifindex, &ep), 0);
+}
+
+static void ep_flags(struct pod *p, uint32_t flags)
+{
+	ep_flags_slot(p, 0, flags);
+	ep_flags_slot(p, 1, flags);
+}
+
+/* addr/bits (bits of the 128-bit form) -> identity, in both slots */
+static void ipc(const char *addr, uint32_t bits, uint32_t identity, uint32_t flags)
+{
+	struct pw_ipcache_val v = { .identity = identity, .flags = flags };
+	struct pw_ipcache_key k;
+
+	for (int slot = 0; slot < PW_SLOTS; slot++) {
+		pw_ipcache_key_make(&k, slot, IP(addr), bits);
+		CHECK_EQ(pw_bpf_put_ipcache(obj, &k, &v), 0);
+	}
+}
+
+static void rule_slot(int slot, struct pod *p, int dir, uint32_t peer, uint8_t proto,
+		      uint16_t port, uint32_t prefixlen, uint32_t rule_id)
+{
+	struct pw_policy_val v = { .rule_id = rule_id };
+	struct pw_policy_key k;
+
+	pw_policy_key_make(&k, prefixlen, slot, dir, p->ifindex, peer, proto, port);
+	CHECK_EQ(pw_bpf_put_policy(obj, &k, &v), 0);
+}
+
+static void allow(struct pod *p, int dir, uint32_t peer, uint8_t proto, uint16_t port)
+{
+	rule_slot(0, p, dir, peer, proto, port, PW_POL_PREFIX_FULL, 1);
+}
+
+static void unallow(struct pod *p, int dir, uint32_t peer, uint8_t proto, uint16_t port)
+{
+	struct pw_policy_key k;
+
+	pw_policy_key_make(&k, PW_POL_PREFIX_FULL, 0, dir, p->ifindex, peer, proto, port);
+	CHECK_EQ(pw_bpf_del_policy(obj, &k), 0);
+}
+
+/* A fresh object and the baseline world: three local pods, nobody isolated. */
+static int fresh(void)
+{
+	if (obj)
+		pw_bpf_close(obj);
+	obj = NULL;
+	if (pw_bpf_open(NULL, &obj)) {
+		CHECK(!"pw_bpf_open");
+		return -1;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.generation = 1;
+	set_cfg();
+	for (size_t i = 0; i < sizeof(pods) / sizeof(pods[0]); i++) {
+		struct pod *p = pods[i];
+
+		ep_flags(p, 0);
+		CHECK_EQ(pw_bpf_put_local_ip(obj, p->a4, p->ifindex), 0);
+		CHECK_EQ(pw_bpf_put_local_ip(obj, p->a6, p->ifindex), 0);
+		ipc(p->ip4, 128, p->identity, PW_IPC_POD);
+		ipc(p->ip6, 128, p->identity, PW_IPC_POD);
+	}
+	ipc(DNS_IP, 128, DNS_ID, PW_IPC_POD | PW_IPC_DNS);
+	ipc(VIP, 128, VIP_ID, PW_IPC_SERVICE);
+	ipc(HOST_IP, 128, PW_ID_HOST, 0);
+	ipc(REMOTE_IP, 128, REMOTE_ID, PW_IPC_POD);
+	return 0;
+}
+
+/* ----------------------------------------------------------- running */
+
+static uint32_t last_mark;
+
+static int run_mark(enum pw_prog prog, uint32_t ifindex, const struct pw_pkt *p, uint32_t mark)
+{
+	struct pw_run_out out;
+	int err;
+
+	err = pw_test_run(pw_bpf_prog_fd(obj, prog), p->data, p->len, ifindex, mark, &out);
+	if (err) {
+		fprintf(stderr, "test_run %s: %s\n", pw_prog_names[prog], strerror(-err));
+		return -1000 + err;
+	}
+	last_mark = out.mark;
+	return out.verdict;
+}
+
+static int run(enum pw_prog prog, uint32_t ifindex, const struct pw_pkt *p)
+{
+	return run_mark(prog, ifindex, p, 0);
+}
+
+static int from_pod(struct pod *pod, const struct pw_pkt *p)
+{
+	return run(PW_PROG_FROM_POD, pod->ifindex, p);
+}
+
+static int to_pod(struct pod *pod, const struct pw_pkt *p)
+{
+	return run(PW_PROG_TO_POD, pod->ifindex, p);
+}
+
+static struct pw_pkt *tcp(const uint8_t *s, const uint8_t *d, uint16_t sport, uint16_t dport,
+			  uint8_t flags)
+{
+	static struct pw_pkt p[4];
+	static int n;
+	struct pw_pkt *pk = &p[n++ & 3];
+
+	CHECK_EQ(pw_pkt_tcp(pk, s, d, sport, dport, flags), 0);
+	return pk;
+}
+
+static struct pw_pkt *l4(const uint8_t *s, const uint8_t *d, uint8_t proto, uint16_t sport,
+			 uint16_t dport)
+{
+	static struct pw_pkt p[4];
+	static int n;
+	struct pw_pkt *pk = &p[n++ & 3];
+
+	CHECK_EQ(pw_pkt_l4(pk, s, d, proto, sport, dport), 0);
+	return pk;
+}
+
+static uint64_t cnt(int dir, int verdict, int reason)
+{
+	struct pw_counter c;
+
+	if (pw_bpf_read_counter(obj, dir, verdict, reason, &c))
+		return (uint64_t)-1;
+	return c.packets;
+}
+
+static int ct_get(const uint8_t *s, const uint8_t *d, uint16_t sport, uint16_t dport,
+		  uint8_t proto, int dir, struct pw_ct_val *v)
+{
+	struct pw_ct_key k;
+	struct pw_ct_val tmp;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(k.saddr, s, 16);
+	memcpy(k.daddr, d, 16);
+	k.sport = htons(sport);
+	k.dport = htons(dport);
+	k.proto = proto;
+	k.dir = dir;
+	return pw_bpf_ct_lookup(obj, &k, v ? v : &tmp);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ events */
+
+#define MAX_EVS 64
+static struct pw_event evs[MAX_EVS];
+static int n_evs;
+
+static int ev_cb(void *ctx, void *data, size_t len)
+{
+	if (n_evs < MAX_EVS && len >= sizeof(struct pw_event))
+		memcpy(&evs[n_evs++], data, sizeof(struct pw_event));
+	return 0;
+}
+
+static int drain_events(void)
+{
+	struct ring_buffer *rb;
+
+	n_evs = 0;
+	rb = ring_buffer__new(bpf_map__fd(obj->maps.events), ev_cb, NULL, NULL);
+	if (!rb)
+		return -1;
+	ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	return n_evs;
+}
+
+#define OK   TC_ACT_OK
+#define SHOT TC_ACT_SHOT
+
+/* ------------------------------------------------------------- tests */
+
+static void t_verifier_accepts_every_program(void)
+{
+	struct pw_pkt arp;
+
+	/* loading is the test: fresh() loads all four programs */
+	if (fresh())
+		return;
+	CHECK_EQ(pw_pkt_arp(&arp, A.a4, B.a4), 0);
+	for (int p = 0; p < PW_PROG_MAX; p++) {
+		CHECK(pw_bpf_prog_fd(obj, p) >= 0);
+		CHECK_EQ(run(p, A.ifindex, &arp), OK);
+	}
+	CHECK_EQ(run(PW_PROG_PASS_ONLY, A.ifindex, tcp(A.a4, B.a4, 1, 2, PW_TCPF_SYN)), OK);
+}
+
+static void t_not_isolated_passes(void)
+{
+	if (fresh())
+		return;
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_NOT_ISOLATED), 1);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_NOT_ISOLATED), 1);
+}
+
+static void t_isolated_drops(void)
+{
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	ep_flags(&A, PW_EP_ISOLATED_EGRESS);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_POLICY_DENIED), 1);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_DROP, PW_REASON_POLICY_DENIED), 1);
+	/* isolation is per direction */
+	CHECK_EQ(from_pod(&B, tcp(B.a4, C.a4, 40000, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40000, 80, IPPROTO_TCP, PW_DIR_INGRESS, NULL), -ENOENT);
+}
+
+static void t_exact_allow(void)
+{
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	rule_slot(0, &B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 80, PW_POL_PREFIX_FULL, 42);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40001, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_NONE), 1);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40002, 81, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(to_pod(&B, l4(A.a4, B.a4, IPPROTO_UDP, 40003, 80)), SHOT);
+	CHECK_EQ(to_pod(&B, tcp(C.a4, B.a4, 40004, 80, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_POLICY_DENIED), 3);
+	/* the entry remembers the rule */
+	struct pw_ct_val v;
+	CHECK_EQ(ct_get(A.a4, B.a4, 40001, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK_EQ(v.rule_id, 42);
+	CHECK_EQ(v.peer_id, A.identity);
+	CHECK_EQ(v.ep_id, B.ifindex);
+	CHECK_EQ(v.generation, cfg.generation);
+}
+
+static void t_wildcard_peer(void)
+{
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	allow(&B, PW_DIR_INGRESS, PW_ID_ANY, IPPROTO_TCP, 80);
+	CHECK_EQ(to_pod(&B, tcp(C.a4, B.a4, 40001, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(to_pod(&B, tcp(IP("192.0.2.9"), B.a4, 40002, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(to_pod(&B, tcp(C.a4, B.a4, 40003, 81, PW_TCPF_SYN)), SHOT);
+}
+
+static void t_wildcard_port(void)
+{
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	rule_slot(0, &B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 0, PW_POL_PREFIX_ANY_PORT, 3);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40001, 1, PW_TCPF_SYN)), OK);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40002, 8080, PW_TCPF_SYN)), OK);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40003, 65535, PW_TCPF_SYN)), OK);
+	CHECK_EQ(to_pod(&B, l4(A.a4, B.a4, IPPROTO_UDP, 40004, 8080)), SHOT);
+	CHECK_EQ(to_pod(&B, l4(A.a4, B.a4, IPPROTO_ICMP, 7, 0)), SHOT);
+	CHECK_EQ(to_pod(&B, tcp(C.a4, B.a4, 40005, 8080, PW_TCPF_SYN)), SHOT);
+}
+
+static void t_any_protocol(void)
+{
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	rule_slot(0, &B, PW_DIR_INGRESS, C.identity, 0, 0, PW_POL_PREFIX_ANY_PROTO, 4);
+	CHECK_EQ(to_pod(&B, l4(C.a4, B.a4, IPPROTO_UDP, 40001, 53)), OK);
+	CHECK_EQ(to_pod(&B, l4(C.a4, B.a4, IPPROTO_SCTP, 40002, 9)), OK);
+	CHECK_EQ(to_pod(&B, l4(C.a4, B.a4, IPPROTO_TCP, 40003, 1234)), OK);
+	CHECK_EQ(to_pod(&B, l4(C.a4, B.a4, IPPROTO_ICMP, 9, 0)), OK);
+	CHECK_EQ(to_pod(&B, l4(C.a6, B.a6, IPPROTO_ICMPV6, 9, 0)), OK);
+	CHECK_EQ(to_pod(&B, l4(A.a4, B.a4, IPPROTO_UDP, 40004, 53)), SHOT);
+}
+
+static int put_range_prefix(uint16_t port, uint32_t nbits, void *arg)
+{
+	struct pod *p = arg;
+
+	rule_slot(0, p, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, port,
+		  PW_POL_PREFIX_ANY_PORT + nbits, 9);
+	return 0;
+}
+
+static int count_prefix(uint16_t port, uint32_t nbits, void *arg)
+{
+	uint32_t *last = arg;
+
+	last[0] = port;
+	last[1] = nbits;
+	return 0;
+}
+
+static void t_endport_range_edges(void)
+{
+	uint32_t last[2];
+	uint16_t sport = 30000;
+
+	if (fresh())
+		return;
+	/* the splitter itself */
+	CHECK_EQ(pw_port_range_prefixes(0, 65535, count_prefix, last), 1);
+	CHECK_EQ(last[1], 0);
+	CHECK_EQ(pw_port_range_prefixes(80, 80, count_prefix, last), 1);
+	CHECK_EQ(last[0], 80);
+	CHECK_EQ(last[1], 16);
+	CHECK_EQ(pw_port_range_prefixes(1, 65534, count_prefix, last), 30);
+	CHECK_EQ(pw_port_range_prefixes(2, 1, count_prefix, last), -EINVAL);
+
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	CHECK(pw_port_range_prefixes(1000, 2000, put_range_prefix, &B) > 1);
+	CHECK(pw_port_range_prefixes(65530, 65535, put_range_prefix, &B) > 1);
+	static const struct { uint16_t port; int verdict; } cases[] = {
+		{ 999, SHOT }, { 1000, OK }, { 1001, OK }, { 1023, OK }, { 1024, OK },
+		{ 1500, OK }, { 1999, OK }, { 2000, OK }, { 2001, SHOT },
+		{ 65529, SHOT }, { 65530, OK }, { 65535, OK }, { 0, SHOT },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int v = to_pod(&B, tcp(A.a4, B.a4, sport++, cases[i].port, PW_TCPF_SYN));
+
+		if (v != cases[i].verdict && !check_failed_now) {
+			check_failed_now = 1;
+			snprintf(check_why, sizeof(check_why), "port %u: verdict %d, want %d",
+				 cases[i].port, v, cases[i].verdict);
+		}
+	}
+	/* the range is per protocol */
+	CHECK_EQ(to_pod(&B, l4(A.a4, B.a4, IPPROTO_UDP, sport++, 1500)), SHOT);
+}
+
+static void t_cidr_group_with_except(void)
+{
+	if (fresh())
+		return;
+	ep_flags(&A, PW_EP_ISOLATED_EGRESS);
+	/* ipBlock 192.0.2.0/24 except 192.0.2.128/25: two disjoint groups */
+	ipc("192.0.2.0", 96 + 24, PW_ID_CIDR_MIN + 1, 0);
+	ipc("192.0.2.128", 96 + 25, PW_ID_CIDR_MIN + 2, 0);
+	allow(&A, PW_DIR_EGRESS, PW_ID_CIDR_MIN + 1, IPPROTO_TCP, 443);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, IP("192.0.2.10"), 40001, 443, PW_TCPF_SYN)), OK);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, IP("192.0.2.127"), 40002, 443, PW_TCPF_SYN)), OK);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, IP("192.0.2.128"), 40003, 443, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, IP("192.0.2.200"), 40004, 443, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, IP("198.51.100.7"), 40005, 443, PW_TCPF_SYN)), SHOT);
+	/* the same in IPv6: 2001:db8::/32 except 2001:db8:ff::/48 */
+	ipc("2001:db8::", 32, PW_ID_CIDR_MIN + 3, 0);
+	ipc("2001:db8:ff::", 48, PW_ID_CIDR_MIN + 4, 0);
+	allow(&A, PW_DIR_EGRESS, PW_ID_CIDR_MIN + 3, IPPROTO_TCP, 443);
+	CHECK_EQ(from_pod(&A, tcp(A.a6, IP("2001:db8:1::1"), 40006, 443, PW_TCPF_SYN)), OK);
+	CHECK_EQ(from_pod(&A, tcp(A.a6, IP("2001:db8:ff::1"), 40007, 443, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(from_pod(&A, tcp(A.a6, IP("2001:db9::1"), 40008, 443, PW_TCPF_SYN)), SHOT);
+}
+
+static void t_reply_passes_server_default_deny(void)
+{
+	if (fresh())
+		return;
+	/* server B: default-deny both ways, ingress from A on 80 allowed */
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS | PW_EP_ISOLATED_EGRESS);
+	allow(&B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 80);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_SYN)), OK);
+	/* the SYN-ACK leaves B although B may send nothing */
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40000, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_REPLY), 1);
+	CHECK_EQ(to_pod(&A, tcp(B.a4, A.a4, 80, 40000, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_ESTABLISHED), 1);
+	struct pw_ct_val v;
+	CHECK_EQ(ct_get(A.a4, B.a4, 40000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK(v.flags & PW_CT_SEEN_REPLY);
+	/* but B opening a flow of its own is still denied */
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40001, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 41000, 80, PW_TCPF_SYN)), SHOT);
+}
+
+static void t_reply_passes_client_default_deny(void)
+{
+	if (fresh())
+		return;
+	/* client A: default-deny both ways, egress to B on 80 allowed */
+	ep_flags(&A, PW_EP_ISOLATED_INGRESS | PW_EP_ISOLATED_EGRESS);
+	allow(&A, PW_DIR_EGRESS, B.identity, IPPROTO_TCP, 80);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40000, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
+	/* the reply enters A although nothing may enter A */
+	CHECK_EQ(to_pod(&A, tcp(B.a4, A.a4, 80, 40000, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_REPLY), 1);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_ESTABLISHED), 1);
+	/* an unsolicited packet from B (another port pair) is not a reply */
+	CHECK_EQ(to_pod(&A, tcp(B.a4, A.a4, 80, 40001, PW_TCPF_SYN | PW_TCPF_ACK)), SHOT);
+	CHECK_EQ(to_pod(&A, tcp(C.a4, A.a4, 80, 40000, PW_TCPF_SYN | PW_TCPF_ACK)), SHOT);
+}
+
+static void t_revoked_flow_drops(void)
+{
+	struct pw_ct_val v;
+
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS | PW_EP_ISOLATED_EGRESS);
+	allow(&B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 80);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40001, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_ACK)), OK);
+
+	/* a new generation that still allows it: the entry is refreshed */
+	cfg.generation++;
+	set_cfg();
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK_EQ(v.generation, cfg.generation);
+
+	/* the rule goes away, the generation moves: established flows stop */
+	unallow(&B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 80);
+	cfg.generation++;
+	set_cfg();
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_ACK)), SHOT);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_REVOKED), 1);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40000, 80, IPPROTO_TCP, PW_DIR_INGRESS, NULL), -ENOENT);
+	/* and so do replies of the other revoked flow */
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40001, PW_TCPF_ACK)), SHOT);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_DROP, PW_REASON_REVOKED), 1);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40001, 80, IPPROTO_TCP, PW_DIR_INGRESS, NULL), -ENOENT);
+	/* afterwards the flow is just denied */
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_ACK)), SHOT);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_POLICY_DENIED), 1);
+}
+
+static void t_spoofed_source_drops(void)
+{
+	struct pw_pkt nd;
+	struct pw_pkt_spec s = { .proto = IPPROTO_ICMPV6, .icmp_type = 135, .payload_len = 16 };
+
+	if (fresh())
+		return;
+	CHECK_EQ(from_pod(&A, tcp(C.a4, B.a4, 40000, 80, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(from_pod(&A, tcp(IP("fd00::99"), B.a6, 40000, 80, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(from_pod(&A, tcp(IP("fe80::1"), B.a6, 40000, 80, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_DROP, PW_REASON_SPOOFED), 3);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(from_pod(&A, tcp(A.a6, B.a6, 40000, 80, PW_TCPF_SYN)), OK);
+	/* neighbour discovery from the link-local address passes */
+	memcpy(s.saddr, IP("fe80::1"), 16);
+	memcpy(s.daddr, IP("ff02::1:ff00:2"), 16);
+	CHECK_EQ(pw_pkt_build(&nd, &s), 0);
+	CHECK_EQ(from_pod(&A, &nd), OK);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_ND), 1);
+	/* a pod without IPv4 sends no IPv4 */
+	ep_flags(&C, 0);
+	struct pw_endpoint ep;
+	CHECK_EQ(pw_bpf_get_endpoint(obj, C.ifindex, &ep), 0);
+	ep.flags[0] &= ~PW_EP_HAS_V4;
+	ep.flags[1] &= ~PW_EP_HAS_V4;
+	CHECK_EQ(pw_bpf_put_endpoint(obj, C.ifindex, &ep), 0);
+	CHECK_EQ(from_pod(&C, tcp(C.a4, B.a4, 40000, 80, PW_TCPF_SYN)), SHOT);
+}
+
+static void t_ipv6_exact_allow(void)
+{
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	allow(&B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 80);
+	CHECK_EQ(to_pod(&B, tcp(A.a6, B.a6, 40000, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(to_pod(&B, tcp(A.a6, B.a6, 40001, 81, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(to_pod(&B, tcp(C.a6, B.a6, 40002, 80, PW_TCPF_SYN)), SHOT);
+	/* and the reply goes back through B's egress default-deny */
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS | PW_EP_ISOLATED_EGRESS);
+	CHECK_EQ(from_pod(&B, tcp(B.a6, A.a6, 80, 40000, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
+}
+
+static void t_ipv6_isolated_drop_with_ext_headers(void)
+{
+	struct pw_pkt p;
+	struct pw_pkt_spec s = { .proto = IPPROTO_TCP, .sport = 40000, .dport = 22,
+				 .tcp_flags = PW_TCPF_SYN, .v6_hbh = true };
+
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	allow(&B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 80);
+	memcpy(s.saddr, A.a6, 16);
+	memcpy(s.daddr, B.a6, 16);
+	/* hop-by-hop before TCP: denied port drops, allowed port passes */
+	CHECK_EQ(pw_pkt_build(&p, &s), 0);
+	CHECK_EQ(p.data[14 + 6], 0);  /* next header: hop-by-hop */
+	CHECK_EQ(to_pod(&B, &p), SHOT);
+	s.sport++;
+	s.dport = 80;
+	CHECK_EQ(pw_pkt_build(&p, &s), 0);
+	CHECK_EQ(to_pod(&B, &p), OK);
+	/* hop-by-hop, destination options and an atomic fragment header */
+	s.sport++;
+	s.v6_dstopts = true;
+	s.v6_frag_hdr = true;
+	s.frag_id = 5;
+	CHECK_EQ(pw_pkt_build(&p, &s), 0);
+	CHECK_EQ(to_pod(&B, &p), OK);
+	s.sport++;
+	s.dport = 23;
+	CHECK_EQ(pw_pkt_build(&p, &s), 0);
+	CHECK_EQ(to_pod(&B, &p), SHOT);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_POLICY_DENIED), 2);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_NONE), 2);
+}
+
+static void t_arp_passes(void)
+{
+	struct pw_pkt arp;
+
+	if (fresh())
+		return;
+	ep_flags(&A, PW_EP_ISOLATED_INGRESS | PW_EP_ISOLATED_EGRESS);
+	CHECK_EQ(pw_pkt_arp(&arp, A.a4, B.a4), 0);
+	CHECK_EQ(from_pod(&A, &arp), OK);
+	CHECK_EQ(to_pod(&A, &arp), OK);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_NOT_IP), 1);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_NOT_IP), 1);
+}
+
+static struct pw_pkt *frag(const struct pod *s_, const struct pod *d_, bool v6, uint16_t dport,
+			   uint32_t id, uint16_t offset, bool more)
+{
+	static struct pw_pkt p[2];
+	static int n;
+	struct pw_pkt *pk = &p[n++ & 1];
+	struct pw_pkt_spec s = {
+		.proto = IPPROTO_UDP, .sport = 5353, .dport = dport, .payload_len = 64,
+		.frag_id = id, .frag_offset = offset, .more_frags = more,
+	};
+
+	memcpy(s.saddr, v6 ? s_->a6 : s_->a4, 16);
+	memcpy(s.daddr, v6 ? d_->a6 : d_->a4, 16);
+	CHECK_EQ(pw_pkt_build(pk, &s), 0);
+	return pk;
+}
+
+static void t_frag_nonfirst_of_denied_flow_drops(void)
+{
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	allow(&B, PW_DIR_INGRESS, A.identity, IPPROTO_UDP, 5000);
+	/* a later fragment with no first fragment seen */
+	CHECK_EQ(to_pod(&B, frag(&A, &B, false, 0, 77, 1480, false)), SHOT);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_FRAG_UNKNOWN), 1);
+	/* the first fragment of a denied flow drops, and so do its followers */
+	CHECK_EQ(to_pod(&B, frag(&A, &B, false, 6000, 78, 0, true)), SHOT);
+	CHECK_EQ(to_pod(&B, frag(&A, &B, false, 0, 78, 1480, false)), SHOT);
+	CHECK_EQ(to_pod(&B, frag(&A, &B, true, 6000, 79, 0, true)), SHOT);
+	CHECK_EQ(to_pod(&B, frag(&A, &B, true, 0, 79, 1448, false)), SHOT);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_FRAG_UNKNOWN), 3);
+	/* a pod that is not isolated takes them */
+	CHECK_EQ(to_pod(&C, frag(&A, &C, false, 0, 80, 1480, false)), OK);
+}
+
+static void t_frag_nonfirst_follows_allowed_first(void)
+{
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	allow(&B, PW_DIR_INGRESS, A.identity, IPPROTO_UDP, 5000);
+	CHECK_EQ(to_pod(&B, frag(&A, &B, false, 5000, 99, 0, true)), OK);
+	CHECK_EQ(to_pod(&B, frag(&A, &B, false, 0, 99, 1480, true)), OK);
+	CHECK_EQ(to_pod(&B, frag(&A, &B, false, 0, 99, 2960, false)), OK);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_FRAGMENT), 2);
+	/* another datagram id did not have its first fragment allowed */
+	CHECK_EQ(to_pod(&B, frag(&A, &B, false, 0, 100, 1480, false)), SHOT);
+	/* a later datagram of the established flow: its first fragment hits conntrack */
+	CHECK_EQ(to_pod(&B, frag(&A, &B, false, 5000, 101, 0, true)), OK);
+	CHECK_EQ(to_pod(&B, frag(&A, &B, false, 0, 101, 1480, false)), OK);
+	/* IPv6 fragment headers */
+	CHECK_EQ(to_pod(&B, frag(&A, &B, true, 5000, 0x12345, 0, true)), OK);
+	CHECK_EQ(to_pod(&B, frag(&A, &B, true, 0, 0x12345, 1448, false)), OK);
+	CHECK_EQ(to_pod(&B, frag(&A, &B, true, 0, 0x12346, 1448, false)), SHOT);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_FRAGMENT), 4);
+}
+
+static void t_dns_counters(void)
+{
+	struct pw_pkt q;
+	struct pw_dns d = { 0 };
+
+	if (fresh())
+		return;
+	ep_flags(&A, PW_EP_ISOLATED_EGRESS);
+	CHECK_EQ(pw_bpf_put_dns(obj, A.ifindex, &d), 0);
+
+	/* not allowed by policy: dropped and counted */
+	CHECK_EQ(pw_pkt_dns_query(&q, A.a4, IP(DNS_IP), 30000, "kubernetes.default", false), 0);
+	CHECK_EQ(from_pod(&A, &q), SHOT);
+	CHECK_EQ(pw_bpf_get_dns(obj, A.ifindex, &d), 0);
+	CHECK_EQ(d.dropped, 1);
+	CHECK_EQ(d.allowed, 0);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_DROP, PW_REASON_DNS_DENIED), 1);
+
+	/* allowed by a policy rule to the DNS pods */
+	allow(&A, PW_DIR_EGRESS, DNS_ID, IPPROTO_UDP, 53);
+	CHECK_EQ(pw_pkt_dns_query(&q, A.a4, IP(DNS_IP), 30001, "kubernetes.default", false), 0);
+	CHECK_EQ(from_pod(&A, &q), OK);
+	CHECK_EQ(pw_bpf_get_dns(obj, A.ifindex, &d), 0);
+	CHECK_EQ(d.allowed, 1);
+	CHECK_EQ(d.dropped, 1);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_DNS_ALLOWED), 1);
+	/* TCP/53 is not covered by the UDP rule */
+	CHECK_EQ(pw_pkt_dns_query(&q, A.a4, IP(DNS_IP), 30002, "kubernetes.default", true), 0);
+	CHECK_EQ(from_pod(&A, &q), SHOT);
+
+	/* --dns=auto: allowed whatever the policy */
+	unallow(&A, PW_DIR_EGRESS, DNS_ID, IPPROTO_UDP, 53);
+	CHECK_EQ(pw_bpf_set_dns_flags(obj, A.ifindex, 0, PW_DNS_AUTO), 0);
+	CHECK_EQ(pw_pkt_dns_query(&q, A.a4, IP(DNS_IP), 30003, "kubernetes.default", false), 0);
+	CHECK_EQ(from_pod(&A, &q), OK);
+	CHECK_EQ(pw_pkt_dns_query(&q, A.a4, IP(DNS_IP), 30004, "kubernetes.default", true), 0);
+	CHECK_EQ(from_pod(&A, &q), OK);
+	CHECK_EQ(pw_bpf_get_dns(obj, A.ifindex, &d), 0);
+	CHECK_EQ(d.allowed, 3);
+	CHECK_EQ(d.dropped, 2);
+	/* port 53 elsewhere than the DNS pods is ordinary policy */
+	CHECK_EQ(from_pod(&A, l4(A.a4, B.a4, IPPROTO_UDP, 30005, 53)), SHOT);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_DROP, PW_REASON_POLICY_DENIED), 1);
+}
+
+static void t_icmp_error_of_tracked_flow_passes(void)
+{
+	struct pw_pkt inner, err;
+
+	if (fresh())
+		return;
+	ep_flags(&A, PW_EP_ISOLATED_INGRESS);
+	CHECK_EQ(pw_pkt_tcp(&inner, A.a4, B.a4, 40000, 80, PW_TCPF_SYN), 0);
+	CHECK_EQ(from_pod(&A, &inner), OK);
+	/* a router says the flow's destination is unreachable */
+	CHECK_EQ(pw_pkt_icmp_error(&err, IP("10.9.9.9"), A.a4, 0, 0, &inner), 0);
+	CHECK_EQ(to_pod(&A, &err), OK);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_RELATED), 1);
+	/* an error about a flow nobody opened */
+	CHECK_EQ(pw_pkt_tcp(&inner, A.a4, B.a4, 40000, 9999, PW_TCPF_SYN), 0);
+	CHECK_EQ(pw_pkt_icmp_error(&err, IP("10.9.9.9"), A.a4, 0, 0, &inner), 0);
+	CHECK_EQ(to_pod(&A, &err), SHOT);
+	/* IPv6: packet too big for a tracked flow */
+	CHECK_EQ(pw_pkt_tcp(&inner, A.a6, B.a6, 40001, 443, PW_TCPF_ACK), 0);
+	CHECK_EQ(from_pod(&A, &inner), OK);
+	CHECK_EQ(pw_pkt_icmp_error(&err, IP("fd00::fe"), A.a6, 2, 0, &inner), 0);
+	CHECK_EQ(to_pod(&A, &err), OK);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_RELATED), 2);
+}
+
+static void t_icmp_echo_reply(void)
+{
+	struct pw_pkt p;
+
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS | PW_EP_ISOLATED_EGRESS);
+	rule_slot(0, &B, PW_DIR_INGRESS, A.identity, 0, 0, PW_POL_PREFIX_ANY_PROTO, 5);
+	rule_slot(0, &B, PW_DIR_INGRESS, C.identity, IPPROTO_TCP, 0, PW_POL_PREFIX_ANY_PORT, 6);
+	CHECK_EQ(pw_pkt_icmp_echo(&p, A.a4, B.a4, 77, false), 0);
+	CHECK_EQ(to_pod(&B, &p), OK);
+	CHECK_EQ(pw_pkt_icmp_echo(&p, B.a4, A.a4, 77, true), 0);
+	CHECK_EQ(from_pod(&B, &p), OK);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_REPLY), 1);
+	/* another identifier is not a reply */
+	CHECK_EQ(pw_pkt_icmp_echo(&p, B.a4, A.a4, 78, true), 0);
+	CHECK_EQ(from_pod(&B, &p), SHOT);
+	/* a TCP rule does not allow ICMP */
+	CHECK_EQ(pw_pkt_icmp_echo(&p, C.a4, B.a4, 79, false), 0);
+	CHECK_EQ(to_pod(&B, &p), SHOT);
+	/* ICMPv6 echo */
+	CHECK_EQ(pw_pkt_icmp_echo(&p, A.a6, B.a6, 80, false), 0);
+	CHECK_EQ(to_pod(&B, &p), OK);
+	CHECK_EQ(pw_pkt_icmp_echo(&p, B.a6, A.a6, 80, true), 0);
+	CHECK_EQ(from_pod(&B, &p), OK);
+}
+
+static void t_tcp_rst_removes_conntrack(void)
+{
+	struct pw_ct_val v;
+
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS | PW_EP_ISOLATED_EGRESS);
+	allow(&B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 80);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK(!(v.flags & PW_CT_CLOSING));
+	/* FIN: closing, short timeout */
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40000, PW_TCPF_FIN | PW_TCPF_ACK)), OK);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK(v.flags & PW_CT_CLOSING);
+	/* RST passes and removes the entry */
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_RST)), OK);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40000, 80, IPPROTO_TCP, PW_DIR_INGRESS, NULL), -ENOENT);
+	/* so B's next packet on it is no reply any more */
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40000, PW_TCPF_ACK)), SHOT);
+	/* a RST of an unknown flow opens nothing */
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40001, 80, PW_TCPF_RST)), OK);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40001, 80, IPPROTO_TCP, PW_DIR_INGRESS, NULL), -ENOENT);
+}
+
+static void t_audit_mode(void)
+{
+	struct pw_ct_val v;
+
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	cfg.flags = PW_CFG_AUDIT_ALL;
+	set_cfg();
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_AUDIT, PW_REASON_POLICY_DENIED), 1);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_POLICY_DENIED), 0);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK(v.flags & PW_CT_AUDIT);
+	CHECK_EQ(drain_events(), 1);
+	CHECK_EQ(evs[0].verdict, PW_VERDICT_AUDIT);
+	CHECK_EQ(evs[0].reason, PW_REASON_POLICY_DENIED);
+	/* the flow works: later packets are established */
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_ACK)), OK);
+
+	/* per endpoint (namespace annotation) */
+	cfg.flags = 0;
+	set_cfg();
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS | PW_EP_AUDIT);
+	CHECK_EQ(to_pod(&B, tcp(C.a4, B.a4, 40001, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_AUDIT, PW_REASON_POLICY_DENIED), 2);
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	CHECK_EQ(to_pod(&B, tcp(C.a4, B.a4, 40002, 80, PW_TCPF_SYN)), SHOT);
+	/* leaving audit mode is a policy change: audit-made flows are re-judged */
+	cfg.generation++;
+	set_cfg();
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_ACK)), SHOT);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_REVOKED), 1);
+}
+
+static void t_drop_event_fields(void)
+{
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	CHECK_EQ(drain_events(), 0);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40100, 8080, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(drain_events(), 1);
+	struct pw_event *e = &evs[0];
+	CHECK(!memcmp(e->saddr, A.a4, 16));
+	CHECK(!memcmp(e->daddr, B.a4, 16));
+	CHECK_EQ(ntohs(e->sport), 40100);
+	CHECK_EQ(ntohs(e->dport), 8080);
+	CHECK_EQ(e->proto, IPPROTO_TCP);
+	CHECK_EQ(e->dir, PW_DIR_INGRESS);
+	CHECK_EQ(e->verdict, PW_VERDICT_DROP);
+	CHECK_EQ(e->reason, PW_REASON_POLICY_DENIED);
+	CHECK_EQ(e->ifindex, B.ifindex);
+	CHECK_EQ(e->ep_id, B.ifindex);
+	CHECK_EQ(e->src_identity, A.identity);
+	CHECK_EQ(e->dst_identity, B.identity);
+	CHECK_EQ(e->flags, 0);
+	CHECK_EQ(e->suppressed, 0);
+	CHECK(e->ts_ns > 0);
+	/* an egress drop names the pod as the source */
+	ep_flags(&A, PW_EP_ISOLATED_EGRESS);
+	CHECK_EQ(from_pod(&A, tcp(A.a6, IP("2001:db8::1"), 40101, 443, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(drain_events(), 1);
+	CHECK_EQ(evs[0].dir, PW_DIR_EGRESS);
+	CHECK_EQ(evs[0].src_identity, A.identity);
+	CHECK_EQ(evs[0].dst_identity, PW_ID_WORLD);
+	CHECK_EQ(evs[0].ifindex, A.ifindex);
+	/* allowed new flows are quiet, unless asked for */
+	CHECK_EQ(to_pod(&C, tcp(A.a4, C.a4, 40102, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(drain_events(), 0);
+	cfg.flags = PW_CFG_EVENTS_ALLOW;
+	set_cfg();
+	CHECK_EQ(to_pod(&C, tcp(A.a4, C.a4, 40103, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(to_pod(&C, tcp(A.a4, C.a4, 40103, 80, PW_TCPF_ACK)), OK); /* established: quiet */
+	CHECK_EQ(drain_events(), 1);
+	CHECK_EQ(evs[0].verdict, PW_VERDICT_ALLOW);
+	CHECK_EQ(evs[0].reason, PW_REASON_NOT_ISOLATED);
+}
+
+static void t_dns_query_name_in_event(void)
+{
+	struct pw_pkt q;
+	const char *long_name =
+		"a123456789.b123456789.c123456789.d123456789.e123456789.f123456789.example.com";
+
+	if (fresh())
+		return;
+	ep_flags(&A, PW_EP_ISOLATED_EGRESS);
+	CHECK_EQ(pw_pkt_dns_query(&q, A.a4, IP(DNS_IP), 30000, "api.example.com", false), 0);
+	CHECK_EQ(from_pod(&A, &q), SHOT);
+	CHECK_EQ(pw_pkt_dns_query(&q, A.a6, IP("fd00::53"), 30001, "db.svc.cluster.local", true), 0);
+	CHECK_EQ(from_pod(&A, &q), SHOT);
+	CHECK_EQ(pw_pkt_dns_query(&q, A.a4, IP(DNS_IP), 30002, long_name, false), 0);
+	CHECK_EQ(from_pod(&A, &q), SHOT);
+	CHECK_EQ(drain_events(), 3);
+	CHECK(evs[0].flags & PW_EVENT_HAS_DNS);
+	CHECK_STR_CONTAINS(evs[0].dns_name, "api.example.com");
+	CHECK_EQ(strlen(evs[0].dns_name), strlen("api.example.com"));
+	CHECK_EQ(evs[0].reason, PW_REASON_DNS_DENIED);
+	CHECK_EQ(evs[0].dst_identity, DNS_ID);
+	CHECK(evs[1].flags & PW_EVENT_HAS_DNS);
+	CHECK_EQ(strcmp(evs[1].dns_name, "db.svc.cluster.local"), 0);
+	CHECK_EQ(evs[1].proto, IPPROTO_TCP);
+	/* cut at PW_DNS_NAME_MAX - 1 characters, NUL-terminated */
+	CHECK(evs[2].flags & PW_EVENT_HAS_DNS);
+	CHECK_EQ(strlen(evs[2].dns_name), PW_DNS_NAME_MAX - 1);
+	CHECK_EQ(strncmp(evs[2].dns_name, long_name, PW_DNS_NAME_MAX - 1), 0);
+	/* not DNS: no name */
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(drain_events(), 1);
+	CHECK_EQ(evs[0].flags & PW_EVENT_HAS_DNS, 0);
+	CHECK_EQ(evs[0].dns_name[0], 0);
+}
+
+static void t_event_rate_limit(void)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct pw_ratelimit rl[ncpu > 0 ? ncpu : 1];
+	uint32_t zero = 0;
+
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	cfg.events_per_sec = 2;
+	set_cfg();
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000 + i, 80, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(drain_events(), 2);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_POLICY_DENIED), 5);
+	/* open the next one-second window, then the next event reports the skipped ones */
+	CHECK_EQ(bpf_map__lookup_elem(obj->maps.ratelimit, &zero, sizeof(zero), rl, sizeof(rl), 0), 0);
+	for (int i = 0; i < ncpu; i++)
+		rl[i].window_start_ns = 0;
+	CHECK_EQ(bpf_map__update_elem(obj->maps.ratelimit, &zero, sizeof(zero), rl, sizeof(rl), 0), 0);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40010, 80, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(drain_events(), 1);
+	CHECK_EQ(evs[0].suppressed, 3);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40011, 80, PW_TCPF_SYN)), SHOT);
+	CHECK_EQ(drain_events(), 1);
+	CHECK_EQ(evs[0].suppressed, 0);
+}
+
+static void t_deferred_service_local(void)
+{
+	struct pw_ct_val v;
+
+	if (fresh())
+		return;
+	ep_flags(&A, PW_EP_ISOLATED_INGRESS | PW_EP_ISOLATED_EGRESS);
+	allow(&A, PW_DIR_EGRESS, B.identity, IPPROTO_TCP, 80);
+	/* to the Service VIP: passed on, marked, no verdict yet */
+	CHECK_EQ(from_pod(&A, tcp(A.a4, IP(VIP), 41000, 80, PW_TCPF_SYN)), OK);
+	CHECK(last_mark & PW_MARK_DEFER);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_DEFERRED), 1);
+	CHECK_EQ(ct_get(A.a4, IP(VIP), 41000, 80, IPPROTO_TCP, PW_DIR_EGRESS, &v), 0);
+	CHECK(v.flags & PW_CT_DEFERRED);
+	/* later packets too */
+	CHECK_EQ(from_pod(&A, tcp(A.a4, IP(VIP), 41000, 80, PW_TCPF_ACK)), OK);
+	CHECK(last_mark & PW_MARK_DEFER);
+
+	/* past DNAT to B: A's egress allows B:80, B takes it */
+	CHECK_EQ(run_mark(PW_PROG_TO_POD, B.ifindex, tcp(A.a4, B.a4, 41000, 80, PW_TCPF_SYN),
+			  PW_MARK_DEFER | 0x4000), OK);
+	CHECK_EQ(last_mark, 0x4000);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_NONE), 1);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_NOT_ISOLATED), 1);
+	CHECK_EQ(ct_get(A.a4, B.a4, 41000, 80, IPPROTO_TCP, PW_DIR_EGRESS, &v), 0);
+	CHECK_EQ(v.ep_id, A.ifindex);
+	/* past DNAT to C: A may not talk to C, whatever C allows */
+	CHECK_EQ(run_mark(PW_PROG_TO_POD, C.ifindex, tcp(A.a4, C.a4, 41001, 80, PW_TCPF_SYN),
+			  PW_MARK_DEFER), SHOT);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_DROP, PW_REASON_POLICY_DENIED), 1);
+	/* A's egress allows, B's own ingress still has its say */
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	CHECK_EQ(run_mark(PW_PROG_TO_POD, B.ifindex, tcp(A.a4, B.a4, 41002, 80, PW_TCPF_SYN),
+			  PW_MARK_DEFER), SHOT);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_POLICY_DENIED), 1);
+	/* the reply, un-NATed (from the VIP), enters A as a reply */
+	CHECK_EQ(to_pod(&A, tcp(IP(VIP), A.a4, 80, 41000, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_REPLY), 1);
+}
+
+static void t_deferred_service_remote(void)
+{
+	if (fresh())
+		return;
+	ep_flags(&A, PW_EP_ISOLATED_EGRESS);
+	allow(&A, PW_DIR_EGRESS, REMOTE_ID, IPPROTO_TCP, 443);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, IP(VIP), 41000, 443, PW_TCPF_SYN)), OK);
+	CHECK(last_mark & PW_MARK_DEFER);
+	/* past DNAT to a pod on another node: the uplink takes the verdict */
+	CHECK_EQ(run_mark(PW_PROG_TO_REMOTE, if_uplink,
+			  tcp(A.a4, IP(REMOTE_IP), 41000, 443, PW_TCPF_SYN), PW_MARK_DEFER | 0x4000), OK);
+	CHECK_EQ(last_mark, 0x4000);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_NONE), 1);
+	CHECK_EQ(run_mark(PW_PROG_TO_REMOTE, if_uplink,
+			  tcp(A.a4, IP(REMOTE_IP), 41000, 443, PW_TCPF_ACK), PW_MARK_DEFER), OK);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_ESTABLISHED), 1);
+	CHECK_EQ(run_mark(PW_PROG_TO_REMOTE, if_uplink,
+			  tcp(A.a4, IP("10.1.0.6"), 41001, 443, PW_TCPF_SYN), PW_MARK_DEFER), SHOT);
+	CHECK_EQ(last_mark, 0);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_DROP, PW_REASON_POLICY_DENIED), 1);
+	/* unmarked traffic is not the uplink's business */
+	CHECK_EQ(run_mark(PW_PROG_TO_REMOTE, if_uplink,
+			  tcp(A.a4, IP("10.1.0.6"), 41002, 443, PW_TCPF_SYN), 0x4000), OK);
+	CHECK_EQ(last_mark, 0x4000);
+	/* a marked packet from an address that is no local pod: nothing to judge */
+	CHECK_EQ(run_mark(PW_PROG_TO_REMOTE, if_uplink,
+			  tcp(IP("10.5.5.5"), IP("10.1.0.6"), 41003, 443, PW_TCPF_SYN), PW_MARK_DEFER), OK);
+	CHECK_EQ(last_mark, 0);
+}
+
+static void t_from_host_passes(void)
+{
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	CHECK_EQ(to_pod(&B, tcp(IP(HOST_IP), B.a4, 50000, 8080, PW_TCPF_SYN)), OK);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_FROM_HOST), 1);
+}
+
+static void t_no_endpoint_passes(void)
+{
+	if (fresh())
+		return;
+	CHECK_EQ(run(PW_PROG_FROM_POD, if_noep, tcp(C.a4, B.a4, 1, 2, PW_TCPF_SYN)), OK);
+	CHECK_EQ(run(PW_PROG_TO_POD, if_noep, tcp(C.a4, B.a4, 1, 2, PW_TCPF_SYN)), OK);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_NO_ENDPOINT), 1);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_NO_ENDPOINT), 1);
+}
+
+static void t_malformed_drops(void)
+{
+	struct pw_pkt p;
+
+	if (fresh())
+		return;
+	/* TCP header cut short */
+	CHECK_EQ(pw_pkt_tcp(&p, A.a4, B.a4, 40000, 80, PW_TCPF_SYN), 0);
+	p.len = 14 + 20 + 10;
+	CHECK_EQ(from_pod(&A, &p), SHOT);
+	/* IPv4 header length below 20 */
+	CHECK_EQ(pw_pkt_tcp(&p, A.a4, B.a4, 40000, 80, PW_TCPF_SYN), 0);
+	p.data[14] = 0x44;
+	CHECK_EQ(to_pod(&B, &p), SHOT);
+	/* IPv6 with its TCP header cut short */
+	CHECK_EQ(pw_pkt_tcp(&p, A.a6, B.a6, 40000, 80, PW_TCPF_SYN), 0);
+	p.len = 14 + 40 + 12;
+	CHECK_EQ(from_pod(&A, &p), SHOT);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_DROP, PW_REASON_MALFORMED), 2);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_MALFORMED), 1);
+}
+
+static void t_conntrack_expiry(void)
+{
+	struct pw_ct_key k = { .sport = htons(40000), .dport = htons(80),
+			       .proto = IPPROTO_TCP, .dir = PW_DIR_INGRESS };
+	struct pw_ct_val v = { .generation = 1, .flags = 0 };
+
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS | PW_EP_ISOLATED_EGRESS);
+	memcpy(k.saddr, A.a4, 16);
+	memcpy(k.daddr, B.a4, 16);
+	v.ep_id = B.ifindex;
+	/* an unanswered SYN older than PW_CT_TCP_SYN_TIMEOUT */
+	v.last_seen_ns = now_ns() - (PW_CT_TCP_SYN_TIMEOUT + 5) * 1000000000ull;
+	CHECK_EQ(pw_bpf_ct_put(obj, &k, &v), 0);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40000, PW_TCPF_SYN | PW_TCPF_ACK)), SHOT);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40000, 80, IPPROTO_TCP, PW_DIR_INGRESS, NULL), -ENOENT);
+	/* a fresh one */
+	v.last_seen_ns = now_ns() - 5 * 1000000000ull;
+	CHECK_EQ(pw_bpf_ct_put(obj, &k, &v), 0);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40000, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
+	/* an entry of another endpoint is not ours */
+	v.ep_id = C.ifindex;
+	CHECK_EQ(pw_bpf_ct_put(obj, &k, &v), 0);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40000, PW_TCPF_ACK)), SHOT);
+	/* flush */
+	CHECK_EQ(pw_bpf_ct_flush(obj), 0);
+	size_t n = 1;
+	CHECK_EQ(pw_bpf_ct_count(obj, &n), 0);
+	CHECK_EQ(n, 0);
+}
+
+static void t_policy_slot_switch(void)
+{
+	if (fresh())
+		return;
+	/* slot 1 isolates B and allows A:80; slot 0 is live and isolates B with no rule */
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	rule_slot(1, &B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 80, PW_POL_PREFIX_FULL, 1);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_SYN)), SHOT);
+	cfg.active_slot = 1;
+	cfg.generation++;
+	set_cfg();
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40001, 80, PW_TCPF_SYN)), OK);
+	/* slot 0 flags say "not isolated": switching back opens B */
+	ep_flags_slot(&B, 0, 0);
+	cfg.active_slot = 0;
+	cfg.generation++;
+	set_cfg();
+	CHECK_EQ(to_pod(&B, tcp(C.a4, B.a4, 40002, 9, PW_TCPF_SYN)), OK);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_NOT_ISOLATED), 1);
+}
+
+static void t_pinned_maps_are_reused(void)
+{
+	char dir[] = "/sys/fs/bpf/podwall-test-XXXXXX";
+	struct podwall_bpf *a = NULL, *b = NULL;
+	struct pw_config c1 = { .generation = 77 }, c2;
+
+	/*
+	 * Private mount namespace: the bpffs mounted (or found) here is
+	 * not visible outside, so nothing is left behind whatever happens.
+	 */
+	if (unshare(CLONE_NEWNS) || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+		CHECK(!"private mount namespace");
+		return;
+	}
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+		CHECK(!"mount bpffs");
+		return;
+	}
+	CHECK(mkdtemp(dir) != NULL);
+	rmdir(dir);
+	CHECK_EQ(pw_bpf_open(dir, &a), 0);
+	if (!a)
+		return;
+	CHECK_EQ(pw_bpf_set_config(a, &c1), 0);
+	CHECK_EQ(pw_bpf_open(dir, &b), 0);
+	if (b) {
+		CHECK_EQ(pw_bpf_get_config(b, &c2), 0);
+		CHECK_EQ(c2.generation, 77);
+		pw_bpf_close(b);
+	}
+	pw_bpf_close(a);
+	CHECK(access(dir, F_OK) == 0);
+	CHECK_EQ(pw_bpf_unpin(dir), 0);
+	CHECK(access(dir, F_OK) != 0);
+	umount("/sys/fs/bpf");
+}
+
+/* ------------------------------------------------------------- main */
+
+static int setup(void)
+{
+	cpu_set_t cpus;
+	char name[16];
+
+	/* per-CPU state (the rate limiter) is read back: stay on one CPU */
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	sched_setaffinity(0, sizeof(cpus), &cpus);
+
+	if (pw_private_netns())
+		return -1;
+	for (size_t i = 0; i < sizeof(pods) / sizeof(pods[0]); i++) {
+		struct pod *p = pods[i];
+
+		if (pw_nl_dummy_add(p->dev, &p->ifindex))
+			return -1;
+		if (pw_addr_parse(p->ip4, p->a4) || pw_addr_parse(p->ip6, p->a6))
+			return -1;
+	}
+	snprintf(name, sizeof(name), "pwUp");
+	if (pw_nl_dummy_add(name, &if_uplink))
+		return -1;
+	snprintf(name, sizeof(name), "pwNoEp");
+	if (pw_nl_dummy_add(name, &if_noep))
+		return -1;
+	return 0;
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (setup()) {
+		printf("ERROR datapath setup: need root, unshare(CLONE_NEWNET) and a dummy or ifb device\n");
+		return 1;
+	}
+
+	RUN(t_verifier_accepts_every_program);
+	RUN(t_not_isolated_passes);
+	RUN(t_isolated_drops);
+	RUN(t_exact_allow);
+	RUN(t_wildcard_peer);
+	RUN(t_wildcard_port);
+	RUN(t_any_protocol);
+	RUN(t_endport_range_edges);
+	RUN(t_cidr_group_with_except);
+	RUN(t_reply_passes_server_default_deny);
+	RUN(t_reply_passes_client_default_deny);
+	RUN(t_revoked_flow_drops);
+	RUN(t_spoofed_source_drops);
+	RUN(t_ipv6_exact_allow);
+	RUN(t_ipv6_isolated_drop_with_ext_headers);
+	RUN(t_arp_passes);
+	RUN(t_frag_nonfirst_of_denied_flow_drops);
+	RUN(t_frag_nonfirst_follows_allowed_first);
+	RUN(t_dns_counters);
+	RUN(t_icmp_error_of_tracked_flow_passes);
+	RUN(t_icmp_echo_reply);
+	RUN(t_tcp_rst_removes_conntrack);
+	RUN(t_audit_mode);
+	RUN(t_drop_event_fields);
+	RUN(t_dns_query_name_in_event);
+	RUN(t_event_rate_limit);
+	RUN(t_deferred_service_local);
+	RUN(t_deferred_service_remote);
+	RUN(t_from_host_passes);
+	RUN(t_no_endpoint_passes);
+	RUN(t_malformed_drops);
+	RUN(t_conntrack_expiry);
+	RUN(t_policy_slot_switch);
+	RUN(t_pinned_maps_are_reused);
+
+	if (obj)
+		pw_bpf_close(obj);
+	return check_summary();
+}

@@ -179,10 +179,12 @@ static int set_name_label(struct pw_cluster *c, struct pw_namespace *ns)
 	nv = pw_arena_calloc(a, l->n + 1, sizeof(*nv));
 	if (!nv)
 		return -ENOMEM;
-	memcpy(nv, l->v, pos * sizeof(*nv));
+	if (l->n) {
+		memcpy(nv, l->v, pos * sizeof(*nv));
+		memcpy(nv + pos + 1, l->v + pos, (l->n - pos) * sizeof(*nv));
+	}
 	nv[pos].key = NS_NAME_LABEL;
 	nv[pos].value = ns->name;
-	memcpy(nv + pos + 1, l->v + pos, (l->n - pos) * sizeof(*nv));
 	l->v = nv;
 	l->n++;
 	return 0;
@@ -194,7 +196,8 @@ static int add_implicit_ns(struct pw_cluster *c, const char *name, const struct 
 	struct pw_namespace *ns;
 
 	/* the first n_sorted entries are sorted; newly added ones follow */
-	if (bsearch(name, c->namespaces, n_sorted, sizeof(*c->namespaces), ns_index_cmp))
+	if (n_sorted &&
+	    bsearch(name, c->namespaces, n_sorted, sizeof(*c->namespaces), ns_index_cmp))
 		return 0;
 	for (size_t i = n_sorted; i < c->n_namespaces; i++)
 		if (!strcmp(c->namespaces[i].name, name))
@@ -278,7 +281,7 @@ const struct pw_namespace *pw_cluster_namespace(const struct pw_cluster *c, cons
 {
 	const struct pw_namespace *ns;
 
-	if (!c || !name)
+	if (!c || !name || !c->n_namespaces)
 		return NULL;
 	ns = bsearch(name, c->namespaces, c->n_namespaces, sizeof(*c->namespaces),
 		     ns_index_cmp);
@@ -309,7 +312,7 @@ const struct pw_pod *pw_cluster_pod(const struct pw_cluster *c, const char *ns,
 	struct pod_key k = { ns, name };
 	const struct pw_pod *p;
 
-	if (!c || !ns || !name)
+	if (!c || !ns || !name || !c->n_pods)
 		return NULL;
 	p = bsearch(&k, c->pods, c->n_pods, sizeof(*c->pods), pod_key_cmp);
 	if (p)

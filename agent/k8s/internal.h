@@ -94,7 +94,8 @@ int ld_check_map(struct ld *ld, yaml_node_t *n);
 /* n must be a list (null counts as empty when allow_null); *count its items */
 int ld_check_seq(struct ld *ld, yaml_node_t *n, size_t *count);
 
-/* a string scalar (not null, not a collection), at most max bytes, copied */
+/* a scalar (not null, not a collection) as text, at most max bytes, copied;
+ * unquoted numbers are taken as their text, as the reference does */
 int ld_str(struct ld *ld, yaml_node_t *n, size_t max, char **out);
 /* like ld_str, but a null scalar gives "" */
 int ld_str_or_empty(struct ld *ld, yaml_node_t *n, size_t max, char **out);
@@ -105,6 +106,10 @@ int ld_int(struct ld *ld, yaml_node_t *n, long long min, long long max,
 /* is n a plain scalar that YAML reads as an integer (or a boolean)? */
 bool ld_is_int(const yaml_node_t *n);
 bool ld_is_bool(const yaml_node_t *n);
+bool ld_is_float(const yaml_node_t *n);
+/* a port name as Kubernetes wants it (IANA_SVC_NAME): at most 15 of
+ * [a-z0-9-], a letter among them, no leading, trailing or double '-' */
+bool ld_valid_port_name(const char *s);
 
 /* ---- common object parts (objects.c) */
 int ld_labels(struct ld *ld, yaml_node_t *n, struct pw_labels *out);

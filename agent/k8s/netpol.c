@@ -145,7 +145,8 @@ static int np_port(struct ld *ld, yaml_node_t *n, struct pw_np_port *p)
 		ret = ld_int(ld, f[1].val, 1, 65535, "port", &v);
 		p->has_port = true;
 		p->port = (uint16_t)v;
-	} else if (ld_is_bool(f[1].val) || f[1].val->type != YAML_SCALAR_NODE) {
+	} else if (ld_is_bool(f[1].val) || ld_is_float(f[1].val) ||
+		   f[1].val->type != YAML_SCALAR_NODE) {
 		ret = ld_err(ld, f[1].val, "expected a port number or name, got %s",
 			     ld_type_name(f[1].val));
 	} else {
@@ -155,6 +156,9 @@ static int np_port(struct ld *ld, yaml_node_t *n, struct pw_np_port *p)
 		if (!ret && all_digits(p->named))
 			ret = ld_err(ld, f[1].val, "named port \"%s\" must contain a letter "
 				     "(write a number without quotes)", p->named);
+		if (!ret && !ld_valid_port_name(p->named))
+			ret = ld_err(ld, f[1].val, "invalid port name \"%.60s\" (at most 15 "
+				     "lowercase letters, digits and '-', with a letter)", p->named);
 		p->has_port = true;
 	}
 	ld_pop(ld, mark);

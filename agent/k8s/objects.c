@@ -15,6 +15,22 @@
 #define MAX_PORT_NAME   PW_LOAD_MAX_NAME
 #define MAX_IFNAME      15
 
+bool ld_valid_port_name(const char *s)
+{
+	size_t n = strlen(s);
+	bool letter = false;
+
+	if (n == 0 || n > 15 || s[0] == '-' || s[n - 1] == '-' || strstr(s, "--"))
+		return false;
+	for (; *s; s++) {
+		if (*s >= 'a' && *s <= 'z')
+			letter = true;
+		else if (!(*s >= '0' && *s <= '9') && *s != '-')
+			return false;
+	}
+	return letter;
+}
+
 static int label_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct pw_label *)a)->key, ((const struct pw_label *)b)->key);
@@ -388,6 +404,10 @@ static int container_ports(struct ld *ld, yaml_node_t *ports, struct pw_pod *pod
 		if (!ret && ld_has(&f[0])) {
 			m2 = ld_push_key(ld, "name");
 			ret = ld_str(ld, f[0].val, MAX_PORT_NAME, &cp->name);
+			if (!ret && !ld_valid_port_name(cp->name))
+				ret = ld_err(ld, f[0].val, "invalid port name \"%.60s\" (at most 15 "
+					     "lowercase letters, digits and '-', with a letter)",
+					     cp->name);
 			ld_pop(ld, m2);
 		}
 		if (!ret) {

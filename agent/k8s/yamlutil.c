@@ -122,6 +122,38 @@ bool ld_is_int(const yaml_node_t *n)
 	return true;
 }
 
+bool ld_is_float(const yaml_node_t *n)
+{
+	const char *v;
+	bool digits = false;
+
+	if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	v = ld_scalar(n);
+	if (!strcmp(v, ".inf") || !strcmp(v, "-.inf") || !strcmp(v, "+.inf") ||
+	    !strcmp(v, ".nan") || !strcmp(v, ".Inf") || !strcmp(v, ".NaN"))
+		return true;
+	if (*v == '-' || *v == '+')
+		v++;
+	for (; *v >= '0' && *v <= '9'; v++)
+		digits = true;
+	if (*v == '.')
+		for (v++; *v >= '0' && *v <= '9'; v++)
+			digits = true;
+	if (!digits)
+		return false;
+	if (*v == 'e' || *v == 'E') {
+		v++;
+		if (*v == '-' || *v == '+')
+			v++;
+		if (*v < '0' || *v > '9')
+			return false;
+		while (*v >= '0' && *v <= '9')
+			v++;
+	}
+	return *v == 0;
+}
+
 bool ld_is_bool(const yaml_node_t *n)
 {
 	static const char *const words[] = {
@@ -149,6 +181,8 @@ const char *ld_type_name(const yaml_node_t *n)
 	case YAML_SCALAR_NODE:
 		if (ld_is_int(n))
 			return "an integer";
+		if (ld_is_float(n))
+			return "a number";
 		if (ld_is_bool(n))
 			return "a boolean";
 		return "a string";

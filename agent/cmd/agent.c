@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include "compiler.h"
@@ -234,6 +236,7 @@ struct pw_engine {
 	struct pw_agent_opts o;
 	char                 pin_dir[PATH_MAX];
 	struct podwall_bpf  *obj;
+	int                  lock_fd;     /* the pin dir, flock'ed while writing */
 	struct pw_rt        *rt;
 
 	struct pw_state      last;        /* last compile result applied */
@@ -264,6 +267,7 @@ int pw_engine_new(const struct pw_agent_opts *o, struct pw_engine **out)
 		return -ENOMEM;
 	e->o = *o;
 	e->o.dns_label_buf = NULL; /* owned by the caller's opts */
+	e->lock_fd = -1;
 	if (o->pin_dir) {
 		if (snprintf(e->pin_dir, sizeof(e->pin_dir), "%s", o->pin_dir) >=
 		    (int)sizeof(e->pin_dir)) {
@@ -295,6 +299,8 @@ void pw_engine_free(struct pw_engine *e)
 		return;
 	if (e->obj)
 		pw_bpf_close(e->obj);
+	if (e->lock_fd >= 0)
+		close(e->lock_fd);
 	pw_rt_close(e->rt);
 	state_copy_free(&e->last);
 	state_copy_free(&e->failed);
@@ -316,10 +322,21 @@ int pw_engine_bpf(struct pw_engine *e)
 	if (e->obj)
 		return 0;
 	err = pw_bpf_open(e->pin_dir, &e->obj);
-	if (err)
+	if (err) {
 		fprintf(stderr, "podwall: cannot load the BPF object with maps pinned in %s: %s\n",
 			e->pin_dir, strerror(-err));
-	return err;
+		return err;
+	}
+	/* agent and apply on the same pins take turns (flock on the pin dir) */
+	e->lock_fd = open(e->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return 0;
+}
+
+static void engine_lock(struct pw_engine *e, bool on)
+{
+	if (e->lock_fd >= 0)
+		while (flock(e->lock_fd, on ? LOCK_EX : LOCK_UN) && errno == EINTR)
+			;
 }
 
 int pw_engine_load(struct pw_engine *e, struct pw_cluster **out, struct pw_error *err)
@@ -546,7 +563,9 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 			goto out;
 		sopts.cfg_mask = PW_CFG_AUDIT_ALL;
 		sopts.cfg_flags = e->o.audit ? PW_CFG_AUDIT_ALL : 0;
+		engine_lock(e, true);
 		err = pw_sync_ex(e->obj, &st, &sopts, &res->sync);
+		engine_lock(e, false);
 		res->did_sync = true;
 		if (err) {
 			fprintf(stderr, "podwall: %s\n",
@@ -581,7 +600,9 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 		err = pw_engine_bpf(e);
 		if (err)
 			goto out;
+		engine_lock(e, true);
 		err = pw_attach_sync(e->obj, e->rt, spots, n_spots, true, &res->att);
+		engine_lock(e, false);
 		res->did_attach = true;
 		if (err) {
 			fprintf(stderr, "podwall: attach: %s\n",

@@ -18,58 +18,8 @@
 #include "kernel/attach.h"
 #include "kernel/bpfobj.h"
 #include "kernel/route.h"
-#include "podwall.skel.h"
 
 static const char uninstall_usage[] = "[--pin-dir P]";
-
-/*
- * Unlink pin_dir/<name> for every map of the object (internal maps such as
- * .rodata are never pinned: bpffs refuses names with a dot), then rmdir
- * pin_dir if that leaves it empty.
- */
-static int unpin_maps(const char *pin_dir, unsigned *n_unpinned)
-{
-	struct podwall_bpf *skel = podwall_bpf__open();
-	struct bpf_map *map;
-	char path[PATH_MAX];
-	int err = 0;
-
-	*n_unpinned = 0;
-	if (!skel) {
-		err = -errno;
-		fprintf(stderr, "podwall uninstall: open BPF object: %s\n", strerror(-err));
-		return err ? err : -EINVAL;
-	}
-	bpf_object__for_each_map(map, skel->obj) {
-		if (bpf_map__is_internal(map))
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map)) >=
-		    (int)sizeof(path)) {
-			err = -ENAMETOOLONG;
-			goto out;
-		}
-		if (unlink(path)) {
-			if (errno == ENOENT)
-				continue;
-			err = -errno;
-			fprintf(stderr, "podwall uninstall: unpin %s: %s\n", path, strerror(errno));
-			goto out;
-		}
-		(*n_unpinned)++;
-	}
-	if (rmdir(pin_dir)) {
-		if (errno == ENOTEMPTY || errno == EEXIST)
-			fprintf(stderr, "podwall uninstall: kept %s: it holds pins that are not "
-				"podwall's\n", pin_dir);
-		else if (errno != ENOENT) {
-			err = -errno;
-			fprintf(stderr, "podwall uninstall: rmdir %s: %s\n", pin_dir, strerror(errno));
-		}
-	}
-out:
-	podwall_bpf__destroy(skel);
-	return err;
-}
 
 int cmd_uninstall(int argc, char **argv)
 {
@@ -84,7 +34,6 @@ int cmd_uninstall(int argc, char **argv)
 	const char *opt_pin = NULL;
 	struct statfs sfs;
 	struct stat sb;
-	unsigned n_unpinned = 0;
 	int c, err, ret = PW_EXIT_SYSTEM;
 
 	optind = 1;
@@ -147,13 +96,13 @@ int cmd_uninstall(int argc, char **argv)
 		ret = PW_EXIT_USAGE;
 		goto out;
 	}
-	err = unpin_maps(pin_dir, &n_unpinned);
+	err = pw_bpf_unpin(pin_dir); /* podwall's map names only, then the dir if empty */
 	if (err)
 		goto out;
 	if (!opt_pin)
 		rmdir(PW_PIN_ROOT); /* only if empty: other netns' pins stay */
-	fprintf(stderr, "podwall: removed %u tc filters, %u clsact qdiscs and %u pinned maps "
-		"in %s\n", st.detached, st.qdiscs, n_unpinned, pin_dir);
+	fprintf(stderr, "podwall: removed %u tc filters, %u clsact qdiscs and the pinned maps "
+		"in %s\n", st.detached, st.qdiscs, pin_dir);
 	ret = PW_EXIT_OK;
 out:
 	pw_rt_close(rt);

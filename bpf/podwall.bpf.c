@@ -29,12 +29,12 @@ static __always_inline int pw_tc_verdict(const struct pw_res *r)
 }
 
 /* IPv6 neighbour discovery from the pod: link-local, unspecified (DAD) or its own address. */
-static __always_inline int pw_nd_source_ok(const struct pw_pkt *p, const struct pw_endpoint *ep)
+static __always_inline int pw_nd_source_ok(const struct pw_pkt *p, const struct pw_endpoint *ep,
+					   __u32 slot)
 {
 	if (pw_addr_is_linklocal(p->saddr) || pw_addr_is_unspec(p->saddr))
 		return 1;
-	return (ep->flags[0] & PW_EP_HAS_V6 || ep->flags[1] & PW_EP_HAS_V6) &&
-	       pw_addr_eq(p->saddr, ep->ip6);
+	return (ep->flags[slot & 1] & PW_EP_HAS_V6) && pw_addr_eq(p->saddr, ep->ip6);
 }
 
 static __always_inline int pw_source_ok(const struct pw_pkt *p, const struct pw_endpoint *ep,
@@ -99,7 +99,7 @@ int from_pod(struct __sk_buff *skb)
 	if (pw_parse(skb, eth_proto, &p) < 0) {
 		r.reason = PW_REASON_MALFORMED;
 	} else if (p.nd) {
-		if (pw_nd_source_ok(&p, ep)) {
+		if (pw_nd_source_ok(&p, ep, cfg->active_slot)) {
 			r.verdict = PW_VERDICT_ALLOW;
 			r.reason = PW_REASON_ND;
 		} else {

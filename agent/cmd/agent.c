@@ -574,8 +574,11 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 				fprintf(stderr, "podwall: nothing applied; the policy in force "
 					"stays in force\n");
 			res->exit_code = err == -ENOSPC ? PW_EXIT_USAGE : PW_EXIT_SYSTEM;
-			state_copy_free(&e->failed);
-			e->have_failed = !state_copy(&e->failed, &st);
+			if (err == -ENOSPC) {
+				/* too big: pointless to retry until the objects change */
+				state_copy_free(&e->failed);
+				e->have_failed = !state_copy(&e->failed, &st);
+			}
 			goto out;
 		}
 		state_copy_free(&e->last);

@@ -387,23 +387,56 @@ int pw_bpf_ct_put(struct podwall_bpf *obj, const struct pw_ct_key *k, const stru
 	return map_put(obj->maps.conntrack, k, sizeof(*k), v, sizeof(*v));
 }
 
-/* Delete every key of a hash map (keys of at most 64 bytes). */
+/*
+ * Delete every key of a hash map: one walk collecting the keys (walking
+ * from the previous key is cheap; restarting from the first one after each
+ * delete scans every bucket each time), then batched deletes.
+ */
 static int map_flush(struct bpf_map *m)
 {
-	uint8_t key[64], next[64];
-	size_t ks = bpf_map__key_size(m);
-	int err;
+	size_t ks = bpf_map__key_size(m), n = 0, cap = 0;
+	int fd = bpf_map__fd(m), err;
+	uint8_t *keys = NULL;
 
-	if (ks > sizeof(key))
-		return -EINVAL;
-	/* Deleting while walking restarts the walk: always take the first key. */
-	while (!(err = bpf_map__get_next_key(m, NULL, next, ks))) {
-		memcpy(key, next, ks);
-		err = map_del(m, key, ks);
-		if (err && err != -ENOENT)
-			return err;
+	for (;;) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			uint8_t *nk = realloc(keys, ncap * ks);
+
+			if (!nk) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			keys = nk;
+			cap = ncap;
+		}
+		err = bpf_map_get_next_key(fd, n ? keys + (n - 1) * ks : NULL, keys + n * ks);
+		if (err == -ENOENT)
+			break;
+		if (err)
+			goto cleanup;
+		n++;
 	}
-	return err == -ENOENT ? 0 : err;
+	err = 0;
+	for (size_t done = 0; done < n;) {
+		__u32 count = n - done;
+
+		err = bpf_map_delete_batch(fd, keys + done * ks, &count, NULL);
+		if (err) {
+			/* no batch support, or a key gone meanwhile (LRU): one by one */
+			for (; done < n; done++) {
+				err = bpf_map_delete_elem(fd, keys + done * ks);
+				if (err && err != -ENOENT)
+					goto cleanup;
+			}
+			err = 0;
+			break;
+		}
+		done += count;
+	}
+cleanup:
+	free(keys);
+	return err;
 }
 
 int pw_bpf_ct_flush(struct podwall_bpf *obj)

@@ -309,9 +309,13 @@ pwc_exec() {
 # pwc_spawn LOG CMD...: start CMD in the background in its own session (so its
 # whole process group can be killed), remember its PID; PWC_LAST_PID holds it.
 pwc_spawn() {
-	local log=$1; shift
+	local log=$1 jc=0; shift
+	# with job control on (an interactive shell) a background job leads its
+	# own group and setsid would fork, hiding the PID: keep it off here
+	case $- in *m*) jc=1; set +m ;; esac
 	setsid "$@" </dev/null >>"$log" 2>&1 &
 	PWC_LAST_PID=$!
+	[ $jc = 1 ] && set -m
 	echo "$PWC_LAST_PID" >>"$PWC_WORK/pids"
 }
 
@@ -734,14 +738,20 @@ _pwc_main() {
 		pwc_seed "$nodes"
 		echo "cluster $PWC_PREFIX is up (state: $PWC_WORK, agent source: $PWC_SRC):"
 		pwc_describe
+		cat >"$PWC_WORK/bashrc" <<-EOF
+		[ -f ~/.bashrc ] && . ~/.bashrc
+		. "$PWC_ROOT/scripts/cluster.sh"
+		pwc_load "$PWC_WORK"
+		PS1='[cluster $PWC_PREFIX] \\w# '
+		EOF
 		cat <<-EOF
-		In this shell: source $PWC_ROOT/scripts/cluster.sh; pwc_load \$PWC_WORK
-		then e.g.  pwc_probe production/frontend production/backend 8080 tcp
-		           pwc_dig production/frontend kube-system/coredns backend.production.svc.cluster.local
-		           pwc_agent_start node1
+		In this shell the pwc_* functions work on this cluster, e.g.
+		  pwc_probe production/frontend production/backend 8080 tcp
+		  pwc_dig production/frontend kube-system/coredns backend.production.svc.cluster.local
+		  pwc_agent_start node1;  pwc_node_exec node1 ip route
 		Exit the shell to remove everything.
 		EOF
-		PWC_NO_TRAP=1 bash -i || true
+		bash --rcfile "$PWC_WORK/bashrc" -i || true
 		;;
 	down)
 		[ -n "${1:-}" ] || pwc_die "usage: cluster.sh down WORKDIR"

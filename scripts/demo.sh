@@ -211,12 +211,13 @@ printf '  %-26s %s\n' \
 printf '  waiting for enforcement ... '
 t0=$(pwc_now_ms)
 enforced() {
-	[ "$(pwc_probe production/frontend production/postgres 5432 tcp 0.5)" = fail ] &&
-	[ "$(pwc_probe production/frontend production/backend 8080 tcp 0.5)" = ok ] &&
-	[ "$(pwc_probe production/postgres production/backend 8080 tcp 0.5)" = fail ]
+	local pf="production/frontend" pb="production/backend" pp="production/postgres"
+	PWC_PROBE_TIMEOUT=0.5 pwc_probe_all "$pf $pp 5432 tcp" "$pf $pb 8080 tcp" "$pp $pb 8080 tcp"
+	[ "${PWC_RES["$pf $pp 5432 tcp"]}" = fail ] && [ "${PWC_RES["$pf $pb 8080 tcp"]}" = ok ] &&
+	[ "${PWC_RES["$pp $pb 8080 tcp"]}" = fail ]
 }
 if pwc_wait_for 30 enforced; then
-	printf 'in force after %s ms\n' $(( $(pwc_now_ms) - t0 ))
+	printf 'verified in force %s ms after writing them\n' $(( $(pwc_now_ms) - t0 ))
 else
 	printf '%snot in force after 30 s%s\n' "$R" "$N"
 fi

@@ -218,7 +218,7 @@ static __always_inline int pw_parse(struct __sk_buff *skb, __u16 eth_proto, stru
 
 		if (bpf_skb_load_bytes(skb, off, h, sizeof(h)))
 			return -1;
-		if ((h[12] >> 4) < 5)
+		if ((h[12] >> 4) < 5 || skb->len < off + (h[12] >> 4) * 4)
 			return -1;
 		__builtin_memcpy(&p->sport, &h[0], 2);
 		__builtin_memcpy(&p->dport, &h[2], 2);
@@ -232,6 +232,8 @@ static __always_inline int pw_parse(struct __sk_buff *skb, __u16 eth_proto, stru
 		p->payload_off = off + 8;
 		return pw_parse_ports(skb, off, proto, &p->sport, &p->dport);
 	case PW_IPPROTO_SCTP:
+		if (skb->len < off + 12) /* the common header */
+			return -1;
 		return pw_parse_ports(skb, off, proto, &p->sport, &p->dport);
 	case PW_IPPROTO_ICMP:
 	case PW_IPPROTO_ICMPV6: {

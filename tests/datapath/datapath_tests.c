@@ -1052,6 +1052,10 @@ static void t_malformed_drops(void)
 	CHECK_EQ(pw_pkt_tcp(&p, A.a4, B.a4, 40000, 80, PW_TCPF_SYN), 0);
 	p.len = 14 + 20 + 10;
 	CHECK_EQ(from_pod(&A, &p), SHOT);
+	/* TCP options promised but absent */
+	CHECK_EQ(pw_pkt_tcp(&p, A.a4, B.a4, 40000, 80, PW_TCPF_SYN), 0);
+	p.data[14 + 20 + 12] = 8 << 4;
+	CHECK_EQ(from_pod(&A, &p), SHOT);
 	/* IPv4 header length below 20 */
 	CHECK_EQ(pw_pkt_tcp(&p, A.a4, B.a4, 40000, 80, PW_TCPF_SYN), 0);
 	p.data[14] = 0x44;
@@ -1060,8 +1064,35 @@ static void t_malformed_drops(void)
 	CHECK_EQ(pw_pkt_tcp(&p, A.a6, B.a6, 40000, 80, PW_TCPF_SYN), 0);
 	p.len = 14 + 40 + 12;
 	CHECK_EQ(from_pod(&A, &p), SHOT);
-	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_DROP, PW_REASON_MALFORMED), 2);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_DROP, PW_REASON_MALFORMED), 3);
 	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_MALFORMED), 1);
+	/* an IPv6 extension chain longer than we follow */
+	struct pw_pkt_spec s = { .proto = IPPROTO_TCP, .sport = 1, .dport = 80 };
+	memcpy(s.saddr, A.a6, 16);
+	memcpy(s.daddr, B.a6, 16);
+	CHECK_EQ(pw_pkt_build(&p, &s), 0);
+	{
+		/* rebuild by hand: 9 destination-options headers before TCP */
+		uint8_t tcph[20];
+		uint32_t l4 = 14 + 40;
+
+		memcpy(tcph, p.data + l4, 20);
+		p.data[14 + 6] = 60;
+		for (int i = 0; i < 9; i++) {
+			uint8_t *h = p.data + l4 + i * 8;
+
+			memset(h, 0, 8);
+			h[0] = i == 8 ? IPPROTO_TCP : 60;
+			h[2] = 1;
+			h[3] = 4;
+		}
+		memcpy(p.data + l4 + 72, tcph, 20);
+		p.len = l4 + 72 + 20;
+		p.data[14 + 4] = 0;
+		p.data[14 + 5] = 92;
+	}
+	CHECK_EQ(to_pod(&B, &p), SHOT);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_MALFORMED), 2);
 }
 
 static void t_conntrack_expiry(void)

@@ -8,6 +8,7 @@
  *   to_pod     tc egress of a pod's host veth: what the pod receives (ingress),
  *              after the deferred egress verdict of a Service flow
  *   to_remote  tc egress of the node uplink: deferred egress verdicts only
+ *              (unmarked packets pass untouched and are not counted)
  *   pass_only  returns TC_ACT_OK: the benchmark's baseline
  */
 #include "lib/common.h"

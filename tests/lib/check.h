@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static int check_failed_now;   /* the running test has failed */
-static int check_n_pass, check_n_fail;
-static char check_why[512];
+static int check_failed_now __attribute__((unused));   /* the running test has failed */
+static int check_n_pass __attribute__((unused)), check_n_fail __attribute__((unused));
+static char check_why[512] __attribute__((unused));
 
 #define CHECK(cond) do {                                                     \
 	if (!(cond) && !check_failed_now) {                                  \

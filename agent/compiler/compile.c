@@ -486,7 +486,7 @@ static int build_endpoints(struct cctx *x, struct local **locals, size_t *n_loca
 		if (strlen(pod->ns) >= sizeof(x->out->eps[0].ns) ||
 		    strlen(pod->name) >= sizeof(x->out->eps[0].name)) {
 			free(l);
-			return pw_err(x, -ENAMETOOLONG, "%s:%d: pod %s/%s: name too long",
+			return pw_compile_err(x, -ENAMETOOLONG, "%s:%d: pod %s/%s: name too long",
 				      pod->loc.file, pod->loc.line, pod->ns, pod->name);
 		}
 		l[n].pod = i;
@@ -501,7 +501,7 @@ static int build_endpoints(struct cctx *x, struct local **locals, size_t *n_loca
 
 		if (r > 0 || (!r && strcmp(a->name, b->name) >= 0)) {
 			free(l);
-			return pw_err(x, -EINVAL, "pods not sorted or not unique "
+			return pw_compile_err(x, -EINVAL, "pods not sorted or not unique "
 				      "(pw_cluster_finish not called?)");
 		}
 	}
@@ -560,7 +560,7 @@ out:
 	free(ids);
 	if (ret) {
 		free(l);
-		return pw_err(x, ret, "endpoints: %s", ret == -ENOMEM ? "out of memory"
+		return pw_compile_err(x, ret, "endpoints: %s", ret == -ENOMEM ? "out of memory"
 			      : "endpoint id space exhausted");
 	}
 	*locals = l;
@@ -578,7 +578,7 @@ static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
 	int ret = 0;
 
 	if (!cache)
-		return pw_err(x, -ENOMEM, "out of memory");
+		return pw_compile_err(x, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n_locals && !ret; i++) {
 		const struct pw_pod *pod = &c->pods[l[i].pod];
 		uint32_t ep = x->out->eps[i].ep_id;
@@ -613,9 +613,9 @@ static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
 	if (ret) {
 		free(pv.v);
 		if (ret == -E2BIG)
-			return pw_err(x, ret, "more than %u policy entries: too many endpoints "
+			return pw_compile_err(x, ret, "more than %u policy entries: too many endpoints "
 				      "x rules x peers x ports", PW_COMPILE_MAX_POLICY);
-		return pw_err(x, ret, "out of memory");
+		return pw_compile_err(x, ret, "out of memory");
 	}
 	if (pv.n)
 		qsort(pv.v, pv.n, sizeof(*pv.v), pol_cmp);
@@ -628,7 +628,7 @@ static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
 	if (!pv.v) {
 		x->out->pol = calloc(1, sizeof(*x->out->pol));
 		if (!x->out->pol)
-			return pw_err(x, -ENOMEM, "out of memory");
+			return pw_compile_err(x, -ENOMEM, "out of memory");
 	}
 	return 0;
 }
@@ -690,15 +690,15 @@ int pw_compile(const struct pw_cluster *c, const struct pw_compile_opts *opts,
 
 	ret = pw_build_identities(&x);
 	if (!ret && (ret = build_rules(&x)))
-		pw_err(&x, ret, "rules: %s", ret == -ENOMEM ? "out of memory" : "too many");
+		pw_compile_err(&x, ret, "rules: %s", ret == -ENOMEM ? "out of memory" : "too many");
 	if (!ret)
 		ret = build_endpoints(&x, &locals, &n_locals);
 	if (!ret)
 		ret = build_policy(&x, locals, n_locals);
 	if (!ret && (ret = build_ipcache(&x)))
-		pw_err(&x, ret, "out of memory");
+		pw_compile_err(&x, ret, "out of memory");
 	if (!ret && (ret = build_ids(&x)))
-		pw_err(&x, ret, "out of memory");
+		pw_compile_err(&x, ret, "out of memory");
 	if (!ret)
 		build_dns(&x);
 	free(locals);

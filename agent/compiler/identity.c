@@ -16,7 +16,7 @@
 #include "compiler/internal.h"
 #include "k8s/ip.h"
 
-int pw_err(struct cctx *x, int ret, const char *fmt, ...)
+int pw_compile_err(struct cctx *x, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -274,13 +274,13 @@ int pw_build_identities(struct cctx *x)
 	if (!ret)
 		ret = group_ids(x);
 	if (ret)
-		return pw_err(x, ret, "CIDR groups: %s", ret == -ENOMEM ? "out of memory"
+		return pw_compile_err(x, ret, "CIDR groups: %s", ret == -ENOMEM ? "out of memory"
 			      : "identity space exhausted");
 
 	x->pod_ns = calloc(c->n_pods ? c->n_pods : 1, sizeof(*x->pod_ns));
 	x->pod_id = calloc(c->n_pods ? c->n_pods : 1, sizeof(*x->pod_id));
 	if (!x->pod_ns || !x->pod_id)
-		return pw_err(x, -ENOMEM, "out of memory");
+		return pw_compile_err(x, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < c->n_pods; i++) {
 		const struct pw_namespace *ns = pw_cluster_namespace(c, c->pods[i].ns);
 
@@ -290,7 +290,7 @@ int pw_build_identities(struct cctx *x)
 	}
 	e = calloc(ne ? ne : 1, sizeof(*e));
 	if (!e)
-		return pw_err(x, -ENOMEM, "out of memory");
+		return pw_compile_err(x, -ENOMEM, "out of memory");
 	ne = 0;
 	for (size_t i = 0; i < c->n_pods; i++)
 		for (size_t k = 0; k < c->pods[i].n_ips && k < 2; k++) {
@@ -353,7 +353,7 @@ out:
 	free(h);
 	free(ids);
 	if (ret)
-		return pw_err(x, ret, "pod identities: %s", ret == -ENOMEM ? "out of memory"
+		return pw_compile_err(x, ret, "pod identities: %s", ret == -ENOMEM ? "out of memory"
 			      : "identity space exhausted");
 	return 0;
 }

@@ -68,7 +68,7 @@ struct cctx {
 
 int pw_build_identities(struct cctx *x);
 void pw_free_identities(struct cctx *x);
-int pw_err(struct cctx *x, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int pw_compile_err(struct cctx *x, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ------------------------------------------------------------------ ports */
 struct port_prefix {

@@ -18,8 +18,11 @@
 #define PW_LOAD_MAX_DEPTH    64                  /* nesting of collections */
 #define PW_LOAD_MAX_SCALAR   (1u * 1024 * 1024)  /* bytes of one scalar */
 #define PW_LOAD_MAX_NODES    (4u * 1024 * 1024)  /* nodes of one document */
-#define PW_LOAD_MAX_VISITS   (16u * 1024 * 1024) /* nodes visited in one document
-						  * (aliases are visited again) */
+/* Nodes visited while walking one document: aliases are shared nodes, and a
+ * walk through them could explode; a document without aliases is walked in
+ * fewer than 4 visits per node (keys, values, annotations read twice). */
+#define PW_LOAD_VISITS_PER_NODE 4
+#define PW_LOAD_VISITS_SLACK    4096
 #define PW_LOAD_MAX_NAME     253                 /* object names */
 #define PW_LOAD_MAX_NS_NAME  63                  /* namespace names (DNS label) */
 #define PW_LOAD_MAX_OBJECTS  (1u << 20)          /* objects of each kind */
@@ -43,6 +46,7 @@ struct ld {
 	yaml_document_t   *doc;
 	struct pw_error   *err;
 	size_t             visits;
+	size_t             max_visits;
 	char               path[512];
 	size_t             plen;
 };

@@ -248,6 +248,8 @@ int pw_cluster_load_buffer(struct pw_cluster *c, const char *name, const char *b
 		}
 		ld.doc = &doc;
 		ld.visits = 0;
+		ld.max_visits = PW_LOAD_VISITS_PER_NODE *
+				(size_t)(doc.nodes.top - doc.nodes.start) + PW_LOAD_VISITS_SLACK;
 		ld.plen = 0;
 		ld.path[0] = 0;
 		ret = document(&ld, root);

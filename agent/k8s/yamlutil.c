@@ -84,9 +84,9 @@ yaml_node_t *ld_node(struct ld *ld, int idx)
 		ld_err(ld, NULL, "internal error: dangling YAML node");
 		return NULL;
 	}
-	if (++ld->visits > PW_LOAD_MAX_VISITS) {
-		ld_err(ld, n, "document too large: more than %u nodes visited "
-		       "(aliases that expand without bound?)", PW_LOAD_MAX_VISITS);
+	if (++ld->visits > ld->max_visits) {
+		ld_err(ld, n, "aliases expand this document beyond %zu nodes visited",
+		       ld->max_visits);
 		return NULL;
 	}
 	return n;

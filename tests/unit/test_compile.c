@@ -1,3 +1,1063 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The compiler: endpoints, identities, ipcache, policy keys, DNS. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
 #include "check.h"
+#include "compiler/internal.h"
+#include "k8s/ip.h"
 #include "util.h"
-int suite_compile(void) { return check_n_fail; }
+
+#define TCP IPPROTO_TCP
+#define UDP IPPROTO_UDP
+#define SCTP IPPROTO_SCTP
+
+/* A small cluster used by several tests. */
+#define PODS \
+	"kind: Namespace\n" \
+	"metadata: {name: prod, labels: {team: a}}\n" \
+	"---\n" \
+	"kind: Namespace\n" \
+	"metadata: {name: dev, labels: {team: b}, annotations: {podwall.io/mode: audit}}\n" \
+	"---\n" \
+	"kind: Pod\n" \
+	"metadata: {name: web1, namespace: prod, labels: {app: web}}\n" \
+	"spec: {containers: [{ports: [{containerPort: 8080, name: http}]}]}\n" \
+	"status: {podIPs: [{ip: 10.0.0.1}, {ip: 'fd00::1'}]}\n" \
+	"---\n" \
+	"kind: Pod\n" \
+	"metadata: {name: web2, namespace: prod, labels: {app: web}}\n" \
+	"spec: {containers: [{ports: [{containerPort: 8080, name: http}]}]}\n" \
+	"status: {podIP: 10.0.0.2}\n" \
+	"---\n" \
+	"kind: Pod\n" \
+	"metadata: {name: web3, namespace: prod, labels: {app: web}}\n" \
+	"spec: {containers: [{ports: [{containerPort: 9090, name: http}]}]}\n" \
+	"status: {podIP: 10.0.0.3}\n" \
+	"---\n" \
+	"kind: Pod\n" \
+	"metadata: {name: db, namespace: prod, labels: {app: db}}\n" \
+	"spec: {containers: [{ports: [{containerPort: 5432, name: sql}]}]}\n" \
+	"status: {podIP: 10.0.0.10}\n" \
+	"---\n" \
+	"kind: Pod\n" \
+	"metadata: {name: pending, namespace: prod, labels: {app: web}}\n" \
+	"---\n" \
+	"kind: Pod\n" \
+	"metadata: {name: tool, namespace: dev, labels: {app: web}}\n" \
+	"status: {podIP: 10.1.0.5}\n" \
+	"---\n" \
+	"kind: Pod\n" \
+	"metadata: {name: coredns, namespace: kube-system, labels: {k8s-app: kube-dns}}\n" \
+	"spec: {containers: [{ports: [{containerPort: 53, name: dns, protocol: UDP},\n" \
+	"                            {containerPort: 53, name: dns-tcp}]}]}\n" \
+	"status: {podIP: 10.2.0.10}\n" \
+	"---\n"
+
+static uint32_t ident_of(const struct pw_state *s, const char *ns, const char *name)
+{
+	const struct pw_state_ep *e = t_ep(s, ns, name);
+
+	return e ? e->identity : 0;
+}
+
+static size_t count_pol(const struct pw_state *s, uint32_t ep_id, int dir)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_pol; i++)
+		n += s->pol[i].key.ep_id == ep_id && s->pol[i].key.dir == dir;
+	return n;
+}
+
+static const struct pw_state_identity *find_id(const struct pw_state *s, uint32_t id)
+{
+	for (size_t i = 0; i < s->n_ids; i++)
+		if (s->ids[i].id == id)
+			return &s->ids[i];
+	return NULL;
+}
+
+static void t_compile_isolation_flags(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS
+		"kind: NetworkPolicy\n"
+		"metadata: {name: web-deny, namespace: prod}\n"
+		"spec: {podSelector: {matchLabels: {app: web}}}\n"
+		"---\n"
+		"kind: NetworkPolicy\n"
+		"metadata: {name: web-deny-2, namespace: prod}\n"
+		"spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Ingress]}\n"
+		"---\n"
+		"kind: NetworkPolicy\n"
+		"metadata: {name: db-egress, namespace: prod}\n"
+		"spec: {podSelector: {matchLabels: {app: db}}, egress: [{}]}\n", NULL, &s, &err);
+	const struct pw_state_ep *e;
+
+	CHECK(c);
+	if (!c)
+		return;
+	CHECK_EQ(s.n_eps, 6);   /* every pod with an IP */
+	e = t_ep(&s, "prod", "web1");
+	CHECK(e && (e->flags & PW_EP_ISOLATED_INGRESS) && !(e->flags & PW_EP_ISOLATED_EGRESS));
+	CHECK(e && e->n_policies[PW_DIR_INGRESS] == 2 && e->n_policies[PW_DIR_EGRESS] == 0);
+	CHECK(e && (e->flags & PW_EP_HAS_V4) && (e->flags & PW_EP_HAS_V6) && e->n_ips == 2);
+	CHECK(e && !(e->flags & PW_EP_AUDIT));
+	e = t_ep(&s, "prod", "web2");
+	CHECK(e && (e->flags & PW_EP_HAS_V4) && !(e->flags & PW_EP_HAS_V6));
+	e = t_ep(&s, "prod", "db");
+	CHECK(e && (e->flags & PW_EP_ISOLATED_INGRESS) && (e->flags & PW_EP_ISOLATED_EGRESS));
+	CHECK(e && e->n_policies[0] == 1 && e->n_policies[1] == 1);
+	/* a policy only isolates pods of its own namespace */
+	e = t_ep(&s, "dev", "tool");
+	CHECK(e && !(e->flags & (PW_EP_ISOLATED_INGRESS | PW_EP_ISOLATED_EGRESS)));
+	CHECK(e && (e->flags & PW_EP_AUDIT));
+	CHECK(!t_ep(&s, "prod", "pending"));
+	/* not isolated: everything allowed, isolated: nothing without rules */
+	CHECK(t_allowed(&s, "prod/db", "prod/web1", 80, TCP) == false);
+	CHECK(t_allowed(&s, "dev/tool", "prod/db", 80, TCP) == false);
+	CHECK(t_allowed(&s, "prod/db", "dev/tool", 80, TCP) == true);
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static void t_compile_audit_all(void)
+{
+	struct pw_compile_opts o = { .audit_all = true };
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS, &o, &s, &err);
+
+	CHECK(c);
+	if (!c)
+		return;
+	for (size_t i = 0; i < s.n_eps; i++)
+		CHECK(s.eps[i].flags & PW_EP_AUDIT);
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static uint32_t local_web(void *ctx, const struct pw_pod *pod)
+{
+	int *calls = ctx;
+
+	(*calls)++;
+	if (!strncmp(pod->name, "web", 3))
+		return 100 + (uint32_t)(pod->name[3] - '0');
+	return 0;
+}
+
+static void t_compile_is_local(void)
+{
+	int calls = 0;
+	struct pw_compile_opts o = { .is_local = local_web, .local_ctx = &calls };
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS
+		"kind: NetworkPolicy\n"
+		"metadata: {name: all, namespace: prod}\n"
+		"spec: {podSelector: {}, ingress: [{}]}\n", &o, &s, &err);
+
+	CHECK(c);
+	if (!c)
+		return;
+	CHECK_EQ(s.n_eps, 3);
+	CHECK(calls >= 6);
+	CHECK(t_ep(&s, "prod", "web2") && t_ep(&s, "prod", "web2")->ifindex == 102);
+	CHECK(!t_ep(&s, "prod", "db"));
+	/* remote pods still have identities in the ipcache */
+	CHECK(t_ident(&s, "10.0.0.10") >= PW_ID_POD_MIN);
+	/* and policy entries only for local endpoints */
+	for (size_t i = 0; i < s.n_pol; i++) {
+		bool local = false;
+
+		for (size_t k = 0; k < s.n_eps; k++)
+			local |= s.pol[i].key.ep_id == s.eps[k].ep_id;
+		CHECK(local);
+	}
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static void t_compile_endpoint_ids(void)
+{
+	struct pw_state s, s2;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS, NULL, &s, &err);
+	struct pw_cluster *c2 = t_compile(PODS
+		"kind: Pod\n"
+		"metadata: {name: extra, namespace: prod}\n"
+		"status: {podIP: 10.0.0.99}\n", NULL, &s2, &err);
+
+	CHECK(c && c2);
+	if (!c || !c2)
+		goto out;
+	for (size_t i = 0; i < s.n_eps; i++) {
+		CHECK(s.eps[i].ep_id >= 1 && s.eps[i].ep_id <= 0x7fffffff);
+		CHECK_EQ(s.eps[i].ifindex, 0);
+		for (size_t k = 0; k < i; k++)
+			CHECK(s.eps[k].ep_id != s.eps[i].ep_id);
+		if (i) {
+			int r = strcmp(s.eps[i - 1].ns, s.eps[i].ns);
+
+			CHECK(r < 0 || (!r && strcmp(s.eps[i - 1].name, s.eps[i].name) < 0));
+		}
+		/* stable: another pod does not move this one */
+		CHECK_EQ(t_ep(&s2, s.eps[i].ns, s.eps[i].name)->ep_id, s.eps[i].ep_id);
+	}
+out:
+	pw_state_free(&s);
+	pw_state_free(&s2);
+	pw_cluster_free(c);
+	pw_cluster_free(c2);
+}
+
+static void t_compile_identity_shared_by_same_labels(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS, NULL, &s, &err);
+
+	CHECK(c);
+	if (!c)
+		return;
+	CHECK_EQ(ident_of(&s, "prod", "web1"), ident_of(&s, "prod", "web2"));
+	CHECK(ident_of(&s, "prod", "web1") != ident_of(&s, "prod", "db"));
+	/* same labels, other namespace */
+	CHECK(ident_of(&s, "prod", "web1") != ident_of(&s, "dev", "tool"));
+	CHECK_EQ(t_ident(&s, "10.0.0.2"), ident_of(&s, "prod", "web1"));
+	CHECK_EQ(t_ident(&s, "fd00::1"), ident_of(&s, "prod", "web1"));
+	CHECK_EQ(t_ident(&s, "10.9.9.9"), PW_ID_WORLD);   /* unknown: no entry */
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static void t_compile_identity_split_by_named_port(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS, NULL, &s, &err);
+	const struct pw_state_identity *id;
+
+	CHECK(c);
+	if (!c)
+		return;
+	/* web3 names port http 9090, web1 8080: same labels, two identities */
+	CHECK(ident_of(&s, "prod", "web1") != ident_of(&s, "prod", "web3"));
+	id = find_id(&s, ident_of(&s, "prod", "web3"));
+	CHECK(id && id->kind == PW_IDK_POD);
+	CHECK(id && strstr(id->desc, "ns=prod app=web") == id->desc);
+	CHECK(id && strstr(id->desc, "http=9090/TCP"));
+	id = find_id(&s, ident_of(&s, "prod", "db"));
+	CHECK(id && !strcmp(id->desc, "ns=prod app=db"));
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static void t_compile_identity_split_by_cidr(void)
+{
+	const char *pods =
+		"kind: Pod\n"
+		"metadata: {name: a, namespace: n, labels: {app: x}}\n"
+		"status: {podIP: 10.0.0.1}\n"
+		"---\n"
+		"kind: Pod\n"
+		"metadata: {name: b, namespace: n, labels: {app: x}}\n"
+		"status: {podIP: 10.0.0.200}\n"
+		"---\n";
+	char y[2048];
+	struct pw_state s, s2;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c, *c2;
+
+	snprintf(y, sizeof(y), "%s"
+		 "kind: NetworkPolicy\n"
+		 "metadata: {name: p, namespace: other}\n"
+		 "spec: {podSelector: {}, egress: [{to: [{ipBlock: {cidr: 10.0.0.0/25}}]}]}\n",
+		 pods);
+	c = t_compile(pods, NULL, &s, &err);
+	c2 = t_compile(y, NULL, &s2, &err);
+	CHECK(c && c2);
+	if (!c || !c2)
+		goto out;
+	CHECK_EQ(ident_of(&s, "n", "a"), ident_of(&s, "n", "b"));
+	CHECK(ident_of(&s2, "n", "a") != ident_of(&s2, "n", "b"));
+	CHECK(find_id(&s2, ident_of(&s2, "n", "a")) &&
+	      strstr(find_id(&s2, ident_of(&s2, "n", "a"))->desc, " in=10.0.0.0/25"));
+out:
+	pw_state_free(&s);
+	pw_state_free(&s2);
+	pw_cluster_free(c);
+	pw_cluster_free(c2);
+}
+
+static void t_compile_identity_ranges_and_table(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS
+		"kind: NetworkPolicy\n"
+		"metadata: {name: p, namespace: prod}\n"
+		"spec: {podSelector: {}, egress: [{to: [{ipBlock: {cidr: 192.168.0.0/16, "
+		"except: [192.168.1.0/24]}}]}]}\n", NULL, &s, &err);
+	size_t pods = 0, cidrs = 0, reserved = 0;
+
+	CHECK(c);
+	if (!c)
+		return;
+	for (size_t i = 0; i < s.n_ids; i++) {
+		const struct pw_state_identity *id = &s.ids[i];
+
+		if (i)
+			CHECK(s.ids[i - 1].id < id->id);
+		if (id->kind == PW_IDK_POD) {
+			pods++;
+			CHECK(id->id >= PW_ID_POD_MIN && id->id < PW_ID_CIDR_MIN);
+		} else if (id->kind == PW_IDK_CIDR) {
+			cidrs++;
+			CHECK(id->id >= PW_ID_CIDR_MIN);
+		} else {
+			reserved++;
+			CHECK(id->kind == PW_IDK_RESERVED && id->id <= PW_ID_WORLD);
+		}
+	}
+	/* web(8080), web(9090), db, dev web, coredns */
+	CHECK_EQ(pods, 5);
+	CHECK_EQ(cidrs, 2);
+	CHECK_EQ(reserved, 3);
+	CHECK(!strcmp(s.ids[0].desc, "any") && !strcmp(s.ids[2].desc, "world"));
+	CHECK(find_id(&s, t_ident(&s, "192.168.1.1")) &&
+	      !strcmp(find_id(&s, t_ident(&s, "192.168.1.1"))->desc, "192.168.1.0/24"));
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static void t_compile_ipcache_entries(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS
+		"kind: Service\n"
+		"metadata: {name: web, namespace: prod}\n"
+		"spec: {clusterIP: 10.96.0.5, selector: {app: web}, ports: [{port: 80}]}\n"
+		"---\n"
+		"kind: NetworkPolicy\n"
+		"metadata: {name: p, namespace: prod}\n"
+		"spec: {podSelector: {}, ingress: [{from: [{ipBlock: {cidr: 172.16.0.0/12}}]}]}\n",
+		NULL, &s, &err);
+	struct pw_ipcache_val v;
+	uint8_t a[16];
+	bool v4, found_group = false;
+
+	CHECK(c);
+	if (!c)
+		return;
+	/* 7 pod addresses, 1 service, 1 group */
+	CHECK_EQ(s.n_ipc, 9);
+	for (size_t i = 0; i < s.n_ipc; i++) {
+		const struct pw_state_ipc *e = &s.ipc[i];
+
+		CHECK_EQ(e->key.slot, 0);
+		CHECK(!e->key.pad[0] && !e->key.pad[1] && !e->key.pad[2]);
+		if (i)
+			CHECK(memcmp(&s.ipc[i - 1].key, &e->key, sizeof(e->key)) < 0);
+		if (e->key.prefixlen == PW_IPC_V4_BASE + 12) {
+			found_group = true;
+			CHECK(e->val.identity >= PW_ID_CIDR_MIN && e->val.flags == 0);
+		} else {
+			CHECK_EQ(e->key.prefixlen, PW_IPC_PREFIX_BASE + 128);
+		}
+	}
+	CHECK(found_group);
+	pw_ip_parse("10.0.0.1", a, &v4);
+	CHECK(pw_state_ipcache_lookup(&s, a, &v) && v.flags == PW_IPC_POD);
+	pw_ip_parse("10.2.0.10", a, &v4);
+	CHECK(pw_state_ipcache_lookup(&s, a, &v) && v.flags == (PW_IPC_POD | PW_IPC_DNS));
+	pw_ip_parse("10.96.0.5", a, &v4);
+	CHECK(pw_state_ipcache_lookup(&s, a, &v) && v.flags == PW_IPC_SERVICE &&
+	      v.identity == PW_ID_WORLD);
+	pw_ip_parse("172.20.1.1", a, &v4);
+	CHECK(pw_state_ipcache_lookup(&s, a, &v) && v.identity >= PW_ID_CIDR_MIN);
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static void t_compile_cidr_except_hole(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS
+		"kind: NetworkPolicy\n"
+		"metadata: {name: p, namespace: prod}\n"
+		"spec:\n"
+		"  podSelector: {matchLabels: {app: web}}\n"
+		"  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}]}]\n"
+		"---\n"
+		"kind: NetworkPolicy\n"   /* a group inside the hole, from another policy */
+		"metadata: {name: q, namespace: dev}\n"
+		"spec:\n"
+		"  podSelector: {}\n"
+		"  egress: [{to: [{ipBlock: {cidr: 10.1.5.0/24}}]}]\n", NULL, &s, &err);
+
+	CHECK(c);
+	if (!c)
+		return;
+	CHECK(t_allowed(&s, "prod/web1", "10.2.3.4", 443, TCP));
+	CHECK(t_allowed(&s, "prod/web1", "10.255.255.255", 1, UDP));
+	CHECK(!t_allowed(&s, "prod/web1", "10.1.2.3", 443, TCP));     /* the hole */
+	CHECK(!t_allowed(&s, "prod/web1", "10.1.5.1", 443, TCP));     /* inside the hole */
+	CHECK(!t_allowed(&s, "prod/web1", "11.0.0.1", 443, TCP));     /* outside */
+	CHECK(!t_allowed(&s, "prod/web1", "fd00::5", 443, TCP));
+	CHECK(t_allowed(&s, "prod/web1", "prod/db", 5432, TCP));      /* a pod in the block */
+	CHECK(!t_allowed(&s, "prod/web1", "dev/tool", 80, TCP));      /* a pod in the hole */
+	CHECK(t_allowed(&s, "dev/tool", "10.1.5.1", 80, TCP));
+	CHECK(!t_allowed(&s, "dev/tool", "10.1.6.1", 80, TCP));
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static void t_compile_ipv6_block_excludes_ipv4(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS
+		"kind: NetworkPolicy\n"
+		"metadata: {name: p, namespace: prod}\n"
+		"spec:\n"
+		"  podSelector: {matchLabels: {app: db}}\n"
+		"  egress: [{to: [{ipBlock: {cidr: '::/0', except: ['fd00:1::/32']}}]}]\n"
+		"---\n"
+		"kind: NetworkPolicy\n"
+		"metadata: {name: q, namespace: dev}\n"
+		"spec:\n"
+		"  podSelector: {}\n"
+		"  egress: [{to: [{ipBlock: {cidr: '::/0'}}, {ipBlock: {cidr: 0.0.0.0/0}}]}]\n",
+		NULL, &s, &err);
+
+	CHECK(c);
+	if (!c)
+		return;
+	CHECK(t_allowed(&s, "prod/db", "2001:db8::1", 80, TCP));
+	CHECK(t_allowed(&s, "prod/db", "fd00::1", 80, TCP));          /* web1's v6 */
+	CHECK(!t_allowed(&s, "prod/db", "fd00:1::1", 80, TCP));
+	CHECK(!t_allowed(&s, "prod/db", "1.2.3.4", 80, TCP));
+	CHECK(!t_allowed(&s, "prod/db", "prod/web2", 80, TCP));       /* IPv4 pod */
+	CHECK(t_allowed(&s, "dev/tool", "1.2.3.4", 80, TCP));
+	CHECK(t_allowed(&s, "dev/tool", "2001:db8::1", 80, TCP));
+	CHECK(t_allowed(&s, "dev/tool", "prod/web2", 80, TCP));
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static bool covers_exactly(uint32_t lo, uint32_t hi, const struct port_prefix *p, size_t n)
+{
+	for (uint32_t port = 0; port <= 0xffff; port++) {
+		int hits = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			uint32_t mask = p[i].bits ? (0xffffu << (16 - p[i].bits)) & 0xffff : 0;
+
+			if (p[i].port & ~mask & 0xffff)
+				return false;   /* low bits must be clear */
+			hits += (port & mask) == p[i].port;
+		}
+		if (hits != (port >= lo && port <= hi))
+			return false;
+	}
+	return true;
+}
+
+static void t_compile_port_range_prefixes(void)
+{
+	struct port_prefix p[32];
+	size_t n;
+
+	n = pw_port_range_split(1, 65535, p);
+	CHECK_EQ(n, 16);
+	CHECK(covers_exactly(1, 65535, p, n));
+	n = pw_port_range_split(80, 80, p);
+	CHECK_EQ(n, 1);
+	CHECK(p[0].port == 80 && p[0].bits == 16);
+	n = pw_port_range_split(1000, 2000, p);
+	CHECK(covers_exactly(1000, 2000, p, n));
+	/* 1000-1007 1008-1023 1024-1535 1536-1791 1792-1919 1920-1983 1984-1999 2000 */
+	CHECK_EQ(n, 8);
+	n = pw_port_range_split(32768, 65535, p);
+	CHECK_EQ(n, 1);
+	CHECK(p[0].port == 32768 && p[0].bits == 1);
+	n = pw_port_range_split(1024, 2047, p);
+	CHECK(n == 1 && p[0].bits == 6);
+	n = pw_port_range_split(65535, 65535, p);
+	CHECK(n == 1 && p[0].port == 65535 && p[0].bits == 16);
+	/* the worst case stays within 32 */
+	n = pw_port_range_split(1, 65534, p);
+	CHECK(n <= 32 && covers_exactly(1, 65534, p, n));
+}
+
+static void t_compile_end_port_entries(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS
+		"kind: NetworkPolicy\n"
+		"metadata: {name: p, namespace: prod}\n"
+		"spec:\n"
+		"  podSelector: {matchLabels: {app: db}}\n"
+		"  ingress: [{ports: [{port: 1000, endPort: 2000, protocol: UDP},\n"
+		"                     {port: 32768, endPort: 65535}, {port: 1, endPort: 65535, protocol: SCTP}]}]\n",
+		NULL, &s, &err);
+	const struct pw_state_ep *e;
+
+	CHECK(c);
+	if (!c)
+		return;
+	e = t_ep(&s, "prod", "db");
+	CHECK_EQ(count_pol(&s, e->ep_id, PW_DIR_INGRESS), 8 + 1 + 16);
+	CHECK(!t_allowed(&s, "prod/web1", "prod/db", 999, UDP));
+	CHECK(t_allowed(&s, "prod/web1", "prod/db", 1000, UDP));
+	CHECK(t_allowed(&s, "prod/web1", "prod/db", 1500, UDP));
+	CHECK(t_allowed(&s, "prod/web1", "prod/db", 2000, UDP));
+	CHECK(!t_allowed(&s, "prod/web1", "prod/db", 2001, UDP));
+	CHECK(!t_allowed(&s, "prod/web1", "prod/db", 1500, TCP));
+	CHECK(t_allowed(&s, "prod/web1", "prod/db", 40000, TCP));
+	CHECK(!t_allowed(&s, "prod/web1", "prod/db", 32767, TCP));
+	CHECK(t_allowed(&s, "1.2.3.4", "prod/db", 1, SCTP));
+	CHECK(t_allowed(&s, "1.2.3.4", "prod/db", 65535, SCTP));
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static const struct pw_state_pol *only_pol(const struct pw_state *s, uint32_t ep_id, int dir)
+{
+	const struct pw_state_pol *p = NULL;
+
+	for (size_t i = 0; i < s->n_pol; i++)
+		if (s->pol[i].key.ep_id == ep_id && s->pol[i].key.dir == dir) {
+			if (p)
+				return NULL;
+			p = &s->pol[i];
+		}
+	return p;
+}
+
+static void t_compile_key_layout(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS
+		"kind: NetworkPolicy\n"
+		"metadata: {name: a, namespace: prod}\n"
+		"spec: {podSelector: {matchLabels: {app: db}}, ingress: [{ports: [{port: 80}]}]}\n"
+		"---\n"
+		"kind: NetworkPolicy\n"
+		"metadata: {name: b, namespace: prod}\n"
+		"spec: {podSelector: {matchLabels: {app: db}}, policyTypes: [Egress],\n"
+		"       egress: [{ports: [{protocol: UDP}]}]}\n"
+		"---\n"
+		"kind: NetworkPolicy\n"
+		"metadata: {name: c, namespace: dev}\n"
+		"spec: {podSelector: {}, ingress: [{from: [{podSelector: {}}]}]}\n",
+		NULL, &s, &err);
+	const struct pw_state_pol *p;
+	uint32_t db, tool;
+
+	CHECK(c);
+	if (!c)
+		return;
+	db = t_ep(&s, "prod", "db")->ep_id;
+	tool = t_ep(&s, "dev", "tool")->ep_id;
+	p = only_pol(&s, db, PW_DIR_INGRESS);
+	CHECK(p);
+	if (p) {
+		CHECK_EQ(p->key.prefixlen, PW_POL_PREFIX_FULL);
+		CHECK_EQ(p->key.port, htons(80));
+		CHECK_EQ(p->key.proto, TCP);
+		CHECK_EQ(p->key.peer_id, PW_ID_ANY);
+		CHECK(!p->key.slot && !p->key.pad0 && !p->key.pad1);
+		CHECK_EQ(p->val.rule_id, 1);   /* dev/c is rule 0: ns/name order */
+		CHECK_EQ(p->val.flags, 0);
+	}
+	p = only_pol(&s, db, PW_DIR_EGRESS);
+	CHECK(p);
+	if (p) {
+		CHECK_EQ(p->key.prefixlen, PW_POL_PREFIX_ANY_PORT);
+		CHECK_EQ(p->key.proto, UDP);
+		CHECK_EQ(p->key.port, 0);
+		CHECK_EQ(p->key.dir, PW_DIR_EGRESS);
+		CHECK_EQ(p->val.rule_id, 2);
+	}
+	p = only_pol(&s, tool, PW_DIR_INGRESS);
+	CHECK(p);
+	if (p) {
+		CHECK_EQ(p->key.prefixlen, PW_POL_PREFIX_ANY_PROTO);
+		CHECK(p->key.proto == 0 && p->key.port == 0);
+		CHECK_EQ(p->key.peer_id, ident_of(&s, "dev", "tool"));
+	}
+	for (size_t i = 1; i < s.n_pol; i++)
+		CHECK(memcmp(&s.pol[i - 1].key, &s.pol[i].key, sizeof(s.pol[i].key)) < 0);
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static void t_compile_named_port_ingress(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS
+		"kind: NetworkPolicy\n"
+		"metadata: {name: p, namespace: prod}\n"
+		"spec: {podSelector: {}, ingress: [{ports: [{port: http}]}]}\n", NULL, &s, &err);
+	const struct pw_state_pol *p;
+
+	CHECK(c);
+	if (!c)
+		return;
+	p = only_pol(&s, t_ep(&s, "prod", "web1")->ep_id, PW_DIR_INGRESS);
+	CHECK(p && p->key.port == htons(8080) && p->key.peer_id == PW_ID_ANY);
+	p = only_pol(&s, t_ep(&s, "prod", "web3")->ep_id, PW_DIR_INGRESS);
+	CHECK(p && p->key.port == htons(9090));
+	/* db has no port named http: isolated, no entry */
+	CHECK_EQ(count_pol(&s, t_ep(&s, "prod", "db")->ep_id, PW_DIR_INGRESS), 0);
+	CHECK(t_ep(&s, "prod", "db")->flags & PW_EP_ISOLATED_INGRESS);
+	CHECK(t_allowed(&s, "dev/tool", "prod/web3", 9090, TCP));
+	CHECK(!t_allowed(&s, "dev/tool", "prod/web3", 8080, TCP));
+	CHECK(!t_allowed(&s, "dev/tool", "prod/web3", 9090, UDP));
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static void t_compile_named_port_egress(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS
+		"kind: NetworkPolicy\n"
+		"metadata: {name: sel, namespace: dev}\n"
+		"spec:\n"
+		"  podSelector: {}\n"
+		"  egress: [{to: [{namespaceSelector: {matchLabels: {team: a}}}], ports: [{port: http}]}]\n"
+		"---\n"
+		"kind: NetworkPolicy\n"
+		"metadata: {name: any, namespace: prod}\n"
+		"spec:\n"
+		"  podSelector: {matchLabels: {app: db}}\n"
+		"  policyTypes: [Egress]\n"
+		"  egress: [{ports: [{port: dns, protocol: UDP}]}]\n"
+		"---\n"
+		"kind: NetworkPolicy\n"
+		"metadata: {name: cidr, namespace: prod}\n"
+		"spec:\n"
+		"  podSelector: {matchLabels: {app: web}}\n"
+		"  policyTypes: [Egress]\n"
+		"  egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0}}], ports: [{port: sql}]}]\n",
+		NULL, &s, &err);
+	uint32_t tool, db, web1;
+
+	CHECK(c);
+	if (!c)
+		return;
+	tool = t_ep(&s, "dev", "tool")->ep_id;
+	db = t_ep(&s, "prod", "db")->ep_id;
+	web1 = t_ep(&s, "prod", "web1")->ep_id;
+	/* three peer identities name http: web1's and web2's IPv4 (8080; inside
+	 * the 0.0.0.0/0 group of policy cidr), web1's IPv6 (8080, outside it),
+	 * web3 (9090); db does not */
+	CHECK_EQ(count_pol(&s, tool, PW_DIR_EGRESS), 3);
+	CHECK(t_allowed(&s, "dev/tool", "fd00::1", 8080, TCP));
+	CHECK(t_allowed(&s, "dev/tool", "prod/web1", 8080, TCP));
+	CHECK(t_allowed(&s, "dev/tool", "prod/web3", 9090, TCP));
+	CHECK(!t_allowed(&s, "dev/tool", "prod/web3", 8080, TCP));
+	CHECK(!t_allowed(&s, "dev/tool", "prod/db", 8080, TCP));
+	/* no peers: every pod identity with a port named dns (coredns) */
+	CHECK_EQ(count_pol(&s, db, PW_DIR_EGRESS), 1);
+	CHECK(t_allowed(&s, "prod/db", "kube-system/coredns", 53, UDP));
+	CHECK(!t_allowed(&s, "prod/db", "8.8.8.8", 53, UDP));   /* external: no named ports */
+	/* an ipBlock: pods inside it with the name; no CIDR-group entries */
+	CHECK_EQ(count_pol(&s, web1, PW_DIR_EGRESS), 1);
+	CHECK(t_allowed(&s, "prod/web1", "prod/db", 5432, TCP));
+	CHECK(!t_allowed(&s, "prod/web1", "1.1.1.1", 5432, TCP));
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static void t_compile_rules_and_lowest_rule_id(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS
+		"kind: NetworkPolicy\n"
+		"metadata: {name: b, namespace: prod}\n"
+		"spec:\n"
+		"  podSelector: {matchLabels: {app: db}}\n"
+		"  ingress: [{ports: [{port: 80}]}, {ports: [{port: 80}, {port: 81}]}]\n"
+		"  egress: [{}]\n"
+		"---\n"
+		"kind: NetworkPolicy\n"
+		"metadata: {name: a, namespace: prod}\n"
+		"spec:\n"
+		"  podSelector: {matchLabels: {app: nothing}}\n"
+		"  ingress: [{}]\n", NULL, &s, &err);
+	struct pw_policy_val v;
+	uint32_t db;
+
+	CHECK(c);
+	if (!c)
+		return;
+	CHECK_EQ(s.n_rules, 4);
+	CHECK(!strcmp(s.rules[0].policy, "prod/a") && s.rules[0].dir == PW_DIR_INGRESS);
+	CHECK(!strcmp(s.rules[1].policy, "prod/b") && s.rules[1].rule_index == 0);
+	CHECK(!strcmp(s.rules[2].policy, "prod/b") && s.rules[2].rule_index == 1);
+	CHECK(s.rules[3].dir == PW_DIR_EGRESS && s.rules[3].rule_index == 0);
+	for (size_t i = 0; i < s.n_rules; i++)
+		CHECK_EQ(s.rules[i].rule_id, i);
+	db = t_ep(&s, "prod", "db")->ep_id;
+	CHECK_EQ(count_pol(&s, db, PW_DIR_INGRESS), 2);
+	CHECK(pw_state_policy_lookup(&s, db, PW_DIR_INGRESS, 12345, TCP, 80, &v) && v.rule_id == 1);
+	CHECK(pw_state_policy_lookup(&s, db, PW_DIR_INGRESS, 12345, TCP, 81, &v) && v.rule_id == 2);
+	CHECK(pw_state_policy_lookup(&s, db, PW_DIR_EGRESS, 12345, UDP, 9, &v) && v.rule_id == 3);
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static void t_compile_selector_peers(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS
+		"kind: NetworkPolicy\n"
+		"metadata: {name: p, namespace: prod}\n"
+		"spec:\n"
+		"  podSelector: {matchLabels: {app: db}}\n"
+		"  ingress:\n"
+		"  - from: [{namespaceSelector: {matchLabels: {team: b}}, podSelector: {matchLabels: {app: web}}}]\n"
+		"    ports: [{port: 1}]\n"
+		"  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}]\n"
+		"    ports: [{port: 2}]\n"
+		"  - from: [{podSelector: {matchLabels: {app: web}}}]\n"
+		"    ports: [{port: 3}]\n"
+		"  - from: [{namespaceSelector: {}}]\n"
+		"    ports: [{port: 4}]\n", NULL, &s, &err);
+
+	CHECK(c);
+	if (!c)
+		return;
+	CHECK(t_allowed(&s, "dev/tool", "prod/db", 1, TCP));     /* ns AND pod */
+	CHECK(!t_allowed(&s, "prod/web1", "prod/db", 1, TCP));
+	CHECK(t_allowed(&s, "kube-system/coredns", "prod/db", 2, TCP));
+	CHECK(!t_allowed(&s, "dev/tool", "prod/db", 2, TCP));
+	CHECK(t_allowed(&s, "prod/web1", "prod/db", 3, TCP));    /* own namespace */
+	CHECK(t_allowed(&s, "prod/web3", "prod/db", 3, TCP));
+	CHECK(!t_allowed(&s, "dev/tool", "prod/db", 3, TCP));
+	CHECK(t_allowed(&s, "dev/tool", "prod/db", 4, TCP));     /* every namespace */
+	CHECK(!t_allowed(&s, "1.2.3.4", "prod/db", 4, TCP));     /* but only pods */
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static bool same_state(const struct pw_state *a, const struct pw_state *b)
+{
+	return a->n_eps == b->n_eps && a->n_ipc == b->n_ipc && a->n_pol == b->n_pol &&
+	       a->n_ids == b->n_ids && a->n_rules == b->n_rules &&
+	       !memcmp(a->eps, b->eps, a->n_eps * sizeof(*a->eps)) &&
+	       !memcmp(a->ipc, b->ipc, a->n_ipc * sizeof(*a->ipc)) &&
+	       !memcmp(a->pol, b->pol, a->n_pol * sizeof(*a->pol)) &&
+	       !memcmp(a->ids, b->ids, a->n_ids * sizeof(*a->ids)) &&
+	       !memcmp(a->rules, b->rules, a->n_rules * sizeof(*a->rules));
+}
+
+#define POLICIES \
+	"kind: NetworkPolicy\n" \
+	"metadata: {name: p1, namespace: prod}\n" \
+	"spec:\n" \
+	"  podSelector: {matchLabels: {app: web}}\n" \
+	"  ingress: [{from: [{podSelector: {}}, {ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.0/24]}}],\n" \
+	"             ports: [{port: http}, {port: 100, endPort: 200}]}]\n" \
+	"  egress: [{to: [{namespaceSelector: {}}], ports: [{port: dns, protocol: UDP}]}]\n" \
+	"---\n" \
+	"kind: NetworkPolicy\n" \
+	"metadata: {name: p2, namespace: dev}\n" \
+	"spec: {podSelector: {}, egress: [{to: [{ipBlock: {cidr: '::/0'}}]}]}\n" \
+	"---\n"
+
+static void t_compile_deterministic(void)
+{
+	struct pw_state s1, s2, s3;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c1 = t_compile(PODS POLICIES, NULL, &s1, &err);
+	struct pw_cluster *c2 = t_compile(PODS POLICIES, NULL, &s2, &err);
+	struct pw_cluster *c3 = t_compile(POLICIES PODS, NULL, &s3, &err);   /* other order */
+
+	CHECK(c1 && c2 && c3);
+	if (c1 && c2 && c3) {
+		CHECK(s1.n_pol > 10);
+		CHECK(same_state(&s1, &s2));
+		CHECK(same_state(&s1, &s3));
+	}
+	pw_state_free(&s1);
+	pw_state_free(&s2);
+	pw_state_free(&s3);
+	pw_cluster_free(c1);
+	pw_cluster_free(c2);
+	pw_cluster_free(c3);
+}
+
+static void t_compile_small_change_small_diff(void)
+{
+	char *a = malloc(64 * 1024), *b = malloc(64 * 1024);
+	size_t pa = 0, pb = 0;
+	struct pw_state s1, s2;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c1, *c2;
+
+	for (int i = 0; i < 40; i++) {
+		const char *fmt = "kind: Pod\nmetadata: {name: p%02d, namespace: n%d, labels: "
+				  "{app: a%d%s}}\nstatus: {podIP: 10.3.%d.%d}\n---\n";
+
+		pa += (size_t)sprintf(a + pa, fmt, i, i % 3, i % 5, "", i % 3, i + 1);
+		pb += (size_t)sprintf(b + pb, fmt, i, i % 3, i % 5, i == 7 ? ", extra: x" : "",
+				      i % 3, i + 1);
+	}
+	pa += (size_t)sprintf(a + pa, "%s", "kind: NetworkPolicy\nmetadata: {name: p, namespace: n1}\n"
+			      "spec: {podSelector: {}, ingress: [{from: [{namespaceSelector: {}}]}]}\n");
+	pb += (size_t)sprintf(b + pb, "%s", "kind: NetworkPolicy\nmetadata: {name: p, namespace: n1}\n"
+			      "spec: {podSelector: {}, ingress: [{from: [{namespaceSelector: {}}]}]}\n");
+	c1 = t_compile(a, NULL, &s1, &err);
+	c2 = t_compile(b, NULL, &s2, &err);
+	CHECK(c1 && c2);
+	if (c1 && c2) {
+		size_t d_ipc = t_diff(s1.ipc, s1.n_ipc, s2.ipc, s2.n_ipc, sizeof(*s1.ipc),
+				      sizeof(s1.ipc[0].key));
+		size_t d_pol = t_diff(s1.pol, s1.n_pol, s2.pol, s2.n_pol, sizeof(*s1.pol),
+				      sizeof(s1.pol[0].key));
+		size_t d_ids = 0;
+		size_t d_eps = t_diff(s1.eps, s1.n_eps, s2.eps, s2.n_eps, sizeof(*s1.eps), 64 + 254);
+
+		for (size_t i = 0; i < s1.n_ids; i++) {
+			const struct pw_state_identity *o = find_id(&s2, s1.ids[i].id);
+
+			d_ids += !o || memcmp(o, &s1.ids[i], sizeof(*o));
+		}
+		for (size_t i = 0; i < s2.n_ids; i++)
+			d_ids += !find_id(&s1, s2.ids[i].id);
+		/* pod 7 got a new identity: its address, its endpoint, its
+		 * identity, and the entries that name it as a peer */
+		CHECK_EQ(d_ipc, 1);
+		CHECK_EQ(d_eps, 1);
+		CHECK_EQ(d_ids, 1);   /* one identity added: a7's others remain */
+		CHECK(d_pol > 0 && d_pol <= 2 * 14 + 1);
+		CHECK(s1.n_pol > 100);
+	}
+	pw_state_free(&s1);
+	pw_state_free(&s2);
+	pw_cluster_free(c1);
+	pw_cluster_free(c2);
+	free(a);
+	free(b);
+}
+
+static uint32_t dns_of(const char *policies, const struct pw_compile_opts *o, const char *ns,
+		       const char *name)
+{
+	char y[8192];
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c;
+	uint32_t f = 0xdead;
+
+	snprintf(y, sizeof(y), "%s%s", PODS, policies);
+	c = t_compile(y, o, &s, &err);
+	if (c && t_ep(&s, ns, name))
+		f = t_ep(&s, ns, name)->dns_flags;
+	pw_state_free(&s);
+	pw_cluster_free(c);
+	return f;
+}
+
+#define DENY_EGRESS \
+	"kind: NetworkPolicy\n" \
+	"metadata: {name: deny, namespace: prod}\n" \
+	"spec: {podSelector: {}, policyTypes: [Egress]}\n" \
+	"---\n"
+
+static void t_compile_dns_flags(void)
+{
+	struct pw_compile_opts aut = { .dns_auto = true };
+	const char *to_dns_udp =
+		"kind: NetworkPolicy\n"
+		"metadata: {name: dns, namespace: prod}\n"
+		"spec:\n"
+		"  podSelector: {}\n"
+		"  egress:\n"
+		"  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}},\n"
+		"          podSelector: {matchLabels: {k8s-app: kube-dns}}}]\n"
+		"    ports: [{port: 53, protocol: UDP}]\n";
+	const char *to_dns_both =
+		"kind: NetworkPolicy\n"
+		"metadata: {name: dns, namespace: prod}\n"
+		"spec:\n"
+		"  podSelector: {}\n"
+		"  egress:\n"
+		"  - to: [{namespaceSelector: {}}]\n"
+		"    ports: [{port: 53, protocol: UDP}, {port: dns-tcp}]\n";
+	const char *to_all = "kind: NetworkPolicy\n"
+			     "metadata: {name: all, namespace: prod}\n"
+			     "spec: {podSelector: {}, egress: [{}]}\n";
+	const char *wrong_ns =
+		"kind: NetworkPolicy\n"
+		"metadata: {name: dns, namespace: prod}\n"
+		"spec:\n"
+		"  podSelector: {}\n"
+		"  egress: [{to: [{podSelector: {matchLabels: {k8s-app: kube-dns}}}], ports: [{port: 53, protocol: UDP}]}]\n";
+
+	CHECK_EQ(dns_of("", NULL, "prod", "web1"), PW_DNS_POLICY_UDP | PW_DNS_POLICY_TCP);
+	CHECK_EQ(dns_of(DENY_EGRESS, NULL, "prod", "web1"), 0);
+	CHECK_EQ(dns_of(DENY_EGRESS, NULL, "dev", "tool"), PW_DNS_POLICY_UDP | PW_DNS_POLICY_TCP);
+	CHECK_EQ(dns_of(DENY_EGRESS, &aut, "prod", "web1"), PW_DNS_AUTO);
+	CHECK_EQ(dns_of("", &aut, "prod", "web1"), PW_DNS_POLICY_UDP | PW_DNS_POLICY_TCP);
+	CHECK_EQ(dns_of(to_dns_udp, NULL, "prod", "web1"), PW_DNS_POLICY_UDP);
+	CHECK_EQ(dns_of(to_dns_udp, &aut, "prod", "web1"), PW_DNS_POLICY_UDP | PW_DNS_AUTO);
+	CHECK_EQ(dns_of(to_dns_both, NULL, "prod", "db"), PW_DNS_POLICY_UDP | PW_DNS_POLICY_TCP);
+	CHECK_EQ(dns_of(to_all, NULL, "prod", "db"), PW_DNS_POLICY_UDP | PW_DNS_POLICY_TCP);
+	/* podSelector alone means the policy's namespace: not kube-system */
+	CHECK_EQ(dns_of(wrong_ns, NULL, "prod", "db"), 0);
+}
+
+static void t_compile_dns_every_server(void)
+{
+	const char *two =
+		"kind: Pod\n"
+		"metadata: {name: coredns-2, namespace: kube-system, labels: {k8s-app: kube-dns, n: two}}\n"
+		"status: {podIP: 10.2.0.11}\n"
+		"---\n"
+		DENY_EGRESS
+		"kind: NetworkPolicy\n"
+		"metadata: {name: dns, namespace: prod}\n"
+		"spec:\n"
+		"  podSelector: {}\n"
+		"  egress: [{to: [{ipBlock: {cidr: 10.2.0.10/32}}], ports: [{port: 53, protocol: UDP}]}]\n";
+	const char *both =
+		"kind: Pod\n"
+		"metadata: {name: coredns-2, namespace: kube-system, labels: {k8s-app: kube-dns, n: two}}\n"
+		"status: {podIP: 10.2.0.11}\n"
+		"---\n"
+		"kind: NetworkPolicy\n"
+		"metadata: {name: dns, namespace: prod}\n"
+		"spec:\n"
+		"  podSelector: {}\n"
+		"  egress: [{to: [{ipBlock: {cidr: 10.2.0.0/24}}], ports: [{port: 53, protocol: UDP}]}]\n";
+
+	/* one of two DNS servers allowed: not "every" */
+	CHECK_EQ(dns_of(two, NULL, "prod", "web1"), 0);
+	CHECK_EQ(dns_of(both, NULL, "prod", "web1"), PW_DNS_POLICY_UDP);
+}
+
+static void t_compile_dns_custom_selector(void)
+{
+	struct pw_compile_opts o = { .dns_namespace = "prod", .dns_label_key = "app",
+				     .dns_label_value = "db" };
+	const char *p =
+		DENY_EGRESS
+		"kind: NetworkPolicy\n"
+		"metadata: {name: dns, namespace: prod}\n"
+		"spec: {podSelector: {}, egress: [{to: [{podSelector: {matchLabels: {app: db}}}],\n"
+		"       ports: [{port: 53, protocol: TCP}]}]}\n";
+	char y[8192];
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c;
+
+	CHECK_EQ(dns_of(p, &o, "prod", "web1"), PW_DNS_POLICY_TCP);
+	snprintf(y, sizeof(y), "%s%s", PODS, p);
+	c = t_compile(y, &o, &s, &err);
+	CHECK(c);
+	if (c) {
+		CHECK_EQ(t_ident(&s, "10.0.0.10"), ident_of(&s, "prod", "db"));
+		for (size_t i = 0; i < s.n_ipc; i++)
+			if (s.ipc[i].val.identity == ident_of(&s, "prod", "db"))
+				CHECK(s.ipc[i].val.flags & PW_IPC_DNS);
+	}
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static void t_compile_unfinished_cluster_refused(void)
+{
+	struct pw_cluster *c = pw_cluster_new();
+	struct pw_error err = { { 0 } };
+	struct pw_state s;
+	const char *y = "kind: Pod\nmetadata: {name: b}\nstatus: {podIP: 10.0.0.2}\n---\n"
+			"kind: Pod\nmetadata: {name: a}\nstatus: {podIP: 10.0.0.1}\n";
+
+	CHECK_EQ(pw_cluster_load_buffer(c, "u.yaml", y, strlen(y), &err), 0);
+	CHECK_EQ(pw_compile(c, NULL, &s, &err), -EINVAL);
+	CHECK_STR_CONTAINS(err.msg, "pw_cluster_finish");
+	CHECK(s.eps == NULL && s.pol == NULL && s.n_ipc == 0);
+	pw_cluster_free(c);
+}
+
+static void t_compile_shared_address_first_pod_wins(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(
+		"kind: Pod\nmetadata: {name: b, labels: {x: b}}\nstatus: {podIP: 10.0.0.1}\n---\n"
+		"kind: Pod\nmetadata: {name: a, labels: {x: a}}\nstatus: {podIP: 10.0.0.1}\n---\n"
+		"kind: Service\nmetadata: {name: s}\nspec: {clusterIP: 10.0.0.1}\n",
+		NULL, &s, &err);
+
+	CHECK(c);
+	if (!c)
+		return;
+	CHECK_EQ(s.n_ipc, 1);
+	CHECK_EQ(t_ident(&s, "10.0.0.1"), ident_of(&s, "default", "a"));
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+static void t_compile_empty_cluster(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile("", NULL, &s, &err);
+
+	CHECK(c);
+	CHECK_EQ(s.n_eps + s.n_ipc + s.n_pol + s.n_rules, 0);
+	CHECK_EQ(s.n_ids, 3);
+	pw_state_free(&s);
+	CHECK(s.ids == NULL && s.n_ids == 0);
+	pw_cluster_free(c);
+}
+
+int suite_compile(void)
+{
+	RUN(t_compile_isolation_flags);
+	RUN(t_compile_audit_all);
+	RUN(t_compile_is_local);
+	RUN(t_compile_endpoint_ids);
+	RUN(t_compile_identity_shared_by_same_labels);
+	RUN(t_compile_identity_split_by_named_port);
+	RUN(t_compile_identity_split_by_cidr);
+	RUN(t_compile_identity_ranges_and_table);
+	RUN(t_compile_ipcache_entries);
+	RUN(t_compile_cidr_except_hole);
+	RUN(t_compile_ipv6_block_excludes_ipv4);
+	RUN(t_compile_port_range_prefixes);
+	RUN(t_compile_end_port_entries);
+	RUN(t_compile_key_layout);
+	RUN(t_compile_named_port_ingress);
+	RUN(t_compile_named_port_egress);
+	RUN(t_compile_rules_and_lowest_rule_id);
+	RUN(t_compile_selector_peers);
+	RUN(t_compile_deterministic);
+	RUN(t_compile_small_change_small_diff);
+	RUN(t_compile_dns_flags);
+	RUN(t_compile_dns_every_server);
+	RUN(t_compile_dns_custom_selector);
+	RUN(t_compile_unfinished_cluster_refused);
+	RUN(t_compile_shared_address_first_pod_wins);
+	RUN(t_compile_empty_cluster);
+	return check_n_fail;
+}

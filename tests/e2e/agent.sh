@@ -98,16 +98,18 @@ else pwe_fail replies_pass_under_default_deny "${bad[*]}"; fi
 # ------------------------------------------------------------ edit: allow -> deny
 pwc_stream_start $A $B 7000; S_AB=$PWC_STREAM_OUT; P_AB=$PWC_LAST_PID
 pwc_stream_start $A $D 7000; S_AD=$PWC_STREAM_OUT; P_AD=$PWC_LAST_PID
-pwe_stream_flowing "$S_AB" 2000 && pwe_stream_flowing "$S_AD" 2000 \
-	|| pwe_note "streams a->b, a->d not flowing before the edit"
+flow_ab=no flow_ad=no
+pwe_stream_flowing "$S_AB" 2000 && flow_ab=yes
+pwe_stream_flowing "$S_AD" 2000 && flow_ad=yes
 PWE_T0=$(pwc_now_ms)
 pwe_np_allow_pair a-to-b production app=a app=b 7001/UDP 5201/TCP | pwc_write np-a-to-b.yaml
 pwe_np_allow_pair a-to-d production app=a app=d 7001/UDP 5201/TCP | pwc_write np-a-to-d.yaml
-edit_cut() {   # name file
-	local name=$1 f=$2 cut
-	if ! [ -s "$f" ]; then pwe_fail "$name" "the stream never flowed"; return; fi
-	cut=$(pwe_stream_cut_ms "$f" 800 4000)
-	if [ "$cut" = never ]; then
+cuts=($(pwe_stream_cut_ms 800 4000 "$S_AB" "$S_AD"))
+edit_cut() {   # name file flowing-before-the-edit cut-ms
+	local name=$1 f=$2 cut=$4
+	if [ "$3" != yes ]; then
+		pwe_fail "$name" "the stream was not flowing before the edit"
+	elif [ "$cut" = never ]; then
 		pwe_fail "$name" "established connection still flowing 4 s after the edit"
 	elif [ "$cut" -gt "$PWE_EDIT_MS" ]; then
 		pwe_fail "$name" "cut only after ${cut} ms (limit ${PWE_EDIT_MS} ms)"
@@ -117,8 +119,8 @@ edit_cut() {   # name file
 		pwe_fail "$name" "the connection resumed after the cut"
 	fi
 }
-edit_cut edit_allow_to_deny_cuts_established_same_node "$S_AB"
-edit_cut edit_allow_to_deny_cuts_established_cross_node "$S_AD"
+edit_cut edit_allow_to_deny_cuts_established_same_node "$S_AB" $flow_ab "${cuts[0]}"
+edit_cut edit_allow_to_deny_cuts_established_cross_node "$S_AD" $flow_ad "${cuts[1]}"
 pwe_expect edit_allow_to_deny_new_connections_denied fail "$A $B 7000 tcp" "$A $D 7000 tcp"
 pwe_expect edit_keeps_other_rules ok "$A $B 7001 udp" "$A $D 7001 udp"
 pwc_kill "$P_AB"; pwc_kill "$P_AD"
@@ -129,8 +131,10 @@ pre_ab=${PWC_RES["$A $B 7000 tcp"]} pre_ad=${PWC_RES["$A $D 7000 tcp"]}
 PWE_T0=$(pwc_now_ms)
 pwe_np_allow_pair a-to-b production app=a app=b "${PAIR_PORTS[@]}" | pwc_write np-a-to-b.yaml
 pwe_np_allow_pair a-to-d production app=a app=d "${PAIR_PORTS[@]}" | pwc_write np-a-to-d.yaml
-t_ab=$(pwe_time_until_ok 5000 "$A $B 7000 tcp")
-t_ad=$(pwe_time_until_ok 5000 "$A $D 7000 tcp")
+pwe_time_until_ok 5000 "$A $B 7000 tcp" >"$PWC_WORK/tmp/t_ab" & w1=$!
+pwe_time_until_ok 5000 "$A $D 7000 tcp" >"$PWC_WORK/tmp/t_ad" & w2=$!
+wait $w1 $w2
+t_ab=$(cat "$PWC_WORK/tmp/t_ab"); t_ad=$(cat "$PWC_WORK/tmp/t_ad")
 for x in "same_node $t_ab $pre_ab" "cross_node $t_ad $pre_ad"; do
 	set -- $x
 	if [ "$3" != fail ]; then pwe_fail "edit_deny_to_allow_opens_new_$1" "was not denied before the edit"

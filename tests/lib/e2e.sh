@@ -129,19 +129,30 @@ pwe_time_until_ok() {
 	done
 }
 
-# pwe_stream_cut_ms FILE QUIET_MS MAX_MS: watch a stream's output file after an
-# edit at $PWE_T0. Prints the time (ms after PWE_T0) of the last byte received,
-# once nothing has arrived for QUIET_MS; "never" if it still flows at MAX_MS.
+# pwe_stream_cut_ms QUIET_MS MAX_MS FILE...: watch streams' output files
+# (together) after an edit at $PWE_T0. For each, prints the time (ms after
+# PWE_T0) of the last byte received once nothing has arrived for QUIET_MS, or
+# "never" if it still flows at MAX_MS. Returns once every stream is settled.
 pwe_stream_cut_ms() {
-	local f=$1 quiet=$2 max=$3 size last now last_t
-	last=$(pwc_stream_bytes "$f"); last_t=$PWE_T0
+	local quiet=$1 max=$2; shift 2
+	local n=$# i now size done last=() last_t=() res=() f
+	i=0; for f in "$@"; do last[$i]=$(pwc_stream_bytes "$f"); last_t[$i]=$PWE_T0; i=$((i + 1)); done
 	while :; do
 		sleep 0.05
-		now=$(pwc_now_ms); size=$(pwc_stream_bytes "$f")
-		if [ "$size" != "$last" ]; then last=$size; last_t=$now; fi
-		if [ $((now - last_t)) -ge "$quiet" ]; then echo $((last_t - PWE_T0)); return 0; fi
-		if [ $((now - PWE_T0)) -ge "$max" ]; then echo never; return 1; fi
+		now=$(pwc_now_ms); done=0; i=0
+		for f in "$@"; do
+			if [ -z "${res[$i]:-}" ]; then
+				size=$(pwc_stream_bytes "$f")
+				if [ "$size" != "${last[$i]}" ]; then last[$i]=$size; last_t[$i]=$now; fi
+				if [ $((now - last_t[i])) -ge "$quiet" ]; then res[$i]=$((last_t[i] - PWE_T0))
+				elif [ $((now - PWE_T0)) -ge "$max" ]; then res[$i]=never; fi
+			fi
+			[ -n "${res[$i]:-}" ] && done=$((done + 1))
+			i=$((i + 1))
+		done
+		[ "$done" -eq "$n" ] && break
 	done
+	echo "${res[*]}"
 }
 
 # pwe_stream_flowing FILE [MS]: 0 iff FILE grows within MS (default 500).

@@ -46,7 +46,7 @@ PODS=(frontend backend postgres)
 declare -A SERVES=([frontend]=80 [backend]=8080 [postgres]=5432)
 
 step "Building a local cluster (namespaces prefixed $PWC_PREFIX)"
-pwc_seed "$NODES" 2>/dev/null || { echo "demo: building the cluster failed" >&2; exit 1; }
+pwc_seed "$NODES"
 pwc_describe
 printf '  Service kube-system/kube-dns  198.19.255.10:53 udp+tcp -> %s:53 (iptables DNAT, as kube-proxy)\n' "$PWC_DNS_IP"
 printf '  Kubernetes objects for the agent: %s\n' "$PWC_SRC"

@@ -12,6 +12,7 @@ const struct pw_command pw_commands[] = {
 	{ "agent", cmd_agent, "--source DIR [--pin-dir P] [--mode enforce|audit] [--dns auto|off] [--uplink DEV]... [--dns-namespace NS] [--dns-label k=v]" },
 	{ "apply", cmd_apply, "-f FILE|DIR [--pin-dir P] [--mode enforce|audit] [--dns auto|off] [--uplink DEV]... [--dns-namespace NS] [--dns-label k=v]" },
 	{ "uninstall", cmd_uninstall, "[--pin-dir P]" },
+	{ "bench", cmd_bench, "[datapath|control|all] [-o table|json] [--entries N,...] [--repeat N] [--runs N] [--policies N,...] [--pods N] [--changes N] [-v]" },
 	{ NULL, NULL, NULL },
 };
 

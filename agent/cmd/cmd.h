@@ -26,5 +26,6 @@ int cmd_matrix(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_uninstall(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

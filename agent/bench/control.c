@@ -1,0 +1,794 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Control-plane cost: how long the agent takes to turn objects into maps.
+ *
+ * 1. compile + load, in process: a generated cluster (pods over
+ *    pods/100 namespaces, 20 apps x 3 tiers x 2 versions per namespace,
+ *    `local_pods` of them on this node, policies of five shapes: pod
+ *    selector, namespace AND pod selector with a named port, ipBlock with
+ *    except and an endPort range, egress to pods and DNS, same-namespace)
+ *    is written as YAML files, then timed: YAML -> objects (the loader),
+ *    objects -> desired state (pw_compile), state -> empty private maps
+ *    (pw_sync). Opening and verifying the BPF object is timed apart (it
+ *    happens once when the agent starts, not per change).
+ *
+ * 2. change -> enforced, with the real agent: `podwall agent --source DIR`
+ *    runs in a private network namespace whose stand-alone devices are the
+ *    local pods' host veths (annotation podwall.io/host-veth), maps pinned
+ *    in a pin dir of this run. Each change rewrites one small file of DIR
+ *    (temp file + rename, as kubectl-style tools and editors do); the clock
+ *    stops when the pinned config map's generation has moved and the live
+ *    slot holds what the change asks for (the policy entry of the new port;
+ *    the endpoint's isolation flag for a label change). The agent's own
+ *    "applied ... in N ms" lines give the part after its debounce.
+ *
+ * 3. memory: memlock of every pinned map (as bpftool map show reports it),
+ *    and the agent's RSS.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <ftw.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "compiler.h"
+#include "model.h"
+#include "state.h"
+#include "podwall.skel.h"
+#include "kernel/bpfobj.h"
+#include "kernel/mapsync.h"
+#include "kernel/netlink.h"
+#include "bench/bench.h"
+
+#define LOCAL_IFX_BASE 1000 /* made-up ifindexes of the in-process compile bench */
+
+/* ------------------------------------------------------------- the files */
+
+struct buf {
+	char  *p;
+	size_t n, cap;
+	bool   oom;
+};
+
+static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if (b->p && b->n + (size_t)n < b->cap) {
+			b->n += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 1 << 16;
+		while (cap < b->n + (size_t)n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+}
+
+/* Write a file atomically: DIR/.NAME.tmp, then rename (watchers see one event). */
+static int write_file(const char *dir, const char *name, const struct buf *b)
+{
+	char tmp[PATH_MAX], path[PATH_MAX];
+	int fd, err = 0;
+
+	if (b->oom)
+		return -ENOMEM;
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < b->n;) {
+		ssize_t w = write(fd, b->p + off, b->n - off);
+
+		if (w < 0) {
+			err = -errno;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+static const char *const tiers[] = { "web", "api", "db" };
+
+static size_t n_namespaces(size_t pods)
+{
+	size_t n = pods / 100;
+
+	return n ? n : 1;
+}
+
+/* Pod i: namespace, labels, address 198.18.0.0/15 + i (+ 16 for the lat pods). */
+static void pod_ip(size_t i, char *s, size_t len)
+{
+	uint32_t a = (198u << 24) | (18u << 16);
+
+	a += 16 + (uint32_t)i;
+	snprintf(s, len, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+}
+
+/*
+ * The cluster: namespaces, pods (every pods/local_pods-th is local, on
+ * device pwl<k>) and policies. Returns the total bytes written.
+ */
+static int gen_cluster(const char *dir, size_t pods, size_t local_pods, size_t policies,
+		       size_t *bytes)
+{
+	size_t nns = n_namespaces(pods), per_ns = (pods + nns - 1) / nns;
+	size_t stride = local_pods ? pods / local_pods : 0;
+	struct buf b = { 0 };
+	int err;
+
+	*bytes = 0;
+	for (size_t i = 0; i < nns; i++)
+		bprintf(&b, "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns-%03zu\n"
+			"  labels: {kubernetes.io/metadata.name: ns-%03zu, team: team-%zu, env: %s}\n",
+			i, i, i % 10, i % 4 ? "prod" : "staging");
+	if ((err = write_file(dir, "00-namespaces.yaml", &b)))
+		goto out;
+	*bytes += b.n;
+	b.n = 0;
+
+	for (size_t i = 0; i < pods; i++) {
+		size_t ns = i / per_ns, j = i % per_ns;
+		char ip[32];
+
+		pod_ip(i, ip, sizeof(ip));
+		bprintf(&b, "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p-%05zu\n"
+			"  namespace: ns-%03zu\n  labels: {app: app-%zu, tier: %s, version: v%zu}\n",
+			i, ns, j % 20, tiers[j % 3], j % 2);
+		if (stride && i % stride == 0 && i / stride < local_pods)
+			bprintf(&b, "  annotations: {podwall.io/host-veth: pwl%zu}\n", i / stride);
+		bprintf(&b, "spec:\n  containers:\n  - name: c\n    image: app\n    ports:\n"
+			"    - {name: http, containerPort: 8080, protocol: TCP}\n"
+			"    - {name: metrics, containerPort: 9090, protocol: TCP}\n"
+			"status:\n  phase: Running\n  podIP: %s\n  podIPs: [{ip: %s}]\n", ip, ip);
+	}
+	if ((err = write_file(dir, "10-pods.yaml", &b)))
+		goto out;
+	*bytes += b.n;
+	b.n = 0;
+
+	for (size_t k = 0; k < policies; k++) {
+		size_t ns = k % nns, q = k / nns;
+
+		bprintf(&b, "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+			"metadata:\n  name: np-%05zu\n  namespace: ns-%03zu\nspec:\n"
+			"  podSelector: {matchLabels: {app: app-%zu}}\n", k, ns, q % 20);
+		switch (q % 5) {
+		case 0: /* from the next app of the namespace, one port */
+			bprintf(&b, "  ingress:\n  - from:\n    - podSelector: {matchLabels: {app: app-%zu}}\n"
+				"    ports:\n    - {protocol: TCP, port: 8080}\n", (q + 1) % 20);
+			break;
+		case 1: /* from the web tier of a team's namespaces, a named port */
+			bprintf(&b, "  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {team: team-%zu}}\n"
+				"      podSelector: {matchLabels: {tier: web}}\n"
+				"    ports:\n    - {protocol: TCP, port: http}\n", q % 10);
+			break;
+		case 2: /* from a CIDR with a hole, a port range */
+			bprintf(&b, "  ingress:\n  - from:\n    - ipBlock: {cidr: 172.16.%zu.0/24, except: [172.16.%zu.128/25]}\n"
+				"    ports:\n    - {protocol: TCP, port: 9000, endPort: 9100}\n",
+				q % 256, q % 256);
+			break;
+		case 3: /* egress to the database tier and DNS */
+			bprintf(&b, "  policyTypes: [Egress]\n  egress:\n  - to:\n"
+				"    - podSelector: {matchLabels: {tier: db}}\n"
+				"    ports:\n    - {protocol: TCP, port: 5432}\n"
+				"  - ports:\n    - {protocol: UDP, port: 53}\n    - {protocol: TCP, port: 53}\n");
+			break;
+		default: /* anything in the namespace, metrics */
+			bprintf(&b, "  ingress:\n  - from:\n    - podSelector: {}\n"
+				"    ports:\n    - {protocol: TCP, port: metrics}\n");
+			break;
+		}
+	}
+	if ((err = write_file(dir, "20-policies.yaml", &b)))
+		goto out;
+	*bytes += b.n;
+out:
+	free(b.p);
+	return err;
+}
+
+/* ------------------------------------------------------ compile + load */
+
+static uint32_t local_by_annotation(void *ctx, const struct pw_pod *pod)
+{
+	unsigned k;
+
+	(void)ctx;
+	if (pod->host_veth && sscanf(pod->host_veth, "pwl%u", &k) == 1)
+		return LOCAL_IFX_BASE + k;
+	return 0;
+}
+
+static uint64_t fd_memlock(int fd)
+{
+	char path[64], line[256];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static int bench_load(const char *root, size_t pods, size_t local_pods, size_t policies,
+		      bool verbose, struct pwb_cl_load *l)
+{
+	struct pw_compile_opts copts = { .is_local = local_by_annotation };
+	struct pw_cluster *c = NULL;
+	struct pw_state st = { 0 };
+	struct pw_sync_stats ss;
+	struct pw_error perr = { { 0 } };
+	struct podwall_bpf *obj = NULL;
+	char dir[PATH_MAX];
+	uint64_t t0, t1, t2, t3;
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	l->policies = policies;
+	l->pods = pods;
+	l->local_pods = local_pods;
+	snprintf(dir, sizeof(dir), "%s/load-%zu", root, policies);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	err = gen_cluster(dir, pods, local_pods, policies, &l->yaml_bytes);
+	if (err) {
+		fprintf(stderr, "podwall bench: writing %s: %s\n", dir, strerror(-err));
+		return err;
+	}
+
+	/* The BPF object first: opening and verifying it is the agent's start. */
+	t0 = pwb_now_ns();
+	err = pw_bpf_open(NULL, &obj);
+	l->obj_load_ms = (pwb_now_ns() - t0) / 1e6;
+	if (err) {
+		fprintf(stderr, "podwall bench: loading the BPF object: %s\n", strerror(-err));
+		return err;
+	}
+
+	t0 = pwb_now_ns();
+	c = pw_cluster_new();
+	if (!c) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = pw_cluster_load_path(c, dir, &perr);
+	if (!err)
+		err = pw_cluster_finish(c, &perr);
+	t1 = pwb_now_ns();
+	if (err) {
+		fprintf(stderr, "podwall bench: loading %s: %s\n", dir, perr.msg);
+		goto out;
+	}
+	err = pw_compile(c, &copts, &st, &perr);
+	t2 = pwb_now_ns();
+	if (err) {
+		fprintf(stderr, "podwall bench: compiling %s: %s\n", dir, perr.msg);
+		goto out;
+	}
+	err = pw_sync(obj, &st, &ss);
+	t3 = pwb_now_ns();
+	if (err) {
+		fprintf(stderr, "podwall bench: sync of %zu policies: %s\n", policies,
+			ss.error[0] ? ss.error : strerror(-err));
+		goto out;
+	}
+	l->parse_ms = (t1 - t0) / 1e6;
+	l->compile_ms = (t2 - t1) / 1e6;
+	l->sync_ms = (t3 - t2) / 1e6;
+	l->total_ms = (t3 - t0) / 1e6;
+	l->n_eps = st.n_eps;
+	l->n_ipc = st.n_ipc;
+	l->n_pol = st.n_pol;
+	l->n_ids = st.n_ids;
+	l->n_rules = st.n_rules;
+
+	/* the same state again: what a no-op change costs past the compile */
+	t0 = pwb_now_ns();
+	err = pw_sync(obj, &st, &ss);
+	l->resync_ms = (pwb_now_ns() - t0) / 1e6;
+	if (err)
+		goto out;
+	if (verbose)
+		fprintf(stderr, "podwall bench: %zu policies / %zu pods: parse %.0f ms, compile %.0f ms, "
+			"sync %.0f ms (%zu policy entries)\n", policies, pods, l->parse_ms,
+			l->compile_ms, l->sync_ms, l->n_pol);
+out:
+	pw_state_free(&st);
+	pw_cluster_free(c);
+	pw_bpf_close(obj);
+	return err;
+}
+
+/* ------------------------------------------------------------- the agent */
+
+struct agent {
+	pid_t pid;
+	char  dir[PATH_MAX];      /* its --source */
+	char  pin[PATH_MAX];      /* its --pin-dir */
+	char  log[PATH_MAX];
+	int   cfg_fd, ep_fd, ipc_fd, pol_fd;
+	uint32_t ifx_target, ifx_label; /* host veths of the two latency pods */
+	uint8_t  ip_client[16], ip_target[16];
+};
+
+#define LAT_POLICY_FILE "90-lat-policy.yaml"
+#define LAT_POD_FILE    "91-lat-pod.yaml"
+
+/* The pods and policy the latency series change (namespace ns-000). */
+static int write_lat_pods(const char *dir, const char *role)
+{
+	struct buf b = { 0 };
+	int err;
+
+	bprintf(&b, "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: lat-label\n  namespace: ns-000\n"
+		"  labels: {app: lat-label, role: %s}\n  annotations: {podwall.io/host-veth: pwlat1}\n"
+		"spec:\n  containers:\n  - {name: c, image: app}\n"
+		"status:\n  podIP: 198.18.0.3\n  podIPs: [{ip: 198.18.0.3}]\n", role);
+	bprintf(&b, "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
+		"  name: lat-isolate-role-a\n  namespace: ns-000\nspec:\n"
+		"  podSelector: {matchLabels: {role: a}}\n  policyTypes: [Ingress]\n");
+	err = write_file(dir, LAT_POD_FILE, &b);
+	free(b.p);
+	return err;
+}
+
+static int write_lat_policy(const char *dir, unsigned port)
+{
+	struct buf b = { 0 };
+	int err;
+
+	bprintf(&b, "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: lat-target\n  namespace: ns-000\n"
+		"  labels: {app: lat-target}\n  annotations: {podwall.io/host-veth: pwlat0}\n"
+		"spec:\n  containers:\n  - {name: c, image: app}\n"
+		"status:\n  podIP: 198.18.0.1\n  podIPs: [{ip: 198.18.0.1}]\n");
+	bprintf(&b, "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: lat-client\n  namespace: ns-000\n"
+		"  labels: {app: lat-client}\n"
+		"spec:\n  containers:\n  - {name: c, image: app}\n"
+		"status:\n  podIP: 198.18.0.2\n  podIPs: [{ip: 198.18.0.2}]\n");
+	bprintf(&b, "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
+		"  name: lat-allow\n  namespace: ns-000\nspec:\n"
+		"  podSelector: {matchLabels: {app: lat-target}}\n"
+		"  ingress:\n  - from:\n    - podSelector: {matchLabels: {app: lat-client}}\n"
+		"    ports:\n    - {protocol: TCP, port: %u}\n", port);
+	err = write_file(dir, LAT_POLICY_FILE, &b);
+	free(b.p);
+	return err;
+}
+
+static int pinned(const struct agent *a, const char *name)
+{
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s/%s", a->pin, name);
+
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	return bpf_obj_get(path);
+}
+
+static int read_config(const struct agent *a, struct pw_config *cfg)
+{
+	uint32_t zero = 0;
+
+	return bpf_map_lookup_elem(a->cfg_fd, &zero, cfg) ? -errno : 0;
+}
+
+/* Is the policy entry for lat-client -> lat-target:port in the live slot? */
+static bool policy_live(const struct agent *a, const struct pw_config *cfg, unsigned port)
+{
+	struct pw_endpoint ep;
+	struct pw_ipcache_key ik;
+	struct pw_ipcache_val iv;
+	struct pw_policy_key pk;
+	struct pw_policy_val pv;
+	uint8_t slot = cfg->active_slot & 1;
+
+	if (bpf_map_lookup_elem(a->ep_fd, &a->ifx_target, &ep))
+		return false;
+	pw_ipcache_key_make(&ik, slot, a->ip_client, 128);
+	if (bpf_map_lookup_elem(a->ipc_fd, &ik, &iv))
+		return false;
+	pw_policy_key_make(&pk, PW_POL_PREFIX_FULL, slot, PW_DIR_INGRESS, ep.ep_id, iv.identity,
+			   IPPROTO_TCP, (uint16_t)port);
+	/* (lat-allow is the only rule of lat-target: no shorter prefix can match) */
+	return bpf_map_lookup_elem(a->pol_fd, &pk, &pv) == 0;
+}
+
+static bool isolation_live(const struct agent *a, const struct pw_config *cfg, bool want)
+{
+	struct pw_endpoint ep;
+
+	if (bpf_map_lookup_elem(a->ep_fd, &a->ifx_label, &ep))
+		return false;
+	return !!(ep.flags[cfg->active_slot & 1] & PW_EP_ISOLATED_INGRESS) == want;
+}
+
+static void sleep_us(unsigned us)
+{
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static bool agent_alive(const struct agent *a)
+{
+	int st;
+
+	return waitpid(a->pid, &st, WNOHANG) == 0;
+}
+
+/* "applied generation N in X ms" lines of the agent's log from offset on. */
+static int apply_times(const char *log, long *offset, double *v, int max)
+{
+	char line[1024];
+	unsigned gen;
+	double ms;
+	int n = 0;
+	FILE *f = fopen(log, "r");
+
+	if (!f)
+		return 0;
+	fseek(f, *offset, SEEK_SET);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "podwall: applied generation %u in %lf ms", &gen, &ms) == 2 && n < max)
+			v[n++] = ms;
+	*offset = ftell(f);
+	fclose(f);
+	return n;
+}
+
+static void lat_stats(double *v, int n, struct pwb_cl_latency *l)
+{
+	l->n = n;
+	if (!n) {
+		l->p50_ms = l->p90_ms = l->p99_ms = l->max_ms = l->min_ms = NAN;
+		return;
+	}
+	l->p50_ms = pwb_percentile(v, n, 50);
+	l->p90_ms = pwb_percentile(v, n, 90);
+	l->p99_ms = pwb_percentile(v, n, 99);
+	l->min_ms = v[0];
+	l->max_ms = v[n - 1];
+}
+
+/*
+ * One series: `changes` edits, each timed from the rename to the moment the
+ * live slot shows it.
+ */
+static int series(struct agent *a, bool label, int changes, struct pwb_cl_latency *l,
+		  bool verbose)
+{
+	double *v = calloc((size_t)changes, sizeof(double));
+	double *ap = calloc((size_t)changes * 4 + 16, sizeof(double));
+	long off = 0;
+	int n = 0, err = 0, n_ap;
+	FILE *f;
+
+	if (!v || !ap) {
+		free(v);
+		free(ap);
+		return -ENOMEM;
+	}
+	f = fopen(a->log, "r");
+	if (f) {
+		fseek(f, 0, SEEK_END);
+		off = ftell(f);
+		fclose(f);
+	}
+	l->missed = 0;
+	for (int i = 1; i <= changes; i++) {
+		struct pw_config before, now;
+		unsigned port = 10000 + (unsigned)i;
+		bool want = i % 2; /* label: role a (isolated) on odd changes */
+		uint64_t t0, deadline;
+		bool seen = false;
+
+		if ((err = read_config(a, &before)))
+			goto out;
+		t0 = pwb_now_ns();
+		err = label ? write_lat_pods(a->dir, want ? "a" : "b") : write_lat_policy(a->dir, port);
+		if (err)
+			goto out;
+		deadline = t0 + 10ull * 1000000000ull;
+		while (pwb_now_ns() < deadline) {
+			if (!read_config(a, &now) && now.generation != before.generation &&
+			    (label ? isolation_live(a, &now, want) : policy_live(a, &now, port))) {
+				seen = true;
+				break;
+			}
+			sleep_us(50);
+		}
+		if (!seen) {
+			l->missed++;
+			if (!agent_alive(a)) {
+				fprintf(stderr, "podwall bench: the agent died\n");
+				err = -ESRCH;
+				goto out;
+			}
+			continue;
+		}
+		v[n++] = (pwb_now_ns() - t0) / 1e6;
+		/* let the agent settle, and vary the phase against its 1 s tick */
+		sleep_us(20000 + (unsigned)(i * 7919 % 30) * 1000);
+	}
+	lat_stats(v, n, l);
+	n_ap = apply_times(a->log, &off, ap, changes * 4 + 16);
+	if (n_ap) {
+		l->apply_p50_ms = pwb_percentile(ap, n_ap, 50);
+		l->apply_p99_ms = pwb_percentile(ap, n_ap, 99);
+	} else {
+		l->apply_p50_ms = l->apply_p99_ms = NAN;
+	}
+	if (verbose)
+		fprintf(stderr, "podwall bench: %s changes: p50 %.2f ms, p99 %.2f ms (%d missed); "
+			"agent apply p50 %.2f ms\n", label ? "pod label" : "policy file", l->p50_ms,
+			l->p99_ms, l->missed, l->apply_p50_ms);
+out:
+	free(v);
+	free(ap);
+	return err;
+}
+
+static void agent_memory(struct agent *a, struct pwb_cl_result *r)
+{
+	DIR *d = opendir(a->pin);
+	struct dirent *de;
+
+	r->maps_memlock = 0;
+	r->n_maps = 0;
+	if (!d)
+		return;
+	while ((de = readdir(d)) && r->n_maps < (int)(sizeof(r->maps) / sizeof(r->maps[0]))) {
+		struct bpf_map_info info;
+		__u32 len = sizeof(info);
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		fd = pinned(a, de->d_name);
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			snprintf(r->maps[r->n_maps].name, sizeof(r->maps[0].name), "%.31s", de->d_name);
+			r->maps[r->n_maps].memlock = fd_memlock(fd);
+			r->maps[r->n_maps].max_entries = info.max_entries;
+			r->maps[r->n_maps].type = info.type;
+			r->maps_memlock += r->maps[r->n_maps].memlock;
+			r->n_maps++;
+		}
+		close(fd);
+	}
+	closedir(d);
+}
+
+/* The agent's last words, when something went wrong. */
+static void log_tail(const char *log)
+{
+	char line[1024], ring[20][1024];
+	int n = 0;
+	FILE *f = fopen(log, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		snprintf(ring[n++ % 20], sizeof(ring[0]), "%s", line);
+	fclose(f);
+	for (int i = n > 20 ? n - 20 : 0; i < n; i++)
+		fprintf(stderr, "  agent| %s", ring[i % 20]);
+}
+
+static void agent_stop(struct agent *a)
+{
+	if (a->pid > 0) {
+		int st;
+
+		kill(a->pid, SIGTERM);
+		for (int i = 0; i < 200 && waitpid(a->pid, &st, WNOHANG) == 0; i++)
+			sleep_us(10000);
+		if (waitpid(a->pid, &st, WNOHANG) == 0) {
+			kill(a->pid, SIGKILL);
+			waitpid(a->pid, &st, 0);
+		}
+		a->pid = 0;
+	}
+	for (int *fd = &a->cfg_fd; fd <= &a->pol_fd; fd++)
+		if (*fd >= 0) {
+			close(*fd);
+			*fd = -1;
+		}
+	pw_bpf_unpin(a->pin);
+}
+
+static int run_agent(const struct pwb_cl_opts *o, const char *root, struct pwb_cl_result *r)
+{
+	struct agent a = { .cfg_fd = -1, .ep_fd = -1, .ipc_fd = -1, .pol_fd = -1 };
+	size_t policies = o->policies[0], bytes;
+	struct pw_config cfg;
+	uint64_t deadline;
+	int err, logfd;
+
+	snprintf(a.dir, sizeof(a.dir), "%s/agent", root);
+	snprintf(a.log, sizeof(a.log), "%s/agent.log", root);
+	snprintf(a.pin, sizeof(a.pin), "%s/bench-%d", PW_PIN_ROOT, (int)getpid());
+	if (mkdir(a.dir, 0700))
+		return -errno;
+	r->agent_policies = policies;
+	r->agent_pods = o->pods;
+
+	/* the local pods' host veths, and the two the series watch */
+	for (size_t k = 0; k < o->local_pods; k++) {
+		char name[16];
+		uint32_t ifx;
+
+		snprintf(name, sizeof(name), "pwl%u", (unsigned)k);
+		if ((err = pw_nl_dummy_add(name, &ifx)) || (err = pw_nl_link_up(name))) {
+			snprintf(r->agent_error, sizeof(r->agent_error), "device %s: %s", name,
+				 strerror(-err));
+			return err;
+		}
+	}
+	if ((err = pw_nl_dummy_add("pwlat0", &a.ifx_target)) || (err = pw_nl_link_up("pwlat0")) ||
+	    (err = pw_nl_dummy_add("pwlat1", &a.ifx_label)) || (err = pw_nl_link_up("pwlat1"))) {
+		snprintf(r->agent_error, sizeof(r->agent_error), "latency devices: %s", strerror(-err));
+		return err;
+	}
+	pw_addr_parse("198.18.0.1", a.ip_target);
+	pw_addr_parse("198.18.0.2", a.ip_client);
+
+	if ((err = gen_cluster(a.dir, o->pods, o->local_pods, policies, &bytes)) ||
+	    (err = write_lat_policy(a.dir, 10000)) || (err = write_lat_pods(a.dir, "b"))) {
+		snprintf(r->agent_error, sizeof(r->agent_error), "writing %.200s: %s", a.dir, strerror(-err));
+		return err;
+	}
+
+	logfd = open(a.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (logfd < 0)
+		return -errno;
+	a.pid = fork();
+	if (a.pid < 0) {
+		err = -errno;
+		close(logfd);
+		return err;
+	}
+	if (a.pid == 0) {
+		dup2(logfd, STDERR_FILENO);
+		dup2(logfd, STDOUT_FILENO);
+		execl(o->self, "podwall", "agent", "--source", a.dir, "--pin-dir", a.pin, (char *)NULL);
+		_exit(127);
+	}
+	close(logfd);
+
+	/* wait for the first pass: pins there, generation set, our entries live */
+	deadline = pwb_now_ns() + 120ull * 1000000000ull;
+	for (;;) {
+		if (a.cfg_fd < 0 && (a.cfg_fd = pinned(&a, "config")) >= 0) {
+			a.ep_fd = pinned(&a, "endpoints");
+			a.ipc_fd = pinned(&a, "ipcache");
+			a.pol_fd = pinned(&a, "policy");
+		}
+		if (a.cfg_fd >= 0 && a.ep_fd >= 0 && a.ipc_fd >= 0 && a.pol_fd >= 0 &&
+		    !read_config(&a, &cfg) && cfg.generation && policy_live(&a, &cfg, 10000))
+			break;
+		if (!agent_alive(&a) || pwb_now_ns() > deadline) {
+			snprintf(r->agent_error, sizeof(r->agent_error),
+				 "the agent did not apply its first state");
+			fprintf(stderr, "podwall bench: %s\n", r->agent_error);
+			err = -ETIMEDOUT;
+			goto out;
+		}
+		sleep_us(1000);
+	}
+	if (o->verbose)
+		fprintf(stderr, "podwall bench: agent %d up (%zu policies, %zu pods)\n", (int)a.pid,
+			policies, o->pods);
+
+	if ((err = series(&a, false, o->changes, &r->lat_policy, o->verbose)) ||
+	    (err = series(&a, true, o->changes, &r->lat_label, o->verbose)))
+		goto out;
+
+	agent_memory(&a, r);
+	r->agent_rss = pwb_rss_bytes(a.pid, &r->agent_rss_peak);
+	r->have_agent = true;
+out:
+	if (err)
+		log_tail(a.log);
+	agent_stop(&a);
+	return err;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (type == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+int pwb_control(const struct pwb_cl_opts *o, struct pwb_cl_result *r)
+{
+	char root[] = "/tmp/podwall-bench-cp.XXXXXX";
+	int netns = -1, err = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (!mkdtemp(root))
+		return -errno;
+
+	for (int i = 0; i < o->n_policies && i < PWB_MAX_CL; i++) {
+		err = bench_load(root, o->pods, o->local_pods, o->policies[i], o->verbose,
+				 &r->load[i]);
+		if (err)
+			goto out;
+		r->n_load = i + 1;
+	}
+
+	if (o->no_agent)
+		goto out;
+	/* The agent runs in a private network namespace: its devices, its tc
+	 * filters and the namespace go away with it. */
+	netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (netns < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = pw_private_netns();
+	if (!err)
+		err = run_agent(o, root, r);
+	if (setns(netns, CLONE_NEWNET) && !err)
+		err = -errno;
+	close(netns);
+out:
+	/* remove what we wrote */
+	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return err;
+}

@@ -1,0 +1,553 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Per-packet cost of the real programs, with BPF_PROG_TEST_RUN.
+ *
+ * For each policy size the object is loaded with private (unpinned) maps in
+ * a private network namespace, whose one stand-alone device is the "host
+ * veth" of the endpoint under test (test_run resolves ctx.ifindex there).
+ * The maps hold `entries` policy entries spread over many endpoints
+ * (entries/100, at most 1,000), peers (entries/10 identities, each with an
+ * IPv4 and an IPv6 ipcache entry, plus CIDR prefixes), directions,
+ * protocols, ports, any-port, any-protocol and port-range prefixes; the
+ * endpoint under test holds its share plus the entries its flows need.
+ * to_pod judges the packets (ingress of the endpoint), as on a node.
+ *
+ * The cases, each IPv4 and IPv6 (repeat >= 1,000,000 per run, the median
+ * of the runs is reported):
+ *   established  a TCP ACK of a tracked flow: conntrack hit (the entry is
+ *                made by one run beforehand), generation unchanged;
+ *   new          a TCP RST+ACK from an allowed peer: conntrack miss (both
+ *                senses), ipcache lookup, one policy LPM lookup that hits,
+ *                allow. A RST opens no conntrack entry, so every repeat of
+ *                the same packet is a new flow again: this is the policy
+ *                path of a new flow without the conntrack insert;
+ *   new+ct       the same with the conntrack insert of a real first packet
+ *                (TCP SYN). test_run repeats one packet, so after the first
+ *                repeat a SYN is established: the insert cost is measured
+ *                with single runs instead, deleting the entry before each,
+ *                as median(single SYN) - median(single RST) interleaved in
+ *                the same loop (the timer overhead of a single run cancels
+ *                out), and added to `new`;
+ *   deny         a TCP SYN from a peer with rules, none for this port:
+ *                conntrack miss, ipcache, two policy lookups (peer, any
+ *                peer), drop, counter, rate-limited event (the ring buffer
+ *                is not drained: after the first events the rate limiter
+ *                suppresses, as under a flood);
+ *   pass_only    the baseline program, TC_ACT_OK and nothing else.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "podwall.skel.h"
+#include "kernel/bpfobj.h"
+#include "kernel/netlink.h"
+#include "kernel/pkt.h"
+#include "kernel/testrun.h"
+#include "bench/bench.h"
+
+const char *const pwb_case_names[PWB_NCASES] = {
+	[PWB_PASS_ONLY] = "pass_only",
+	[PWB_V4_EST]    = "v4-established",
+	[PWB_V4_NEW]    = "v4-new",
+	[PWB_V4_NEW_CT] = "v4-new+ct",
+	[PWB_V4_DENY]   = "v4-deny",
+	[PWB_V6_EST]    = "v6-established",
+	[PWB_V6_NEW]    = "v6-new",
+	[PWB_V6_NEW_CT] = "v6-new+ct",
+	[PWB_V6_DENY]   = "v6-deny",
+};
+
+const char *const pwb_case_desc[PWB_NCASES] = {
+	[PWB_PASS_ONLY] = "pass_only program: returns TC_ACT_OK (baseline)",
+	[PWB_V4_EST]    = "IPv4 TCP ACK of a tracked flow: conntrack hit",
+	[PWB_V4_NEW]    = "IPv4 new flow, allowed: ct miss, ipcache, policy hit (RST+ACK: no ct insert)",
+	[PWB_V4_NEW_CT] = "IPv4 new flow, allowed, with the conntrack insert (new + single-run SYN-RST delta)",
+	[PWB_V4_DENY]   = "IPv4 new flow, denied: ct miss, ipcache, 2 policy lookups, drop, event",
+	[PWB_V6_EST]    = "IPv6 TCP ACK of a tracked flow: conntrack hit",
+	[PWB_V6_NEW]    = "IPv6 new flow, allowed: ct miss, ipcache, policy hit (RST+ACK: no ct insert)",
+	[PWB_V6_NEW_CT] = "IPv6 new flow, allowed, with the conntrack insert (new + single-run SYN-RST delta)",
+	[PWB_V6_DENY]   = "IPv6 new flow, denied: ct miss, ipcache, 2 policy lookups, drop, event",
+};
+
+#define ID_EP     0x00000100u
+#define ID_ALLOW  0x00000101u
+#define ID_DENY   0x00000102u
+#define ID_FILL   0x00000103u
+#define PORT_SVC  8080
+
+#define SPORT_EST  40000
+#define SPORT_NEW  40001
+#define SPORT_SYN  40002
+#define SPORT_DENY 40003
+
+struct addrs {
+	uint8_t ep[2][16], allow[2][16], deny[2][16]; /* [0] IPv4-mapped, [1] IPv6 */
+};
+
+static void addrs_init(struct addrs *a)
+{
+	/* 198.18.0.0/15 and the IPv6 benchmarking prefix 2001:2::/48 */
+	pw_addr_parse("198.18.100.1", a->ep[0]);
+	pw_addr_parse("2001:2::100:1", a->ep[1]);
+	pw_addr_parse("198.18.200.1", a->allow[0]);
+	pw_addr_parse("2001:2::200:1", a->allow[1]);
+	pw_addr_parse("198.18.200.2", a->deny[0]);
+	pw_addr_parse("2001:2::200:2", a->deny[1]);
+}
+
+/* xorshift64*: deterministic filler, the same maps on every run. */
+static uint64_t rnd_state;
+static uint32_t rnd(void)
+{
+	rnd_state ^= rnd_state >> 12;
+	rnd_state ^= rnd_state << 25;
+	rnd_state ^= rnd_state >> 27;
+	return (uint32_t)((rnd_state * 0x2545F4914F6CDD1Dull) >> 32);
+}
+
+static size_t clampz(size_t v, size_t lo, size_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+static int put_policy_noexist(int fd, uint32_t prefixlen, uint8_t dir, uint32_t ep_id,
+			      uint32_t peer, uint8_t proto, uint16_t port, uint32_t rule_id)
+{
+	struct pw_policy_key k;
+	struct pw_policy_val v = { .rule_id = rule_id };
+
+	pw_policy_key_make(&k, prefixlen, 0, dir, ep_id, peer, proto, port);
+	if (bpf_map_update_elem(fd, &k, &v, BPF_NOEXIST))
+		return -errno;
+	return 0;
+}
+
+static int put_ipc(struct podwall_bpf *obj, const uint8_t a[16], uint32_t bits, uint32_t id,
+		   uint32_t flags)
+{
+	struct pw_ipcache_key k;
+	struct pw_ipcache_val v = { .identity = id, .flags = flags };
+
+	pw_ipcache_key_make(&k, 0, a, bits);
+	return pw_bpf_put_ipcache(obj, &k, &v);
+}
+
+static const uint16_t common_ports[] = {
+	80, 443, 8080, 8443, 53, 5432, 3306, 6379, 9090, 9100, 27017, 5672, 9092, 2379, 11211, 8000,
+};
+
+/*
+ * Fill the maps: config, endpoints, ipcache, `entries` policy entries.
+ * The endpoint under test is ep_ifindex.
+ */
+static int fill(struct podwall_bpf *obj, uint32_t ep_ifindex, const struct addrs *a,
+		size_t entries, struct pwb_dp_size *sz)
+{
+	struct pw_config cfg = { .active_slot = 0, .generation = 1 };
+	int pol_fd = bpf_map__fd(obj->maps.policy);
+	size_t n_eps = clampz(entries / 100, 1, 1000);
+	size_t n_ids = clampz(entries / 10, 8, 20000);
+	size_t n_ipc = 0, n_pol = 0, tries = 0;
+	uint32_t rule_id = 1;
+	int err;
+
+	rnd_state = 0x9E3779B97F4A7C15ull ^ entries;
+
+	/* endpoints: the one under test, then stand-ins on made-up ifindexes */
+	for (size_t e = 0; e < n_eps; e++) {
+		struct pw_endpoint ep = {};
+		uint32_t ifindex = e == 0 ? ep_ifindex : 100000 + (uint32_t)e;
+		uint32_t f = PW_EP_ISOLATED_INGRESS | PW_EP_ISOLATED_EGRESS | PW_EP_HAS_V4 |
+			     PW_EP_HAS_V6;
+
+		ep.ep_id = ifindex;
+		ep.identity = e == 0 ? ID_EP : ID_FILL + (uint32_t)(e % n_ids);
+		ep.flags[0] = ep.flags[1] = f;
+		if (e == 0) {
+			memcpy(ep.ip4, a->ep[0], 16);
+			memcpy(ep.ip6, a->ep[1], 16);
+		} else {
+			uint8_t v4[16], v6[16];
+			char s[64];
+
+			snprintf(s, sizeof(s), "198.18.%u.%u", 120 + (unsigned)(e >> 8), (unsigned)(e & 255));
+			pw_addr_parse(s, v4);
+			snprintf(s, sizeof(s), "2001:2:0:100::%x", (unsigned)e);
+			pw_addr_parse(s, v6);
+			memcpy(ep.ip4, v4, 16);
+			memcpy(ep.ip6, v6, 16);
+		}
+		err = pw_bpf_put_endpoint(obj, ifindex, &ep);
+		if (err)
+			return err;
+		if (e == 0) {
+			pw_bpf_put_local_ip(obj, a->ep[0], ifindex);
+			pw_bpf_put_local_ip(obj, a->ep[1], ifindex);
+		}
+	}
+
+	/* ipcache: every identity has an IPv4 and an IPv6 pod address; some
+	 * CIDR groups; the peers of the flows under test */
+	for (int fam = 0; fam < 2; fam++) {
+		if ((err = put_ipc(obj, a->ep[fam], 128, ID_EP, PW_IPC_POD)) ||
+		    (err = put_ipc(obj, a->allow[fam], 128, ID_ALLOW, PW_IPC_POD)) ||
+		    (err = put_ipc(obj, a->deny[fam], 128, ID_DENY, PW_IPC_POD)))
+			return err;
+		n_ipc += 3;
+	}
+	for (size_t i = 0; i < n_ids; i++) {
+		uint8_t v4[16], v6[16];
+		char s[64];
+
+		snprintf(s, sizeof(s), "198.19.%u.%u", (unsigned)(i >> 8) & 255, (unsigned)(i & 255));
+		pw_addr_parse(s, v4);
+		snprintf(s, sizeof(s), "2001:2:0:%x::%x", 0x200 + (unsigned)(i >> 16), (unsigned)(i & 0xffff));
+		pw_addr_parse(s, v6);
+		if ((err = put_ipc(obj, v4, 128, ID_FILL + (uint32_t)i, PW_IPC_POD)) ||
+		    (err = put_ipc(obj, v6, 128, ID_FILL + (uint32_t)i, PW_IPC_POD)))
+			return err;
+		n_ipc += 2;
+	}
+	for (size_t i = 0; i < n_ids / 50 + 1; i++) {
+		uint8_t v4[16];
+		char s[64];
+
+		/* ipBlocks outside the pod range: 10.x.y.0/24, 172.16.x.0/20... */
+		snprintf(s, sizeof(s), "10.%u.%u.0", (unsigned)(i >> 8) & 255, (unsigned)(i & 255));
+		pw_addr_parse(s, v4);
+		if ((err = put_ipc(obj, v4, 96 + 24, PW_ID_CIDR_MIN + (uint32_t)i, 0)))
+			return err;
+		n_ipc++;
+	}
+
+	/* the flows under test, on the endpoint under test */
+	if ((err = put_policy_noexist(pol_fd, PW_POL_PREFIX_FULL, PW_DIR_INGRESS, ep_ifindex,
+				      ID_ALLOW, IPPROTO_TCP, PORT_SVC, rule_id++)) ||
+	    (err = put_policy_noexist(pol_fd, PW_POL_PREFIX_FULL, PW_DIR_INGRESS, ep_ifindex,
+				      ID_DENY, IPPROTO_TCP, PORT_SVC + 1, rule_id++)) ||
+	    (err = put_policy_noexist(pol_fd, PW_POL_PREFIX_ANY_PORT, PW_DIR_INGRESS, ep_ifindex,
+				      ID_DENY, IPPROTO_UDP, 0, rule_id++)) ||
+	    (err = put_policy_noexist(pol_fd, PW_POL_PREFIX_FULL, PW_DIR_EGRESS, ep_ifindex,
+				      ID_ALLOW, IPPROTO_TCP, 5432, rule_id++)))
+		return err;
+	n_pol += 4;
+
+	/* the rest: spread over endpoints, peers, directions, protocols, ports */
+	while (n_pol < entries) {
+		uint32_t r = rnd(), e = rnd() % (uint32_t)n_eps;
+		uint32_t ep_id = e == 0 ? ep_ifindex : 100000 + e;
+		uint8_t dir = (r % 10) < 7 ? PW_DIR_INGRESS : PW_DIR_EGRESS;
+		uint32_t peer = ID_FILL + rnd() % (uint32_t)n_ids;
+		uint32_t kind = rnd() % 100, prefixlen = PW_POL_PREFIX_FULL;
+		uint8_t proto = kind < 70 ? IPPROTO_TCP : kind < 95 ? IPPROTO_UDP : IPPROTO_SCTP;
+		uint16_t port;
+
+		if (++tries > entries * 20)
+			return -ENOSPC; /* cannot happen with these pools; never loop forever */
+		/* some rules name a CIDR group, some every peer (never on the
+		 * endpoint under test: its denied flow must stay denied) */
+		if (rnd() % 20 == 0)
+			peer = PW_ID_CIDR_MIN + rnd() % (uint32_t)(n_ids / 50 + 1);
+		else if (e != 0 && rnd() % 50 == 0)
+			peer = PW_ID_ANY;
+		r = rnd() % 100;
+		if (r < 50)
+			port = common_ports[rnd() % (sizeof(common_ports) / sizeof(common_ports[0]))];
+		else
+			port = (uint16_t)(1024 + rnd() % 64000);
+		if (r >= 90 && r < 95) {
+			prefixlen = PW_POL_PREFIX_ANY_PORT;       /* every port of proto */
+		} else if (r >= 95 && r < 97) {
+			prefixlen = PW_POL_PREFIX_ANY_PROTO;      /* everything */
+		} else if (r >= 97) {
+			prefixlen = PW_POL_PREFIX_ANY_PORT + 8 + rnd() % 8; /* a port range */
+		}
+		err = put_policy_noexist(pol_fd, prefixlen, dir, ep_id, peer, proto, port, rule_id);
+		if (err == -EEXIST)
+			continue;
+		if (err)
+			return err;
+		rule_id++;
+		n_pol++;
+	}
+
+	err = pw_bpf_set_config(obj, &cfg);
+	if (err)
+		return err;
+	sz->entries = n_pol;
+	sz->endpoints = n_eps;
+	sz->ipcache = n_ipc;
+	sz->identities = n_ids + 3;
+	return 0;
+}
+
+struct flow {
+	struct pw_pkt pkt;
+	int prog;
+};
+
+static int run_repeat(int prog_fd, const struct pw_pkt *p, uint32_t ifindex, int repeat,
+		      double *ns, int *verdict)
+{
+	struct pw_run_out o;
+	int err = pw_test_run_repeat(prog_fd, p->data, p->len, ifindex, 0, repeat, &o);
+
+	if (err)
+		return err;
+	*ns = o.duration_ns;
+	*verdict = o.verdict;
+	return 0;
+}
+
+/*
+ * One run of the conntrack-insert estimate: `samples` single runs of a SYN
+ * whose entry is deleted before each, interleaved with single runs of the
+ * RST of `new`; returns median(SYN) - median(RST).
+ */
+static int ct_insert_run(int prog_fd, int ct_fd, uint32_t ifindex, const struct pw_pkt *syn,
+			 const struct pw_ct_key *syn_key, const struct pw_pkt *rst, int samples,
+			 double *out)
+{
+	double *a = calloc((size_t)samples, sizeof(double));
+	double *b = calloc((size_t)samples, sizeof(double));
+	struct pw_run_out o;
+	int err = 0;
+
+	if (!a || !b) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < samples; i++) {
+		bpf_map_delete_elem(ct_fd, syn_key);
+		if ((err = pw_test_run(prog_fd, syn->data, syn->len, ifindex, 0, &o)))
+			goto out;
+		a[i] = o.duration_ns;
+		if ((err = pw_test_run(prog_fd, rst->data, rst->len, ifindex, 0, &o)))
+			goto out;
+		b[i] = o.duration_ns;
+	}
+	*out = pwb_median(a, samples) - pwb_median(b, samples);
+out:
+	free(a);
+	free(b);
+	return err;
+}
+
+static int bench_size(const struct pwb_dp_opts *o, uint32_t ifindex, const struct addrs *a,
+		      size_t entries, struct pwb_dp_size *sz)
+{
+	struct podwall_bpf *obj = NULL;
+	struct pw_pkt est[2], newp[2], syn[2], deny[2];
+	struct pw_ct_key syn_key[2];
+	int to_pod, pass, ct_fd, err;
+	double ct_runs[2][PWB_MAX_RUNS];
+	uint64_t t0;
+
+	memset(sz, 0, sizeof(*sz));
+	err = pw_bpf_open(NULL, &obj);
+	if (err) {
+		fprintf(stderr, "podwall bench: loading the BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	t0 = pwb_now_ns();
+	err = fill(obj, ifindex, a, entries, sz);
+	sz->fill_ms = (pwb_now_ns() - t0) / 1e6;
+	if (err) {
+		fprintf(stderr, "podwall bench: filling the maps with %zu entries: %s\n", entries,
+			strerror(-err));
+		goto out;
+	}
+	to_pod = pw_bpf_prog_fd(obj, PW_PROG_TO_POD);
+	pass = pw_bpf_prog_fd(obj, PW_PROG_PASS_ONLY);
+	ct_fd = bpf_map__fd(obj->maps.conntrack);
+	if (to_pod < 0 || pass < 0) {
+		err = to_pod < 0 ? to_pod : pass;
+		goto out;
+	}
+
+	for (int f = 0; f < 2; f++) {
+		if ((err = pw_pkt_tcp(&est[f], a->allow[f], a->ep[f], SPORT_EST, PORT_SVC, PW_TCPF_ACK)) ||
+		    (err = pw_pkt_tcp(&newp[f], a->allow[f], a->ep[f], SPORT_NEW, PORT_SVC,
+				      PW_TCPF_RST | PW_TCPF_ACK)) ||
+		    (err = pw_pkt_tcp(&syn[f], a->allow[f], a->ep[f], SPORT_SYN, PORT_SVC, PW_TCPF_SYN)) ||
+		    (err = pw_pkt_tcp(&deny[f], a->deny[f], a->ep[f], SPORT_DENY, PORT_SVC, PW_TCPF_SYN)))
+			goto out;
+		memset(&syn_key[f], 0, sizeof(syn_key[f]));
+		memcpy(syn_key[f].saddr, a->allow[f], 16);
+		memcpy(syn_key[f].daddr, a->ep[f], 16);
+		syn_key[f].sport = htons(SPORT_SYN);
+		syn_key[f].dport = htons(PORT_SVC);
+		syn_key[f].proto = IPPROTO_TCP;
+		syn_key[f].dir = PW_DIR_INGRESS;
+	}
+
+	/* The established flows' entries: one run of their packet makes them. */
+	pw_bpf_ct_flush(obj);
+	for (int f = 0; f < 2; f++) {
+		struct pw_run_out ro;
+
+		if ((err = pw_test_run(to_pod, est[f].data, est[f].len, ifindex, 0, &ro)))
+			goto out;
+		if (ro.verdict != TC_ACT_OK) {
+			fprintf(stderr, "podwall bench: %s flow setup: verdict %d, expected TC_ACT_OK\n",
+				f ? "IPv6" : "IPv4", ro.verdict);
+			err = -EPROTO;
+			goto out;
+		}
+	}
+
+	for (int run = 0; run < o->runs; run++) {
+		/* every case once per run: drift spreads over all of them */
+		struct { enum pwb_case c; int prog; const struct pw_pkt *p; } plan[] = {
+			{ PWB_PASS_ONLY, pass,   &est[0] },
+			{ PWB_V4_EST,    to_pod, &est[0] },
+			{ PWB_V4_NEW,    to_pod, &newp[0] },
+			{ PWB_V4_DENY,   to_pod, &deny[0] },
+			{ PWB_V6_EST,    to_pod, &est[1] },
+			{ PWB_V6_NEW,    to_pod, &newp[1] },
+			{ PWB_V6_DENY,   to_pod, &deny[1] },
+		};
+
+		for (size_t i = 0; i < sizeof(plan) / sizeof(plan[0]); i++) {
+			struct pwb_dp_point *pt = &sz->c[plan[i].c];
+
+			err = run_repeat(plan[i].prog, plan[i].p, ifindex, o->repeat,
+					 &pt->run_ns[run], &pt->verdict);
+			if (err) {
+				fprintf(stderr, "podwall bench: BPF_PROG_TEST_RUN (%s): %s\n",
+					pwb_case_names[plan[i].c], strerror(-err));
+				goto out;
+			}
+		}
+		for (int f = 0; f < 2; f++) {
+			err = ct_insert_run(to_pod, ct_fd, ifindex, &syn[f], &syn_key[f], &newp[f],
+					    o->samples, &ct_runs[f][run]);
+			if (err) {
+				fprintf(stderr, "podwall bench: conntrack insert runs: %s\n", strerror(-err));
+				goto out;
+			}
+		}
+	}
+
+	for (int c = 0; c < PWB_NCASES; c++) {
+		double tmp[PWB_MAX_RUNS];
+
+		if (c == PWB_V4_NEW_CT || c == PWB_V6_NEW_CT)
+			continue;
+		memcpy(tmp, sz->c[c].run_ns, sizeof(tmp));
+		sz->c[c].ns = pwb_median(tmp, o->runs);
+	}
+	for (int f = 0; f < 2; f++) {
+		enum pwb_case nc = f ? PWB_V6_NEW_CT : PWB_V4_NEW_CT;
+		enum pwb_case n = f ? PWB_V6_NEW : PWB_V4_NEW;
+		double tmp[PWB_MAX_RUNS];
+
+		for (int run = 0; run < o->runs; run++)
+			sz->c[nc].run_ns[run] = sz->c[n].run_ns[run] + ct_runs[f][run];
+		memcpy(tmp, ct_runs[f], sizeof(tmp));
+		sz->ct_insert_ns[f] = pwb_median(tmp, o->runs);
+		memcpy(tmp, sz->c[nc].run_ns, sizeof(tmp));
+		sz->c[nc].ns = pwb_median(tmp, o->runs);
+		sz->c[nc].verdict = TC_ACT_OK;
+	}
+
+	/* The cases must have taken the path they claim. */
+	for (int c = 0; c < PWB_NCASES; c++) {
+		int want = (c == PWB_V4_DENY || c == PWB_V6_DENY) ? TC_ACT_SHOT : TC_ACT_OK;
+
+		if (sz->c[c].verdict != want) {
+			fprintf(stderr, "podwall bench: %s: verdict %d, expected %d\n",
+				pwb_case_names[c], sz->c[c].verdict, want);
+			err = -EPROTO;
+			goto out;
+		}
+	}
+	for (int f = 0; f < 2; f++) {
+		struct pw_ct_key k = syn_key[f];
+		struct pw_ct_val v;
+
+		/* the RST must not have opened its flow, the SYN must have */
+		k.sport = htons(SPORT_NEW);
+		if (pw_bpf_ct_lookup(obj, &k, &v) == 0) {
+			fprintf(stderr, "podwall bench: the RST of 'new' made a conntrack entry\n");
+			err = -EPROTO;
+			goto out;
+		}
+		if (pw_bpf_ct_lookup(obj, &syn_key[f], &v) != 0) {
+			fprintf(stderr, "podwall bench: the SYN of 'new+ct' made no conntrack entry\n");
+			err = -EPROTO;
+			goto out;
+		}
+	}
+out:
+	pw_bpf_close(obj);
+	return err;
+}
+
+int pwb_datapath(const struct pwb_dp_opts *o, struct pwb_dp_result *r)
+{
+	cpu_set_t old;
+	struct addrs a;
+	uint32_t ifindex = 0;
+	int netns = -1, err, pinned = -1;
+
+	memset(r, 0, sizeof(*r));
+	r->opts = *o;
+	pwb_kernel_release(r->kernel, sizeof(r->kernel));
+	addrs_init(&a);
+
+	/* A private network namespace with one device: nothing outside sees it,
+	 * and it vanishes when we leave. */
+	netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (netns < 0) {
+		err = -errno;
+		fprintf(stderr, "podwall bench: /proc/self/ns/net: %s\n", strerror(errno));
+		return err;
+	}
+	err = pw_private_netns();
+	if (err) {
+		fprintf(stderr, "podwall bench: private network namespace: %s\n", strerror(-err));
+		goto out;
+	}
+	err = pw_nl_dummy_add("pwbench0", &ifindex);
+	if (!err)
+		err = pw_nl_link_up("pwbench0");
+	if (err) {
+		fprintf(stderr, "podwall bench: test device: %s\n", strerror(-err));
+		goto out;
+	}
+	if (o->cpu >= 0)
+		pinned = pwb_pin(o->cpu, &old, sizeof(old));
+
+	for (int i = 0; i < o->n_sizes; i++) {
+		if (o->verbose)
+			fprintf(stderr, "podwall bench: datapath, %zu policy entries\n", o->sizes[i]);
+		err = bench_size(o, ifindex, &a, o->sizes[i], &r->sz[i]);
+		if (err)
+			goto out;
+		r->n_sizes = i + 1;
+		if (o->verbose) {
+			for (int c = 0; c < PWB_NCASES; c++)
+				fprintf(stderr, "  %-16s %8.1f ns\n", pwb_case_names[c], r->sz[i].c[c].ns);
+		}
+	}
+out:
+	if (pinned == 0)
+		pwb_unpin(&old, sizeof(old));
+	if (setns(netns, CLONE_NEWNET) && !err) {
+		err = -errno;
+		fprintf(stderr, "podwall bench: back to the original network namespace: %s\n",
+			strerror(errno));
+	}
+	close(netns);
+	return err;
+}

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * podwall bench: what enforcement costs on this node (DESIGN §7).
+ *
+ *   podwall bench [datapath]   per-packet cost, BPF_PROG_TEST_RUN
+ *   podwall bench control      compile + load, change -> enforced, memory
+ *   podwall bench all          both
+ *
+ * A table for people, -o json for scripts/bench.sh (which adds the real
+ * traffic comparison with iptables, ipset and nftables). The measuring
+ * lives in agent/bench/.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "bench/bench.h"
+
+#define USAGE "[datapath|control|all] [-o table|json] [--repeat N] [--runs N] [--entries N,N,...] " \
+	      "[--samples N] [--cpu N] [--pods N] [--local-pods N] [--policies N,N] [--changes N] " \
+	      "[--no-agent] [-v]"
+
+static int parse_list(const char *s, size_t *out, int max, int *n)
+{
+	char *end;
+
+	*n = 0;
+	while (*s) {
+		unsigned long long v;
+
+		if (*n == max)
+			return -1;
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		if (errno || end == s || v == 0)
+			return -1;
+		out[(*n)++] = (size_t)v;
+		s = end;
+		if (*s == ',')
+			s++;
+		else if (*s)
+			return -1;
+	}
+	return *n ? 0 : -1;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* ------------------------------------------------------------ datapath */
+
+static bool flat_case(int c)
+{
+	/* measured cases of the policy path (not the baseline, not derived) */
+	return c != PWB_PASS_ONLY && c != PWB_V4_NEW_CT && c != PWB_V6_NEW_CT;
+}
+
+static void dp_flatness(const struct pwb_dp_result *r, double *worst, int *worst_case)
+{
+	*worst = 0;
+	*worst_case = -1;
+	if (r->n_sizes < 2)
+		return;
+	for (int c = 0; c < PWB_NCASES; c++) {
+		double ratio = r->sz[r->n_sizes - 1].c[c].ns / r->sz[0].c[c].ns;
+
+		if (flat_case(c) && ratio > *worst) {
+			*worst = ratio;
+			*worst_case = c;
+		}
+	}
+}
+
+static void dp_table(const struct pwb_dp_result *r)
+{
+	double worst;
+	int wc;
+
+	printf("per packet: BPF_PROG_TEST_RUN of to_pod, ns/packet, median of %d runs x %d repeats "
+	       "(kernel %s)\n", r->opts.runs, r->opts.repeat, r->kernel);
+	printf("  %-16s", "policy entries");
+	for (int i = 0; i < r->n_sizes; i++)
+		printf("%11zu", r->sz[i].entries);
+	printf("%11s\n", "last/first");
+	for (int c = 0; c < PWB_NCASES; c++) {
+		printf("  %-16s", pwb_case_names[c]);
+		for (int i = 0; i < r->n_sizes; i++)
+			printf("%11.1f", r->sz[i].c[c].ns);
+		if (r->n_sizes > 1)
+			printf("%11.2f", r->sz[r->n_sizes - 1].c[c].ns / r->sz[0].c[c].ns);
+		printf("\n");
+	}
+	printf("  %-16s", "(endpoints)");
+	for (int i = 0; i < r->n_sizes; i++)
+		printf("%11zu", r->sz[i].endpoints);
+	printf("\n  %-16s", "(ipcache)");
+	for (int i = 0; i < r->n_sizes; i++)
+		printf("%11zu", r->sz[i].ipcache);
+	printf("\n");
+	dp_flatness(r, &worst, &wc);
+	if (wc >= 0)
+		printf("  flatness: worst last/first ratio %.2f (%s); target <= 1.10: %s\n", worst,
+		       pwb_case_names[wc], worst <= 1.10 ? "met" : "not met");
+	printf("  new+ct = new + conntrack insert, measured with single runs (see podwall bench -h)\n");
+}
+
+static void dp_json(struct pwb_json *j, const struct pwb_dp_result *r)
+{
+	double worst;
+	int wc;
+
+	pwb_json_str(j, "method", "BPF_PROG_TEST_RUN of the real to_pod program (pass_only for the "
+		     "baseline) on crafted TCP packets, private unpinned maps, private netns with one "
+		     "device; median of runs");
+	pwb_json_str(j, "kernel", r->kernel);
+	pwb_json_int(j, "repeat", r->opts.repeat);
+	pwb_json_int(j, "runs", r->opts.runs);
+	pwb_json_int(j, "samples", r->opts.samples);
+	pwb_json_arr(j, "entries");
+	for (int i = 0; i < r->n_sizes; i++)
+		pwb_json_int(j, NULL, (long long)r->sz[i].entries);
+	pwb_json_end(j);
+	pwb_json_arr(j, "cases");
+	for (int c = 0; c < PWB_NCASES; c++) {
+		pwb_json_obj(j, NULL);
+		pwb_json_str(j, "name", pwb_case_names[c]);
+		pwb_json_str(j, "desc", pwb_case_desc[c]);
+		pwb_json_bool(j, "derived", !flat_case(c) && c != PWB_PASS_ONLY);
+		pwb_json_arr(j, "points");
+		for (int i = 0; i < r->n_sizes; i++) {
+			const struct pwb_dp_point *p = &r->sz[i].c[c];
+
+			pwb_json_obj(j, NULL);
+			pwb_json_int(j, "entries", (long long)r->sz[i].entries);
+			pwb_json_num(j, "ns_per_pkt", p->ns);
+			pwb_json_str(j, "verdict", p->verdict == 0 ? "TC_ACT_OK" :
+				     p->verdict == 2 ? "TC_ACT_SHOT" : "other");
+			pwb_json_arr(j, "runs");
+			for (int k = 0; k < r->opts.runs; k++)
+				pwb_json_num(j, NULL, p->run_ns[k]);
+			pwb_json_end(j);
+			pwb_json_end(j);
+		}
+		pwb_json_end(j);
+		if (r->n_sizes > 1)
+			pwb_json_num(j, "ratio_max_min",
+				     r->sz[r->n_sizes - 1].c[c].ns / r->sz[0].c[c].ns);
+		pwb_json_end(j);
+	}
+	pwb_json_end(j);
+	pwb_json_arr(j, "maps");
+	for (int i = 0; i < r->n_sizes; i++) {
+		const struct pwb_dp_size *s = &r->sz[i];
+
+		pwb_json_obj(j, NULL);
+		pwb_json_int(j, "policy_entries", (long long)s->entries);
+		pwb_json_int(j, "endpoints", (long long)s->endpoints);
+		pwb_json_int(j, "ipcache_entries", (long long)s->ipcache);
+		pwb_json_int(j, "identities", (long long)s->identities);
+		pwb_json_num(j, "fill_ms", s->fill_ms);
+		pwb_json_num(j, "ct_insert_ns_v4", s->ct_insert_ns[0]);
+		pwb_json_num(j, "ct_insert_ns_v6", s->ct_insert_ns[1]);
+		pwb_json_end(j);
+	}
+	pwb_json_end(j);
+	dp_flatness(r, &worst, &wc);
+	pwb_json_obj(j, "flatness");
+	pwb_json_num(j, "worst_ratio", wc >= 0 ? worst : NAN);
+	pwb_json_str(j, "worst_case", wc >= 0 ? pwb_case_names[wc] : NULL);
+	pwb_json_str(j, "definition", "ns/packet at the largest size / at the smallest, worst of "
+		     "the measured policy-path cases (established, new, deny; v4 and v6)");
+	pwb_json_end(j);
+	pwb_json_arr(j, "notes");
+	pwb_json_str(j, NULL, "test_run repeats one packet: caches are warm, so the figures are "
+		     "the instructions and the lookup depth of each path, not cache misses of a "
+		     "node with many flows");
+	pwb_json_str(j, NULL, "new: a TCP RST+ACK of an allowed peer is judged as a new flow on "
+		     "every repeat (RSTs open no conntrack entry): ct miss + ipcache + policy hit, "
+		     "without the ct insert");
+	pwb_json_str(j, NULL, "new+ct: new + (median single-run SYN with its ct entry deleted "
+		     "before each run - median single-run RST), interleaved, per run");
+	pwb_json_str(j, NULL, "deny: the ring buffer is not drained, so after the first events "
+		     "the per-CPU rate limiter suppresses them, as under a flood of denied packets");
+	pwb_json_end(j);
+}
+
+/* ------------------------------------------------------------- control */
+
+static void lat_json(struct pwb_json *j, const char *key, const struct pwb_cl_latency *l)
+{
+	pwb_json_obj(j, key);
+	pwb_json_int(j, "n", l->n);
+	pwb_json_int(j, "missed", l->missed);
+	pwb_json_num(j, "p50_ms", l->p50_ms);
+	pwb_json_num(j, "p90_ms", l->p90_ms);
+	pwb_json_num(j, "p99_ms", l->p99_ms);
+	pwb_json_num(j, "max_ms", l->max_ms);
+	pwb_json_num(j, "min_ms", l->min_ms);
+	pwb_json_num(j, "agent_apply_p50_ms", l->apply_p50_ms);
+	pwb_json_num(j, "agent_apply_p99_ms", l->apply_p99_ms);
+	pwb_json_end(j);
+}
+
+static void cl_json(struct pwb_json *j, const struct pwb_cl_result *r)
+{
+	pwb_json_obj(j, "compile_load");
+	for (int i = 0; i < r->n_load; i++) {
+		const struct pwb_cl_load *l = &r->load[i];
+		char key[32];
+
+		snprintf(key, sizeof(key), "%zu", l->policies);
+		pwb_json_obj(j, key);
+		pwb_json_int(j, "policies", (long long)l->policies);
+		pwb_json_int(j, "pods", (long long)l->pods);
+		pwb_json_int(j, "local_pods", (long long)l->local_pods);
+		pwb_json_int(j, "yaml_bytes", (long long)l->yaml_bytes);
+		pwb_json_num(j, "parse_ms", l->parse_ms);
+		pwb_json_num(j, "compile_ms", l->compile_ms);
+		pwb_json_num(j, "sync_ms", l->sync_ms);
+		pwb_json_num(j, "total_ms", l->total_ms);
+		pwb_json_num(j, "resync_noop_ms", l->resync_ms);
+		pwb_json_num(j, "bpf_object_load_ms", l->obj_load_ms);
+		pwb_json_int(j, "endpoints", (long long)l->n_eps);
+		pwb_json_int(j, "ipcache_entries", (long long)l->n_ipc);
+		pwb_json_int(j, "policy_entries", (long long)l->n_pol);
+		pwb_json_int(j, "identities", (long long)l->n_ids);
+		pwb_json_int(j, "rules", (long long)l->n_rules);
+		pwb_json_end(j);
+	}
+	pwb_json_end(j);
+	if (r->have_agent) {
+		pwb_json_obj(j, "latency");
+		pwb_json_int(j, "policies", (long long)r->agent_policies);
+		pwb_json_int(j, "pods", (long long)r->agent_pods);
+		lat_json(j, "policy_file", &r->lat_policy);
+		lat_json(j, "pod_label", &r->lat_label);
+		pwb_json_num(j, "worst_p99_ms", r->lat_policy.p99_ms > r->lat_label.p99_ms ?
+			     r->lat_policy.p99_ms : r->lat_label.p99_ms);
+		pwb_json_str(j, "method", "podwall agent --source DIR running; the bench rewrites a "
+			     "file of DIR (write to a temp name + rename) and polls the pinned config "
+			     "map until its generation moves past the one before the write, then "
+			     "checks the expected policy/endpoint entry in the live slot");
+		pwb_json_end(j);
+		pwb_json_obj(j, "memory");
+		pwb_json_int(j, "maps_memlock_bytes", (long long)r->maps_memlock);
+		pwb_json_obj(j, "per_map");
+		for (int i = 0; i < r->n_maps; i++)
+			pwb_json_int(j, r->maps[i].name, (long long)r->maps[i].memlock);
+		pwb_json_end(j);
+		pwb_json_int(j, "agent_rss_bytes", (long long)r->agent_rss);
+		pwb_json_int(j, "agent_rss_peak_bytes", (long long)r->agent_rss_peak);
+		pwb_json_end(j);
+	} else {
+		pwb_json_str(j, "agent_error", r->agent_error[0] ? r->agent_error : "skipped");
+	}
+}
+
+static void lat_line(const char *what, const struct pwb_cl_latency *l)
+{
+	printf("  change -> enforced, %-11s p50 %6.2f ms  p90 %6.2f ms  p99 %6.2f ms  max %6.2f ms"
+	       "  (%d changes%s; agent's own apply p50 %.2f ms, p99 %.2f ms)\n", what, l->p50_ms,
+	       l->p90_ms, l->p99_ms, l->max_ms, l->n, l->missed ? ", some never seen" : "",
+	       l->apply_p50_ms, l->apply_p99_ms);
+}
+
+static void cl_table(const struct pwb_cl_result *r)
+{
+	printf("control plane\n");
+	for (int i = 0; i < r->n_load; i++) {
+		const struct pwb_cl_load *l = &r->load[i];
+
+		printf("  %6zu policies, %zu pods (%zu local): parse %.0f ms + compile %.0f ms + "
+		       "sync %.0f ms = %.0f ms  (%zu policy, %zu ipcache entries; no-op resync "
+		       "%.0f ms; BPF object load %.0f ms)\n",
+		       l->policies, l->pods, l->local_pods, l->parse_ms, l->compile_ms, l->sync_ms,
+		       l->total_ms, l->n_pol, l->n_ipc, l->resync_ms, l->obj_load_ms);
+	}
+	if (!r->have_agent) {
+		printf("  agent: %s\n", r->agent_error[0] ? r->agent_error : "skipped");
+		return;
+	}
+	lat_line("policy file", &r->lat_policy);
+	lat_line("pod label", &r->lat_label);
+	printf("  maps: %.1f MiB memlock;", r->maps_memlock / 1048576.0);
+	for (int i = 0; i < r->n_maps; i++)
+		if (r->maps[i].memlock >= 1048576)
+			printf(" %s %.1f", r->maps[i].name, r->maps[i].memlock / 1048576.0);
+	printf("\n  agent RSS %.1f MiB (peak %.1f MiB) with %zu policies over %zu pods\n",
+	       r->agent_rss / 1048576.0, r->agent_rss_peak / 1048576.0, r->agent_policies,
+	       r->agent_pods);
+}
+
+/* ---------------------------------------------------------------- main */
+
+int cmd_bench(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output",     required_argument, NULL, 'o' },
+		{ "repeat",     required_argument, NULL, 'r' },
+		{ "runs",       required_argument, NULL, 'n' },
+		{ "entries",    required_argument, NULL, 'e' },
+		{ "samples",    required_argument, NULL, 's' },
+		{ "cpu",        required_argument, NULL, 'c' },
+		{ "pods",       required_argument, NULL, 'P' },
+		{ "local-pods", required_argument, NULL, 'L' },
+		{ "policies",   required_argument, NULL, 'N' },
+		{ "changes",    required_argument, NULL, 'C' },
+		{ "no-agent",   no_argument,       NULL, 'A' },
+		{ "verbose",    no_argument,       NULL, 'v' },
+		{ "help",       no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pwb_dp_opts dp = {
+		.repeat = 1000000, .runs = 5, .samples = 20000,
+		.sizes = { 10, 1000, 10000, 100000 }, .n_sizes = 4, .cpu = 0,
+	};
+	struct pwb_cl_opts cl = {
+		.pods = 10000, .local_pods = 100, .policies = { 1000, 10000 }, .n_policies = 2,
+		.changes = 100,
+	};
+	bool json = false, do_dp = true, do_cl = false;
+	struct pwb_dp_result *dpr = NULL;
+	struct pwb_cl_result *clr = NULL;
+	char self[PATH_MAX];
+	ssize_t sl;
+	int c, rc = PW_EXIT_OK, err;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (!strcmp(optarg, "json"))
+				json = true;
+			else if (!strcmp(optarg, "table"))
+				json = false;
+			else
+				goto bad;
+			break;
+		case 'r':
+			if (parse_int(optarg, 1, 1000000000, &dp.repeat))
+				goto bad;
+			break;
+		case 'n':
+			if (parse_int(optarg, 1, PWB_MAX_RUNS, &dp.runs))
+				goto bad;
+			break;
+		case 's':
+			if (parse_int(optarg, 1, 10000000, &dp.samples))
+				goto bad;
+			break;
+		case 'c':
+			if (parse_int(optarg, -1, CPU_SETSIZE - 1, &dp.cpu))
+				goto bad;
+			break;
+		case 'e':
+			if (parse_list(optarg, dp.sizes, PWB_MAX_SIZES, &dp.n_sizes))
+				goto bad;
+			break;
+		case 'P': {
+			int v;
+
+			if (parse_int(optarg, 1, 1000000, &v))
+				goto bad;
+			cl.pods = (size_t)v;
+			break;
+		}
+		case 'L': {
+			int v;
+
+			if (parse_int(optarg, 1, 4000, &v))
+				goto bad;
+			cl.local_pods = (size_t)v;
+			break;
+		}
+		case 'N':
+			if (parse_list(optarg, cl.policies, PWB_MAX_CL, &cl.n_policies))
+				goto bad;
+			break;
+		case 'C':
+			if (parse_int(optarg, 1, 100000, &cl.changes))
+				goto bad;
+			break;
+		case 'A':
+			cl.no_agent = true;
+			break;
+		case 'v':
+			dp.verbose = cl.verbose = true;
+			break;
+		case 'h':
+			printf("usage: podwall bench %s\n\n"
+			       "datapath: ns/packet of to_pod with BPF_PROG_TEST_RUN at each --entries\n"
+			       "  count (default 10,1000,10000,100000), --repeat per run (1000000),\n"
+			       "  median of --runs (5), pinned to --cpu (0; -1: not pinned):\n"
+			       "  established = conntrack hit; new = ct miss + ipcache + policy hit\n"
+			       "  (a RST, which opens no ct entry); new+ct = new + the ct insert,\n"
+			       "  from --samples single runs of a SYN whose entry is deleted before\n"
+			       "  each minus single runs of the RST; deny = 2 policy lookups + drop.\n"
+			       "control: compile + load of --policies (1000,10000) over --pods\n"
+			       "  (10000, --local-pods 100 local), then an agent on a directory of\n"
+			       "  them: --changes (100) policy edits and pod label edits, each timed\n"
+			       "  until the pinned config generation moves; map memory, agent RSS.\n"
+			       "  Run it in a network namespace of its own (scripts/bench.sh does).\n",
+			       USAGE);
+			return PW_EXIT_OK;
+		case ':':
+			fprintf(stderr, "podwall bench: option %s needs a value\nusage: podwall bench %s\n",
+				argv[optind - 1], USAGE);
+			return PW_EXIT_USAGE;
+		default:
+			fprintf(stderr, "podwall bench: unknown option %s\nusage: podwall bench %s\n",
+				argv[optind - 1], USAGE);
+			return PW_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		if (!strcmp(argv[optind], "datapath")) {
+			do_dp = true;
+			do_cl = false;
+		} else if (!strcmp(argv[optind], "control")) {
+			do_dp = false;
+			do_cl = true;
+		} else if (!strcmp(argv[optind], "all")) {
+			do_dp = do_cl = true;
+		} else {
+			fprintf(stderr, "podwall bench: unknown part '%s'\nusage: podwall bench %s\n",
+				argv[optind], USAGE);
+			return PW_EXIT_USAGE;
+		}
+		if (optind + 1 < argc) {
+			fprintf(stderr, "podwall bench: unexpected argument '%s'\n", argv[optind + 1]);
+			return PW_EXIT_USAGE;
+		}
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "podwall bench: needs root (BPF, network namespaces)\n");
+		return PW_EXIT_SYSTEM;
+	}
+	sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (sl <= 0) {
+		fprintf(stderr, "podwall bench: /proc/self/exe: %s\n", strerror(errno));
+		return PW_EXIT_SYSTEM;
+	}
+	self[sl] = 0;
+	cl.self = self;
+
+	if (do_dp) {
+		dpr = calloc(1, sizeof(*dpr));
+		if (!dpr)
+			return PW_EXIT_SYSTEM;
+		err = pwb_datapath(&dp, dpr);
+		if (err) {
+			fprintf(stderr, "podwall bench: datapath: %s\n", strerror(-err));
+			rc = PW_EXIT_SYSTEM;
+			goto out;
+		}
+	}
+	if (do_cl) {
+		clr = calloc(1, sizeof(*clr));
+		if (!clr) {
+			rc = PW_EXIT_SYSTEM;
+			goto out;
+		}
+		err = pwb_control(&cl, clr);
+		if (err) {
+			fprintf(stderr, "podwall bench: control plane: %s\n", strerror(-err));
+			rc = PW_EXIT_SYSTEM;
+			goto out;
+		}
+	}
+
+	if (json) {
+		struct pwb_json j;
+
+		pwb_json_begin(&j, stdout);
+		pwb_json_obj(&j, NULL);
+		if (dpr)
+			dp_json(&j, dpr);
+		if (clr)
+			cl_json(&j, clr);
+		pwb_json_end(&j);
+	} else {
+		if (dpr)
+			dp_table(dpr);
+		if (dpr && clr)
+			printf("\n");
+		if (clr)
+			cl_table(clr);
+	}
+out:
+	free(dpr);
+	free(clr);
+	return rc;
+
+bad:
+	fprintf(stderr, "podwall bench: bad value '%s' for %s\nusage: podwall bench %s\n", optarg,
+		argv[optind - 1], USAGE);
+	return PW_EXIT_USAGE;
+}

@@ -26,8 +26,16 @@ set ylabel 'ns per packet (log)'
 set xrange [5:200000]
 tfile = dir.'/plot-traffic.dat'
 nfile = dir.'/plot-none.dat'
-plot for [i=1:words(techs)] tfile index (i-1) using 2:3 with linespoints lw 2 pt (i+4) ps 1.3 title word(techs, i), \
-     nfile using 1:2 with lines dt 2 lw 2 lc rgb 'black' title 'no filter'
+if (words(techs) > 0) {
+	plot for [i=1:words(techs)] tfile index (i-1) using 2:3 with linespoints lw 2 pt (i+4) ps 1.3 title word(techs, i), \
+	     nfile using 1:2 with lines dt 2 lw 2 lc rgb 'black' title 'no filter'
+} else {
+	set label 1 'real-traffic part skipped' at graph 0.5, 0.5 center
+	unset logscale y
+	set yrange [0:1]
+	plot NaN notitle
+	unset label 1
+}
 
 # ---- right: test_run
 set title "Per packet in the program: BPF_PROG_TEST_RUN ns/packet (median of runs)\npodwall to_pod; policy entries spread over many endpoints, peers and ports"
@@ -36,7 +44,13 @@ set ylabel 'ns per packet'
 set yrange [0:*]
 set xrange [5:200000]
 rfile = dir.'/plot-testrun.dat'
-plot for [i=1:words(cases)] rfile index (i-1) using 2:3 with linespoints lw 2 pt (i+1) ps 1.2 \
-     title word(cases, i)
+if (words(cases) > 0) {
+	plot for [i=1:words(cases)] rfile index (i-1) using 2:3 with linespoints lw 2 pt (i+1) ps 1.2 \
+	     title word(cases, i)
+} else {
+	set label 1 'per-packet part skipped' at graph 0.5, 0.5 center
+	set yrange [0:1]
+	plot NaN notitle
+}
 
 unset multiplot

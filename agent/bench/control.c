@@ -176,7 +176,8 @@ static int gen_cluster(const char *dir, size_t pods, size_t local_pods, size_t p
 		bprintf(&b, "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p-%05zu\n"
 			"  namespace: ns-%03zu\n  labels: {app: app-%zu, tier: %s, version: v%zu}\n",
 			i, ns, j % 20, tiers[j % 3], j % 2);
-		if (stride && i % stride == 0 && i / stride < local_pods)
+		/* one local pod per stride, at a varying place (so of varying labels) */
+		if (stride && i / stride < local_pods && i % stride == (i / stride) * 37 % stride)
 			bprintf(&b, "  annotations: {podwall.io/host-veth: pwl%zu}\n", i / stride);
 		bprintf(&b, "spec:\n  containers:\n  - name: c\n    image: app\n    ports:\n"
 			"    - {name: http, containerPort: 8080, protocol: TCP}\n"
@@ -191,10 +192,11 @@ static int gen_cluster(const char *dir, size_t pods, size_t local_pods, size_t p
 	for (size_t k = 0; k < policies; k++) {
 		size_t ns = k % nns, q = k / nns;
 
+		/* the app selected and the shape vary independently */
 		bprintf(&b, "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
 			"metadata:\n  name: np-%05zu\n  namespace: ns-%03zu\nspec:\n"
-			"  podSelector: {matchLabels: {app: app-%zu}}\n", k, ns, q % 20);
-		switch (q % 5) {
+			"  podSelector: {matchLabels: {app: app-%zu}}\n", k, ns, (q * 7 + ns) % 20);
+		switch ((q + ns / 20) % 5) {
 		case 0: /* from the next app of the namespace, one port */
 			bprintf(&b, "  ingress:\n  - from:\n    - podSelector: {matchLabels: {app: app-%zu}}\n"
 				"    ports:\n    - {protocol: TCP, port: 8080}\n", (q + 1) % 20);
@@ -556,7 +558,7 @@ static int series(struct agent *a, bool label, int changes, struct pwb_cl_latenc
 		}
 		v[n++] = (pwb_now_ns() - t0) / 1e6;
 		/* let the agent settle, and vary the phase against its 1 s tick */
-		sleep_us(20000 + (unsigned)(i * 7919 % 30) * 1000);
+		sleep_us(5000 + (unsigned)(i * 7919 % 20) * 1000);
 	}
 	lat_stats(v, n, l);
 	n_ap = apply_times(a->log, &off, ap, changes * 4 + 16);

@@ -10,7 +10,9 @@
  * IPv4 lives at ::ffff:0:0/96 of the mapped space. An IPv6 block never
  * matches IPv4 addresses (as in the reference semantics), so an IPv6 block
  * that covers ::ffff:0:0/96 (::/0 does) gets that prefix as an implicit
- * except, and the prefix is made a group.
+ * except: no group inside it matches the block, and the ipcache gets an
+ * entry ::ffff:0:0/96 -> world unless 0.0.0.0/0 is a group of its own, so
+ * that the LPM never answers an IPv4 address with the IPv6 block's group.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -85,11 +87,13 @@ static int push(struct gvec *g, const struct pw_cidr *p)
 	return 0;
 }
 
-int pw_collect_groups(const struct pw_cluster *c, struct cgroup **out, size_t *n)
+int pw_collect_groups(const struct pw_cluster *c, struct cgroup **out, size_t *n,
+		      bool *v6_covers_v4)
 {
 	struct gvec g = { 0 };
 	size_t w = 0;
 
+	*v6_covers_v4 = false;
 	for (size_t i = 0; i < c->n_policies; i++) {
 		const struct pw_policy *pol = &c->policies[i];
 
@@ -109,8 +113,8 @@ int pw_collect_groups(const struct pw_cluster *c, struct cgroup **out, size_t *n
 					for (size_t e = 0; e < p->n_except; e++)
 						if (push(&g, &p->except[e]))
 							goto nomem;
-					if (covers_v4_space(p) && push(&g, &pw_v4_mapped_space))
-						goto nomem;
+					if (covers_v4_space(p))
+						*v6_covers_v4 = true;
 				}
 			}
 		}

@@ -281,7 +281,7 @@ static int build_ipcache(struct cctx *x)
 {
 	const struct pw_cluster *c = x->c;
 	struct ipc_tmp *t;
-	size_t n = x->n_groups, w = 0;
+	size_t n = x->n_groups + 1, w = 0;
 
 	for (size_t i = 0; i < c->n_pods; i++)
 		n += c->pods[i].n_ips;
@@ -305,6 +305,11 @@ static int build_ipcache(struct cctx *x)
 	for (size_t i = 0; i < x->n_groups; i++)
 		ipc_set(&t[n++], x->groups[i].pfx.addr, x->groups[i].pfx.len, x->groups[i].id,
 			0, (1ULL << 41) + i);
+	/* IPv4 addresses must not fall into an IPv6 block covering ::ffff:0:0/96
+	 * (cidr.c); when 0.0.0.0/0 is a group, its entry wins this key */
+	if (x->v6_covers_v4)
+		ipc_set(&t[n++], pw_v4_mapped_space.addr, pw_v4_mapped_space.len, PW_ID_WORLD, 0,
+			1ULL << 42);
 	qsort(t, n, sizeof(*t), ipc_tmp_cmp);
 	x->out->ipc = calloc(n ? n : 1, sizeof(*x->out->ipc));
 	if (!x->out->ipc) {

@@ -90,14 +90,17 @@ static int bsearch_group(const struct cctx *x, const struct pw_cidr *q)
 	return -1;
 }
 
-/* the longest group holding address a */
+/* The longest group holding address a. For an IPv4 address only IPv4
+ * groups count: an IPv6 block never holds IPv4 addresses (cidr.c), and all
+ * addresses of one identity must be members of the same blocks. */
 static size_t longest_group(const struct cctx *x, const uint8_t a[16])
 {
+	int min_len = pw_ip_is_v4(a) ? 96 : 0;
 	struct pw_cidr q;
 
 	if (!x->n_groups)
 		return NONE;
-	for (int len = 128; len >= 0; len--) {
+	for (int len = 128; len >= min_len; len--) {
 		int g;
 
 		memcpy(q.addr, a, 16);
@@ -270,7 +273,7 @@ int pw_build_identities(struct cctx *x)
 	size_t ne = 0, n = 0;
 	int ret;
 
-	ret = pw_collect_groups(c, &x->groups, &x->n_groups);
+	ret = pw_collect_groups(c, &x->groups, &x->n_groups, &x->v6_covers_v4);
 	if (!ret)
 		ret = group_ids(x);
 	if (ret)

@@ -33,8 +33,9 @@ bool pw_block_has_prefix(const struct pw_np_peer *p, const struct pw_cidr *q);
 /* Is address a inside ipBlock peer p? */
 bool pw_block_has_addr(const struct pw_np_peer *p, const uint8_t a[16]);
 /* The distinct prefixes of every ipBlock in force, sorted (address, then
- * length). */
-int pw_collect_groups(const struct pw_cluster *c, struct cgroup **out, size_t *n);
+ * length); *v6_covers_v4: some IPv6 block covers ::ffff:0:0/96. */
+int pw_collect_groups(const struct pw_cluster *c, struct cgroup **out, size_t *n,
+		      bool *v6_covers_v4);
 int pw_prefix_cmp(const struct pw_cidr *a, const struct pw_cidr *b);
 
 /* -------------------------------------------------------------- identities */
@@ -59,6 +60,7 @@ struct cctx {
 
 	struct cgroup                *groups;
 	size_t                        n_groups;
+	bool                          v6_covers_v4;
 	struct podid                 *ids;     /* sorted by key */
 	size_t                        n_ids;
 	size_t                      (*pod_id)[2]; /* per pod, per address: index in ids */

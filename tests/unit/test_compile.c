@@ -452,6 +452,231 @@ static void t_compile_ipv6_block_excludes_ipv4(void)
 	pw_cluster_free(c);
 }
 
+static void t_compile_ipv6_block_keeps_ipv4_world(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_compile(PODS
+		"kind: NetworkPolicy\n"
+		"metadata: {name: p, namespace: prod}\n"
+		"spec:\n"
+		"  podSelector: {matchLabels: {app: db}}\n"
+		"  egress: [{to: [{ipBlock: {cidr: '::/0'}}]}]\n", NULL, &s, &err);
+
+	CHECK(c);
+	if (!c)
+		return;
+	/* an IPv4 address outside the cluster stays "world", not ::/0 */
+	CHECK_EQ(t_ident(&s, "1.2.3.4"), PW_ID_WORLD);
+	CHECK(t_ident(&s, "2001:db8::1") >= PW_ID_CIDR_MIN);
+	CHECK_EQ(t_ident(&s, "10.0.0.10"), ident_of(&s, "prod", "db"));
+	CHECK(!t_allowed(&s, "prod/db", "1.2.3.4", 80, TCP));
+	CHECK(t_allowed(&s, "prod/db", "2001:db8::1", 80, TCP));
+	CHECK(t_allowed(&s, "prod/db", "fd00::1", 80, TCP));
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
+/* ------------------------------------------------ ipBlocks, randomized */
+static unsigned rnd_state = 2024;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return (rnd_state >> 8) % n;
+}
+
+struct tblock {
+	struct pw_cidr cidr;
+	struct pw_cidr except[3];
+	int            n_except;
+};
+
+static void rnd_addr(uint8_t a[16], bool v4)
+{
+	memset(a, 0, 16);
+	if (v4) {
+		a[10] = a[11] = 0xff;
+		a[12] = 10;
+		a[13] = (uint8_t)rnd(4);       /* a small space: many overlaps */
+		a[14] = (uint8_t)rnd(4);
+		a[15] = (uint8_t)rnd(256);
+	} else {
+		a[0] = 0xfd;
+		a[1] = (uint8_t)rnd(2);
+		a[2] = (uint8_t)rnd(4);
+		a[15] = (uint8_t)rnd(256);
+	}
+}
+
+static void rnd_prefix_in(struct pw_cidr *p, const struct pw_cidr *outer, bool v4)
+{
+	unsigned lo = outer ? outer->len + 1u : (v4 ? 96u + 8 : 8), hi = 128;
+
+	memset(p, 0, sizeof(*p));
+	if (outer) {
+		memcpy(p->addr, outer->addr, 16);
+		for (unsigned b = outer->len; b < 128; b++)
+			if (rnd(2))
+				p->addr[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+	} else {
+		rnd_addr(p->addr, v4);
+	}
+	p->len = (uint8_t)(lo + rnd(hi - lo + 1));
+	if (outer && p->len > 128)
+		p->len = 128;
+	pw_prefix_mask(p->addr, p->len);
+	p->is_v4 = v4;
+}
+
+/* an address on the edge of (or inside) a block's cidr or one of its excepts */
+static void edge_addr(uint8_t a[16], const struct tblock *b)
+{
+	const struct pw_cidr *p = b->n_except && rnd(2) ? &b->except[rnd((unsigned)b->n_except)]
+						       : &b->cidr;
+	unsigned how = rnd(3);
+
+	memcpy(a, p->addr, 16);
+	for (unsigned bit = p->len; bit < 128 && how; bit++)
+		if (how == 1 || rnd(2))
+			a[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));   /* last, or random */
+	if (!p->is_v4 && pw_ip_is_v4(a))
+		a[15] ^= 1;   /* keep IPv6 probes out of the IPv4 space */
+}
+
+static bool tblock_has(const struct tblock *b, const uint8_t a[16])
+{
+	if (!pw_cidr_has_addr(&b->cidr, a) || pw_ip_is_v4(a) != (bool)b->cidr.is_v4)
+		return false;
+	for (int i = 0; i < b->n_except; i++)
+		if (pw_cidr_has_addr(&b->except[i], a))
+			return false;
+	return true;
+}
+
+static size_t put_blocks(char *y, size_t pos, const struct tblock *b, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char c[64];
+
+		pw_cidr_format(&b[i].cidr, c, sizeof(c));
+		pos += (size_t)sprintf(y + pos, "    - ipBlock: {cidr: '%s', except: [", c);
+		for (int k = 0; k < b[i].n_except; k++) {
+			pw_cidr_format(&b[i].except[k], c, sizeof(c));
+			pos += (size_t)sprintf(y + pos, "%s'%s'", k ? ", " : "", c);
+		}
+		pos += (size_t)sprintf(y + pos, "]}\n");
+	}
+	return pos;
+}
+
+static void rnd_blocks(struct tblock *b, int n)
+{
+	for (int i = 0; i < n; i++) {
+		bool v4 = rnd(3) != 0;
+
+		memset(&b[i], 0, sizeof(b[i]));
+		if (rnd(8) == 0) {
+			/* the whole family */
+			rnd_prefix_in(&b[i].cidr, NULL, v4);
+			b[i].cidr.len = v4 ? 96 : 0;
+			pw_prefix_mask(b[i].cidr.addr, b[i].cidr.len);
+			if (v4)
+				b[i].cidr.addr[10] = b[i].cidr.addr[11] = 0xff;
+		} else {
+			rnd_prefix_in(&b[i].cidr, NULL, v4);
+			if (b[i].cidr.len > 124)
+				b[i].cidr.len = (uint8_t)(v4 ? 96 + 20 : 100);
+			pw_prefix_mask(b[i].cidr.addr, b[i].cidr.len);
+		}
+		b[i].n_except = b[i].cidr.len < 128 ? (int)rnd(4) : 0;
+		for (int k = 0; k < b[i].n_except; k++)
+			rnd_prefix_in(&b[i].except[k], &b[i].cidr, v4);
+	}
+}
+
+/* Random overlapping ipBlocks (IPv4 and IPv6, with excepts, from several
+ * policies) and random addresses, pods' and others: the verdict through the
+ * ipcache LPM and the policy keys equals the direct reading of the blocks. */
+static void t_compile_ipblock_randomized(void)
+{
+	char *y = malloc(64 * 1024);
+	int mismatches = 0, allowed = 0, checks = 0;
+
+	for (int trial = 0; trial < 150 && !mismatches; trial++) {
+		struct tblock mine[4], other[4];
+		uint8_t pods[12][16], probes[40][16];
+		struct pw_state s;
+		struct pw_error err = { { 0 } };
+		struct pw_cluster *c;
+		size_t pos = 0;
+		int nm = 1 + (int)rnd(4), no = (int)rnd(4);
+
+		rnd_blocks(mine, nm);
+		rnd_blocks(other, no);
+		pos += (size_t)sprintf(y + pos, "kind: Pod\nmetadata: {name: src, namespace: n, "
+				       "labels: {role: src}}\nstatus: {podIP: 192.168.0.1}\n---\n");
+		for (int i = 0; i < 12; i += 2) {
+			char a[64], b[64];
+
+			rnd_addr(pods[i], true);
+			rnd_addr(pods[i + 1], false);
+			pods[i][15] = (uint8_t)(200 + i);   /* distinct */
+			pods[i + 1][15] = (uint8_t)(200 + i);
+			pw_ip_format(pods[i], a, sizeof(a));
+			pw_ip_format(pods[i + 1], b, sizeof(b));
+			pos += (size_t)sprintf(y + pos, "kind: Pod\nmetadata: {name: p%d, namespace: m, "
+					       "labels: {x: y}}\nstatus: {podIPs: [{ip: '%s'}, {ip: '%s'}]}\n---\n",
+					       i, a, b);
+		}
+		pos += (size_t)sprintf(y + pos, "kind: NetworkPolicy\nmetadata: {name: mine, namespace: n}\n"
+				       "spec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n  - to:\n");
+		pos = put_blocks(y, pos, mine, nm);
+		if (no) {
+			pos += (size_t)sprintf(y + pos, "---\nkind: NetworkPolicy\nmetadata: {name: other, "
+					       "namespace: o}\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n");
+			pos = put_blocks(y, pos, other, no);
+		}
+		c = t_compile(y, NULL, &s, &err);
+		CHECK(c);
+		if (!c) {
+			printf("# %s\n%s\n", err.msg, y);
+			break;
+		}
+		for (int i = 0; i < 40; i++) {
+			if (i < 12)
+				memcpy(probes[i], pods[i], 16);
+			else if (i < 30)
+				edge_addr(probes[i], &mine[rnd(nm)]);
+			else if (i < 34 && no)
+				edge_addr(probes[i], &other[rnd(no)]);
+			else
+				rnd_addr(probes[i], rnd(2));
+		}
+		for (int i = 0; i < 40; i++) {
+			char a[64];
+			bool want = false, got;
+
+			for (int k = 0; k < nm; k++)
+				want |= tblock_has(&mine[k], probes[i]);
+			pw_ip_format(probes[i], a, sizeof(a));
+			got = t_allowed(&s, "n/src", a, 80, TCP);
+			checks++;
+			allowed += got;
+			if (got != want && !mismatches++) {
+				printf("# mismatch for %s: want %d got %d\n%s\n", a, want, got, y);
+			}
+		}
+		pw_state_free(&s);
+		pw_cluster_free(c);
+	}
+	CHECK_EQ(mismatches, 0);
+	CHECK(allowed > checks / 10 && allowed < checks - checks / 10);
+	if (getenv("T_VERBOSE"))
+		printf("# %d of %d probes allowed\n", allowed, checks);
+	free(y);
+}
+
 static bool covers_exactly(uint32_t lo, uint32_t hi, const struct port_prefix *p, size_t n)
 {
 	for (uint32_t port = 0; port <= 0xffff; port++) {
@@ -1044,6 +1269,8 @@ int suite_compile(void)
 	RUN(t_compile_ipcache_entries);
 	RUN(t_compile_cidr_except_hole);
 	RUN(t_compile_ipv6_block_excludes_ipv4);
+	RUN(t_compile_ipv6_block_keeps_ipv4_world);
+	RUN(t_compile_ipblock_randomized);
 	RUN(t_compile_port_range_prefixes);
 	RUN(t_compile_end_port_entries);
 	RUN(t_compile_key_layout);

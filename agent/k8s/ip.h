@@ -24,9 +24,11 @@ extern const struct pw_cidr pw_v4_mapped_space;
 int pw_ip_parse(const char *s, uint8_t out[16], bool *is_v4);
 
 /*
- * Parse "addr/len" (or a bare address: a host prefix), surrounding blanks
- * allowed; host bits beyond the prefix are cleared (like Go's ParseCIDR and
- * Python's ip_network(strict=False)). Returns 0 or -1.
+ * Parse "addr/len" (or a bare address: a host prefix, as the reference
+ * evaluator accepts), surrounding blanks allowed; host bits beyond the
+ * prefix are cleared (like Go's ParseCIDR and Python's
+ * ip_network(strict=False)). An IPv6 prefix inside ::ffff:0:0/96 is refused:
+ * it would alias IPv4 prefixes. Returns 0 or -1.
  */
 int pw_cidr_parse(const char *s, struct pw_cidr *out);
 

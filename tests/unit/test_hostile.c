@@ -145,6 +145,35 @@ static void t_hostile_alias_bomb_cross_product(void)
 	free(b);
 }
 
+/* a big document without aliases never reaches the visit cap */
+static void t_hostile_large_plain_document_loads(void)
+{
+	size_t cap = 8 * 1024 * 1024, pos = 0;
+	char *b = malloc(cap);
+	struct pw_cluster *c = pw_cluster_new();
+	struct pw_error err = { { 0 } };
+
+	pos += (size_t)sprintf(b, "kind: List\nitems:\n");
+	for (int i = 0; i < 2000 && pos < cap - 8192; i++) {
+		pos += (size_t)sprintf(b + pos, "- kind: %s\n  metadata:\n    name: o%d\n"
+				       "    namespace: n%d\n    labels:\n", i % 2 ? "Pod" : "Namespace",
+				       i, i % 7);
+		for (int k = 0; k < 20; k++)
+			pos += (size_t)sprintf(b + pos, "      l%d: v%d\n", k, i);
+		pos += (size_t)sprintf(b + pos, "    annotations:\n");
+		for (int k = 0; k < 20; k++)
+			pos += (size_t)sprintf(b + pos, "      a%d: \"%d\"\n", k, i);
+		pos += (size_t)sprintf(b + pos, "    managedFields: [{manager: m, fieldsV1: {f: {g: {}}}}]\n"
+				       "  spec: {containers: [{ports: [{containerPort: 80, name: http}]}]}\n"
+				       "  status: {podIP: 10.%d.%d.%d}\n", i >> 16, (i >> 8) & 255, i & 255);
+	}
+	CHECK_EQ(pw_cluster_load_buffer(c, "big.yaml", b, pos, &err), 0);
+	CHECK_EQ(c->n_pods, 1000);
+	CHECK_EQ(c->n_namespaces, 1000);
+	pw_cluster_free(c);
+	free(b);
+}
+
 static void t_hostile_huge_scalar(void)
 {
 	size_t n = PW_LOAD_MAX_SCALAR + 100;
@@ -360,6 +389,7 @@ int suite_hostile(void)
 	RUN(t_hostile_alias_bomb_in_labels);
 	RUN(t_hostile_alias_bomb_unread_is_not_walked);
 	RUN(t_hostile_alias_bomb_cross_product);
+	RUN(t_hostile_large_plain_document_loads);
 	RUN(t_hostile_huge_scalar);
 	RUN(t_hostile_long_label_value_is_fine);
 	RUN(t_hostile_file_too_large);

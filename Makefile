@@ -19,14 +19,14 @@ ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 CPPFLAGS += -Iinclude -Iagent -I$(BUILD) -D_GNU_SOURCE
-LDLIBS   += -lbpf -lelf -lz -lyaml
+LDLIBS   += -lbpf -lelf -lz -lyaml -lmicrohttpd -ljansson
 
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Wno-unused-function -Iinclude -Ibpf -I$(ARCH_INC)
 BPF_HDRS   := include/podwall/abi.h $(wildcard bpf/lib/*.h)
 
 # Pure userspace code (no syscalls): unit-tested under ASan/UBSan.
-PURE_SRCS  := agent/state.c $(sort $(wildcard agent/k8s/*.c agent/compiler/*.c))
-AGENT_SRCS := $(PURE_SRCS) $(sort $(wildcard agent/kernel/*.c agent/cmd/*.c agent/bench/*.c))
+PURE_SRCS  := agent/state.c $(sort $(wildcard agent/k8s/*.c agent/compiler/*.c agent/ops/pure/*.c))
+AGENT_SRCS := $(PURE_SRCS) $(sort $(wildcard agent/kernel/*.c agent/cmd/*.c agent/bench/*.c agent/ops/*.c))
 AGENT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRCS))
 MAIN_OBJ   := $(BUILD)/agent/main.o
 

@@ -9,9 +9,11 @@
 const struct pw_command pw_commands[] = {
 	{ "matrix", cmd_matrix,
 	  "-f FILE [--ports 80,81] [--protocols TCP,UDP,SCTP] [--external-ips IP,...] [-o json|table]" },
-	{ "agent", cmd_agent, "--source DIR [--pin-dir P] [--mode enforce|audit] [--dns auto|off] [--uplink DEV]... [--dns-namespace NS] [--dns-label k=v]" },
+	{ "agent", cmd_agent, "--source DIR [--pin-dir P] [--mode enforce|audit] [--dns auto|off] [--uplink DEV]... [--dns-namespace NS] [--dns-label k=v] [--metrics [ADDR:]PORT]" },
 	{ "apply", cmd_apply, "-f FILE|DIR [--pin-dir P] [--mode enforce|audit] [--dns auto|off] [--uplink DEV]... [--dns-namespace NS] [--dns-label k=v]" },
 	{ "uninstall", cmd_uninstall, "[--pin-dir P]" },
+	{ "monitor", cmd_monitor, "[-o json|text] [--pod NS/POD] [--namespace NS] [--verdict drop|allow|audit] [--pin-dir P] [--count N] [--backlog]" },
+	{ "status", cmd_status, "[-o json|text] [--pin-dir P]" },
 	{ "bench", cmd_bench, "[datapath|control|all] [-o table|json] [--entries N,...] [--repeat N] [--runs N] [--policies N,...] [--pods N] [--changes N] [-v]" },
 	{ NULL, NULL, NULL },
 };

@@ -28,6 +28,7 @@
 #include "kernel/bpfobj.h"
 #include "kernel/route.h"
 #include "kernel/watch.h"
+#include "ops/hooks.h"
 
 #define PW_DEBOUNCE_MS 30
 #define PW_TICK_MS     1000
@@ -586,6 +587,7 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 		if (err)
 			goto out;
 		e->have_last = true;
+		pw_ops_write_state(e->pin_dir, &st, c, &e->o, &res->sync); /* ops: names for monitor/status/explain */
 		state_copy_free(&e->failed);
 		e->have_failed = false;
 	} else {
@@ -638,6 +640,7 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 		log_apply(e, res);
 	err = 0;
 out:
+	pw_metrics_observe_push(start_ns, res, err); /* ops: --metrics */
 	free(ifx);
 	free(up);
 	free(spots);
@@ -665,6 +668,8 @@ int cmd_agent(int argc, char **argv)
 	int sfd = -1, ret, err;
 	struct stat sst;
 
+	if (pw_metrics_take_opt(&argc, argv)) /* ops: --metrics [ADDR:]PORT */
+		return PW_EXIT_USAGE;
 	ret = pw_agent_parse(argc, argv, agent_usage, &o, &help);
 	if (ret || help)
 		return ret;
@@ -693,6 +698,10 @@ int cmd_agent(int argc, char **argv)
 	err = pw_engine_bpf(e);
 	if (err)
 		goto out;
+	ret = pw_metrics_start(pw_engine_pin_dir(e)); /* ops: --metrics */
+	if (ret)
+		goto out;
+	ret = PW_EXIT_SYSTEM;
 	err = pw_watch_open(o.source, &w);
 	if (err) {
 		fprintf(stderr, "podwall agent: watching %s: %s\n", o.source, strerror(-err));
@@ -709,6 +718,7 @@ int cmd_agent(int argc, char **argv)
 		err = pw_engine_load(e, &cur, &lerr);
 		if (err) {
 			fprintf(stderr, "podwall: %s\n", lerr.msg);
+			pw_metrics_observe_apply((double)(pw_now_ns() - t0) / 1e9, false); /* ops */
 			fprintf(stderr, "podwall: nothing applied; the policy in force (if any) "
 				"stays in force until the source is fixed\n");
 		} else {
@@ -765,6 +775,7 @@ int cmd_agent(int argc, char **argv)
 			err = pw_engine_load(e, &next, &lerr);
 			if (err) {
 				fprintf(stderr, "podwall: %s\n", lerr.msg);
+				pw_metrics_observe_apply((double)(pw_now_ns() - now) / 1e9, false); /* ops */
 				fprintf(stderr, "podwall: nothing applied; the policy in force stays "
 					"in force\n");
 			} else {
@@ -793,6 +804,7 @@ int cmd_agent(int argc, char **argv)
 		pw_engine_pin_dir(e));
 	ret = PW_EXIT_OK;
 out:
+	pw_metrics_stop(); /* ops */
 	pw_cluster_free(cur);
 	pw_watch_close(w);
 	pw_engine_free(e);

@@ -26,6 +26,10 @@ int cmd_matrix(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_uninstall(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 #endif

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * podwall status [-o json] [--pin-dir P]
+ *
+ * What the kernel holds now, read from the pinned maps (nothing is loaded
+ * or changed) and named with the loaded-state file: the endpoints with
+ * identity, isolation per direction, audit mode and DNS state and counters;
+ * every map's fill against its capacity; policy generation, active slot
+ * and agent mode; the packet counters by direction, verdict and reason.
+ * Exit: 0, 1 nothing is pinned there, 2 usage, 3 system.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include "cmd/cmd.h"
+#include "ops/loaded.h"
+#include "ops/pins.h"
+#include "ops/statefile.h"
+
+static const char status_usage[] = "[-o json|text] [--pin-dir P]";
+
+struct st_ep {
+	uint32_t            ifindex;
+	struct pw_endpoint  ep;
+	struct pw_dns       dns;
+	bool                has_dns;
+	const struct pw_ld_ep *name;
+};
+
+static int ep_cmp(const void *a, const void *b)
+{
+	const struct st_ep *x = a, *y = b;
+	const char *nx = x->name ? x->name->pod : "~", *ny = y->name ? y->name->pod : "~";
+	int r = strcmp(nx, ny);
+
+	return r ? r : (x->ifindex > y->ifindex) - (x->ifindex < y->ifindex);
+}
+
+static int read_eps(const struct pw_pins *p, const struct pw_loaded *l, struct st_ep **out,
+		    size_t *n)
+{
+	int fd = p->fd[PW_PIN_ENDPOINTS];
+	struct st_ep *v = NULL;
+	size_t cap = 0;
+	uint32_t key, next, *prev = NULL;
+
+	*n = 0;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct st_ep *e;
+
+		key = next;
+		prev = &key;
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			struct st_ep *nv = realloc(v, nc * sizeof(*v));
+
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+			cap = nc;
+		}
+		e = &v[*n];
+		memset(e, 0, sizeof(*e));
+		e->ifindex = key;
+		if (bpf_map_lookup_elem(fd, &key, &e->ep))
+			continue; /* gone meanwhile */
+		if (p->fd[PW_PIN_DNS] >= 0 &&
+		    !bpf_map_lookup_elem(p->fd[PW_PIN_DNS], &e->ep.ep_id, &e->dns))
+			e->has_dns = true;
+		e->name = pw_ld_ep_by_ifindex(l, key);
+		if (e->name && e->name->ep_id != e->ep.ep_id)
+			e->name = NULL;
+		(*n)++;
+	}
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), ep_cmp);
+	*out = v;
+	return 0;
+}
+
+static const char *dns_state(const struct st_ep *e, uint32_t slot, char *buf, size_t len)
+{
+	uint32_t f = e->has_dns ? e->dns.flags[slot & 1] : 0;
+	uint32_t ef = e->ep.flags[slot & 1];
+
+	if (!(ef & PW_EP_ISOLATED_EGRESS))
+		snprintf(buf, len, "open");
+	else if (f & PW_DNS_AUTO)
+		snprintf(buf, len, "auto");
+	else if ((f & PW_DNS_POLICY_UDP) && (f & PW_DNS_POLICY_TCP))
+		snprintf(buf, len, "udp+tcp");
+	else if (f & PW_DNS_POLICY_UDP)
+		snprintf(buf, len, "udp-only");
+	else if (f & PW_DNS_POLICY_TCP)
+		snprintf(buf, len, "tcp-only");
+	else
+		snprintf(buf, len, "DENIED");
+	return buf;
+}
+
+static const char *ep_addr(const struct pw_endpoint *ep, uint32_t slot, char *buf, size_t len)
+{
+	uint32_t f = ep->flags[slot & 1];
+
+	if (f & PW_EP_HAS_V4)
+		return pw_ld_addr_str(ep->ip4, buf, len);
+	if (f & PW_EP_HAS_V6)
+		return pw_ld_addr_str(ep->ip6, buf, len);
+	snprintf(buf, len, "-");
+	return buf;
+}
+
+static const char *map_type_name(uint32_t t)
+{
+	switch (t) {
+	case BPF_MAP_TYPE_HASH:          return "hash";
+	case BPF_MAP_TYPE_ARRAY:         return "array";
+	case BPF_MAP_TYPE_PERCPU_ARRAY:  return "percpu_array";
+	case BPF_MAP_TYPE_LPM_TRIE:      return "lpm_trie";
+	case BPF_MAP_TYPE_LRU_HASH:      return "lru_hash";
+	case BPF_MAP_TYPE_RINGBUF:       return "ringbuf";
+	default:                         return "other";
+	}
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output",  required_argument, NULL, 'o' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "help",    no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pw_pins pins;
+	struct pw_loaded names = { 0 };
+	struct pw_config cfg;
+	struct pw_counter *ctr = NULL;
+	struct pw_map_fill fill[PW_PIN_MAX];
+	struct st_ep *eps = NULL;
+	char state_path[PATH_MAX] = "", buf[64], buf2[64];
+	const char *pin_dir = NULL;
+	size_t n_eps = 0, n_audit = 0;
+	bool json = false, have_names = false, audit_all;
+	int c, err, ret = PW_EXIT_SYSTEM, serr;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
+				fprintf(stderr, "podwall status: -o: json or text, not '%s'\n", optarg);
+				return PW_EXIT_USAGE;
+			}
+			json = !strcmp(optarg, "json");
+			break;
+		case 'P':
+			pin_dir = optarg;
+			break;
+		case 'h':
+			printf("usage: podwall status %s\n", status_usage);
+			return PW_EXIT_OK;
+		case ':':
+			fprintf(stderr, "podwall status: option %s needs a value\n", argv[optind - 1]);
+			return PW_EXIT_USAGE;
+		default:
+			fprintf(stderr, "podwall status: unknown option %s\nusage: podwall status %s\n",
+				argv[optind - 1], status_usage);
+			return PW_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "podwall status: unexpected argument '%s'\n", argv[optind]);
+		return PW_EXIT_USAGE;
+	}
+
+	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_PIN_CONFIG) | PW_PIN_BIT(PW_PIN_ENDPOINTS),
+			   "status", &pins);
+	if (err)
+		return err == -ENOENT ? PW_EXIT_FOUND : PW_EXIT_SYSTEM;
+	err = pw_pins_config(&pins, &cfg);
+	if (err) {
+		fprintf(stderr, "podwall status: reading config: %s\n", strerror(-err));
+		goto out;
+	}
+	audit_all = cfg.flags & PW_CFG_AUDIT_ALL;
+	pw_ops_state_path(pins.dir, state_path, sizeof(state_path));
+	serr = pw_loaded_load(state_path, &names);
+	have_names = !serr;
+	err = read_eps(&pins, have_names ? &names : NULL, &eps, &n_eps);
+	if (err) {
+		fprintf(stderr, "podwall status: reading endpoints: %s\n", strerror(-err));
+		goto out;
+	}
+	ctr = calloc(PW_COUNTERS_MAX, sizeof(*ctr));
+	if (!ctr)
+		goto out;
+	if (pw_pins_counters(&pins, ctr))
+		memset(ctr, 0, sizeof(*ctr) * PW_COUNTERS_MAX);
+	for (int m = 0; m < PW_PIN_MAX; m++)
+		pw_pins_fill(&pins, (enum pw_pin_map)m, cfg.active_slot & 1, &fill[m]);
+	for (size_t i = 0; i < n_eps; i++)
+		n_audit += !!(eps[i].ep.flags[cfg.active_slot & 1] & PW_EP_AUDIT);
+
+	if (json) {
+		json_t *o = json_object(), *ja = json_array(), *jm = json_array(),
+		       *jc = json_array();
+		char *s;
+
+		json_object_set_new(o, "pin_dir", json_string(pins.dir));
+		json_object_set_new(o, "generation", json_integer(cfg.generation));
+		json_object_set_new(o, "active_slot", json_integer(cfg.active_slot));
+		json_object_set_new(o, "config_flags", json_integer(cfg.flags));
+		json_object_set_new(o, "mode", json_string(audit_all ? "audit" : "enforce"));
+		json_object_set_new(o, "events_allow",
+				    json_boolean(cfg.flags & PW_CFG_EVENTS_ALLOW));
+		json_object_set_new(o, "events_per_sec",
+				    json_integer(cfg.events_per_sec ? cfg.events_per_sec : 1000));
+		if (have_names) {
+			json_t *st = json_object();
+
+			json_object_set_new(st, "path", json_string(state_path));
+			json_object_set_new(st, "generation", json_integer(names.generation));
+			json_object_set_new(st, "written_at", json_integer(names.written_at));
+			json_object_set_new(st, "source", json_string(names.source ? names.source : ""));
+			json_object_set_new(st, "dns", json_string(names.dns_auto ? "auto" : "off"));
+			json_object_set_new(o, "state", st);
+		}
+		for (size_t i = 0; i < n_eps; i++) {
+			const struct st_ep *e = &eps[i];
+			uint32_t f = e->ep.flags[cfg.active_slot & 1];
+			json_t *x = json_object(), *iso = json_object(), *d = json_object(),
+			       *ips = json_array();
+
+			json_object_set_new(x, "pod", e->name ? json_string(e->name->pod) : json_null());
+			if (f & PW_EP_HAS_V4)
+				json_array_append_new(ips, json_string(pw_ld_addr_str(e->ep.ip4, buf, sizeof(buf))));
+			if (f & PW_EP_HAS_V6)
+				json_array_append_new(ips, json_string(pw_ld_addr_str(e->ep.ip6, buf, sizeof(buf))));
+			json_object_set_new(x, "ips", ips);
+			json_object_set_new(x, "ifindex", json_integer(e->ifindex));
+			json_object_set_new(x, "ep_id", json_integer(e->ep.ep_id));
+			json_object_set_new(x, "identity", json_integer(e->ep.identity));
+			json_object_set_new(x, "identity_desc", json_string(
+				pw_ld_name_id(have_names ? &names : NULL, e->ep.identity, buf2, sizeof(buf2))));
+			json_object_set_new(iso, "ingress", json_boolean(f & PW_EP_ISOLATED_INGRESS));
+			json_object_set_new(iso, "egress", json_boolean(f & PW_EP_ISOLATED_EGRESS));
+			json_object_set_new(x, "isolated", iso);
+			json_object_set_new(x, "mode", json_string(audit_all || (f & PW_EP_AUDIT)
+								   ? "audit" : "enforce"));
+			json_object_set_new(d, "state", json_string(dns_state(e, cfg.active_slot, buf, sizeof(buf))));
+			json_object_set_new(d, "flags", json_integer(e->has_dns ? e->dns.flags[cfg.active_slot & 1] : 0));
+			json_object_set_new(d, "allowed", json_integer((json_int_t)e->dns.allowed));
+			json_object_set_new(d, "dropped", json_integer((json_int_t)e->dns.dropped));
+			json_object_set_new(x, "dns", d);
+			if (e->name) {
+				json_t *pol = json_object();
+
+				for (int dd = 0; dd < PW_DIR_MAX; dd++) {
+					json_t *a = json_array();
+
+					for (size_t k = 0; k < e->name->n_policies[dd]; k++)
+						json_array_append_new(a, json_string(e->name->policies[dd][k]));
+					json_object_set_new(pol, pw_dir_name((uint8_t)dd), a);
+				}
+				json_object_set_new(x, "policies", pol);
+			}
+			json_array_append_new(ja, x);
+		}
+		json_object_set_new(o, "endpoints", ja);
+		for (int m = 0; m < PW_PIN_MAX; m++) {
+			json_t *x = json_object();
+
+			if (pins.fd[m] < 0)
+				continue;
+			json_object_set_new(x, "map", json_string(pw_pin_names[m]));
+			json_object_set_new(x, "type", json_string(map_type_name(fill[m].type)));
+			json_object_set_new(x, "capacity", json_integer(fill[m].max_entries));
+			if (fill[m].counted)
+				json_object_set_new(x, "entries", json_integer((json_int_t)fill[m].entries));
+			if (m == PW_PIN_IPCACHE || m == PW_PIN_POLICY)
+				json_object_set_new(x, "live_slot_entries",
+						    json_integer((json_int_t)fill[m].live_slot));
+			json_array_append_new(jm, x);
+		}
+		json_object_set_new(o, "maps", jm);
+		for (uint32_t d = 0; d < PW_DIR_MAX; d++)
+			for (uint32_t v = 1; v < PW_VERDICT_MAX; v++)
+				for (uint32_t r = 0; r < PW_REASON_MAX; r++) {
+					const struct pw_counter *k = &ctr[PW_COUNTER_IDX(d, v, r)];
+					json_t *x;
+
+					if (!k->packets)
+						continue;
+					x = json_object();
+					json_object_set_new(x, "direction", json_string(pw_dir_name((uint8_t)d)));
+					json_object_set_new(x, "verdict", json_string(pw_verdict_name((uint8_t)v)));
+					json_object_set_new(x, "reason", json_string(pw_reason_name((uint8_t)r)));
+					json_object_set_new(x, "packets", json_integer((json_int_t)k->packets));
+					json_object_set_new(x, "bytes", json_integer((json_int_t)k->bytes));
+					json_array_append_new(jc, x);
+				}
+		json_object_set_new(o, "counters", jc);
+		s = json_dumps(o, JSON_INDENT(2));
+		if (s)
+			printf("%s\n", s);
+		free(s);
+		json_decref(o);
+		ret = PW_EXIT_OK;
+		goto out;
+	}
+
+	printf("pin dir %s\n", pins.dir);
+	printf("policy generation %u, active slot %u, mode %s", cfg.generation,
+	       cfg.active_slot, audit_all ? "audit (every endpoint)" : "enforce");
+	if (!audit_all && n_audit)
+		printf(" (%zu endpoint%s in audit mode by namespace annotation)", n_audit,
+		       n_audit == 1 ? "" : "s");
+	printf(", events %s, at most %u/s per CPU\n",
+	       cfg.flags & PW_CFG_EVENTS_ALLOW ? "for drops, audits and allows"
+					       : "for drops and audits",
+	       cfg.events_per_sec ? cfg.events_per_sec : 1000);
+	if (have_names) {
+		char when[32] = "?";
+		time_t t = (time_t)names.written_at;
+		struct tm tm;
+
+		if (localtime_r(&t, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		printf("state file %s: generation %u, written %s, source %s, dns %s\n", state_path,
+		       names.generation, when, names.source ? names.source : "?",
+		       names.dns_auto ? "auto" : "off");
+		if (names.generation != cfg.generation)
+			printf("note: the maps are at generation %u, the state file at %u: names may "
+			       "be out of date\n", cfg.generation, names.generation);
+	} else {
+		printf("state file %s: %s (names unknown)\n", state_path,
+		       serr == -ENOENT ? "none" : strerror(-serr));
+	}
+
+	printf("\n%-32s %-15s %7s %-10s %-9s %-9s %-7s %-8s %9s %9s\n", "ENDPOINT", "ADDRESS",
+	       "IFINDEX", "IDENTITY", "INGRESS", "EGRESS", "MODE", "DNS", "DNS-OK", "DNS-DROP");
+	for (size_t i = 0; i < n_eps; i++) {
+		const struct st_ep *e = &eps[i];
+		uint32_t f = e->ep.flags[cfg.active_slot & 1];
+		char id[16], dn[16];
+
+		snprintf(id, sizeof(id), "0x%x", e->ep.identity);
+		printf("%-32s %-15s %7u %-10s %-9s %-9s %-7s %-8s %9llu %9llu\n",
+		       e->name ? e->name->pod : "?", ep_addr(&e->ep, cfg.active_slot, buf, sizeof(buf)),
+		       e->ifindex, id, f & PW_EP_ISOLATED_INGRESS ? "isolated" : "open",
+		       f & PW_EP_ISOLATED_EGRESS ? "isolated" : "open",
+		       audit_all || (f & PW_EP_AUDIT) ? "audit" : "enforce",
+		       dns_state(e, cfg.active_slot, dn, sizeof(dn)),
+		       (unsigned long long)e->dns.allowed, (unsigned long long)e->dns.dropped);
+	}
+	if (!n_eps)
+		printf("(no endpoints)\n");
+
+	printf("\n%-10s %-13s %10s %10s %7s\n", "MAP", "TYPE", "ENTRIES", "CAPACITY", "FILL");
+	for (int m = 0; m < PW_PIN_MAX; m++) {
+		const struct pw_map_fill *f = &fill[m];
+
+		if (pins.fd[m] < 0) {
+			printf("%-10s (not pinned)\n", pw_pin_names[m]);
+			continue;
+		}
+		if (f->type == BPF_MAP_TYPE_RINGBUF) {
+			printf("%-10s %-13s %10s %10u %7s  (bytes)\n", pw_pin_names[m],
+			       map_type_name(f->type), "-", f->max_entries, "-");
+			continue;
+		}
+		printf("%-10s %-13s %10llu %10u %6.1f%%", pw_pin_names[m], map_type_name(f->type),
+		       (unsigned long long)f->entries, f->max_entries,
+		       f->max_entries ? 100.0 * (double)f->entries / f->max_entries : 0.0);
+		if (m == PW_PIN_IPCACHE || m == PW_PIN_POLICY)
+			printf("  (%llu in the live slot)", (unsigned long long)f->live_slot);
+		putchar('\n');
+	}
+
+	printf("\n%-9s %-7s %-20s %12s %14s\n", "DIRECTION", "VERDICT", "REASON", "PACKETS",
+	       "BYTES");
+	for (uint32_t d = 0; d < PW_DIR_MAX; d++)
+		for (uint32_t v = 1; v < PW_VERDICT_MAX; v++)
+			for (uint32_t r = 0; r < PW_REASON_MAX; r++) {
+				const struct pw_counter *k = &ctr[PW_COUNTER_IDX(d, v, r)];
+
+				if (!k->packets)
+					continue;
+				printf("%-9s %-7s %-20s %12llu %14llu\n", pw_dir_name((uint8_t)d),
+				       pw_verdict_name((uint8_t)v), pw_reason_name((uint8_t)r),
+				       (unsigned long long)k->packets, (unsigned long long)k->bytes);
+			}
+	ret = PW_EXIT_OK;
+out:
+	free(ctr);
+	free(eps);
+	pw_loaded_free(&names);
+	pw_pins_close(&pins);
+	return ret;
+}

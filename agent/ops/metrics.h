@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Prometheus metrics of `podwall agent --metrics [ADDR:]PORT`, served by
+ * libmicrohttpd from its own thread (MHD_USE_INTERNAL_POLLING_THREAD) at
+ * /metrics in the text exposition format (version 0.0.4):
+ *
+ *   podwall_packets_total{direction,verdict,reason}   counter (datapath counters)
+ *   podwall_bytes_total{direction,verdict,reason}     counter
+ *   podwall_dns_packets_total{pod,verdict}            counter (dns map: allowed, dropped)
+ *   podwall_policy_entries                            gauge (live slot)
+ *   podwall_map_entries{map} / podwall_map_capacity{map}  gauges
+ *   podwall_endpoints, podwall_policy_generation, podwall_audit_mode  gauges
+ *   podwall_apply_duration_seconds                    histogram
+ *   podwall_applies_total{result}                     counter
+ *   podwall_last_apply_success                        gauge 0/1
+ *   podwall_last_apply_timestamp_seconds              gauge
+ *   podwall_events_suppressed_pending                 gauge
+ *
+ * A bare PORT listens on 127.0.0.1 only. Another address must be written
+ * out ("0.0.0.0:9090", "[::]:9090"); ":9090" is refused as ambiguous.
+ */
+#ifndef PODWALL_OPS_METRICS_H
+#define PODWALL_OPS_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct pw_push_result;
+
+/*
+ * Take "--metrics SPEC" / "--metrics=SPEC" out of argv (so that the shared
+ * agent/apply option parser never sees it) and remember SPEC for
+ * pw_metrics_start. Returns 0, or PW_EXIT_USAGE after saying why.
+ */
+int pw_metrics_take_opt(int *argc, char **argv);
+
+/*
+ * Serve the metrics of the maps pinned in pin_dir, if --metrics was given
+ * (else 0 and nothing happens). Returns 0, PW_EXIT_USAGE for a bad or
+ * refused address, PW_EXIT_SYSTEM if the server cannot start.
+ */
+int pw_metrics_start(const char *pin_dir);
+void pw_metrics_stop(void);
+
+/* One apply attempt: how long it took and whether it succeeded. */
+void pw_metrics_observe_apply(double seconds, bool ok);
+
+/*
+ * The agent's hook after pw_engine_push: an apply is a push that synced or
+ * failed (quiet ticks are not applies). start_ns from pw_now_ns().
+ */
+void pw_metrics_observe_push(uint64_t start_ns, const struct pw_push_result *res, int err);
+
+/*
+ * Parse a --metrics value into a socket address (exposed for tests).
+ * Returns 0 (out, len and loopback filled) or -EINVAL with why set.
+ */
+struct sockaddr_storage;
+int pw_metrics_parse_addr(const char *spec, struct sockaddr_storage *out, unsigned *len,
+			  bool *loopback, const char **why);
+
+#endif

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The pinned maps, opened by path (pins.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cmd/agent.h"
+#include "kernel/mapsync.h"
+#include "ops/pins.h"
+
+const char *const pw_pin_names[PW_PIN_MAX] = {
+	[PW_PIN_CONFIG]    = "config",
+	[PW_PIN_ENDPOINTS] = "endpoints",
+	[PW_PIN_LOCAL_IPS] = "local_ips",
+	[PW_PIN_IPCACHE]   = "ipcache",
+	[PW_PIN_POLICY]    = "policy",
+	[PW_PIN_DNS]       = "dns",
+	[PW_PIN_CONNTRACK] = "conntrack",
+	[PW_PIN_FRAGS]     = "frags",
+	[PW_PIN_COUNTERS]  = "counters",
+	[PW_PIN_EVENTS]    = "events",
+	[PW_PIN_RATELIMIT] = "ratelimit",
+};
+
+int pw_pins_default_dir(const char *pin_dir, char *buf, size_t len)
+{
+	if (pin_dir) {
+		if ((size_t)snprintf(buf, len, "%s", pin_dir) >= len)
+			return -ENAMETOOLONG;
+		return 0;
+	}
+	return pw_default_pin_dir(buf, len);
+}
+
+int pw_pins_open(const char *pin_dir, unsigned need, const char *prog, struct pw_pins *p)
+{
+	char path[PATH_MAX + 32];
+	int err;
+
+	for (int i = 0; i < PW_PIN_MAX; i++)
+		p->fd[i] = -1;
+	err = pw_pins_default_dir(pin_dir, p->dir, sizeof(p->dir));
+	if (err) {
+		fprintf(stderr, "podwall %s: pin dir: %s\n", prog, strerror(-err));
+		return err;
+	}
+	for (int i = 0; i < PW_PIN_MAX; i++) {
+		snprintf(path, sizeof(path), "%s/%s", p->dir, pw_pin_names[i]);
+		p->fd[i] = bpf_obj_get(path);
+		if (p->fd[i] >= 0 || !(need & PW_PIN_BIT(i)))
+			continue;
+		err = -errno;
+		if (err == -ENOENT)
+			fprintf(stderr, "podwall %s: no podwall maps pinned in %s (no agent or "
+				"apply ran with this pin dir? see --pin-dir)\n", prog, p->dir);
+		else
+			fprintf(stderr, "podwall %s: %s: %s%s\n", prog, path, strerror(-err),
+				err == -EPERM || err == -EACCES ? " (needs root)" : "");
+		pw_pins_close(p);
+		return err;
+	}
+	return 0;
+}
+
+void pw_pins_close(struct pw_pins *p)
+{
+	for (int i = 0; i < PW_PIN_MAX; i++) {
+		if (p->fd[i] >= 0)
+			close(p->fd[i]);
+		p->fd[i] = -1;
+	}
+}
+
+void pw_pins_map_fds(const struct pw_pins *p, struct pw_map_fds *fds)
+{
+	fds->config = p->fd[PW_PIN_CONFIG];
+	fds->endpoints = p->fd[PW_PIN_ENDPOINTS];
+	fds->local_ips = p->fd[PW_PIN_LOCAL_IPS];
+	fds->ipcache = p->fd[PW_PIN_IPCACHE];
+	fds->policy = p->fd[PW_PIN_POLICY];
+	fds->dns = p->fd[PW_PIN_DNS];
+}
+
+int pw_pins_config(const struct pw_pins *p, struct pw_config *cfg)
+{
+	uint32_t zero = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (p->fd[PW_PIN_CONFIG] < 0)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(p->fd[PW_PIN_CONFIG], &zero, cfg))
+		return -errno;
+	return 0;
+}
+
+int pw_pins_counters(const struct pw_pins *p, struct pw_counter *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct pw_counter *v;
+
+	memset(out, 0, sizeof(*out) * PW_COUNTERS_MAX);
+	if (p->fd[PW_PIN_COUNTERS] < 0)
+		return -ENOENT;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < PW_COUNTERS_MAX; i++) {
+		if (bpf_map_lookup_elem(p->fd[PW_PIN_COUNTERS], &i, v)) {
+			int err = -errno;
+
+			free(v);
+			return err;
+		}
+		for (int c = 0; c < ncpu; c++) {
+			out[i].packets += v[c].packets;
+			out[i].bytes += v[c].bytes;
+		}
+	}
+	free(v);
+	return 0;
+}
+
+int pw_pins_pending_suppressed(const struct pw_pins *p, uint64_t *n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct pw_ratelimit *v;
+	uint32_t zero = 0;
+
+	*n = 0;
+	if (p->fd[PW_PIN_RATELIMIT] < 0)
+		return -ENOENT;
+	if (ncpu <= 0)
+		return -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(p->fd[PW_PIN_RATELIMIT], &zero, v)) {
+		int err = -errno;
+
+		free(v);
+		return err;
+	}
+	for (int c = 0; c < ncpu; c++)
+		*n += v[c].suppressed;
+	free(v);
+	return 0;
+}
+
+int pw_pins_fill(const struct pw_pins *p, enum pw_pin_map m, uint32_t live_slot,
+		 struct pw_map_fill *out)
+{
+	struct bpf_map_info info;
+	uint32_t ilen = sizeof(info);
+	int fd = p->fd[m];
+	uint8_t *key = NULL, *next = NULL;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0)
+		return -ENOENT;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		return -errno;
+	out->type = info.type;
+	out->max_entries = info.max_entries;
+	out->key_size = info.key_size;
+	out->value_size = info.value_size;
+	switch (info.type) {
+	case BPF_MAP_TYPE_ARRAY:
+	case BPF_MAP_TYPE_PERCPU_ARRAY:
+		out->entries = info.max_entries;
+		out->counted = true;
+		return 0;
+	case BPF_MAP_TYPE_RINGBUF:
+		return 0;
+	default:
+		break;
+	}
+	if (!info.key_size)
+		return 0;
+	key = calloc(1, info.key_size);
+	next = calloc(1, info.key_size);
+	if (!key || !next) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (uint8_t *prev = NULL;; prev = key) {
+		uint8_t *t;
+
+		if (bpf_map_get_next_key(fd, prev, next)) {
+			if (errno != ENOENT)
+				err = -errno;
+			break;
+		}
+		out->entries++;
+		/* ipcache and policy keys carry the slot byte after prefixlen */
+		if ((m == PW_PIN_IPCACHE || m == PW_PIN_POLICY) && info.key_size > 4 &&
+		    next[4] == live_slot)
+			out->live_slot++;
+		t = key;
+		key = next;
+		next = t;
+		if (out->entries > (uint64_t)info.max_entries * 2 + 16)
+			break; /* the map changes under us: good enough */
+	}
+	out->counted = !err;
+out:
+	free(key);
+	free(next);
+	return err;
+}

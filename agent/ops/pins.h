@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The pinned maps of a running podwall, opened by path (bpf_obj_get): what
+ * monitor, status, explain and the metrics server read. Nothing is loaded,
+ * no program is touched, and nothing is written.
+ */
+#ifndef PODWALL_OPS_PINS_H
+#define PODWALL_OPS_PINS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "podwall/abi.h"
+
+struct pw_map_fds;
+
+enum pw_pin_map {
+	PW_PIN_CONFIG = 0,
+	PW_PIN_ENDPOINTS,
+	PW_PIN_LOCAL_IPS,
+	PW_PIN_IPCACHE,
+	PW_PIN_POLICY,
+	PW_PIN_DNS,
+	PW_PIN_CONNTRACK,
+	PW_PIN_FRAGS,
+	PW_PIN_COUNTERS,
+	PW_PIN_EVENTS,
+	PW_PIN_RATELIMIT,
+	PW_PIN_MAX,
+};
+
+extern const char *const pw_pin_names[PW_PIN_MAX];
+
+struct pw_pins {
+	char dir[PATH_MAX];
+	int  fd[PW_PIN_MAX];   /* -1 if not pinned */
+};
+
+#define PW_PIN_BIT(m) (1u << (m))
+#define PW_PINS_ALL   ((1u << PW_PIN_MAX) - 1)
+
+/*
+ * Open the maps of pin_dir (NULL: the default pin dir of this network
+ * namespace). The maps in need must be there, else -ENOENT after saying
+ * so on stderr (prog: the command, for the message). Others are opened
+ * when present.
+ */
+int  pw_pins_open(const char *pin_dir, unsigned need, const char *prog, struct pw_pins *p);
+void pw_pins_close(struct pw_pins *p);
+
+/* Resolve NULL to the default pin dir of this network namespace. */
+int pw_pins_default_dir(const char *pin_dir, char *buf, size_t len);
+
+void pw_pins_map_fds(const struct pw_pins *p, struct pw_map_fds *fds);
+
+int pw_pins_config(const struct pw_pins *p, struct pw_config *cfg);
+/* out[PW_COUNTERS_MAX], summed over CPUs */
+int pw_pins_counters(const struct pw_pins *p, struct pw_counter *out);
+/* events suppressed by the rate limit and not yet reported with an event */
+int pw_pins_pending_suppressed(const struct pw_pins *p, uint64_t *n);
+
+struct pw_map_fill {
+	uint32_t type;          /* BPF_MAP_TYPE_* */
+	uint32_t max_entries;   /* capacity (ring buffer: bytes) */
+	uint32_t key_size;
+	uint32_t value_size;
+	uint64_t entries;       /* counted now (arrays: max_entries) */
+	uint64_t live_slot;     /* ipcache/policy: entries of the live slot */
+	bool     counted;
+};
+
+/* Capacity and a count of the entries of map m (walks the keys). */
+int pw_pins_fill(const struct pw_pins *p, enum pw_pin_map m, uint32_t live_slot,
+		 struct pw_map_fill *out);
+
+#endif

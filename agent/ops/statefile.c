@@ -1,0 +1,638 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The loaded-state file (statefile.h), in JSON with jansson.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "cmd/agent.h"
+#include "kernel/mapsync.h"
+#include "ops/statefile.h"
+
+static const char *state_root(void)
+{
+	const char *r = getenv("PODWALL_STATE_DIR");
+
+	return r && *r ? r : PW_STATE_ROOT;
+}
+
+static const char *pin_base(const char *pin_dir, char *buf, size_t len)
+{
+	char tmp[PATH_MAX];
+	const char *b;
+
+	snprintf(tmp, sizeof(tmp), "%s", pin_dir);
+	/* strip trailing slashes */
+	for (size_t n = strlen(tmp); n > 1 && tmp[n - 1] == '/'; n--)
+		tmp[n - 1] = 0;
+	b = strrchr(tmp, '/');
+	b = b ? b + 1 : tmp;
+	snprintf(buf, len, "%s", *b ? b : "default");
+	return buf;
+}
+
+int pw_ops_state_path(const char *pin_dir, char *buf, size_t len)
+{
+	char base[NAME_MAX + 1];
+
+	pin_base(pin_dir, base, sizeof(base));
+	if ((size_t)snprintf(buf, len, "%s/%s/state.json", state_root(), base) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* ------------------------------------------------------------- to JSON */
+
+static json_t *ips_json(const uint8_t ips[][16], size_t n)
+{
+	json_t *a = json_array();
+	char buf[64];
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(pw_ld_addr_str(ips[i], buf, sizeof(buf))));
+	return a;
+}
+
+static json_t *strs_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *loaded_json(const struct pw_loaded *l)
+{
+	json_t *root = json_object(), *eps = json_array(), *pods = json_array(),
+	       *svcs = json_array(), *ids = json_array(), *rules = json_array();
+
+	if (!root || !eps || !pods || !svcs || !ids || !rules) {
+		json_decref(root);
+		json_decref(eps);
+		json_decref(pods);
+		json_decref(svcs);
+		json_decref(ids);
+		json_decref(rules);
+		return NULL;
+	}
+	json_object_set_new(root, "version", json_integer(l->version));
+	json_object_set_new(root, "generation", json_integer(l->generation));
+	json_object_set_new(root, "slot", json_integer(l->slot));
+	json_object_set_new(root, "mode", json_string(l->audit_all ? "audit" : "enforce"));
+	json_object_set_new(root, "dns", json_string(l->dns_auto ? "auto" : "off"));
+	json_object_set_new(root, "source", json_string(l->source ? l->source : ""));
+	json_object_set_new(root, "pin_dir", json_string(l->pin_dir ? l->pin_dir : ""));
+	json_object_set_new(root, "written_at", json_integer(l->written_at));
+
+	for (size_t i = 0; i < l->n_eps; i++) {
+		const struct pw_ld_ep *e = &l->eps[i];
+		json_t *o = json_object(), *pol = json_object();
+
+		json_object_set_new(o, "pod", json_string(e->pod));
+		json_object_set_new(o, "ips", ips_json(e->ips, e->n_ips));
+		json_object_set_new(o, "ifindex", json_integer(e->ifindex));
+		json_object_set_new(o, "ep_id", json_integer(e->ep_id));
+		json_object_set_new(o, "identity", json_integer(e->identity));
+		json_object_set_new(o, "flags", json_integer(e->flags));
+		json_object_set_new(o, "dns_flags", json_integer(e->dns_flags));
+		json_object_set_new(pol, "ingress", strs_json(e->policies[PW_DIR_INGRESS],
+							      e->n_policies[PW_DIR_INGRESS]));
+		json_object_set_new(pol, "egress", strs_json(e->policies[PW_DIR_EGRESS],
+							     e->n_policies[PW_DIR_EGRESS]));
+		json_object_set_new(o, "policies", pol);
+		json_array_append_new(eps, o);
+	}
+	for (size_t i = 0; i < l->n_pods; i++) {
+		const struct pw_ld_pod *p = &l->pods[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "pod", json_string(p->pod));
+		json_object_set_new(o, "ips", ips_json(p->ips, p->n_ips));
+		json_object_set_new(o, "identity", json_integer(p->identity));
+		json_object_set_new(o, "local", json_boolean(p->local));
+		json_object_set_new(o, "dns", json_boolean(p->dns));
+		json_array_append_new(pods, o);
+	}
+	for (size_t i = 0; i < l->n_svcs; i++) {
+		const struct pw_ld_svc *s = &l->svcs[i];
+		json_t *o = json_object(), *ports = json_array();
+
+		json_object_set_new(o, "service", json_string(s->svc));
+		json_object_set_new(o, "ips", ips_json(s->ips, s->n_ips));
+		for (size_t k = 0; k < s->n_ports; k++) {
+			json_t *p = json_object();
+
+			json_object_set_new(p, "port", json_integer(s->ports[k].port));
+			json_object_set_new(p, "protocol", json_integer(s->ports[k].proto));
+			json_object_set_new(p, "target", json_integer(s->ports[k].target));
+			if (s->ports[k].target_name)
+				json_object_set_new(p, "target_name",
+						    json_string(s->ports[k].target_name));
+			json_array_append_new(ports, p);
+		}
+		json_object_set_new(o, "ports", ports);
+		json_object_set_new(o, "backends", strs_json(s->backends, s->n_backends));
+		json_array_append_new(svcs, o);
+	}
+	for (size_t i = 0; i < l->n_ids; i++) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "id", json_integer(l->ids[i].id));
+		json_object_set_new(o, "kind", json_integer(l->ids[i].kind));
+		json_object_set_new(o, "desc", json_string(l->ids[i].desc ? l->ids[i].desc : ""));
+		json_array_append_new(ids, o);
+	}
+	for (size_t i = 0; i < l->n_rules; i++) {
+		const struct pw_ld_rule *r = &l->rules[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "id", json_integer(r->id));
+		json_object_set_new(o, "policy", json_string(r->policy));
+		json_object_set_new(o, "direction", json_string(pw_dir_name(r->dir)));
+		json_object_set_new(o, "index", json_integer(r->index));
+		if (r->where)
+			json_object_set_new(o, "where", json_string(r->where));
+		json_array_append_new(rules, o);
+	}
+	json_object_set_new(root, "endpoints", eps);
+	json_object_set_new(root, "pods", pods);
+	json_object_set_new(root, "services", svcs);
+	json_object_set_new(root, "identities", ids);
+	json_object_set_new(root, "rules", rules);
+	return root;
+}
+
+/* mkdir -p with mode for every component we create; the last one is chmod'ed. */
+static int mkdir_private(const char *dir)
+{
+	char tmp[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		return -errno;
+	if (chmod(tmp, 0700))
+		return -errno;
+	return 0;
+}
+
+int pw_loaded_save(const struct pw_loaded *l, const char *path)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX + 32];
+	json_t *j;
+	char *text = NULL;
+	size_t len, off = 0;
+	int fd = -1, err = 0;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	err = mkdir_private(dirname(dir));
+	if (err)
+		return err;
+	/* the root too: nobody but root lists what is loaded */
+	snprintf(dir, sizeof(dir), "%s", path);
+	j = loaded_json(l);
+	if (!j)
+		return -ENOMEM;
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (!text)
+		return -ENOMEM;
+	len = strlen(text);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (fchmod(fd, 0600)) {
+		err = -errno;
+		goto out;
+	}
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (write(fd, "\n", 1) != 1 || fsync(fd)) {
+		err = errno ? -errno : -EIO;
+		goto out;
+	}
+	if (close(fd)) {
+		fd = -1;
+		err = -errno;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path))
+		err = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		unlink(tmp);
+	free(text);
+	return err;
+}
+
+static int write_small(const char *path, const char *text)
+{
+	char tmp[PATH_MAX + 32];
+	int fd, err = 0;
+	size_t len = strlen(text);
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len)
+		err = errno ? -errno : -EIO;
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+/*
+ * Forget the state of pin dirs that are gone (uninstalled, or a test's
+ * leftovers): each state dir names its pin dir in the file "pin_dir"; if
+ * that pin dir has no config map any more, the state dir is removed.
+ */
+static void prune_stale(const char *keep_dir)
+{
+	const char *root = state_root();
+	DIR *d = opendir(root);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char sub[PATH_MAX], f[PATH_MAX + 16], pin[PATH_MAX], cfg[PATH_MAX + 16];
+		struct stat st;
+		ssize_t n;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", root, de->d_name) >= sizeof(sub) ||
+		    !strcmp(sub, keep_dir))
+			continue;
+		snprintf(f, sizeof(f), "%s/pin_dir", sub);
+		fd = open(f, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		n = read(fd, pin, sizeof(pin) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		pin[n] = 0;
+		snprintf(cfg, sizeof(cfg), "%s/config", pin);
+		if (!stat(cfg, &st) || errno != ENOENT)
+			continue;
+		unlink(f);
+		snprintf(f, sizeof(f), "%s/state.json", sub);
+		unlink(f);
+		rmdir(sub);
+	}
+	closedir(d);
+}
+
+int pw_ops_write_state(const char *pin_dir, const struct pw_state *s, const struct pw_cluster *c,
+		       const struct pw_agent_opts *o, const struct pw_sync_stats *st)
+{
+	struct pw_loaded_meta m = { 0 };
+	struct pw_loaded l;
+	char path[PATH_MAX] = "";
+	int err;
+
+	if (!pin_dir || !s)
+		return -EINVAL;
+	err = pw_ops_state_path(pin_dir, path, sizeof(path));
+	if (err)
+		goto fail;
+	if (st) {
+		m.generation = st->generation;
+		m.slot = st->slot;
+	}
+	if (o) {
+		m.audit_all = o->audit;
+		m.dns_auto = o->dns_auto;
+		m.source = o->source;
+	}
+	m.pin_dir = pin_dir;
+	m.written_at = (int64_t)time(NULL);
+	err = pw_loaded_build(s, c, &m, true, &l);
+	if (err)
+		goto fail;
+	err = pw_loaded_save(&l, path);
+	pw_loaded_free(&l);
+	if (err)
+		goto fail;
+	{
+		char dir[PATH_MAX], side[PATH_MAX + 16];
+
+		snprintf(dir, sizeof(dir), "%s", path);
+		snprintf(side, sizeof(side), "%s/pin_dir", dirname(dir));
+		write_small(side, pin_dir);
+		prune_stale(dir);
+	}
+	return 0;
+fail:
+	fprintf(stderr, "podwall: warning: cannot write the state file for %s (%s): %s; "
+		"monitor/status/explain will show numbers, not names\n", pin_dir,
+		path[0] ? path : "?", strerror(-err));
+	return err;
+}
+
+/* ------------------------------------------------------------- from JSON */
+
+static char *jstr(json_t *o, const char *key, int *err)
+{
+	json_t *v = json_object_get(o, key);
+	char *d;
+
+	if (!json_is_string(v))
+		return NULL;
+	d = strdup(json_string_value(v));
+	if (!d)
+		*err = -ENOMEM;
+	return d;
+}
+
+static long long jint(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+static int addr_parse(const char *s, uint8_t out[16])
+{
+	static const uint8_t pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	memset(out, 0, 16);
+	if (inet_pton(AF_INET, s, out + 12) == 1) {
+		memcpy(out, pfx, 12);
+		return 0;
+	}
+	return inet_pton(AF_INET6, s, out) == 1 ? 0 : -EINVAL;
+}
+
+static size_t jips(json_t *o, uint8_t ips[2][16])
+{
+	json_t *a = json_object_get(o, "ips"), *v;
+	size_t i, n = 0;
+
+	json_array_foreach(a, i, v) {
+		if (n < 2 && json_is_string(v) && !addr_parse(json_string_value(v), ips[n]))
+			n++;
+	}
+	return n;
+}
+
+static char **jstrs(json_t *a, size_t *n, int *err)
+{
+	size_t i, cnt = json_is_array(a) ? json_array_size(a) : 0;
+	char **v = calloc(cnt + 1, sizeof(char *));
+	json_t *x;
+
+	*n = 0;
+	if (!v) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	json_array_foreach(a, i, x) {
+		if (!json_is_string(x))
+			continue;
+		v[*n] = strdup(json_string_value(x));
+		if (!v[*n]) {
+			*err = -ENOMEM;
+			break;
+		}
+		(*n)++;
+	}
+	return v;
+}
+
+static uint8_t dir_parse(const char *s)
+{
+	return s && !strcmp(s, "egress") ? PW_DIR_EGRESS : PW_DIR_INGRESS;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	const struct pw_ld_id *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+int pw_loaded_load(const char *path, struct pw_loaded *l)
+{
+	json_error_t jerr;
+	json_t *root, *a, *o;
+	const char *mode, *dns;
+	size_t i;
+	int err = 0;
+
+	memset(l, 0, sizeof(*l));
+	if (access(path, F_OK))
+		return -errno;
+	root = json_load_file(path, 0, &jerr);
+	if (!root)
+		return -EINVAL;
+	if (!json_is_object(root) || jint(root, "version") != PW_LOADED_VERSION) {
+		json_decref(root);
+		return -EINVAL;
+	}
+	l->version = (int)jint(root, "version");
+	l->generation = (uint32_t)jint(root, "generation");
+	l->slot = (uint32_t)jint(root, "slot");
+	mode = json_string_value(json_object_get(root, "mode"));
+	dns = json_string_value(json_object_get(root, "dns"));
+	l->audit_all = mode && !strcmp(mode, "audit");
+	l->dns_auto = dns && !strcmp(dns, "auto");
+	l->source = jstr(root, "source", &err);
+	l->pin_dir = jstr(root, "pin_dir", &err);
+	l->written_at = jint(root, "written_at");
+
+	a = json_object_get(root, "endpoints");
+	l->eps = calloc(json_array_size(a) + 1, sizeof(*l->eps));
+	if (!l->eps)
+		goto oom;
+	json_array_foreach(a, i, o) {
+		struct pw_ld_ep *e = &l->eps[l->n_eps];
+		json_t *pol = json_object_get(o, "policies");
+
+		if (!json_is_object(o))
+			continue;
+		l->n_eps++;
+		e->pod = jstr(o, "pod", &err);
+		if (!e->pod)
+			e->pod = strdup("?");
+		e->n_ips = jips(o, e->ips);
+		e->ifindex = (uint32_t)jint(o, "ifindex");
+		e->ep_id = (uint32_t)jint(o, "ep_id");
+		e->identity = (uint32_t)jint(o, "identity");
+		e->flags = (uint32_t)jint(o, "flags");
+		e->dns_flags = (uint32_t)jint(o, "dns_flags");
+		e->policies[PW_DIR_INGRESS] = jstrs(json_object_get(pol, "ingress"),
+						    &e->n_policies[PW_DIR_INGRESS], &err);
+		e->policies[PW_DIR_EGRESS] = jstrs(json_object_get(pol, "egress"),
+						   &e->n_policies[PW_DIR_EGRESS], &err);
+		if (err || !e->pod)
+			goto oom;
+	}
+
+	a = json_object_get(root, "pods");
+	l->pods = calloc(json_array_size(a) + 1, sizeof(*l->pods));
+	if (!l->pods)
+		goto oom;
+	json_array_foreach(a, i, o) {
+		struct pw_ld_pod *p = &l->pods[l->n_pods];
+
+		if (!json_is_object(o))
+			continue;
+		l->n_pods++;
+		p->pod = jstr(o, "pod", &err);
+		if (!p->pod)
+			goto oom;
+		p->n_ips = jips(o, p->ips);
+		p->identity = (uint32_t)jint(o, "identity");
+		p->local = json_is_true(json_object_get(o, "local"));
+		p->dns = json_is_true(json_object_get(o, "dns"));
+	}
+
+	a = json_object_get(root, "services");
+	l->svcs = calloc(json_array_size(a) + 1, sizeof(*l->svcs));
+	if (!l->svcs)
+		goto oom;
+	json_array_foreach(a, i, o) {
+		struct pw_ld_svc *s = &l->svcs[l->n_svcs];
+		json_t *ports = json_object_get(o, "ports"), *p;
+		size_t k;
+
+		if (!json_is_object(o))
+			continue;
+		l->n_svcs++;
+		s->svc = jstr(o, "service", &err);
+		if (!s->svc)
+			goto oom;
+		s->n_ips = jips(o, s->ips);
+		s->ports = calloc(json_array_size(ports) + 1, sizeof(*s->ports));
+		if (!s->ports)
+			goto oom;
+		json_array_foreach(ports, k, p) {
+			struct pw_ld_svc_port *sp = &s->ports[s->n_ports++];
+
+			sp->port = (uint16_t)jint(p, "port");
+			sp->proto = (uint8_t)jint(p, "protocol");
+			sp->target = (uint16_t)jint(p, "target");
+			sp->target_name = jstr(p, "target_name", &err);
+		}
+		s->backends = jstrs(json_object_get(o, "backends"), &s->n_backends, &err);
+		if (err)
+			goto oom;
+	}
+
+	a = json_object_get(root, "identities");
+	l->ids = calloc(json_array_size(a) + 1, sizeof(*l->ids));
+	if (!l->ids)
+		goto oom;
+	json_array_foreach(a, i, o) {
+		struct pw_ld_id *d = &l->ids[l->n_ids];
+
+		if (!json_is_object(o))
+			continue;
+		l->n_ids++;
+		d->id = (uint32_t)jint(o, "id");
+		d->kind = (uint32_t)jint(o, "kind");
+		d->desc = jstr(o, "desc", &err);
+		if (err)
+			goto oom;
+	}
+	qsort(l->ids, l->n_ids, sizeof(*l->ids), id_cmp);
+
+	a = json_object_get(root, "rules");
+	l->rules = calloc(json_array_size(a) + 1, sizeof(*l->rules));
+	if (!l->rules)
+		goto oom;
+	json_array_foreach(a, i, o) {
+		struct pw_ld_rule *r = &l->rules[l->n_rules];
+
+		if (!json_is_object(o))
+			continue;
+		l->n_rules++;
+		r->id = (uint32_t)jint(o, "id");
+		r->index = (uint32_t)jint(o, "index");
+		r->dir = dir_parse(json_string_value(json_object_get(o, "direction")));
+		r->policy = jstr(o, "policy", &err);
+		r->where = jstr(o, "where", &err);
+		if (err || !r->policy)
+			goto oom;
+	}
+	json_decref(root);
+	return 0;
+oom:
+	json_decref(root);
+	pw_loaded_free(l);
+	return -ENOMEM;
+}
+
+int pw_ops_read_state(const char *pin_dir, struct pw_loaded *out)
+{
+	char path[PATH_MAX];
+	int err = pw_ops_state_path(pin_dir, path, sizeof(path));
+
+	if (err)
+		return err;
+	return pw_loaded_load(path, out);
+}
+
+int pw_ops_remove_state(const char *pin_dir)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	int err = pw_ops_state_path(pin_dir, path, sizeof(path));
+
+	if (err)
+		return err;
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	snprintf(dir, sizeof(dir), "%s", path);
+	dirname(dir);
+	{
+		char side[PATH_MAX + 16];
+
+		snprintf(side, sizeof(side), "%s/pin_dir", dir);
+		unlink(side);
+	}
+	if (rmdir(dir) && errno != ENOENT && errno != ENOTEMPTY)
+		return -errno;
+	return 0;
+}

@@ -20,7 +20,7 @@ set key top left box opaque
 set xlabel 'rules / policy entries (log)'
 
 # ---- left: real traffic
-set title "Real traffic: ns per packet = 1e9 / (UDP 64-byte packets/s)\niperf3 over veth, filter in the node netns, median of rounds; lower is better"
+set title "Real traffic, whole path: ns per packet = 1e9 / (UDP 64-byte packets/s)\n(median no-filter pps of the run x median ratio filtered / unfiltered twin); lower is better"
 set logscale y 10
 set ylabel 'ns per packet (log)'
 set xrange [5:200000]
@@ -48,6 +48,7 @@ if (words(cases) > 0) {
 	plot for [i=1:words(cases)] rfile index (i-1) using 2:3 with linespoints lw 2 pt (i+1) ps 1.2 \
 	     title word(cases, i)
 } else {
+	unset key
 	set label 1 'per-packet part skipped' at graph 0.5, 0.5 center
 	set yrange [0:1]
 	plot NaN notitle

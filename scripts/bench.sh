@@ -6,13 +6,14 @@
 #   1. per packet   `podwall bench datapath`: BPF_PROG_TEST_RUN ns/packet of the
 #                   real programs at 10..100,000 policy entries (private maps,
 #                   private netns);
-#   2. real traffic three namespaces, client -> node -> server, as a pod's
-#                   traffic flows on a node: UDP packets/s (64-byte payload) and
-#                   TCP throughput with iperf3, with no filter, with podwall and
-#                   with the same rules as an iptables linear chain (legacy and
-#                   nf_tables backends), an ipset hash:ip,port match and an
-#                   nftables set; rounds interleave the configurations so every
-#                   ratio is taken between runs minutes apart at most;
+#   2. real traffic four namespaces: a client, a node, a server pod behind the
+#                   filter and an unfiltered twin of it on the same node. UDP
+#                   packets/s (64-byte payload, iperf3 -b 0) and TCP throughput
+#                   with podwall and with the same rules as an iptables linear
+#                   chain (legacy and nf_tables backends), an ipset hash:ip,port
+#                   match and an nftables set; each figure alternates 1 s slices
+#                   to the twin and to the server (A B B A), so every "x none"
+#                   ratio compares runs seconds apart; rounds rotate the order;
 #   3. control plane `podwall bench control`: compile + load of 1,000 and 10,000
 #                   policies over 10,000 pods, change -> enforced latency with a
 #                   running agent, map memory, agent RSS.
@@ -25,16 +26,17 @@
 # ever exist inside those namespaces (their own netfilter tables), and only the
 # PIDs this script started are killed.
 #
-# Knobs (environment): BENCH_ROUNDS (3), BENCH_UDP_SECS (3), BENCH_TCP_SECS (2),
-# BENCH_RT_SIZES ("10 10000"), BENCH_TECHS ("podwall iptables iptables-nft
-# ipset nftables"), BENCH_SKIP ("" or any of "datapath traffic control"),
-# BENCH_OUT (bench-results).
+# Knobs (environment): BENCH_ROUNDS (3), BENCH_SLICES (4) of BENCH_UDP_SECS (1)
+# and BENCH_TCP_SECS (1) seconds, BENCH_RT_SIZES ("10 10000"), BENCH_TECHS
+# ("podwall iptables iptables-nft ipset nftables"), BENCH_SKIP ("" or any of
+# "datapath traffic control"), BENCH_OUT (bench-results).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${BENCH_ROUNDS:-3}
-UDP_SECS=${BENCH_UDP_SECS:-3}
-TCP_SECS=${BENCH_TCP_SECS:-2}
+UDP_SECS=${BENCH_UDP_SECS:-1}
+TCP_SECS=${BENCH_TCP_SECS:-1}
+SLICES=${BENCH_SLICES:-4}
 RT_SIZES=${BENCH_RT_SIZES:-"10 10000"}
 TECHS=${BENCH_TECHS:-"podwall iptables iptables-nft ipset nftables"}
 SKIP=${BENCH_SKIP:-}
@@ -59,20 +61,23 @@ T0=$(date +%s)
 
 # ------------------------------------------------------------------ cleanup
 # Names unique to this run. N is the node, C an outside client (not a pod:
-# the rules name it by address, as ipBlock / -s rules do), S the server pod.
-N=pwb-node-$$ C=pwb-cli-$$ S=pwb-srv-$$
-SIP=198.18.1.2 CIP=198.18.2.2 GW=198.18.0.1
-SRV_PID= PW_APPLIED=
+# the rules name it by address, as ipBlock / -s rules do), S the server pod
+# the rules protect, U an unprotected twin of S on the same node: every
+# measurement alternates between U (no filter on its path) and S, so each
+# ratio compares runs seconds apart, on the same node, in the same state.
+N=pwb-node-$$ C=pwb-cli-$$ S=pwb-srv-$$ U=pwb-ref-$$
+SIP=198.18.1.2 UIP=198.18.1.3 CIP=198.18.2.2 GW=198.18.0.1
+SRV_PIDS= PW_APPLIED=
 
 cleanup() {
 	local rc=$?
 	set +e
-	[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
-	SRV_PID=
+	for p in $SRV_PIDS; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	SRV_PIDS=
 	[ -n "$PW_APPLIED" ] && pw_down
 	# Deleting a namespace removes its veths, tc programs, iptables rules,
 	# ipsets and nftables tables with it: nothing was ever added to the host's.
-	for ns in $N $C $S; do
+	for ns in $N $C $S $U; do
 		[ -e /run/netns/$ns ] && ip netns del $ns
 	done
 	rm -rf "$WORK"
@@ -83,22 +88,25 @@ trap 'exit 130' INT TERM
 
 # --------------------------------------------------------------- topology
 # client eth0 (198.18.2.2/32) == hc [node, 198.18.0.1] hs == eth0 server (198.18.1.2/32)
+#                                              hu == eth0 twin   (198.18.1.3/32)
 # /32 routes through each host veth, as the ptp CNI plugin leaves them.
 topo_up() {
-	ip netns add $N; ip netns add $C; ip netns add $S
-	for ns in $N $C $S; do ip -n $ns link set lo up; done
+	ip netns add $N; ip netns add $C; ip netns add $S; ip netns add $U
+	for ns in $N $C $S $U; do ip -n $ns link set lo up; done
 	ip link add hc netns $N type veth peer name eth0 netns $C
 	ip link add hs netns $N type veth peer name eth0 netns $S
+	ip link add hu netns $N type veth peer name eth0 netns $U
 	ip netns exec $N sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
 		net.ipv4.conf.default.rp_filter=0
-	for d in hc hs; do
+	for d in hc hs hu; do
 		ip -n $N addr add $GW/32 dev $d
 		ip -n $N link set $d up
 	done
 	ip -n $N route add $CIP/32 dev hc
 	ip -n $N route add $SIP/32 dev hs
+	ip -n $N route add $UIP/32 dev hu
 	local ns ip
-	for ns in $C:$CIP $S:$SIP; do
+	for ns in $C:$CIP $S:$SIP $U:$UIP; do
 		ip=${ns#*:}; ns=${ns%%:*}
 		ip -n $ns addr add $ip/32 dev eth0
 		ip -n $ns link set eth0 up
@@ -108,21 +116,26 @@ topo_up() {
 	# iperf3 server on CPU 1, client on CPU 0: the client's CPU also runs the
 	# whole forwarding path (veth xmit -> backlog softirq -> node -> server),
 	# so the filter's cost lands there.
-	ip netns exec $S iperf3 -s -A 1 >/dev/null 2>&1 &
-	SRV_PID=$!
 	local i
-	for i in $(seq 50); do
-		ip netns exec $S ss -Hltn 'sport = :5201' | grep -q . && return 0
-		sleep 0.05
+	for ns in $S $U; do
+		ip netns exec $ns iperf3 -s -A 1 >/dev/null 2>&1 &
+		SRV_PIDS="$SRV_PIDS $!"
 	done
-	die "iperf3 server did not start"
+	for ns in $S $U; do
+		for i in $(seq 60); do
+			ip netns exec $ns ss -Hltn 'sport = :5201' | grep -q . && break
+			[ "$i" -eq 60 ] && die "iperf3 server did not start"
+			sleep 0.05
+		done
+	done
 }
 
 topo_down() {
-	[ -n "$SRV_PID" ] && { kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null || true; }
-	SRV_PID=
+	local p
+	for p in $SRV_PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
+	SRV_PIDS=
 	[ -n "$PW_APPLIED" ] && pw_down
-	for ns in $N $C $S; do ip netns del $ns 2>/dev/null || true; done
+	for ns in $N $C $S $U; do ip netns del $ns 2>/dev/null || true; done
 }
 
 # ------------------------------------------------------------------ rules
@@ -262,32 +275,52 @@ probe() {
 }
 
 # ------------------------------------------------------------ measurement
-# Prints "udp_rx_pps udp_tx_pps tcp_bps" for the configuration in place.
-measure() {
-	local u="$WORK/u.json" t="$WORK/t.json"
-	timeout $((UDP_SECS + 20)) ip netns exec $C \
-		iperf3 -c $SIP -u -l 64 -b 0 -t "$UDP_SECS" -A 0 -J >"$u" 2>&1 || true
-	timeout $((TCP_SECS + 20)) ip netns exec $C \
-		iperf3 -c $SIP -t "$TCP_SECS" -A 0 -J >"$t" 2>&1 || true
-	$PY - "$u" "$t" <<'EOF'
+# One figure pair: SLICES runs of SECS seconds each to the twin (no filter on
+# its path) and to the server (behind the filter), in the order A B B A ...
+# so that drift cancels. Prints "filtered reference" (summed over slices):
+# UDP: packets received per second; TCP: bits per second received.
+iperf_slice() {   # udp|tcp ip secs -> value (0 on failure)
+	local out="$WORK/slice.json"
+	if [ "$1" = udp ]; then
+		timeout $(($3 + 20)) ip netns exec $C \
+			iperf3 -c "$2" -u -l 64 -b 0 -t "$3" -A 0 -J >"$out" 2>&1 || true
+	else
+		timeout $(($3 + 20)) ip netns exec $C \
+			iperf3 -c "$2" -t "$3" -A 0 -J >"$out" 2>&1 || true
+	fi
+	$PY - "$out" "$1" <<'PYEOF'
 import json, sys
-def load(p):
-    try:
-        d = json.load(open(p))
-    except Exception:
-        return None
-    return None if d.get("error") else d
-u, t = load(sys.argv[1]), load(sys.argv[2])
-rx = tx = bps = 0.0
-if u:
-    s = u["end"]["sum"]
-    secs = s["seconds"] or 1
-    tx = s["packets"] / secs
-    rx = (s["packets"] - s["lost_packets"]) / secs
-if t:
-    bps = t["end"]["sum_received"]["bits_per_second"]
-print("%.0f %.0f %.0f" % (rx, tx, bps))
-EOF
+try:
+    d = json.load(open(sys.argv[1]))
+    if d.get("error"): raise ValueError(d["error"])
+    if sys.argv[2] == "udp":
+        s = d["end"]["sum"]
+        print("%.0f" % ((s["packets"] - s["lost_packets"]) / (s["seconds"] or 1)))
+    else:
+        print("%.0f" % d["end"]["sum_received"]["bits_per_second"])
+except Exception:
+    print(0)
+PYEOF
+}
+
+pair() {   # udp|tcp secs slices -> "filtered reference"
+	local k v f=0 r=0 nf=0 nr=0
+	for k in $(seq 0 $(($3 - 1))); do
+		# A B B A: reference on k = 0, 3, 4, 7, ...
+		if [ $(( (k + 1) / 2 % 2 )) -eq 0 ]; then
+			v=$(iperf_slice "$1" $UIP "$2"); r=$((r + v)); nr=$((nr + 1))
+		else
+			v=$(iperf_slice "$1" $SIP "$2"); f=$((f + v)); nf=$((nf + 1))
+		fi
+	done
+	echo "$((f / (nf ? nf : 1))) $((r / (nr ? nr : 1)))"
+}
+
+# Prints "udp_pps udp_ref_pps tcp_bps tcp_ref_bps". A first, discarded
+# slice warms the fresh namespaces up (neighbours, caches, the CPU clock).
+measure() {
+	iperf_slice udp $SIP 1 >/dev/null
+	echo "$(pair udp "$UDP_SECS" "$SLICES") $(pair tcp "$TCP_SECS" "$SLICES")"
 }
 
 # ------------------------------------------------------------- 1. per packet
@@ -317,16 +350,14 @@ if skipped traffic; then
 	: >"$RAW"
 else
 	gen_rules
-	# The configurations of one round; "none" is measured again after every
-	# third one so that each configuration has a no-filter run beside it.
+	# The configurations of one round, same size side by side.
 	cfgs=()
-	# Same size side by side: the pairs compared are minutes apart at most.
 	for n in $RT_SIZES; do
 		for tech in $TECHS; do cfgs+=("$tech:$n"); done
 	done
 	ncfg=${#cfgs[@]}
-	say "real traffic: $ROUNDS rounds x $ncfg configurations + none, UDP ${UDP_SECS}s + TCP ${TCP_SECS}s each"
-	printf 'round\tseq\ttech\trules\tudp_rx_pps\tudp_tx_pps\ttcp_bps\tprobe_tcp_5202\n' >"$RAW"
+	say "real traffic: $ROUNDS rounds x $ncfg configurations; each: UDP ${SLICES} x ${UDP_SECS}s + TCP ${SLICES} x ${TCP_SECS}s, alternating with the unfiltered twin"
+	printf 'round\tseq\ttech\trules\tudp_pps\tudp_ref_pps\ttcp_bps\ttcp_ref_bps\tprobe_tcp_5202\n' >"$RAW"
 	seq_no=0
 	run_cfg() {   # round tech size
 		local r=$1 tech=$2 n=$3 res pr
@@ -338,19 +369,16 @@ else
 		topo_down
 		seq_no=$((seq_no + 1))
 		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$seq_no" "$tech" "$n" "${res// /$'\t'}" "$pr" >>"$RAW"
-		say "  round $r  $(printf '%-13s %6s' "$tech" "$n")  udp ${res%% *} pps  tcp $(echo "$res" | awk '{printf "%.2f", $3/1e9}') Gbit/s$([ "$pr" != - ] && echo "  (unlisted port: $pr)")"
+		say "  round $r  $(printf '%-13s %6s' "$tech" "$n")  $(echo "$res" | awk '{printf "udp %7d pps (x%.3f)  tcp %5.2f Gbit/s (x%.3f)", $1, ($2 ? $1/$2 : 0), $3/1e9, ($4 ? $3/$4 : 0)}')$([ "$pr" != - ] && echo "  unlisted port: $pr")"
 	}
 	for r in $(seq "$ROUNDS"); do
 		# Rotate the order from round to round: no configuration always
 		# runs first or right after a heavy one.
 		off=$(( (r - 1) * ncfg / ROUNDS ))
-		run_cfg "$r" none 0
 		for k in $(seq 0 $((ncfg - 1))); do
 			c=${cfgs[$(( (k + off) % ncfg ))]}
 			run_cfg "$r" "${c%%:*}" "${c#*:}"
-			[ $(( (k + 1) % 3 )) -eq 0 ] && [ $((k + 1)) -lt "$ncfg" ] && run_cfg "$r" none 0
 		done
-		run_cfg "$r" none 0
 	done
 fi
 
@@ -367,71 +395,81 @@ def jload(p):
 dp = jload(f"{out}/datapath.json")
 cp = jload(f"{out}/control.json")
 
-# ---- real traffic: raw runs -> per-round ratios against the nearest "none"
+# ---- real traffic: each row holds its own paired reference (the twin)
 rows = []
 with open(f"{out}/traffic.tsv") as f:
     hdr = f.readline().split()
     for line in f:
         v = line.split()
         if len(v) == len(hdr):
-            rows.append(dict(round=int(v[0]), seq=int(v[1]), tech=v[2], rules=int(v[3]),
-                             udp_rx_pps=float(v[4]), udp_tx_pps=float(v[5]), tcp_bps=float(v[6]), probe=v[7]))
+            r = dict(round=int(v[0]), seq=int(v[1]), tech=v[2], rules=int(v[3]),
+                     udp_pps=float(v[4]), udp_ref_pps=float(v[5]), tcp_bps=float(v[6]),
+                     tcp_ref_bps=float(v[7]), probe=v[8])
+            r["udp_ratio_vs_none"] = r["udp_pps"] / r["udp_ref_pps"] if r["udp_pps"] > 0 and r["udp_ref_pps"] > 0 else None
+            r["tcp_ratio_vs_none"] = r["tcp_bps"] / r["tcp_ref_bps"] if r["tcp_bps"] > 0 and r["tcp_ref_bps"] > 0 else None
+            rows.append(r)
 def med(xs):
     xs = [x for x in xs if x is not None]
     return st.median(xs) if xs else None
-def nearest_none(r):
-    nones = [x for x in rows if x["tech"] == "none" and x["round"] == r["round"]]
-    before = [x for x in nones if x["seq"] < r["seq"]]
-    after = [x for x in nones if x["seq"] > r["seq"]]
-    pick = ([before[-1]] if before else []) + ([after[0]] if after else [])
-    return pick
-traffic = {}
-for r in rows:
-    if r["tech"] == "none":
-        continue
-    nn = nearest_none(r)
-    def ratio(key):
-        base = [x[key] for x in nn if x[key] > 0]
-        return r[key] / st.mean(base) if base and r[key] > 0 else None
-    r["udp_ratio_vs_none"] = ratio("udp_rx_pps")
-    r["tcp_ratio_vs_none"] = ratio("tcp_bps")
+def lo(xs):
+    xs = [x for x in xs if x is not None]
+    return min(xs) if xs else None
+def hi(xs):
+    xs = [x for x in xs if x is not None]
+    return max(xs) if xs else None
 techs, sizes = [], []
 for r in rows:
     if r["tech"] not in techs: techs.append(r["tech"])
-    if r["tech"] != "none" and r["rules"] not in sizes: sizes.append(r["rules"])
+    if r["rules"] not in sizes: sizes.append(r["rules"])
 sizes.sort()
 summary = {}
+none_pps = med(x["udp_ref_pps"] for x in rows if x["udp_ref_pps"] > 0)
+none_bps = med(x["tcp_ref_bps"] for x in rows if x["tcp_ref_bps"] > 0)
+if rows:
+    summary["none:0"] = dict(tech="none", rules=0, runs=len(rows), udp_pps=none_pps, tcp_bps=none_bps,
+                             udp_ns_per_pkt=1e9 / none_pps if none_pps else None,
+                             udp_ratio_vs_none=None, tcp_ratio_vs_none=None, unlisted_tcp_5202="passed")
 for t in techs:
-    for n in ([0] if t == "none" else sizes):
+    for n in sizes:
         rs = [x for x in rows if x["tech"] == t and x["rules"] == n]
         if not rs: continue
+        ur = med(x["udp_ratio_vs_none"] for x in rs)
         summary[f"{t}:{n}"] = dict(
             tech=t, rules=n, runs=len(rs),
-            udp_rx_pps=med(x["udp_rx_pps"] for x in rs),
-            udp_tx_pps=med(x["udp_tx_pps"] for x in rs),
+            udp_pps=med(x["udp_pps"] for x in rs),
             tcp_bps=med(x["tcp_bps"] for x in rs),
-            udp_ns_per_pkt=(1e9 / med(x["udp_rx_pps"] for x in rs)) if med(x["udp_rx_pps"] for x in rs) else None,
-            udp_ratio_vs_none=med(x.get("udp_ratio_vs_none") for x in rs),
-            tcp_ratio_vs_none=med(x.get("tcp_ratio_vs_none") for x in rs),
+            # drift-free: the median no-filter pps of the whole run, times this ratio
+            udp_ns_per_pkt=1e9 / (none_pps * ur) if none_pps and ur else None,
+            udp_ratio_vs_none=ur,
+            udp_ratio_min=lo(x["udp_ratio_vs_none"] for x in rs),
+            udp_ratio_max=hi(x["udp_ratio_vs_none"] for x in rs),
+            tcp_ratio_vs_none=med(x["tcp_ratio_vs_none"] for x in rs),
             unlisted_tcp_5202=next((x["probe"] for x in rs if x["probe"] != "-"), None))
-# podwall against each netfilter technique, round by round, same size
+# podwall against each netfilter technique, round by round, same size: the
+# ratio of their ratios to their own paired references (drift cancels), and
+# the plain ratio of the pps figures for comparison
 pairs = {}
 for n in sizes:
     for other in techs:
-        if other in ("none", "podwall"): continue
-        rs = []
+        if other == "podwall": continue
+        rs, raw = [], []
         for rd in sorted({x["round"] for x in rows}):
             a = [x for x in rows if x["tech"] == "podwall" and x["rules"] == n and x["round"] == rd]
             b = [x for x in rows if x["tech"] == other and x["rules"] == n and x["round"] == rd]
-            if a and b and b[0]["udp_rx_pps"] > 0:
-                rs.append(a[0]["udp_rx_pps"] / b[0]["udp_rx_pps"])
+            if a and b and a[0]["udp_ratio_vs_none"] and b[0]["udp_ratio_vs_none"]:
+                rs.append(a[0]["udp_ratio_vs_none"] / b[0]["udp_ratio_vs_none"])
+                raw.append(a[0]["udp_pps"] / b[0]["udp_pps"])
         if rs:
             pairs[f"podwall/{other}:{n}"] = dict(rules=n, against=other, udp_pps_ratio=med(rs),
-                                                  per_round=rs)
-traffic = dict(method="3 netns (client -> node -> server pod) over veth; iperf3 UDP 64-byte payload "
-               "-b 0 (pps = packets received / s) and TCP; filter in the node namespace on the "
-               "server's host veth; ratios vs the nearest no-filter run of the same round; "
-               "medians over rounds", summary=summary, podwall_vs=pairs, runs=rows)
+                                                  per_round=rs, raw_pps_ratio=med(raw))
+traffic = dict(method="4 netns: client -> node -> server pod, and an unfiltered twin of the server on "
+               "the same node; veth pairs, /32 routes; filter in the node namespace on the server's "
+               "host veth (podwall: to_pod/from_pod via podwall apply; netfilter: FORWARD -o hs). "
+               "iperf3 client on CPU 0 (which also runs the forwarding softirq), servers on CPU 1. "
+               "Each figure: slices to twin and server in A B B A order, UDP 64-byte payload -b 0 "
+               "(packets received / s) and TCP; ratio = server / twin. Medians over rounds.",
+               none_udp_pps=none_pps, none_tcp_bps=none_bps,
+               summary=summary, podwall_vs=pairs, runs=rows)
 
 # ---- targets
 def g(d, *ks):
@@ -463,7 +501,7 @@ json.dump(res, open(f"{out}/bench.json", "w"), indent=1)
 
 # ---- gnuplot data
 with open(f"{out}/plot-traffic.dat", "w") as f:
-    f.write("# tech rules ns_per_packet(1e9/udp_rx_pps) udp_ratio_vs_none\n")
+    f.write("# tech rules ns_per_packet(1e9/(none_pps*ratio)) udp_ratio_vs_none\n")
     for t in techs:
         if t == "none": continue
         f.write(f"# {t}\n")
@@ -475,7 +513,7 @@ with open(f"{out}/plot-traffic.dat", "w") as f:
 none = summary.get("none:0")
 with open(f"{out}/plot-none.dat", "w") as f:
     if none and none["udp_ns_per_pkt"] and sizes:
-        f.write(f"{min(sizes)} {none['udp_ns_per_pkt']:.1f}\n{max(max(sizes), 100000)} {none['udp_ns_per_pkt']:.1f}\n")
+        f.write(f"5 {none['udp_ns_per_pkt']:.1f}\n200000 {none['udp_ns_per_pkt']:.1f}\n")
 with open(f"{out}/plot-testrun.dat", "w") as f:
     f.write("# case entries ns_per_packet (median)\n")
     for c in g(dp, "cases") or []:
@@ -505,16 +543,17 @@ if dp.get("cases"):
         for n in dp["notes"]: P("   note: " + n)
     P("")
 if summary:
-    P("2. real traffic: iperf3 over veth, client -> node -> server pod; filter in the node namespace")
-    P("   %-14s %7s %12s %10s %8s %11s %9s  %s" % ("filter", "rules", "UDP pps", "ns/pkt", "x none", "TCP Gbit/s", "x none", "SYN to an unlisted port"))
+    P("2. real traffic: iperf3 over veth, client -> node -> server pod, filter in the node namespace;")
+    P("   'x none' = pps behind the filter / pps to the unfiltered twin, slices interleaved (median of rounds [min-max])")
+    P("   %-13s %6s %10s %18s %9s %10s %8s  %s" % ("filter", "rules", "UDP pps", "x none", "ns/pkt", "TCP Gbit/s", "x none", "SYN to unlisted port"))
     for k, s in summary.items():
-        P(("   %-14s %7s %12s %10s %8s %11s %9s" % (s["tech"], s["rules"] or "-", fmt(s["udp_rx_pps"]),
-          fmt(s["udp_ns_per_pkt"], "%.0f"), fmt(s["udp_ratio_vs_none"], "%.3f"),
-          fmt(s["tcp_bps"] and s["tcp_bps"] / 1e9, "%.2f"), fmt(s["tcp_ratio_vs_none"], "%.3f")))
-          + "  " + (s["unlisted_tcp_5202"] or "-"))
+        rng = "" if s["tech"] == "none" else "%.3f [%.2f-%.2f]" % (s["udp_ratio_vs_none"] or 0, s["udp_ratio_min"] or 0, s["udp_ratio_max"] or 0)
+        P("   %-13s %6s %10s %18s %9s %10s %8s  %s" % (s["tech"], s["rules"] or "-", fmt(s["udp_pps"]), rng or "-",
+          fmt(s["udp_ns_per_pkt"], "%.0f"), fmt(s["tcp_bps"] and s["tcp_bps"] / 1e9, "%.2f"),
+          fmt(s["tcp_ratio_vs_none"], "%.3f"), s["unlisted_tcp_5202"] or "-"))
     for k, p in pairs.items():
-        P("   podwall / %-12s at %6d rules: UDP pps x %.2f (per round: %s)" % (p["against"], p["rules"], p["udp_pps_ratio"],
-          ", ".join("%.2f" % x for x in p["per_round"])))
+        P("   podwall / %-12s at %6d rules: UDP pps x %.2f (per round: %s; raw pps ratio %.2f)" % (p["against"], p["rules"], p["udp_pps_ratio"],
+          ", ".join("%.2f" % x for x in p["per_round"]), p["raw_pps_ratio"]))
     P("")
 if cp:
     P("3. control plane")

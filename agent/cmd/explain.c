@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * podwall explain --from NS/POD|IP --to NS/POD|IP --port N [--protocol P]
+ *                 [-f FILE|DIR | --pin-dir P] [-o json|text]
+ *
+ * The verdict of a new flow and its chain of reasons. The verdict is the
+ * kernel's: the state is loaded into a private copy of the maps beside the
+ * real programs and the first packet runs through from_pod of the source
+ * and to_pod of the destination (BPF_PROG_TEST_RUN), as `matrix` does; the
+ * programs report every judgement (direction, reason, rule id, peer
+ * identity) and explain names them.
+ *
+ *   default       the live state: the live slot of the maps pinned in the pin
+ *                 dir (read back, with the agent's mode), named with its state
+ *                 file. Pods of other nodes are not judged here.
+ *   -f FILE|DIR   the manifests, compiled as `matrix` compiles them (every pod
+ *                 is local).
+ *
+ * Exit: 0 allowed (or passed in audit mode), 1 denied, 2 usage or unknown
+ * pod, 3 system.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cmd/cmd.h"
+#include "compiler.h"
+#include "kernel/bpfobj.h"
+#include "kernel/mapsync.h"
+#include "ops/loaded.h"
+#include "ops/pins.h"
+#include "ops/probe.h"
+#include "ops/statefile.h"
+#include "ops/why.h"
+
+static const char explain_usage[] =
+	"--from NS/POD|IP --to NS/POD|IP --port N [--protocol TCP|UDP|SCTP] "
+	"[-f FILE|DIR | --pin-dir P] [-o json|text]";
+
+struct xopts {
+	const char *from, *to, *file, *pin_dir;
+	uint16_t    port;
+	uint8_t     proto;
+	bool        json;
+};
+
+static int usage_err(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "podwall explain: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nusage: podwall explain %s\n", explain_usage);
+	return PW_EXIT_USAGE;
+}
+
+static int parse(int argc, char **argv, struct xopts *o)
+{
+	static const struct option longopts[] = {
+		{ "from",     required_argument, NULL, 'F' },
+		{ "to",       required_argument, NULL, 'T' },
+		{ "port",     required_argument, NULL, 'p' },
+		{ "protocol", required_argument, NULL, 'P' },
+		{ "filename", required_argument, NULL, 'f' },
+		{ "pin-dir",  required_argument, NULL, 'D' },
+		{ "output",   required_argument, NULL, 'o' },
+		{ "help",     no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	bool have_port = false;
+
+	memset(o, 0, sizeof(*o));
+	o->proto = IPPROTO_TCP;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":f:o:p:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'F': o->from = optarg; break;
+		case 'T': o->to = optarg; break;
+		case 'f': o->file = optarg; break;
+		case 'D': o->pin_dir = optarg; break;
+		case 'p': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (!*optarg || *end || v < 1 || v > 65535)
+				return usage_err("--port: 1-65535, not '%s'", optarg);
+			o->port = (uint16_t)v;
+			have_port = true;
+			break;
+		}
+		case 'P':
+			o->proto = pw_proto_parse(optarg);
+			if (!o->proto)
+				return usage_err("--protocol: TCP, UDP or SCTP, not '%s'", optarg);
+			break;
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "text"))
+				return usage_err("-o: json or text, not '%s'", optarg);
+			o->json = !strcmp(optarg, "json");
+			break;
+		case 'h':
+			printf("usage: podwall explain %s\n", explain_usage);
+			return -1;
+		case ':':
+			return usage_err("option %s needs a value", argv[optind - 1]);
+		default:
+			return usage_err("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_err("unexpected argument '%s'", argv[optind]);
+	if (!o->from || !o->to || !have_port)
+		return usage_err("%s", "--from, --to and --port are needed");
+	if (o->file && o->pin_dir)
+		return usage_err("%s", "-f and --pin-dir exclude each other");
+	return 0;
+}
+
+/* The endpoint of state s that holds address a (the live eps have no names). */
+static const struct pw_state_ep *ep_by_addr(const struct pw_state *s, const uint8_t a[16])
+{
+	for (size_t i = 0; i < s->n_eps; i++)
+		for (size_t k = 0; k < s->eps[i].n_ips && k < 2; k++)
+			if (!memcmp(s->eps[i].ips[k], a, 16))
+				return &s->eps[i];
+	return NULL;
+}
+
+static bool is_v4(const uint8_t a[16])
+{
+	static const uint8_t pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return !memcmp(a, pfx, 12);
+}
+
+/* Resolve "ns/pod" or an address into a side. 0, or PW_EXIT_USAGE after saying why. */
+static int resolve(const char *what, const char *spec, const struct pw_loaded *l,
+		   const struct pw_state *s, const uint8_t *family_of, struct pw_why_side *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", spec);
+	if (strchr(spec, '/') && pw_addr_parse(spec, out->addr)) {
+		const struct pw_ld_pod *p = pw_ld_pod_by_name(l, spec);
+		size_t k = 0;
+
+		if (!p) {
+			fprintf(stderr, "podwall explain: %s %s: no such pod%s\n", what, spec,
+				l && l->n_pods ? "" : " (no names known: is there a state file? "
+				"use an address)");
+			return PW_EXIT_USAGE;
+		}
+		if (!p->n_ips) {
+			fprintf(stderr, "podwall explain: %s %s: the pod has no address\n", what, spec);
+			return PW_EXIT_USAGE;
+		}
+		/* the family of the other side, if it has one */
+		if (family_of)
+			for (size_t i = 0; i < p->n_ips; i++)
+				if (is_v4(p->ips[i]) == is_v4(family_of)) {
+					k = i;
+					break;
+				}
+		memcpy(out->addr, p->ips[k], 16);
+		out->pod = p;
+	} else if (pw_addr_parse(spec, out->addr)) {
+		fprintf(stderr, "podwall explain: %s %s: neither NS/POD nor an address\n", what, spec);
+		return PW_EXIT_USAGE;
+	} else {
+		out->pod = pw_ld_pod_by_addr(l, out->addr);
+		if (out->pod)
+			snprintf(out->name, sizeof(out->name), "%s", out->pod->pod);
+	}
+	out->sep = ep_by_addr(s, out->addr);
+	out->ep = out->pod ? pw_ld_ep_by_name(l, out->pod->pod) : NULL;
+	if (!out->ep && out->sep)
+		out->ep = pw_ld_ep_by_id(l, out->sep->ep_id);
+	return 0;
+}
+
+static json_t *side_json(const struct pw_why_side *s)
+{
+	json_t *o = json_object();
+	char buf[64];
+
+	json_object_set_new(o, "name", json_string(s->name));
+	json_object_set_new(o, "addr", json_string(pw_ld_addr_str(s->addr, buf, sizeof(buf))));
+	json_object_set_new(o, "pod", json_boolean(s->pod != NULL));
+	json_object_set_new(o, "local", json_boolean(s->sep != NULL));
+	return o;
+}
+
+static void print_json(const struct pw_why *w, const struct pw_loaded *l, const char *source)
+{
+	json_t *o = json_object(), *steps = json_array();
+	uint8_t v = pw_why_verdict(w);
+	char *s, buf[256];
+
+	json_object_set_new(o, "from", json_string(w->src.name));
+	json_object_set_new(o, "to", json_string(w->dst.name));
+	json_object_set_new(o, "port", json_integer(w->port));
+	json_object_set_new(o, "protocol", json_string(w->proto == IPPROTO_TCP ? "TCP" :
+				w->proto == IPPROTO_UDP ? "UDP" : "SCTP"));
+	json_object_set_new(o, "verdict", json_string(v == PW_VERDICT_DROP ? "deny" :
+				v == PW_VERDICT_AUDIT ? "audit" : "allow"));
+	json_object_set_new(o, "source", json_string(source));
+	json_object_set_new(o, "src", side_json(&w->src));
+	json_object_set_new(o, "dst", side_json(&w->dst));
+	if (w->svc) {
+		json_t *sv = json_object();
+
+		json_object_set_new(sv, "service", json_string(w->svc->svc));
+		json_object_set_new(sv, "backend", json_string(w->be.name));
+		json_object_set_new(sv, "port", json_integer(w->be_port));
+		json_object_set_new(o, "service", sv);
+	}
+	for (size_t i = 0; i < w->res.n_steps; i++) {
+		const struct pw_probe_step *st = &w->res.steps[i];
+		const struct pw_why_side *dst = w->svc && w->be.name[0] ? &w->be : &w->dst;
+		const struct pw_why_side *me = st->dir == PW_DIR_EGRESS ? &w->src : dst;
+		const struct pw_ld_rule *r = pw_ld_rule(l, st->rule_id);
+		json_t *x = json_object(), *iso = json_array();
+
+		json_object_set_new(x, "direction", json_string(pw_dir_name(st->dir)));
+		json_object_set_new(x, "endpoint", json_string(me->name));
+		json_object_set_new(x, "program", json_string(st->prog == PW_PROBE_FROM_POD ?
+					"from_pod" : st->prog == PW_PROBE_TO_POD ? "to_pod" : "to_remote"));
+		json_object_set_new(x, "post_nat", json_boolean(st->post_nat));
+		json_object_set_new(x, "verdict", json_string(pw_verdict_name(st->verdict)));
+		json_object_set_new(x, "reason", json_string(pw_reason_name(st->reason)));
+		json_object_set_new(x, "reason_text", json_string(pw_reason_text(st->reason, st->dir)));
+		if (st->has_event) {
+			json_object_set_new(x, "peer_identity", json_integer(st->peer_id));
+			json_object_set_new(x, "peer", json_string(pw_ld_name_id(l, st->peer_id, buf,
+										 sizeof(buf))));
+		}
+		if (st->has_event && st->verdict == PW_VERDICT_ALLOW && r &&
+		    (st->reason == PW_REASON_NONE || st->reason == PW_REASON_DNS_ALLOWED)) {
+			json_t *jr = json_object();
+
+			json_object_set_new(jr, "id", json_integer(r->id));
+			json_object_set_new(jr, "policy", json_string(r->policy));
+			json_object_set_new(jr, "direction", json_string(pw_dir_name(r->dir)));
+			json_object_set_new(jr, "index", json_integer(r->index));
+			if (r->where)
+				json_object_set_new(jr, "where", json_string(r->where));
+			json_object_set_new(x, "rule", jr);
+		}
+		for (size_t k = 0; me->ep && st->dir < PW_DIR_MAX && k < me->ep->n_policies[st->dir]; k++)
+			json_array_append_new(iso, json_string(me->ep->policies[st->dir][k]));
+		json_object_set_new(x, "isolated_by", iso);
+		json_array_append_new(steps, x);
+	}
+	json_object_set_new(o, "steps", steps);
+	s = json_dumps(o, JSON_INDENT(2));
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	json_decref(o);
+}
+
+/* The Service port a (proto, port) of a ClusterIP goes to, and a backend. */
+static int pick_backend(struct pw_why *w, const struct pw_loaded *l, const struct pw_state *s)
+{
+	const struct pw_ld_svc *sv = w->svc;
+	uint16_t target = w->port;
+	const char *best = NULL;
+
+	for (size_t i = 0; i < sv->n_ports; i++)
+		if (sv->ports[i].port == w->port && sv->ports[i].proto == w->proto) {
+			if (sv->ports[i].target)
+				target = sv->ports[i].target;
+			else if (sv->ports[i].target_name)
+				fprintf(stderr, "podwall explain: note: Service %s port %u targets the "
+					"named port %s; probing port %u\n", sv->svc, w->port,
+					sv->ports[i].target_name, target);
+			break;
+		}
+	w->be_port = target;
+	/* a local backend first: that is where this node's to_pod judges */
+	for (size_t i = 0; i < sv->n_backends && !best; i++) {
+		const struct pw_ld_pod *p = pw_ld_pod_by_name(l, sv->backends[i]);
+
+		if (p && p->n_ips && ep_by_addr(s, p->ips[0]))
+			best = sv->backends[i];
+	}
+	if (!best && sv->n_backends)
+		best = sv->backends[0];
+	if (!best)
+		return 0;
+	return resolve("--to (backend)", best, l, s, w->src.addr, &w->be);
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	struct xopts o;
+	struct pw_cluster *c = NULL;
+	struct pw_state state = { 0 };
+	struct pw_loaded names = { 0 };
+	struct pw_probe *probe = NULL;
+	struct pw_why w;
+	struct pw_error perr = { 0 };
+	struct pw_pins pins;
+	struct pw_config cfg = { 0 };
+	const struct pw_state_ep *eps[3];
+	char source[PATH_MAX + 128];
+	size_t n_eps = 0;
+	int src_i = -1, dst_i = -1, err, ret;
+	bool pins_open = false;
+
+	ret = parse(argc, argv, &o);
+	if (ret)
+		return ret < 0 ? PW_EXIT_OK : ret;
+	memset(&w, 0, sizeof(w));
+	w.proto = o.proto;
+	w.port = o.port;
+
+	ret = PW_EXIT_SYSTEM;
+	if (o.file) {
+		struct pw_compile_opts copts = { 0 };
+
+		c = pw_cluster_new();
+		if (!c)
+			goto out;
+		if (pw_cluster_load_path(c, o.file, &perr) || pw_cluster_finish(c, &perr)) {
+			fprintf(stderr, "podwall explain: %s\n", perr.msg);
+			ret = PW_EXIT_USAGE;
+			goto out;
+		}
+		err = pw_compile(c, &copts, &state, &perr); /* every pod local, as matrix */
+		if (err) {
+			fprintf(stderr, "podwall explain: %s\n", perr.msg);
+			ret = PW_EXIT_USAGE;
+			goto out;
+		}
+		if (pw_loaded_build(&state, c, NULL, false, &names))
+			goto out;
+		snprintf(source, sizeof(source), "a private copy of %s as compiled (every pod local, "
+			 "as matrix)", o.file);
+	} else {
+		struct pw_map_fds fds;
+		unsigned need = PW_PIN_BIT(PW_PIN_CONFIG) | PW_PIN_BIT(PW_PIN_ENDPOINTS) |
+				PW_PIN_BIT(PW_PIN_LOCAL_IPS) | PW_PIN_BIT(PW_PIN_IPCACHE) |
+				PW_PIN_BIT(PW_PIN_POLICY) | PW_PIN_BIT(PW_PIN_DNS);
+
+		err = pw_pins_open(o.pin_dir, need, "explain", &pins);
+		if (err) {
+			ret = err == -ENOENT ? PW_EXIT_USAGE : PW_EXIT_SYSTEM;
+			goto out;
+		}
+		pins_open = true;
+		pw_pins_map_fds(&pins, &fds);
+		err = pw_sync_read_live(&fds, &cfg, &state);
+		if (err) {
+			fprintf(stderr, "podwall explain: reading the live maps in %s: %s\n", pins.dir,
+				strerror(-err));
+			goto out;
+		}
+		err = pw_ops_read_state(pins.dir, &names);
+		if (err && err != -ENOENT)
+			fprintf(stderr, "podwall explain: note: state file of %s unreadable (%s): "
+				"numbers, not names\n", pins.dir, strerror(-err));
+		else if (err)
+			fprintf(stderr, "podwall explain: note: no state file for %s: numbers, not "
+				"names\n", pins.dir);
+		else if (names.generation != cfg.generation)
+			fprintf(stderr, "podwall explain: note: the maps are at generation %u, the "
+				"names at %u: they may be out of date\n", cfg.generation,
+				names.generation);
+		snprintf(source, sizeof(source), "a private copy of the live slot of %s "
+			 "(generation %u, mode %s)", pins.dir, cfg.generation,
+			 cfg.flags & PW_CFG_AUDIT_ALL ? "audit" : "enforce");
+	}
+	w.source = source;
+
+	ret = PW_EXIT_USAGE;
+	if (resolve("--from", o.from, &names, &state, NULL, &w.src))
+		goto out;
+	if (resolve("--to", o.to, &names, &state, w.src.addr, &w.dst))
+		goto out;
+	if (is_v4(w.src.addr) != is_v4(w.dst.addr)) {
+		/* pick the other family of the source if it has one */
+		if (w.src.pod)
+			resolve("--from", w.src.pod->pod, &names, &state, w.dst.addr, &w.src);
+		if (is_v4(w.src.addr) != is_v4(w.dst.addr)) {
+			fprintf(stderr, "podwall explain: %s and %s have no address family in "
+				"common\n", o.from, o.to);
+			goto out;
+		}
+	}
+	w.svc = pw_ld_svc_by_addr(&names, w.dst.addr);
+	if (w.svc && pick_backend(&w, &names, &state))
+		goto out;
+
+	if (w.src.sep) {
+		src_i = (int)n_eps;
+		eps[n_eps++] = w.src.sep;
+	}
+	if (w.svc ? w.be.sep != NULL : w.dst.sep != NULL) {
+		dst_i = (int)n_eps;
+		eps[n_eps++] = w.svc ? w.be.sep : w.dst.sep;
+	}
+
+	ret = PW_EXIT_SYSTEM;
+	if (pins_open) { /* done with the live maps: the probe moves to its own netns */
+		pw_pins_close(&pins);
+		pins_open = false;
+	}
+	err = pw_probe_open(&state, eps, n_eps, cfg.flags, &probe);
+	if (err)
+		goto out;
+	err = pw_probe_run(probe, src_i, w.src.addr, dst_i, w.dst.addr, o.proto, o.port,
+			   w.svc && w.be.name[0] ? w.be.addr : NULL, w.be_port, &w.res);
+	if (err) {
+		fprintf(stderr, "podwall explain: running the probe: %s\n", strerror(-err));
+		goto out;
+	}
+	if (o.json)
+		print_json(&w, &names, source);
+	else
+		pw_why_print(stdout, &w, &names, &state);
+	ret = pw_why_verdict(&w) == PW_VERDICT_DROP ? PW_EXIT_FOUND : PW_EXIT_OK;
+out:
+	pw_probe_close(probe);
+	if (pins_open)
+		pw_pins_close(&pins);
+	pw_loaded_free(&names);
+	pw_state_free(&state);
+	pw_cluster_free(c);
+	return ret;
+}

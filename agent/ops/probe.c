@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * probe: verdicts from the real programs over a private copy (probe.h).
+ */
+#include <errno.h>
+#include <linux/pkt_cls.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include "kernel/bpfobj.h"
+#include "kernel/mapsync.h"
+#include "kernel/netlink.h"
+#include "kernel/pkt.h"
+#include "kernel/testrun.h"
+#include "ops/probe.h"
+#include "podwall.skel.h"
+
+#define MAX_EPS 8
+
+struct pw_probe {
+	struct podwall_bpf *obj;
+	struct ring_buffer *rb;
+	int                 from_fd, to_fd, remote_fd;
+	uint32_t            ifindex[MAX_EPS];
+	size_t              n;
+	/* events of the current run */
+	struct pw_event     ev[PW_PROBE_MAX_STEPS];
+	size_t              n_ev;
+	struct pw_counter  *c0, *c1;
+};
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct pw_probe *p = ctx;
+
+	if (size >= sizeof(struct pw_event) && p->n_ev < PW_PROBE_MAX_STEPS)
+		memcpy(&p->ev[p->n_ev++], data, sizeof(struct pw_event));
+	return 0;
+}
+
+int pw_probe_open(const struct pw_state *s, const struct pw_state_ep *const *eps, size_t n,
+		  uint32_t cfg_flags, struct pw_probe **out)
+{
+	struct pw_sync_opts so = { 0 };
+	struct pw_sync_stats st = { 0 };
+	struct pw_state copy;
+	struct pw_probe *p;
+	int err;
+
+	*out = NULL;
+	if (n > MAX_EPS)
+		return -E2BIG;
+	p = calloc(1, sizeof(*p));
+	copy = *s;
+	copy.eps = calloc(n + 1, sizeof(*copy.eps));
+	p->c0 = calloc(PW_COUNTERS_MAX, sizeof(*p->c0));
+	p->c1 = calloc(PW_COUNTERS_MAX, sizeof(*p->c1));
+	if (!p || !copy.eps || !p->c0 || !p->c1) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = pw_private_netns();
+	if (err) {
+		fprintf(stderr, "podwall: cannot make a private network namespace: %s (needs "
+			"root)\n", strerror(-err));
+		goto fail;
+	}
+	copy.n_eps = 0;
+	for (size_t i = 0; i < n; i++) {
+		char name[16];
+		bool dup = false;
+
+		/* one device per endpoint, even if asked twice */
+		for (size_t k = 0; k < i; k++)
+			if (eps[k] == eps[i]) {
+				p->ifindex[i] = p->ifindex[k];
+				dup = true;
+			}
+		if (dup)
+			continue;
+		snprintf(name, sizeof(name), "pwx%zu", i);
+		err = pw_nl_dummy_add(name, &p->ifindex[i]);
+		if (err) {
+			fprintf(stderr, "podwall: cannot create device %s: %s\n", name, strerror(-err));
+			goto fail;
+		}
+		copy.eps[copy.n_eps] = *eps[i];
+		copy.eps[copy.n_eps].ifindex = p->ifindex[i];
+		copy.n_eps++;
+	}
+	p->n = n;
+	err = pw_bpf_open(NULL, &p->obj);
+	if (err)
+		goto fail;
+	so.cfg_mask = PW_CFG_AUDIT_ALL | PW_CFG_EVENTS_ALLOW;
+	so.cfg_flags = (cfg_flags & PW_CFG_AUDIT_ALL) | PW_CFG_EVENTS_ALLOW;
+	err = pw_sync_ex(p->obj, &copy, &so, &st);
+	if (err) {
+		fprintf(stderr, "podwall: loading the private copy: %s\n",
+			st.error[0] ? st.error : strerror(-err));
+		goto fail;
+	}
+	p->from_fd = pw_bpf_prog_fd(p->obj, PW_PROG_FROM_POD);
+	p->to_fd = pw_bpf_prog_fd(p->obj, PW_PROG_TO_POD);
+	p->remote_fd = pw_bpf_prog_fd(p->obj, PW_PROG_TO_REMOTE);
+	p->rb = ring_buffer__new(bpf_map__fd(p->obj->maps.events), on_event, p, NULL);
+	if (!p->rb) {
+		err = -errno;
+		fprintf(stderr, "podwall: events ring buffer: %s\n", strerror(-err));
+		goto fail;
+	}
+	free(copy.eps);
+	*out = p;
+	return 0;
+fail:
+	free(copy.eps);
+	pw_probe_close(p);
+	return err;
+}
+
+void pw_probe_close(struct pw_probe *p)
+{
+	if (!p)
+		return;
+	ring_buffer__free(p->rb);
+	pw_bpf_close(p->obj);
+	free(p->c0);
+	free(p->c1);
+	free(p);
+}
+
+static void add_step(struct pw_probe_result *r, const struct pw_probe_step *s)
+{
+	if (r->n_steps < PW_PROBE_MAX_STEPS)
+		r->steps[r->n_steps++] = *s;
+}
+
+/*
+ * The judgements of one program run: its events, in order, then whatever
+ * the counters saw that no event told (deferrals, endpoint-less devices).
+ */
+static int collect(struct pw_probe *p, uint8_t prog, bool post_nat_possible,
+		   struct pw_probe_result *r)
+{
+	int err;
+	bool used[PW_COUNTERS_MAX];
+
+	p->n_ev = 0;
+	err = ring_buffer__consume(p->rb);
+	if (err < 0)
+		return err;
+	err = pw_bpf_read_counters(p->obj, p->c1);
+	if (err)
+		return err;
+	memset(used, 0, sizeof(used));
+	for (size_t i = 0; i < p->n_ev; i++) {
+		const struct pw_event *e = &p->ev[i];
+		struct pw_probe_step s = {
+			.prog = prog, .dir = e->dir, .verdict = e->verdict, .reason = e->reason,
+			.rule_id = e->rule_id, .ep_id = e->ep_id, .has_event = true,
+			.peer_id = e->dir == PW_DIR_EGRESS ? e->dst_identity : e->src_identity,
+			.post_nat = post_nat_possible && e->dir == PW_DIR_EGRESS,
+		};
+		uint32_t idx = PW_COUNTER_IDX((uint32_t)e->dir, (uint32_t)e->verdict,
+					      (uint32_t)e->reason);
+
+		if (idx < PW_COUNTERS_MAX)
+			used[idx] = true;
+		add_step(r, &s);
+	}
+	for (uint32_t d = 0; d < PW_DIR_MAX; d++)
+		for (uint32_t v = 1; v < PW_VERDICT_MAX; v++)
+			for (uint32_t k = 0; k < PW_REASON_MAX; k++) {
+				uint32_t idx = PW_COUNTER_IDX(d, v, k);
+				struct pw_probe_step s = { .prog = prog, .dir = (uint8_t)d,
+							   .verdict = (uint8_t)v,
+							   .reason = (uint8_t)k };
+
+				if (used[idx] || p->c1[idx].packets == p->c0[idx].packets)
+					continue;
+				add_step(r, &s);
+			}
+	memcpy(p->c0, p->c1, sizeof(*p->c0) * PW_COUNTERS_MAX);
+	return 0;
+}
+
+int pw_probe_run(struct pw_probe *p, int src, const uint8_t saddr[16], int dst,
+		 const uint8_t daddr[16], uint8_t proto, uint16_t dport, const uint8_t *nat_daddr,
+		 uint16_t nat_dport, struct pw_probe_result *r)
+{
+	struct pw_run_out out = { 0 };
+	struct pw_pkt pkt;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->allowed = true;
+	if (src >= (int)p->n || dst >= (int)p->n)
+		return -EINVAL;
+	err = pw_bpf_read_counters(p->obj, p->c0);
+	if (err)
+		return err;
+	ring_buffer__consume(p->rb); /* nothing stale */
+
+	err = pw_pkt_l4(&pkt, saddr, daddr, proto, PW_PROBE_SPORT, dport);
+	if (err)
+		return err;
+	if (src >= 0) {
+		err = pw_test_run(p->from_fd, pkt.data, pkt.len, p->ifindex[src], 0, &out);
+		if (err)
+			return err;
+		r->ran_from = true;
+		r->allowed = out.verdict == TC_ACT_OK;
+		r->deferred = !!(out.mark & PW_MARK_DEFER);
+		err = collect(p, PW_PROBE_FROM_POD, false, r);
+		if (err)
+			return err;
+	}
+	if (r->allowed && dst >= 0) {
+		uint32_t mark = out.mark;
+
+		if (nat_daddr) {
+			err = pw_pkt_l4(&pkt, saddr, nat_daddr, proto, PW_PROBE_SPORT, nat_dport);
+			if (err)
+				return err;
+		}
+		err = pw_test_run(p->to_fd, pkt.data, pkt.len, p->ifindex[dst], mark, &out);
+		if (err)
+			return err;
+		r->ran_to = true;
+		r->allowed = out.verdict == TC_ACT_OK;
+		err = collect(p, PW_PROBE_TO_POD, !!(mark & PW_MARK_DEFER), r);
+		if (err)
+			return err;
+	} else if (r->allowed && r->deferred && nat_daddr && src >= 0) {
+		/* to a backend on another node: the uplink's to_remote judges it */
+		err = pw_pkt_l4(&pkt, saddr, nat_daddr, proto, PW_PROBE_SPORT, nat_dport);
+		if (err)
+			return err;
+		err = pw_test_run(p->remote_fd, pkt.data, pkt.len, p->ifindex[src], out.mark, &out);
+		if (err)
+			return err;
+		r->ran_remote = true;
+		r->allowed = out.verdict == TC_ACT_OK;
+		err = collect(p, PW_PROBE_TO_REMOTE, true, r);
+		if (err)
+			return err;
+	}
+	return pw_bpf_ct_flush(p->obj);
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * probe: take a verdict from the kernel, as `matrix` does. A state (the
+ * live slot read back from the pinned maps, or a fresh compile) is written
+ * into a private, unpinned copy of the maps beside freshly loaded podwall
+ * programs; the endpoints that a probe involves get dummy devices in a
+ * private network namespace; a crafted first packet runs through from_pod
+ * of the source and to_pod of the destination with BPF_PROG_TEST_RUN. The
+ * copy reports allowed flows too (PW_CFG_EVENTS_ALLOW), so every judgement
+ * comes back as an event (direction, verdict, reason, rule id, peer
+ * identity) and as a counter. Nothing live is touched.
+ *
+ * pw_probe_open() moves the calling process into a new network namespace:
+ * resolve pin dirs and open pinned maps before.
+ */
+#ifndef PODWALL_OPS_PROBE_H
+#define PODWALL_OPS_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "state.h"
+
+#define PW_PROBE_MAX_STEPS 6
+#define PW_PROBE_SPORT     43210
+
+enum pw_probe_prog {
+	PW_PROBE_FROM_POD = 0,
+	PW_PROBE_TO_POD,
+	PW_PROBE_TO_REMOTE,   /* the uplink: a deferred verdict to a remote backend */
+};
+
+/* One judgement the programs took. */
+struct pw_probe_step {
+	uint8_t  prog;        /* enum pw_probe_prog: the program that took it */
+	uint8_t  dir;         /* enum pw_dir */
+	uint8_t  verdict;     /* enum pw_verdict */
+	uint8_t  reason;      /* enum pw_reason */
+	uint32_t rule_id;     /* valid with has_event and an allow by rule */
+	uint32_t peer_id;     /* identity of the remote side (has_event) */
+	uint32_t ep_id;       /* endpoint judged (has_event) */
+	bool     has_event;   /* from an event (else from the counters only) */
+	bool     post_nat;    /* to_pod judging a deferred egress verdict */
+};
+
+struct pw_probe_result {
+	struct pw_probe_step steps[PW_PROBE_MAX_STEPS];
+	size_t               n_steps;
+	bool                 ran_from, ran_to, ran_remote;
+	bool                 allowed;    /* what the tc verdicts say */
+	bool                 deferred;   /* from_pod marked it for the post-NAT hook */
+};
+
+struct pw_probe;
+
+/*
+ * Load s into a private copy. Only eps[0..n) become endpoints (each gets a
+ * dummy device; their ifindex in s is ignored); every ipcache and policy
+ * entry of s is loaded. cfg_flags: PW_CFG_AUDIT_ALL as live (EVENTS_ALLOW is
+ * added). Returns 0 or a negative errno (said on stderr).
+ */
+int pw_probe_open(const struct pw_state *s, const struct pw_state_ep *const *eps, size_t n,
+		  uint32_t cfg_flags, struct pw_probe **out);
+void pw_probe_close(struct pw_probe *p);
+
+/*
+ * Run the first packet of a flow saddr:PW_PROBE_SPORT -> daddr:dport.
+ * src/dst: index into the eps given to pw_probe_open, or -1 (not a local
+ * endpoint: its program does not run). With nat_daddr (a Service VIP
+ * translated by kube-proxy), to_pod sees the packet to nat_daddr:nat_dport
+ * carrying from_pod's mark (or, if the destination is not local, to_remote
+ * does, as on the node's uplink). Conntrack is flushed afterwards.
+ */
+int pw_probe_run(struct pw_probe *p, int src, const uint8_t saddr[16], int dst,
+		 const uint8_t daddr[16], uint8_t proto, uint16_t dport, const uint8_t *nat_daddr,
+		 uint16_t nat_dport, struct pw_probe_result *r);
+
+#endif

@@ -14,6 +14,7 @@ const struct pw_command pw_commands[] = {
 	{ "uninstall", cmd_uninstall, "[--pin-dir P]" },
 	{ "monitor", cmd_monitor, "[-o json|text] [--pod NS/POD] [--namespace NS] [--verdict drop|allow|audit] [--pin-dir P] [--count N] [--backlog]" },
 	{ "status", cmd_status, "[-o json|text] [--pin-dir P]" },
+	{ "lint", cmd_lint, "-f FILE|DIR [-f ...] [-o json|text] [--include-system] [--disable RULE,...] [--dns-namespace NS] [--dns-label k=v]" },
 	{ "explain", cmd_explain, "--from NS/POD|IP --to NS/POD|IP --port N [--protocol TCP|UDP|SCTP] [-f FILE|DIR | --pin-dir P] [-o json|text]" },
 	{ "bench", cmd_bench, "[datapath|control|all] [-o table|json] [--entries N,...] [--repeat N] [--runs N] [--policies N,...] [--pods N] [--changes N] [-v]" },
 	{ NULL, NULL, NULL },

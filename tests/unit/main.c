@@ -17,6 +17,7 @@ int suite_errors(void);
 int suite_hostile(void);
 int suite_compile(void);
 int suite_conformance(void);
+int suite_ops(void);
 
 static const char *find_dir(const char *argv0, const char *rel)
 {
@@ -52,5 +53,6 @@ int main(int argc, char **argv)
 	fails += suite_hostile();
 	fails += suite_compile();
 	fails += suite_conformance();
+	fails += suite_ops();
 	return fails ? 1 : 0;
 }

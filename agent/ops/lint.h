@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * lint: the NetworkPolicy mistakes that break clusters, each with the file
+ * and line it is written at and a suggested fix. Pure code: it reads the
+ * objects and their compiled state (for what DNS the policies really
+ * allow), nothing else.
+ *
+ *   no-default-deny      a namespace with pods and no default-deny policy
+ *                        (podSelector {}) for ingress and/or egress
+ *   egress-without-dns   pods isolated for egress that may not reach the
+ *                        cluster DNS on UDP/53 (from the compiled DNS flags)
+ *   dns-tcp-missing      DNS allowed on UDP/53 but not TCP/53 (truncated
+ *                        answers fail)
+ *   dns-podselector-only an egress rule to port 53 whose peer is a
+ *                        podSelector alone (the policy's own namespace) while
+ *                        the DNS pods live in another namespace
+ *   split-peer           namespaceSelector and podSelector written as two
+ *                        peers (OR) where one peer (AND) was probably meant
+ *   ipblock-covers-pods  an ipBlock that covers pod addresses
+ *   selects-no-pod       a policy whose podSelector selects no pod
+ */
+#ifndef PODWALL_OPS_LINT_H
+#define PODWALL_OPS_LINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "model.h"
+
+enum pw_lint_rule {
+	PW_LINT_NO_DEFAULT_DENY = 0,
+	PW_LINT_EGRESS_NO_DNS,
+	PW_LINT_DNS_TCP,
+	PW_LINT_DNS_PODSEL_ONLY,
+	PW_LINT_SPLIT_PEER,
+	PW_LINT_IPBLOCK_PODS,
+	PW_LINT_SELECTS_NO_POD,
+	PW_LINT_MAX,
+};
+
+extern const char *const pw_lint_rule_names[PW_LINT_MAX];
+
+struct pw_lint_finding {
+	enum pw_lint_rule rule;
+	const char       *file;      /* owned by the cluster; NULL if unknown */
+	int               line;
+	char              msg[2048];
+	char              fix[2048];
+};
+
+struct pw_lint_opts {
+	bool        include_system;   /* also namespaces kube-system, kube-public, kube-node-lease */
+	unsigned    disabled;         /* 1u << enum pw_lint_rule */
+	const char *dns_namespace;    /* default kube-system */
+	const char *dns_label_key;    /* default k8s-app */
+	const char *dns_label_value;  /* default kube-dns */
+};
+
+/*
+ * Lint the objects of c (finished). *out is malloc'd (free it), sorted by
+ * file and line. Returns 0, or a negative errno with err set (the compile
+ * failed: bad input).
+ */
+int pw_lint(const struct pw_cluster *c, const struct pw_lint_opts *o,
+	    struct pw_lint_finding **out, size_t *n, struct pw_error *err);
+
+/* enum pw_lint_rule of a name, or -1 */
+int pw_lint_rule_parse(const char *name);
+
+#endif

@@ -41,6 +41,7 @@ if (words(techs) > 0) {
 set title "Per packet in the program: BPF_PROG_TEST_RUN ns/packet (median of runs)\npodwall to_pod; policy entries spread over many endpoints, peers and ports"
 unset logscale y
 set ylabel 'ns per packet'
+set key outside right top vertical box opaque
 set yrange [0:*]
 set xrange [5:200000]
 rfile = dir.'/plot-testrun.dat'

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include "compiler.h"
 #include "cmd/cmd.h"
@@ -162,14 +163,31 @@ bad_value:
 	return PW_EXIT_USAGE;
 }
 
+/*
+ * The network namespace's cookie names its pin dir: unlike the nsfs inode,
+ * a cookie is never reused while the machine is up, so a new namespace can
+ * never adopt the pins a deleted one left behind.
+ */
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
 int pw_default_pin_dir(char *buf, size_t len)
 {
-	struct stat st;
+	uint64_t cookie = 0;
+	socklen_t olen = sizeof(cookie);
+	int fd, err = 0;
 
-	if (stat("/proc/self/ns/net", &st))
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &olen))
+		err = -errno;
+	close(fd);
+	if (err)
+		return err;
 	if ((size_t)snprintf(buf, len, "%s/netns-%llu", PW_PIN_ROOT,
-			     (unsigned long long)st.st_ino) >= len)
+			     (unsigned long long)cookie) >= len)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -640,7 +658,7 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 		log_apply(e, res);
 	err = 0;
 out:
-	pw_metrics_observe_push(start_ns, res, err); /* ops: --metrics */
+	pw_metrics_observe_push(kind, start_ns, res, err); /* ops: --metrics */
 	free(ifx);
 	free(up);
 	free(spots);

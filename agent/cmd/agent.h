@@ -42,7 +42,7 @@ int pw_agent_parse(int argc, char **argv, const char *usage, struct pw_agent_opt
 		   bool *help);
 void pw_agent_opts_free(struct pw_agent_opts *o);
 
-/* /sys/fs/bpf/podwall/netns-<inode of /proc/self/ns/net> */
+/* /sys/fs/bpf/podwall/netns-<cookie of this network namespace> */
 int pw_default_pin_dir(char *buf, size_t len);
 
 struct pw_engine;

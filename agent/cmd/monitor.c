@@ -85,13 +85,20 @@ static void mon_refresh_names(struct mon *m)
 	m->state_mtime = st.st_mtim;
 }
 
-static void report_suppressed(struct mon *m, uint64_t n, const char *what)
+/*
+ * Say how many events the kernel suppressed: carried by an event (pending
+ * false), or still in the per-CPU limiter when the monitor stops (pending
+ * true; a later event will carry them).
+ */
+static void report_suppressed(struct mon *m, uint64_t n, bool pending)
 {
+	const char *what = pending ? "(pending: not yet reported with an event)" : "";
+
 	if (!n)
 		return;
 	if (m->json)
-		printf("{\"type\":\"suppressed\",\"count\":%llu,\"note\":\"%s\"}\n",
-		       (unsigned long long)n, what);
+		printf("{\"type\":\"suppressed\",\"count\":%llu,\"pending\":%s}\n",
+		       (unsigned long long)n, pending ? "true" : "false");
 	else
 		printf("-- %llu events suppressed by the kernel rate limit%s%s\n",
 		       (unsigned long long)n, *what ? " " : "", what);
@@ -109,7 +116,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	m->n_events++;
 	if (e.suppressed) {
 		m->n_suppressed += e.suppressed;
-		report_suppressed(m, e.suppressed, "");
+		report_suppressed(m, e.suppressed, false);
 	}
 	if (!m->backlog && e.ts_ns < m->start_ns) {
 		m->n_backlog++;
@@ -271,7 +278,7 @@ int cmd_monitor(int argc, char **argv)
 	ret = PW_EXIT_OK;
 out:
 	if (!pw_pins_pending_suppressed(&pins, &pending) && pending)
-		report_suppressed(&m, pending, "(pending: not yet reported with an event)");
+		report_suppressed(&m, pending, true);
 	fprintf(stderr, "podwall monitor: %llu events read, %llu shown, %llu from before the "
 		"start skipped, %llu suppressed by the kernel rate limit (+%llu pending)\n",
 		(unsigned long long)m.n_events, (unsigned long long)m.n_printed,

@@ -201,9 +201,10 @@ void pw_metrics_observe_apply(double seconds, bool ok)
 	pthread_mutex_unlock(&M.lock);
 }
 
-void pw_metrics_observe_push(uint64_t start_ns, const struct pw_push_result *res, int err)
+void pw_metrics_observe_push(int kind, uint64_t start_ns, const struct pw_push_result *res,
+			     int err)
 {
-	if (!res || (!err && !res->did_sync))
+	if (!res || (kind == PW_PUSH_TICK && !err && !res->did_sync))
 		return; /* a quiet pass, not an apply */
 	pw_metrics_observe_apply((double)(pw_now_ns() - start_ns) / 1e9,
 				 !err && res->exit_code == PW_EXIT_OK);

@@ -46,10 +46,12 @@ void pw_metrics_stop(void);
 void pw_metrics_observe_apply(double seconds, bool ok);
 
 /*
- * The agent's hook after pw_engine_push: an apply is a push that synced or
- * failed (quiet ticks are not applies). start_ns from pw_now_ns().
+ * The agent's hook at the end of pw_engine_push: an apply is a push for a
+ * new source or the first one (kind: enum pw_push_kind), or any push that
+ * synced or failed; quiet periodic passes are not. start_ns from pw_now_ns().
  */
-void pw_metrics_observe_push(uint64_t start_ns, const struct pw_push_result *res, int err);
+void pw_metrics_observe_push(int kind, uint64_t start_ns, const struct pw_push_result *res,
+			     int err);
 
 /*
  * Parse a --metrics value into a socket address (exposed for tests).

@@ -19,14 +19,14 @@ ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 CPPFLAGS += -Iinclude -Iagent -I$(BUILD) -D_GNU_SOURCE
-LDLIBS   += -lbpf -lelf -lz -lyaml -lmicrohttpd -ljansson
+LDLIBS   += -lbpf -lelf -lz -lyaml -lmicrohttpd -ljansson -lcurl
 
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Wno-unused-function -Iinclude -Ibpf -I$(ARCH_INC)
 BPF_HDRS   := include/podwall/abi.h $(wildcard bpf/lib/*.h)
 
 # Pure userspace code (no syscalls): unit-tested under ASan/UBSan.
 PURE_SRCS  := agent/state.c $(sort $(wildcard agent/k8s/*.c agent/compiler/*.c agent/ops/pure/*.c))
-AGENT_SRCS := $(PURE_SRCS) $(sort $(wildcard agent/kernel/*.c agent/cmd/*.c agent/bench/*.c agent/ops/*.c))
+AGENT_SRCS := $(PURE_SRCS) $(sort $(wildcard agent/kernel/*.c agent/cmd/*.c agent/bench/*.c agent/ops/*.c agent/source/*.c))
 AGENT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRCS))
 MAIN_OBJ   := $(BUILD)/agent/main.o
 
@@ -37,7 +37,7 @@ DP_SRCS    := $(sort $(wildcard tests/datapath/*.c))
 .PHONY: all setup test unit datapath conformance e2e demo bench clean
 .DEFAULT_GOAL := all
 
-all: podwall
+all: podwall podwall-cni
 
 setup:
 	$(Q)bash scripts/deps.sh
@@ -63,6 +63,13 @@ $(BUILD)/%.o: %.c
 podwall: $(AGENT_OBJS) $(MAIN_OBJ)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# podwall-cni: the chained CNI plugin (cni/), a small binary of its own that
+# talks to the agent over a unix socket (agent/source/cni_proto.h)
+CNI_SRCS := $(sort $(wildcard cni/*.c))
+podwall-cni: $(CNI_SRCS) $(wildcard cni/*.h) agent/source/cni_proto.h
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(CNI_SRCS) -ljansson -o $@
 
 # ---------------------------------------------------------------- tests
 $(BUILD)/tests/unit_tests: $(PURE_SRCS) $(UNIT_SRCS) $(wildcard agent/*.h agent/*/*.h tests/lib/*.h) include/podwall/abi.h
@@ -94,6 +101,6 @@ bench: setup
 	$(Q)bash scripts/bench.sh
 
 clean:
-	$(Q)rm -rf $(BUILD) podwall
+	$(Q)rm -rf $(BUILD) podwall podwall-cni
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * How to reach the API server: a kubeconfig file, or the in-cluster service
+ * account (KUBERNETES_SERVICE_HOST/PORT, the token and ca.crt under
+ * /var/run/secrets/kubernetes.io/serviceaccount).
+ *
+ * The kubeconfig reader is modest but real: current-context (or a named
+ * one) -> its cluster (server, certificate-authority[-data],
+ * insecure-skip-tls-verify, tls-server-name) and user (token, tokenFile,
+ * client-certificate[-data], client-key[-data], username/password). Relative
+ * paths are relative to the kubeconfig's directory. exec and auth-provider
+ * credentials are not supported (an error says so).
+ */
+#ifndef PODWALL_SOURCE_KUBECONFIG_H
+#define PODWALL_SOURCE_KUBECONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PW_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+struct pw_blob {
+	unsigned char *data;
+	size_t         len;
+};
+
+struct pw_kcfg {
+	char          *server;          /* "https://host:port", no trailing slash */
+	char          *token;           /* a fixed bearer token, or NULL */
+	char          *token_file;      /* read before every request (rotated tokens) */
+	char          *ca_file;
+	struct pw_blob ca;              /* certificate-authority-data (PEM) */
+	char          *cert_file;
+	struct pw_blob cert;
+	char          *key_file;
+	struct pw_blob key;
+	char          *username, *password;
+	char          *tls_server_name;
+	bool           insecure;
+	char          *origin;          /* "kubeconfig PATH (context C)" or "in-cluster" */
+};
+
+/* 0, or -errno with why set. */
+int  pw_kcfg_load(const char *path, const char *context, struct pw_kcfg *out, char *why,
+		  size_t why_len);
+int  pw_kcfg_in_cluster(struct pw_kcfg *out, char *why, size_t why_len);
+void pw_kcfg_free(struct pw_kcfg *c);
+
+/* The bearer token for the next request (token_file re-read), malloc'd; NULL if none. */
+char *pw_kcfg_token(const struct pw_kcfg *c);
+
+/* Standard base64 (padding optional, whitespace skipped). 0 or -EINVAL. */
+int pw_base64_decode(const char *in, struct pw_blob *out);
+
+#endif

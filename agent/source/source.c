@@ -1,0 +1,903 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The glue between agent.c and the other sources (source.h): options, the
+ * event loop of the CNI socket (one epoll descriptor for agent.c to poll),
+ * the ADD/DEL/CHECK logic, and loading with the CNI registry merged in.
+ *
+ * A pod that podwall-cni registers but whose Pod object the policy source
+ * does not have (yet): ADD waits up to --cni-pod-wait for it; if it is still
+ * unknown, the pod is enforced as a stand-in PODWALL_PENDING_NS/<ns>.<name>
+ * that a policy of that namespace isolates in both directions, with no rule:
+ * no new connection in or out (DNS only under --dns auto) until the Pod
+ * object, and so its labels, are known. Its labels decide which policies
+ * select it, and we cannot know them: guessing "not isolated" would let a
+ * pod that a default-deny covers talk freely, so we fail closed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <jansson.h>
+#include "model.h"
+#include "cmd/cmd.h"
+#include "cmd/agent.h"
+#include "kernel/attach.h"
+#include "kernel/bpfobj.h"
+#include "kernel/route.h"
+#include "source/cni_proto.h"
+#include "source/cni_server.h"
+#include "source/k8s_api.h"
+#include "source/source.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+#define READ_TIMEOUT_MS 5000
+#define TIMER_MS        50
+
+enum { TAG_LISTEN = 1, TAG_TIMER, TAG_K8S, TAG_MAX_ };
+
+enum conn_state { C_READ = 0, C_WAIT, C_READY };
+
+struct conn {
+	int          fd;
+	char        *buf;
+	size_t       len, cap;
+	enum conn_state st;
+	char         op[8];
+	char        *cid;
+	char         ifname[16];
+	char         ns[64];
+	char         name[256];
+	uint32_t     ifindex;
+	uint64_t     t0;          /* when the request arrived */
+	uint64_t     deadline;    /* C_READ: give up reading; C_WAIT: stop waiting for the Pod */
+	struct conn *next;
+};
+
+struct idx_ent {
+	char     ns[64];
+	char     name[256];
+	uint32_t ifindex;
+};
+
+static struct {
+	bool               started;
+	/* options */
+	const char        *cni_socket;
+	const char        *cni_state;
+	long               pod_wait_ms;
+	const char        *kubeconfig;
+	const char        *context;
+	/* runtime */
+	bool               api;
+	struct pw_k8s     *k8s;
+	int                epfd, listen_fd, timer_fd, k8s_efd;
+	bool               timer_armed;
+	struct pw_rt      *rt;
+	uint64_t           cookie;
+	struct pw_cni_reg  reg;
+	struct conn       *conns;
+	int                ep_map_fd;
+	char               pin_dir[PATH_MAX];
+	struct idx_ent    *idx;
+	size_t             n_idx;
+} S = { .pod_wait_ms = 3000, .epfd = -1, .listen_fd = -1, .timer_fd = -1, .k8s_efd = -1,
+	.ep_map_fd = -1 };
+
+/* ------------------------------------------------------------ options */
+
+int pw_src_take_opts(int *argc, char **argv)
+{
+	static const struct { const char *name; int id; } opts[] = {
+		{ "--cni-socket", 1 }, { "--cni-state", 2 }, { "--cni-pod-wait", 3 },
+		{ "--kubeconfig", 4 }, { "--kube-context", 5 },
+	};
+	int w = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		int id = 0;
+
+		for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]) && !id; k++) {
+			size_t l = strlen(opts[k].name);
+
+			if (!strncmp(a, opts[k].name, l) && (a[l] == 0 || a[l] == '=')) {
+				id = opts[k].id;
+				if (a[l] == '=') {
+					val = a + l + 1;
+				} else if (i + 1 < *argc) {
+					val = argv[++i];
+				} else {
+					fprintf(stderr, "podwall agent: option %s needs a value\n", a);
+					return PW_EXIT_USAGE;
+				}
+			}
+		}
+		if (!strcmp(a, "--")) {
+			/* leave the rest to the caller's parser */
+			for (; i < *argc; i++)
+				argv[w++] = argv[i];
+			break;
+		}
+		if (!id) {
+			argv[w++] = argv[i];
+			continue;
+		}
+		switch (id) {
+		case 1: S.cni_socket = val; break;
+		case 2: S.cni_state = val; break;
+		case 3: {
+			char *end;
+
+			S.pod_wait_ms = strtol(val, &end, 10);
+			if (*end || S.pod_wait_ms < 0 || S.pod_wait_ms > 600000) {
+				fprintf(stderr, "podwall agent: bad value '%s' for --cni-pod-wait "
+					"(milliseconds, 0..600000)\n", val);
+				return PW_EXIT_USAGE;
+			}
+			break;
+		}
+		case 4: S.kubeconfig = val; break;
+		case 5: S.context = val; break;
+		}
+	}
+	argv[w] = NULL;
+	*argc = w;
+	return 0;
+}
+
+bool pw_src_is_api(const char *source)
+{
+	return source && (!strcmp(source, "k8s") || !strcmp(source, "kubernetes"));
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t netns_cookie(void)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+		cookie = 0;
+	close(fd);
+	return cookie;
+}
+
+static int idx_cmp(const void *a, const void *b)
+{
+	const struct idx_ent *x = a, *y = b;
+	int r = strcmp(x->ns, y->ns);
+
+	return r ? r : strcmp(x->name, y->name);
+}
+
+/* The lookup table of pw_src_local: each pod's newest live entry, and its stand-in name. */
+static void idx_rebuild(void)
+{
+	struct idx_ent *v = calloc(S.reg.n * 2 + 1, sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return; /* keep the old one */
+	for (size_t i = 0; i < S.reg.n; i++) {
+		const struct pw_cni_ep *e = &S.reg.v[i];
+
+		if (!e->alive || pw_cni_reg_pod(&S.reg, e->ns, e->name) != e)
+			continue;
+		snprintf(v[n].ns, sizeof(v[n].ns), "%s", e->ns);
+		snprintf(v[n].name, sizeof(v[n].name), "%s", e->name);
+		v[n++].ifindex = e->ifindex;
+		snprintf(v[n].ns, sizeof(v[n].ns), "%s", PW_CNI_PENDING_NS);
+		pw_cni_pending_name(e->ns, e->name, v[n].name, sizeof(v[n].name));
+		v[n++].ifindex = e->ifindex;
+	}
+	qsort(v, n, sizeof(*v), idx_cmp);
+	free(S.idx);
+	S.idx = v;
+	S.n_idx = n;
+}
+
+uint32_t pw_src_local(const struct pw_pod *pod)
+{
+	struct idx_ent key;
+	const struct idx_ent *hit;
+
+	if (!S.n_idx || !pod->ns || !pod->name || strlen(pod->ns) >= sizeof(key.ns) ||
+	    strlen(pod->name) >= sizeof(key.name))
+		return 0;
+	strcpy(key.ns, pod->ns);
+	strcpy(key.name, pod->name);
+	hit = bsearch(&key, S.idx, S.n_idx, sizeof(*S.idx), idx_cmp);
+	return hit ? hit->ifindex : 0;
+}
+
+static bool pod_in(const struct pw_cluster *c, const char *ns, const char *name)
+{
+	return pw_cluster_pod(c, ns, name) != NULL;
+}
+
+/* ------------------------------------------------------------ loading */
+
+static int base_load(struct pw_engine *e, struct pw_cluster **out, struct pw_error *err)
+{
+	struct pw_cluster *c;
+	int ret;
+
+	if (!S.api)
+		return pw_engine_load(e, out, err);
+	*out = NULL;
+	c = pw_cluster_new();
+	if (!c) {
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return -ENOMEM;
+	}
+	ret = pw_k8s_build(S.k8s, c, err);
+	if (ret) {
+		pw_cluster_free(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+static json_t *pending_objects(void)
+{
+	return json_pack("{s:s, s:s, s:[{s:s, s:s, s:{s:s}}, {s:s, s:s, s:{s:s, s:s}, "
+			 "s:{s:{}, s:[s, s]}}]}",
+			 "apiVersion", "v1", "kind", "List", "items",
+			 "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
+			 PW_CNI_PENDING_NS,
+			 "apiVersion", "networking.k8s.io/v1", "kind", "NetworkPolicy",
+			 "metadata", "name", "isolated-until-pod-known", "namespace",
+			 PW_CNI_PENDING_NS, "spec", "podSelector", "policyTypes", "Ingress", "Egress");
+}
+
+int pw_src_load(struct pw_engine *e, struct pw_cluster **out, struct pw_error *err)
+{
+	struct pw_cluster *c = NULL;
+	json_t *list = NULL, *items;
+	size_t n_pending = 0;
+	int ret;
+
+	memset(err, 0, sizeof(*err));
+	ret = base_load(e, &c, err);
+	if (ret)
+		return ret;
+	if (!S.reg.n) {
+		*out = c;
+		return 0;
+	}
+	if (pw_cni_reg_refresh(&S.reg, S.rt, true)) {
+		pw_cni_reg_save(&S.reg);
+		idx_rebuild();
+	}
+	list = pending_objects();
+	items = json_object_get(list, "items");
+	for (size_t i = 0; i < S.reg.n; i++) {
+		struct pw_cni_ep *r = &S.reg.v[i];
+		struct pw_pod *pod;
+		char name[300], buf[64];
+		json_t *ips;
+
+		r->pending = false;
+		if (!r->alive || pw_cni_reg_pod(&S.reg, r->ns, r->name) != r)
+			continue;
+		pod = (struct pw_pod *)pw_cluster_pod(c, r->ns, r->name);
+		if (pod) {
+			/* on this node, the sandbox's addresses are the truth */
+			memcpy(pod->ips, r->ips, sizeof(pod->ips));
+			pod->n_ips = r->n_ips;
+			continue;
+		}
+		r->pending = true;
+		n_pending++;
+		pw_cni_pending_name(r->ns, r->name, name, sizeof(name));
+		ips = json_array();
+		for (size_t k = 0; k < r->n_ips; k++)
+			json_array_append_new(ips, json_pack("{s:s}", "ip",
+							     pw_addr_str(r->ips[k], buf, sizeof(buf))));
+		json_array_append_new(items, json_pack(
+			"{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:{s:o}}", "apiVersion", "v1",
+			"kind", "Pod", "metadata", "name", name, "namespace", PW_CNI_PENDING_NS,
+			"annotations", "podwall.io/pending-pod", r->ns, "podwall.io/pending-name",
+			r->name, "status", "podIPs", ips));
+	}
+	if (n_pending) {
+		char *text = json_dumps(list, JSON_COMPACT);
+
+		ret = text ? pw_cluster_load_buffer(c, "podwall-cni:pending", text, strlen(text), err)
+			   : -ENOMEM;
+		if (!ret)
+			ret = pw_cluster_finish(c, err);
+		free(text);
+		if (ret) {
+			if (!err->msg[0])
+				snprintf(err->msg, sizeof(err->msg), "podwall-cni: pending pods: %s",
+					 strerror(-ret));
+			json_decref(list);
+			pw_cluster_free(c);
+			return ret;
+		}
+	}
+	json_decref(list);
+	*out = c;
+	return 0;
+}
+
+/* ------------------------------------------------------------ enforcement check */
+
+static int verify_enforced(uint32_t ifindex, char *why, size_t len)
+{
+	struct pw_endpoint ep;
+	bool dir_ok[2] = { false, false };
+
+	if (S.ep_map_fd < 0) {
+		char path[PATH_MAX + 16];
+
+		snprintf(path, sizeof(path), "%s/endpoints", S.pin_dir);
+		S.ep_map_fd = bpf_obj_get(path);
+		if (S.ep_map_fd < 0) {
+			snprintf(why, len, "%.300s: %s", path, strerror(errno));
+			return -ENOENT;
+		}
+	}
+	if (bpf_map_lookup_elem(S.ep_map_fd, &ifindex, &ep)) {
+		snprintf(why, len, "no endpoint entry for ifindex %u", ifindex);
+		return -ENOENT;
+	}
+	for (int d = 0; d < 2; d++) {
+		struct pw_tc_filter *f = NULL;
+		size_t n = 0;
+		int err = pw_tc_list(S.rt, ifindex, d == 1, &f, &n);
+
+		if (err) {
+			snprintf(why, len, "listing tc filters of ifindex %u: %s", ifindex,
+				 strerror(-err));
+			free(f);
+			return err;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (f[i].podwall)
+				dir_ok[d] = true;
+		free(f);
+	}
+	if (!dir_ok[0] || !dir_ok[1]) {
+		snprintf(why, len, "podwall's program is not attached on tc %s of ifindex %u",
+			 !dir_ok[0] ? "ingress" : "egress", ifindex);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ connections */
+
+static void conn_close(struct conn *c)
+{
+	struct conn **pp;
+
+	for (pp = &S.conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	epoll_ctl(S.epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->buf);
+	free(c->cid);
+	free(c);
+}
+
+static void conn_reply(struct conn *c, bool ok, int code, const char *msg, const char *details,
+		       bool pending)
+{
+	char *line = pw_cni_answer(ok, code, msg, details, pending);
+
+	if (line) {
+		/* small: the plugin waits for it */
+		size_t off = 0, n = strlen(line);
+
+		while (off < n) {
+			ssize_t w = send(c->fd, line + off, n - off, MSG_NOSIGNAL);
+
+			if (w < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+		free(line);
+	}
+	conn_close(c);
+}
+
+static const char *pod_str(const struct conn *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s (container %.12s)", c->ns[0] ? c->ns : "?",
+		 c->name[0] ? c->name : "?", c->cid ? c->cid : "?");
+	return buf;
+}
+
+static void handle_request(struct conn *c)
+{
+	struct pw_cni_ep ep;
+	uint64_t cookie;
+	char why[512], pbuf[400];
+	int err;
+
+	err = pw_cni_parse_request(c->buf, c->op, sizeof(c->op), &ep, &cookie, why, sizeof(why));
+	if (err) {
+		fprintf(stderr, "podwall: cni: bad request: %s\n", why);
+		conn_reply(c, false, PW_CNI_E_DECODE, "bad request", why, false);
+		return;
+	}
+	c->cid = strdup(ep.cid);
+	snprintf(c->ifname, sizeof(c->ifname), "%s", ep.ifname);
+	snprintf(c->ns, sizeof(c->ns), "%s", ep.ns ? ep.ns : "");
+	snprintf(c->name, sizeof(c->name), "%s", ep.name ? ep.name : "");
+	c->ifindex = ep.ifindex;
+	if (cookie && S.cookie && cookie != S.cookie) {
+		snprintf(why, sizeof(why), "podwall-cni runs in network namespace cookie %llu, the "
+			 "agent in %llu", (unsigned long long)cookie, (unsigned long long)S.cookie);
+		fprintf(stderr, "podwall: cni: %s %s: %s\n", c->op, pod_str(c, pbuf, sizeof(pbuf)), why);
+		free(ep.cid); free(ep.ns); free(ep.name);
+		conn_reply(c, false, PW_CNI_E_AGENT, "wrong network namespace", why, false);
+		return;
+	}
+
+	if (!strcmp(c->op, "DEL")) {
+		size_t n = pw_cni_reg_del(&S.reg, ep.cid, ep.ifname);
+
+		free(ep.cid); free(ep.ns); free(ep.name);
+		if (!n) {
+			conn_reply(c, true, 0, "not registered", NULL, false);
+			return;
+		}
+		pw_cni_reg_save(&S.reg);
+		idx_rebuild();
+		c->st = C_READY;  /* push without it, then answer */
+		return;
+	}
+
+	if (!strcmp(c->op, "CHECK")) {
+		struct pw_cni_ep *r = pw_cni_reg_find(&S.reg, ep.cid, ep.ifname);
+		bool pending = false;
+
+		if (!r) {
+			snprintf(why, sizeof(why), "container %.64s/%s is not registered", ep.cid,
+				 ep.ifname);
+		} else if (strcmp(r->ns, ep.ns) || strcmp(r->name, ep.name) ||
+			   r->ifindex != ep.ifindex || strcmp(r->veth, ep.veth)) {
+			snprintf(why, sizeof(why), "registered as %s/%s on %s #%u, not %s/%s on %s #%u",
+				 r->ns, r->name, r->veth, r->ifindex, ep.ns, ep.name, ep.veth,
+				 ep.ifindex);
+		} else {
+			pw_cni_reg_refresh(&S.reg, S.rt, false);
+			r = pw_cni_reg_find(&S.reg, ep.cid, ep.ifname);
+			if (!r->alive)
+				snprintf(why, sizeof(why), "host veth %s #%u is gone", r->veth, r->ifindex);
+			else if (pw_cni_reg_pod(&S.reg, r->ns, r->name) != r)
+				snprintf(why, sizeof(why), "a newer sandbox of %s/%s is registered",
+					 r->ns, r->name);
+			else if (!verify_enforced(r->ifindex, why, sizeof(why)))
+				why[0] = 0, pending = r->pending;
+		}
+		free(ep.cid); free(ep.ns); free(ep.name);
+		if (why[0])
+			conn_reply(c, false, PW_CNI_E_NOT_ENFORCED, "not enforced", why, false);
+		else
+			conn_reply(c, true, 0, pending ? "enforced (pending: isolated until its Pod "
+				   "object is known)" : "enforced", NULL, pending);
+		return;
+	}
+
+	/* ADD: the device must be here, as named */
+	{
+		struct pw_link l;
+
+		err = pw_rt_link_by_index(S.rt, ep.ifindex, &l);
+		if (err || strcmp(l.name, ep.veth)) {
+			snprintf(why, sizeof(why), "host veth %s #%u: %s", ep.veth, ep.ifindex,
+				 err ? strerror(-err) : "another device has that index");
+			fprintf(stderr, "podwall: cni: ADD %s: %s\n", pod_str(c, pbuf, sizeof(pbuf)), why);
+			free(ep.cid); free(ep.ns); free(ep.name);
+			conn_reply(c, false, PW_CNI_E_NO_VETH, "no such host veth in the agent's "
+				   "network namespace", why, false);
+			return;
+		}
+	}
+	if (!pw_cni_reg_put(&S.reg, &ep)) {
+		free(ep.cid); free(ep.ns); free(ep.name);
+		conn_reply(c, false, PW_CNI_E_AGENT, "out of memory", NULL, false);
+		return;
+	}
+	pw_cni_reg_save(&S.reg);
+	idx_rebuild();
+	c->st = C_WAIT;
+	c->deadline = now_ns() + (uint64_t)S.pod_wait_ms * 1000000ull;
+}
+
+static void conn_read(struct conn *c)
+{
+	for (;;) {
+		ssize_t r;
+		char *nl;
+
+		if (c->cap - c->len < 4096) {
+			size_t ncap = c->cap ? c->cap * 2 : 8192;
+			char *nb;
+
+			if (ncap > PW_CNI_MAX_REQUEST + 8192) {
+				conn_reply(c, false, PW_CNI_E_DECODE, "request too large", NULL, false);
+				return;
+			}
+			nb = realloc(c->buf, ncap);
+			if (!nb) {
+				conn_close(c);
+				return;
+			}
+			c->buf = nb;
+			c->cap = ncap;
+		}
+		r = read(c->fd, c->buf + c->len, c->cap - c->len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			return;
+		if (r <= 0) {
+			/* EOF before a full line: use what came if anything */
+			if (c->len) {
+				c->buf[c->len] = 0;
+				epoll_ctl(S.epfd, EPOLL_CTL_DEL, c->fd, NULL);
+				handle_request(c);
+			} else {
+				conn_close(c);
+			}
+			return;
+		}
+		c->len += (size_t)r;
+		c->buf[c->len] = 0;
+		nl = strchr(c->buf, '\n');
+		if (nl) {
+			*nl = 0;
+			/* no more input wanted; the answer is written when ready */
+			epoll_ctl(S.epfd, EPOLL_CTL_DEL, c->fd, NULL);
+			handle_request(c);
+			return;
+		}
+	}
+}
+
+static void conn_accept(void)
+{
+	for (;;) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		struct epoll_event ev = { .events = EPOLLIN };
+		struct conn *c;
+		int fd = accept4(S.listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0)
+			return;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.uid != 0) {
+			fprintf(stderr, "podwall: cni: refused a connection from uid %d (root only)\n",
+				(int)cred.uid);
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->t0 = now_ns();
+		c->deadline = c->t0 + READ_TIMEOUT_MS * 1000000ull;
+		ev.data.ptr = c;
+		if (epoll_ctl(S.epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = S.conns;
+		S.conns = c;
+	}
+}
+
+static void timer_arm(bool on)
+{
+	struct itimerspec its = { 0 };
+
+	if (on == S.timer_armed)
+		return;
+	if (on) {
+		its.it_value.tv_nsec = TIMER_MS * 1000000l;
+		its.it_interval.tv_nsec = TIMER_MS * 1000000l;
+	}
+	timerfd_settime(S.timer_fd, 0, &its, NULL);
+	S.timer_armed = on;
+}
+
+/* ------------------------------------------------------------ start, stop */
+
+int pw_src_start(struct pw_engine *e, const struct pw_agent_opts *o)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int err;
+
+	S.api = pw_src_is_api(o->source);
+	if (!S.api && (S.kubeconfig || S.context)) {
+		fprintf(stderr, "podwall agent: --kubeconfig/--kube-context need --source k8s\n");
+		return PW_EXIT_USAGE;
+	}
+	if (!S.api && !S.cni_socket)
+		return 0;
+	snprintf(S.pin_dir, sizeof(S.pin_dir), "%s", pw_engine_pin_dir(e));
+	S.cookie = netns_cookie();
+	S.epfd = epoll_create1(EPOLL_CLOEXEC);
+	S.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (S.epfd < 0 || S.timer_fd < 0) {
+		fprintf(stderr, "podwall agent: epoll/timerfd: %s\n", strerror(errno));
+		return PW_EXIT_SYSTEM;
+	}
+	ev.data.u64 = TAG_TIMER;
+	epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.timer_fd, &ev);
+	err = pw_rt_open(&S.rt);
+	if (err) {
+		fprintf(stderr, "podwall agent: rtnetlink: %s\n", strerror(-err));
+		return PW_EXIT_SYSTEM;
+	}
+	S.started = true;
+
+	if (S.api) {
+		struct pw_k8s_opts ko = { .kubeconfig = S.kubeconfig, .context = S.context };
+
+		S.k8s_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (S.k8s_efd < 0) {
+			fprintf(stderr, "podwall agent: eventfd: %s\n", strerror(errno));
+			return PW_EXIT_SYSTEM;
+		}
+		ev.data.u64 = TAG_K8S;
+		epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.k8s_efd, &ev);
+		ko.notify_fd = S.k8s_efd;
+		err = pw_k8s_start(&ko, &S.k8s);
+		if (err)
+			return err == -EINVAL ? PW_EXIT_USAGE : PW_EXIT_SYSTEM;
+	}
+
+	if (S.cni_socket) {
+		char state[PATH_MAX];
+
+		if (S.cni_state) {
+			snprintf(state, sizeof(state), "%s", S.cni_state);
+		} else {
+			const char *slash = strrchr(S.cni_socket, '/');
+
+			snprintf(state, sizeof(state), "%.*sendpoints.json",
+				 slash ? (int)(slash - S.cni_socket + 1) : 0, S.cni_socket);
+		}
+		err = pw_cni_reg_load(&S.reg, state, S.cookie);
+		if (err)
+			return PW_EXIT_SYSTEM;
+		pw_cni_reg_refresh(&S.reg, S.rt, true);
+		idx_rebuild();
+		S.listen_fd = pw_cni_listen(S.cni_socket);
+		if (S.listen_fd < 0)
+			return PW_EXIT_SYSTEM;
+		ev.data.u64 = TAG_LISTEN;
+		epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.listen_fd, &ev);
+		fprintf(stderr, "podwall: cni: serving podwall-cni on %s (registry %s, %zu endpoint%s; "
+			"ADD waits up to %ld ms for a Pod object)\n", S.cni_socket, state, S.reg.n,
+			S.reg.n == 1 ? "" : "s", S.pod_wait_ms);
+	}
+	return 0;
+}
+
+void pw_src_stop(void)
+{
+	while (S.conns)
+		conn_reply(S.conns, false, PW_CNI_E_RETRY, "the agent is stopping", NULL, false);
+	if (S.k8s)
+		pw_k8s_stop(S.k8s);
+	S.k8s = NULL;
+	if (S.listen_fd >= 0) {
+		close(S.listen_fd);
+		/* the socket file stays: a plugin that connects meanwhile gets ECONNREFUSED */
+	}
+	if (S.epfd >= 0)
+		close(S.epfd);
+	if (S.timer_fd >= 0)
+		close(S.timer_fd);
+	if (S.k8s_efd >= 0)
+		close(S.k8s_efd);
+	if (S.ep_map_fd >= 0)
+		close(S.ep_map_fd);
+	if (S.rt)
+		pw_rt_close(S.rt);
+	pw_cni_reg_free(&S.reg);
+	free(S.idx);
+	S.idx = NULL;
+	S.n_idx = 0;
+	S.listen_fd = S.epfd = S.timer_fd = S.k8s_efd = S.ep_map_fd = -1;
+	S.rt = NULL;
+	S.started = false;
+}
+
+int pw_src_fd(void)
+{
+	return S.started ? S.epfd : -1;
+}
+
+/* ------------------------------------------------------------ the loop */
+
+/* Whether the Pod object of every waiting ADD is known yet (dir: one load). */
+static void check_waiting(struct pw_engine *e)
+{
+	struct pw_cluster *c = NULL;
+	struct pw_error err;
+	uint64_t now = now_ns();
+	bool loaded = false, any = false;
+
+	for (struct conn *c2 = S.conns; c2; c2 = c2->next)
+		if (c2->st == C_WAIT)
+			any = true;
+	if (!any)
+		return;
+	for (struct conn *x = S.conns; x; x = x->next) {
+		bool known;
+
+		if (x->st != C_WAIT)
+			continue;
+		if (S.api) {
+			known = pw_k8s_has_pod(S.k8s, x->ns, x->name);
+		} else {
+			if (!loaded) {
+				loaded = true;
+				if (pw_engine_load(e, &c, &err))
+					c = NULL;
+			}
+			known = c && pod_in(c, x->ns, x->name);
+		}
+		if (known || now >= x->deadline)
+			x->st = C_READY;
+	}
+	pw_cluster_free(c);
+}
+
+static void process_ready(struct pw_engine *e, struct pw_cluster **cur)
+{
+	struct pw_cluster *next = NULL;
+	struct pw_push_result res;
+	struct pw_error lerr;
+	bool any = false, pushed = false;
+	uint64_t t0 = now_ns();
+	char pbuf[400], why[512];
+	int err;
+
+	for (struct conn *c = S.conns; c; c = c->next)
+		if (c->st == C_READY)
+			any = true;
+	if (!any)
+		return;
+
+	err = pw_src_load(e, &next, &lerr);
+	if (err) {
+		fprintf(stderr, "podwall: cni: %s\n", lerr.msg);
+	} else {
+		err = pw_engine_push(e, next, *cur ? PW_PUSH_SOURCE : PW_PUSH_FIRST, t0, &res);
+		if (!err || res.exit_code != PW_EXIT_USAGE) {
+			pw_cluster_free(*cur);
+			*cur = next;
+		} else {
+			pw_cluster_free(next);
+		}
+		pushed = !err;
+		if (err)
+			snprintf(lerr.msg, sizeof(lerr.msg), "applying the policy failed (%s); see "
+				 "the agent's log", strerror(-err));
+	}
+
+	for (struct conn *c = S.conns, *nx; c; c = nx) {
+		double ms = (double)(now_ns() - c->t0) / 1e6;
+
+		nx = c->next;
+		if (c->st != C_READY)
+			continue;
+		pod_str(c, pbuf, sizeof(pbuf));
+		if (!strcmp(c->op, "DEL")) {
+			fprintf(stderr, "podwall: cni: DEL %s: removed in %.1f ms%s\n", pbuf, ms,
+				pushed ? "" : " (the maps follow with the next good change)");
+			conn_reply(c, true, 0, "removed", NULL, false);
+			continue;
+		}
+		/* ADD */
+		{
+			const struct pw_cni_ep *r = pw_cni_reg_find(&S.reg, c->cid, c->ifname);
+			bool pending = r && r->pending;
+
+			why[0] = 0;
+			if (!pushed)
+				snprintf(why, sizeof(why), "%.500s", lerr.msg);
+			else if (!r)
+				snprintf(why, sizeof(why), "the registration vanished (a DEL came first)");
+			else
+				verify_enforced(r->ifindex, why, sizeof(why));
+			if (why[0]) {
+				fprintf(stderr, "podwall: cni: ADD %s: not enforced: %s\n", pbuf, why);
+				if (r) {
+					pw_cni_reg_del(&S.reg, c->cid, c->ifname);
+					pw_cni_reg_save(&S.reg);
+					idx_rebuild();
+				}
+				conn_reply(c, false, PW_CNI_E_AGENT, "the pod could not be enforced",
+					   why, false);
+				continue;
+			}
+			fprintf(stderr, "podwall: cni: ADD %s: host veth %s #%u enforced in %.1f ms%s\n",
+				pbuf, r->veth, r->ifindex, ms,
+				pending ? " (no Pod object yet: isolated until it is known)" : "");
+			conn_reply(c, true, 0, pending ? "enforced (pending: isolated until its Pod "
+				   "object is known)" : "enforced", NULL, pending);
+		}
+	}
+}
+
+int pw_src_handle(struct pw_engine *e, struct pw_cluster **cur)
+{
+	struct epoll_event evs[32];
+	uint64_t now;
+	int n, changed = 0;
+
+	if (!S.started)
+		return 0;
+	n = epoll_wait(S.epfd, evs, 32, 0);
+	for (int i = 0; i < n; i++) {
+		uint64_t tag = evs[i].data.u64, v;
+
+		if (tag == TAG_LISTEN) {
+			conn_accept();
+		} else if (tag == TAG_TIMER) {
+			while (read(S.timer_fd, &v, sizeof(v)) == sizeof(v))
+				;
+		} else if (tag == TAG_K8S) {
+			while (read(S.k8s_efd, &v, sizeof(v)) == sizeof(v))
+				;
+			changed = 1;
+		} else {
+			conn_read(evs[i].data.ptr);
+		}
+	}
+	/* readers that never finished */
+	now = now_ns();
+	for (struct conn *c = S.conns, *nx; c; c = nx) {
+		nx = c->next;
+		if (c->st == C_READ && now >= c->deadline)
+			conn_reply(c, false, PW_CNI_E_DECODE, "no request within 5 s", NULL, false);
+	}
+	check_waiting(e);
+	process_ready(e, cur);
+	timer_arm(S.conns != NULL);
+	return changed;
+}

@@ -9,7 +9,7 @@
 const struct pw_command pw_commands[] = {
 	{ "matrix", cmd_matrix,
 	  "-f FILE [--ports 80,81] [--protocols TCP,UDP,SCTP] [--external-ips IP,...] [-o json|table]" },
-	{ "agent", cmd_agent, "--source DIR [--pin-dir P] [--mode enforce|audit] [--dns auto|off] [--uplink DEV]... [--dns-namespace NS] [--dns-label k=v] [--metrics [ADDR:]PORT]" },
+	{ "agent", cmd_agent, "--source DIR|k8s [--kubeconfig PATH] [--cni-socket PATH] [--cni-pod-wait MS] [--pin-dir P] [--mode enforce|audit] [--dns auto|off] [--uplink DEV]... [--dns-namespace NS] [--dns-label k=v] [--metrics [ADDR:]PORT]" },
 	{ "apply", cmd_apply, "-f FILE|DIR [--pin-dir P] [--mode enforce|audit] [--dns auto|off] [--uplink DEV]... [--dns-namespace NS] [--dns-label k=v]" },
 	{ "uninstall", cmd_uninstall, "[--pin-dir P]" },
 	{ "monitor", cmd_monitor, "[-o json|text] [--pod NS/POD] [--namespace NS] [--verdict drop|allow|audit] [--pin-dir P] [--count N] [--backlog]" },

@@ -30,6 +30,7 @@
 #include "kernel/route.h"
 #include "kernel/watch.h"
 #include "ops/hooks.h"
+#include "source/source.h" /* source: k8s API and podwall-cni (issue 7) */
 
 #define PW_DEBOUNCE_MS 30
 #define PW_TICK_MS     1000
@@ -395,7 +396,9 @@ static uint32_t local_from_table(void *ctx, const struct pw_pod *pod)
 
 	if (t->c->n_pods && pod >= t->c->pods && pod < t->c->pods + t->c->n_pods)
 		return t->ifindex[pod - t->c->pods];
-	return pw_resolve_local(t->live, pod);
+	uint32_t ifx = pw_src_local(pod); /* source: the CNI registry before routes */
+
+	return ifx ? ifx : pw_resolve_local(t->live, pod);
 }
 
 static int cmp_spot(const void *a, const void *b)
@@ -520,7 +523,8 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	}
 	live.verbose = kind != PW_PUSH_TICK;
 	for (size_t i = 0; i < c->n_pods; i++)
-		ifx[i] = pw_resolve_local(&live, &c->pods[i]);
+		if (!(ifx[i] = pw_src_local(&c->pods[i]))) /* source: CNI registry first */
+			ifx[i] = pw_resolve_local(&live, &c->pods[i]);
 	live.verbose = false;
 	table.ifindex = ifx;
 
@@ -669,7 +673,7 @@ out:
 /* ------------------------------------------------------------ the agent */
 
 static const char agent_usage[] =
-	"--source DIR [--pin-dir P] [--mode enforce|audit] [--dns auto|off] "
+	"--source DIR|k8s [--kubeconfig PATH] [--cni-socket PATH] [--pin-dir P] [--mode enforce|audit] [--dns auto|off] "
 	"[--uplink DEV]... [--dns-namespace NS] [--dns-label k=v]";
 
 int cmd_agent(int argc, char **argv)
@@ -688,10 +692,12 @@ int cmd_agent(int argc, char **argv)
 
 	if (pw_metrics_take_opt(&argc, argv)) /* ops: --metrics [ADDR:]PORT */
 		return PW_EXIT_USAGE;
+	if (pw_src_take_opts(&argc, argv)) /* source: --cni-*, --kubeconfig */
+		return PW_EXIT_USAGE;
 	ret = pw_agent_parse(argc, argv, agent_usage, &o, &help);
 	if (ret || help)
 		return ret;
-	if (stat(o.source, &sst)) {
+	if (!pw_src_is_api(o.source) && stat(o.source, &sst)) { /* source: k8s is no path */
 		fprintf(stderr, "podwall agent: --source %s: %s\n", o.source, strerror(errno));
 		pw_agent_opts_free(&o);
 		return PW_EXIT_USAGE;
@@ -719,8 +725,11 @@ int cmd_agent(int argc, char **argv)
 	ret = pw_metrics_start(pw_engine_pin_dir(e)); /* ops: --metrics */
 	if (ret)
 		goto out;
+	ret = pw_src_start(e, &o); /* source: k8s API, CNI socket */
+	if (ret)
+		goto out;
 	ret = PW_EXIT_SYSTEM;
-	err = pw_watch_open(o.source, &w);
+	err = pw_src_is_api(o.source) ? 0 : pw_watch_open(o.source, &w); /* source */
 	if (err) {
 		fprintf(stderr, "podwall agent: watching %s: %s\n", o.source, strerror(-err));
 		goto out;
@@ -733,7 +742,7 @@ int cmd_agent(int argc, char **argv)
 	{
 		uint64_t t0 = pw_now_ns();
 
-		err = pw_engine_load(e, &cur, &lerr);
+		err = pw_src_load(e, &cur, &lerr); /* source: dir or API, + CNI registry */
 		if (err) {
 			fprintf(stderr, "podwall: %s\n", lerr.msg);
 			pw_metrics_observe_apply((double)(pw_now_ns() - t0) / 1e9, false); /* ops */
@@ -746,9 +755,10 @@ int cmd_agent(int argc, char **argv)
 
 	next_tick = pw_now_ns() + PW_TICK_MS * 1000000ull;
 	while (running) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 			{ .fd = sfd, .events = POLLIN },
-			{ .fd = pw_watch_fd(w), .events = POLLIN },
+			{ .fd = w ? pw_watch_fd(w) : -1, .events = POLLIN },
+			{ .fd = pw_src_fd(), .events = POLLIN }, /* source */
 		};
 		uint64_t now = pw_now_ns(), deadline = next_tick;
 		int timeout, n;
@@ -756,7 +766,7 @@ int cmd_agent(int argc, char **argv)
 		if (dirty && dirty_at + PW_DEBOUNCE_MS * 1000000ull < deadline)
 			deadline = dirty_at + PW_DEBOUNCE_MS * 1000000ull;
 		timeout = deadline > now ? (int)((deadline - now + 999999) / 1000000) : 0;
-		n = poll(pfd, 2, timeout);
+		n = poll(pfd, 3, timeout);
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "podwall agent: poll: %s\n", strerror(errno));
 			goto out;
@@ -786,11 +796,15 @@ int cmd_agent(int argc, char **argv)
 				dirty_at = pw_now_ns(); /* debounce: wait for quiet */
 			}
 		}
+		if (n > 0 && (pfd[2].revents & POLLIN) && pw_src_handle(e, &cur) > 0) { /* source */
+			dirty = true;
+			dirty_at = pw_now_ns();
+		}
 
 		now = pw_now_ns();
 		if (dirty && now >= dirty_at + PW_DEBOUNCE_MS * 1000000ull) {
 			dirty = false;
-			err = pw_engine_load(e, &next, &lerr);
+			err = pw_src_load(e, &next, &lerr); /* source */
 			if (err) {
 				fprintf(stderr, "podwall: %s\n", lerr.msg);
 				pw_metrics_observe_apply((double)(pw_now_ns() - now) / 1e9, false); /* ops */
@@ -810,7 +824,7 @@ int cmd_agent(int argc, char **argv)
 		}
 		if (now >= next_tick) {
 			next_tick = now + PW_TICK_MS * 1000000ull;
-			if (pw_watch_rearm(w) > 0) {
+			if (w && pw_watch_rearm(w) > 0) {
 				dirty = true;
 				dirty_at = 0;
 			}
@@ -823,6 +837,7 @@ int cmd_agent(int argc, char **argv)
 	ret = PW_EXIT_OK;
 out:
 	pw_metrics_stop(); /* ops */
+	pw_src_stop(); /* source */
 	pw_cluster_free(cur);
 	pw_watch_close(w);
 	pw_engine_free(e);

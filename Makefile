@@ -65,11 +65,13 @@ podwall: $(AGENT_OBJS) $(MAIN_OBJ)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # podwall-cni: the chained CNI plugin (cni/), a small binary of its own that
-# talks to the agent over a unix socket (agent/source/cni_proto.h)
-CNI_SRCS := $(sort $(wildcard cni/*.c))
+# talks to the agent over a unix socket (agent/source/cni_proto.h). Static by
+# default: the DaemonSet copies it onto nodes that need not have libjansson.
+CNI_SRCS    := $(sort $(wildcard cni/*.c))
+CNI_LDFLAGS ?= -static
 podwall-cni: $(CNI_SRCS) $(wildcard cni/*.h) agent/source/cni_proto.h
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(CNI_SRCS) -ljansson -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(CNI_LDFLAGS) $(CNI_SRCS) -ljansson -o $@
 
 # ---------------------------------------------------------------- tests
 $(BUILD)/tests/unit_tests: $(PURE_SRCS) $(UNIT_SRCS) $(wildcard agent/*.h agent/*/*.h tests/lib/*.h) include/podwall/abi.h
@@ -85,6 +87,35 @@ $(BUILD)/tests/datapath_tests: $(AGENT_OBJS) $(DP_SRCS) $(wildcard tests/lib/*.h
 
 unit: $(BUILD)/tests/unit_tests
 datapath: $(BUILD)/tests/datapath_tests
+
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer targets, tests/fuzz/fuzz_*.c, built with clang (-fsanitize=fuzzer
+# plus ASan and UBSan) into build/fuzz/; scripts/fuzz-smoke.sh runs each one
+# for a minute over its seeds (CI does, before `make test`).
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
+	      -fno-sanitize-recover=all
+FUZZ_LIBS  := -lyaml -ljansson -lbpf -lelf -lz -lcurl -lpthread
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+# what a target links besides its own file; the pure sources if not named here
+FUZZ_SRCS_fuzz_cni_request := agent/source/cni_server.c agent/kernel/bpfobj.c agent/kernel/route.c
+FUZZ_SRCS_fuzz_cni_state   := $(FUZZ_SRCS_fuzz_cni_request)
+FUZZ_SRCS_fuzz_cni_plugin  := cni/chain.c
+FUZZ_SRCS_fuzz_k8s_api     := $(PURE_SRCS) agent/source/kubeconfig.c
+FUZZ_SRCS_fuzz_kubeconfig  := agent/source/kubeconfig.c
+fuzz_srcs = $(if $(filter undefined,$(origin FUZZ_SRCS_$(1))),$(PURE_SRCS),$(FUZZ_SRCS_$(1)))
+define fuzz_rule
+$(BUILD)/fuzz/$(1): tests/fuzz/$(1).c $(call fuzz_srcs,$(1)) $(wildcard agent/*.h agent/*/*.h cni/*.h) include/podwall/abi.h | $(BUILD)/podwall.skel.h
+	$$(call msg,FUZZ-CC,$$@)
+	$(Q)mkdir -p $$(@D)
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) -std=gnu11 $(FUZZ_FLAGS) $$(filter %.c,$$^) $(FUZZ_LIBS) -o $$@
+endef
+$(foreach t,$(FUZZ_NAMES),$(eval $(call fuzz_rule,$(t))))
+
+.PHONY: fuzz fuzz-smoke
+fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_NAMES))
+fuzz-smoke: fuzz
+	$(Q)bash scripts/fuzz-smoke.sh
 
 # The README's test command: installs what it needs, builds, runs every suite,
 # ends with "N passed, N failed" and fails if anything failed.

@@ -18,6 +18,7 @@
 #include "kernel/attach.h"
 #include "kernel/bpfobj.h"
 #include "kernel/route.h"
+#include "ops/statefile.h"
 
 static const char uninstall_usage[] = "[--pin-dir P]";
 
@@ -99,6 +100,7 @@ int cmd_uninstall(int argc, char **argv)
 	err = pw_bpf_unpin(pin_dir); /* podwall's map names only, then the dir if empty */
 	if (err)
 		goto out;
+	pw_ops_remove_state(pin_dir); /* the names file explain/status read, if any */
 	if (!opt_pin)
 		rmdir(PW_PIN_ROOT); /* only if empty: other netns' pins stay */
 	fprintf(stderr, "podwall: removed %u tc filters, %u clsact qdiscs and the pinned maps "

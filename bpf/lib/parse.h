@@ -26,6 +26,10 @@
 
 #define PW_ND_FIRST 133 /* router solicitation */
 #define PW_ND_LAST  137 /* redirect */
+/* Multicast listener discovery: link-local control traffic like ND (RFC 2710, 3810). */
+#define PW_MLD_QUERY     130
+#define PW_MLD_V1_DONE   132
+#define PW_MLD_V2_REPORT 143
 
 #define PW_TCP_FIN 0x01
 #define PW_TCP_SYN 0x02
@@ -49,7 +53,7 @@ struct pw_pkt {
 	__u8   frag;         /* PW_FRAG_* */
 	__u8   tcp_flags;
 	__u8   icmp_err;     /* an ICMP error whose inner tuple is parsed */
-	__u8   nd;           /* IPv6 neighbour discovery */
+	__u8   nd;           /* IPv6 neighbour discovery or MLD (link-local control) */
 	__u8   pad;
 };
 
@@ -243,7 +247,9 @@ static __always_inline int pw_parse(struct __sk_buff *skb, __u16 eth_proto, stru
 			return 0; /* ICMP in IPv6 or ICMPv6 in IPv4: no ports */
 		if (bpf_skb_load_bytes(skb, off, &type, 1))
 			return -1;
-		if (p->family == 6 && type >= PW_ND_FIRST && type <= PW_ND_LAST) {
+		if (p->family == 6 && ((type >= PW_ND_FIRST && type <= PW_ND_LAST) ||
+				       (type >= PW_MLD_QUERY && type <= PW_MLD_V1_DONE) ||
+				       type == PW_MLD_V2_REPORT)) {
 			p->nd = 1;
 			return 0;
 		}

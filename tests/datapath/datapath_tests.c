@@ -558,6 +558,16 @@ static void t_spoofed_source_drops(void)
 	CHECK_EQ(pw_pkt_build(&nd, &s), 0);
 	CHECK_EQ(from_pod(&A, &nd), OK);
 	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_ND), 1);
+	/* so does an MLDv2 report (every IPv6 pod sends them), but not from a foreign address */
+	s.icmp_type = 143;
+	memcpy(s.daddr, IP("ff02::16"), 16);
+	CHECK_EQ(pw_pkt_build(&nd, &s), 0);
+	CHECK_EQ(from_pod(&A, &nd), OK);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_ND), 2);
+	memcpy(s.saddr, IP("fd00::99"), 16);
+	CHECK_EQ(pw_pkt_build(&nd, &s), 0);
+	CHECK_EQ(from_pod(&A, &nd), SHOT);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_DROP, PW_REASON_SPOOFED), 4);
 	/* a pod without IPv4 sends no IPv4 */
 	ep_flags(&C, 0);
 	struct pw_endpoint ep;

@@ -598,7 +598,7 @@ static int do_list(struct res *s)
 		json_array_foreach(items, i, it) {
 			struct pw_error err = { { 0 } };
 			char key[600];
-			bool skip;
+			bool skip = false;   /* not set by admit() for an item without a name */
 			char *text;
 
 			obj_key(it, key, sizeof(key));

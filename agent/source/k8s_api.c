@@ -575,13 +575,14 @@ static int do_list(struct res *s)
 				cont[0] = 0;
 				continue;
 			}
-			fprintf(stderr, "podwall: k8s: list %s: %s%s%s\n", s->r->name,
-				rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP ",
-				rc != CURLE_OK ? "" : (x.code == 401 ? "401 Unauthorized: " :
-						       x.code == 403 ? "403 Forbidden: " : ""),
-				rc != CURLE_OK ? "" : ex);
-			if (rc == CURLE_OK && x.code != 401 && x.code != 403)
-				fprintf(stderr, "podwall: k8s: list %s: status %ld\n", s->r->name, x.code);
+			if (rc != CURLE_OK)
+				fprintf(stderr, "podwall: k8s: list %s: %s; retrying\n", s->r->name,
+					curl_easy_strerror(rc));
+			else
+				fprintf(stderr, "podwall: k8s: list %s: HTTP %ld%s: %s; retrying\n",
+					s->r->name, x.code, x.code == 401 ? " Unauthorized" :
+					x.code == 403 ? " Forbidden (does the ClusterRole grant list?)" : "",
+					ex);
 			free(x.buf);
 			json_decref(objs);
 			return -1;

@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# End to end: `podwall agent --source k8s` against a local HTTPS server that
+# replays recorded Kubernetes API responses (tests/e2e/k8s_replay.py), with
+# real pods and packets (issue 7).
+#
+#   node1: prod/a (app=a), prod/b (app=b), prod/c (app=c); each serves tcp/7000
+#   the agent: --source k8s --kubeconfig K (server https://127.0.0.1:6443 in
+#   the node namespace, CA as certificate-authority-data, a bearer token)
+#
+# Steps (the replay server releases one at a time; after each, the enforced
+# state must follow, checked with real connections):
+#   0 lists (pods paged: continue tokens), no policy          a->b open
+#   1 watch ADDED netpol deny-b (ingress of b: nothing)       a->b refused, a->c open
+#   2 watch MODIFIED deny-b (from app=a on 7000), and a
+#     NetworkPolicy the loader rejects (ICMP)                 a->b open, c->b refused; the
+#                                                             bad one is reported, not applied
+#   3 BOOKMARK, then the connection is dropped, then
+#     DELETED deny-b                                          the watch resumes at the
+#                                                             bookmark's version: c->b open
+#   4 an ADDED deny-all that is never streamed, then an
+#     ERROR 410 event                                         relist: a->b, a->c refused
+#   5 pods: the connection drops, the next watch gets HTTP
+#     410, and pod c's labels (app=a) change unstreamed;
+#     netpol ADDED allow-from-a                               relist: c->b open, b->c refused
+#   6 pods: DELETED c                                         c->b refused (c's address is
+#                                                             no longer a pod's)
+# Before all that, the agent starts while the API server is down: it retries
+# with backoff, enforces nothing from half a view, and syncs once it is up.
+#
+# Run: bash tests/e2e/k8s_api.sh (root; make). Needs openssl for the certificates.
+set -uo pipefail
+. "$(dirname "$0")/../lib/e2e.sh"
+pwe_begin k8s_api
+command -v openssl >/dev/null || { pwe_fail k8s_api "missing tool openssl"; exit 1; }
+
+A=prod/a B=prod/b C=prod/c
+pwc_node node1
+NODE_NS=$(pwc_node_netns node1)
+pwc_namespace prod "team=blue"
+pwc_pod node1 prod a "app=a" "echo:7000/TCP"
+pwc_pod node1 prod b "app=b" "echo:7000/TCP"
+pwc_pod node1 prod c "app=c" "echo:7000/TCP"
+for p in $A $B $C; do pwc_serve $p tcp 7000; done
+
+W=$PWC_WORK/k8s
+mkdir -p "$W/ctl"
+echo 0 >"$W/ctl/phase"
+REQLOG=$W/requests.jsonl
+TOKEN=podwall-test-$$-$RANDOM
+
+# ------------------------------------------------------------ TLS, kubeconfig
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+	-subj /CN=podwall-test-ca -keyout "$W/ca.key" -out "$W/ca.crt" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
+	-keyout "$W/srv.key" -out "$W/srv.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' >"$W/ext"
+openssl x509 -req -in "$W/srv.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial -days 1 \
+	-extfile "$W/ext" -out "$W/srv.crt" 2>/dev/null
+cat >"$W/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+current-context: replay
+clusters:
+- name: other
+  cluster: {server: "https://198.18.255.254:1"}
+- name: replay-cluster
+  cluster:
+    server: https://127.0.0.1:6443/
+    certificate-authority-data: $(base64 -w0 "$W/ca.crt")
+users:
+- name: agent
+  user:
+    token: $TOKEN
+contexts:
+- name: replay
+  context: {cluster: replay-cluster, user: agent, namespace: default}
+EOF
+
+# ------------------------------------------------------------ the scenario
+IP_A=$(pwc_ip $A) IP_B=$(pwc_ip $B) IP_C=$(pwc_ip $C) NODE_IP=198.18.0.1 \
+"$PWC_PY" - >"$W/scenario.json" <<'EOF'
+import json, os
+ip = {n: os.environ["IP_" + n.upper()] for n in "abc"}
+def pod(name, labels, ip_, extra=None):
+    p = {"apiVersion": "v1", "kind": "Pod",
+         "metadata": {"name": name, "namespace": "prod", "uid": "uid-" + name, "labels": labels,
+                      "creationTimestamp": "2024-01-01T00:00:00Z",
+                      "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{...}"},
+                      "managedFields": [{"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:metadata": {}}}]},
+         "spec": {"nodeName": "node1", "containers": [{"name": "main", "image": "registry.invalid/echo:1",
+                  "ports": [{"name": "echo", "containerPort": 7000, "protocol": "TCP"}],
+                  "resources": {}, "terminationMessagePath": "/dev/termination-log"}],
+                  "restartPolicy": "Always", "dnsPolicy": "ClusterFirst"},
+         "status": {"phase": "Running", "hostIP": "198.18.0.1", "podIP": ip_, "podIPs": [{"ip": ip_}],
+                    "conditions": [{"type": "Ready", "status": "True"}]}}
+    if extra:
+        p["spec"].update(extra)
+    return p
+def np(name, spec):
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": "prod", "uid": "uid-np-" + name,
+                         "generation": 1, "creationTimestamp": "2024-01-01T00:00:00Z"},
+            "spec": spec}
+deny_b = np("deny-b", {"podSelector": {"matchLabels": {"app": "b"}}, "policyTypes": ["Ingress"]})
+allow_b = np("deny-b", {"podSelector": {"matchLabels": {"app": "b"}}, "policyTypes": ["Ingress"],
+                        "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}],
+                                     "ports": [{"protocol": "TCP", "port": 7000}]}]})
+bad = np("bad", {"podSelector": {}, "ingress": [{"ports": [{"protocol": "ICMP", "port": 7}]}]})
+deny_all = np("deny-all", {"podSelector": {}, "policyTypes": ["Ingress"]})
+allow_from_a = np("allow-from-a", {"podSelector": {}, "policyTypes": ["Ingress"],
+                                   "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}]}]})
+ev = lambda res, t, obj=None, **kw: dict({"resource": res, "type": t}, **({"object": obj} if obj else {}), **kw)
+sc = {
+  "page_size": {"pods": 2},
+  "initial": {
+    "namespaces": [{"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": n, "labels": {"kubernetes.io/metadata.name": n, "team": "blue"}},
+                    "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+                   for n in ("prod", "kube-system")],
+    "pods": [pod("a", {"app": "a"}, ip["a"]), pod("b", {"app": "b"}, ip["b"]), pod("c", {"app": "c"}, ip["c"]),
+             pod("hostnet", {"app": "b"}, os.environ["NODE_IP"], {"hostNetwork": True}),
+             dict(pod("done", {"app": "a"}, "198.18.1.99"), status={"phase": "Succeeded", "podIP": "198.18.1.99"})],
+    "services": [{"apiVersion": "v1", "kind": "Service",
+                  "metadata": {"name": "kube-dns", "namespace": "kube-system"},
+                  "spec": {"type": "ClusterIP", "clusterIP": "198.19.255.10", "clusterIPs": ["198.19.255.10"],
+                           "selector": {"k8s-app": "kube-dns"}, "sessionAffinity": "None",
+                           "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53}]}}],
+    "networkpolicies": [],
+  },
+  "steps": [
+    {"name": "added", "events": [ev("networkpolicies", "ADDED", deny_b)]},
+    {"name": "modified", "events": [ev("networkpolicies", "MODIFIED", allow_b), ev("networkpolicies", "ADDED", bad)]},
+    {"name": "bookmark-drop-deleted", "events": [ev("networkpolicies", "BOOKMARK"), ev("networkpolicies", "DROP"),
+                                                 ev("networkpolicies", "DELETED", allow_b)]},
+    {"name": "gone", "events": [ev("networkpolicies", "ADDED", deny_all, silent=True), ev("networkpolicies", "GONE")]},
+    {"name": "http410", "events": [ev("pods", "DROP"), ev("pods", "HTTP410"),
+                                   ev("pods", "MODIFIED", pod("c", {"app": "a"}, ip["c"]), silent=True),
+                                   ev("networkpolicies", "ADDED", allow_from_a)]},
+    {"name": "deleted-pod", "events": [ev("pods", "DELETED", pod("c", {"app": "a"}, ip["c"]))]},
+  ],
+}
+print(json.dumps(sc, indent=1))
+EOF
+
+# ------------------------------------------------------------ API server down at start
+pwc_agent_start node1 --source k8s --kubeconfig "$W/kubeconfig"
+LOG=$(pwc_agent_log node1)
+sleep 2
+if pwc_agent_alive node1 && grep -q "retrying" "$LOG" && ! grep -q "applied generation" "$LOG" &&
+   pwe_matches ok "$A $B 7000 tcp"; then
+	pwe_pass api_down_at_start_retries_and_enforces_nothing
+else
+	pwe_fail api_down_at_start_retries_and_enforces_nothing "$(tail -n 3 "$LOG" | tr '\n' ' ')"
+fi
+
+pwc_spawn "$W/replay.log" nsenter --net="/run/netns/$NODE_NS" "$PWC_PY" "$PWE_ROOT/tests/e2e/k8s_replay.py" \
+	--scenario "$W/scenario.json" --control "$W/ctl" --log "$REQLOG" --port 6443 \
+	--cert "$W/srv.crt" --key "$W/srv.key" --token "$TOKEN"
+_pwc_wait_listen "$NODE_NS" tcp 6443 || { pwe_fail k8s_api "the replay server did not start: $(cat "$W/replay.log")"; exit 1; }
+
+synced() { grep -q "listed .* pods" "$LOG" && grep -q "listed .* networkpolicies" "$LOG" &&
+	   grep -q "listed .* namespaces" "$LOG" && grep -q "listed .* services" "$LOG" &&
+	   grep -q "applied generation" "$LOG"; }
+if pwc_wait_for 20 synced; then
+	pwe_pass api_up_later_initial_lists_applied
+else
+	pwe_fail api_up_later_initial_lists_applied "$(tail -n 5 "$LOG" | tr '\n' ' ')"
+fi
+# hostNetwork and finished pods take no part; 3 of the 5 listed pods count
+if grep -q "listed 3 pods" "$LOG" && grep -q '"cont": true' "$REQLOG"; then
+	pwe_pass list_pages_with_continue_and_trims_pods
+else
+	pwe_fail list_pages_with_continue_and_trims_pods "$(grep 'listed' "$LOG" | tr '\n' ' ')"
+fi
+pwe_expect no_policy_all_open ok "$A $B 7000 tcp" "$C $B 7000 tcp" "$B $C 7000 tcp"
+
+# step S: release it, then wait (10 s) for the states given
+step() {
+	local n=$1 name=$2; shift 2
+	echo "$n" >"$W/ctl/phase"
+	if pwe_wait_state 10 "$@"; then
+		pwe_pass "$name"
+		return 0
+	fi
+	pwc_probe_all "${@#*:}"
+	local s bad=()
+	for s in "$@"; do bad+=("[${s#*:}] ${PWC_RES[${s#*:}]} (want ${s%%:*})"); done
+	pwe_fail "$name" "${bad[*]}"
+	return 1
+}
+
+step 1 watch_added_policy_enforced "fail:$A $B 7000 tcp" "ok:$A $C 7000 tcp"
+step 2 watch_modified_policy_enforced "ok:$A $B 7000 tcp" "fail:$C $B 7000 tcp"
+if grep -q "NetworkPolicy prod/bad rejected: k8s:networkpolicies/prod/bad" "$LOG" &&
+   grep -q "it is not applied" "$LOG"; then
+	pwe_pass rejected_object_reported_by_name_rest_applied
+else
+	pwe_fail rejected_object_reported_by_name_rest_applied "no rejection of prod/bad in the log"
+fi
+
+step 3 watch_reconnects_after_a_dropped_connection "ok:$C $B 7000 tcp" "ok:$A $B 7000 tcp"
+# the watch after the drop resumed at the bookmark's resourceVersion
+"$PWC_PY" - "$REQLOG" <<'EOF' && pwe_pass watch_resumes_from_bookmark || pwe_fail watch_resumes_from_bookmark "see $REQLOG"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+bm = [l for l in lines if l.get("sent") == "BOOKMARK" and l["resource"] == "networkpolicies"]
+drop = [i for i, l in enumerate(lines) if l.get("sent") == "DROP" and l["resource"] == "networkpolicies"]
+assert bm and drop, "no bookmark or drop sent"
+nxt = [l for l in lines[drop[0]:] if l.get("req") and l["path"].endswith("/networkpolicies") and l["query"].get("watch")]
+assert nxt, "no watch after the drop"
+q = nxt[0]["query"]
+assert q.get("resourceVersion") == str(bm[0]["rv"]), (q, bm[0])
+assert q.get("allowWatchBookmarks") == "true", q
+EOF
+
+step 4 gone_410_event_relists "fail:$A $B 7000 tcp" "fail:$A $C 7000 tcp"
+if grep -q "watch networkpolicies: resourceVersion .* is too old (410 Gone" "$LOG"; then
+	pwe_pass gone_410_event_logged
+else
+	pwe_fail gone_410_event_logged "no 410 note in the log"
+fi
+
+step 5 http_410_relists_unstreamed_label_change "ok:$C $B 7000 tcp" "ok:$A $B 7000 tcp" "fail:$B $C 7000 tcp"
+if grep -q "watch pods: resourceVersion .* is too old (HTTP 410" "$LOG" &&
+   grep -q "watch pods: connection dropped" "$LOG"; then
+	pwe_pass http_410_and_drop_logged
+else
+	pwe_fail http_410_and_drop_logged "$(grep 'watch pods' "$LOG" | tail -n 3 | tr '\n' ' ')"
+fi
+
+step 6 watch_deleted_pod "fail:$C $B 7000 tcp" "ok:$A $B 7000 tcp"
+
+# every request carried the token and asked only for the four resources
+"$PWC_PY" - "$REQLOG" <<'EOF' && pwe_pass requests_authenticated_and_read_only || pwe_fail requests_authenticated_and_read_only "see $REQLOG"
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1]) if '"req"' in l]
+assert reqs
+paths = {"/api/v1/namespaces", "/api/v1/pods", "/api/v1/services", "/apis/networking.k8s.io/v1/networkpolicies"}
+for r in reqs:
+    assert r["req"] == "GET" and r["auth"] and r["path"] in paths, r
+EOF
+
+if pwc_agent_alive node1; then pwe_pass agent_still_running; else pwe_fail agent_still_running "the agent exited"; fi
+pwe_end

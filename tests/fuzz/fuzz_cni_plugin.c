@@ -14,9 +14,13 @@
  *
  * Input: byte 0 picks CNI_COMMAND, CNI_NETNS and CNI_ARGS; byte 1 picks the
  * agent's answer (a few canned ones, or everything after the first NUL of
- * the rest); the rest up to that NUL is stdin. Run with -detect_leaks=0:
- * error paths end the process in real life (exit), here they longjmp, so
- * what they did not free is not a leak of the plugin.
+ * the rest); the rest up to that NUL is stdin.
+ *
+ * Error paths end the plugin with exit() in real life; here they longjmp, so
+ * what they had not freed yet would pile up run after run. Every allocation
+ * of cni/main.c and of jansson therefore goes through a tracking allocator
+ * (fz_malloc...) and what is left after a run is freed: no leak report for
+ * the exit paths, and no memory growth.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -81,6 +85,79 @@ static int fz_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	return 0;
 }
 
+/* ------------------------------------------------ tracking allocator */
+
+struct fz_blk {
+	struct fz_blk *prev, *next;
+	size_t         size;
+	size_t         pad;
+};
+static struct fz_blk fz_live = { &fz_live, &fz_live, 0, 0 };
+
+static void *fz_malloc(size_t n)
+{
+	struct fz_blk *b = malloc(sizeof(*b) + (n ? n : 1));
+
+	if (!b)
+		return NULL;
+	b->size = n;
+	b->next = fz_live.next;
+	b->prev = &fz_live;
+	fz_live.next->prev = b;
+	fz_live.next = b;
+	return b + 1;
+}
+
+static void fz_free(void *p)
+{
+	struct fz_blk *b;
+
+	if (!p)
+		return;
+	b = (struct fz_blk *)p - 1;
+	b->prev->next = b->next;
+	b->next->prev = b->prev;
+	free(b);
+}
+
+static void *fz_realloc(void *p, size_t n)
+{
+	size_t old;
+	void *q;
+
+	if (!p)
+		return fz_malloc(n);
+	old = ((struct fz_blk *)p - 1)->size;
+	q = fz_malloc(n);
+	if (!q)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	fz_free(p);
+	return q;
+}
+
+static char *fz_strndup(const char *s, size_t n)
+{
+	size_t l = strnlen(s, n);
+	char *d = fz_malloc(l + 1);
+
+	if (d) {
+		memcpy(d, s, l);
+		d[l] = 0;
+	}
+	return d;
+}
+
+static void fz_free_all(void)
+{
+	while (fz_live.next != &fz_live)
+		fz_free(fz_live.next + 1);
+}
+
+#define malloc(n) fz_malloc(n)
+#define realloc(p, n) fz_realloc(p, n)
+#define free(p) fz_free(p)
+#define strndup(s, n) fz_strndup(s, n)
 #define exit(s) fz_exit(s)
 #define connect(fd, sa, len) fz_connect(fd, sa, len)
 #define main podwall_cni_main
@@ -88,6 +165,10 @@ static int fz_connect(int fd, const struct sockaddr *sa, socklen_t len)
 #undef main
 #undef connect
 #undef exit
+#undef malloc
+#undef realloc
+#undef free
+#undef strndup
 
 /* ------------------------------------------------------ rtnetlink fakes */
 
@@ -165,6 +246,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	signal(SIGPIPE, SIG_IGN);
+	json_set_alloc_funcs(fz_malloc, fz_free);
 	return 0;
 }
 
@@ -226,6 +308,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();   /* the plugin exits 0 or 1 (a CNI error object), nothing else */
 
 	fflush(stdout);
+	fz_free_all();
 	if (fz_peer >= 0)
 		close(fz_peer);
 	if (saved_stdin >= 0) {

@@ -24,6 +24,14 @@
 #     netpol ADDED allow-from-a                               relist: c->b open, b->c refused
 #   6 pods: DELETED c                                         c->b refused (c's address is
 #                                                             no longer a pod's)
+#   7 podwall-cni ADD of prod/d (ptp + host-local) starts
+#     before its Pod object exists; the object (app=a, no
+#     address yet, as at sandbox creation) comes by watch     ADD waits for it and returns
+#                                                             enforced by its labels: d->b
+#                                                             open, b->d refused
+# Finally the agent restarts as in a pod: in-cluster configuration (the
+# service account's token and ca.crt, KUBERNETES_SERVICE_HOST/PORT), adopts
+# the pins and the CNI registry, and enforces the same.
 # Before all that, the agent starts while the API server is down: it retries
 # with backoff, enforces nothing from half a view, and syncs once it is up.
 #
@@ -137,13 +145,15 @@ sc = {
                                    ev("pods", "MODIFIED", pod("c", {"app": "a"}, ip["c"]), silent=True),
                                    ev("networkpolicies", "ADDED", allow_from_a)]},
     {"name": "deleted-pod", "events": [ev("pods", "DELETED", pod("c", {"app": "a"}, ip["c"]))]},
+    {"name": "cni-pod", "events": [ev("pods", "ADDED", dict(pod("d", {"app": "a"}, None), status={"phase": "Pending"}))]},
   ],
 }
 print(json.dumps(sc, indent=1))
 EOF
 
 # ------------------------------------------------------------ API server down at start
-pwc_agent_start node1 --source k8s --kubeconfig "$W/kubeconfig"
+SOCK=$W/run/cni.sock
+pwc_agent_start node1 --source k8s --kubeconfig "$W/kubeconfig" --cni-socket "$SOCK" --cni-pod-wait 8000
 LOG=$(pwc_agent_log node1)
 sleep 2
 if pwc_agent_alive node1 && grep -q "retrying" "$LOG" && ! grep -q "applied generation" "$LOG" &&
@@ -230,6 +240,79 @@ fi
 
 step 6 watch_deleted_pod "fail:$C $B 7000 tcp" "ok:$A $B 7000 tcp"
 
+# ------------------------------------------------------------ podwall-cni with the API source
+mkdir -p "$W/bin" "$W/ipam" "$W/cache"
+ln -s "$PWE_ROOT/podwall-cni" "$W/bin/podwall-cni"
+printf '%s\n' "{\"cniVersion\": \"1.0.0\", \"name\": \"pw-k8s-$$\", \"plugins\": [" \
+	"  {\"type\": \"ptp\", \"ipMasq\": false, \"ipam\": {\"type\": \"host-local\"," \
+	"   \"ranges\": [[{\"subnet\": \"198.18.64.0/24\"}]], \"routes\": [{\"dst\": \"0.0.0.0/0\"}]," \
+	"   \"dataDir\": \"$W/ipam\"}}," \
+	"  {\"type\": \"podwall-cni\", \"socket\": \"$SOCK\", \"timeoutSeconds\": 20}]}" >"$W/ptp.conflist"
+D_NS=$PWC_PREFIX-c-d
+ip netns add "$D_NS" && echo "$D_NS" >>"$PWC_WORK/netns"
+ip -n "$D_NS" link set lo up
+D_CID=$(printf 'd-%s' "$$" | md5sum | cut -c1-32)
+cni_d() {
+	timeout -k 2 60 nsenter --net="/run/netns/$NODE_NS" "$PWC_PY" "$PWE_ROOT/tests/e2e/cni_exec.py" "$1" \
+		--conflist "$W/ptp.conflist" --netns "/run/netns/$D_NS" --cid "$D_CID" \
+		--args "IgnoreUnknown=1;K8S_POD_NAMESPACE=prod;K8S_POD_NAME=d" --cni-path "$W/bin:/usr/lib/cni" \
+		--cache "$W/cache" >"$W/d.$1" 2>"$W/d.$1.err"
+}
+probe_ns() {   # NETNS IP PORT: ok/fail
+	if timeout -k 1 5 nsenter --net="/run/netns/$1" "$PWC_PY" -c "$PWC_PY_PROBE" tcp "$2" "$3" 1.5 \
+		2>/dev/null; then echo ok; else echo fail; fi
+}
+trap 'rc=$?; cni_d DEL; (exit $rc); pwe_on_exit' EXIT
+T0=$(pwc_now_ms)
+cni_d ADD & ADD_PID=$!
+sleep 1
+echo 7 >"$W/ctl/phase"
+wait $ADD_PID; add_rc=$?
+ADD_MS=$(( $(pwc_now_ms) - T0 ))
+D_IP=198.18.64.254
+if [ $add_rc -eq 0 ]; then
+	D_IP=$("$PWC_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ips"][0]["address"].split("/")[0])' "$W/d.ADD")
+	pwc_spawn "$PWC_WORK/logs/serve-d.log" nsenter --net="/run/netns/$D_NS" socat TCP-LISTEN:7000,reuseaddr,fork PIPE
+	_pwc_wait_listen "$D_NS" tcp 7000
+	r_db=$(probe_ns "$D_NS" "$(pwc_ip $B)" 7000)
+	r_bd=$(probe_ns "$(pwc_pod_netns $B)" "$D_IP" 7000)
+	r_ad=$(probe_ns "$(pwc_pod_netns $A)" "$D_IP" 7000)
+	if [ "$ADD_MS" -ge 900 ] && grep -q "ADD prod/d .* enforced in" "$LOG" &&
+	   ! grep -q "ADD prod/d .*isolated until" "$LOG" &&
+	   [ "$r_db" = ok ] && [ "$r_bd" = fail ] && [ "$r_ad" = ok ]; then
+		pwe_pass cni_add_waits_for_the_pod_object_from_the_watch "ADD took ${ADD_MS} ms"
+	else
+		pwe_fail cni_add_waits_for_the_pod_object_from_the_watch "ADD ${ADD_MS} ms; d->b $r_db (ok), b->d $r_bd (fail), a->d $r_ad (ok); $(grep 'ADD prod/d' "$LOG")"
+	fi
+else
+	pwe_fail cni_add_waits_for_the_pod_object_from_the_watch "ADD failed: $(cat "$W/d.ADD")"
+fi
+
+# ------------------------------------------------------------ in-cluster configuration
+pwc_agent_stop node1
+echo "$TOKEN" >"$W/sa-token"
+PIN=$(pwc_pin_dir node1)
+pwc_spawn "$LOG" env KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=6443 \
+	nsenter --net="/run/netns/$NODE_NS" unshare -m --propagation private sh -c '
+	mount -t tmpfs tmpfs /run &&
+	mkdir -p /run/secrets/kubernetes.io/serviceaccount &&
+	cp "$1" /run/secrets/kubernetes.io/serviceaccount/token &&
+	cp "$2" /run/secrets/kubernetes.io/serviceaccount/ca.crt &&
+	exec "$3" agent --source k8s --pin-dir "$4" --cni-socket "$5"' _ \
+	"$W/sa-token" "$W/ca.crt" "$PODWALL" "$PIN" "$SOCK"
+IC_PID=$PWC_LAST_PID
+echo "$IC_PID" >"$PWC_WORK/agents/node1.pid"   # pwc_cleanup stops it before uninstall
+incluster_synced() { grep -q "in-cluster service account" "$LOG" && [ "$(grep -c 'listed .* pods' "$LOG")" -ge 3 ]; }
+if pwc_wait_for 20 incluster_synced && pwc_wait_for 10 cni_d CHECK &&
+   [ "$(probe_ns "$D_NS" "$(pwc_ip $B)" 7000)" = ok ] &&
+   [ "$(probe_ns "$(pwc_pod_netns $B)" "$D_IP" 7000)" = fail ] &&
+   pwe_matches ok "$A $B 7000 tcp"; then
+	pwe_pass in_cluster_config_restart_adopts_and_enforces
+else
+	pwe_fail in_cluster_config_restart_adopts_and_enforces "$(tail -n 4 "$LOG" | tr '\n' ' ')"
+fi
+cni_d DEL
+
 # every request carried the token and asked only for the four resources
 "$PWC_PY" - "$REQLOG" <<'EOF' && pwe_pass requests_authenticated_and_read_only || pwe_fail requests_authenticated_and_read_only "see $REQLOG"
 import json, sys
@@ -240,5 +323,6 @@ for r in reqs:
     assert r["req"] == "GET" and r["auth"] and r["path"] in paths, r
 EOF
 
-if pwc_agent_alive node1; then pwe_pass agent_still_running; else pwe_fail agent_still_running "the agent exited"; fi
+if kill -0 "$IC_PID" 2>/dev/null; then pwe_pass agent_still_running; else pwe_fail agent_still_running "the agent exited"; fi
+pwc_kill "$IC_PID"
 pwe_end

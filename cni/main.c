@@ -313,7 +313,9 @@ static json_t *agent_call(const char *path, json_t *req, double timeout_s, bool 
 			cni_fail(PW_CNI_E_AGENT, path,
 				 "the agent did not answer within %.0f s (timeoutSeconds)", timeout_s);
 		}
-		n = poll(&p, 1, (int)(left * 1000) + 1);
+		/* in slices of at most a minute: a huge timeoutSeconds must not
+		 * overflow the int (a negative poll timeout waits for ever) */
+		n = poll(&p, 1, left > 60 ? 60000 : (int)(left * 1000) + 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)

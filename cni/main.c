@@ -473,6 +473,9 @@ int main(int argc, char **argv)
 			/* DEL succeeds when there is nothing left to remove */
 			fprintf(stderr, "podwall-cni: DEL %s: agent not reachable (%s); nothing to do\n",
 				cid, why);
+			json_decref(conf);
+			free(ns);
+			free(pod);
 			return 0;
 		}
 		if (!reach)

@@ -31,7 +31,7 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/e2e.sh"
 pwe_begin cni
 
-CNI_BIN=$PWE_ROOT/podwall-cni
+CNI_BIN=${PODWALL_CNI:-$PWE_ROOT/podwall-cni}
 PLUGINS=/usr/lib/cni
 for t in "$CNI_BIN" "$PLUGINS/ptp" "$PLUGINS/bridge" "$PLUGINS/host-local"; do
 	[ -x "$t" ] || { pwe_fail cni "missing $t (make; apt-get install containernetworking-plugins)"; exit 1; }

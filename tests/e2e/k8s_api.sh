@@ -242,7 +242,7 @@ step 6 watch_deleted_pod "fail:$C $B 7000 tcp" "ok:$A $B 7000 tcp"
 
 # ------------------------------------------------------------ podwall-cni with the API source
 mkdir -p "$W/bin" "$W/ipam" "$W/cache"
-ln -s "$PWE_ROOT/podwall-cni" "$W/bin/podwall-cni"
+ln -s "${PODWALL_CNI:-$PWE_ROOT/podwall-cni}" "$W/bin/podwall-cni"
 printf '%s\n' "{\"cniVersion\": \"1.0.0\", \"name\": \"pw-k8s-$$\", \"plugins\": [" \
 	"  {\"type\": \"ptp\", \"ipMasq\": false, \"ipam\": {\"type\": \"host-local\"," \
 	"   \"ranges\": [[{\"subnet\": \"198.18.64.0/24\"}]], \"routes\": [{\"dst\": \"0.0.0.0/0\"}]," \

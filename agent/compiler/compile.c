@@ -87,8 +87,75 @@ static bool peer_has_identity(const struct cctx *x, const struct pw_policy *pol,
 	return pw_selector_matches(&p->pod_sel, &id->rep->labels);
 }
 
+static int by_ip_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct cctx *c = ctx;
+	const struct podid *x = &c->ids[*(const size_t *)a];
+	const struct podid *y = &c->ids[*(const size_t *)b];
+	int r = memcmp(x->rep_ip, y->rep_ip, 16);
+
+	if (r)
+		return r;
+	return (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
+}
+
+static int ref_push(struct peers *out, size_t *cap, struct ref r)
+{
+	if (out->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct ref *nv = realloc(out->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		out->v = nv;
+		*cap = ncap;
+	}
+	out->v[out->n++] = r;
+	return 0;
+}
+
+/* The pod identities an ipBlock holds: those whose address is in its cidr
+ * (a range of ids sorted by address), less the excepts. */
+static int block_pods(struct cctx *x, const struct pw_np_peer *p, struct peers *out,
+		      size_t *cap)
+{
+	uint8_t lo[16];
+	size_t a = 0, b;
+
+	if (!x->by_ip) {
+		x->by_ip = malloc((x->n_ids ? x->n_ids : 1) * sizeof(*x->by_ip));
+		if (!x->by_ip)
+			return -ENOMEM;
+		for (size_t i = 0; i < x->n_ids; i++)
+			x->by_ip[i] = i;
+		qsort_r(x->by_ip, x->n_ids, sizeof(*x->by_ip), by_ip_cmp, x);
+	}
+	memcpy(lo, p->cidr.addr, 16);
+	pw_prefix_mask(lo, p->cidr.len);
+	b = x->n_ids;
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+
+		if (memcmp(x->ids[x->by_ip[mid]].rep_ip, lo, 16) < 0)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	for (; a < x->n_ids && pw_cidr_has_addr(&p->cidr, x->ids[x->by_ip[a]].rep_ip); a++) {
+		size_t j = x->by_ip[a];
+		int ret;
+
+		if (!pw_block_has_addr(p, x->ids[j].rep_ip))
+			continue;
+		ret = ref_push(out, cap, (struct ref){ REF_POD, (uint32_t)j });
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* The peers of one rule, as identities (computed once per rule). */
-static int rule_peers(const struct cctx *x, const struct pw_policy *pol,
+static int rule_peers(struct cctx *x, const struct pw_policy *pol,
 		      const struct pw_np_rule *rule, struct peers *out)
 {
 	size_t cap = 0;
@@ -104,30 +171,32 @@ static int rule_peers(const struct cctx *x, const struct pw_policy *pol,
 	}
 	for (size_t k = 0; k < rule->n_peers; k++) {
 		const struct pw_np_peer *p = &rule->peers[k];
+		int ret;
 
-		for (size_t j = 0; j < x->n_ids + x->n_groups; j++) {
-			struct ref r;
+		if (p->kind == PW_PEER_IPBLOCK) {
+			ret = block_pods(x, p, out, &cap);
+			for (size_t g = 0; !ret && g < x->n_groups; g++)
+				if (pw_block_has_prefix(p, &x->groups[g].pfx))
+					ret = ref_push(out, &cap, (struct ref){ REF_GROUP, (uint32_t)g });
+			if (ret)
+				return ret;
+			continue;
+		}
+		/* a selector peer only holds pods of the namespaces it selects:
+		 * walk those namespaces' identities (adjacent in ids), not all */
+		for (size_t rg = 0; rg < x->n_nsr; rg++) {
+			const struct nsrange *ns = &x->nsr[rg];
 
-			if (j < x->n_ids) {
+			if (p->ns_sel.present ? !pw_selector_matches(&p->ns_sel, ns_labels(x, ns->ns))
+					      : strcmp(ns->name, pol->ns))
+				continue;
+			for (size_t j = ns->lo; j < ns->hi; j++) {
 				if (!peer_has_identity(x, pol, p, &x->ids[j]))
 					continue;
-				r = (struct ref){ REF_POD, (uint32_t)j };
-			} else {
-				if (p->kind != PW_PEER_IPBLOCK ||
-				    !pw_block_has_prefix(p, &x->groups[j - x->n_ids].pfx))
-					continue;
-				r = (struct ref){ REF_GROUP, (uint32_t)(j - x->n_ids) };
+				ret = ref_push(out, &cap, (struct ref){ REF_POD, (uint32_t)j });
+				if (ret)
+					return ret;
 			}
-			if (out->n == cap) {
-				size_t ncap = cap ? cap * 2 : 16;
-				struct ref *nv = realloc(out->v, ncap * sizeof(*nv));
-
-				if (!nv)
-					return -ENOMEM;
-				out->v = nv;
-				cap = ncap;
-			}
-			out->v[out->n++] = r;
 		}
 	}
 	if (out->n) {
@@ -250,6 +319,43 @@ static int pol_cmp(const void *a, const void *b)
 	return (x->val.rule_id > y->val.rule_id) - (x->val.rule_id < y->val.rule_id);
 }
 
+/*
+ * Keep one entry per key, the one of the lowest rule_id, in place; returns
+ * how many are left (in no particular order). Without memory for the table,
+ * everything stays: the sort and merge after it dedup as well.
+ */
+static size_t pol_dedup(struct pw_state_pol *v, size_t n)
+{
+	size_t cap = 64, w = 0;
+	uint32_t *slot;
+
+	while (cap < n * 2)
+		cap *= 2;
+	if (n < 64 || n > UINT32_MAX / 2 || !(slot = calloc(cap, sizeof(*slot))))
+		return n;
+	for (size_t i = 0; i < n; i++) {
+		size_t h = (size_t)pw_hash64(&v[i].key, sizeof(v[i].key)) & (cap - 1);
+
+		for (;; h = (h + 1) & (cap - 1)) {
+			struct pw_state_pol *e;
+
+			if (!slot[h]) {
+				v[w] = v[i];
+				slot[h] = (uint32_t)++w;
+				break;
+			}
+			e = &v[slot[h] - 1];
+			if (!memcmp(&e->key, &v[i].key, sizeof(e->key))) {
+				if (v[i].val.rule_id < e->val.rule_id)
+					e->val = v[i].val;
+				break;
+			}
+		}
+	}
+	free(slot);
+	return w;
+}
+
 /* ---------------------------------------------------------------- ipcache */
 struct ipc_tmp {
 	struct pw_state_ipc e;
@@ -325,57 +431,89 @@ static int build_ipcache(struct cctx *x)
 }
 
 /* ------------------------------------------------------------ identities */
-static void append(char *buf, size_t len, size_t *pos, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void append(char *buf, size_t len, size_t *pos, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	if (*pos >= len - 1)
-		return;
-	va_start(ap, fmt);
-	k = vsnprintf(buf + *pos, len - *pos, fmt, ap);
-	va_end(ap);
-	if (k > 0)
-		*pos = *pos + (size_t)k >= len ? len - 1 : *pos + (size_t)k;
-}
-
 static const char *proto_name(uint8_t p)
 {
 	return p == IPPROTO_TCP ? "TCP" : p == IPPROTO_UDP ? "UDP" : p == IPPROTO_SCTP ? "SCTP" : "?";
 }
 
+/* Appending to a string of len bytes, cut at len - 1 bytes (hot: one per
+ * identity and per rule, so no printf). */
+struct sbuf {
+	char  *buf;
+	size_t len, pos;
+};
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+	size_t n, room;
+
+	if (b->pos >= b->len - 1)
+		return;
+	n = strlen(s);
+	room = b->len - 1 - b->pos;
+	if (n > room)
+		n = room;
+	memcpy(b->buf + b->pos, s, n);
+	b->pos += n;
+	b->buf[b->pos] = 0;
+}
+
+static void sb_uint(struct sbuf *b, unsigned v)
+{
+	char t[16];
+	size_t k = sizeof(t) - 1;
+
+	t[k] = 0;
+	do {
+		t[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	sb_str(b, t + k);
+}
+
 static void pod_desc(const struct cctx *x, const struct podid *id, char *buf, size_t len)
 {
 	const struct pw_pod *pod = id->rep;
-	size_t pos = 0;
+	struct sbuf b = { buf, len, 0 };
 
-	append(buf, len, &pos, "ns=%s", pod->ns);
-	for (size_t i = 0; i < pod->labels.n; i++)
-		append(buf, len, &pos, "%s%s=%s", i ? "," : " ", pod->labels.v[i].key,
-		       pod->labels.v[i].value);
+	/* "ns=NS k=v,k=v ports=name=80/TCP,... in=CIDR" */
+	sb_str(&b, "ns=");
+	sb_str(&b, pod->ns);
+	for (size_t i = 0; i < pod->labels.n; i++) {
+		sb_str(&b, i ? "," : " ");
+		sb_str(&b, pod->labels.v[i].key);
+		sb_str(&b, "=");
+		sb_str(&b, pod->labels.v[i].value);
+	}
 	if (!id->split)
 		return;
 	for (size_t i = 0, k = 0; i < pod->n_ports; i++) {
 		if (!pod->ports[i].name)
 			continue;
-		append(buf, len, &pos, "%s%s=%u/%s", k++ ? "," : " ports=", pod->ports[i].name,
-		       pod->ports[i].port, proto_name(pod->ports[i].proto));
+		sb_str(&b, k++ ? "," : " ports=");
+		sb_str(&b, pod->ports[i].name);
+		sb_str(&b, "=");
+		sb_uint(&b, pod->ports[i].port);
+		sb_str(&b, "/");
+		sb_str(&b, proto_name(pod->ports[i].proto));
 	}
 	if (id->group != NONE) {
 		char cidr[64];
 
 		pw_cidr_format(&x->groups[id->group].pfx, cidr, sizeof(cidr));
-		append(buf, len, &pos, " in=%s", cidr);
+		sb_str(&b, " in=");
+		sb_str(&b, cidr);
 	}
 }
 
-static int id_cmp(const void *a, const void *b)
+struct id_slot {
+	uint32_t id;
+	uint32_t src;   /* 0..2 reserved, then pod identities, then CIDR groups */
+};
+
+static int id_slot_cmp(const void *a, const void *b)
 {
-	uint32_t x = ((const struct pw_state_identity *)a)->id;
-	uint32_t y = ((const struct pw_state_identity *)b)->id;
+	uint32_t x = ((const struct id_slot *)a)->id, y = ((const struct id_slot *)b)->id;
 
 	return (x > y) - (x < y);
 }
@@ -383,27 +521,38 @@ static int id_cmp(const void *a, const void *b)
 static int build_ids(struct cctx *x)
 {
 	static const char *const reserved[] = { "any", "host", "world" };
-	size_t n = 3 + x->n_ids + x->n_groups, k = 0;
+	size_t n = 3 + x->n_ids + x->n_groups;
 	struct pw_state_identity *v = calloc(n, sizeof(*v));
+	struct id_slot *o = calloc(n, sizeof(*o));
 
-	if (!v)
+	if (!v || !o) {
+		free(v);
+		free(o);
 		return -ENOMEM;
-	for (uint32_t i = 0; i < 3; i++, k++) {
-		v[k].id = i;
-		v[k].kind = PW_IDK_RESERVED;
-		snprintf(v[k].desc, sizeof(v[k].desc), "%s", reserved[i]);
 	}
-	for (size_t i = 0; i < x->n_ids; i++, k++) {
-		v[k].id = x->ids[i].id;
-		v[k].kind = PW_IDK_POD;
-		pod_desc(x, &x->ids[i], v[k].desc, sizeof(v[k].desc));
+	/* sort by id first (ids are distinct), then write each in its place */
+	for (size_t k = 0; k < n; k++) {
+		o[k].src = (uint32_t)k;
+		o[k].id = k < 3 ? (uint32_t)k
+			: k < 3 + x->n_ids ? x->ids[k - 3].id : x->groups[k - 3 - x->n_ids].id;
 	}
-	for (size_t i = 0; i < x->n_groups; i++, k++) {
-		v[k].id = x->groups[i].id;
-		v[k].kind = PW_IDK_CIDR;
-		pw_cidr_format(&x->groups[i].pfx, v[k].desc, sizeof(v[k].desc));
+	qsort(o, n, sizeof(*o), id_slot_cmp);
+	for (size_t k = 0; k < n; k++) {
+		size_t i = o[k].src;
+
+		v[k].id = o[k].id;
+		if (i < 3) {
+			v[k].kind = PW_IDK_RESERVED;
+			snprintf(v[k].desc, sizeof(v[k].desc), "%s", reserved[i]);
+		} else if (i < 3 + x->n_ids) {
+			v[k].kind = PW_IDK_POD;
+			pod_desc(x, &x->ids[i - 3], v[k].desc, sizeof(v[k].desc));
+		} else {
+			v[k].kind = PW_IDK_CIDR;
+			pw_cidr_format(&x->groups[i - 3 - x->n_ids].pfx, v[k].desc, sizeof(v[k].desc));
+		}
 	}
-	qsort(v, n, sizeof(*v), id_cmp);
+	free(o);
 	x->out->ids = v;
 	x->out->n_ids = n;
 	return 0;
@@ -437,7 +586,13 @@ static int build_rules(struct cctx *x)
 				sr->rule_id = (uint32_t)k;
 				sr->dir = (uint8_t)d;
 				sr->rule_index = (uint32_t)r;
-				snprintf(sr->policy, sizeof(sr->policy), "%s/%s", pol->ns, pol->name);
+				{
+					struct sbuf b = { sr->policy, sizeof(sr->policy), 0 };
+
+					sb_str(&b, pol->ns); /* "ns/name" */
+					sb_str(&b, "/");
+					sb_str(&b, pol->name);
+				}
 			}
 	}
 	x->out->n_rules = n;
@@ -622,9 +777,11 @@ static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
 				      "x rules x peers x ports", PW_COMPILE_MAX_POLICY);
 		return pw_compile_err(x, ret, "out of memory");
 	}
+	/* identical keys from several rules: the lowest rule_id stays (first
+	 * with a hash table, so that the sort only sees distinct keys) */
+	pv.n = pol_dedup(pv.v, pv.n);
 	if (pv.n)
 		qsort(pv.v, pv.n, sizeof(*pv.v), pol_cmp);
-	/* identical keys from several rules: the lowest rule_id stays */
 	for (size_t i = 0; i < pv.n; i++)
 		if (!w || memcmp(&pv.v[w - 1].key, &pv.v[i].key, sizeof(pv.v[i].key)))
 			pv.v[w++] = pv.v[i];
@@ -708,6 +865,7 @@ int pw_compile(const struct pw_cluster *c, const struct pw_compile_opts *opts,
 		build_dns(&x);
 	free(locals);
 	free(x.rule_base);
+	free(x.by_ip);
 	pw_free_identities(&x);
 	if (ret)
 		pw_state_free(out);

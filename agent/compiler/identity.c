@@ -103,6 +103,9 @@ static size_t longest_group(const struct cctx *x, const uint8_t a[16])
 	for (int len = 128; len >= min_len; len--) {
 		int g;
 
+		if (!x->group_len[len])
+			continue;
+
 		memcpy(q.addr, a, 16);
 		pw_prefix_mask(q.addr, (unsigned)len);
 		q.len = (uint8_t)len;
@@ -163,7 +166,8 @@ static int named_cmp(const void *a, const void *b)
 }
 
 struct entry {
-	uint8_t *key;
+	uint8_t *key;        /* in the keys buffer (set once every key is built) */
+	size_t   key_off;
 	size_t   key_len, label_len;
 	size_t   pod, ip;
 	size_t   group;
@@ -184,71 +188,81 @@ static int entry_cmp(const void *a, const void *b)
 	return (x->ip > y->ip) - (x->ip < y->ip);
 }
 
-static int make_key(struct cctx *x, size_t pi, size_t ip, struct entry *e)
+#define MAX_NAMED_STACK 16
+
+/* Append the key of pod pi's address ip to b (one buffer for every key). */
+static int make_key(struct cctx *x, size_t pi, size_t ip, struct entry *e, struct buf *b)
 {
 	const struct pw_pod *pod = &x->c->pods[pi];
-	const struct pw_namespace *ns = x->pod_ns[pi] == NONE ? NULL
-					: &x->c->namespaces[x->pod_ns[pi]];
-	struct buf b = { 0 };
-	struct named *nv = NULL;
-	size_t nn = 0, w = 0;
+	struct named stack[MAX_NAMED_STACK], *nv = stack;
+	size_t nn = 0, w = 0, start = b->n;
 	uint8_t tag = 'P';
 
-	put(&b, &tag, 1);
-	put_str(&b, pod->ns);
-	put_u32(&b, (uint32_t)pod->labels.n);
+	put(b, &tag, 1);
+	put_str(b, pod->ns);
+	put_u32(b, (uint32_t)pod->labels.n);
 	for (size_t i = 0; i < pod->labels.n; i++) {
-		put_str(&b, pod->labels.v[i].key);
-		put_str(&b, pod->labels.v[i].value);
+		put_str(b, pod->labels.v[i].key);
+		put_str(b, pod->labels.v[i].value);
 	}
-	e->label_len = b.n;
-	(void)ns;
+	e->label_len = b->n - start;
 
 	for (size_t i = 0; i < pod->n_ports; i++)
 		nn += pod->ports[i].name != NULL;
 	if (nn) {
-		nv = calloc(nn, sizeof(*nv));
-		if (!nv) {
-			free(b.p);
-			return -ENOMEM;
+		if (nn > MAX_NAMED_STACK) {
+			nv = calloc(nn, sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
 		}
 		for (size_t i = 0; i < pod->n_ports; i++)
 			if (pod->ports[i].name)
 				nv[w++] = (struct named){ pod->ports[i].name, pod->ports[i].proto,
 							  pod->ports[i].port };
-		qsort(nv, nn, sizeof(*nv), named_cmp);
+		/* equal elements are identical: any sort will do */
+		if (nn > MAX_NAMED_STACK) {
+			qsort(nv, nn, sizeof(*nv), named_cmp);
+		} else {
+			for (size_t i = 1; i < nn; i++)
+				for (size_t j = i; j && named_cmp(&nv[j - 1], &nv[j]) > 0; j--) {
+					struct named t = nv[j];
+
+					nv[j] = nv[j - 1];
+					nv[j - 1] = t;
+				}
+		}
 		w = 0;
 		for (size_t i = 0; i < nn; i++)
 			if (!w || named_cmp(&nv[w - 1], &nv[i]))
 				nv[w++] = nv[i];
 	}
-	put_u32(&b, (uint32_t)w);
+	put_u32(b, (uint32_t)w);
 	for (size_t i = 0; i < w; i++) {
 		uint8_t pp[3] = { nv[i].proto, (uint8_t)(nv[i].port >> 8), (uint8_t)nv[i].port };
 
-		put_str(&b, nv[i].name);
-		put(&b, pp, 3);
+		put_str(b, nv[i].name);
+		put(b, pp, 3);
 	}
-	free(nv);
+	if (nv != stack)
+		free(nv);
 
 	e->group = longest_group(x, pod->ips[ip]);
 	if (e->group == NONE) {
 		uint8_t z = 0;
 
-		put(&b, &z, 1);
+		put(b, &z, 1);
 	} else {
 		uint8_t one = 1;
 
-		put(&b, &one, 1);
-		put(&b, x->groups[e->group].pfx.addr, 16);
-		put(&b, &x->groups[e->group].pfx.len, 1);
+		put(b, &one, 1);
+		put(b, x->groups[e->group].pfx.addr, 16);
+		put(b, &x->groups[e->group].pfx.len, 1);
 	}
-	if (b.oom) {
-		free(b.p);
+	if (b->oom)
 		return -ENOMEM;
-	}
-	e->key = b.p;
-	e->key_len = b.n;
+	e->key = NULL;
+	e->key_off = start;
+	e->key_len = b->n - start;
 	e->pod = pi;
 	e->ip = ip;
 	return 0;
@@ -268,6 +282,7 @@ int pw_build_identities(struct cctx *x)
 {
 	const struct pw_cluster *c = x->c;
 	struct entry *e = NULL;
+	struct buf keys = { 0 };
 	uint64_t *h = NULL;
 	uint32_t *ids = NULL;
 	size_t ne = 0, n = 0;
@@ -279,15 +294,22 @@ int pw_build_identities(struct cctx *x)
 	if (ret)
 		return pw_compile_err(x, ret, "CIDR groups: %s", ret == -ENOMEM ? "out of memory"
 			      : "identity space exhausted");
+	for (size_t i = 0; i < x->n_groups; i++)
+		x->group_len[x->groups[i].pfx.len] = true;
 
 	x->pod_ns = calloc(c->n_pods ? c->n_pods : 1, sizeof(*x->pod_ns));
 	x->pod_id = calloc(c->n_pods ? c->n_pods : 1, sizeof(*x->pod_id));
 	if (!x->pod_ns || !x->pod_id)
 		return pw_compile_err(x, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < c->n_pods; i++) {
-		const struct pw_namespace *ns = pw_cluster_namespace(c, c->pods[i].ns);
+		/* pods are sorted by namespace: look each one up once */
+		if (i && !strcmp(c->pods[i].ns, c->pods[i - 1].ns)) {
+			x->pod_ns[i] = x->pod_ns[i - 1];
+		} else {
+			const struct pw_namespace *ns = pw_cluster_namespace(c, c->pods[i].ns);
 
-		x->pod_ns[i] = ns ? (size_t)(ns - c->namespaces) : NONE;
+			x->pod_ns[i] = ns ? (size_t)(ns - c->namespaces) : NONE;
+		}
 		x->pod_id[i][0] = x->pod_id[i][1] = NONE;
 		ne += c->pods[i].n_ips;
 	}
@@ -297,11 +319,15 @@ int pw_build_identities(struct cctx *x)
 	ne = 0;
 	for (size_t i = 0; i < c->n_pods; i++)
 		for (size_t k = 0; k < c->pods[i].n_ips && k < 2; k++) {
-			ret = make_key(x, i, k, &e[ne]);
+			ret = make_key(x, i, k, &e[ne], &keys);
 			if (ret)
 				goto out;
 			ne++;
 		}
+	x->keys = keys.p;   /* every key, freed with the identities */
+	keys.p = NULL;
+	for (size_t i = 0; i < ne; i++)
+		e[i].key = x->keys + e[i].key_off;
 	qsort(e, ne, sizeof(*e), entry_cmp);
 
 	/* one identity per distinct key */
@@ -315,14 +341,11 @@ int pw_build_identities(struct cctx *x)
 
 		if (n && x->ids[n - 1].key_len == e[i].key_len &&
 		    !memcmp(x->ids[n - 1].key, e[i].key, e[i].key_len)) {
-			free(e[i].key);
-			e[i].key = NULL;
 			x->pod_id[e[i].pod][e[i].ip] = n - 1;
 			continue;
 		}
 		id = &x->ids[n];
 		id->key = e[i].key;
-		e[i].key = NULL;
 		id->key_len = e[i].key_len;
 		id->label_len = e[i].label_len;
 		id->rep = &c->pods[e[i].pod];
@@ -338,6 +361,20 @@ int pw_build_identities(struct cctx *x)
 	}
 	x->n_ids = n;
 
+	/* the key starts with the namespace: ids of one namespace are adjacent */
+	x->nsr = calloc(n ? n : 1, sizeof(*x->nsr));
+	if (!x->nsr) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (x->n_nsr && !strcmp(x->nsr[x->n_nsr - 1].name, x->ids[i].rep->ns)) {
+			x->nsr[x->n_nsr - 1].hi = i + 1;
+			continue;
+		}
+		x->nsr[x->n_nsr++] = (struct nsrange){ x->ids[i].rep->ns, x->ids[i].ns, i, i + 1 };
+	}
+
 	h = calloc(n ? n : 1, sizeof(*h));
 	ids = calloc(n ? n : 1, sizeof(*ids));
 	if (!h || !ids) {
@@ -350,8 +387,7 @@ int pw_build_identities(struct cctx *x)
 	for (size_t i = 0; !ret && i < n; i++)
 		x->ids[i].id = ids[i];
 out:
-	for (size_t i = 0; i < ne; i++)
-		free(e[i].key);
+	free(keys.p);
 	free(e);
 	free(h);
 	free(ids);
@@ -363,12 +399,15 @@ out:
 
 void pw_free_identities(struct cctx *x)
 {
-	for (size_t i = 0; i < x->n_ids; i++)
-		free(x->ids[i].key);
+	free(x->keys);
+	x->keys = NULL;
 	free(x->ids);
 	free(x->groups);
 	free(x->pod_ns);
 	free(x->pod_id);
+	free(x->nsr);
+	x->nsr = NULL;
+	x->n_nsr = 0;
 	x->ids = NULL;
 	x->groups = NULL;
 	x->pod_ns = NULL;

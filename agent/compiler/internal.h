@@ -40,7 +40,7 @@ int pw_prefix_cmp(const struct pw_cidr *a, const struct pw_cidr *b);
 
 /* -------------------------------------------------------------- identities */
 struct podid {
-	uint8_t             *key;        /* canonical bytes, malloc'd */
+	uint8_t             *key;        /* canonical bytes, in cctx.keys */
 	size_t               key_len;
 	size_t               label_len;  /* bytes of key covering ns + labels */
 	uint32_t             id;
@@ -60,12 +60,24 @@ struct cctx {
 
 	struct cgroup                *groups;
 	size_t                        n_groups;
+	bool                          group_len[129]; /* some group has this length */
 	bool                          v6_covers_v4;
 	struct podid                 *ids;     /* sorted by key */
+	uint8_t                      *keys;    /* every identity key (malloc'd) */
 	size_t                        n_ids;
 	size_t                      (*pod_id)[2]; /* per pod, per address: index in ids */
 	size_t                       *pod_ns;  /* per pod: index in c->namespaces or NONE */
 	size_t                       *rule_base; /* per policy: rule_id of its first rule */
+	struct nsrange               *nsr;     /* ids by namespace: ids of one are adjacent */
+	size_t                        n_nsr;
+	size_t                       *by_ip;   /* ids indexes by rep_ip (built on first use) */
+};
+
+/* The pod identities of one namespace: ids[lo, hi). */
+struct nsrange {
+	const char *name;
+	size_t      ns;        /* index in c->namespaces, or NONE */
+	size_t      lo, hi;
 };
 
 int pw_build_identities(struct cctx *x);

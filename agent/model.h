@@ -168,6 +168,39 @@ int pw_cluster_load_buffer(struct pw_cluster *c, const char *name, const char *b
 			   size_t len, struct pw_error *err);
 int pw_cluster_finish(struct pw_cluster *c, struct pw_error *err);
 
+/*
+ * A per-file parse cache of a source (a file or a directory, as for
+ * pw_cluster_load_path), for a process that loads the same source again and
+ * again (the agent). Each load re-reads and re-parses only the files that
+ * changed since the last successful load (path, device, inode, size, mtime,
+ * ctime; a file changed within seconds of being read is read again and
+ * compared by content, stat times being coarse), then merges the per-file
+ * objects and finishes the result: the same cluster, and the same errors,
+ * as pw_cluster_load_path + pw_cluster_finish on the source.
+ *
+ * The cluster returned is freed with pw_cluster_free. Its object arrays are
+ * its own; what they point to (strings, labels, rules...) is shared with the
+ * cache and with other clusters it returned: read-only, valid until this
+ * cluster is freed whatever the cache does meanwhile. On error nothing
+ * changes in the cache (a file that fails is parsed again next time); files
+ * gone from the source leave it at the next successful load.
+ */
+struct pw_filecache;
+
+struct pw_filecache_stats {
+	size_t files;     /* manifests in the source */
+	size_t parsed;    /* read and parsed by this load */
+	size_t verified;  /* read again (changed recently), same content: reused */
+	size_t reused;    /* unchanged: reused without reading */
+};
+
+struct pw_filecache *pw_filecache_new(const char *source);  /* NULL: out of memory */
+void pw_filecache_free(struct pw_filecache *fc);
+/* 0 and *out, or a negative errno with err set ("file:line: field: message").
+ * stats may be NULL. */
+int pw_filecache_load(struct pw_filecache *fc, struct pw_cluster **out,
+		      struct pw_filecache_stats *stats, struct pw_error *err);
+
 /* Selector semantics (selector.c). A selector that is not present matches all. */
 bool pw_selector_matches(const struct pw_selector *sel, const struct pw_labels *labels);
 

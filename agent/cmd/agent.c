@@ -3,7 +3,9 @@
  * podwall agent: keep the kernel in line with a directory of manifests.
  *
  *   load + compile + sync + attach, then follow the directory with inotify
- *   (debounced) and re-resolve pods' host veths every second. Bad input is
+ *   (a change is applied at once; what comes within 2 ms of it is coalesced;
+ *   only the files that changed are parsed again) and re-resolve pods' host
+ *   veths every second (one netlink dump). Bad input is
  *   reported and changes nothing; SIGTERM/SIGINT leave programs attached
  *   and maps pinned (enforcement goes on), as does kill -9.
  *
@@ -32,7 +34,11 @@
 #include "ops/hooks.h"
 #include "source/source.h" /* source: k8s API and podwall-cni (issue 7) */
 
-#define PW_DEBOUNCE_MS 30
+/* reload: the first change is applied at once when the agent is idle; what
+ * arrives within this window (the rest of a rename or a write + close), or
+ * while an apply runs, is coalesced into one apply (the window is never
+ * pushed back, so a stream of events cannot starve the reload) */
+#define PW_COALESCE_NS 2000000ull
 #define PW_TICK_MS     1000
 
 uint64_t pw_now_ns(void)
@@ -267,6 +273,7 @@ struct pw_engine {
 	size_t               n_spots;
 	bool                 have_spots;
 	bool                 warned_uplink[PW_MAX_UPLINKS];
+	struct pw_filecache *fc;          /* parsed files, for reloads (filecache.c) */
 
 	/* memo of the last successful push, to skip compiling on quiet ticks */
 	const struct pw_cluster *memo_c;
@@ -322,6 +329,7 @@ void pw_engine_free(struct pw_engine *e)
 	if (e->lock_fd >= 0)
 		close(e->lock_fd);
 	pw_rt_close(e->rt);
+	pw_filecache_free(e->fc);
 	state_copy_free(&e->last);
 	state_copy_free(&e->failed);
 	free(e->spots);
@@ -361,26 +369,19 @@ static void engine_lock(struct pw_engine *e, bool on)
 
 int pw_engine_load(struct pw_engine *e, struct pw_cluster **out, struct pw_error *err)
 {
-	struct pw_cluster *c = pw_cluster_new();
 	int ret;
 
 	*out = NULL;
 	memset(err, 0, sizeof(*err));
-	if (!c) {
+	/* reload: only the files that changed are parsed again (filecache.c) */
+	if (!e->fc && !(e->fc = pw_filecache_new(e->o.source))) {
 		snprintf(err->msg, sizeof(err->msg), "out of memory");
 		return -ENOMEM;
 	}
-	ret = pw_cluster_load_path(c, e->o.source, err);
-	if (!ret)
-		ret = pw_cluster_finish(c, err);
-	if (ret) {
-		if (!err->msg[0])
-			snprintf(err->msg, sizeof(err->msg), "%s: %s", e->o.source, strerror(-ret));
-		pw_cluster_free(c);
-		return ret;
-	}
-	*out = c;
-	return 0;
+	ret = pw_filecache_load(e->fc, out, NULL, err);
+	if (ret && !err->msg[0])
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", e->o.source, strerror(-ret));
+	return ret;
 }
 
 /* pw_local_fn over a resolution made beforehand (one netlink pass per push). */
@@ -413,7 +414,8 @@ static int cmp_spot(const void *a, const void *b)
 }
 
 /* The uplinks: --uplink names, or the devices of gateway routes. */
-static int resolve_uplinks(struct pw_engine *e, bool strict, uint32_t **out, size_t *n)
+static int resolve_uplinks(struct pw_engine *e, struct pw_resolver *live, bool strict,
+			   uint32_t **out, size_t *n)
 {
 	uint32_t *v;
 	int err;
@@ -421,7 +423,7 @@ static int resolve_uplinks(struct pw_engine *e, bool strict, uint32_t **out, siz
 	*out = NULL;
 	*n = 0;
 	if (!e->o.n_uplinks)
-		return pw_rt_gateway_devs(e->rt, out, n);
+		return pw_resolver_gateway_devs(live, out, n);
 	v = calloc(e->o.n_uplinks, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -522,13 +524,14 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 		goto out;
 	}
 	live.verbose = kind != PW_PUSH_TICK;
+	pw_resolver_snapshot(&live); /* one dump of links and routes; if it fails, ask per pod */
 	for (size_t i = 0; i < c->n_pods; i++)
 		if (!(ifx[i] = pw_src_local(&c->pods[i]))) /* source: CNI registry first */
 			ifx[i] = pw_resolve_local(&live, &c->pods[i]);
 	live.verbose = false;
 	table.ifindex = ifx;
 
-	err = resolve_uplinks(e, e->o.strict_uplinks, &up, &n_up);
+	err = resolve_uplinks(e, &live, e->o.strict_uplinks, &up, &n_up);
 	if (err) {
 		if (e->o.strict_uplinks && err == -ENODEV) {
 			res->exit_code = PW_EXIT_USAGE;
@@ -663,6 +666,7 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	err = 0;
 out:
 	pw_metrics_observe_push(kind, start_ns, res, err); /* ops: --metrics */
+	pw_resolver_release(&live);
 	free(ifx);
 	free(up);
 	free(spots);
@@ -760,13 +764,16 @@ int cmd_agent(int argc, char **argv)
 			{ .fd = w ? pw_watch_fd(w) : -1, .events = POLLIN },
 			{ .fd = pw_src_fd(), .events = POLLIN }, /* source */
 		};
-		uint64_t now = pw_now_ns(), deadline = next_tick;
-		int timeout, n;
+		uint64_t now = pw_now_ns(), deadline = next_tick, left;
+		struct timespec timeout;
+		int n;
 
-		if (dirty && dirty_at + PW_DEBOUNCE_MS * 1000000ull < deadline)
-			deadline = dirty_at + PW_DEBOUNCE_MS * 1000000ull;
-		timeout = deadline > now ? (int)((deadline - now + 999999) / 1000000) : 0;
-		n = poll(pfd, 3, timeout);
+		if (dirty && dirty_at + PW_COALESCE_NS < deadline)
+			deadline = dirty_at + PW_COALESCE_NS;
+		left = deadline > now ? deadline - now : 0;
+		timeout.tv_sec = (time_t)(left / 1000000000ull);
+		timeout.tv_nsec = (long)(left % 1000000000ull);
+		n = ppoll(pfd, 3, &timeout, NULL); /* ns timeouts: the window is 2 ms */
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "podwall agent: poll: %s\n", strerror(errno));
 			goto out;
@@ -791,18 +798,19 @@ int cmd_agent(int argc, char **argv)
 				fprintf(stderr, "podwall agent: reading inotify: %s\n", strerror(-err));
 				goto out;
 			}
-			if (err > 0) {
+			if (err > 0 && !dirty) {
 				dirty = true;
-				dirty_at = pw_now_ns(); /* debounce: wait for quiet */
+				dirty_at = pw_now_ns(); /* opens the coalescing window */
 			}
 		}
-		if (n > 0 && (pfd[2].revents & POLLIN) && pw_src_handle(e, &cur) > 0) { /* source */
+		if (n > 0 && (pfd[2].revents & POLLIN) && pw_src_handle(e, &cur) > 0 && /* source */
+		    !dirty) {
 			dirty = true;
 			dirty_at = pw_now_ns();
 		}
 
 		now = pw_now_ns();
-		if (dirty && now >= dirty_at + PW_DEBOUNCE_MS * 1000000ull) {
+		if (dirty && now >= dirty_at + PW_COALESCE_NS) {
 			dirty = false;
 			err = pw_src_load(e, &next, &lerr); /* source */
 			if (err) {

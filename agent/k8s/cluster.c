@@ -31,6 +31,8 @@ void pw_cluster_free(struct pw_cluster *c)
 	if (!c)
 		return;
 	if (c->arena) {
+		if (pw_store(c)->release)
+			pw_store(c)->release(pw_store(c)->release_ctx);
 		pw_arena_release(&pw_store(c)->arena);
 		free(c->arena);
 	}

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <yaml.h>
 #include "model.h"
 #include "k8s/arena.h"
@@ -31,6 +32,10 @@
 struct pw_store {
 	struct pw_arena arena;
 	size_t cap_namespaces, cap_pods, cap_policies, cap_services;
+	/* a cluster merged from others (filecache.c): pw_cluster_free calls
+	 * release(release_ctx) to let go of what its objects point into */
+	void (*release)(void *ctx);
+	void  *release_ctx;
 };
 
 static inline struct pw_store *pw_store(const struct pw_cluster *c)
@@ -145,6 +150,23 @@ enum { OF_API, OF_KIND, OF_META, OF_SPEC, OF_STATUS, OF_ITEMS, OF_N };
 /* a stable sort (merge sort); -ENOMEM on failure */
 int pw_sort_stable(void *base, size_t n, size_t size,
 		   int (*cmp)(const void *, const void *));
+
+/* ---- files (load.c), shared with the file cache (filecache.c) */
+/* Read a manifest file ("-": stdin) whole, within PW_LOAD_MAX_FILE; *buf is
+ * malloc'd. st (may be NULL): the fstat of what was read. Errors name the file. */
+int pw_load_read_file(const char *path, char **buf, size_t *len, struct stat *st,
+		      struct pw_error *err);
+/* The manifests of a directory in load order: regular files (symlinks
+ * followed) named *.yaml, *.yml or *.json, not hidden, by full path. */
+struct pw_load_entry {
+	char       *path;   /* malloc'd: dir/name */
+	struct stat st;     /* stat() of path */
+};
+int pw_load_list_dir(const char *path, struct pw_load_entry **out, size_t *n,
+		     struct pw_error *err);
+void pw_load_entries_free(struct pw_load_entry *v, size_t n);
+/* The file cache's racy window (seconds; < 0: trust stat alone), for tests. */
+void pw_filecache_racy_window(struct pw_filecache *fc, int sec);
 
 /* ---- appending to the cluster (cluster.c) */
 struct pw_namespace *pw_store_add_namespace(struct pw_cluster *c);

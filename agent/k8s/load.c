@@ -310,28 +310,46 @@ static int read_fd(int fd, const char *path, char **out, size_t *len, struct pw_
 	return 0;
 }
 
-static int load_file(struct pw_cluster *c, const char *path, struct pw_error *err)
+int pw_load_read_file(const char *path, char **buf, size_t *len, struct stat *st_out,
+		      struct pw_error *err)
 {
 	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
+	bool have_st;
 	int fd, ret;
 
+	*buf = NULL;
+	*len = 0;
 	if (!strcmp(path, "-"))
 		fd = STDIN_FILENO;
 	else
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errf(err, -errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > PW_LOAD_MAX_FILE) {
+	have_st = fstat(fd, &st) == 0;
+	if (have_st && S_ISREG(st.st_mode) && st.st_size > PW_LOAD_MAX_FILE) {
 		if (fd != STDIN_FILENO)
 			close(fd);
 		return errf(err, -EFBIG, "%s: %lld bytes, more than the limit of %u", path,
 			    (long long)st.st_size, PW_LOAD_MAX_FILE);
 	}
-	ret = read_fd(fd, path, &buf, &len, err);
+	ret = read_fd(fd, path, buf, len, err);
 	if (fd != STDIN_FILENO)
 		close(fd);
+	if (!ret && st_out) {
+		if (!have_st)
+			memset(&st, 0, sizeof(st));
+		*st_out = st;
+	}
+	return ret;
+}
+
+static int load_file(struct pw_cluster *c, const char *path, struct pw_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = pw_load_read_file(path, &buf, &len, NULL, err);
 	if (ret)
 		return ret;
 	ret = pw_cluster_load_buffer(c, strcmp(path, "-") ? path : "<stdin>", buf, len, err);
@@ -345,19 +363,30 @@ static bool manifest_name(const char *n)
 	       (ends_with(n, ".yaml") || ends_with(n, ".yml") || ends_with(n, ".json"));
 }
 
-static int str_cmp(const void *a, const void *b)
+static int entry_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct pw_load_entry *)a)->path,
+		      ((const struct pw_load_entry *)b)->path);
 }
 
-static int load_dir(struct pw_cluster *c, const char *path, struct pw_error *err)
+void pw_load_entries_free(struct pw_load_entry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
+}
+
+int pw_load_list_dir(const char *path, struct pw_load_entry **out, size_t *n_out,
+		     struct pw_error *err)
 {
 	DIR *d = opendir(path);
 	struct dirent *de;
-	char **names = NULL;
+	struct pw_load_entry *v = NULL;
 	size_t n = 0, cap = 0;
 	int ret = 0;
 
+	*out = NULL;
+	*n_out = 0;
 	if (!d)
 		return errf(err, -errno, "%s: %s", path, strerror(errno));
 	while ((de = readdir(d))) {
@@ -377,26 +406,41 @@ static int load_dir(struct pw_cluster *c, const char *path, struct pw_error *err
 		}
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
-			char **nn = realloc(names, ncap * sizeof(*names));
+			struct pw_load_entry *nv = realloc(v, ncap * sizeof(*v));
 
-			if (!nn) {
+			if (!nv) {
 				free(full);
 				ret = errf(err, -ENOMEM, "%s: out of memory", path);
 				break;
 			}
-			names = nn;
+			v = nv;
 			cap = ncap;
 		}
-		names[n++] = full;
+		v[n].path = full;
+		v[n].st = st;
+		n++;
 	}
 	closedir(d);
-	if (!ret)
-		qsort(names, n, sizeof(*names), str_cmp);
+	if (ret) {
+		pw_load_entries_free(v, n);
+		return ret;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), entry_cmp);
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+static int load_dir(struct pw_cluster *c, const char *path, struct pw_error *err)
+{
+	struct pw_load_entry *v;
+	size_t n;
+	int ret = pw_load_list_dir(path, &v, &n, err);
+
 	for (size_t i = 0; !ret && i < n; i++)
-		ret = load_file(c, names[i], err);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+		ret = load_file(c, v[i].path, err);
+	pw_load_entries_free(v, n);
 	return ret;
 }
 

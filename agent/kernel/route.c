@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include "model.h"
@@ -465,7 +466,460 @@ int pw_rt_gateway_devs(struct pw_rt *rt, uint32_t **out, size_t *n)
 	return 0;
 }
 
+/* ------------------------------------------------------------ snapshots */
+
+/* A /32 (/128) route of the dump. */
+struct host_route {
+	uint8_t  addr[16];   /* IPv4-mapped or IPv6 */
+	uint32_t table;
+	uint32_t oif;
+	uint8_t  type;       /* RTN_* */
+	uint8_t  tos;
+	uint8_t  src_len;
+	bool     gateway;    /* RTA_GATEWAY, RTA_VIA or RTA_MULTIPATH */
+	uint32_t flags;      /* rtm_flags (RTNH_F_DEAD, RTNH_F_LINKDOWN...) */
+};
+
+/* A route of the local table, any length (in the mapped space). */
+struct local_pfx {
+	uint8_t addr[16];
+	uint8_t len;
+};
+
+struct link_name {
+	char     name[IF_NAMESIZE];
+	uint32_t ifindex;
+};
+
+struct pw_rt_snap {
+	struct pw_link    *links;     /* by ifindex */
+	size_t             n_links, cap_links;
+	struct link_name  *names;     /* names and alternative names, by name */
+	size_t             n_names, cap_names;
+	struct host_route *hosts;     /* by address */
+	size_t             n_hosts, cap_hosts;
+	struct local_pfx  *locals;
+	size_t             n_locals, cap_locals;
+	struct u32_list    gw;        /* devices of gateway routes, as pw_rt_gateway_devs */
+	bool               rules_default[2];  /* [0] IPv4, [1] IPv6 */
+};
+
+static void snap_free(struct pw_rt_snap *s)
+{
+	if (!s)
+		return;
+	free(s->links);
+	free(s->names);
+	free(s->hosts);
+	free(s->locals);
+	free(s->gw.v);
+	free(s);
+}
+
+static void *grow(void *v, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *nv;
+
+	if (n < *cap)
+		return v;
+	ncap = *cap ? *cap * 2 : 64;
+	nv = realloc(v, ncap * size);
+	if (nv)
+		*cap = ncap;
+	return nv;
+}
+
+static int snap_add_name(struct pw_rt_snap *s, const char *name, size_t len, uint32_t ifindex)
+{
+	struct link_name *v;
+
+	if (!len || len >= IF_NAMESIZE)
+		return 0;
+	v = grow(s->names, &s->cap_names, s->n_names, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	s->names = v;
+	memset(&v[s->n_names], 0, sizeof(v[0]));
+	memcpy(v[s->n_names].name, name, len);
+	v[s->n_names].ifindex = ifindex;
+	s->n_names++;
+	return 0;
+}
+
+/* RTM_NEWLINK of the dump: the link, its name and its alternative names. */
+static int snap_link_cb(const struct nlmsghdr *nh, void *ctx)
+{
+	struct pw_rt_snap *s = ctx;
+	struct rtattr *tb[IFLA_MAX + 1];
+	struct link_list ll = { s->links, s->n_links, s->cap_links };
+	int err;
+
+	err = link_dump_cb(nh, &ll);
+	s->links = ll.v;
+	s->cap_links = ll.cap;
+	if (err)
+		return err;
+	if (ll.n == s->n_links)
+		return 0; /* not a link */
+	s->n_links = ll.n;
+	err = snap_add_name(s, ll.v[ll.n - 1].name, strlen(ll.v[ll.n - 1].name),
+			    ll.v[ll.n - 1].ifindex);
+	if (err)
+		return err;
+	pw_rt_parse(nh, sizeof(struct ifinfomsg), tb, IFLA_MAX);
+	if (tb[IFLA_PROP_LIST]) {
+		const struct rtattr *rta = RTA_DATA(tb[IFLA_PROP_LIST]);
+		int len = (int)RTA_PAYLOAD(tb[IFLA_PROP_LIST]);
+
+		for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+			if ((rta->rta_type & ~NLA_F_NESTED) != IFLA_ALT_IFNAME)
+				continue;
+			err = snap_add_name(s, RTA_DATA(rta), strnlen(RTA_DATA(rta),
+								      RTA_PAYLOAD(rta)),
+					    ll.v[ll.n - 1].ifindex);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static bool prefix_has(const uint8_t pfx[16], unsigned len, const uint8_t a[16])
+{
+	unsigned bytes = len / 8, bits = len % 8;
+
+	if (memcmp(pfx, a, bytes))
+		return false;
+	return !bits || !((pfx[bytes] ^ a[bytes]) & (uint8_t)(0xff << (8 - bits)));
+}
+
+/* RTM_NEWROUTE of a dump: host routes, local-table routes, gateway devices. */
+static int snap_route_cb(const struct nlmsghdr *nh, void *ctx)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	const struct rtmsg *rtm = NLMSG_DATA(nh);
+	struct pw_rt_snap *s = ctx;
+	struct rtattr *tb[RTA_MAX + 1];
+	uint8_t addr[16] = { 0 };
+	uint32_t table;
+	bool v4;
+	unsigned full, alen;
+	int err;
+
+	if (nh->nlmsg_type != RTM_NEWROUTE || nh->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)))
+		return 0;
+	if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6)
+		return 0;
+	err = gw_dump_cb(nh, &s->gw);
+	if (err)
+		return err;
+	v4 = rtm->rtm_family == AF_INET;
+	full = v4 ? 32 : 128;
+	alen = v4 ? 4 : 16;
+	pw_rt_parse(nh, sizeof(*rtm), tb, RTA_MAX);
+	table = rtm->rtm_table;
+	if (tb[RTA_TABLE] && RTA_PAYLOAD(tb[RTA_TABLE]) >= sizeof(uint32_t))
+		memcpy(&table, RTA_DATA(tb[RTA_TABLE]), sizeof(table));
+	if (rtm->rtm_dst_len > full)
+		return 0;
+	if (rtm->rtm_dst_len) {
+		if (!tb[RTA_DST] || RTA_PAYLOAD(tb[RTA_DST]) < alen)
+			return 0;
+		if (v4) {
+			memcpy(addr, mapped, sizeof(mapped));
+			memcpy(addr + 12, RTA_DATA(tb[RTA_DST]), 4);
+		} else {
+			memcpy(addr, RTA_DATA(tb[RTA_DST]), 16);
+		}
+	} else if (v4) {
+		memcpy(addr, mapped, sizeof(mapped));
+	}
+
+	if (table == RT_TABLE_LOCAL) {
+		struct local_pfx *v = grow(s->locals, &s->cap_locals, s->n_locals, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->locals = v;
+		memcpy(v[s->n_locals].addr, addr, 16);
+		v[s->n_locals].len = (uint8_t)(rtm->rtm_dst_len + (v4 ? 96 : 0));
+		s->n_locals++;
+	}
+	if (rtm->rtm_dst_len == full) {
+		struct host_route *v = grow(s->hosts, &s->cap_hosts, s->n_hosts, sizeof(*v));
+		struct host_route *h;
+
+		if (!v)
+			return -ENOMEM;
+		s->hosts = v;
+		h = &v[s->n_hosts++];
+		memset(h, 0, sizeof(*h));
+		memcpy(h->addr, addr, 16);
+		h->table = table;
+		h->type = rtm->rtm_type;
+		h->tos = rtm->rtm_tos;
+		h->src_len = rtm->rtm_src_len;
+		h->flags = rtm->rtm_flags;
+		h->gateway = tb[RTA_GATEWAY] || tb[RTA_VIA] || tb[RTA_MULTIPATH];
+		if (tb[RTA_OIF] && RTA_PAYLOAD(tb[RTA_OIF]) >= sizeof(uint32_t))
+			memcpy(&h->oif, RTA_DATA(tb[RTA_OIF]), sizeof(uint32_t));
+	}
+	return 0;
+}
+
+/*
+ * The rules of a family are the defaults when each sends a table by
+ * priority alone: local (0), main (32766), default (32767), and nothing
+ * else. Then a lookup consults the local table, then main.
+ */
+struct rules_check {
+	bool     ok;
+	unsigned seen;   /* bits: which default rules were there */
+};
+
+static int snap_rule_cb(const struct nlmsghdr *nh, void *ctx)
+{
+	static const struct { uint32_t prio, table; } defaults[] = {
+		{ 0, RT_TABLE_LOCAL }, { 32766, RT_TABLE_MAIN }, { 32767, RT_TABLE_DEFAULT },
+	};
+	const struct fib_rule_hdr *frh = NLMSG_DATA(nh);
+	struct rules_check *rc = ctx;
+	struct rtattr *tb[FRA_MAX + 1];
+	uint32_t prio = 0, table;
+	size_t i;
+
+	if (nh->nlmsg_type != RTM_NEWRULE || nh->nlmsg_len < NLMSG_LENGTH(sizeof(*frh)))
+		return 0;
+	pw_rt_parse(nh, sizeof(*frh), tb, FRA_MAX);
+	{
+		/* every attribute, known to this header or not: a selector or an
+		 * action we do not know makes the rules not the defaults */
+		int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*frh));
+		const struct rtattr *rta = (const struct rtattr *)((const char *)NLMSG_DATA(nh) +
+								   NLMSG_ALIGN(sizeof(*frh)));
+
+		for (; len > 0 && RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+			unsigned short t = rta->rta_type & ~NLA_F_NESTED;
+			uint32_t v = 0;
+
+			if (t == FRA_PRIORITY || t == FRA_TABLE || t == FRA_PROTOCOL)
+				continue;
+			/* "no suppression" is sent as -1 */
+			if ((t == FRA_SUPPRESS_PREFIXLEN || t == FRA_SUPPRESS_IFGROUP) &&
+			    RTA_PAYLOAD(rta) == sizeof(v)) {
+				memcpy(&v, RTA_DATA(rta), sizeof(v));
+				if (v == UINT32_MAX)
+					continue;
+			}
+			rc->ok = false;
+		}
+	}
+	if (frh->dst_len || frh->src_len || frh->tos || frh->action != FR_ACT_TO_TBL ||
+	    frh->flags)
+		rc->ok = false;
+	table = frh->table;
+	if (tb[FRA_TABLE] && RTA_PAYLOAD(tb[FRA_TABLE]) >= sizeof(uint32_t))
+		memcpy(&table, RTA_DATA(tb[FRA_TABLE]), sizeof(table));
+	if (tb[FRA_PRIORITY] && RTA_PAYLOAD(tb[FRA_PRIORITY]) >= sizeof(uint32_t))
+		memcpy(&prio, RTA_DATA(tb[FRA_PRIORITY]), sizeof(prio));
+	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+		if (defaults[i].prio == prio && defaults[i].table == table)
+			break;
+	if (i == sizeof(defaults) / sizeof(defaults[0]) || (rc->seen & (1u << i)))
+		rc->ok = false;
+	else
+		rc->seen |= 1u << i;
+	return 0;
+}
+
+static int host_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct host_route *)a)->addr, ((const struct host_route *)b)->addr,
+		      16);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct link_name *)a)->name, ((const struct link_name *)b)->name);
+}
+
+static int ifindex_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct pw_link *)a)->ifindex, y = ((const struct pw_link *)b)->ifindex;
+
+	return x < y ? -1 : x > y;
+}
+
+static int dump(struct pw_rt *rt, uint16_t type, uint8_t family, pw_rt_cb cb, void *ctx)
+{
+	struct {
+		struct nlmsghdr nh;
+		union {
+			struct ifinfomsg    ifi;
+			struct rtmsg        rtm;
+			struct fib_rule_hdr frh;
+		};
+	} req;
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_type = type;
+	req.nh.nlmsg_flags = NLM_F_DUMP;
+	if (type == RTM_GETLINK) {
+		req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
+		req.ifi.ifi_family = family;
+	} else if (type == RTM_GETROUTE) {
+		req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.rtm));
+		req.rtm.rtm_family = family;
+	} else {
+		req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.frh));
+		req.frh.family = family;
+	}
+	return pw_rt_request(rt, &req.nh, cb, ctx);
+}
+
+void pw_resolver_release(struct pw_resolver *r)
+{
+	snap_free(r->snap);
+	r->snap = NULL;
+}
+
+int pw_resolver_snapshot(struct pw_resolver *r)
+{
+	static const uint8_t families[2] = { AF_INET, AF_INET6 };
+	struct pw_rt_snap *s;
+	int err;
+
+	pw_resolver_release(r);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	err = dump(r->rt, RTM_GETLINK, AF_UNSPEC, snap_link_cb, s);
+	for (size_t f = 0; !err && f < 2; f++) {
+		struct rules_check rc = { .ok = true };
+
+		err = dump(r->rt, RTM_GETROUTE, families[f], snap_route_cb, s);
+		if (!err)
+			err = dump(r->rt, RTM_GETRULE, families[f], snap_rule_cb, &rc);
+		if (err == -EAFNOSUPPORT) { /* no IPv6 in this kernel: nothing to find */
+			err = 0;
+			rc.ok = false;
+		}
+		/* local and main at least; default is optional */
+		s->rules_default[f] = rc.ok && (rc.seen & 3) == 3;
+	}
+	if (err) {
+		snap_free(s);
+		return err;
+	}
+	if (s->n_links > 1)
+		qsort(s->links, s->n_links, sizeof(*s->links), ifindex_cmp);
+	if (s->n_names > 1)
+		qsort(s->names, s->n_names, sizeof(*s->names), name_cmp);
+	if (s->n_hosts > 1)
+		qsort(s->hosts, s->n_hosts, sizeof(*s->hosts), host_cmp);
+	if (s->gw.n > 1)
+		qsort(s->gw.v, s->gw.n, sizeof(*s->gw.v), cmp_u32);
+	r->snap = s;
+	return 0;
+}
+
+int pw_resolver_gateway_devs(struct pw_resolver *r, uint32_t **out, size_t *n)
+{
+	uint32_t *v;
+
+	if (!r->snap)
+		return pw_rt_gateway_devs(r->rt, out, n);
+	v = malloc((r->snap->gw.n ? r->snap->gw.n : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (r->snap->gw.n)
+		memcpy(v, r->snap->gw.v, r->snap->gw.n * sizeof(*v));
+	*out = v;
+	*n = r->snap->gw.n;
+	return 0;
+}
+
+static const struct pw_link *snap_link(const struct pw_rt_snap *s, uint32_t ifindex)
+{
+	struct pw_link key = { .ifindex = ifindex };
+
+	return s->n_links ? bsearch(&key, s->links, s->n_links, sizeof(*s->links), ifindex_cmp)
+			  : NULL;
+}
+
+/* The ifindex of a link name (or alternative name); 0 if there is none. */
+static uint32_t snap_name(const struct pw_rt_snap *s, const char *name)
+{
+	struct link_name key;
+	const struct link_name *hit;
+
+	if (!name[0] || strlen(name) >= IF_NAMESIZE || !s->n_names)
+		return 0;
+	memset(&key, 0, sizeof(key));
+	memcpy(key.name, name, strlen(name));
+	hit = bsearch(&key, s->names, s->n_names, sizeof(*s->names), name_cmp);
+	return hit ? hit->ifindex : 0;
+}
+
+/*
+ * pw_rt_host_dev from the snapshot. 1: answered (*ifindex set); 0: ask the
+ * kernel (the snapshot cannot tell for sure).
+ */
+static int snap_host_dev(const struct pw_rt_snap *s, const uint8_t addr[16], uint32_t *ifindex)
+{
+	size_t lo = 0, hi = s->n_hosts;
+	const struct host_route *h;
+	bool v4 = addr_is_v4(addr);
+
+	*ifindex = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(s->hosts[mid].addr, addr, 16) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == s->n_hosts || memcmp(s->hosts[lo].addr, addr, 16))
+		return 1; /* no /32 (/128) route anywhere: the FIB cannot answer one */
+	if (!s->rules_default[v4 ? 0 : 1])
+		return 0; /* policy routing: the kernel's business */
+	/* the default rules consult the local, main and default tables only */
+	h = NULL;
+	for (size_t i = lo; i < s->n_hosts && !memcmp(s->hosts[i].addr, addr, 16); i++) {
+		uint32_t t = s->hosts[i].table;
+
+		if (t != RT_TABLE_LOCAL && t != RT_TABLE_MAIN && t != RT_TABLE_DEFAULT)
+			continue;
+		if (h)
+			return 0; /* several: which one wins is the kernel's business */
+		h = &s->hosts[i];
+	}
+	if (!h)
+		return 1; /* none in a table consulted: the FIB answers a shorter one */
+	if (h->table != RT_TABLE_MAIN || h->tos || h->src_len ||
+	    (h->flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN)))
+		return 0;
+	for (size_t i = 0; i < s->n_locals; i++)
+		if (prefix_has(s->locals[i].addr, s->locals[i].len, addr))
+			return 0; /* the local table, consulted first, may answer */
+	if (h->type == RTN_UNICAST && !h->gateway && h->oif)
+		*ifindex = h->oif;
+	return 1;
+}
+
 /* ------------------------------------------------------------ pw_local_fn */
+
+static uint32_t by_name(struct pw_resolver *r, const char *name)
+{
+	struct pw_link l;
+
+	if (r->snap)
+		return snap_name(r->snap, name);
+	r->n_queries++;
+	return pw_rt_link_by_name(r->rt, name, &l) ? 0 : l.ifindex;
+}
 
 uint32_t pw_resolve_local(void *ctx, const struct pw_pod *pod)
 {
@@ -473,7 +927,9 @@ uint32_t pw_resolve_local(void *ctx, const struct pw_pod *pod)
 	struct pw_link l;
 
 	if (pod->host_veth && pod->host_veth[0]) {
-		if (pw_rt_link_by_name(r->rt, pod->host_veth, &l)) {
+		uint32_t ifindex = by_name(r, pod->host_veth);
+
+		if (!ifindex) {
 			r->n_missing++;
 			if (r->verbose)
 				fprintf(stderr, "podwall: pod %s/%s: host veth %s (annotation "
@@ -482,15 +938,28 @@ uint32_t pw_resolve_local(void *ctx, const struct pw_pod *pod)
 			return 0;
 		}
 		r->n_local++;
-		return l.ifindex;
+		return ifindex;
 	}
 	for (size_t i = 0; i < pod->n_ips && i < 2; i++) {
 		uint32_t ifindex = 0;
 
-		if (pw_rt_host_dev(r->rt, pod->ips[i], &ifindex) || !ifindex)
+		if (!r->snap || !snap_host_dev(r->snap, pod->ips[i], &ifindex)) {
+			r->n_queries++;
+			if (pw_rt_host_dev(r->rt, pod->ips[i], &ifindex))
+				continue;
+		}
+		if (!ifindex)
 			continue;
-		if (!pw_rt_link_by_index(r->rt, ifindex, &l) && (l.flags & IFF_LOOPBACK))
-			continue;
+		if (r->snap) {
+			const struct pw_link *lk = snap_link(r->snap, ifindex);
+
+			if (lk && (lk->flags & IFF_LOOPBACK))
+				continue;
+		} else {
+			r->n_queries++;
+			if (!pw_rt_link_by_index(r->rt, ifindex, &l) && (l.flags & IFF_LOOPBACK))
+				continue;
+		}
 		r->n_local++;
 		return ifindex;
 	}

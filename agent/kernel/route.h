@@ -70,13 +70,35 @@ int pw_rt_gateway_devs(struct pw_rt *rt, uint32_t **out, size_t *n);
  * The compiler's pw_local_fn (compiler.h): ctx is a struct pw_resolver.
  * Annotation podwall.io/host-veth: NAME wins; else the first address of the
  * pod whose route is local. 0 = not local (or its device is not there yet).
+ *
+ * Without a snapshot every lookup asks the kernel (a link request per
+ * annotated pod, a route request per address). With one
+ * (pw_resolver_snapshot: one link dump, and one route dump and one rule dump
+ * per family), lookups are answered from memory: an address with no /32
+ * (/128) route in any table the FIB consults is remote; one whose only such
+ * route is in the main table, of tos 0, alive, with no local-table route
+ * covering the address, under the default routing rules, gets what the FIB
+ * would answer; anything else (policy routing, several candidate routes...)
+ * is asked of the kernel as before, so the answers are the same either way.
  */
+struct pw_rt_snap;
+
 struct pw_resolver {
-	struct pw_rt *rt;
-	size_t        n_local;      /* pods found local in this pass */
-	size_t        n_missing;    /* annotated devices that do not exist (yet) */
-	bool          verbose;      /* note missing annotated devices on stderr */
+	struct pw_rt      *rt;
+	size_t             n_local;    /* pods found local in this pass */
+	size_t             n_missing;  /* annotated devices that do not exist (yet) */
+	bool               verbose;    /* note missing annotated devices on stderr */
+	struct pw_rt_snap *snap;       /* pw_resolver_snapshot; NULL: ask per lookup */
+	size_t             n_queries;  /* netlink requests made by lookups */
 };
 uint32_t pw_resolve_local(void *ctx, const struct pw_pod *pod);
+
+/* Take the snapshot (replacing one taken before). On failure r->snap is
+ * NULL, lookups ask the kernel, and the error is returned. */
+int  pw_resolver_snapshot(struct pw_resolver *r);
+void pw_resolver_release(struct pw_resolver *r);
+/* pw_rt_gateway_devs from the snapshot's route dumps (asks the kernel
+ * when there is no snapshot). */
+int  pw_resolver_gateway_devs(struct pw_resolver *r, uint32_t **out, size_t *n);
 
 #endif

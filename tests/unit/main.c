@@ -18,6 +18,7 @@ int suite_hostile(void);
 int suite_compile(void);
 int suite_conformance(void);
 int suite_ops(void);
+int suite_filecache(void);
 
 static const char *find_dir(const char *argv0, const char *rel)
 {
@@ -54,5 +55,6 @@ int main(int argc, char **argv)
 	fails += suite_compile();
 	fails += suite_conformance();
 	fails += suite_ops();
+	fails += suite_filecache();
 	return fails ? 1 : 0;
 }

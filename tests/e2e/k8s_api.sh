@@ -31,7 +31,9 @@
 #                                                             open, b->d refused
 # Finally the agent restarts as in a pod: in-cluster configuration (the
 # service account's token and ca.crt, KUBERNETES_SERVICE_HOST/PORT), adopts
-# the pins and the CNI registry, and enforces the same.
+# the pins and the CNI registry, and enforces the same. And once more with a
+# kubeconfig that names its CA, client certificate and key by relative paths,
+# against a server that requires the client certificate.
 # Before all that, the agent starts while the API server is down: it retries
 # with backoff, enforces nothing from half a view, and syncs once it is up.
 #
@@ -325,4 +327,38 @@ EOF
 
 if kill -0 "$IC_PID" 2>/dev/null; then pwe_pass agent_still_running; else pwe_fail agent_still_running "the agent exited"; fi
 pwc_kill "$IC_PID"
+
+# ------------------------------------------------------------ kubeconfig with files and a client certificate
+# a second server that wants a client certificate signed by the CA (and no token);
+# the kubeconfig names the CA, certificate and key by paths relative to itself
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=system:node:node1 \
+	-keyout "$W/client.key" -out "$W/client.csr" 2>/dev/null
+openssl x509 -req -in "$W/client.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial -days 1 \
+	-out "$W/client.crt" 2>/dev/null
+mkdir -p "$W/kc2"
+cp "$W/ca.crt" "$W/client.crt" "$W/client.key" "$W/kc2/"
+cat >"$W/kc2/config" <<EOF
+apiVersion: v1
+kind: Config
+current-context: certs
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:6444", certificate-authority: ca.crt}}]
+users: [{name: node, user: {client-certificate: client.crt, client-key: client.key}}]
+contexts: [{name: certs, context: {cluster: c, user: node}}]
+EOF
+pwc_spawn "$W/replay2.log" nsenter --net="/run/netns/$NODE_NS" "$PWC_PY" "$PWE_ROOT/tests/e2e/k8s_replay.py" \
+	--scenario "$W/scenario.json" --control "$W/ctl" --log "$W/requests2.jsonl" --port 6444 \
+	--cert "$W/srv.crt" --key "$W/srv.key" --client-ca "$W/ca.crt"
+_pwc_wait_listen "$NODE_NS" tcp 6444
+LOG2=$PWC_WORK/logs/agent-certs.log
+pwc_spawn "$LOG2" nsenter --net="/run/netns/$NODE_NS" "$PODWALL" agent --source k8s \
+	--kubeconfig "$W/kc2/config" --pin-dir "$PIN"
+CERT_PID=$PWC_LAST_PID
+echo "$CERT_PID" >"$PWC_WORK/agents/node1.pid"
+certs_synced() { [ "$(grep -c 'listed' "$LOG2")" -ge 4 ]; }
+if pwc_wait_for 20 certs_synced && pwe_matches ok "$A $B 7000 tcp"; then
+	pwe_pass kubeconfig_client_certificate_and_ca_files
+else
+	pwe_fail kubeconfig_client_certificate_and_ca_files "$(tail -n 3 "$LOG2" | tr '\n' ' ')"
+fi
+pwc_kill "$CERT_PID"
 pwe_end

@@ -3,7 +3,7 @@
 # tests/e2e/k8s_api.sh and clusterrole.sh. Standard library only.
 #
 #   k8s_replay.py --scenario FILE --control DIR --log FILE [--port 6443]
-#                 [--cert PEM --key PEM] [--token T]
+#                 [--cert PEM --key PEM [--client-ca PEM]] [--token T]
 #
 # The scenario (JSON):
 #   {"initial": {"pods": [obj, ...], "namespaces": [...], ...},
@@ -35,6 +35,7 @@ ap.add_argument("--bind", default="127.0.0.1")
 ap.add_argument("--cert")
 ap.add_argument("--key")
 ap.add_argument("--token")
+ap.add_argument("--client-ca", help="TLS: require a client certificate signed by this CA")
 a = ap.parse_args()
 
 PATHS = {
@@ -247,6 +248,9 @@ srv = Server((a.bind, a.port), H)
 if a.cert:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(a.cert, a.key)
+    if a.client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(a.client_ca)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 log(started=True, port=a.port, tls=bool(a.cert), entries=len(entries))
 print("k8s_replay: listening on %s:%d%s" % (a.bind, a.port, " (TLS)" if a.cert else ""), flush=True)

@@ -22,7 +22,8 @@
 # then enforced by its labels; the registry survives a kill -9 of the agent
 # (bridge pods, which no route reveals, stay enforced and follow a policy
 # edit); DEL removes the endpoint and is idempotent; with the agent down, ADD
-# fails with a CNI error and DEL succeeds; `podwall-cni chain` / unchain and
+# fails with a CNI error and DEL succeeds; so does ADD when the source is
+# broken (nothing can be computed); `podwall-cni chain` / unchain and
 # deploy/install-cni.sh chain it into a node's conflist.
 #
 # Addresses: 198.18.64.0/24 (ptp), 198.18.65.0/24 (bridge). host-local keeps
@@ -393,6 +394,26 @@ if [ $rc -ne 0 ] && grep -q '"code"' <<<"$out"; then
 else
 	pwe_fail check_fails_after_del "exit $rc: $out"
 fi
+
+# ------------------------------------------------------------ a broken source: ADD fails closed
+E=cni/broken
+pod_yaml cni broken app=client | pwc_write pod-cni-broken.yaml
+printf 'apiVersion: v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: cni}\nspec: {podSelector: [}\n' |
+	pwc_write zz-broken.yaml
+pod_new "$E" ptp
+if cni ADD "$E"; then
+	pwe_fail add_fails_when_the_policy_cannot_be_computed "ADD succeeded with a broken source"
+elif "$PWC_PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if d["code"] == 100 and "zz-broken.yaml" in d.get("details", "") else 1)' "$W/out/broken.ADD" &&
+     ! registered "$E"; then
+	pwe_pass add_fails_when_the_policy_cannot_be_computed "$(tr -s ' \n' ' ' <"$W/out/broken.ADD" | cut -c1-200)"
+else
+	pwe_fail add_fails_when_the_policy_cannot_be_computed "$(cat "$W/out/broken.ADD")"
+fi
+cni DEL "$E" && forget "$E"
+pwc_rm zz-broken.yaml
 
 # ------------------------------------------------------------ agent down
 

@@ -231,11 +231,14 @@ int pw_cluster_finish(struct pw_cluster *c, struct pw_error *err)
 	c->n_namespaces = w;
 	/* implicit namespaces of pods and policies */
 	n_sorted = c->n_namespaces;
+	/* (an object of the same namespace as the one before has nothing to add) */
 	for (size_t i = 0; i < c->n_pods; i++)
-		if (add_implicit_ns(c, c->pods[i].ns, &c->pods[i].loc, n_sorted))
+		if ((!i || strcmp(c->pods[i].ns, c->pods[i - 1].ns)) &&
+		    add_implicit_ns(c, c->pods[i].ns, &c->pods[i].loc, n_sorted))
 			goto nomem;
 	for (size_t i = 0; i < c->n_policies; i++)
-		if (add_implicit_ns(c, c->policies[i].ns, &c->policies[i].loc, n_sorted))
+		if ((!i || strcmp(c->policies[i].ns, c->policies[i - 1].ns)) &&
+		    add_implicit_ns(c, c->policies[i].ns, &c->policies[i].loc, n_sorted))
 			goto nomem;
 	if (pw_sort_stable(c->namespaces, c->n_namespaces, sizeof(*c->namespaces), ns_cmp))
 		goto nomem;

@@ -19,6 +19,10 @@
 #define PW_LOAD_MAX_DEPTH    64                  /* nesting of collections */
 #define PW_LOAD_MAX_SCALAR   (1u * 1024 * 1024)  /* bytes of one scalar */
 #define PW_LOAD_MAX_NODES    (4u * 1024 * 1024)  /* nodes of one document */
+/* libyaml's document loader looks anchors up linearly, for every anchor
+ * defined and every alias used: bound both per document (quadratic time). */
+#define PW_LOAD_MAX_ANCHORS  1024
+#define PW_LOAD_MAX_ALIASES  65536
 /* Nodes visited while walking one document: aliases are shared nodes, and a
  * walk through them could explode; a document without aliases is walked in
  * fewer than 4 visits per node (keys, values, annotations read twice). */

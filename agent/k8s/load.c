@@ -69,7 +69,7 @@ static int prescan(const char *file, const char *buf, size_t len, struct pw_erro
 {
 	yaml_parser_t p;
 	yaml_event_t ev;
-	size_t nodes = 0;
+	size_t nodes = 0, anchors = 0, aliases = 0;
 	int depth = 0, ret = 0;
 	bool done = false;
 
@@ -89,11 +89,21 @@ static int prescan(const char *file, const char *buf, size_t len, struct pw_erro
 			done = true;
 			break;
 		case YAML_DOCUMENT_START_EVENT:
-			nodes = 0;
+			nodes = anchors = aliases = 0;
+			break;
+		case YAML_ALIAS_EVENT:
+			if (++aliases > PW_LOAD_MAX_ALIASES)
+				ret = errf(err, -EINVAL, "%s:%d: more than %d aliases in one document",
+					   file, line, PW_LOAD_MAX_ALIASES);
 			break;
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_MAPPING_START_EVENT:
-			if (++depth > PW_LOAD_MAX_DEPTH)
+			if ((ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
+								  : ev.data.mapping_start.anchor) &&
+			    ++anchors > PW_LOAD_MAX_ANCHORS)
+				ret = errf(err, -EINVAL, "%s:%d: more than %d anchors in one document",
+					   file, line, PW_LOAD_MAX_ANCHORS);
+			if (!ret && ++depth > PW_LOAD_MAX_DEPTH)
 				ret = errf(err, -EINVAL, "%s:%d: nested deeper than %d levels", file,
 					   line, PW_LOAD_MAX_DEPTH);
 			nodes++;
@@ -103,7 +113,10 @@ static int prescan(const char *file, const char *buf, size_t len, struct pw_erro
 			depth--;
 			break;
 		case YAML_SCALAR_EVENT:
-			if (ev.data.scalar.length > PW_LOAD_MAX_SCALAR)
+			if (ev.data.scalar.anchor && ++anchors > PW_LOAD_MAX_ANCHORS)
+				ret = errf(err, -EINVAL, "%s:%d: more than %d anchors in one document",
+					   file, line, PW_LOAD_MAX_ANCHORS);
+			else if (ev.data.scalar.length > PW_LOAD_MAX_SCALAR)
 				ret = errf(err, -EINVAL, "%s:%d: scalar of %zu bytes, more than %u",
 					   file, line, ev.data.scalar.length, PW_LOAD_MAX_SCALAR);
 			nodes++;

@@ -340,6 +340,45 @@ static void t_hostile_undefined_alias(void)
 	CHECK_STR_CONTAINS(err.msg, "h.yaml:2: invalid YAML: found undefined alias");
 }
 
+/* libyaml looks anchors up linearly: 100,000 anchors took 32 s (issue 9) */
+static void t_hostile_many_anchors(void)
+{
+	size_t cap = 2000000, pos = 0;
+	char *b = malloc(cap);
+	struct pw_error err = { { 0 } };
+	clock_t t0 = clock();
+
+	pos += (size_t)sprintf(b, "kind: Pod\nmetadata: {name: a}\nx:\n");
+	for (int i = 0; i < 100000; i++)
+		pos += (size_t)sprintf(b + pos, "- &a%d %d\n", i, i);
+	CHECK_EQ(load_n(b, pos, &err), -EINVAL);
+	CHECK_STR_CONTAINS(err.msg, "h.yaml:1028: more than 1024 anchors in one document");
+	CHECK((clock() - t0) / CLOCKS_PER_SEC < 2);
+	free(b);
+}
+
+/* ... and for every alias: aliases of the last of many anchors */
+static void t_hostile_many_aliases(void)
+{
+	size_t cap = 2000000, pos = 0;
+	char *b = malloc(cap);
+	struct pw_error err = { { 0 } };
+	clock_t t0 = clock();
+
+	pos += (size_t)sprintf(b, "kind: Pod\nmetadata: {name: a}\nx:\n");
+	for (int i = 0; i < 1000; i++)
+		pos += (size_t)sprintf(b + pos, "- &a%d %d\n", i, i);
+	pos += (size_t)sprintf(b + pos, "y: [");
+	for (int i = 0; i < 100000; i++)
+		pos += (size_t)sprintf(b + pos, "%s*a999", i ? "," : "");
+	pos += (size_t)sprintf(b + pos, "]\n");
+	CHECK(pos < cap);
+	CHECK_EQ(load_n(b, pos, &err), -EINVAL);
+	CHECK_STR_CONTAINS(err.msg, "more than 65536 aliases in one document");
+	CHECK((clock() - t0) / CLOCKS_PER_SEC < 2);
+	free(b);
+}
+
 /* random byte flips of a valid case: loads or fails cleanly */
 static void t_hostile_mutations(void)
 {
@@ -402,6 +441,8 @@ int suite_hostile(void)
 	RUN(t_hostile_duplicate_keys_via_merge_style);
 	RUN(t_hostile_empty_inputs);
 	RUN(t_hostile_undefined_alias);
+	RUN(t_hostile_many_anchors);
+	RUN(t_hostile_many_aliases);
 	RUN(t_hostile_mutations);
 	return check_n_fail;
 }

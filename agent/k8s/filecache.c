@@ -446,7 +446,8 @@ int pw_filecache_load(struct pw_filecache *fc, struct pw_cluster **out,
 	return 0;
 
 fail:
-	/* nothing of this load stays: the cache is as it was */
+	/* nothing parsed by this load stays: the cache is as it was (only the
+	 * stat of files found unchanged by content was refreshed) */
 	if (files)
 		list_release(files, got);
 	pw_load_entries_free(ents, n);

@@ -27,6 +27,14 @@ struct pw_compile_opts {
 	const char *dns_label_value;
 	bool        dns_auto;   /* --dns=auto: PW_DNS_AUTO on egress-isolated pods */
 	bool        audit_all;  /* --mode audit: PW_EP_AUDIT on every endpoint */
+	/*
+	 * The node's own addresses (IPv4-mapped or IPv6): each gets an ipcache
+	 * entry with identity PW_ID_HOST, so that traffic from the node (kubelet
+	 * probes) is recognised and allowed into pods. An ipBlock that holds any
+	 * of them also allows PW_ID_HOST. NULL / 0: none (what `matrix` wants).
+	 */
+	const uint8_t (*host_addrs)[16];
+	size_t        n_host_addrs;
 };
 
 /*

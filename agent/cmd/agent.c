@@ -510,6 +510,8 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	struct pw_tc_spot *spots = NULL;
 	size_t n_spots = 0, n_up = 0;
 	uint32_t *ifx = NULL, *up = NULL;
+	uint8_t (*host_addrs)[16] = NULL;
+	size_t n_host_addrs = 0;
 	bool state_changed, spots_changed;
 	int err;
 
@@ -558,6 +560,14 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	copts.dns_label_value = e->o.dns_label_key[0] ? e->o.dns_label_value : NULL;
 	copts.dns_auto = e->o.dns_auto;
 	copts.audit_all = e->o.audit;
+	/* the node's addresses are PW_ID_HOST: kubelet probes reach pods */
+	err = pw_rt_host_addrs(e->rt, &host_addrs, &n_host_addrs);
+	if (err) {
+		fprintf(stderr, "podwall: listing the node's addresses: %s\n", strerror(-err));
+		goto out;
+	}
+	copts.host_addrs = (const uint8_t (*)[16])host_addrs;
+	copts.n_host_addrs = n_host_addrs;
 	err = pw_compile(c, &copts, &st, &cerr);
 	if (err) {
 		fprintf(stderr, "podwall: %s\n", cerr.msg[0] ? cerr.msg : strerror(-err));
@@ -669,6 +679,7 @@ out:
 	pw_resolver_release(&live);
 	free(ifx);
 	free(up);
+	free(host_addrs);
 	free(spots);
 	pw_state_free(&st);
 	return err;

@@ -21,7 +21,7 @@
 #include "compiler/internal.h"
 #include "k8s/ip.h"
 
-enum { REF_ANY, REF_POD, REF_GROUP };
+enum { REF_ANY, REF_POD, REF_GROUP, REF_HOST };
 
 struct ref {
 	uint32_t kind;
@@ -61,6 +61,8 @@ static uint32_t ref_id(const struct cctx *x, const struct ref *r)
 		return x->ids[r->idx].id;
 	case REF_GROUP:
 		return x->groups[r->idx].id;
+	case REF_HOST:
+		return PW_ID_HOST;
 	default:
 		return PW_ID_ANY;
 	}
@@ -175,6 +177,11 @@ static int rule_peers(struct cctx *x, const struct pw_policy *pol,
 
 		if (p->kind == PW_PEER_IPBLOCK) {
 			ret = block_pods(x, p, out, &cap);
+			for (size_t h = 0; !ret && h < x->o.n_host_addrs; h++)
+				if (pw_block_has_addr(p, x->o.host_addrs[h])) {
+					ret = ref_push(out, &cap, (struct ref){ REF_HOST, 0 });
+					break;
+				}
 			for (size_t g = 0; !ret && g < x->n_groups; g++)
 				if (pw_block_has_prefix(p, &x->groups[g].pfx))
 					ret = ref_push(out, &cap, (struct ref){ REF_GROUP, (uint32_t)g });
@@ -291,7 +298,7 @@ static void emit_rule(const struct cctx *x, struct polvec *pv, uint8_t dir, uint
 				const struct ref *r = &peers->v[i];
 				size_t lo = r->idx, hi = r->idx + 1;
 
-				if (r->kind == REF_GROUP)
+				if (r->kind == REF_GROUP || r->kind == REF_HOST)
 					continue;
 				if (r->kind == REF_ANY) {
 					lo = 0;
@@ -387,7 +394,7 @@ static int build_ipcache(struct cctx *x)
 {
 	const struct pw_cluster *c = x->c;
 	struct ipc_tmp *t;
-	size_t n = x->n_groups + 1, w = 0;
+	size_t n = x->n_groups + 1 + x->o.n_host_addrs, w = 0;
 
 	for (size_t i = 0; i < c->n_pods; i++)
 		n += c->pods[i].n_ips;
@@ -404,6 +411,9 @@ static int build_ipcache(struct cctx *x)
 			ipc_set(&t[n++], c->pods[i].ips[k], 128, id->id,
 				PW_IPC_POD | (id->dns ? PW_IPC_DNS : 0), i);
 		}
+	/* the node's addresses: after pods (a hostNetwork pod shares them) */
+	for (size_t i = 0; i < x->o.n_host_addrs; i++)
+		ipc_set(&t[n++], x->o.host_addrs[i], 128, PW_ID_HOST, 0, (1ULL << 39) + i);
 	for (size_t i = 0; i < c->n_services; i++)
 		for (size_t k = 0; k < c->services[i].n_cluster_ips && k < 2; k++)
 			ipc_set(&t[n++], c->services[i].cluster_ips[k], 128, PW_ID_WORLD,

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <linux/fib_rules.h>
 #include <linux/if_link.h>
+#include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include "model.h"
 #include "kernel/route.h"
@@ -463,6 +464,99 @@ int pw_rt_gateway_devs(struct pw_rt *rt, uint32_t **out, size_t *n)
 		qsort(l.v, l.n, sizeof(*l.v), cmp_u32);
 	*out = l.v;
 	*n = l.n;
+	return 0;
+}
+
+/* ------------------------------------------------------- node addresses */
+
+struct addr_list {
+	uint8_t (*v)[16];
+	size_t    n, cap;
+};
+
+static int addr_dump_cb(const struct nlmsghdr *nh, void *ctx)
+{
+	const struct ifaddrmsg *ifa = NLMSG_DATA(nh);
+	struct rtattr *tb[IFA_MAX + 1];
+	struct addr_list *l = ctx;
+	const struct rtattr *a;
+	uint8_t addr[16] = { 0 };
+
+	if (nh->nlmsg_type != RTM_NEWADDR || nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifa)))
+		return 0;
+	pw_rt_parse(nh, sizeof(*ifa), tb, IFA_MAX);
+	a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+	if (!a)
+		return 0;
+	if (ifa->ifa_family == AF_INET && RTA_PAYLOAD(a) >= 4) {
+		addr[10] = addr[11] = 0xff;
+		memcpy(addr + 12, RTA_DATA(a), 4);
+		if (addr[12] == 127)
+			return 0;
+	} else if (ifa->ifa_family == AF_INET6 && RTA_PAYLOAD(a) >= 16) {
+		static const uint8_t loop6[16] = { [15] = 1 };
+
+		memcpy(addr, RTA_DATA(a), 16);
+		if (!memcmp(addr, loop6, 16))
+			return 0;
+	} else {
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 16;
+		void *nv = realloc(l->v, ncap * sizeof(*l->v));
+
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	memcpy(l->v[l->n++], addr, 16);
+	return 0;
+}
+
+static int cmp_addr16(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+int pw_rt_host_addrs(struct pw_rt *rt, uint8_t (**out)[16], size_t *n)
+{
+	static const uint8_t families[] = { AF_INET, AF_INET6 };
+	struct addr_list l = { 0 };
+	size_t w = 0;
+	int err = 0;
+
+	for (size_t f = 0; f < sizeof(families); f++) {
+		struct {
+			struct nlmsghdr  nh;
+			struct ifaddrmsg ifa;
+		} req;
+
+		memset(&req, 0, sizeof(req));
+		req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifa));
+		req.nh.nlmsg_type = RTM_GETADDR;
+		req.nh.nlmsg_flags = NLM_F_DUMP;
+		req.ifa.ifa_family = families[f];
+		err = pw_rt_request(rt, &req.nh, addr_dump_cb, &l);
+		if (err == -EAFNOSUPPORT) /* no IPv6 in this kernel */
+			err = 0;
+		if (err)
+			break;
+	}
+	if (err) {
+		free(l.v);
+		*out = NULL;
+		*n = 0;
+		return err;
+	}
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_addr16);
+	for (size_t i = 0; i < l.n; i++) /* unique: one address may sit on two links */
+		if (!w || memcmp(l.v[w - 1], l.v[i], 16))
+			memmove(l.v[w++], l.v[i], 16);
+	*out = l.v;
+	*n = w;
 	return 0;
 }
 

@@ -63,6 +63,12 @@ int pw_rt_links(struct pw_rt *rt, struct pw_link **out, size_t *n);
  */
 int pw_rt_host_dev(struct pw_rt *rt, const uint8_t addr[16], uint32_t *ifindex);
 
+/*
+ * The node's own unicast addresses (RTM_GETADDR dump, IPv4-mapped or IPv6;
+ * loopback left out), sorted, unique. *out is malloc'd, 16 bytes each.
+ */
+int pw_rt_host_addrs(struct pw_rt *rt, uint8_t (**out)[16], size_t *n);
+
 /* The output devices of every unicast route with a gateway, sorted, unique. */
 int pw_rt_gateway_devs(struct pw_rt *rt, uint32_t **out, size_t *n);
 

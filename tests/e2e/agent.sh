@@ -95,6 +95,15 @@ done
 if [ ${#bad[@]} -eq 0 ]; then pwe_pass replies_pass_under_default_deny
 else pwe_fail replies_pass_under_default_deny "${bad[*]}"; fi
 
+# The node itself (kubelet probes) reaches a pod that is isolated for ingress
+# with no rule naming the node: its addresses are the host identity.
+if timeout -k 1 6 nsenter --net="/run/netns/$(pwc_node_netns node1)" \
+		"$PWC_PY" -c "$PWC_PY_PROBE" tcp "$(pwc_ip "$B")" 7000 2 >/dev/null 2>&1; then
+	pwe_pass node_reaches_isolated_pod
+else
+	pwe_fail node_reaches_isolated_pod "node1 -> $B tcp/7000 refused under default-deny"
+fi
+
 # ------------------------------------------------------------ edit: allow -> deny
 pwc_stream_start $A $B 7000; S_AB=$PWC_STREAM_OUT; P_AB=$PWC_LAST_PID
 pwc_stream_start $A $D 7000; S_AD=$PWC_STREAM_OUT; P_AD=$PWC_LAST_PID

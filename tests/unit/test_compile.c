@@ -419,6 +419,47 @@ static void t_compile_cidr_except_hole(void)
 	pw_cluster_free(c);
 }
 
+/* The node's addresses are the host identity; an ipBlock holding one allows it. */
+static void t_compile_host_addrs(void)
+{
+	struct pw_state s;
+	struct pw_error err = { { 0 } };
+	uint8_t hosts[2][16] = { { [10] = 0xff, [11] = 0xff, 10, 9, 0, 1 },
+				 { [10] = 0xff, [11] = 0xff, 192, 168, 7, 1 } };
+	struct pw_compile_opts o = { .host_addrs = (const uint8_t (*)[16])hosts, .n_host_addrs = 2 };
+	struct pw_cluster *c = t_compile(PODS
+		"kind: NetworkPolicy\n"
+		"metadata: {name: p, namespace: prod}\n"
+		"spec:\n"
+		"  podSelector: {matchLabels: {app: web}}\n"
+		"  policyTypes: [Ingress, Egress]\n"
+		"  egress: [{to: [{ipBlock: {cidr: 10.9.0.0/16}}]}]\n", &o, &s, &err);
+	struct pw_policy_val v;
+	const struct pw_state_ep *e;
+
+	CHECK(c);
+	if (!c)
+		return;
+	CHECK_EQ(t_ident(&s, "10.9.0.1"), PW_ID_HOST);
+	CHECK_EQ(t_ident(&s, "192.168.7.1"), PW_ID_HOST);
+	e = t_ep(&s, "prod", "web1");
+	CHECK(e);
+	if (e) {
+		/* egress to the host address inside the block is allowed, as HOST */
+		CHECK(pw_state_policy_lookup(&s, e->ep_id, PW_DIR_EGRESS, PW_ID_HOST, TCP, 10250, &v));
+		/* nothing else names the host: no ingress entry (the datapath lets it in) */
+		CHECK(!pw_state_policy_lookup(&s, e->ep_id, PW_DIR_INGRESS, PW_ID_HOST, TCP, 80, &v));
+	}
+	pw_state_free(&s);
+	pw_cluster_free(c);
+	/* without host addresses, no HOST entry at all */
+	c = t_compile(PODS, NULL, &s, &err);
+	CHECK(c && t_ident(&s, "10.9.0.1") == PW_ID_WORLD);
+	if (c)
+		pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
 static void t_compile_ipv6_block_excludes_ipv4(void)
 {
 	struct pw_state s;
@@ -1268,6 +1309,7 @@ int suite_compile(void)
 	RUN(t_compile_identity_ranges_and_table);
 	RUN(t_compile_ipcache_entries);
 	RUN(t_compile_cidr_except_hole);
+	RUN(t_compile_host_addrs);
 	RUN(t_compile_ipv6_block_excludes_ipv4);
 	RUN(t_compile_ipv6_block_keeps_ipv4_world);
 	RUN(t_compile_ipblock_randomized);

@@ -512,7 +512,7 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	uint32_t *ifx = NULL, *up = NULL;
 	uint8_t (*host_addrs)[16] = NULL;
 	size_t n_host_addrs = 0;
-	bool state_changed, spots_changed;
+	bool state_changed, spots_changed, names_due = false;
 	int err;
 
 	memset(res, 0, sizeof(*res));
@@ -622,7 +622,7 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 		if (err)
 			goto out;
 		e->have_last = true;
-		pw_ops_write_state(e->pin_dir, &st, c, &e->o, &res->sync); /* ops: names for monitor/status/explain */
+		names_due = true;
 		state_copy_free(&e->failed);
 		e->have_failed = false;
 	} else {
@@ -673,8 +673,16 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	if (kind != PW_PUSH_TICK || res->sync.switched || res->att.attached ||
 	    res->att.replaced || res->att.detached)
 		log_apply(e, res);
+	/*
+	 * The names file for monitor/status/explain (ops) is written last: it is
+	 * not enforcement, and at 10k pods it costs more than the sync itself, so
+	 * neither the attach of new pods nor the apply's own timing waits for it.
+	 * It follows the maps even when the attach after the switch failed.
+	 */
 	err = 0;
 out:
+	if (names_due)
+		pw_ops_write_state(e->pin_dir, &st, c, &e->o, &res->sync);
 	pw_metrics_observe_push(kind, start_ns, res, err); /* ops: --metrics */
 	pw_resolver_release(&live);
 	free(ifx);

@@ -711,11 +711,15 @@ static int run_agent(const struct pwb_cl_opts *o, const char *root, struct pwb_c
 	/* wait for the first pass: pins there, generation set, our entries live */
 	deadline = pwb_now_ns() + 120ull * 1000000000ull;
 	for (;;) {
-		if (a.cfg_fd < 0 && (a.cfg_fd = pinned(&a, "config")) >= 0) {
+		/* one by one, as they appear: libbpf pins each map right after making it */
+		if (a.cfg_fd < 0)
+			a.cfg_fd = pinned(&a, "config");
+		if (a.ep_fd < 0)
 			a.ep_fd = pinned(&a, "endpoints");
+		if (a.ipc_fd < 0)
 			a.ipc_fd = pinned(&a, "ipcache");
+		if (a.pol_fd < 0)
 			a.pol_fd = pinned(&a, "policy");
-		}
 		if (a.cfg_fd >= 0 && a.ep_fd >= 0 && a.ipc_fd >= 0 && a.pol_fd >= 0 &&
 		    !read_config(&a, &cfg) && cfg.generation && policy_live(&a, &cfg, 10000))
 			break;

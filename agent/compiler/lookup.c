@@ -19,7 +19,15 @@ static int ipc_key_cmp(const void *a, const void *b)
 	return memcmp(a, &((const struct pw_state_ipc *)b)->key, sizeof(struct pw_ipcache_key));
 }
 
-/* the longest entry for one peer (what one LPM lookup returns) */
+/*
+ * The longest entry for one peer. The datapath (bpf/lib/policy.h) finds it
+ * over two maps, in this same order: one port (16 port bits: the hash
+ * policy), the port-range prefixes (15..1 bits: policy_lpm), every port of
+ * the protocol (0 bits) and every protocol (the hash again), each only when
+ * the peer's summary says it has entries of that shape. The summaries are
+ * derived from these same entries by mapsync, so the order alone decides,
+ * and both answer with the same entry (verdict and rule).
+ */
 static const struct pw_state_pol *lpm_policy(const struct pw_state *s, uint32_t ep_id,
 					     uint8_t dir, uint32_t peer, uint8_t proto,
 					     uint16_t port)
@@ -68,6 +76,7 @@ bool pw_state_ipcache_lookup(const struct pw_state *s, const uint8_t addr[16],
 {
 	struct pw_ipcache_key k;
 
+	/* /128 first (the datapath's hash ipcache), then shorter (ipcache_lpm) */
 	for (int len = 128; len >= 0; len--) {
 		const struct pw_state_ipc *e;
 

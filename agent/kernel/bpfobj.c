@@ -108,6 +108,45 @@ static int set_pin_paths(struct podwall_bpf *skel, const char *pin_dir)
 	return 0;
 }
 
+/*
+ * Maps pinned by a podwall from before ipcache and policy were split
+ * (abi.h): their ipcache and policy pins are LPMs with the definition that
+ * ipcache_lpm and policy_lpm have now. Rename the pins, so that libbpf
+ * adopts them under the new names (programs attached by the old podwall
+ * keep using them meanwhile) and creates the hash halves beside them; the
+ * first sync then moves the exact entries into the hashes.
+ */
+static void adopt_unsplit_pins(const char *pin_dir)
+{
+	static const char *const names[][2] = { { "ipcache", "ipcache_lpm" },
+						{ "policy", "policy_lpm" } };
+	char from[PATH_MAX], to[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct bpf_map_info info;
+		uint32_t len = sizeof(info);
+		int fd;
+
+		if (snprintf(from, sizeof(from), "%s/%s", pin_dir, names[i][0]) >= (int)sizeof(from) ||
+		    snprintf(to, sizeof(to), "%s/%s", pin_dir, names[i][1]) >= (int)sizeof(to))
+			return;
+		fd = bpf_obj_get(from);
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    info.type == BPF_MAP_TYPE_LPM_TRIE && access(to, F_OK) && errno == ENOENT) {
+			if (rename(from, to))
+				fprintf(stderr, "podwall: rename %s to %s: %s\n", from, to,
+					strerror(errno));
+			else
+				fprintf(stderr, "podwall: %s: adopted as %s (maps of an older podwall)\n",
+					from, names[i][1]);
+		}
+		close(fd);
+	}
+}
+
 int pw_bpf_open(const char *pin_dir, struct podwall_bpf **out)
 {
 	struct podwall_bpf *skel;
@@ -132,6 +171,7 @@ int pw_bpf_open(const char *pin_dir, struct podwall_bpf **out)
 		return err ? err : -EINVAL;
 	}
 	if (pin_dir) {
+		adopt_unsplit_pins(pin_dir);
 		err = set_pin_paths(skel, pin_dir);
 		if (err)
 			goto cleanup;
@@ -270,26 +310,73 @@ int pw_bpf_del_local_ip(struct podwall_bpf *obj, const uint8_t addr[16])
 	return map_del(obj->maps.local_ips, &a, sizeof(a));
 }
 
+/* Whole addresses go to the hash ipcache, shorter prefixes to ipcache_lpm (abi.h). */
+static struct bpf_map *ipcache_map(struct podwall_bpf *obj, const struct pw_ipcache_key *k)
+{
+	return k->prefixlen == PW_IPC_EXACT_PREFIX ? obj->maps.ipcache : obj->maps.ipcache_lpm;
+}
+
 int pw_bpf_put_ipcache(struct podwall_bpf *obj, const struct pw_ipcache_key *k,
 		       const struct pw_ipcache_val *v)
 {
-	return map_put(obj->maps.ipcache, k, sizeof(*k), v, sizeof(*v));
+	return map_put(ipcache_map(obj, k), k, sizeof(*k), v, sizeof(*v));
 }
 
 int pw_bpf_del_ipcache(struct podwall_bpf *obj, const struct pw_ipcache_key *k)
 {
-	return map_del(obj->maps.ipcache, k, sizeof(*k));
+	return map_del(ipcache_map(obj, k), k, sizeof(*k));
+}
+
+static struct bpf_map *policy_map(struct podwall_bpf *obj, const struct pw_policy_key *k)
+{
+	return PW_POL_IN_HASH(k->prefixlen) ? obj->maps.policy : obj->maps.policy_lpm;
+}
+
+void pw_policy_summary_key(struct pw_policy_key *sk, const struct pw_policy_key *k)
+{
+	memset(sk, 0, sizeof(*sk));
+	sk->prefixlen = PW_POL_PREFIX_SUMMARY;
+	sk->slot = k->slot;
+	sk->dir = k->dir;
+	sk->ep_id = k->ep_id;
+	sk->peer_id = k->peer_id;
+}
+
+bool pw_policy_needs_summary(const struct pw_policy_key *k)
+{
+	return k->peer_id == PW_ID_ANY || k->prefixlen != PW_POL_PREFIX_FULL;
 }
 
 int pw_bpf_put_policy(struct podwall_bpf *obj, const struct pw_policy_key *k,
 		      const struct pw_policy_val *v)
 {
-	return map_put(obj->maps.policy, k, sizeof(*k), v, sizeof(*v));
+	struct pw_policy_val sv = { 0 };
+	struct pw_policy_key sk;
+	uint32_t bit = pw_polsum_bit(k->prefixlen, k->proto);
+	int err;
+
+	if (k->prefixlen < PW_POL_PREFIX_ANY_PROTO || k->prefixlen > PW_POL_PREFIX_FULL)
+		return -EINVAL;
+	/* the summary first: its bit never hides an entry that is already there */
+	if (pw_policy_needs_summary(k)) {
+		pw_policy_summary_key(&sk, k);
+		err = map_get(obj->maps.policy, &sk, sizeof(sk), &sv, sizeof(sv));
+		if (err && err != -ENOENT)
+			return err;
+		if (err || !(sv.flags & bit)) {
+			sv.flags |= bit;
+			err = map_put(obj->maps.policy, &sk, sizeof(sk), &sv, sizeof(sv));
+			if (err)
+				return err;
+		}
+	}
+	return map_put(policy_map(obj, k), k, sizeof(*k), v, sizeof(*v));
 }
 
+/* The summary keeps its bit: a superset costs a lookup, never a verdict. */
 int pw_bpf_del_policy(struct podwall_bpf *obj, const struct pw_policy_key *k)
 {
-	return map_del(obj->maps.policy, k, sizeof(*k));
+	return map_del(policy_map(obj, k), k, sizeof(*k));
 }
 
 int pw_bpf_put_dns(struct podwall_bpf *obj, uint32_t ep_id, const struct pw_dns *d)

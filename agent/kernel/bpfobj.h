@@ -59,6 +59,14 @@ int pw_bpf_del_endpoint(struct podwall_bpf *obj, uint32_t ifindex);
 int pw_bpf_put_local_ip(struct podwall_bpf *obj, const uint8_t addr[16], uint32_t ifindex);
 int pw_bpf_del_local_ip(struct podwall_bpf *obj, const uint8_t addr[16]);
 
+/*
+ * ipcache and policy entries go to the hash or the LPM half by their
+ * prefixlen (abi.h: ipcache/ipcache_lpm, policy/policy_lpm); put_policy also sets the
+ * entry's bit in its (slot, dir, ep, peer) summary. del_policy leaves the
+ * summary as it is (a bit too many costs a lookup, never a verdict). For
+ * single entries (tests, benchmarks); the agent writes whole states with
+ * mapsync. put_policy refuses prefixlen below PW_POL_PREFIX_ANY_PROTO.
+ */
 int pw_bpf_put_ipcache(struct podwall_bpf *obj, const struct pw_ipcache_key *k,
 		       const struct pw_ipcache_val *v);
 int pw_bpf_del_ipcache(struct podwall_bpf *obj, const struct pw_ipcache_key *k);
@@ -66,6 +74,10 @@ int pw_bpf_del_ipcache(struct podwall_bpf *obj, const struct pw_ipcache_key *k);
 int pw_bpf_put_policy(struct podwall_bpf *obj, const struct pw_policy_key *k,
 		      const struct pw_policy_val *v);
 int pw_bpf_del_policy(struct podwall_bpf *obj, const struct pw_policy_key *k);
+
+/* The summary key of k's (slot, dir, ep_id, peer_id), and whether k needs one. */
+void pw_policy_summary_key(struct pw_policy_key *sk, const struct pw_policy_key *k);
+bool pw_policy_needs_summary(const struct pw_policy_key *k);
 
 /*
  * dns: put writes the whole value, counters included (use get first to keep

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kernel/mapsync.h"
@@ -31,6 +32,22 @@ const char *const pw_sync_map_names[PW_SM_MAX] = {
 	[PW_SM_DNS]       = "dns",
 	[PW_SM_CONFIG]    = "config",
 };
+
+/*
+ * The LPM halves of ipcache and policy (abi.h) are maps of their own, but
+ * not maps of their own in the statistics, which are logical (an entry is
+ * an ipcache or a policy entry wherever it lives): they get indexes after
+ * the public ones.
+ */
+#define SM_IPC_LPM PW_SM_MAX
+#define SM_POL_LPM (PW_SM_MAX + 1)
+#define SM_N       (PW_SM_MAX + 2)
+
+static const char *sm_name(int m)
+{
+	return m == SM_IPC_LPM ? "ipcache_lpm" : m == SM_POL_LPM ? "policy_lpm" :
+	       pw_sync_map_names[m];
+}
 
 /* ------------------------------------------------------------ tables */
 
@@ -337,6 +354,169 @@ done:
 	return 0;
 }
 
+/* ------------------------------------------------------------ LPM halves */
+
+static int map_info(int fd, struct bpf_map_info *info)
+{
+	uint32_t len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_obj_get_info_by_fd(fd, info, &len);
+}
+
+/* fd of map id if it is named name with the key/value sizes of like, else -1 */
+static int map_named(uint32_t id, const char *name, const struct bpf_map_info *like,
+		     bool same_btf)
+{
+	struct bpf_map_info info;
+	int fd = bpf_map_get_fd_by_id(id);
+
+	if (fd < 0)
+		return -1;
+	if (map_info(fd, &info) || strcmp(info.name, name) || info.key_size != like->key_size ||
+	    info.value_size != like->value_size || info.type != BPF_MAP_TYPE_LPM_TRIE ||
+	    (same_btf && (!like->btf_id || info.btf_id != like->btf_id))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The maps named want[i] of a program that uses the map with id `id`. */
+static int find_by_prog(uint32_t id, const char *const want[2],
+			const struct bpf_map_info like[2], int out[2])
+{
+	uint32_t pid = 0;
+
+	while (!bpf_prog_get_next_id(pid, &pid)) {
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info), ids[64], n;
+		bool uses = false;
+		int fd = bpf_prog_get_fd_by_id(pid);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+		info.map_ids = (uint64_t)(uintptr_t)ids;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			close(fd);
+			continue;
+		}
+		close(fd);
+		n = info.nr_map_ids < sizeof(ids) / sizeof(ids[0]) ? info.nr_map_ids
+								   : sizeof(ids) / sizeof(ids[0]);
+		for (uint32_t i = 0; i < n; i++)
+			uses |= ids[i] == id;
+		if (!uses)
+			continue;
+		for (uint32_t i = 0; i < n; i++)
+			for (int w = 0; w < 2; w++)
+				if (out[w] < 0)
+					out[w] = map_named(ids[i], want[w], &like[w], false);
+		if (out[0] >= 0 && out[1] >= 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/* The maps named want[i] loaded with the same BTF as like[i] (one object load). */
+static int find_by_btf(const char *const want[2], const struct bpf_map_info like[2], int out[2])
+{
+	uint32_t mid = 0;
+
+	while (!bpf_map_get_next_id(mid, &mid))
+		for (int w = 0; w < 2; w++) {
+			int fd;
+
+			if (out[w] >= 0 || (fd = map_named(mid, want[w], &like[w], true)) < 0)
+				continue;
+			out[w] = fd;
+		}
+	return out[0] >= 0 && out[1] >= 0 ? 0 : -ENOENT;
+}
+
+int pw_map_fds_lpm_find(const struct pw_map_fds *fds, struct pw_map_fds_lpm *l)
+{
+	static const char *const want[2] = { "ipcache_lpm", "policy_lpm" };
+	struct bpf_map_info like[2];
+	int out[2] = { -1, -1 }, err;
+
+	l->ipcache_lpm = l->policy_lpm = -1;
+	l->owned = true;
+	err = map_info(fds->ipcache, &like[0]);
+	if (!err)
+		err = map_info(fds->policy, &like[1]);
+	if (err)
+		return err;
+	if (like[0].type == BPF_MAP_TYPE_LPM_TRIE && like[1].type == BPF_MAP_TYPE_LPM_TRIE)
+		return 0; /* before the split: everything is in these two */
+	err = find_by_prog(like[1].id, want, like, out);
+	if (err)
+		err = find_by_btf(want, like, out);
+	if (err) {
+		for (int w = 0; w < 2; w++)
+			if (out[w] >= 0)
+				close(out[w]);
+		return err;
+	}
+	l->ipcache_lpm = out[0];
+	l->policy_lpm = out[1];
+	return 0;
+}
+
+void pw_map_fds_lpm_close(struct pw_map_fds_lpm *l)
+{
+	if (!l->owned)
+		return;
+	if (l->ipcache_lpm >= 0)
+		close(l->ipcache_lpm);
+	if (l->policy_lpm >= 0)
+		close(l->policy_lpm);
+	l->ipcache_lpm = l->policy_lpm = -1;
+}
+
+/*
+ * A datapath from before the split still attached: a program that uses the
+ * LPM policy_lpm (its "policy") but not the hash policy. bpfobj adopts the
+ * old pins under the new names; until the agent has attached the new
+ * programs, the old ones look everything up in the LPMs.
+ */
+static bool unsplit_prog_attached(int policy_fd, int policy_lpm_fd)
+{
+	struct bpf_map_info h, l;
+	uint32_t pid = 0;
+
+	if (map_info(policy_fd, &h) || map_info(policy_lpm_fd, &l))
+		return false;
+	while (!bpf_prog_get_next_id(pid, &pid)) {
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info), ids[64], n;
+		bool uses_l = false, uses_h = false;
+		int fd = bpf_prog_get_fd_by_id(pid);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+		info.map_ids = (uint64_t)(uintptr_t)ids;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			close(fd);
+			continue;
+		}
+		close(fd);
+		n = info.nr_map_ids < sizeof(ids) / sizeof(ids[0]) ? info.nr_map_ids
+								   : sizeof(ids) / sizeof(ids[0]);
+		for (uint32_t i = 0; i < n; i++) {
+			uses_l |= ids[i] == l.id;
+			uses_h |= ids[i] == h.id;
+		}
+		if (uses_l && !uses_h)
+			return true;
+	}
+	return false;
+}
+
 /* ------------------------------------------------------------ keys */
 
 /* Zero every bit of an LPM key beyond its prefixlen. */
@@ -376,21 +556,30 @@ static bool addr_is_v4(const uint8_t a[16])
 
 struct sync {
 	const struct pw_map_fds *fds;
+	const struct pw_map_fds_lpm *lfds;
 	struct pw_sync_stats *st;
-	struct map_meta m[PW_SM_MAX];
+	struct map_meta m[SM_N];
+	bool have_lpm;                     /* the LPM halves are there (else: a legacy
+					      single LPM in ipcache/policy, read only) */
 	struct pw_config cfg;
 	uint32_t A, I;
 
-	/* in the maps now */
-	struct tab ipc_all, pol_all;       /* raw, every slot */
-	struct tab ipc_A, ipc_I;           /* slot-0 keys */
-	struct tab pol_A, pol_I;
+	/*
+	 * In the maps now. ipc/pol: the hash halves (policy with its summaries),
+	 * ipl/pll: the LPM halves; lipc_A/lpol_A: the live slot, both halves
+	 * merged, summaries left out (the logical view).
+	 */
+	struct tab ipc_all, pol_all, ipl_all, pll_all; /* raw, every slot */
+	struct tab ipc_A, ipc_I, ipl_A, ipl_I;         /* slot-0 keys */
+	struct tab pol_A, pol_I, pll_A, pll_I;
+	struct tab lipc_A, lpol_A;
 	size_t ipc_garbage, pol_garbage;   /* entries with a slot byte > 1 */
 	struct tab ep, lip, dns;           /* raw */
 	struct tab ep_norm, dns_norm;      /* live-slot view */
 
-	/* desired */
+	/* desired: logical (w_ipc, w_pol), then split over the halves */
 	struct tab w_ipc, w_pol;           /* slot-0 keys, canonical */
+	struct tab w_ipch, w_ipcl, w_polh, w_poll; /* w_polh: with the summaries */
 	struct tab w_ep, w_lip, w_dns;     /* w_ep/w_dns: normalized (flags[0] only) */
 
 	/* undo log for writes made before the flip */
@@ -400,9 +589,11 @@ struct sync {
 
 static void sync_free(struct sync *s)
 {
-	struct tab *tabs[] = { &s->ipc_all, &s->pol_all, &s->ipc_A, &s->ipc_I, &s->pol_A,
-			       &s->pol_I, &s->ep, &s->lip, &s->dns, &s->ep_norm, &s->dns_norm,
-			       &s->w_ipc, &s->w_pol, &s->w_ep, &s->w_lip, &s->w_dns };
+	struct tab *tabs[] = { &s->ipc_all, &s->pol_all, &s->ipl_all, &s->pll_all, &s->ipc_A,
+			       &s->ipc_I, &s->ipl_A, &s->ipl_I, &s->pol_A, &s->pol_I, &s->pll_A,
+			       &s->pll_I, &s->lipc_A, &s->lpol_A, &s->ep, &s->lip, &s->dns,
+			       &s->ep_norm, &s->dns_norm, &s->w_ipc, &s->w_pol, &s->w_ipch,
+			       &s->w_ipcl, &s->w_polh, &s->w_poll, &s->w_ep, &s->w_lip, &s->w_dns };
 
 	for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++)
 		tab_free(tabs[i]);
@@ -434,11 +625,21 @@ static int split_slots(const struct tab *all, uint32_t A, struct tab *ta, struct
 	return 0;
 }
 
+/* PW_EP_NO_ANY_* of ep_id: the directions in which it has no any-peer entry. */
+static uint32_t no_any_flags(const struct tab *any_dirs, uint32_t ep_id)
+{
+	uint64_t in = (uint64_t)ep_id << 8 | PW_DIR_INGRESS, eg = (uint64_t)ep_id << 8 | PW_DIR_EGRESS;
+
+	return (tab_find(any_dirs, &in) ? 0 : PW_EP_NO_ANY_INGRESS) |
+	       (tab_find(any_dirs, &eg) ? 0 : PW_EP_NO_ANY_EGRESS);
+}
+
 static int build_desired(struct sync *s, const struct pw_state *d)
 {
 	struct pw_sync_stats *st = s->st;
+	struct tab any_dirs;
 	size_t dropped;
-	int err;
+	int err = 0;
 
 	for (size_t i = 0; i < d->n_ipc; i++) {
 		struct pw_ipcache_key k = d->ipc[i].key;
@@ -463,7 +664,7 @@ static int build_desired(struct sync *s, const struct pw_state *d)
 		k.slot = 0;
 		k.pad0 = 0;
 		k.pad1 = 0;
-		if (lpm_canon((uint8_t *)&k, sizeof(k))) {
+		if (k.prefixlen < PW_POL_PREFIX_ANY_PROTO || lpm_canon((uint8_t *)&k, sizeof(k))) {
 			set_err(st, "policy entry %zu: prefixlen %u out of range", i, k.prefixlen);
 			return -EINVAL;
 		}
@@ -474,6 +675,24 @@ static int build_desired(struct sync *s, const struct pw_state *d)
 	dropped = tab_sort_dedup(&s->w_pol);
 	if (dropped)
 		fprintf(stderr, "podwall: warning: policy: %zu duplicate keys ignored\n", dropped);
+
+	/* (ep_id, dir) that have any-peer entries: the others get PW_EP_NO_ANY_* */
+	tab_init(&any_dirs, sizeof(uint64_t), 0);
+	for (size_t i = 0; i < s->w_pol.n; i++) {
+		struct pw_policy_key k;
+		uint64_t ed;
+
+		memcpy(&k, tab_key(&s->w_pol, i), sizeof(k));
+		if (k.peer_id != PW_ID_ANY)
+			continue;
+		ed = (uint64_t)k.ep_id << 8 | k.dir;
+		err = tab_push(&any_dirs, &ed, NULL);
+		if (err) {
+			tab_free(&any_dirs);
+			return err;
+		}
+	}
+	tab_sort_dedup(&any_dirs);
 
 	for (size_t i = 0; i < d->n_eps; i++) {
 		const struct pw_state_ep *e = &d->eps[i];
@@ -496,17 +715,18 @@ static int build_desired(struct sync *s, const struct pw_state *d)
 				v6 = true;
 			}
 		}
-		v.flags[0] = (e->flags & ~(PW_EP_HAS_V4 | PW_EP_HAS_V6)) |
-			     (v4 ? PW_EP_HAS_V4 : 0) | (v6 ? PW_EP_HAS_V6 : 0);
+		v.flags[0] = (e->flags & ~(PW_EP_HAS_V4 | PW_EP_HAS_V6 | PW_EP_NO_ANY_MASK)) |
+			     (v4 ? PW_EP_HAS_V4 : 0) | (v6 ? PW_EP_HAS_V6 : 0) |
+			     no_any_flags(&any_dirs, e->ep_id);
 		err = tab_push(&s->w_ep, &key, &v);
 		if (err)
-			return err;
+			break;
 
 		memset(&dv, 0, sizeof(dv));
 		dv.flags[0] = e->dns_flags;
 		err = tab_push(&s->w_dns, &e->ep_id, &dv);
 		if (err)
-			return err;
+			break;
 
 		for (size_t j = 0; j < e->n_ips && j < 2; j++) {
 			struct pw_addr a;
@@ -514,9 +734,14 @@ static int build_desired(struct sync *s, const struct pw_state *d)
 			memcpy(a.a, e->ips[j], 16);
 			err = tab_push(&s->w_lip, &a, &key);
 			if (err)
-				return err;
+				break;
 		}
+		if (err)
+			break;
 	}
+	tab_free(&any_dirs);
+	if (err)
+		return err;
 	dropped = tab_sort_dedup(&s->w_ep);
 	if (dropped)
 		fprintf(stderr, "podwall: warning: endpoints: %zu pods share a host veth with "
@@ -562,13 +787,159 @@ static int build_live_views(struct sync *s)
 	return 0;
 }
 
-static int check_room(struct sync *s, enum pw_sync_map m, size_t peak)
+/* The live slot of both halves as one table each, without the summaries. */
+static int build_logical(struct sync *s)
+{
+	int err = 0;
+
+	for (size_t i = 0; !err && i < s->ipc_A.n; i++)
+		err = tab_push(&s->lipc_A, tab_key(&s->ipc_A, i), tab_val(&s->ipc_A, i));
+	for (size_t i = 0; !err && i < s->ipl_A.n; i++)
+		err = tab_push(&s->lipc_A, tab_key(&s->ipl_A, i), tab_val(&s->ipl_A, i));
+	for (size_t i = 0; !err && i < s->pol_A.n; i++) {
+		struct pw_policy_key k;
+
+		memcpy(&k, tab_key(&s->pol_A, i), sizeof(k));
+		if (k.prefixlen != PW_POL_PREFIX_SUMMARY)
+			err = tab_push(&s->lpol_A, &k, tab_val(&s->pol_A, i));
+	}
+	for (size_t i = 0; !err && i < s->pll_A.n; i++)
+		err = tab_push(&s->lpol_A, tab_key(&s->pll_A, i), tab_val(&s->pll_A, i));
+	if (err)
+		return err;
+	tab_sort_dedup(&s->lipc_A);
+	tab_sort_dedup(&s->lpol_A);
+	return 0;
+}
+
+/*
+ * The desired tables of each half: whole addresses to the hash ipcache,
+ * shorter prefixes to ipcache_lpm; exact policy keys to the hash policy,
+ * port ranges to policy_lpm, and a summary for each (dir, ep, peer) that
+ * needs one (abi.h): PW_ID_ANY always, another peer when it has an entry
+ * that is not one port. Why this split: a hash lookup costs the same
+ * whatever the number of entries, a trie walk deepens with it; the exact
+ * keys are the bulk of what the compiler emits (one port, every port, every
+ * protocol), port ranges and CIDR groups are few; and the summaries let a
+ * flow skip the shapes its peer has no entry of, so that a denied flow does
+ * no trie walk at all in the common case.
+ */
+static int split_desired(struct sync *s)
+{
+	struct tab sums;
+	int err = 0;
+
+	for (size_t i = 0; !err && i < s->w_ipc.n; i++) {
+		struct pw_ipcache_key k;
+
+		memcpy(&k, tab_key(&s->w_ipc, i), sizeof(k));
+		err = tab_push(k.prefixlen == PW_IPC_EXACT_PREFIX ? &s->w_ipch : &s->w_ipcl, &k,
+			       tab_val(&s->w_ipc, i));
+	}
+	if (err)
+		return err;
+
+	tab_init(&sums, sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
+	for (size_t i = 0; !err && i < s->w_pol.n; i++) {
+		struct pw_policy_key k, sk;
+		struct pw_policy_val sv = { 0 };
+
+		memcpy(&k, tab_key(&s->w_pol, i), sizeof(k));
+		err = tab_push(PW_POL_IN_HASH(k.prefixlen) ? &s->w_polh : &s->w_poll, &k,
+			       tab_val(&s->w_pol, i));
+		if (err || (k.peer_id != PW_ID_ANY && k.prefixlen == PW_POL_PREFIX_FULL))
+			continue;
+		memset(&sk, 0, sizeof(sk));
+		sk.prefixlen = PW_POL_PREFIX_SUMMARY;
+		sk.dir = k.dir;
+		sk.ep_id = k.ep_id;
+		sk.peer_id = k.peer_id;
+		sv.flags = pw_polsum_bit(k.prefixlen, k.proto);
+		err = tab_push(&sums, &sk, &sv);
+	}
+	/* one summary per key, the bits of all its entries */
+	if (!err && sums.n > 1)
+		qsort_r(sums.d, sums.n, sums.esz, tab_cmp, &sums);
+	for (size_t i = 0; !err && i < sums.n;) {
+		struct pw_policy_val sv, v;
+		size_t j;
+
+		memcpy(&sv, tab_val(&sums, i), sizeof(sv));
+		for (j = i + 1; j < sums.n && !memcmp(tab_key(&sums, i), tab_key(&sums, j), sums.ksz);
+		     j++) {
+			memcpy(&v, tab_val(&sums, j), sizeof(v));
+			sv.flags |= v.flags;
+		}
+		err = tab_push(&s->w_polh, tab_key(&sums, i), &sv);
+		i = j;
+	}
+	tab_free(&sums);
+	if (err)
+		return err;
+	/* subsequences of sorted tables are sorted; w_polh got the summaries */
+	tab_sort_dedup(&s->w_polh);
+	return 0;
+}
+
+/* Does the live slot hold exact keys in the LPM halves (an older layout)? */
+static bool lpm_has_exact(const struct sync *s)
+{
+	for (size_t i = 0; i < s->ipl_A.n; i++) {
+		struct pw_ipcache_key k;
+
+		memcpy(&k, tab_key(&s->ipl_A, i), sizeof(k));
+		if (k.prefixlen == PW_IPC_EXACT_PREFIX)
+			return true;
+	}
+	for (size_t i = 0; i < s->pll_A.n; i++) {
+		struct pw_policy_key k;
+
+		memcpy(&k, tab_key(&s->pll_A, i), sizeof(k));
+		if (PW_POL_IN_HASH(k.prefixlen))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * While a datapath from before the split is attached (an upgrade: the
+ * agent syncs, then attaches its programs), the new slot must also work for
+ * it: every entry goes into the LPM halves too. The new datapath finds the
+ * same answers with the extra LPM entries. The first sync after the old
+ * programs are gone writes the split layout alone.
+ */
+static int add_unsplit_copy(struct sync *s)
+{
+	int err = 0;
+
+	if (!lpm_has_exact(s) ||
+	    !unsplit_prog_attached(s->m[PW_SM_POLICY].fd, s->m[SM_POL_LPM].fd))
+		return 0;
+	for (size_t i = 0; !err && i < s->w_ipch.n; i++)
+		err = tab_push(&s->w_ipcl, tab_key(&s->w_ipch, i), tab_val(&s->w_ipch, i));
+	for (size_t i = 0; !err && i < s->w_polh.n; i++) {
+		struct pw_policy_key k;
+
+		memcpy(&k, tab_key(&s->w_polh, i), sizeof(k));
+		if (k.prefixlen != PW_POL_PREFIX_SUMMARY)
+			err = tab_push(&s->w_poll, &k, tab_val(&s->w_polh, i));
+	}
+	if (err)
+		return err;
+	tab_sort_dedup(&s->w_ipcl);
+	tab_sort_dedup(&s->w_poll);
+	fprintf(stderr, "podwall: a datapath of an older podwall is still attached: this "
+		"policy set is also written in its layout\n");
+	return 0;
+}
+
+static int check_room(struct sync *s, int m, size_t peak)
 {
 	if (peak <= s->m[m].max_entries)
 		return 0;
 	set_err(s->st, "map %s is too small for this change: it would need %zu entries "
 		"(both policy slots included), its limit is %u; nothing was changed",
-		pw_sync_map_names[m], peak, s->m[m].max_entries);
+		sm_name(m), peak, s->m[m].max_entries);
 	return -ENOSPC;
 }
 
@@ -607,24 +978,24 @@ static void undo_all(struct sync *s)
 	}
 }
 
-static int map_write(struct sync *s, enum pw_sync_map m, const void *k, const void *v)
+static int map_write(struct sync *s, int m, const void *k, const void *v)
 {
 	int err = bpf_map_update_elem(s->m[m].fd, k, v, BPF_ANY);
 
 	if (err) {
-		set_err(s->st, "map %s: update: %s", pw_sync_map_names[m], strerror(-err));
+		set_err(s->st, "map %s: update: %s", sm_name(m), strerror(-err));
 		return err;
 	}
 	s->st->writes++;
 	return 0;
 }
 
-static int map_del(struct sync *s, enum pw_sync_map m, const void *k)
+static int map_del(struct sync *s, int m, const void *k)
 {
 	int err = bpf_map_delete_elem(s->m[m].fd, k);
 
 	if (err && err != -ENOENT) {
-		set_err(s->st, "map %s: delete: %s", pw_sync_map_names[m], strerror(-err));
+		set_err(s->st, "map %s: delete: %s", sm_name(m), strerror(-err));
 		return err;
 	}
 	s->st->deletes++;
@@ -632,7 +1003,7 @@ static int map_del(struct sync *s, enum pw_sync_map m, const void *k)
 }
 
 /* Delete n keys (ksz bytes each): batched, one by one where batches are not supported. */
-static int map_del_many(struct sync *s, enum pw_sync_map m, const uint8_t *keys, size_t n,
+static int map_del_many(struct sync *s, int m, const uint8_t *keys, size_t n,
 			size_t ksz)
 {
 	size_t done = 0;
@@ -659,7 +1030,7 @@ static int map_del_many(struct sync *s, enum pw_sync_map m, const uint8_t *keys,
 	return 0;
 }
 
-static int map_write_many(struct sync *s, enum pw_sync_map m, const uint8_t *keys,
+static int map_write_many(struct sync *s, int m, const uint8_t *keys,
 			  const uint8_t *vals, size_t n, size_t ksz, size_t vsz)
 {
 	size_t done = 0;
@@ -686,8 +1057,11 @@ static int map_write_many(struct sync *s, enum pw_sync_map m, const uint8_t *key
 	return 0;
 }
 
-/* Write a desired LPM table into slot I: only the difference with what slot I holds. */
-static int write_lpm_slot(struct sync *s, enum pw_sync_map m, const struct tab *all,
+/*
+ * Write a desired table of a per-slot map (ipcache, policy and their LPM
+ * halves) into slot I: only the difference with what slot I holds.
+ */
+static int write_slot(struct sync *s, int m, const struct tab *all,
 			  const struct tab *cur_I, const struct tab *want)
 {
 	size_t ksz = want->ksz, vsz = want->vsz, nd = 0, nw = 0;
@@ -757,11 +1131,14 @@ static int write_pre_flip(struct sync *s)
 			} else {
 				/* another pod on this device now: enforce it from the start */
 				v.flags[0] = v.flags[1] = want.flags[0];
+				/* (slot A's entries are not those its NO_ANY bits describe) */
+				v.flags[s->A] &= ~PW_EP_NO_ANY_MASK;
 			}
 			if (!memcmp(&old, &v, sizeof(v)))
 				continue;
 		} else {
 			v.flags[0] = v.flags[1] = want.flags[0];
+			v.flags[s->A] &= ~PW_EP_NO_ANY_MASK;
 		}
 		err = undo_record(s, s->m[PW_SM_ENDPOINTS].fd, key, s->ep.ksz,
 				  raw ? raw + s->ep.ksz : NULL, sizeof(v));
@@ -864,6 +1241,13 @@ static int read_all(struct sync *s)
 	if (!err)
 		err = map_meta(f->dns, "dns", sizeof(uint32_t), sizeof(struct pw_dns),
 			       &s->m[PW_SM_DNS], st);
+	s->have_lpm = s->lfds && s->lfds->ipcache_lpm >= 0 && s->lfds->policy_lpm >= 0;
+	if (!err && s->have_lpm)
+		err = map_meta(s->lfds->ipcache_lpm, "ipcache_lpm", sizeof(struct pw_ipcache_key),
+			       sizeof(struct pw_ipcache_val), &s->m[SM_IPC_LPM], st);
+	if (!err && s->have_lpm)
+		err = map_meta(s->lfds->policy_lpm, "policy_lpm", sizeof(struct pw_policy_key),
+			       sizeof(struct pw_policy_val), &s->m[SM_POL_LPM], st);
 	if (err)
 		return err;
 
@@ -875,12 +1259,17 @@ static int read_all(struct sync *s)
 	s->A = s->cfg.active_slot < PW_SLOTS ? s->cfg.active_slot : 0;
 	s->I = 1 - s->A;
 
-	tab_init(&s->ipc_all, sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
-	tab_init(&s->ipc_A, sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
-	tab_init(&s->ipc_I, sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
-	tab_init(&s->pol_all, sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
-	tab_init(&s->pol_A, sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
-	tab_init(&s->pol_I, sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
+	{
+		struct tab *ipcs[] = { &s->ipc_all, &s->ipc_A, &s->ipc_I, &s->ipl_all, &s->ipl_A,
+				       &s->ipl_I, &s->lipc_A };
+		struct tab *pols[] = { &s->pol_all, &s->pol_A, &s->pol_I, &s->pll_all, &s->pll_A,
+				       &s->pll_I, &s->lpol_A };
+
+		for (size_t i = 0; i < sizeof(ipcs) / sizeof(ipcs[0]); i++)
+			tab_init(ipcs[i], sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
+		for (size_t i = 0; i < sizeof(pols) / sizeof(pols[0]); i++)
+			tab_init(pols[i], sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
+	}
 	tab_init(&s->ep, sizeof(uint32_t), sizeof(struct pw_endpoint));
 	tab_init(&s->ep_norm, sizeof(uint32_t), sizeof(struct pw_endpoint));
 	tab_init(&s->lip, sizeof(struct pw_addr), sizeof(uint32_t));
@@ -890,6 +1279,10 @@ static int read_all(struct sync *s)
 	err = tab_read_map(&s->m[PW_SM_IPCACHE], "ipcache", &s->ipc_all, st);
 	if (!err)
 		err = tab_read_map(&s->m[PW_SM_POLICY], "policy", &s->pol_all, st);
+	if (!err && s->have_lpm)
+		err = tab_read_map(&s->m[SM_IPC_LPM], "ipcache_lpm", &s->ipl_all, st);
+	if (!err && s->have_lpm)
+		err = tab_read_map(&s->m[SM_POL_LPM], "policy_lpm", &s->pll_all, st);
 	if (!err)
 		err = tab_read_map(&s->m[PW_SM_ENDPOINTS], "endpoints", &s->ep, st);
 	if (!err)
@@ -901,12 +1294,28 @@ static int read_all(struct sync *s)
 	if (!err)
 		err = split_slots(&s->pol_all, s->A, &s->pol_A, &s->pol_I, &s->pol_garbage);
 	if (!err)
+		err = split_slots(&s->ipl_all, s->A, &s->ipl_A, &s->ipl_I, &s->ipc_garbage);
+	if (!err)
+		err = split_slots(&s->pll_all, s->A, &s->pll_A, &s->pll_I, &s->pol_garbage);
+	if (!err)
+		err = build_logical(s);
+	if (!err)
 		err = build_live_views(s);
 	return err;
 }
 
-int pw_sync_fds(const struct pw_map_fds *fds, const struct pw_state *desired,
-		const struct pw_sync_opts *opts, struct pw_sync_stats *st_out)
+/* tab_diff_count, only to know whether two tables differ */
+static bool tab_differ(const struct tab *a, const struct tab *b)
+{
+	struct pw_sync_count c = { 0 };
+
+	tab_diff_count(a, b, &c);
+	return c.added || c.changed || c.removed;
+}
+
+int pw_sync_fds2(const struct pw_map_fds *fds, const struct pw_map_fds_lpm *lfds,
+		 const struct pw_state *desired, const struct pw_sync_opts *opts,
+		 struct pw_sync_stats *st_out)
 {
 	struct pw_sync_stats st_local;
 	struct pw_sync_stats *st = st_out ? st_out : &st_local;
@@ -919,17 +1328,31 @@ int pw_sync_fds(const struct pw_map_fds *fds, const struct pw_state *desired,
 	memset(st, 0, sizeof(*st));
 	memset(&s, 0, sizeof(s));
 	s.fds = fds;
+	s.lfds = lfds;
 	s.st = st;
 	tab_init(&s.w_ipc, sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
+	tab_init(&s.w_ipch, sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
+	tab_init(&s.w_ipcl, sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
 	tab_init(&s.w_pol, sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
+	tab_init(&s.w_polh, sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
+	tab_init(&s.w_poll, sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
 	tab_init(&s.w_ep, sizeof(uint32_t), sizeof(struct pw_endpoint));
 	tab_init(&s.w_lip, sizeof(struct pw_addr), sizeof(uint32_t));
 	tab_init(&s.w_dns, sizeof(uint32_t), sizeof(struct pw_dns));
 
 	err = read_all(&s);
+	if (!err && !s.have_lpm) {
+		set_err(st, "maps ipcache_lpm/policy_lpm: not given (maps of an older podwall? "
+			"the datapath needs both halves of ipcache and policy)");
+		err = -EINVAL;
+	}
 	if (err)
 		goto out;
 	err = build_desired(&s, desired);
+	if (!err)
+		err = split_desired(&s);
+	if (!err)
+		err = add_unsplit_copy(&s);
 	if (err)
 		goto out;
 
@@ -938,8 +1361,8 @@ int pw_sync_fds(const struct pw_map_fds *fds, const struct pw_state *desired,
 		nflags = (nflags & ~opts->cfg_mask) | (opts->cfg_flags & opts->cfg_mask);
 
 	/* logical difference: desired vs the live slot */
-	tab_diff_count(&s.ipc_A, &s.w_ipc, &st->map[PW_SM_IPCACHE]);
-	tab_diff_count(&s.pol_A, &s.w_pol, &st->map[PW_SM_POLICY]);
+	tab_diff_count(&s.lipc_A, &s.w_ipc, &st->map[PW_SM_IPCACHE]);
+	tab_diff_count(&s.lpol_A, &s.w_pol, &st->map[PW_SM_POLICY]);
 	tab_diff_count(&s.ep_norm, &s.w_ep, &st->map[PW_SM_ENDPOINTS]);
 	tab_diff_count(&s.dns_norm, &s.w_dns, &st->map[PW_SM_DNS]);
 	tab_diff_count(&s.lip, &s.w_lip, &st->map[PW_SM_LOCAL_IPS]);
@@ -950,6 +1373,14 @@ int pw_sync_fds(const struct pw_map_fds *fds, const struct pw_state *desired,
 		if (c->added || c->changed || c->removed)
 			slots_equal = false;
 	}
+	/*
+	 * The same entries may still sit in the wrong half (maps written by an
+	 * older podwall, or by hand) or miss a summary: the physical halves
+	 * must equal the desired ones too.
+	 */
+	if (slots_equal && (tab_differ(&s.ipc_A, &s.w_ipch) || tab_differ(&s.ipl_A, &s.w_ipcl) ||
+			    tab_differ(&s.pol_A, &s.w_polh) || tab_differ(&s.pll_A, &s.w_poll)))
+		slots_equal = false;
 	st->slot = s.A;
 	st->generation = s.cfg.generation;
 
@@ -957,9 +1388,13 @@ int pw_sync_fds(const struct pw_map_fds *fds, const struct pw_state *desired,
 		goto out; /* nothing to do */
 
 	/* capacity of every map first: all or nothing */
-	err = check_room(&s, PW_SM_IPCACHE, s.ipc_A.n + s.w_ipc.n);
+	err = check_room(&s, PW_SM_IPCACHE, s.ipc_A.n + s.w_ipch.n);
 	if (!err)
-		err = check_room(&s, PW_SM_POLICY, s.pol_A.n + s.w_pol.n);
+		err = check_room(&s, SM_IPC_LPM, s.ipl_A.n + s.w_ipcl.n);
+	if (!err)
+		err = check_room(&s, PW_SM_POLICY, s.pol_A.n + s.w_polh.n);
+	if (!err)
+		err = check_room(&s, SM_POL_LPM, s.pll_A.n + s.w_poll.n);
 	if (!err)
 		err = check_room(&s, PW_SM_ENDPOINTS, s.ep.n + tab_count_new(&s.ep, &s.w_ep));
 	if (!err)
@@ -976,9 +1411,13 @@ int pw_sync_fds(const struct pw_map_fds *fds, const struct pw_state *desired,
 		/* only the mode changed: same slot, new generation */
 		ncfg.active_slot = s.A;
 	} else {
-		err = write_lpm_slot(&s, PW_SM_IPCACHE, &s.ipc_all, &s.ipc_I, &s.w_ipc);
+		err = write_slot(&s, PW_SM_IPCACHE, &s.ipc_all, &s.ipc_I, &s.w_ipch);
 		if (!err)
-			err = write_lpm_slot(&s, PW_SM_POLICY, &s.pol_all, &s.pol_I, &s.w_pol);
+			err = write_slot(&s, SM_IPC_LPM, &s.ipl_all, &s.ipl_I, &s.w_ipcl);
+		if (!err)
+			err = write_slot(&s, PW_SM_POLICY, &s.pol_all, &s.pol_I, &s.w_polh);
+		if (!err)
+			err = write_slot(&s, SM_POL_LPM, &s.pll_all, &s.pll_I, &s.w_poll);
 		if (!err)
 			err = write_pre_flip(&s);
 		if (err)
@@ -1017,6 +1456,25 @@ out:
 	return err;
 }
 
+int pw_sync_fds(const struct pw_map_fds *fds, const struct pw_state *desired,
+		const struct pw_sync_opts *opts, struct pw_sync_stats *st)
+{
+	struct pw_map_fds_lpm l;
+	int err = pw_map_fds_lpm_find(fds, &l);
+
+	if (err) {
+		if (st) {
+			memset(st, 0, sizeof(*st));
+			set_err(st, "maps ipcache_lpm/policy_lpm beside the given ipcache/policy: "
+				"not found (%s)", strerror(-err));
+		}
+		return err;
+	}
+	err = pw_sync_fds2(fds, &l, desired, opts, st);
+	pw_map_fds_lpm_close(&l);
+	return err;
+}
+
 int pw_map_fds_from_obj(struct podwall_bpf *obj, struct pw_map_fds *fds)
 {
 #ifdef PW_HAVE_SKEL
@@ -1034,12 +1492,30 @@ int pw_map_fds_from_obj(struct podwall_bpf *obj, struct pw_map_fds *fds)
 #endif
 }
 
+int pw_map_fds_lpm_from_obj(struct podwall_bpf *obj, struct pw_map_fds_lpm *l)
+{
+#ifdef PW_HAVE_SKEL
+	l->ipcache_lpm = bpf_map__fd(obj->maps.ipcache_lpm);
+	l->policy_lpm = bpf_map__fd(obj->maps.policy_lpm);
+	l->owned = false;
+	return 0;
+#else
+	(void)obj;
+	l->ipcache_lpm = l->policy_lpm = -1;
+	l->owned = false;
+	return -ENOTSUP;
+#endif
+}
+
 int pw_sync_ex(struct podwall_bpf *obj, const struct pw_state *desired,
 	       const struct pw_sync_opts *opts, struct pw_sync_stats *st)
 {
 	struct pw_map_fds fds;
+	struct pw_map_fds_lpm l;
 	int err = pw_map_fds_from_obj(obj, &fds);
 
+	if (!err)
+		err = pw_map_fds_lpm_from_obj(obj, &l);
 	if (err) {
 		if (st) {
 			memset(st, 0, sizeof(*st));
@@ -1047,7 +1523,7 @@ int pw_sync_ex(struct podwall_bpf *obj, const struct pw_state *desired,
 		}
 		return err;
 	}
-	return pw_sync_fds(&fds, desired, opts, st);
+	return pw_sync_fds2(&fds, &l, desired, opts, st);
 }
 
 int pw_sync(struct podwall_bpf *obj, const struct pw_state *desired, struct pw_sync_stats *st)
@@ -1057,8 +1533,8 @@ int pw_sync(struct podwall_bpf *obj, const struct pw_state *desired, struct pw_s
 
 /* ------------------------------------------------------------ read back */
 
-int pw_sync_read_live(const struct pw_map_fds *fds, struct pw_config *cfg_out,
-		      struct pw_state *out)
+int pw_sync_read_live2(const struct pw_map_fds *fds, const struct pw_map_fds_lpm *lfds,
+		       struct pw_config *cfg_out, struct pw_state *out)
 {
 	struct pw_sync_stats st;
 	struct sync s;
@@ -1067,6 +1543,7 @@ int pw_sync_read_live(const struct pw_map_fds *fds, struct pw_config *cfg_out,
 	memset(&st, 0, sizeof(st));
 	memset(&s, 0, sizeof(s));
 	s.fds = fds;
+	s.lfds = lfds;
 	s.st = &st;
 	err = read_all(&s);
 	if (err) {
@@ -1077,24 +1554,24 @@ int pw_sync_read_live(const struct pw_map_fds *fds, struct pw_config *cfg_out,
 	if (cfg_out)
 		*cfg_out = s.cfg;
 
-	out->ipc = calloc(s.ipc_A.n ? s.ipc_A.n : 1, sizeof(*out->ipc));
-	out->pol = calloc(s.pol_A.n ? s.pol_A.n : 1, sizeof(*out->pol));
+	out->ipc = calloc(s.lipc_A.n ? s.lipc_A.n : 1, sizeof(*out->ipc));
+	out->pol = calloc(s.lpol_A.n ? s.lpol_A.n : 1, sizeof(*out->pol));
 	out->eps = calloc(s.ep.n ? s.ep.n : 1, sizeof(*out->eps));
 	if (!out->ipc || !out->pol || !out->eps) {
 		err = -ENOMEM;
 		pw_state_free(out);
 		goto out;
 	}
-	for (size_t i = 0; i < s.ipc_A.n; i++) {
-		memcpy(&out->ipc[i].key, tab_key(&s.ipc_A, i), sizeof(out->ipc[i].key));
-		memcpy(&out->ipc[i].val, tab_val(&s.ipc_A, i), sizeof(out->ipc[i].val));
+	for (size_t i = 0; i < s.lipc_A.n; i++) {
+		memcpy(&out->ipc[i].key, tab_key(&s.lipc_A, i), sizeof(out->ipc[i].key));
+		memcpy(&out->ipc[i].val, tab_val(&s.lipc_A, i), sizeof(out->ipc[i].val));
 	}
-	out->n_ipc = s.ipc_A.n;
-	for (size_t i = 0; i < s.pol_A.n; i++) {
-		memcpy(&out->pol[i].key, tab_key(&s.pol_A, i), sizeof(out->pol[i].key));
-		memcpy(&out->pol[i].val, tab_val(&s.pol_A, i), sizeof(out->pol[i].val));
+	out->n_ipc = s.lipc_A.n;
+	for (size_t i = 0; i < s.lpol_A.n; i++) {
+		memcpy(&out->pol[i].key, tab_key(&s.lpol_A, i), sizeof(out->pol[i].key));
+		memcpy(&out->pol[i].val, tab_val(&s.lpol_A, i), sizeof(out->pol[i].val));
 	}
-	out->n_pol = s.pol_A.n;
+	out->n_pol = s.lpol_A.n;
 	for (size_t i = 0; i < s.ep.n; i++) {
 		struct pw_state_ep *e = &out->eps[i];
 		struct pw_endpoint v;
@@ -1104,7 +1581,7 @@ int pw_sync_read_live(const struct pw_map_fds *fds, struct pw_config *cfg_out,
 		memcpy(&v, tab_val(&s.ep, i), sizeof(v));
 		e->ep_id = v.ep_id;
 		e->identity = v.identity;
-		e->flags = v.flags[s.A];
+		e->flags = v.flags[s.A] & ~PW_EP_NO_ANY_MASK; /* not part of a state */
 		if (v.flags[s.A] & PW_EP_HAS_V4)
 			memcpy(e->ips[e->n_ips++], v.ip4, 16);
 		if (v.flags[s.A] & PW_EP_HAS_V6)
@@ -1120,6 +1597,22 @@ int pw_sync_read_live(const struct pw_map_fds *fds, struct pw_config *cfg_out,
 	out->n_eps = s.ep.n;
 out:
 	sync_free(&s);
+	return err;
+}
+
+int pw_sync_read_live(const struct pw_map_fds *fds, struct pw_config *cfg_out,
+		      struct pw_state *out)
+{
+	struct pw_map_fds_lpm l;
+	int err = pw_map_fds_lpm_find(fds, &l);
+
+	if (err) {
+		fprintf(stderr, "podwall: maps ipcache_lpm/policy_lpm beside the given "
+			"ipcache/policy: not found (%s)\n", strerror(-err));
+		return err;
+	}
+	err = pw_sync_read_live2(fds, &l, cfg_out, out);
+	pw_map_fds_lpm_close(&l);
 	return err;
 }
 

@@ -11,6 +11,11 @@
  * that are not per slot (endpoints, local_ips, dns) are added before the flip
  * and deleted after it.
  *
+ * ipcache and policy are two maps each (abi.h: the exact keys in a hash, the
+ * prefixes in an LPM): the sync puts every entry in its half and derives the
+ * policy summaries and the endpoints' PW_EP_NO_ANY_* bits; its statistics
+ * count entries wherever they live.
+ *
  * If the live slot already equals the desired state, nothing is written.
  */
 #ifndef PODWALL_KERNEL_MAPSYNC_H
@@ -73,8 +78,33 @@ struct pw_sync_opts {
 	uint32_t cfg_mask;
 };
 
+/*
+ * The LPM halves of ipcache and policy (abi.h: ipcache/policy are hashes of
+ * the exact keys, ipcache_lpm/policy_lpm hold the prefixes). Kept apart
+ * from pw_map_fds so that code which fills a pw_map_fds by hand (e.g. from
+ * pins) keeps working: the plain pw_sync_fds and pw_sync_read_live find
+ * the LPM halves themselves (pw_map_fds_lpm_find).
+ */
+struct pw_map_fds_lpm {
+	int  ipcache_lpm;
+	int  policy_lpm;
+	bool owned;      /* opened by pw_map_fds_lpm_find: close them */
+};
+
 /* Fill fds from the skeleton's maps. -ENOTSUP if built without a skeleton. */
 int pw_map_fds_from_obj(struct podwall_bpf *obj, struct pw_map_fds *fds);
+int pw_map_fds_lpm_from_obj(struct podwall_bpf *obj, struct pw_map_fds_lpm *l);
+
+/*
+ * Find the LPM halves that go with fds->ipcache and fds->policy: the maps
+ * named ipcache_lpm and policy_lpm of a BPF program that uses fds->policy
+ * (the attached datapath), else of the same BTF object (loaded together).
+ * If fds->policy is itself an LPM (maps of a podwall from before the split),
+ * there are none: l gets -1s and 0 is returned. -ENOENT if not found, or a
+ * negative errno. Close with pw_map_fds_lpm_close.
+ */
+int pw_map_fds_lpm_find(const struct pw_map_fds *fds, struct pw_map_fds_lpm *l);
+void pw_map_fds_lpm_close(struct pw_map_fds_lpm *l);
 
 /*
  * Reconcile. Returns 0 (st filled), or a negative errno with st->error set:
@@ -88,6 +118,9 @@ int pw_sync_ex(struct podwall_bpf *obj, const struct pw_state *desired,
 	       const struct pw_sync_opts *opts, struct pw_sync_stats *st);
 int pw_sync_fds(const struct pw_map_fds *fds, const struct pw_state *desired,
 		const struct pw_sync_opts *opts, struct pw_sync_stats *st);
+int pw_sync_fds2(const struct pw_map_fds *fds, const struct pw_map_fds_lpm *lfds,
+		 const struct pw_state *desired, const struct pw_sync_opts *opts,
+		 struct pw_sync_stats *st);
 
 /*
  * Read back what is live: config, and the live slot as a pw_state (slot 0 in
@@ -96,6 +129,8 @@ int pw_sync_fds(const struct pw_map_fds *fds, const struct pw_state *desired,
  */
 int pw_sync_read_live(const struct pw_map_fds *fds, struct pw_config *cfg,
 		      struct pw_state *out);
+int pw_sync_read_live2(const struct pw_map_fds *fds, const struct pw_map_fds_lpm *lfds,
+		       struct pw_config *cfg, struct pw_state *out);
 
 /* One line: "12 added, 1 changed, 3 removed" (totals). */
 void pw_sync_stats_summary(const struct pw_sync_stats *st, char *buf, size_t len);

@@ -30,8 +30,15 @@ struct {
 	__type(value, __u32); /* host-side veth ifindex */
 } local_ips SEC(".maps");
 
+/*
+ * ipcache and policy: the exact keys in a hash, the prefixes in an LPM
+ * (abi.h). The hashes are not preallocated: preallocated, they would pin
+ * tens of MiB that most nodes leave empty; a lookup costs the same. The
+ * LPMs keep the definition the single LPMs had before the split, so that
+ * bpfobj can adopt old pins under the new names.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PW_MAX_IPCACHE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct pw_ipcache_key);
@@ -40,11 +47,27 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PW_MAX_IPCACHE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pw_ipcache_key);
+	__type(value, struct pw_ipcache_val);
+} ipcache_lpm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PW_MAX_POLICY);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct pw_policy_key);
 	__type(value, struct pw_policy_val);
 } policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PW_MAX_POLICY);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pw_policy_key);
+	__type(value, struct pw_policy_val);
+} policy_lpm SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

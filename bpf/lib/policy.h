@@ -7,11 +7,13 @@
  * re-check of established conntrack entries after a policy change, so that
  * the two can never disagree.
  *
- * Policy lookups are bounded whatever the number of rules: one LPM lookup
- * with the peer's identity, one with PW_ID_ANY. The LPM gives the
- * wildcards for free: a rule for any protocol stops after the peer bits, a
- * rule for any port after the protocol, a port range is a few prefixes of
- * the port bits.
+ * Policy lookups are bounded whatever the number of rules, and flat: the
+ * exact keys (one port, every port of a protocol, every protocol) are in
+ * the hash policy, the port ranges in the LPM policy_lpm, and a summary
+ * entry per (endpoint, direction, peer) says which shapes exist, so that
+ * only those are looked up (abi.h). A denied flow from a peer with no rule
+ * costs two hash lookups (the peer's port, the peer's summary) and no trie
+ * walk, three when the endpoint has any-peer rules (their summary).
  */
 #ifndef PW_BPF_POLICY_H
 #define PW_BPF_POLICY_H
@@ -24,18 +26,23 @@ struct pw_decision {
 	__u8  reason;
 };
 
-/* The identity and flags of addr under the slot; world if unknown. */
+/*
+ * The identity and flags of addr under the slot; world if unknown. Whole
+ * addresses (every pod) are in the hash ipcache, CIDR groups in ipcache_lpm.
+ */
 static __always_inline void pw_ipcache_get(__u32 slot, const __u8 *addr,
 					   struct pw_ipcache_val *out)
 {
 	struct pw_ipcache_key k = {
-		.prefixlen = PW_IPC_PREFIX_BASE + 128,
+		.prefixlen = PW_IPC_EXACT_PREFIX,
 		.slot = slot,
 	};
 	struct pw_ipcache_val *v;
 
 	__builtin_memcpy(k.addr, addr, 16);
 	v = bpf_map_lookup_elem(&ipcache, &k);
+	if (!v)
+		v = bpf_map_lookup_elem(&ipcache_lpm, &k);
 	if (v) {
 		out->identity = v->identity;
 		out->flags = v->flags;
@@ -58,26 +65,86 @@ static __always_inline int pw_audit(const struct pw_config *cfg, const struct pw
 	return (cfg->flags & PW_CFG_AUDIT_ALL) || (ep->flags[slot & 1] & PW_EP_AUDIT);
 }
 
-/* The allow rules: (peer, proto, port) then (any peer, proto, port). */
+/*
+ * The longest entry of one peer (a specific identity, or PW_ID_ANY) that
+ * matches (proto, port), as one LPM lookup over every entry would give it:
+ * FULL, then policy_lpm (port ranges), then ANY_PORT, then ANY_PROTO, each
+ * only if the summary says the peer has entries of that shape. A specific
+ * peer's FULL entry is looked up before the summary (the common hit: no
+ * summary needed); the any peer's only when the summary says so.
+ */
 static __always_inline struct pw_policy_val *
-pw_policy_lookup(__u32 slot, __u8 dir, __u32 ep_id, __u32 peer_id, __u8 proto, __be16 port)
+pw_policy_peer(struct pw_policy_key *k, __u32 peer_id, __u8 proto, __be16 port)
+{
+	struct pw_policy_val *v;
+	__u32 sum;
+
+	k->peer_id = peer_id;
+	k->prefixlen = PW_POL_PREFIX_FULL;
+	k->proto = proto;
+	k->port = port;
+	if (peer_id != PW_ID_ANY) {
+		v = bpf_map_lookup_elem(&policy, k);
+		if (v)
+			return v;
+	}
+
+	k->prefixlen = PW_POL_PREFIX_SUMMARY;
+	k->proto = 0;
+	k->port = 0;
+	v = bpf_map_lookup_elem(&policy, k);
+	if (!v)
+		return NULL;
+	sum = v->flags;
+
+	k->prefixlen = PW_POL_PREFIX_FULL;
+	k->proto = proto;
+	k->port = port;
+	if (peer_id == PW_ID_ANY && (sum & PW_POLSUM_FULL)) {
+		v = bpf_map_lookup_elem(&policy, k);
+		if (v)
+			return v;
+	}
+	if (sum & PW_POLSUM_LPM) {
+		v = bpf_map_lookup_elem(&policy_lpm, k);
+		if (v)
+			return v;
+	}
+	k->port = 0;
+	if (sum & pw_polsum_any_port(proto)) {
+		k->prefixlen = PW_POL_PREFIX_ANY_PORT;
+		v = bpf_map_lookup_elem(&policy, k);
+		if (v)
+			return v;
+	}
+	if (sum & PW_POLSUM_ANY_PROTO) {
+		k->prefixlen = PW_POL_PREFIX_ANY_PROTO;
+		k->proto = 0;
+		return bpf_map_lookup_elem(&policy, k);
+	}
+	return NULL;
+}
+
+/*
+ * The allow rules: (peer, proto, port) then (any peer, proto, port), the
+ * latter unless the endpoint's flags say it has no any-peer entry.
+ */
+static __always_inline struct pw_policy_val *
+pw_policy_lookup(const struct pw_endpoint *ep, __u32 slot, __u8 dir, __u32 peer_id, __u8 proto,
+		 __be16 port)
 {
 	struct pw_policy_key k = {
-		.prefixlen = PW_POL_PREFIX_FULL,
 		.slot = slot,
 		.dir = dir,
-		.ep_id = ep_id,
-		.peer_id = peer_id,
-		.proto = proto,
-		.port = port,
+		.ep_id = ep->ep_id,
 	};
+	__u32 no_any = dir == PW_DIR_EGRESS ? PW_EP_NO_ANY_EGRESS : PW_EP_NO_ANY_INGRESS;
 	struct pw_policy_val *v;
 
-	v = bpf_map_lookup_elem(&policy, &k);
-	if (v || peer_id == PW_ID_ANY)
+	v = pw_policy_peer(&k, peer_id, proto, port);
+	if (v || peer_id == PW_ID_ANY || (ep->flags[slot & 1] & no_any))
 		return v;
-	k.peer_id = PW_ID_ANY;
-	return bpf_map_lookup_elem(&policy, &k);
+	return pw_policy_peer(&k, PW_ID_ANY, proto, port);
 }
 
 /*
@@ -115,7 +182,7 @@ static __always_inline int pw_decide(const struct pw_endpoint *ep, __u32 slot, _
 			d->reason = PW_REASON_DNS_ALLOWED;
 			return 1;
 		}
-		pv = pw_policy_lookup(slot, dir, ep->ep_id, peer->identity, proto, dport);
+		pv = pw_policy_lookup(ep, slot, dir, peer->identity, proto, dport);
 		if (pv) {
 			if (dn && count_dns)
 				__sync_fetch_and_add(&dn->allowed, 1);
@@ -129,7 +196,7 @@ static __always_inline int pw_decide(const struct pw_endpoint *ep, __u32 slot, _
 		return 0;
 	}
 
-	pv = pw_policy_lookup(slot, dir, ep->ep_id, peer->identity, proto, dport);
+	pv = pw_policy_lookup(ep, slot, dir, peer->identity, proto, dport);
 	if (pv) {
 		d->rule_id = pv->rule_id;
 		d->reason = PW_REASON_NONE;

@@ -113,6 +113,15 @@ struct pw_config {
 #define PW_EP_AUDIT            (1u << 2) /* namespace annotated podwall.io/mode: audit */
 #define PW_EP_HAS_V4           (1u << 3) /* ip4 is valid */
 #define PW_EP_HAS_V6           (1u << 4) /* ip6 is valid */
+/*
+ * No policy entry of this endpoint names PW_ID_ANY in that direction under
+ * the slot's policy set: the datapath skips the any-peer lookups. Derived
+ * by mapsync from the policy entries it writes; a writer that does not know
+ * leaves them clear (then the datapath looks). Not part of a compiled state.
+ */
+#define PW_EP_NO_ANY_INGRESS   (1u << 5)
+#define PW_EP_NO_ANY_EGRESS    (1u << 6)
+#define PW_EP_NO_ANY_MASK      (PW_EP_NO_ANY_INGRESS | PW_EP_NO_ANY_EGRESS)
 
 struct pw_endpoint {
 	__u32 ep_id;          /* the policy-key namespace of this pod (= ifindex) */
@@ -132,12 +141,21 @@ struct pw_addr {
 
 /* --------------------------------------------------------------- ipcache */
 /*
- * ipcache: LPM_TRIE. prefixlen counts the 32 bits of slot/pad plus the
- * address bits (IPv4 as ::ffff:0:0/96 + v4 prefix, so a v4 /24 has
- * prefixlen 32 + 96 + 24).
+ * The ipcache is two maps with the same key and value, split by prefixlen
+ * (the writers decide: mapsync, bpfobj's typed writers):
+ *   ipcache      HASH of whole addresses, prefixlen PW_IPC_EXACT_PREFIX:
+ *                every pod /32 and /128. One hash lookup, whatever the
+ *                number of pods.
+ *   ipcache_lpm  LPM_TRIE of the shorter prefixes: the CIDR groups of the
+ *                ipBlocks in force (few, so the trie stays shallow).
+ * The datapath looks up ipcache, then ipcache_lpm: the answer of one LPM
+ * over both, as a whole address is the longest prefix there can be.
+ * prefixlen counts the 32 bits of slot/pad plus the address bits (IPv4 as
+ * ::ffff:0:0/96 + v4 prefix, so a v4 /24 has prefixlen 32 + 96 + 24).
  */
 #define PW_IPC_PREFIX_BASE 32
 #define PW_IPC_V4_BASE     (PW_IPC_PREFIX_BASE + 96)
+#define PW_IPC_EXACT_PREFIX (PW_IPC_PREFIX_BASE + 128)
 
 struct pw_ipcache_key {
 	__u32 prefixlen;
@@ -157,17 +175,45 @@ struct pw_ipcache_val {
 
 /* ---------------------------------------------------------------- policy */
 /*
- * policy: LPM_TRIE of allow rules. The bits, in match order:
+ * The allow rules. A key's bits, in LPM match order:
  *   slot(8) dir(8) pad(16) | ep_id(32) | peer(32) | proto(8) pad(8) | port(16)
  * A rule for every protocol and port ends after peer (prefixlen
  * PW_POL_PREFIX_ANY_PROTO); one for every port of a protocol ends after the
- * pad byte (PW_POL_PREFIX_ANY_PORT); a port range is one or more prefixes of
- * the port bits. Peer PW_ID_ANY is the explicit "any peer" key. The datapath
- * looks up (peer) then (PW_ID_ANY): two lookups, bounded whatever the size.
+ * pad byte (PW_POL_PREFIX_ANY_PORT); one port is PW_POL_PREFIX_FULL; a port
+ * range is one or more prefixes of the port bits. Peer PW_ID_ANY is the
+ * explicit "any peer" key. The verdict is the longest entry that matches
+ * (peer, proto, port), else the longest that matches (PW_ID_ANY, proto,
+ * port); any entry allows.
+ *
+ * Two maps with the same key and value, split by prefixlen (PW_POL_IN_HASH):
+ *   policy      HASH: the exact lengths FULL, ANY_PORT and ANY_PROTO (one
+ *               hash lookup each, whatever the number of rules), and the
+ *               summaries below;
+ *   policy_lpm  LPM_TRIE: the port-range prefixes (prefixlen strictly
+ *               between ANY_PORT and FULL), usually few.
+ *
+ * Summary entries (in policy): key prefixlen PW_POL_PREFIX_SUMMARY, proto
+ * and port 0, one per (slot, dir, ep_id, peer_id); val.flags = the
+ * PW_POLSUM_* shapes that (ep, dir, peer) has entries of (PW_POLSUM_FULL
+ * only for PW_ID_ANY: a specific peer's port is always looked up), rule_id 0. The
+ * datapath looks up only the shapes that exist, longest first, which gives
+ * the longest matching entry over both maps:
+ *   a peer:    FULL (always) -> summary -> LPM -> ANY_PORT -> ANY_PROTO
+ *   PW_ID_ANY: summary -> FULL -> LPM -> ANY_PORT -> ANY_PROTO
+ * A specific peer whose entries are all FULL needs no summary (a FULL miss
+ * and no summary means "nothing"); PW_ID_ANY has one as soon as it has an
+ * entry. Summary bits may be a superset of what exists (a lookup more, never
+ * another verdict); a missing bit hides entries. Keys shorter than
+ * PW_POL_PREFIX_ANY_PROTO are not valid (the writers refuse them).
  */
+#define PW_POL_PREFIX_SUMMARY   0
 #define PW_POL_PREFIX_ANY_PROTO 96
 #define PW_POL_PREFIX_ANY_PORT  112
 #define PW_POL_PREFIX_FULL      128
+
+#define PW_POL_IN_HASH(plen) ((plen) == PW_POL_PREFIX_FULL || \
+			      (plen) == PW_POL_PREFIX_ANY_PORT || \
+			      (plen) == PW_POL_PREFIX_ANY_PROTO)
 
 struct pw_policy_key {
 	__u32  prefixlen;
@@ -183,8 +229,36 @@ struct pw_policy_key {
 
 struct pw_policy_val {
 	__u32 rule_id;    /* index into the agent's rule table (explain/monitor) */
-	__u32 flags;
+	__u32 flags;      /* summary entries: PW_POLSUM_* */
 };
+
+#define PW_POLSUM_FULL           (1u << 0) /* single-port entries (policy) */
+#define PW_POLSUM_LPM            (1u << 1) /* port-range prefixes (policy_lpm) */
+#define PW_POLSUM_ANY_PROTO      (1u << 2)
+#define PW_POLSUM_ANY_PORT_TCP   (1u << 3)
+#define PW_POLSUM_ANY_PORT_UDP   (1u << 4)
+#define PW_POLSUM_ANY_PORT_SCTP  (1u << 5)
+#define PW_POLSUM_ANY_PORT_OTHER (1u << 6)
+
+/* The summary bit of an any-port entry of proto. */
+static inline __u32 pw_polsum_any_port(__u8 proto)
+{
+	return proto == 6 ? PW_POLSUM_ANY_PORT_TCP :
+	       proto == 17 ? PW_POLSUM_ANY_PORT_UDP :
+	       proto == 132 ? PW_POLSUM_ANY_PORT_SCTP : PW_POLSUM_ANY_PORT_OTHER;
+}
+
+/* The summary bit of an entry with this prefixlen and proto. */
+static inline __u32 pw_polsum_bit(__u32 prefixlen, __u8 proto)
+{
+	if (prefixlen == PW_POL_PREFIX_FULL)
+		return PW_POLSUM_FULL;
+	if (prefixlen == PW_POL_PREFIX_ANY_PORT)
+		return pw_polsum_any_port(proto);
+	if (prefixlen == PW_POL_PREFIX_ANY_PROTO)
+		return PW_POLSUM_ANY_PROTO;
+	return PW_POLSUM_LPM;
+}
 
 /* -------------------------------------------------------------------- dns */
 /*

@@ -26,7 +26,9 @@
 
 #include "check.h"
 #include "podwall.skel.h"
+#include "compiler.h"
 #include "kernel/bpfobj.h"
+#include "kernel/mapsync.h"
 #include "kernel/netlink.h"
 #include "kernel/pkt.h"
 #include "kernel/testrun.h"
@@ -1195,6 +1197,596 @@ static void t_pinned_maps_are_reused(void)
 	umount("/sys/fs/bpf");
 }
 
+/*
+ * The upgrade: an old datapath (stood in for by a program that uses the
+ * LPM half only) is attached and the live slot is in the old layout. The
+ * first sync also writes the exact entries into the LPMs, for it; once it
+ * is gone, the next sync writes the split layout alone.
+ */
+static void unsplit_upgrade(struct podwall_bpf *a)
+{
+	struct bpf_insn insns[4];
+	struct pw_state s;
+	struct pw_state_ep ep;
+	struct pw_state_pol pol;
+	struct pw_sync_stats st;
+	struct pw_policy_key k, k1;
+	struct pw_policy_val v = { .rule_id = 3 }, got;
+	int prog;
+
+	memset(insns, 0, sizeof(insns));
+	insns[0].code = BPF_LD | BPF_DW | BPF_IMM; /* r1 = &policy_lpm */
+	insns[0].dst_reg = BPF_REG_1;
+	insns[0].src_reg = BPF_PSEUDO_MAP_FD;
+	insns[0].imm = bpf_map__fd(a->maps.policy_lpm);
+	insns[2].code = BPF_ALU64 | BPF_MOV | BPF_K; /* r0 = 0 */
+	insns[3].code = BPF_JMP | BPF_EXIT;
+	prog = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "pw_old", "GPL", insns, 4, NULL);
+	CHECK(prog >= 0);
+	/* the old layout, live in slot 0: a port entry in the LPM */
+	pw_policy_key_make(&k, PW_POL_PREFIX_FULL, 0, PW_DIR_INGRESS, B.ifindex, A.identity,
+			   IPPROTO_TCP, 80);
+	CHECK_EQ(bpf_map__update_elem(a->maps.policy_lpm, &k, sizeof(k), &v, sizeof(v), 0), 0);
+
+	memset(&s, 0, sizeof(s));
+	memset(&ep, 0, sizeof(ep));
+	ep.ifindex = ep.ep_id = B.ifindex;
+	ep.identity = B.identity;
+	ep.flags = PW_EP_ISOLATED_INGRESS;
+	pol.key = k;
+	pol.val = v;
+	s.eps = &ep;
+	s.n_eps = 1;
+	s.pol = &pol;
+	s.n_pol = 1;
+	CHECK_EQ(pw_sync(a, &s, &st), 0);
+	CHECK_EQ(st.slot, 1);
+	k1 = k;
+	k1.slot = 1;
+	CHECK_EQ(bpf_map__lookup_elem(a->maps.policy, &k1, sizeof(k1), &got, sizeof(got), 0), 0);
+	CHECK_EQ(bpf_map__lookup_elem(a->maps.policy_lpm, &k1, sizeof(k1), &got, sizeof(got), 0), 0);
+	if (prog >= 0)
+		close(prog);
+	/* the old programs are gone: the same state, split alone */
+	CHECK_EQ(pw_sync(a, &s, &st), 0);
+	CHECK(st.switched);
+	CHECK_EQ(st.slot, 0);
+	CHECK_EQ(bpf_map__lookup_elem(a->maps.policy, &k, sizeof(k), &got, sizeof(got), 0), 0);
+	CHECK(bpf_map__lookup_elem(a->maps.policy_lpm, &k, sizeof(k), &got, sizeof(got), 0));
+	/* and then it stays as it is */
+	CHECK_EQ(pw_sync(a, &s, &st), 0);
+	CHECK(!st.switched);
+}
+
+/*
+ * Pins of a podwall from before the split: ipcache and policy were LPMs.
+ * Opening adopts them as ipcache_lpm and policy_lpm (their entries kept)
+ * and makes the hashes beside them.
+ */
+static void t_unsplit_pins_adopted(void)
+{
+	char dir[] = "/sys/fs/bpf/podwall-test-XXXXXX", path[256];
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	struct podwall_bpf *a = NULL;
+	struct pw_policy_key k;
+	struct pw_policy_val v = { .rule_id = 9 }, got;
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+	int fi, fp;
+
+	if (unshare(CLONE_NEWNS) || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+		CHECK(!"private bpffs");
+		return;
+	}
+	CHECK(mkdtemp(dir) != NULL);
+	fi = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "ipcache", sizeof(struct pw_ipcache_key),
+			    sizeof(struct pw_ipcache_val), PW_MAX_IPCACHE, &o);
+	fp = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "policy", sizeof(struct pw_policy_key),
+			    sizeof(struct pw_policy_val), PW_MAX_POLICY, &o);
+	CHECK(fi >= 0 && fp >= 0);
+	pw_policy_key_make(&k, PW_POL_PREFIX_ANY_PORT + 4, 0, PW_DIR_INGRESS, 7, 8, IPPROTO_TCP,
+			   4096);
+	CHECK_EQ(bpf_map_update_elem(fp, &k, &v, 0), 0);
+	snprintf(path, sizeof(path), "%s/ipcache", dir);
+	CHECK_EQ(bpf_obj_pin(fi, path), 0);
+	snprintf(path, sizeof(path), "%s/policy", dir);
+	CHECK_EQ(bpf_obj_pin(fp, path), 0);
+	close(fi);
+	CHECK_EQ(pw_bpf_open(dir, &a), 0);
+	if (a) {
+		CHECK_EQ(bpf_map__lookup_elem(a->maps.policy_lpm, &k, sizeof(k), &got, sizeof(got), 0), 0);
+		CHECK_EQ(got.rule_id, 9);
+		memset(&info, 0, sizeof(info));
+		CHECK_EQ(bpf_obj_get_info_by_fd(bpf_map__fd(a->maps.policy), &info, &len), 0);
+		CHECK_EQ(info.type, BPF_MAP_TYPE_HASH);
+		snprintf(path, sizeof(path), "%s/policy_lpm", dir);
+		CHECK(access(path, F_OK) == 0);
+		unsplit_upgrade(a);
+		pw_bpf_close(a);
+	}
+	close(fp);
+	CHECK_EQ(pw_bpf_unpin(dir), 0);
+	CHECK(access(dir, F_OK) != 0);
+	umount("/sys/fs/bpf");
+}
+
+/* ---------------------------------------- exact keys and prefixes apart */
+
+/* The summary of (slot 0, dir, ep, peer) in the hash policy; -1 if there is none. */
+static long long summary(struct pod *p, int dir, uint32_t peer)
+{
+	struct pw_policy_key k, sk;
+	struct pw_policy_val v;
+
+	pw_policy_key_make(&k, PW_POL_PREFIX_FULL, 0, dir, p->ifindex, peer, 0, 0);
+	pw_policy_summary_key(&sk, &k);
+	if (bpf_map__lookup_elem(obj->maps.policy, &sk, sizeof(sk), &v, sizeof(v), 0))
+		return -1;
+	return v.flags;
+}
+
+/*
+ * Is this very key in the map (the hash policy or the LPM policy_lpm)? By
+ * walking the keys: an LPM lookup answers with the longest prefix that
+ * matches, not with the key asked for.
+ */
+static bool pol_in(struct bpf_map *m, struct pod *p, int dir, uint32_t peer, uint8_t proto,
+		   uint16_t port, uint32_t prefixlen)
+{
+	struct pw_policy_key k, cur, next;
+	const void *prev = NULL;
+
+	pw_policy_key_make(&k, prefixlen, 0, dir, p->ifindex, peer, proto, port);
+	while (!bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		if (!memcmp(&next, &k, sizeof(k)))
+			return true;
+		cur = next;
+		prev = &cur;
+	}
+	return false;
+}
+
+/* verdict of a TCP SYN A -> B:port, and the rule its conntrack entry took (0: none) */
+static int syn_rule(const uint8_t *src, uint16_t sport, uint16_t port, uint32_t *rule)
+{
+	struct pw_ct_val v;
+	int verdict = to_pod(&B, tcp(src, B.a4, sport, port, PW_TCPF_SYN));
+
+	*rule = ct_get(src, B.a4, sport, port, IPPROTO_TCP, PW_DIR_INGRESS, &v) ? 0 : v.rule_id;
+	return verdict;
+}
+
+static int put_range_prefix_rule(uint16_t port, uint32_t nbits, void *arg)
+{
+	uint32_t *a = arg; /* peer, rule */
+
+	rule_slot(0, &B, PW_DIR_INGRESS, a[0], IPPROTO_TCP, port, PW_POL_PREFIX_ANY_PORT + nbits,
+		  a[1]);
+	return 0;
+}
+
+/*
+ * One peer with a port, a port range over it, and every UDP port: each in
+ * its map, the summary says so, and the longest entry wins as in one LPM.
+ */
+static void t_split_exact_and_range_same_peer(void)
+{
+	uint32_t rule, ra[2] = { A.identity, 11 };
+
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	rule_slot(0, &B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 8080, PW_POL_PREFIX_FULL, 10);
+	CHECK(pw_port_range_prefixes(8000, 8999, put_range_prefix_rule, ra) > 1);
+	rule_slot(0, &B, PW_DIR_INGRESS, A.identity, IPPROTO_UDP, 0, PW_POL_PREFIX_ANY_PORT, 12);
+
+	/* where each went */
+	CHECK(pol_in(obj->maps.policy, &B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 8080,
+		     PW_POL_PREFIX_FULL));
+	CHECK(!pol_in(obj->maps.policy_lpm, &B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 8080,
+		      PW_POL_PREFIX_FULL));
+	CHECK(pol_in(obj->maps.policy_lpm, &B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 8192,
+		     PW_POL_PREFIX_ANY_PORT + 7)); /* 8192-8703 */
+	CHECK(pol_in(obj->maps.policy, &B, PW_DIR_INGRESS, A.identity, IPPROTO_UDP, 0,
+		     PW_POL_PREFIX_ANY_PORT));
+	/* (a peer's own ports are always looked up: not in its summary) */
+	CHECK_EQ(summary(&B, PW_DIR_INGRESS, A.identity), PW_POLSUM_LPM | PW_POLSUM_ANY_PORT_UDP);
+	CHECK_EQ(summary(&B, PW_DIR_INGRESS, C.identity), -1);
+
+	/* the port beats the range it is in, the range covers the rest */
+	CHECK_EQ(syn_rule(A.a4, 40001, 8080, &rule), OK);
+	CHECK_EQ(rule, 10);
+	CHECK_EQ(syn_rule(A.a4, 40002, 8081, &rule), OK);
+	CHECK_EQ(rule, 11);
+	CHECK_EQ(syn_rule(A.a4, 40003, 8000, &rule), OK);
+	CHECK_EQ(rule, 11);
+	CHECK_EQ(syn_rule(A.a4, 40004, 8999, &rule), OK);
+	CHECK_EQ(syn_rule(A.a4, 40005, 9000, &rule), SHOT);
+	CHECK_EQ(syn_rule(A.a4, 40006, 7999, &rule), SHOT);
+	CHECK_EQ(to_pod(&B, l4(A.a4, B.a4, IPPROTO_UDP, 40007, 9000)), OK);
+	CHECK_EQ(to_pod(&B, l4(A.a4, B.a4, IPPROTO_SCTP, 40008, 8080)), SHOT);
+	CHECK_EQ(syn_rule(C.a4, 40009, 8080, &rule), SHOT);
+
+	/* without the port entry, its range takes it */
+	unallow(&B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 8080);
+	CHECK_EQ(syn_rule(A.a4, 40010, 8080, &rule), OK);
+	CHECK_EQ(rule, 11);
+	/* a bit too many in a summary costs a lookup, never a verdict */
+	struct pw_policy_key sk, fk;
+	struct pw_policy_val sv = { .flags = PW_POLSUM_LPM | PW_POLSUM_ANY_PORT_UDP |
+					     PW_POLSUM_ANY_PORT_TCP | PW_POLSUM_ANY_PROTO };
+	pw_policy_key_make(&fk, PW_POL_PREFIX_FULL, 0, PW_DIR_INGRESS, B.ifindex, A.identity, 0, 0);
+	pw_policy_summary_key(&sk, &fk);
+	CHECK_EQ(bpf_map__update_elem(obj->maps.policy, &sk, sizeof(sk), &sv, sizeof(sv), 0), 0);
+	CHECK_EQ(syn_rule(A.a4, 40013, 9000, &rule), SHOT);
+	CHECK_EQ(syn_rule(A.a4, 40014, 8500, &rule), OK);
+	CHECK_EQ(rule, 11);
+	/* a peer whose entries are all ports has no summary, and needs none */
+	allow(&B, PW_DIR_INGRESS, C.identity, IPPROTO_TCP, 22);
+	CHECK_EQ(summary(&B, PW_DIR_INGRESS, C.identity), -1);
+	CHECK_EQ(syn_rule(C.a4, 40011, 22, &rule), OK);
+	CHECK_EQ(syn_rule(C.a4, 40012, 23, &rule), SHOT);
+	/* the writers refuse keys shorter than any-protocol */
+	struct pw_policy_key k;
+	struct pw_policy_val v = { 0 };
+	pw_policy_key_make(&k, 64, 0, PW_DIR_INGRESS, B.ifindex, 0, 0, 0);
+	CHECK_EQ(pw_bpf_put_policy(obj, &k, &v), -EINVAL);
+}
+
+/* The any-peer entries of every shape, after the peer's own entries. */
+static void t_split_any_fallbacks(void)
+{
+	uint32_t rule, ra[2] = { PW_ID_ANY, 21 }, rb[2] = { A.identity, 30 };
+	const uint8_t *world = IP("198.51.100.9");
+
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	rule_slot(0, &B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 80, PW_POL_PREFIX_FULL, 1);
+	rule_slot(0, &B, PW_DIR_INGRESS, PW_ID_ANY, IPPROTO_TCP, 443, PW_POL_PREFIX_FULL, 20);
+	CHECK(pw_port_range_prefixes(1000, 1999, put_range_prefix_rule, ra) > 1);
+	rule_slot(0, &B, PW_DIR_INGRESS, PW_ID_ANY, IPPROTO_UDP, 0, PW_POL_PREFIX_ANY_PORT, 22);
+	CHECK_EQ(summary(&B, PW_DIR_INGRESS, PW_ID_ANY),
+		 PW_POLSUM_FULL | PW_POLSUM_LPM | PW_POLSUM_ANY_PORT_UDP);
+	CHECK_EQ(summary(&B, PW_DIR_INGRESS, A.identity), -1);
+
+	CHECK_EQ(syn_rule(A.a4, 40001, 80, &rule), OK);
+	CHECK_EQ(rule, 1);
+	/* A's own entries say nothing: the any peer's do */
+	CHECK_EQ(syn_rule(A.a4, 40002, 443, &rule), OK);
+	CHECK_EQ(rule, 20);
+	CHECK_EQ(syn_rule(A.a4, 40003, 1500, &rule), OK);
+	CHECK_EQ(rule, 21);
+	CHECK_EQ(syn_rule(world, 40004, 1999, &rule), OK);
+	CHECK_EQ(rule, 21);
+	CHECK_EQ(to_pod(&B, l4(C.a4, B.a4, IPPROTO_UDP, 40005, 7)), OK);
+	CHECK_EQ(syn_rule(world, 40006, 2000, &rule), SHOT);
+	CHECK_EQ(syn_rule(C.a4, 40007, 80, &rule), SHOT);
+	/* a peer with a range of its own that misses still falls back to the any peer */
+	CHECK(pw_port_range_prefixes(5000, 5999, put_range_prefix_rule, rb) > 1);
+	CHECK_EQ(syn_rule(A.a4, 40008, 443, &rule), OK);
+	CHECK_EQ(rule, 20);
+	CHECK_EQ(syn_rule(A.a4, 40009, 5500, &rule), OK);
+	CHECK_EQ(rule, 30);
+	/* every protocol from any peer */
+	rule_slot(0, &B, PW_DIR_INGRESS, PW_ID_ANY, 0, 0, PW_POL_PREFIX_ANY_PROTO, 23);
+	CHECK(summary(&B, PW_DIR_INGRESS, PW_ID_ANY) & PW_POLSUM_ANY_PROTO);
+	CHECK_EQ(syn_rule(world, 40010, 2000, &rule), OK);
+	CHECK_EQ(rule, 23);
+	CHECK_EQ(syn_rule(world, 40011, 443, &rule), OK);
+	CHECK_EQ(rule, 20);
+	CHECK_EQ(to_pod(&B, l4(world, B.a4, IPPROTO_ICMP, 9, 0)), OK);
+	/* pod addresses in the hash ipcache, CIDR groups in the LPM */
+	struct pw_ipcache_key ik;
+	struct pw_ipcache_val iv;
+	pw_ipcache_key_make(&ik, 0, A.a4, 128);
+	CHECK_EQ(bpf_map__lookup_elem(obj->maps.ipcache, &ik, sizeof(ik), &iv, sizeof(iv), 0), 0);
+	CHECK(bpf_map__lookup_elem(obj->maps.ipcache_lpm, &ik, sizeof(ik), &iv, sizeof(iv), 0));
+	ipc("198.51.100.0", 96 + 24, PW_ID_CIDR_MIN + 7, 0);
+	pw_ipcache_key_make(&ik, 0, IP("198.51.100.0"), 96 + 24);
+	CHECK_EQ(bpf_map__lookup_elem(obj->maps.ipcache_lpm, &ik, sizeof(ik), &iv, sizeof(iv), 0), 0);
+}
+
+/* ------------------------------------ mapsync against the userspace lookup */
+
+static uint64_t t_rnd_state;
+static uint32_t t_rnd(void)
+{
+	t_rnd_state ^= t_rnd_state << 13;
+	t_rnd_state ^= t_rnd_state >> 7;
+	t_rnd_state ^= t_rnd_state << 17;
+	return (uint32_t)t_rnd_state;
+}
+
+static int pol_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct pw_state_pol *)a)->key, &((const struct pw_state_pol *)b)->key,
+		      sizeof(struct pw_policy_key));
+}
+
+static int ipc_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct pw_state_ipc *)a)->key, &((const struct pw_state_ipc *)b)->key,
+		      sizeof(struct pw_ipcache_key));
+}
+
+/* sort by key, drop later duplicates */
+static size_t pol_sort(struct pw_state_pol *p, size_t n)
+{
+	size_t w = 0;
+
+	qsort(p, n, sizeof(*p), pol_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (!w || pol_cmp(&p[w - 1], &p[i]))
+			p[w++] = p[i];
+	return w;
+}
+
+#define N_XPEERS 8
+static const char *const xpeer4[N_XPEERS] = { "10.0.1.1", "10.0.1.2", "10.0.1.3", "10.0.1.4",
+					      "10.0.1.5", "10.0.1.6", "10.0.1.7", "10.0.1.8" };
+
+/* Random entries of every shape for B and C, over a few peers and the any peer. */
+static size_t random_policy(struct pw_state_pol *pol, size_t n)
+{
+	static const uint16_t ports[] = { 22, 53, 80, 443, 1000, 1500, 2047, 8080, 8443, 65535 };
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP };
+
+	for (size_t i = 0; i < n; i++) {
+		struct pod *p = t_rnd() % 2 ? &B : &C;
+		uint32_t r = t_rnd() % 100, peer, prefixlen;
+		uint16_t port = t_rnd() % 3 ? ports[t_rnd() % 10] : (uint16_t)t_rnd();
+
+		switch (t_rnd() % 6) {
+		case 0: peer = PW_ID_ANY; break;
+		case 1: peer = A.identity; break;
+		case 2: peer = PW_ID_CIDR_MIN + 10; break;
+		default: peer = 0x300 + t_rnd() % N_XPEERS; break;
+		}
+		prefixlen = r < 45 ? PW_POL_PREFIX_FULL :
+			    r < 60 ? PW_POL_PREFIX_ANY_PORT :
+			    r < 65 ? PW_POL_PREFIX_ANY_PROTO :
+			    PW_POL_PREFIX_ANY_PORT + 1 + t_rnd() % 15;
+		pw_policy_key_make(&pol[i].key, prefixlen, 0, t_rnd() % 2, p->ifindex, peer,
+				   protos[t_rnd() % 3], port);
+		pol[i].val.rule_id = 1000 + (uint32_t)i;
+		pol[i].val.flags = 0;
+	}
+	return pol_sort(pol, n);
+}
+
+/*
+ * A probe: a new flow (TCP SYN, UDP or SCTP) between pod p and remote, in
+ * direction dir; its verdict and rule must be what the userspace lookup of
+ * the same state says.
+ */
+static void probe(const struct pw_state *s, struct pod *p, int dir, const uint8_t *remote,
+		  uint8_t proto, uint16_t port, uint16_t sport)
+{
+	const struct pw_state_ep *ep = NULL;
+	struct pw_ipcache_val peer;
+	struct pw_policy_val pv = { 0 };
+	const uint8_t *self = pw_addr_is_v4(remote) ? p->a4 : p->a6;
+	const uint8_t *src = dir == PW_DIR_EGRESS ? self : remote;
+	const uint8_t *dst = dir == PW_DIR_EGRESS ? remote : self;
+	struct pw_pkt *pk = proto == IPPROTO_TCP ? tcp(src, dst, sport, port, PW_TCPF_SYN)
+						 : l4(src, dst, proto, sport, port);
+	uint32_t iso = dir == PW_DIR_EGRESS ? PW_EP_ISOLATED_EGRESS : PW_EP_ISOLATED_INGRESS;
+	bool allowed = true;
+	int verdict, want;
+	struct pw_ct_val cv;
+
+	for (size_t i = 0; i < s->n_eps; i++)
+		if (s->eps[i].ifindex == p->ifindex)
+			ep = &s->eps[i];
+	pw_state_ipcache_lookup(s, remote, &peer);
+	if (ep && (ep->flags & iso))
+		allowed = pw_state_policy_lookup(s, p->ifindex, dir, peer.identity, proto, port, &pv);
+	verdict = dir == PW_DIR_EGRESS ? from_pod(p, pk) : to_pod(p, pk);
+	want = allowed ? OK : SHOT;
+	if (verdict != want && !check_failed_now) {
+		char a[64];
+
+		check_failed_now = 1;
+		snprintf(check_why, sizeof(check_why), "%s %s peer %s (id %#x) proto %u port %u: "
+			 "verdict %d, the lookup says %d (rule %u)", p->dev,
+			 dir == PW_DIR_EGRESS ? "egress" : "ingress",
+			 pw_addr_str(remote, a, sizeof(a)), peer.identity, proto, port, verdict, want,
+			 pv.rule_id);
+	}
+	if (allowed && pv.rule_id &&
+	    !ct_get(src, dst, sport, port, proto, dir, &cv) && cv.rule_id != pv.rule_id &&
+	    !check_failed_now) {
+		check_failed_now = 1;
+		snprintf(check_why, sizeof(check_why), "%s proto %u port %u: rule %u, the lookup "
+			 "says %u", p->dev, proto, port, cv.rule_id, pv.rule_id);
+	}
+}
+
+static void t_split_sync_matches_lookup(void)
+{
+	struct pw_state s;
+	struct pw_state_ep eps[3];
+	struct pw_state_ipc ipcs[32];
+	struct pw_state_pol *pol = calloc(800, sizeof(*pol));
+	struct pw_sync_stats st;
+	struct pw_map_fds fds;
+	struct pw_map_fds_lpm lfds, found;
+	uint16_t sport = 20000;
+	size_t n_ipc = 0;
+
+	if (fresh() || !pol) {
+		free(pol);
+		return;
+	}
+	t_rnd_state = 0x5eed1234abcdull;
+	memset(&s, 0, sizeof(s));
+	memset(eps, 0, sizeof(eps));
+	for (int i = 0; i < 3; i++) {
+		struct pod *p = pods[i];
+
+		snprintf(eps[i].ns, sizeof(eps[i].ns), "t");
+		snprintf(eps[i].name, sizeof(eps[i].name), "%s", p->dev);
+		eps[i].ifindex = eps[i].ep_id = p->ifindex;
+		eps[i].identity = p->identity;
+		eps[i].n_ips = 2;
+		memcpy(eps[i].ips[0], p->a4, 16);
+		memcpy(eps[i].ips[1], p->a6, 16);
+		pw_ipcache_key_make(&ipcs[n_ipc].key, 0, p->a4, 128);
+		ipcs[n_ipc++].val = (struct pw_ipcache_val){ p->identity, PW_IPC_POD };
+		pw_ipcache_key_make(&ipcs[n_ipc].key, 0, p->a6, 128);
+		ipcs[n_ipc++].val = (struct pw_ipcache_val){ p->identity, PW_IPC_POD };
+	}
+	eps[1].flags = PW_EP_ISOLATED_INGRESS | PW_EP_ISOLATED_EGRESS; /* B */
+	eps[2].flags = PW_EP_ISOLATED_INGRESS;                         /* C */
+	for (int i = 0; i < N_XPEERS; i++) {
+		pw_ipcache_key_make(&ipcs[n_ipc].key, 0, IP(xpeer4[i]), 128);
+		ipcs[n_ipc++].val = (struct pw_ipcache_val){ 0x300 + (uint32_t)i, PW_IPC_POD };
+	}
+	pw_ipcache_key_make(&ipcs[n_ipc].key, 0, IP("192.0.2.0"), 96 + 24);
+	ipcs[n_ipc++].val = (struct pw_ipcache_val){ PW_ID_CIDR_MIN + 10, 0 };
+	pw_ipcache_key_make(&ipcs[n_ipc].key, 0, IP("192.0.2.128"), 96 + 25);
+	ipcs[n_ipc++].val = (struct pw_ipcache_val){ PW_ID_CIDR_MIN + 11, 0 };
+	qsort(ipcs, n_ipc, sizeof(ipcs[0]), ipc_cmp);
+	s.eps = eps;
+	s.n_eps = 3;
+	s.ipc = ipcs;
+	s.n_ipc = n_ipc;
+
+	/* round 1: a full set; round 2: a third of it (summaries shrink, slots flip) */
+	for (int round = 0; round < 2; round++) {
+		s.pol = pol;
+		s.n_pol = random_policy(pol, round ? 250 : 800);
+		CHECK_EQ(pw_sync(obj, &s, &st), 0);
+		if (check_failed_now) {
+			snprintf(check_why + strlen(check_why), sizeof(check_why) - strlen(check_why),
+				 ": %.200s", st.error);
+			break;
+		}
+		CHECK_EQ(pw_bpf_ct_flush(obj), 0);
+		for (int i = 0; i < 600; i++) {
+			const char *remotes[] = { "10.0.0.1", "10.0.1.3", "10.0.1.8", "192.0.2.9",
+						  "192.0.2.200", "198.51.100.1", "10.0.0.3" };
+			static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP };
+			static const uint16_t ports[] = { 22, 53, 80, 443, 1000, 1500, 2047, 8080 };
+			struct pod *p = t_rnd() % 2 ? &B : &C;
+			const char *r = remotes[t_rnd() % 7];
+			uint16_t port = t_rnd() % 4 ? ports[t_rnd() % 8] : (uint16_t)(t_rnd() | 1);
+
+			probe(&s, p, t_rnd() % 2, IP(r), protos[t_rnd() % 3], port, sport++);
+		}
+		if (check_failed_now)
+			break;
+
+		/* the endpoints know whether they have any-peer entries */
+		for (int e = 1; e < 3; e++) {
+			struct pw_endpoint ev;
+			bool any[2] = { false, false };
+
+			for (size_t i = 0; i < s.n_pol; i++)
+				if (s.pol[i].key.ep_id == pods[e]->ifindex && s.pol[i].key.peer_id == PW_ID_ANY)
+					any[s.pol[i].key.dir] = true;
+			CHECK_EQ(pw_bpf_get_endpoint(obj, pods[e]->ifindex, &ev), 0);
+			CHECK_EQ(!!(ev.flags[st.slot] & PW_EP_NO_ANY_INGRESS), !any[PW_DIR_INGRESS]);
+			CHECK_EQ(!!(ev.flags[st.slot] & PW_EP_NO_ANY_EGRESS), !any[PW_DIR_EGRESS]);
+		}
+
+		/* read back: both halves, as one state, without the summaries */
+		struct pw_state back;
+		struct pw_config c;
+		memset(&back, 0, sizeof(back));
+		CHECK_EQ(pw_map_fds_from_obj(obj, &fds), 0);
+		CHECK_EQ(pw_map_fds_lpm_from_obj(obj, &lfds), 0);
+		CHECK_EQ(pw_sync_read_live2(&fds, &lfds, &c, &back), 0);
+		CHECK_EQ(back.n_pol, s.n_pol);
+		CHECK_EQ(back.n_ipc, s.n_ipc);
+		if (back.n_pol == s.n_pol)
+			CHECK(!memcmp(back.pol, s.pol, s.n_pol * sizeof(*s.pol)));
+		if (back.n_ipc == s.n_ipc)
+			CHECK(!memcmp(back.ipc, s.ipc, s.n_ipc * sizeof(*s.ipc)));
+		for (size_t i = 0; i < back.n_eps; i++)
+			CHECK(!(back.eps[i].flags & PW_EP_NO_ANY_MASK));
+		pw_state_free(&back);
+		/* the same, finding the LPM halves from the hash halves alone */
+		memset(&back, 0, sizeof(back));
+		CHECK_EQ(pw_sync_read_live(&fds, &c, &back), 0);
+		CHECK_EQ(back.n_pol, s.n_pol);
+		pw_state_free(&back);
+		/* a second sync of the same state changes nothing */
+		CHECK_EQ(pw_sync(obj, &s, &st), 0);
+		CHECK(!st.switched);
+		CHECK_EQ(st.writes + st.deletes, 0);
+	}
+
+	/* the LPM halves are found from the program that uses the hash halves */
+	CHECK_EQ(pw_map_fds_from_obj(obj, &fds), 0);
+	CHECK_EQ(pw_map_fds_lpm_find(&fds, &found), 0);
+	if (!check_failed_now) {
+		struct bpf_map_info a1, a2, b1, b2;
+		uint32_t len;
+
+		memset(&a1, 0, sizeof(a1)); memset(&a2, 0, sizeof(a2));
+		memset(&b1, 0, sizeof(b1)); memset(&b2, 0, sizeof(b2));
+		len = sizeof(a1);
+		bpf_obj_get_info_by_fd(found.ipcache_lpm, &a1, &len);
+		len = sizeof(a2);
+		bpf_obj_get_info_by_fd(bpf_map__fd(obj->maps.ipcache_lpm), &a2, &len);
+		len = sizeof(b1);
+		bpf_obj_get_info_by_fd(found.policy_lpm, &b1, &len);
+		len = sizeof(b2);
+		bpf_obj_get_info_by_fd(bpf_map__fd(obj->maps.policy_lpm), &b2, &len);
+		CHECK(a1.id && a1.id == a2.id);
+		CHECK(b1.id && b1.id == b2.id);
+		pw_map_fds_lpm_close(&found);
+	}
+	free(pol);
+}
+
+/* mapsync puts entries written by hand into the wrong half where they belong */
+static void t_split_sync_moves_misplaced(void)
+{
+	struct pw_state s;
+	struct pw_state_ep eps[1];
+	struct pw_state_pol pol[1];
+	struct pw_sync_stats st;
+	struct pw_policy_key k;
+	struct pw_policy_val v = { .rule_id = 5 };
+
+	if (fresh())
+		return;
+	/* an older layout: a port entry in the LPM, slot 1 (the one the sync writes) */
+	pw_policy_key_make(&k, PW_POL_PREFIX_FULL, 1, PW_DIR_INGRESS, B.ifindex, A.identity,
+			   IPPROTO_TCP, 80);
+	CHECK_EQ(bpf_map__update_elem(obj->maps.policy_lpm, &k, sizeof(k), &v, sizeof(v), 0), 0);
+	memset(&s, 0, sizeof(s));
+	memset(eps, 0, sizeof(eps));
+	eps[0].ifindex = eps[0].ep_id = B.ifindex;
+	eps[0].identity = B.identity;
+	eps[0].flags = PW_EP_ISOLATED_INGRESS;
+	eps[0].n_ips = 1;
+	memcpy(eps[0].ips[0], B.a4, 16);
+	pw_policy_key_make(&pol[0].key, PW_POL_PREFIX_FULL, 0, PW_DIR_INGRESS, B.ifindex,
+			   A.identity, IPPROTO_TCP, 80);
+	pol[0].val = v;
+	s.eps = eps;
+	s.n_eps = 1;
+	s.pol = pol;
+	s.n_pol = 1;
+	CHECK_EQ(pw_sync(obj, &s, &st), 0);
+	CHECK_EQ(st.slot, 1);
+	CHECK(bpf_map__lookup_elem(obj->maps.policy_lpm, &k, sizeof(k), &v, sizeof(v), 0));
+	CHECK_EQ(bpf_map__lookup_elem(obj->maps.policy, &k, sizeof(k), &v, sizeof(v), 0), 0);
+	/* (the ipcache is gone from the state: A is the world now) */
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40001, 80, PW_TCPF_SYN)), SHOT);
+	/* the same entries, laid out right: nothing to do */
+	CHECK_EQ(pw_sync(obj, &s, &st), 0);
+	CHECK(!st.switched);
+	/* and a policy key shorter than any-protocol is refused */
+	pol[0].key.prefixlen = 64;
+	CHECK_EQ(pw_sync(obj, &s, &st), -EINVAL);
+}
+
 /* ------------------------------------------------------------- main */
 
 static int setup(void)
@@ -1271,7 +1863,12 @@ int main(void)
 	RUN(t_malformed_drops);
 	RUN(t_conntrack_expiry);
 	RUN(t_policy_slot_switch);
+	RUN(t_split_exact_and_range_same_peer);
+	RUN(t_split_any_fallbacks);
+	RUN(t_split_sync_matches_lookup);
+	RUN(t_split_sync_moves_misplaced);
 	RUN(t_pinned_maps_are_reused);
+	RUN(t_unsplit_pins_adopted);
 	fails = suite_route(); /* route_tests.c: in a child, a netns of its own */
 
 	if (obj)

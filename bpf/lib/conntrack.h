@@ -61,7 +61,7 @@ static __always_inline struct pw_ct_val *pw_ct_get(struct pw_ct_key *k, __u32 ep
 
 	if (!v)
 		return NULL;
-	if (now - v->last_seen_ns > pw_ct_timeout_ns(k->proto, v->flags)) {
+	if (pw_older(now, v->last_seen_ns, pw_ct_timeout_ns(k->proto, v->flags))) {
 		bpf_map_delete_elem(&conntrack, k);
 		return NULL;
 	}
@@ -90,13 +90,21 @@ static __always_inline void pw_ct_create(const struct pw_pkt *p, __u8 dir, __u32
 	bpf_map_update_elem(&conntrack, &k, &v, BPF_ANY);
 }
 
+/*
+ * How stale last_seen_ns may get before a packet refreshes it: writing it
+ * on every packet would bounce the entry's cache line between the CPUs of
+ * a flow's two directions for nothing; timeouts are >= 10 s.
+ */
+#define PW_CT_REFRESH_NS (PW_NSEC_PER_SEC / 4)
+
 /* A packet of the flow went through: refresh. Returns 1 if it was a TCP RST. */
 static __always_inline int pw_ct_touch(struct pw_ct_val *v, const struct pw_pkt *p, int reply,
 				       __u64 now)
 {
 	__u32 flags = v->flags;
 
-	v->last_seen_ns = now;
+	if (pw_older(now, v->last_seen_ns, PW_CT_REFRESH_NS))
+		v->last_seen_ns = now;
 	if (reply)
 		flags |= PW_CT_SEEN_REPLY;
 	if (p->proto == PW_IPPROTO_TCP) {

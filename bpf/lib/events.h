@@ -39,7 +39,7 @@ __noinline int pw_emit(struct __sk_buff *skb, const struct pw_pkt *p,
 		       const struct pw_config *cfg, const struct pw_endpoint *ep,
 		       const struct pw_res *r)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = pw_now(); /* the window; the event's own time is precise */
 	struct pw_ratelimit *rl;
 	struct pw_event *ev;
 	__u32 zero = 0, limit;
@@ -54,7 +54,7 @@ __noinline int pw_emit(struct __sk_buff *skb, const struct pw_pkt *p,
 		return 0;
 	if (!limit)
 		limit = PW_EVENTS_PER_SEC_DEFAULT;
-	if (now - rl->window_start_ns >= PW_NSEC_PER_SEC) {
+	if (pw_older(now, rl->window_start_ns, PW_NSEC_PER_SEC - 1)) {
 		rl->window_start_ns = now;
 		rl->sent = 0;
 	}
@@ -70,7 +70,7 @@ __noinline int pw_emit(struct __sk_buff *skb, const struct pw_pkt *p,
 	rl->sent++;
 
 	__builtin_memset(ev, 0, sizeof(*ev));
-	ev->ts_ns = now;
+	ev->ts_ns = bpf_ktime_get_ns();
 	__builtin_memcpy(ev->saddr, p->saddr, 16);
 	__builtin_memcpy(ev->daddr, p->daddr, 16);
 	ev->sport = p->sport;

@@ -151,7 +151,7 @@ __noinline int pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
 {
 	__u8 dir;
 	__u32 slot;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = pw_now();
 	struct pw_ipcache_val peer;
 	struct pw_decision d;
 	__u32 ct_flags = 0;

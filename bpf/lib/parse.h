@@ -57,10 +57,14 @@ struct pw_pkt {
 	__u8   pad;
 };
 
+/* The EtherType of the frame's header (in place when linear, as it always is). */
 static __always_inline __u16 pw_eth_proto(struct __sk_buff *skb)
 {
+	struct ethhdr *eth = (void *)(long)skb->data;
 	__be16 proto;
 
+	if ((void *)(eth + 1) <= (void *)(long)skb->data_end)
+		return bpf_ntohs(eth->h_proto);
 	if (bpf_skb_load_bytes(skb, offsetof(struct ethhdr, h_proto), &proto, sizeof(proto)))
 		return 0;
 	return bpf_ntohs(proto);
@@ -140,11 +144,86 @@ static __always_inline int pw_parse_inner(struct __sk_buff *skb, struct pw_pkt *
 	}
 }
 
+/*
+ * The common case without a helper call: IPv4 without options or IPv6
+ * without extension headers, not a fragment, carrying TCP or UDP, headers
+ * in the linear part of the skb. Read in place (direct packet access):
+ * bpf_skb_load_bytes costs a helper call and a copy per header, ~35 ns of
+ * an established packet. Fills p exactly as the general path below would
+ * and returns 1; returns 0 for anything else, which the general path then
+ * parses (or calls malformed) from the start.
+ */
+static __always_inline int pw_parse_fast(struct __sk_buff *skb, __u16 eth_proto, struct pw_pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	__u8 *l4, proto;
+	__u32 off;
+
+	if (eth_proto == ETH_P_IP) {
+		struct iphdr *ip = data + ETH_HLEN;
+
+		if ((void *)(ip + 1) > end)
+			return 0;
+		if (ip->version != 4 || ip->ihl != 5 || bpf_ntohs(ip->tot_len) < sizeof(*ip) ||
+		    (ip->frag_off & bpf_htons(0x3fff)))
+			return 0;
+		proto = ip->protocol;
+		if (proto != PW_IPPROTO_TCP && proto != PW_IPPROTO_UDP)
+			return 0;
+		p->family = 4;
+		pw_addr_v4(p->saddr, ip->saddr);
+		pw_addr_v4(p->daddr, ip->daddr);
+		p->frag_id = bpf_ntohs(ip->id);
+		l4 = (__u8 *)(ip + 1);
+		off = ETH_HLEN + sizeof(*ip);
+	} else {
+		struct ipv6hdr *ip6 = data + ETH_HLEN;
+
+		if ((void *)(ip6 + 1) > end)
+			return 0;
+		if (ip6->version != 6)
+			return 0;
+		proto = ip6->nexthdr;
+		if (proto != PW_IPPROTO_TCP && proto != PW_IPPROTO_UDP)
+			return 0;
+		p->family = 6;
+		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+		l4 = (__u8 *)(ip6 + 1);
+		off = ETH_HLEN + sizeof(*ip6);
+	}
+
+	if (proto == PW_IPPROTO_TCP) {
+		__u32 doff;
+
+		if ((void *)(l4 + 14) > end)
+			return 0;
+		doff = (__u32)(l4[12] >> 4) * 4;
+		if (doff < 20 || skb->len < off + doff)
+			return 0;
+		p->tcp_flags = l4[13];
+		p->payload_off = off + doff;
+	} else {
+		if ((void *)(l4 + 8) > end || skb->len < off + 8)
+			return 0;
+		p->payload_off = off + 8;
+	}
+	__builtin_memcpy(&p->sport, l4, 2);
+	__builtin_memcpy(&p->dport, l4 + 2, 2);
+	p->proto = proto;
+	p->l4_off = off;
+	return 1;
+}
+
 /* Returns 0, or -1 for a malformed packet. eth_proto is ETH_P_IP or ETH_P_IPV6. */
 static __always_inline int pw_parse(struct __sk_buff *skb, __u16 eth_proto, struct pw_pkt *p)
 {
 	__u32 off = ETH_HLEN;
 	__u8 proto;
+
+	if (pw_parse_fast(skb, eth_proto, p))
+		return 0;
 
 	if (eth_proto == ETH_P_IP) {
 		struct iphdr ip;

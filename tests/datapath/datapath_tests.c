@@ -1139,6 +1139,117 @@ static void t_conntrack_expiry(void)
 	CHECK_EQ(n, 0);
 }
 
+/*
+ * last_seen_ns is refreshed when a quarter of a second old, not on every
+ * packet; a timestamp written by userspace a little ahead of the datapath's
+ * tick-resolution clock is fresh, not expired.
+ */
+static void t_conntrack_refresh(void)
+{
+	struct pw_ct_key k = { .sport = htons(40000), .dport = htons(80),
+			       .proto = IPPROTO_TCP, .dir = PW_DIR_INGRESS };
+	struct pw_ct_val v = { .generation = 1, .flags = PW_CT_SEEN_REPLY }, got;
+	uint64_t t;
+
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	memcpy(k.saddr, A.a4, 16);
+	memcpy(k.daddr, B.a4, 16);
+	v.ep_id = B.ifindex;
+	/* 5 s old: refreshed */
+	t = now_ns();
+	v.last_seen_ns = t - 5 * 1000000000ull;
+	CHECK_EQ(pw_bpf_ct_put(obj, &k, &v), 0);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(pw_bpf_ct_lookup(obj, &k, &got), 0);
+	CHECK(got.last_seen_ns > t - 1000000000ull);
+	/* 50 ms old: left as it is */
+	v.last_seen_ns = now_ns() - 50000000ull;
+	CHECK_EQ(pw_bpf_ct_put(obj, &k, &v), 0);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(pw_bpf_ct_lookup(obj, &k, &got), 0);
+	CHECK_EQ(got.last_seen_ns, v.last_seen_ns);
+	/* ahead of the datapath's clock: alive */
+	v.last_seen_ns = now_ns() + 20000000ull;
+	CHECK_EQ(pw_bpf_ct_put(obj, &k, &v), 0);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(pw_bpf_ct_lookup(obj, &k, &got), 0);
+	/* the flags still move on every packet */
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_ACK | PW_TCPF_FIN)), OK);
+	CHECK_EQ(pw_bpf_ct_lookup(obj, &k, &got), 0);
+	CHECK(got.flags & PW_CT_CLOSING);
+}
+
+/* Insert n zero bytes (options) at off of a frame. */
+static void insert_at(struct pw_pkt *p, uint32_t off, uint32_t n)
+{
+	memmove(p->data + off + n, p->data + off, p->len - off);
+	memset(p->data + off, 1, n); /* NOPs (TCP and IPv4 options alike) */
+	p->len += n;
+}
+
+/*
+ * The in-place parser (IPv4 without options, IPv6 without extension
+ * headers, TCP/UDP, no fragment) and the general one see the same packet:
+ * IPv4 options, TCP options, DF, a UDP datagram, an IPv6 hop-by-hop header.
+ */
+static void t_parse_fast_and_general_agree(void)
+{
+	struct pw_pkt p;
+	struct pw_ct_val v;
+
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	allow(&B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 80);
+	allow(&B, PW_DIR_INGRESS, A.identity, IPPROTO_UDP, 53);
+	/* IPv4 options: the general parser */
+	for (int port = 80; port <= 81; port++) {
+		CHECK_EQ(pw_pkt_tcp(&p, A.a4, B.a4, 40001, port, PW_TCPF_SYN), 0);
+		insert_at(&p, 14 + 20, 4);
+		p.data[14] = 0x46;
+		p.data[14 + 3] += 4; /* tot_len (< 256 here) */
+		CHECK_EQ(to_pod(&B, &p), port == 80 ? OK : SHOT);
+	}
+	CHECK_EQ(ct_get(A.a4, B.a4, 40001, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	/* TCP options: in place, the ports and flags right */
+	CHECK_EQ(pw_pkt_tcp(&p, A.a4, B.a4, 40002, 80, PW_TCPF_SYN | PW_TCPF_FIN), 0);
+	insert_at(&p, 14 + 20 + 20, 12);
+	p.data[14 + 20 + 12] = 8 << 4;
+	p.data[14 + 3] += 12;
+	CHECK_EQ(to_pod(&B, &p), OK);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40002, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK(v.flags & PW_CT_CLOSING);
+	/* DF is no fragment */
+	CHECK_EQ(pw_pkt_tcp(&p, A.a4, B.a4, 40003, 80, PW_TCPF_SYN), 0);
+	p.data[14 + 6] = 0x40;
+	CHECK_EQ(to_pod(&B, &p), OK);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40003, 80, IPPROTO_TCP, PW_DIR_INGRESS, NULL), 0);
+	/* UDP, IPv4 and IPv6 */
+	CHECK_EQ(to_pod(&B, l4(A.a4, B.a4, IPPROTO_UDP, 40004, 53)), OK);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40004, 53, IPPROTO_UDP, PW_DIR_INGRESS, NULL), 0);
+	CHECK_EQ(to_pod(&B, l4(A.a4, B.a4, IPPROTO_UDP, 40005, 54)), SHOT);
+	CHECK_EQ(to_pod(&B, l4(A.a6, B.a6, IPPROTO_UDP, 40006, 53)), OK);
+	CHECK_EQ(ct_get(A.a6, B.a6, 40006, 53, IPPROTO_UDP, PW_DIR_INGRESS, NULL), 0);
+	/* an IPv6 hop-by-hop header: the general parser */
+	struct pw_pkt_spec sp = { .proto = IPPROTO_TCP, .sport = 40007, .dport = 80,
+				  .tcp_flags = PW_TCPF_SYN, .v6_hbh = true };
+	memcpy(sp.saddr, A.a6, 16);
+	memcpy(sp.daddr, B.a6, 16);
+	CHECK_EQ(pw_pkt_build(&p, &sp), 0);
+	CHECK_EQ(to_pod(&B, &p), OK);
+	CHECK_EQ(ct_get(A.a6, B.a6, 40007, 80, IPPROTO_TCP, PW_DIR_INGRESS, NULL), 0);
+	sp.dport = 81;
+	CHECK_EQ(pw_pkt_build(&p, &sp), 0);
+	CHECK_EQ(to_pod(&B, &p), SHOT);
+	/* a UDP header cut short after a whole IPv4 header: malformed either way */
+	CHECK_EQ(pw_pkt_l4(&p, A.a4, B.a4, IPPROTO_UDP, 40008, 53), 0);
+	p.len = 14 + 20 + 6;
+	CHECK_EQ(to_pod(&B, &p), SHOT);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_MALFORMED), 1);
+}
+
 static void t_policy_slot_switch(void)
 {
 	if (fresh())
@@ -1862,6 +1973,8 @@ int main(void)
 	RUN(t_no_endpoint_passes);
 	RUN(t_malformed_drops);
 	RUN(t_conntrack_expiry);
+	RUN(t_conntrack_refresh);
+	RUN(t_parse_fast_and_general_agree);
 	RUN(t_policy_slot_switch);
 	RUN(t_split_exact_and_range_same_peer);
 	RUN(t_split_any_fallbacks);

@@ -171,7 +171,7 @@ snapshot >"$W/maps.before"
 # ------------------------------------------------------------ the agent
 pwc_agent_start node1 --metrics "$MPORT"
 ALOG=$(pwc_agent_log node1)
-scrape() { timeout -k 1 5 nsenter --net="$NETNS" curl -s --max-time 3 "http://127.0.0.1:$MPORT/metrics"; }
+scrape() { timeout -k 1 5 nsenter --net="$NETNS" "$PWC_PY" -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])).read().decode())' "http://127.0.0.1:$MPORT/metrics" 3 2>/dev/null; }
 metric() { awk -v k="$1" '$1 == k { v = $2; f = 1 } END { printf "%d\n", f ? v : 0 }'; }
 FAILS='podwall_applies_total{result="failure"}'
 if pwc_wait_for 30 grep -q "podwall: applied generation" "$ALOG"; then

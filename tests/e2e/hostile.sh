@@ -41,7 +41,7 @@ HOSTILE_AS=${HOSTILE_AS:-$((1024 * 1024 * 1024))}
 MAPS="config endpoints local_ips ipcache policy dns"
 CNI=$PWE_ROOT/podwall-cni
 
-for t in bpftool prlimit setpriv curl; do
+for t in bpftool prlimit setpriv; do
 	command -v $t >/dev/null || { pwe_fail hostile "missing tool $t"; exit 1; }
 done
 
@@ -161,7 +161,7 @@ else
 	pwe_fail hostile_agent_started "no first apply in $ALOG"; exit 1
 fi
 snapshot >"$PWC_WORK/maps.before"
-scrape() { timeout -k 1 5 nsenter --net="$NETNS" curl -s --max-time 3 "http://127.0.0.1:$MPORT/metrics"; }
+scrape() { timeout -k 1 5 nsenter --net="$NETNS" "$PWC_PY" -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])).read().decode())' "http://127.0.0.1:$MPORT/metrics" 3 2>/dev/null; }
 metric() { awk -v k="$1" '$1 == k { v = $2; f = 1 } END { printf "%d\n", f ? v : 0 }'; }
 FAIL_METRIC='podwall_applies_total{result="failure"}'
 fails0=$(scrape | metric "$FAIL_METRIC")

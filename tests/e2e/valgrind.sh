@@ -108,7 +108,7 @@ n=$(count_applied)
 pwc_rm np-allow.yaml
 edit_and_wait "$n" remove-allow && pwe_wait_state 30 "fail:vg/client vg/server 80 tcp" &&
 	pwe_pass valgrind_agent_edit_remove "client -> server:80 denied again"
-if timeout -k 1 10 nsenter --net="$NETNS" curl -s --max-time 8 "http://127.0.0.1:$MPORT/metrics" | grep -q podwall_policy_generation; then
+if timeout -k 1 10 nsenter --net="$NETNS" "$PWC_PY" -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])).read().decode())' "http://127.0.0.1:$MPORT/metrics" 8 2>/dev/null | grep -q podwall_policy_generation; then
 	pwe_pass valgrind_agent_metrics_scrape
 else
 	pwe_fail valgrind_agent_metrics_scrape "no metrics"

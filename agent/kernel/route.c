@@ -1015,6 +1015,52 @@ static uint32_t by_name(struct pw_resolver *r, const char *name)
 	return pw_rt_link_by_name(r->rt, name, &l) ? 0 : l.ifindex;
 }
 
+/*
+ * Why the device an annotation names cannot be a pod's host device, or NULL
+ * if it can: it must be a veth (a netkit pair; or a dummy or ifb stand-in,
+ * as tests and benchmarks use), not the loopback, and not an uplink (the
+ * device of a route with a gateway). A Pod's annotations are written by
+ * whoever may create Pods: "podwall.io/host-veth: eth0" used to put the pod
+ * programs on the node's uplink and cut the node off (issue 9).
+ */
+static const char *annotated_dev_refused(struct pw_resolver *r, uint32_t ifindex)
+{
+	static const char *const kinds[] = { "veth", "netkit", "dummy", "ifb" };
+	const struct pw_link *lk = NULL;
+	struct pw_link l;
+	uint32_t *gw = NULL;
+	size_t n_gw = 0;
+	bool kind_ok = false;
+
+	if (r->snap) {
+		lk = snap_link(r->snap, ifindex);
+	} else {
+		r->n_queries++;
+		if (!pw_rt_link_by_index(r->rt, ifindex, &l))
+			lk = &l;
+	}
+	if (!lk)
+		return "cannot be read";
+	if (lk->flags & IFF_LOOPBACK)
+		return "is the loopback";
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(lk->kind, kinds[i]))
+			kind_ok = true;
+	if (!kind_ok)
+		return "is not a veth";
+	if (!r->snap)
+		r->n_queries++;
+	if (pw_resolver_gateway_devs(r, &gw, &n_gw))
+		return "has routes that cannot be read";
+	for (size_t i = 0; i < n_gw; i++)
+		if (gw[i] == ifindex) {
+			free(gw);
+			return "carries routes to gateways (an uplink)";
+		}
+	free(gw);
+	return NULL;
+}
+
 uint32_t pw_resolve_local(void *ctx, const struct pw_pod *pod)
 {
 	struct pw_resolver *r = ctx;
@@ -1022,6 +1068,7 @@ uint32_t pw_resolve_local(void *ctx, const struct pw_pod *pod)
 
 	if (pod->host_veth && pod->host_veth[0]) {
 		uint32_t ifindex = by_name(r, pod->host_veth);
+		const char *why;
 
 		if (!ifindex) {
 			r->n_missing++;
@@ -1029,6 +1076,14 @@ uint32_t pw_resolve_local(void *ctx, const struct pw_pod *pod)
 				fprintf(stderr, "podwall: pod %s/%s: host veth %s (annotation "
 					"podwall.io/host-veth) does not exist (yet)\n",
 					pod->ns, pod->name, pod->host_veth);
+			return 0;
+		}
+		why = annotated_dev_refused(r, ifindex);
+		if (why) {
+			if (r->verbose)
+				fprintf(stderr, "podwall: pod %s/%s: annotation podwall.io/host-veth "
+					"names %s, which %s: ignored, the pod is not enforced here\n",
+					pod->ns, pod->name, pod->host_veth, why);
 			return 0;
 		}
 		r->n_local++;

@@ -4,7 +4,8 @@
  * same answers as one netlink request per pod: host routes, gateway and
  * wider routes, local addresses, loopback, blackholes, routes in other
  * tables, two candidate routes, policy rules, annotated devices and their
- * alternative names. Run in a child in a network namespace of its own.
+ * alternative names, annotations naming no pod's device (an uplink, the
+ * loopback, a bridge). Run in a child in a network namespace of its own.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -102,6 +103,8 @@ static int setup(void)
 		"ip route add 10.1.0.7/32 dev rtA metric 10",       /* two candidates */
 		"ip route add 10.1.0.7/32 dev rtB metric 20",
 		"ip route add 10.1.0.8/32 dev rtB",                 /* a pod on rtB */
+		"ip link add rtBr type bridge",
+		"ip link add rtV0 type veth peer name rtV1",
 		"ip -6 route add fd00::1/128 dev rtA",
 		"ip -6 route add fd00::/64 dev rtB",
 		"ip -6 addr add fd09::2/64 dev rtB nodad",
@@ -130,9 +133,15 @@ static const struct rcase base[] = {
 	{ "fd00::1", NULL, "rtA" },
 	{ "fd00::2", NULL, NULL },
 	{ "fd00::3", NULL, NULL },
-	{ NULL, "rtB", "rtB" },
+	{ NULL, "rtA", "rtA" },
 	{ NULL, "nope0", NULL },
-	{ "10.1.0.1", "rtB", "rtB" },      /* the annotation wins */
+	{ "10.1.0.8", "rtA", "rtA" },      /* the annotation wins */
+	/* but never for a device that is no pod's (issue 9): */
+	{ NULL, "rtB", NULL },             /* an uplink: routes via 10.9.0.1 leave by it */
+	{ "10.1.0.1", "rtB", NULL },
+	{ NULL, "lo", NULL },
+	{ NULL, "rtBr", NULL },            /* a bridge */
+	{ NULL, "rtV0", "rtV0" },          /* a veth */
 };
 
 static void t_route_snapshot_default_rules(void)

@@ -26,7 +26,8 @@
 #
 # Security checks: the pin dir is 0700 and every pin 0600, owned by root; a
 # non-root user can neither read the maps nor run status against them; the
-# CNI socket is 0600 in a 0700 directory and refuses non-root; --metrics PORT
+# CNI socket is 0600 in a 0700 directory and refuses non-root; a Pod whose
+# podwall.io/host-veth names the node's uplink does not get it; --metrics PORT
 # binds 127.0.0.1; the loaded-state file is 0600; no untrusted string
 # reaches a shell (no system/popen/exec* in the agent or the plugin, but
 # bench re-executing itself with fixed arguments).
@@ -271,6 +272,46 @@ if cmp -s "$PWC_WORK/maps.before" "$PWC_WORK/maps.after"; then
 	pwe_pass hostile_cni_socket_maps_unchanged
 else
 	pwe_fail hostile_cni_socket_maps_unchanged "$(diff "$PWC_WORK/maps.before" "$PWC_WORK/maps.after" | head -n 4 | tr '\n' ' ')"
+fi
+
+# ------------------------------------------------------------ a Pod naming the uplink
+# Whoever may create Pods writes their annotations: a Pod whose
+# podwall.io/host-veth names the node's uplink must not get it (that put the
+# pod programs on the uplink and cut every remote flow of the node).
+pwc_node node2
+pwc_uplink node1 node2
+pwc_pod node1 free client "app=free"
+pwc_pod node2 hostile remote "app=remote"
+pwc_serve hostile/remote tcp 80
+REMOTE="free/client hostile/remote 80 tcp"
+if pwe_wait_state 20 "ok:$REMOTE"; then
+	cat <<-EOF | pwc_write zz-uplink-thief.yaml
+	apiVersion: v1
+	kind: Pod
+	metadata:
+	  name: thief
+	  namespace: free
+	  labels: {app: thief}
+	  annotations: {podwall.io/host-veth: up0}
+	status: {podIP: 198.18.1.250}
+	---
+	apiVersion: networking.k8s.io/v1
+	kind: NetworkPolicy
+	metadata: {name: thief, namespace: free}
+	spec: {podSelector: {matchLabels: {app: thief}}, policyTypes: [Ingress, Egress]}
+	EOF
+	pwc_wait_for 20 grep -q "names up0, which carries routes to gateways" "$ALOG"
+	sleep 2   # a tick or two
+	filt=$(nsenter --net="$NETNS" tc filter show dev up0 ingress 2>/dev/null | grep -c from_pod)
+	if grep -q "names up0, which carries routes to gateways" "$ALOG" && [ "$filt" = 0 ] &&
+	   pwe_matches ok "$REMOTE"; then
+		pwe_pass hostile_annotation_cannot_take_the_uplink "$(grep -m1 'names up0' "$ALOG" | cut -c1-160)"
+	else
+		pwe_fail hostile_annotation_cannot_take_the_uplink "from_pod filters on up0 ingress: $filt; remote flow: $(pwc_probe $REMOTE)"
+	fi
+	pwc_rm zz-uplink-thief.yaml
+else
+	pwe_fail hostile_annotation_cannot_take_the_uplink "the cross-node flow does not work to begin with"
 fi
 
 # ------------------------------------------------------------ podwall-cni

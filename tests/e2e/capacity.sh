@@ -66,10 +66,12 @@ pwe_np_allow_pair web cap app=client app=server 80/TCP | pwc_write np-web.yaml
 	pwc_write np-udp.yaml
 
 pw() { timeout -k 2 "${PW_TIMEOUT:-300}" nsenter --net="$NETNS" "$PODWALL" "$@"; }
-snapshot() {
-	local m
-	for m in config endpoints local_ips ipcache policy dns; do
-		echo "== $m"; timeout 60 bpftool -j map dump pinned "$PIN/$m" 2>&1
+snapshot() {   # every pinned map but those that move with traffic
+	local f m
+	for f in "$PIN"/*; do
+		m=$(basename "$f")
+		case $m in conntrack|frags|counters|events|ratelimit) continue ;; esac
+		echo "== $m"; timeout 60 bpftool -j map dump pinned "$f" 2>&1
 	done
 }
 status_json() { pw status -o json --pin-dir "$PIN" 2>/dev/null; }

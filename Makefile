@@ -103,6 +103,7 @@ FUZZ_SRCS_fuzz_cni_state   := $(FUZZ_SRCS_fuzz_cni_request)
 FUZZ_SRCS_fuzz_cni_plugin  := cni/chain.c
 FUZZ_SRCS_fuzz_k8s_api     := $(PURE_SRCS) agent/source/kubeconfig.c
 FUZZ_SRCS_fuzz_kubeconfig  := agent/source/kubeconfig.c
+FUZZ_SRCS_fuzz_state_file  := $(PURE_SRCS) agent/ops/statefile.c
 fuzz_srcs = $(if $(filter undefined,$(origin FUZZ_SRCS_$(1))),$(PURE_SRCS),$(FUZZ_SRCS_$(1)))
 define fuzz_rule
 $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c $(call fuzz_srcs,$(1)) $(wildcard agent/*.h agent/*/*.h cni/*.h) include/podwall/abi.h | $(BUILD)/podwall.skel.h

@@ -290,7 +290,9 @@ int pw_kcfg_load(const char *path, const char *context, struct pw_kcfg *out, cha
 	}
 
 	s = scalar(get(&k, cl, "server"));
-	if (!s || (strncmp(s, "https://", 8) && strncmp(s, "http://", 7))) {
+	/* with a host: "https://" alone left "https:" once trailing slashes went */
+	if (!s || (strncmp(s, "https://", 8) && strncmp(s, "http://", 7)) ||
+	    !s[strncmp(s, "https://", 8) ? 7 : 8] || s[strncmp(s, "https://", 8) ? 7 : 8] == '/') {
 		snprintf(why, why_len, "%s: cluster \"%s\": server must be an http(s) URL", path,
 			 cl_name);
 		goto out;

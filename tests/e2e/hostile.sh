@@ -11,6 +11,7 @@
 #                                the node limit, 100,000 anchors, alias
 #                                fan-out, a file past the size limit
 #   tests/hostile/cni/*.json     hostile network configurations for podwall-cni
+#   tests/hostile/kubeconfig/    bad kubeconfigs for `podwall agent --source k8s`
 #
 # For each manifest: `podwall apply -f FILE` and `podwall matrix -f FILE`
 # exit 2 (not a signal, not a timeout) within $HOSTILE_SECS seconds under an
@@ -342,6 +343,28 @@ sys.exit(0 if isinstance(o.get("code"), int) and o.get("msg") else 1)' "$out" 2>
 		pwe_fail "hostile_cni_$name" "exit $rc (want 1 with a CNI error object): ${out:0:200}"
 	fi
 done
+
+# ------------------------------------------------------------ kubeconfig
+# `podwall agent --source k8s --kubeconfig FILE` with a bad kubeconfig: exit 2
+# at start, naming what is wrong (never an agent retrying an unusable server
+# for ever, never running an exec credential). Its own throwaway pins.
+KPIN=$PWC_PIN_BASE/$PWC_PREFIX-kubeconfig
+echo "$KPIN" >"$PWC_WORK/agents/kubeconfig.pin"
+for f in tests/hostile/kubeconfig/*.yaml; do
+	name=$(basename "$f")
+	t0=$(pwc_now_ms)
+	out=$(timeout -k 2 "$HOSTILE_SECS" nsenter --net="$NETNS" "$PODWALL" agent --source k8s \
+		--kubeconfig "$f" --pin-dir "$KPIN" 2>&1)
+	rc=$? ms=$(( $(pwc_now_ms) - t0 ))
+	msg=$(grep -m1 -- '--source k8s:' <<<"$out")
+	if [ $rc -eq 2 ] && [ -n "$msg" ]; then
+		pwe_pass "hostile_kubeconfig_$name" "exit 2 in $ms ms: ${msg:0:160}"
+	else
+		pwe_fail "hostile_kubeconfig_$name" "exit $rc (want 2 at start): $(tail -n 1 <<<"$out")"
+	fi
+done
+timeout -k 1 15 nsenter --net="$NETNS" "$PODWALL" uninstall --pin-dir "$KPIN" >/dev/null 2>&1
+rm -f "$PWC_WORK/agents/kubeconfig.pin"
 
 # ------------------------------------------------------------ security
 modes=$(find "$PIN" -maxdepth 1 -printf '%m %u %p\n' 2>/dev/null)

@@ -191,7 +191,7 @@ fi
 out=$(pw status --pin-dir "$PIN" 2>&1); rc=$?
 printf '%s\n' "$out" >"$LOGS/status.out"
 if [ $rc -eq 0 ] && grep -Eq '^production/frontend +198\.18\.1\.10 .* isolated +isolated +enforce +udp\+tcp' <<<"$out" &&
-   grep -Eq '^kube-system/coredns .* open +open ' <<<"$out" && grep -Eq '^policy +lpm_trie +[0-9]+ +524288' <<<"$out" &&
+   grep -Eq '^kube-system/coredns .* open +open ' <<<"$out" && grep -Eq '^policy +hash +[0-9]+ +524288' <<<"$out" &&
    grep -q 'mode enforce' <<<"$out"; then
 	pwe_pass status_text
 else

@@ -188,6 +188,12 @@ static int ep_from_json(json_t *o, struct pw_cni_ep *e, char *why, size_t why_le
 		snprintf(why, why_len, "no IP address");
 		return -EINVAL;
 	}
+	/* a negative seq is 2^64 - n unsigned: the next registration's ++seq wrapped
+	 * to 0, and the newest entry of a pod looked like the oldest */
+	if (json_integer_value(json_object_get(o, "seq")) < 0) {
+		snprintf(why, why_len, "negative seq");
+		return -EINVAL;
+	}
 	e->cid = strdup(cid);
 	e->ns = strdup(ns);
 	e->name = strdup(name);

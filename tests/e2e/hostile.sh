@@ -158,13 +158,37 @@ pwe_note "slowest refusal: $max_ms ms"
 pwe_expect hostile_enforcement_unchanged_after_apply ok "production/client production/web 80 tcp"
 
 # ------------------------------------------------------------ the agent
-# The agent on the same pins and source; it adopts the state in force.
+# The agent on the same pins and source; it adopts the state in force. Its
+# CNI registry file is there already, and hostile: a negative seq (it used to
+# wrap the next registration's number to 0, found by fuzz_cni_state).
+mkdir -p "$PWC_WORK/run" && chmod 700 "$PWC_WORK/run"
+COOKIE=$(nsenter --net="$NETNS" "$PWC_PY" -c '
+import socket, struct
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+print(struct.unpack("Q", s.getsockopt(socket.SOL_SOCKET, 71, 8))[0])')
+cat >"$PWC_WORK/run/endpoints.json" <<-REG
+{"version": 1, "netnsCookie": $COOKIE, "endpoints": [
+ {"containerID": "c1", "ifname": "eth0", "namespace": "production", "pod": "gone", "hostVeth": "nosuch0", "hostIfindex": 4000, "ips": ["198.18.1.240"], "seq": 1},
+ {"containerID": "c2", "ifname": "eth0", "namespace": "production", "pod": "wrap", "hostVeth": "nosuch1", "hostIfindex": 4001, "ips": ["198.18.1.241"], "seq": -1},
+ {"containerID": "c3", "ifname": "eth0", "namespace": "../..", "pod": "x", "hostVeth": "nosuch2", "hostIfindex": 4002, "ips": ["198.18.1.242"]},
+ {"containerID": "c4", "ifname": "eth0", "namespace": "production", "pod": "ips", "hostVeth": "nosuch3", "hostIfindex": 4003, "ips": ["not-an-ip"]},
+ "not an object", 7, null
+]}
+REG
+chmod 600 "$PWC_WORK/run/endpoints.json"
 pwc_agent_start node1 --metrics "$MPORT" --cni-socket "$PWC_WORK/run/cni.sock"
 ALOG=$(pwc_agent_log node1)
 if pwc_wait_for 20 grep -q "podwall: applied generation" "$ALOG"; then
 	pwe_pass hostile_agent_started
 else
 	pwe_fail hostile_agent_started "no first apply in $ALOG"; exit 1
+fi
+if grep -q "endpoint 1: negative seq; skipped" "$ALOG" &&
+   grep -q "endpoint 2: pod namespace/name missing or invalid; skipped" "$ALOG" &&
+   grep -q "endpoint 3: bad IP address in ips; skipped" "$ALOG"; then
+	pwe_pass hostile_cni_registry_file "$(grep -c '; skipped' "$ALOG") bad entries skipped; $(grep -m1 'restored from' "$ALOG" | sed 's/.*cni: //')"
+else
+	pwe_fail hostile_cni_registry_file "$(grep 'podwall: cni:' "$ALOG" | head -n 5 | tr '\n' ' ')"
 fi
 snapshot >"$PWC_WORK/maps.before"
 scrape() { timeout -k 1 5 nsenter --net="$NETNS" "$PWC_PY" -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])).read().decode())' "http://127.0.0.1:$MPORT/metrics" 3 2>/dev/null; }

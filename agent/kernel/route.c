@@ -431,29 +431,46 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int pw_rt_gateway_devs(struct pw_rt *rt, uint32_t **out, size_t *n)
+/*
+ * An RTM_GETROUTE or RTM_GETADDR dump of IPv4 then IPv6, each message to cb.
+ * A kernel without IPv6 answers -EAFNOSUPPORT for it, which is no error.
+ */
+static int dump_both_families(struct pw_rt *rt, uint16_t type, pw_rt_cb cb, void *ctx)
 {
 	static const uint8_t families[] = { AF_INET, AF_INET6 };
-	struct u32_list l = { 0 };
-	int err = 0;
 
 	for (size_t f = 0; f < sizeof(families); f++) {
 		struct {
 			struct nlmsghdr nh;
-			struct rtmsg    rtm;
+			union {
+				struct rtmsg     rtm;
+				struct ifaddrmsg ifa;
+			} u;
 		} req;
+		int err;
 
 		memset(&req, 0, sizeof(req));
-		req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.rtm));
-		req.nh.nlmsg_type = RTM_GETROUTE;
+		req.nh.nlmsg_type = type;
 		req.nh.nlmsg_flags = NLM_F_DUMP;
-		req.rtm.rtm_family = families[f];
-		err = pw_rt_request(rt, &req.nh, gw_dump_cb, &l);
-		if (err == -EAFNOSUPPORT) /* no IPv6 in this kernel */
-			err = 0;
-		if (err)
-			break;
+		if (type == RTM_GETADDR) {
+			req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.u.ifa));
+			req.u.ifa.ifa_family = families[f];
+		} else {
+			req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.u.rtm));
+			req.u.rtm.rtm_family = families[f];
+		}
+		err = pw_rt_request(rt, &req.nh, cb, ctx);
+		if (err && err != -EAFNOSUPPORT)
+			return err;
 	}
+	return 0;
+}
+
+int pw_rt_gateway_devs(struct pw_rt *rt, uint32_t **out, size_t *n)
+{
+	struct u32_list l = { 0 };
+	int err = dump_both_families(rt, RTM_GETROUTE, gw_dump_cb, &l);
+
 	if (err) {
 		free(l.v);
 		*out = NULL;
@@ -522,28 +539,10 @@ static int cmp_addr16(const void *a, const void *b)
 
 int pw_rt_host_addrs(struct pw_rt *rt, uint8_t (**out)[16], size_t *n)
 {
-	static const uint8_t families[] = { AF_INET, AF_INET6 };
 	struct addr_list l = { 0 };
 	size_t w = 0;
-	int err = 0;
+	int err = dump_both_families(rt, RTM_GETADDR, addr_dump_cb, &l);
 
-	for (size_t f = 0; f < sizeof(families); f++) {
-		struct {
-			struct nlmsghdr  nh;
-			struct ifaddrmsg ifa;
-		} req;
-
-		memset(&req, 0, sizeof(req));
-		req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifa));
-		req.nh.nlmsg_type = RTM_GETADDR;
-		req.nh.nlmsg_flags = NLM_F_DUMP;
-		req.ifa.ifa_family = families[f];
-		err = pw_rt_request(rt, &req.nh, addr_dump_cb, &l);
-		if (err == -EAFNOSUPPORT) /* no IPv6 in this kernel */
-			err = 0;
-		if (err)
-			break;
-	}
 	if (err) {
 		free(l.v);
 		*out = NULL;

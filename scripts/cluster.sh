@@ -676,6 +676,7 @@ pwc_cleanup() {
 		pin=$(cat "$f")
 		case $pin in "$PWC_PIN_BASE"/"$PWC_PREFIX"-*) [ -e "$pin" ] && rm -rf "$pin" ;; esac
 	done
+	rmdir "$PWC_PIN_BASE" 2>/dev/null # only if empty: other runs' pins stay
 	if [ "${PWC_KEEP:-0}" = 1 ]; then
 		pwc_log "cluster: state kept in $PWC_WORK"
 	else

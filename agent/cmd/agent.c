@@ -486,16 +486,27 @@ static int build_spots(const struct pw_state *s, const uint32_t *uplinks, size_t
 	return 0;
 }
 
+/* ms since *t, and *t moved to now: the stages of a push */
+static double stage_ms(uint64_t *t)
+{
+	uint64_t now = pw_now_ns();
+	double ms = (double)(now - *t) / 1e6;
+
+	*t = now;
+	return ms;
+}
+
 static void log_apply(const struct pw_engine *e, const struct pw_push_result *r)
 {
 	const struct pw_sync_stats *s = &r->sync;
 
 	fprintf(stderr, "podwall: applied generation %u in %.1f ms: %zu added, %zu changed, "
 		"%zu removed (%zu endpoints%s; tc: %u attached, %u replaced, %u adopted, "
-		"%u detached%s)\n",
+		"%u detached%s; ms: load %.1f resolve %.1f compile %.1f sync %.1f attach %.1f)\n",
 		s->generation, r->ms, s->added, s->changed, s->removed, r->n_endpoints,
 		e->o.audit ? ", audit mode" : "", r->att.attached, r->att.replaced,
-		r->att.adopted, r->att.detached, r->att.missing ? ", some devices vanished" : "");
+		r->att.adopted, r->att.detached, r->att.missing ? ", some devices vanished" : "",
+		r->load_ms, r->resolve_ms, r->compile_ms, r->sync_ms, r->attach_ms);
 }
 
 int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push_kind kind,
@@ -515,9 +526,12 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	bool state_changed, spots_changed, names_due = false;
 	int err;
 
+	uint64_t t_stage = pw_now_ns();
+
 	memset(res, 0, sizeof(*res));
 	memset(&cerr, 0, sizeof(cerr));
 	res->exit_code = PW_EXIT_SYSTEM;
+	res->load_ms = (double)(t_stage - start_ns) / 1e6;
 
 	/* which pods are local, and where: one netlink pass */
 	ifx = calloc(c->n_pods ? c->n_pods : 1, sizeof(*ifx));
@@ -568,7 +582,9 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	}
 	copts.host_addrs = (const uint8_t (*)[16])host_addrs;
 	copts.n_host_addrs = n_host_addrs;
+	res->resolve_ms = stage_ms(&t_stage);
 	err = pw_compile(c, &copts, &st, &cerr);
+	res->compile_ms = stage_ms(&t_stage);
 	if (err) {
 		fprintf(stderr, "podwall: %s\n", cerr.msg[0] ? cerr.msg : strerror(-err));
 		fprintf(stderr, "podwall: nothing applied; the policy in force stays in force\n");
@@ -603,6 +619,7 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 		err = pw_sync_ex(e->obj, &st, &sopts, &res->sync);
 		engine_lock(e, false);
 		res->did_sync = true;
+		res->sync_ms = stage_ms(&t_stage);
 		if (err) {
 			fprintf(stderr, "podwall: %s\n",
 				res->sync.error[0] ? res->sync.error : strerror(-err));
@@ -644,6 +661,7 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 		err = pw_attach_sync(e->obj, e->rt, spots, n_spots, true, &res->att);
 		engine_lock(e, false);
 		res->did_attach = true;
+		res->attach_ms = stage_ms(&t_stage);
 		if (err) {
 			fprintf(stderr, "podwall: attach: %s\n",
 				res->att.error[0] ? res->att.error : strerror(-err));

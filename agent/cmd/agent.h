@@ -71,6 +71,9 @@ struct pw_push_result {
 	struct pw_attach_stats att;
 	size_t                 n_endpoints;
 	double                 ms;
+	/* where ms went: load (objects from the source, filled by the caller),
+	 * resolve (pods' devices, uplinks, node addresses), compile, sync, attach */
+	double                 load_ms, resolve_ms, compile_ms, sync_ms, attach_ms;
 	int                    exit_code;  /* PW_EXIT_* */
 };
 

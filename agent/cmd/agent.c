@@ -3,7 +3,8 @@
  * podwall agent: keep the kernel in line with a directory of manifests.
  *
  *   load + compile + sync + attach, then follow the directory with inotify
- *   (a change is applied at once; what comes within 2 ms of it is coalesced;
+ *   (a settled change is applied at once, a file still being written gets up
+ *   to 2 ms; what comes during an apply is coalesced into the next;
  *   only the files that changed are parsed again) and re-resolve pods' host
  *   veths every second (one netlink dump). Bad input is
  *   reported and changes nothing; SIGTERM/SIGINT leave programs attached
@@ -34,12 +35,14 @@
 #include "ops/hooks.h"
 #include "source/source.h" /* source: k8s API and podwall-cni (issue 7) */
 
-/* reload: the first change is applied at once when the agent is idle; what
- * arrives within this window (the rest of a rename or a write + close), or
- * while an apply runs, is coalesced into one apply (the window is never
- * pushed back, so a stream of events cannot starve the reload) */
+/* reload: a settled change (a file closed, renamed in, deleted) is applied at
+ * once when the agent is idle; a file just created waits up to this window
+ * for its writer's close; what arrives while an apply runs is coalesced into
+ * the next apply (the window is never pushed back, so a stream of events
+ * cannot starve the reload) */
 #define PW_COALESCE_NS 2000000ull
 #define PW_TICK_MS     1000
+#define PW_VERIFY_TICKS 10 /* every 10 s the filters are listed and repaired */
 
 uint64_t pw_now_ns(void)
 {
@@ -272,8 +275,21 @@ struct pw_engine {
 	struct pw_tc_spot   *spots;       /* last places attached */
 	size_t               n_spots;
 	bool                 have_spots;
+	bool                 verify_due;  /* next tick re-checks every filter */
 	bool                 warned_uplink[PW_MAX_UPLINKS];
 	struct pw_filecache *fc;          /* parsed files, for reloads (filecache.c) */
+
+	/*
+	 * The node's network as last dumped (links, routes, rules: the resolver
+	 * snapshot; the node's addresses). A source change reuses it while the
+	 * rtnetlink monitor reports nothing new since; ticks and first passes
+	 * always dump again, so a lost notification costs at most one tick.
+	 */
+	int                  mon_fd;      /* pw_rt_monitor_open; -1: dump every time */
+	struct pw_resolver   net;         /* .snap: the snapshot */
+	uint8_t            (*host_addrs)[16];
+	size_t               n_host_addrs;
+	bool                 net_valid;
 
 	/* memo of the last successful push, to skip compiling on quiet ticks */
 	const struct pw_cluster *memo_c;
@@ -295,6 +311,7 @@ int pw_engine_new(const struct pw_agent_opts *o, struct pw_engine **out)
 	e->o = *o;
 	e->o.dns_label_buf = NULL; /* owned by the caller's opts */
 	e->lock_fd = -1;
+	e->mon_fd = -1;
 	if (o->pin_dir) {
 		if (snprintf(e->pin_dir, sizeof(e->pin_dir), "%s", o->pin_dir) >=
 		    (int)sizeof(e->pin_dir)) {
@@ -313,6 +330,10 @@ int pw_engine_new(const struct pw_agent_opts *o, struct pw_engine **out)
 		fprintf(stderr, "podwall: rtnetlink socket: %s\n", strerror(-err));
 		goto fail;
 	}
+	e->net.rt = e->rt;
+	/* without the monitor every push dumps the network again: slower, not wrong */
+	if (pw_rt_monitor_open(&e->mon_fd))
+		e->mon_fd = -1;
 	*out = e;
 	return 0;
 fail:
@@ -328,6 +349,10 @@ void pw_engine_free(struct pw_engine *e)
 		pw_bpf_close(e->obj);
 	if (e->lock_fd >= 0)
 		close(e->lock_fd);
+	pw_resolver_release(&e->net);
+	free(e->host_addrs);
+	if (e->mon_fd >= 0)
+		close(e->mon_fd);
 	pw_rt_close(e->rt);
 	pw_filecache_free(e->fc);
 	state_copy_free(&e->last);
@@ -358,6 +383,52 @@ int pw_engine_bpf(struct pw_engine *e)
 	/* agent and apply on the same pins take turns (flock on the pin dir) */
 	e->lock_fd = open(e->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return 0;
+}
+
+int pw_engine_monitor_fd(const struct pw_engine *e)
+{
+	return e->mon_fd;
+}
+
+/*
+ * Bring e->net up to date: dump again when forced, when the monitor saw a
+ * change (or failed), or when the last dump failed. The monitor is drained
+ * before the dump: a change after the drain is either in the dump or still
+ * queued for the next push.
+ */
+static int net_refresh(struct pw_engine *e, bool force)
+{
+	int changed = 1, err;
+
+	if (e->mon_fd >= 0) {
+		changed = pw_rt_monitor_drain(e->mon_fd);
+		if (changed < 0) {
+			fprintf(stderr, "podwall: rtnetlink monitor: %s; dumping on every change "
+				"from now on\n", strerror(-changed));
+			close(e->mon_fd);
+			e->mon_fd = -1;
+			changed = 1;
+		}
+	}
+	if (!force && !changed && e->net_valid)
+		return 0;
+	e->net_valid = false;
+	pw_resolver_snapshot(&e->net); /* on failure, lookups ask the kernel one by one */
+	free(e->host_addrs);
+	e->host_addrs = NULL;
+	e->n_host_addrs = 0;
+	err = pw_rt_host_addrs(e->rt, &e->host_addrs, &e->n_host_addrs);
+	if (err) {
+		fprintf(stderr, "podwall: listing the node's addresses: %s\n", strerror(-err));
+		return err;
+	}
+	e->net_valid = e->net.snap && e->mon_fd >= 0;
+	return 0;
+}
+
+void pw_engine_verify_next(struct pw_engine *e)
+{
+	e->verify_due = true;
 }
 
 static void engine_lock(struct pw_engine *e, bool on)
@@ -496,6 +567,26 @@ static double stage_ms(uint64_t *t)
 	return ms;
 }
 
+/* A verify tick with nothing else to do: are the filters where they were put? */
+static void verify_filters(struct pw_engine *e, struct pw_push_result *res)
+{
+	int err;
+
+	engine_lock(e, true);
+	err = pw_attach_sync(e->obj, e->rt, e->spots, e->n_spots, true, &res->att);
+	engine_lock(e, false);
+	res->did_attach = true;
+	if (err) {
+		fprintf(stderr, "podwall: attach: %s\n",
+			res->att.error[0] ? res->att.error : strerror(-err));
+		e->have_spots = false; /* the next tick compiles and attaches again */
+		e->memo_c = NULL;
+	} else if (res->att.attached || res->att.replaced || res->att.detached) {
+		fprintf(stderr, "podwall: filters repaired: %u attached, %u replaced, "
+			"%u detached\n", res->att.attached, res->att.replaced, res->att.detached);
+	}
+}
+
 static void log_apply(const struct pw_engine *e, const struct pw_push_result *r)
 {
 	const struct pw_sync_stats *s = &r->sync;
@@ -512,8 +603,8 @@ static void log_apply(const struct pw_engine *e, const struct pw_push_result *r)
 int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push_kind kind,
 		   uint64_t start_ns, struct pw_push_result *res)
 {
-	struct pw_resolver live = { .rt = e->rt };
-	struct local_table table = { .c = c, .live = &live };
+	struct pw_resolver *live = &e->net;
+	struct local_table table = { .c = c, .live = live };
 	struct pw_compile_opts copts = { 0 };
 	struct pw_sync_opts sopts = { 0 };
 	struct pw_state st = { 0 };
@@ -521,8 +612,6 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	struct pw_tc_spot *spots = NULL;
 	size_t n_spots = 0, n_up = 0;
 	uint32_t *ifx = NULL, *up = NULL;
-	uint8_t (*host_addrs)[16] = NULL;
-	size_t n_host_addrs = 0;
 	bool state_changed, spots_changed, names_due = false;
 	int err;
 
@@ -539,15 +628,18 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 		err = -ENOMEM;
 		goto out;
 	}
-	live.verbose = kind != PW_PUSH_TICK;
-	pw_resolver_snapshot(&live); /* one dump of links and routes; if it fails, ask per pod */
+	err = net_refresh(e, kind != PW_PUSH_SOURCE);
+	if (err)
+		goto out;
+	live->n_local = live->n_missing = live->n_queries = 0;
+	live->verbose = kind != PW_PUSH_TICK;
 	for (size_t i = 0; i < c->n_pods; i++)
 		if (!(ifx[i] = pw_src_local(&c->pods[i]))) /* source: CNI registry first */
-			ifx[i] = pw_resolve_local(&live, &c->pods[i]);
-	live.verbose = false;
+			ifx[i] = pw_resolve_local(live, &c->pods[i]);
+	live->verbose = false;
 	table.ifindex = ifx;
 
-	err = resolve_uplinks(e, &live, e->o.strict_uplinks, &up, &n_up);
+	err = resolve_uplinks(e, live, e->o.strict_uplinks, &up, &n_up);
 	if (err) {
 		if (e->o.strict_uplinks && err == -ENODEV) {
 			res->exit_code = PW_EXIT_USAGE;
@@ -562,6 +654,9 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	    e->memo_n_up == n_up &&
 	    (!c->n_pods || !memcmp(e->memo_ifx, ifx, c->n_pods * sizeof(*ifx))) &&
 	    (!n_up || !memcmp(e->memo_up, up, n_up * sizeof(*up)))) {
+		if (e->verify_due && e->have_spots && e->obj)
+			verify_filters(e, res);
+		e->verify_due = false;
 		res->exit_code = PW_EXIT_OK;
 		goto out;
 	}
@@ -575,13 +670,8 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	copts.dns_auto = e->o.dns_auto;
 	copts.audit_all = e->o.audit;
 	/* the node's addresses are PW_ID_HOST: kubelet probes reach pods */
-	err = pw_rt_host_addrs(e->rt, &host_addrs, &n_host_addrs);
-	if (err) {
-		fprintf(stderr, "podwall: listing the node's addresses: %s\n", strerror(-err));
-		goto out;
-	}
-	copts.host_addrs = (const uint8_t (*)[16])host_addrs;
-	copts.n_host_addrs = n_host_addrs;
+	copts.host_addrs = (const uint8_t (*)[16])e->host_addrs;
+	copts.n_host_addrs = e->n_host_addrs;
 	res->resolve_ms = stage_ms(&t_stage);
 	err = pw_compile(c, &copts, &st, &cerr);
 	res->compile_ms = stage_ms(&t_stage);
@@ -600,8 +690,14 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 		goto out;
 
 	state_changed = kind == PW_PUSH_FIRST || !e->have_last || !state_equal(&st, &e->last);
+	/* the filters are listed and fixed when the places change, and on a
+	 * verify tick (a filter removed by hand comes back), not on every
+	 * policy change: listing 2 filters per pod costs more than the sync */
 	spots_changed = kind == PW_PUSH_FIRST || !e->have_spots || n_spots != e->n_spots ||
-			(n_spots && memcmp(spots, e->spots, n_spots * sizeof(*spots)));
+			(n_spots && memcmp(spots, e->spots, n_spots * sizeof(*spots))) ||
+			(kind == PW_PUSH_TICK && e->verify_due);
+	if (kind == PW_PUSH_TICK)
+		e->verify_due = false;
 
 	if (state_changed && kind == PW_PUSH_TICK && e->have_failed && state_equal(&st, &e->failed)) {
 		/* the same set that failed before: do not retry every second */
@@ -653,7 +749,7 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 		}
 	}
 
-	if (state_changed || spots_changed) {
+	if (spots_changed) {
 		err = pw_engine_bpf(e);
 		if (err)
 			goto out;
@@ -702,10 +798,8 @@ out:
 	if (names_due)
 		pw_ops_write_state(e->pin_dir, &st, c, &e->o, &res->sync);
 	pw_metrics_observe_push(kind, start_ns, res, err); /* ops: --metrics */
-	pw_resolver_release(&live);
 	free(ifx);
 	free(up);
-	free(host_addrs);
 	free(spots);
 	pw_state_free(&st);
 	return err;
@@ -726,8 +820,8 @@ int cmd_agent(int argc, char **argv)
 	struct pw_push_result res;
 	struct pw_error lerr;
 	sigset_t mask, oldmask;
-	bool help, dirty = false, running = true;
-	uint64_t dirty_at = 0, next_tick;
+	bool help, dirty = false, net_dirty = false, running = true;
+	uint64_t dirty_at = 0, net_at = 0, next_tick, ticks = 0;
 	int sfd = -1, ret, err;
 	struct stat sst;
 
@@ -796,10 +890,12 @@ int cmd_agent(int argc, char **argv)
 
 	next_tick = pw_now_ns() + PW_TICK_MS * 1000000ull;
 	while (running) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[4] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = w ? pw_watch_fd(w) : -1, .events = POLLIN },
 			{ .fd = pw_src_fd(), .events = POLLIN }, /* source */
+			/* the network changed: a tick soon (not polled until it has run) */
+			{ .fd = net_dirty ? -1 : pw_engine_monitor_fd(e), .events = POLLIN },
 		};
 		uint64_t now = pw_now_ns(), deadline = next_tick, left;
 		struct timespec timeout;
@@ -807,10 +903,12 @@ int cmd_agent(int argc, char **argv)
 
 		if (dirty && dirty_at + PW_COALESCE_NS < deadline)
 			deadline = dirty_at + PW_COALESCE_NS;
+		if (net_dirty && net_at + PW_COALESCE_NS < deadline)
+			deadline = net_at + PW_COALESCE_NS;
 		left = deadline > now ? deadline - now : 0;
 		timeout.tv_sec = (time_t)(left / 1000000000ull);
 		timeout.tv_nsec = (long)(left % 1000000000ull);
-		n = ppoll(pfd, 3, &timeout, NULL); /* ns timeouts: the window is 2 ms */
+		n = ppoll(pfd, 4, &timeout, NULL); /* ns timeouts: the window is 2 ms */
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "podwall agent: poll: %s\n", strerror(errno));
 			goto out;
@@ -839,11 +937,19 @@ int cmd_agent(int argc, char **argv)
 				dirty = true;
 				dirty_at = pw_now_ns(); /* opens the coalescing window */
 			}
+			/* a settled change (closed, renamed, deleted) needs no wait */
+			if (err == 2)
+				dirty_at = 0;
 		}
 		if (n > 0 && (pfd[2].revents & POLLIN) && pw_src_handle(e, &cur) > 0 && /* source */
 		    !dirty) {
 			dirty = true;
 			dirty_at = pw_now_ns();
+		}
+		if (n > 0 && pfd[3].revents) {
+			/* a new pod's device and route come in a burst: one window */
+			net_dirty = true;
+			net_at = pw_now_ns();
 		}
 
 		now = pw_now_ns();
@@ -867,8 +973,19 @@ int cmd_agent(int argc, char **argv)
 				}
 			}
 		}
+		if (net_dirty && now >= net_at + PW_COALESCE_NS && now < next_tick) {
+			/* a tick ahead of time: devices and routes are resolved again */
+			net_dirty = false;
+			if (cur)
+				pw_engine_push(e, cur, PW_PUSH_TICK, now, &res);
+			else
+				pw_rt_monitor_drain(pw_engine_monitor_fd(e));
+		}
 		if (now >= next_tick) {
 			next_tick = now + PW_TICK_MS * 1000000ull;
+			net_dirty = false;
+			if (++ticks % PW_VERIFY_TICKS == 0)
+				pw_engine_verify_next(e);
 			if (w && pw_watch_rearm(w) > 0) {
 				dirty = true;
 				dirty_at = 0;

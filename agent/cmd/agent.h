@@ -84,6 +84,15 @@ struct pw_push_result {
  * errors) on stderr. start_ns: when this pass began (for the timing).
  * Returns 0, or a negative errno (res->exit_code says input or system).
  */
+/* The rtnetlink monitor (-1 if none): readable when links, addresses, routes
+ * or rules changed; a push (any kind) drains it. */
+int pw_engine_monitor_fd(const struct pw_engine *e);
+
+/* Make the next PW_PUSH_TICK list every filter and put back what is missing
+ * (the agent does it every 10 s; other pushes attach only where places
+ * changed). */
+void pw_engine_verify_next(struct pw_engine *e);
+
 int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push_kind kind,
 		   uint64_t start_ns, struct pw_push_result *res);
 

@@ -74,6 +74,65 @@ void pw_rt_close(struct pw_rt *rt)
 	free(rt);
 }
 
+/* ------------------------------------------------------------ monitor */
+
+int pw_rt_monitor_open(int *out)
+{
+	static const unsigned groups[] = {
+		RTNLGRP_LINK,        RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE,
+		RTNLGRP_IPV6_ROUTE,  RTNLGRP_IPV4_RULE,   RTNLGRP_IPV6_RULE,
+	};
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	int fd, err;
+
+	*out = -1;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		/* a kernel without IPv6 refuses its groups: the rest still count */
+		if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i],
+			       sizeof(groups[i])) && i < 2) {
+			err = -errno;
+			goto fail;
+		}
+	*out = fd;
+	return 0;
+fail:
+	close(fd);
+	return err;
+}
+
+int pw_rt_monitor_drain(int fd)
+{
+	char buf[8192];
+	int seen = 0;
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n > 0) {
+			seen = 1;
+			continue;
+		}
+		if (n == 0)
+			return seen;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN)
+			return seen;
+		if (errno == ENOBUFS) { /* notifications were lost: assume a change */
+			seen = 1;
+			continue;
+		}
+		return -errno;
+	}
+}
+
 int pw_rt_addattr(struct nlmsghdr *req, size_t maxlen, int type, const void *data, size_t len)
 {
 	size_t alen = RTA_LENGTH(len);

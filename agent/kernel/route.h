@@ -34,6 +34,16 @@ void pw_rt_close(struct pw_rt *rt);
 typedef int (*pw_rt_cb)(const struct nlmsghdr *nh, void *ctx);
 int pw_rt_request(struct pw_rt *rt, struct nlmsghdr *req, pw_rt_cb cb, void *ctx);
 
+/*
+ * Change notifications: a non-blocking rtnetlink socket joined to the link,
+ * address, route and rule groups of both families (not tc: the agent's own
+ * filters do not wake it). pw_rt_monitor_drain reads every pending message:
+ * 1 if there was any (or some were lost, ENOBUFS), 0 if none, or a negative
+ * errno. What changed is not parsed: a change means "dump again".
+ */
+int pw_rt_monitor_open(int *fd);
+int pw_rt_monitor_drain(int fd);
+
 /* Append an attribute to req (whose buffer is maxlen bytes). -E2BIG if full. */
 int pw_rt_addattr(struct nlmsghdr *req, size_t maxlen, int type, const void *data, size_t len);
 

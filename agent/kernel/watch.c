@@ -132,7 +132,7 @@ int pw_watch_drain(struct pw_watch *w)
 
 			p += sizeof(*ev) + ev->len;
 			if (ev->mask & IN_Q_OVERFLOW) {
-				changed = 1;
+				changed = 2;
 				continue;
 			}
 			if (ev->wd != w->wd)
@@ -141,11 +141,11 @@ int pw_watch_drain(struct pw_watch *w)
 				if (!(ev->mask & IN_IGNORED))
 					inotify_rm_watch(w->fd, w->wd);
 				w->wd = -1;
-				changed = 1;
+				changed = 2;
 				continue;
 			}
 			if (ev->len && relevant(w, ev->name))
-				changed = 1;
+				changed = ev->mask & IN_CREATE ? (changed ? changed : 1) : 2;
 		}
 	}
 }

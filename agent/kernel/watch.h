@@ -23,8 +23,11 @@ void pw_watch_close(struct pw_watch *w);
 int pw_watch_fd(const struct pw_watch *w);
 
 /*
- * Read every pending event. Returns 1 if one of them is a change of the
- * source, 0 if none is, or a negative errno.
+ * Read every pending event. Returns 2 if one of them is a settled change of
+ * the source (a file closed after writing, moved in or out, deleted; the
+ * directory gone; a queue overflow), 1 if the only changes are files just
+ * created (their writer may not be done: wait a little for the close),
+ * 0 if nothing relevant happened, or a negative errno.
  */
 int pw_watch_drain(struct pw_watch *w);
 

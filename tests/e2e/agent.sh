@@ -311,6 +311,23 @@ fi
 pwc_rm np-bad-port.yaml
 sleep 1
 
+# ------------------------------------------------------------ a filter removed by hand
+# c is isolated and a->c denied: without c's to_pod filter, a->c would pass.
+# The agent lists its filters every 10 s and puts them back.
+VC=$(pwc_pod_veth "$C")
+pwc_node_exec node1 tc filter del dev "$VC" egress
+if pwc_wait_for 15 bash -c "nsenter --net=/run/netns/$(pwc_node_netns node1) tc filter show dev $VC egress | grep -q to_pod"; then
+	pwc_probe_all "$A $C 7000 tcp" "$A $B 7000 tcp"
+	if [ "${PWC_RES["$A $C 7000 tcp"]}" = fail ] && [ "${PWC_RES["$A $B 7000 tcp"]}" = ok ] &&
+	   grep -q "filters repaired" "$(pwc_agent_log node1)"; then
+		pwe_pass removed_filter_comes_back "$(grep 'filters repaired' "$(pwc_agent_log node1)" | tail -n 1)"
+	else
+		pwe_fail removed_filter_comes_back "a->c ${PWC_RES["$A $C 7000 tcp"]} (want fail), a->b ${PWC_RES["$A $B 7000 tcp"]} (want ok), or no 'filters repaired' line"
+	fi
+else
+	pwe_fail removed_filter_comes_back "no to_pod filter on $VC egress 15 s after it was deleted"
+fi
+
 # ------------------------------------------------------------ uninstall
 pwc_agent_stop node1
 pwc_agent_stop node2

@@ -5,8 +5,12 @@
  * What the kernel holds now, read from the pinned maps (nothing is loaded
  * or changed) and named with the loaded-state file: the endpoints with
  * identity, isolation per direction, audit mode and DNS state and counters;
- * every map's fill against its capacity; policy generation, active slot
- * and agent mode; the packet counters by direction, verdict and reason.
+ * every map's fill against its capacity (raw: both slots, and for ipcache,
+ * policy and their LPM halves the live slot's share); the policy set in
+ * force counted logically (rules and ipcache entries of the live slot over
+ * both halves, without the policy summaries, which are lookup hints);
+ * policy generation, active slot and agent mode; the packet counters by
+ * direction, verdict and reason.
  * Exit: 0, 1 nothing is pinned there, 2 usage, 3 system.
  */
 #include <errno.h>
@@ -130,6 +134,28 @@ static const char *map_type_name(uint32_t t)
 	}
 }
 
+/* The policy set in force, counted logically (pins.h: pw_pins_live_count). */
+static json_t *live_json(const struct pw_live_count *l, bool split)
+{
+	json_t *o = json_object(), *by = json_object();
+
+	json_object_set_new(o, "slot", json_integer(l->slot));
+	json_object_set_new(o, "generation", json_integer(l->generation));
+	json_object_set_new(o, "policy_rules",
+			    json_integer((json_int_t)(l->policy[0] + l->policy[1])));
+	json_object_set_new(o, "ipcache_entries",
+			    json_integer((json_int_t)(l->ipcache[0] + l->ipcache[1])));
+	/* where they live; an older podwall's maps have no LPM halves */
+	json_object_set_new(by, "policy", json_integer((json_int_t)l->policy[0]));
+	json_object_set_new(by, "ipcache", json_integer((json_int_t)l->ipcache[0]));
+	if (split) {
+		json_object_set_new(by, "policy_lpm", json_integer((json_int_t)l->policy[1]));
+		json_object_set_new(by, "ipcache_lpm", json_integer((json_int_t)l->ipcache[1]));
+	}
+	json_object_set_new(o, "by_map", by);
+	return o;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -143,12 +169,13 @@ int cmd_status(int argc, char **argv)
 	struct pw_config cfg;
 	struct pw_counter *ctr = NULL;
 	struct pw_map_fill fill[PW_PIN_MAX];
+	struct pw_live_count live;
 	struct st_ep *eps = NULL;
 	char state_path[PATH_MAX] = "", buf[64], buf2[64];
 	const char *pin_dir = NULL;
 	size_t n_eps = 0, n_audit = 0;
-	bool json = false, have_names = false, audit_all;
-	int c, err, ret = PW_EXIT_SYSTEM, serr;
+	bool json = false, have_names = false, audit_all, split;
+	int c, err, ret = PW_EXIT_SYSTEM, serr, lerr;
 
 	optind = 1;
 	opterr = 0;
@@ -206,6 +233,8 @@ int cmd_status(int argc, char **argv)
 		memset(ctr, 0, sizeof(*ctr) * PW_COUNTERS_MAX);
 	for (int m = 0; m < PW_PIN_MAX; m++)
 		pw_pins_fill(&pins, (enum pw_pin_map)m, cfg.active_slot & 1, &fill[m]);
+	lerr = pw_pins_live_count(&pins, &live);
+	split = pins.fd[PW_PIN_IPCACHE_LPM] >= 0 && pins.fd[PW_PIN_POLICY_LPM] >= 0;
 	for (size_t i = 0; i < n_eps; i++)
 		n_audit += !!(eps[i].ep.flags[cfg.active_slot & 1] & PW_EP_AUDIT);
 
@@ -285,12 +314,16 @@ int cmd_status(int argc, char **argv)
 			json_object_set_new(x, "capacity", json_integer(fill[m].max_entries));
 			if (fill[m].counted)
 				json_object_set_new(x, "entries", json_integer((json_int_t)fill[m].entries));
-			if (m == PW_PIN_IPCACHE || m == PW_PIN_POLICY)
+			if (fill[m].counted && fill[m].slotted)
 				json_object_set_new(x, "live_slot_entries",
 						    json_integer((json_int_t)fill[m].live_slot));
+			if (fill[m].counted && m == PW_PIN_POLICY)
+				json_object_set_new(x, "live_slot_summaries",
+						    json_integer((json_int_t)fill[m].summaries));
 			json_array_append_new(jm, x);
 		}
 		json_object_set_new(o, "maps", jm);
+		json_object_set_new(o, "live_slot", lerr ? json_null() : live_json(&live, split));
 		for (uint32_t d = 0; d < PW_DIR_MAX; d++)
 			for (uint32_t v = 1; v < PW_VERDICT_MAX; v++)
 				for (uint32_t r = 0; r < PW_REASON_MAX; r++) {
@@ -364,26 +397,44 @@ int cmd_status(int argc, char **argv)
 	if (!n_eps)
 		printf("(no endpoints)\n");
 
-	printf("\n%-10s %-13s %10s %10s %7s\n", "MAP", "TYPE", "ENTRIES", "CAPACITY", "FILL");
+	printf("\n%-12s %-13s %10s %10s %7s\n", "MAP", "TYPE", "ENTRIES", "CAPACITY", "FILL");
 	for (int m = 0; m < PW_PIN_MAX; m++) {
 		const struct pw_map_fill *f = &fill[m];
 
 		if (pins.fd[m] < 0) {
-			printf("%-10s (not pinned)\n", pw_pin_names[m]);
+			printf("%-12s (not pinned)\n", pw_pin_names[m]);
 			continue;
 		}
 		if (f->type == BPF_MAP_TYPE_RINGBUF) {
-			printf("%-10s %-13s %10s %10u %7s  (bytes)\n", pw_pin_names[m],
+			printf("%-12s %-13s %10s %10u %7s  (bytes)\n", pw_pin_names[m],
 			       map_type_name(f->type), "-", f->max_entries, "-");
 			continue;
 		}
-		printf("%-10s %-13s %10llu %10u %6.1f%%", pw_pin_names[m], map_type_name(f->type),
+		printf("%-12s %-13s %10llu %10u %6.1f%%", pw_pin_names[m], map_type_name(f->type),
 		       (unsigned long long)f->entries, f->max_entries,
 		       f->max_entries ? 100.0 * (double)f->entries / f->max_entries : 0.0);
-		if (m == PW_PIN_IPCACHE || m == PW_PIN_POLICY)
+		if (f->counted && f->slotted && f->summaries)
+			printf("  (%llu in the live slot, %llu of them summaries)",
+			       (unsigned long long)f->live_slot, (unsigned long long)f->summaries);
+		else if (f->counted && f->slotted)
 			printf("  (%llu in the live slot)", (unsigned long long)f->live_slot);
 		putchar('\n');
 	}
+	if (lerr)
+		printf("in force: the live slot is unreadable (%s)\n", strerror(-lerr));
+	else if (split)
+		printf("in force (live slot %u, generation %u): %llu policy rules (%llu in policy, "
+		       "%llu in policy_lpm; summaries not counted), %llu ipcache entries (%llu in "
+		       "ipcache, %llu in ipcache_lpm)\n", live.slot, live.generation,
+		       (unsigned long long)(live.policy[0] + live.policy[1]),
+		       (unsigned long long)live.policy[0], (unsigned long long)live.policy[1],
+		       (unsigned long long)(live.ipcache[0] + live.ipcache[1]),
+		       (unsigned long long)live.ipcache[0], (unsigned long long)live.ipcache[1]);
+	else
+		printf("in force (live slot %u, generation %u): %llu policy rules, %llu ipcache "
+		       "entries (maps of an older podwall: no LPM halves)\n", live.slot,
+		       live.generation, (unsigned long long)live.policy[0],
+		       (unsigned long long)live.ipcache[0]);
 
 	printf("\n%-9s %-7s %-20s %12s %14s\n", "DIRECTION", "VERDICT", "REASON", "PACKETS",
 	       "BYTES");

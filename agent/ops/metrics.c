@@ -45,6 +45,8 @@ static struct {
 	struct pw_loaded    names;
 	bool                have_names;
 	struct pw_map_fill  fill[PW_PIN_MAX];
+	struct pw_live_count live;         /* the policy set in force, counted logically */
+	int                 live_err;
 	uint64_t            fill_at;
 } M = { .lock = PTHREAD_MUTEX_INITIALIZER, .last_ok = -1 };
 
@@ -361,17 +363,43 @@ static void render(struct buf *b)
 	if (!M.fill_at || now - M.fill_at > FILL_CACHE_NS) {
 		for (int m = 0; m < PW_PIN_MAX; m++)
 			pw_pins_fill(&M.pins, (enum pw_pin_map)m, cfg.active_slot & 1, &M.fill[m]);
+		M.live_err = pw_pins_live_count(&M.pins, &M.live);
 		M.fill_at = now;
 	}
-	header(b, "podwall_policy_entries", "gauge",
-	       "Policy map entries of the live slot (the allow rules in force).");
-	bprintf(b, "podwall_policy_entries %llu\n", (unsigned long long)M.fill[PW_PIN_POLICY].live_slot);
+	/* logical: what is in force, wherever it lives; absent when unreadable */
+	if (!M.live_err) {
+		header(b, "podwall_policy_entries", "gauge",
+		       "Allow rules in force: entries of the live slot in policy and policy_lpm, "
+		       "without the policy summaries.");
+		bprintf(b, "podwall_policy_entries %llu\n",
+			(unsigned long long)(M.live.policy[0] + M.live.policy[1]));
+		header(b, "podwall_ipcache_entries", "gauge",
+		       "Addresses and CIDR groups in force: entries of the live slot in ipcache "
+		       "and ipcache_lpm.");
+		bprintf(b, "podwall_ipcache_entries %llu\n",
+			(unsigned long long)(M.live.ipcache[0] + M.live.ipcache[1]));
+	}
+	/* raw: what each map holds against its capacity */
 	header(b, "podwall_map_entries", "gauge",
-	       "Entries in each BPF map (both slots of ipcache and policy).");
+	       "Entries in each BPF map (ipcache, policy and their LPM halves: both slots; "
+	       "policy: its summaries too).");
 	for (int m = 0; m < PW_PIN_MAX; m++)
 		if (M.pins.fd[m] >= 0 && M.fill[m].counted)
 			bprintf(b, "podwall_map_entries{map=\"%s\"} %llu\n", pw_pin_names[m],
 				(unsigned long long)M.fill[m].entries);
+	header(b, "podwall_map_live_slot_entries", "gauge",
+	       "Entries of the live slot in each slotted BPF map (policy: its summaries too).");
+	for (int m = 0; m < PW_PIN_MAX; m++)
+		if (M.pins.fd[m] >= 0 && M.fill[m].counted && M.fill[m].slotted)
+			bprintf(b, "podwall_map_live_slot_entries{map=\"%s\"} %llu\n",
+				pw_pin_names[m], (unsigned long long)M.fill[m].live_slot);
+	if (M.pins.fd[PW_PIN_POLICY] >= 0 && M.fill[PW_PIN_POLICY].counted) {
+		header(b, "podwall_policy_summaries", "gauge",
+		       "Summary entries of the live slot in map policy: datapath lookup hints, "
+		       "one per (endpoint, direction, peer), not rules.");
+		bprintf(b, "podwall_policy_summaries %llu\n",
+			(unsigned long long)M.fill[PW_PIN_POLICY].summaries);
+	}
 	header(b, "podwall_map_capacity", "gauge",
 	       "Capacity of each BPF map (max_entries; the events ring buffer: bytes).");
 	for (int m = 0; m < PW_PIN_MAX; m++)

@@ -18,7 +18,9 @@ const char *const pw_pin_names[PW_PIN_MAX] = {
 	[PW_PIN_ENDPOINTS] = "endpoints",
 	[PW_PIN_LOCAL_IPS] = "local_ips",
 	[PW_PIN_IPCACHE]   = "ipcache",
+	[PW_PIN_IPCACHE_LPM] = "ipcache_lpm",
 	[PW_PIN_POLICY]    = "policy",
+	[PW_PIN_POLICY_LPM] = "policy_lpm",
 	[PW_PIN_DNS]       = "dns",
 	[PW_PIN_CONNTRACK] = "conntrack",
 	[PW_PIN_FRAGS]     = "frags",
@@ -84,6 +86,13 @@ void pw_pins_map_fds(const struct pw_pins *p, struct pw_map_fds *fds)
 	fds->ipcache = p->fd[PW_PIN_IPCACHE];
 	fds->policy = p->fd[PW_PIN_POLICY];
 	fds->dns = p->fd[PW_PIN_DNS];
+}
+
+void pw_pins_map_fds_lpm(const struct pw_pins *p, struct pw_map_fds_lpm *l)
+{
+	l->ipcache_lpm = p->fd[PW_PIN_IPCACHE_LPM];
+	l->policy_lpm = p->fd[PW_PIN_POLICY_LPM];
+	l->owned = false; /* the pins' own descriptors: pw_pins_close closes them */
 }
 
 int pw_pins_config(const struct pw_pins *p, struct pw_config *cfg)
@@ -185,6 +194,8 @@ int pw_pins_fill(const struct pw_pins *p, enum pw_pin_map m, uint32_t live_slot,
 	}
 	if (!info.key_size)
 		return 0;
+	out->slotted = (m == PW_PIN_IPCACHE || m == PW_PIN_IPCACHE_LPM || m == PW_PIN_POLICY ||
+			m == PW_PIN_POLICY_LPM) && info.key_size > 4;
 	key = calloc(1, info.key_size);
 	next = calloc(1, info.key_size);
 	if (!key || !next) {
@@ -200,10 +211,15 @@ int pw_pins_fill(const struct pw_pins *p, enum pw_pin_map m, uint32_t live_slot,
 			break;
 		}
 		out->entries++;
-		/* ipcache and policy keys carry the slot byte after prefixlen */
-		if ((m == PW_PIN_IPCACHE || m == PW_PIN_POLICY) && info.key_size > 4 &&
-		    next[4] == live_slot)
+		/* the keys of both halves of ipcache and policy: prefixlen, then the slot byte */
+		if (out->slotted && next[4] == live_slot) {
+			uint32_t plen;
+
 			out->live_slot++;
+			memcpy(&plen, next, sizeof(plen));
+			if (m == PW_PIN_POLICY && plen == PW_POL_PREFIX_SUMMARY)
+				out->summaries++;
+		}
 		t = key;
 		key = next;
 		next = t;
@@ -215,4 +231,34 @@ out:
 	free(key);
 	free(next);
 	return err;
+}
+
+int pw_pins_live_count(const struct pw_pins *p, struct pw_live_count *out)
+{
+	struct pw_map_fds fds;
+	struct pw_map_fds_lpm l;
+	struct pw_state live = { 0 };
+	struct pw_config cfg;
+	bool split;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	pw_pins_map_fds(p, &fds);
+	pw_pins_map_fds_lpm(p, &l);
+	/* without both LPM pins the maps are an old podwall's: everything is in the two */
+	split = l.ipcache_lpm >= 0 && l.policy_lpm >= 0;
+	if (!split)
+		l.ipcache_lpm = l.policy_lpm = -1;
+	err = pw_sync_read_live2(&fds, &l, &cfg, &live);
+	if (err)
+		return err;
+	out->slot = cfg.active_slot;
+	out->generation = cfg.generation;
+	/* which half an entry lives in is the writers' rule (abi.h), from its prefixlen */
+	for (size_t i = 0; i < live.n_pol; i++)
+		out->policy[split && !PW_POL_IN_HASH(live.pol[i].key.prefixlen)]++;
+	for (size_t i = 0; i < live.n_ipc; i++)
+		out->ipcache[split && live.ipc[i].key.prefixlen != PW_IPC_EXACT_PREFIX]++;
+	pw_state_free(&live);
+	return 0;
 }

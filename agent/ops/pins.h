@@ -14,13 +14,16 @@
 #include "podwall/abi.h"
 
 struct pw_map_fds;
+struct pw_map_fds_lpm;
 
 enum pw_pin_map {
 	PW_PIN_CONFIG = 0,
 	PW_PIN_ENDPOINTS,
 	PW_PIN_LOCAL_IPS,
 	PW_PIN_IPCACHE,
+	PW_PIN_IPCACHE_LPM,  /* the prefixes of ipcache (abi.h); absent in pins of an old podwall */
 	PW_PIN_POLICY,
+	PW_PIN_POLICY_LPM,   /* the port-range prefixes of policy */
 	PW_PIN_DNS,
 	PW_PIN_CONNTRACK,
 	PW_PIN_FRAGS,
@@ -53,6 +56,8 @@ void pw_pins_close(struct pw_pins *p);
 int pw_pins_default_dir(const char *pin_dir, char *buf, size_t len);
 
 void pw_pins_map_fds(const struct pw_pins *p, struct pw_map_fds *fds);
+/* The pinned LPM halves (-1 where not pinned: maps of a podwall from before the split). */
+void pw_pins_map_fds_lpm(const struct pw_pins *p, struct pw_map_fds_lpm *l);
 
 int pw_pins_config(const struct pw_pins *p, struct pw_config *cfg);
 /* out[PW_COUNTERS_MAX], summed over CPUs */
@@ -65,13 +70,33 @@ struct pw_map_fill {
 	uint32_t max_entries;   /* capacity (ring buffer: bytes) */
 	uint32_t key_size;
 	uint32_t value_size;
-	uint64_t entries;       /* counted now (arrays: max_entries) */
-	uint64_t live_slot;     /* ipcache/policy: entries of the live slot */
+	uint64_t entries;       /* counted now, both slots (arrays: max_entries) */
+	uint64_t live_slot;     /* ipcache, policy and their LPM halves: keys of the live slot */
+	uint64_t summaries;     /* policy: of live_slot, the summary keys (abi.h), not rules */
 	bool     counted;
+	bool     slotted;       /* keys carry a slot byte: live_slot (and summaries) mean something */
 };
 
-/* Capacity and a count of the entries of map m (walks the keys). */
+/*
+ * Capacity and a raw count of the entries of map m (walks the keys): what
+ * the map holds against max_entries, whatever the entries mean.
+ */
 int pw_pins_fill(const struct pw_pins *p, enum pw_pin_map m, uint32_t live_slot,
 		 struct pw_map_fill *out);
+
+/*
+ * The policy set in force, counted logically: the live slot read back as
+ * one state (pw_sync_read_live2), so that a rule counts once wherever it
+ * lives (hash or LPM half) and the policy summaries do not count. [0] is the
+ * entries that live in the hash half, [1] those in the LPM half.
+ */
+struct pw_live_count {
+	uint32_t slot;          /* the live slot and generation of that read */
+	uint32_t generation;
+	uint64_t policy[2];     /* allow rules: [0] in policy, [1] in policy_lpm */
+	uint64_t ipcache[2];    /* addresses and prefixes: [0] ipcache, [1] ipcache_lpm */
+};
+
+int pw_pins_live_count(const struct pw_pins *p, struct pw_live_count *out);
 
 #endif

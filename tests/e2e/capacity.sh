@@ -90,6 +90,24 @@ fi
 ALLOWED="cap/client cap/server 80 tcp"
 DENIED="cap/denied cap/server 80 tcp"
 pwe_expect capacity_prior_state_enforced ok "$ALLOWED"
+# the UDP port range lives in policy_lpm (abi.h): status shows both halves'
+# fill, and counts the rules in force once, summaries left out
+out=$(status_json)
+if RULES=$("$PWC_PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+maps, live = {m["map"]: m for m in d["maps"]}, d["live_slot"]
+pol, lpm = maps["policy"], maps["policy_lpm"]
+ok = (pol["capacity"] == lpm["capacity"] == int(sys.argv[1])
+      and maps["ipcache"]["capacity"] == maps["ipcache_lpm"]["capacity"] == int(sys.argv[2])
+      and lpm["live_slot_entries"] > 0 and live["by_map"]["policy_lpm"] == lpm["live_slot_entries"]
+      and live["policy_rules"] == pol["live_slot_entries"] - pol["live_slot_summaries"] + lpm["live_slot_entries"])
+print(live["policy_rules"])
+sys.exit(0 if ok else 1)' "$MAX_POLICY" "$MAX_IPCACHE" <<<"$out"); then
+	pwe_pass capacity_status_counts_both_halves "$RULES rules in force"
+else
+	pwe_fail capacity_status_counts_both_halves "$(tr '\n' ' ' <<<"$out" | grep -o '"maps".*' | cut -c1-600)"
+fi
 snapshot >"$W/maps.before"
 
 # ------------------------------------------------------------ oversized sets
@@ -204,6 +222,12 @@ else
 	pwe_fail capacity_agent_maps_unchanged "$(diff "$W/maps.before" "$W/maps.after" | head -n 4 | tr '\n' ' ')"
 fi
 pwe_expect capacity_agent_enforcement_unchanged ok "$ALLOWED"
+n_rules=$(scrape | metric podwall_policy_entries)
+if [ "$n_rules" = "$RULES" ] && [ "$(scrape | metric 'podwall_map_capacity{map="policy_lpm"}')" = "$MAX_POLICY" ]; then
+	pwe_pass capacity_agent_rules_metric "podwall_policy_entries $n_rules, as status counted before the refused change"
+else
+	pwe_fail capacity_agent_rules_metric "podwall_policy_entries $n_rules, status counted ${RULES:-?}"
+fi
 pwc_rm big-policy.yaml
 if pwc_wait_for 60 test "$(scrape | metric podwall_last_apply_success)" = 1; then
 	pwe_pass capacity_agent_recovers "podwall_last_apply_success 1 once the oversized policy is gone"

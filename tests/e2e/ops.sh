@@ -192,6 +192,9 @@ out=$(pw status --pin-dir "$PIN" 2>&1); rc=$?
 printf '%s\n' "$out" >"$LOGS/status.out"
 if [ $rc -eq 0 ] && grep -Eq '^production/frontend +198\.18\.1\.10 .* isolated +isolated +enforce +udp\+tcp' <<<"$out" &&
    grep -Eq '^kube-system/coredns .* open +open ' <<<"$out" && grep -Eq '^policy +hash +[0-9]+ +524288' <<<"$out" &&
+   grep -Eq '^policy_lpm +lpm_trie +[0-9]+ +524288 .*in the live slot' <<<"$out" &&
+   grep -Eq '^ipcache_lpm +lpm_trie +[0-9]+ +262144 .*in the live slot' <<<"$out" &&
+   grep -Eq '^in force \(live slot [01], generation [0-9]+\): [1-9][0-9]* policy rules \([0-9]+ in policy, [0-9]+ in policy_lpm; summaries not counted\), [1-9][0-9]* ipcache entries' <<<"$out" &&
    grep -q 'mode enforce' <<<"$out"; then
 	pwe_pass status_text
 else
@@ -209,6 +212,14 @@ ok = (len(eps) == 5 and fe["isolated"] == {"ingress": True, "egress": True} and 
       and "production/default-deny-all" in fe["policies"]["egress"]
       and maps["endpoints"]["entries"] == 5 and maps["endpoints"]["capacity"] == 4096
       and maps["policy"]["live_slot_entries"] > 0 and d["generation"] >= 1 and d["mode"] == "enforce")
+# every map with its capacity; the rules in force counted once over both halves, summaries left out
+live, pol, lpm = d["live_slot"], maps["policy"], maps["policy_lpm"]
+ok = ok and (lpm["capacity"] == 524288 and maps["ipcache_lpm"]["capacity"] == 262144
+      and lpm["type"] == "lpm_trie" and "live_slot_entries" in maps["ipcache_lpm"]
+      and live["generation"] == d["generation"] and live["policy_rules"] > 0 and live["ipcache_entries"] > 0
+      and live["policy_rules"] == pol["live_slot_entries"] - pol["live_slot_summaries"] + lpm["live_slot_entries"]
+      and live["by_map"]["policy"] + live["by_map"]["policy_lpm"] == live["policy_rules"]
+      and live["ipcache_entries"] == maps["ipcache"]["live_slot_entries"] + maps["ipcache_lpm"]["live_slot_entries"])
 sys.exit(0 if ok else 1)' <<<"$out"; then
 	pwe_pass status_json
 else
@@ -290,12 +301,18 @@ cnt=$(metric "$M1" podwall_apply_duration_seconds_count) inf=$(metric "$M1" 'pod
 if [ "$(metric "$M1" podwall_last_apply_success)" = 1 ] && [ "$cnt" -ge 1 ] && [ "$inf" = "$cnt" ] &&
    grep -q '^podwall_apply_duration_seconds_sum ' "$M1" && grep -q '^# TYPE podwall_apply_duration_seconds histogram' "$M1" &&
    [ "$(metric "$M1" 'podwall_map_capacity{map="policy"}')" = 524288 ] &&
+   [ "$(metric "$M1" 'podwall_map_capacity{map="policy_lpm"}')" = 524288 ] &&
+   [ "$(metric "$M1" 'podwall_map_capacity{map="ipcache_lpm"}')" = 262144 ] &&
+   grep -q '^podwall_map_entries{map="policy_lpm"} ' "$M1" &&
    [ "$(metric "$M1" 'podwall_map_entries{map="endpoints"}')" = 5 ] &&
-   [ "$(metric "$M1" podwall_policy_entries)" -gt 0 ] && [ "$(metric "$M1" podwall_policy_generation)" -ge 1 ] &&
+   [ "$(metric "$M1" podwall_policy_entries)" -gt 0 ] && [ "$(metric "$M1" podwall_ipcache_entries)" -gt 0 ] &&
+   [ "$(metric "$M1" podwall_policy_entries)" = $(( $(metric "$M1" 'podwall_map_live_slot_entries{map="policy"}') -
+	$(metric "$M1" podwall_policy_summaries) + $(metric "$M1" 'podwall_map_live_slot_entries{map="policy_lpm"}') )) ] &&
+   [ "$(metric "$M1" podwall_policy_generation)" -ge 1 ] &&
    [ "$(metric "$M1" podwall_audit_mode)" = 0 ]; then
 	pwe_pass metrics_apply_and_maps "applies $cnt, policy entries $(metric "$M1" podwall_policy_entries), generation $(metric "$M1" podwall_policy_generation)"
 else
-	pwe_fail metrics_apply_and_maps "$(grep -E '^podwall_(apply_duration_seconds_count|last_apply|map_capacity\{map="policy"|map_entries\{map="endpoints"|policy_entries|policy_generation|audit_mode)' "$M1" | tr '\n' ' ')"
+	pwe_fail metrics_apply_and_maps "$(grep -E '^podwall_(apply_duration_seconds_count|last_apply|map_capacity\{map="(policy|policy_lpm|ipcache_lpm)"|map_entries\{map="(endpoints|policy_lpm)"|map_live_slot_entries\{map="policy|policy_entries|ipcache_entries|policy_summaries|policy_generation|audit_mode)' "$M1" | tr '\n' ' ')"
 fi
 
 # a broken manifest: the apply fails (nothing changes), then it is fixed

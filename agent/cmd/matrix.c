@@ -3,16 +3,16 @@
  * podwall matrix: who can reach whom, decided by the kernel.
  *
  * The objects are compiled exactly as the agent compiles them and written
- * into a private, unpinned copy of the maps. Every pod gets a dummy device
- * in a private network namespace (BPF_PROG_TEST_RUN needs a real ifindex to
- * stand for the pod's host veth). Each probe is a crafted first packet run
- * through the source's from_pod, then the destination's to_pod, with the
- * conntrack table flushed in between probes. There is no second evaluator
- * in userspace: the verdict is what the programs return.
+ * into a private, unpinned copy of the maps (ops/probe.h, untraced: only
+ * verdicts). Every pod gets a dummy device in a private network namespace
+ * (BPF_PROG_TEST_RUN needs a real ifindex to stand for the pod's host veth).
+ * Each probe is a crafted first packet run through the source's from_pod,
+ * then the destination's to_pod, with the conntrack table flushed in
+ * between probes. There is no second evaluator in userspace: the verdict is
+ * what the programs return.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <linux/pkt_cls.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,15 +21,11 @@
 
 #include "cmd.h"
 #include "compiler.h"
-#include "kernel/bpfobj.h"
-#include "kernel/mapsync.h"
-#include "kernel/netlink.h"
-#include "kernel/pkt.h"
-#include "kernel/testrun.h"
+#include "kernel/bpfobj.h" /* pw_addr_parse, pw_addr_is_v4 */
+#include "ops/probe.h"
 
 #define MAX_PORTS     64
 #define MAX_EXTERNALS 64
-#define PROBE_SPORT   43210
 
 struct matrix_opts {
 	const char *file;
@@ -43,18 +39,17 @@ struct matrix_opts {
 	bool        json;
 };
 
-/* One side of a probe: a pod (ifindex of its dummy device) or an address. */
+/* One side of a probe: a pod (its dummy device) or an address. */
 struct peer {
 	const char    *label;   /* "ns/pod" or the address as given */
 	char           buf[320];
-	uint32_t       ifindex; /* 0: outside the cluster, no program runs for it */
+	int            dev;     /* the probe's device; -1: outside the cluster, no program runs for it */
 	const uint8_t *v4;      /* addresses, NULL if the peer has none */
 	const uint8_t *v6;
 };
 
 struct matrix {
-	struct podwall_bpf *obj;
-	int                 from_fd, to_fd;
+	struct pw_probe    *probe;
 	struct peer        *peers;  /* pods first, then externals */
 	size_t              n_pods, n_peers;
 	const struct pw_cluster *cluster;
@@ -208,29 +203,13 @@ static int probe(struct matrix *m, const struct peer *src, const struct peer *ds
 		 uint8_t proto, uint16_t port)
 {
 	const uint8_t *sa, *da;
-	struct pw_run_out out = {};
-	struct pw_pkt pkt;
-	int err, allowed = 1;
+	struct pw_probe_result r;
+	int err;
 
 	if (!pick_addrs(src, dst, &sa, &da))
 		return 0; /* no common address family: nothing can connect */
-	err = pw_pkt_l4(&pkt, sa, da, proto, PROBE_SPORT, port);
-	if (err)
-		return err;
-	if (src->ifindex) {
-		err = pw_test_run(m->from_fd, pkt.data, pkt.len, src->ifindex, 0, &out);
-		if (err)
-			return err;
-		allowed = out.verdict == TC_ACT_OK;
-	}
-	if (allowed && dst->ifindex) {
-		err = pw_test_run(m->to_fd, pkt.data, pkt.len, dst->ifindex, out.mark, &out);
-		if (err)
-			return err;
-		allowed = out.verdict == TC_ACT_OK;
-	}
-	err = pw_bpf_ct_flush(m->obj);
-	return err ? err : allowed;
+	err = pw_probe_run(m->probe, src->dev, sa, dst->dev, da, proto, port, NULL, 0, &r);
+	return err ? err : r.allowed;
 }
 
 static void print_json_str(const char *s)
@@ -305,7 +284,6 @@ int cmd_matrix(int argc, char **argv)
 	struct pw_cluster *c = NULL;
 	struct pw_state state = {};
 	struct pw_error perr = {};
-	struct pw_sync_stats st = {};
 	struct pw_compile_opts copts = {};
 	int8_t *verdicts = NULL;
 	int err, ret = PW_EXIT_USAGE;
@@ -325,12 +303,9 @@ int cmd_matrix(int argc, char **argv)
 	m.cluster = c;
 
 	ret = PW_EXIT_SYSTEM;
-	err = pw_private_netns();
-	if (err) {
-		fprintf(stderr, "podwall matrix: cannot make a private network namespace: %s "
-			"(needs root)\n", strerror(-err));
+	err = pw_probe_new("podwall matrix", &m.probe);
+	if (err)
 		goto out;
-	}
 
 	/* One dummy device per pod with an address: it stands for its host veth. */
 	m.pod_ifindex = calloc(c->n_pods + 1, sizeof(*m.pod_ifindex));
@@ -340,22 +315,17 @@ int cmd_matrix(int argc, char **argv)
 	for (size_t i = 0; i < c->n_pods; i++) {
 		const struct pw_pod *pod = &c->pods[i];
 		struct peer *pe = &m.peers[m.n_peers];
-		char name[16];
 
 		if (!pod->n_ips) {
 			fprintf(stderr, "podwall matrix: note: pod %s/%s has no IP, not probed\n",
 				pod->ns, pod->name);
 			continue;
 		}
-		snprintf(name, sizeof(name), "pw%u", (unsigned)i);
-		err = pw_nl_dummy_add(name, &m.pod_ifindex[i]);
-		if (err) {
-			fprintf(stderr, "podwall matrix: cannot create device %s: %s\n", name, strerror(-err));
+		pe->dev = pw_probe_add_dev(m.probe, &m.pod_ifindex[i]);
+		if (pe->dev < 0)
 			goto out;
-		}
 		snprintf(pe->buf, sizeof(pe->buf), "%s/%s", pod->ns, pod->name);
 		pe->label = pe->buf;
-		pe->ifindex = m.pod_ifindex[i];
 		for (size_t k = 0; k < pod->n_ips; k++) {
 			if (pw_addr_is_v4(pod->ips[k]))
 				pe->v4 = pe->v4 ? pe->v4 : pod->ips[k];
@@ -369,6 +339,7 @@ int cmd_matrix(int argc, char **argv)
 		struct peer *pe = &m.peers[m.n_peers++];
 
 		pe->label = o.ext_names[i];
+		pe->dev = -1;
 		if (pw_addr_is_v4(o.ext_addrs[i]))
 			pe->v4 = o.ext_addrs[i];
 		else
@@ -384,16 +355,9 @@ int cmd_matrix(int argc, char **argv)
 		goto out;
 	}
 
-	err = pw_bpf_open(NULL, &m.obj);
+	err = pw_probe_load(m.probe, &state, 0, false, "the compiled state");
 	if (err)
 		goto out;
-	err = pw_sync(m.obj, &state, &st);
-	if (err) {
-		fprintf(stderr, "podwall matrix: loading the compiled state: %s\n", st.error);
-		goto out;
-	}
-	m.from_fd = pw_bpf_prog_fd(m.obj, PW_PROG_FROM_POD);
-	m.to_fd = pw_bpf_prog_fd(m.obj, PW_PROG_TO_POD);
 
 	verdicts = malloc(m.n_peers * m.n_peers * o.n_ports * o.n_protos + 1);
 	if (!verdicts)
@@ -425,7 +389,7 @@ int cmd_matrix(int argc, char **argv)
 	ret = PW_EXIT_OK;
 out:
 	free(verdicts);
-	pw_bpf_close(m.obj);
+	pw_probe_close(m.probe);
 	pw_state_free(&state);
 	free(m.peers);
 	free(m.pod_ifindex);

@@ -16,18 +16,18 @@
 #include "ops/probe.h"
 #include "podwall.skel.h"
 
-#define MAX_EPS 8
-
 struct pw_probe {
+	const char         *who;           /* message prefix */
 	struct podwall_bpf *obj;
-	struct ring_buffer *rb;
+	struct ring_buffer *rb;            /* traced only */
 	int                 from_fd, to_fd, remote_fd;
-	uint32_t            ifindex[MAX_EPS];
-	size_t              n;
+	uint32_t           *ifindex;       /* by the index pw_probe_run takes */
+	size_t              n, cap, n_devs;
+	bool                trace;
 	/* events of the current run */
 	struct pw_event     ev[PW_PROBE_MAX_STEPS];
 	size_t              n_ev;
-	struct pw_counter  *c0, *c1;
+	struct pw_counter  *c0, *c1;       /* traced only */
 };
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -39,77 +39,140 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-int pw_probe_open(const struct pw_state *s, const struct pw_state_ep *const *eps, size_t n,
-		  uint32_t cfg_flags, struct pw_probe **out)
+int pw_probe_new(const char *who, struct pw_probe **out)
 {
-	struct pw_sync_opts so = { 0 };
-	struct pw_sync_stats st = { 0 };
-	struct pw_state copy;
 	struct pw_probe *p;
 	int err;
 
 	*out = NULL;
-	if (n > MAX_EPS)
-		return -E2BIG;
 	p = calloc(1, sizeof(*p));
-	copy = *s;
-	copy.eps = calloc(n + 1, sizeof(*copy.eps));
-	p->c0 = calloc(PW_COUNTERS_MAX, sizeof(*p->c0));
-	p->c1 = calloc(PW_COUNTERS_MAX, sizeof(*p->c1));
-	if (!p || !copy.eps || !p->c0 || !p->c1) {
-		err = -ENOMEM;
-		goto fail;
-	}
+	if (!p)
+		return -ENOMEM;
+	p->who = who;
 	err = pw_private_netns();
 	if (err) {
-		fprintf(stderr, "podwall: cannot make a private network namespace: %s (needs "
-			"root)\n", strerror(-err));
-		goto fail;
+		fprintf(stderr, "%s: cannot make a private network namespace: %s (needs root)\n",
+			who, strerror(-err));
+		free(p);
+		return err;
 	}
-	copy.n_eps = 0;
-	for (size_t i = 0; i < n; i++) {
-		char name[16];
-		bool dup = false;
+	*out = p;
+	return 0;
+}
 
-		/* one device per endpoint, even if asked twice */
-		for (size_t k = 0; k < i; k++)
-			if (eps[k] == eps[i]) {
-				p->ifindex[i] = p->ifindex[k];
-				dup = true;
-			}
-		if (dup)
-			continue;
-		snprintf(name, sizeof(name), "pwx%zu", i);
-		err = pw_nl_dummy_add(name, &p->ifindex[i]);
-		if (err) {
-			fprintf(stderr, "podwall: cannot create device %s: %s\n", name, strerror(-err));
-			goto fail;
-		}
-		copy.eps[copy.n_eps] = *eps[i];
-		copy.eps[copy.n_eps].ifindex = p->ifindex[i];
-		copy.n_eps++;
+/* One more index for pw_probe_run, on the device ifindex. */
+static int push_index(struct pw_probe *p, uint32_t ifindex)
+{
+	if (p->n == p->cap) {
+		size_t nc = p->cap ? p->cap * 2 : 8;
+		uint32_t *nv = realloc(p->ifindex, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		p->ifindex = nv;
+		p->cap = nc;
 	}
-	p->n = n;
+	p->ifindex[p->n] = ifindex;
+	return (int)p->n++;
+}
+
+int pw_probe_add_dev(struct pw_probe *p, uint32_t *ifindex)
+{
+	char name[16];
+	int err;
+
+	snprintf(name, sizeof(name), "pw%zu", p->n_devs);
+	err = pw_nl_dummy_add(name, ifindex);
+	if (err) {
+		fprintf(stderr, "%s: cannot create device %s: %s\n", p->who, name, strerror(-err));
+		return err;
+	}
+	p->n_devs++;
+	return push_index(p, *ifindex);
+}
+
+int pw_probe_load(struct pw_probe *p, const struct pw_state *s, uint32_t cfg_flags, bool trace,
+		  const char *what)
+{
+	struct pw_sync_opts so = { 0 };
+	struct pw_sync_stats st = { 0 };
+	int err;
+
+	if (p->obj)
+		return -EALREADY;
+	if (trace) {
+		p->c0 = calloc(PW_COUNTERS_MAX, sizeof(*p->c0));
+		p->c1 = calloc(PW_COUNTERS_MAX, sizeof(*p->c1));
+		if (!p->c0 || !p->c1)
+			return -ENOMEM;
+	}
 	err = pw_bpf_open(NULL, &p->obj);
 	if (err)
-		goto fail;
+		return err;
+	/* allowed flows report events too only when traced: matrix wants verdicts, fast */
 	so.cfg_mask = PW_CFG_AUDIT_ALL | PW_CFG_EVENTS_ALLOW;
-	so.cfg_flags = (cfg_flags & PW_CFG_AUDIT_ALL) | PW_CFG_EVENTS_ALLOW;
-	err = pw_sync_ex(p->obj, &copy, &so, &st);
+	so.cfg_flags = (cfg_flags & PW_CFG_AUDIT_ALL) | (trace ? PW_CFG_EVENTS_ALLOW : 0);
+	err = pw_sync_ex(p->obj, s, &so, &st);
 	if (err) {
-		fprintf(stderr, "podwall: loading the private copy: %s\n",
+		fprintf(stderr, "%s: loading %s: %s\n", p->who, what,
 			st.error[0] ? st.error : strerror(-err));
-		goto fail;
+		return err;
 	}
 	p->from_fd = pw_bpf_prog_fd(p->obj, PW_PROG_FROM_POD);
 	p->to_fd = pw_bpf_prog_fd(p->obj, PW_PROG_TO_POD);
 	p->remote_fd = pw_bpf_prog_fd(p->obj, PW_PROG_TO_REMOTE);
-	p->rb = ring_buffer__new(bpf_map__fd(p->obj->maps.events), on_event, p, NULL);
-	if (!p->rb) {
-		err = -errno;
-		fprintf(stderr, "podwall: events ring buffer: %s\n", strerror(-err));
-		goto fail;
+	if (trace) {
+		p->rb = ring_buffer__new(bpf_map__fd(p->obj->maps.events), on_event, p, NULL);
+		if (!p->rb) {
+			err = -errno;
+			fprintf(stderr, "%s: events ring buffer: %s\n", p->who, strerror(-err));
+			return err;
+		}
 	}
+	p->trace = trace;
+	return 0;
+}
+
+int pw_probe_open(const struct pw_state *s, const struct pw_state_ep *const *eps, size_t n,
+		  uint32_t cfg_flags, struct pw_probe **out)
+{
+	struct pw_state copy;
+	struct pw_probe *p = NULL;
+	int err;
+
+	*out = NULL;
+	copy = *s;
+	copy.eps = calloc(n + 1, sizeof(*copy.eps));
+	if (!copy.eps)
+		return -ENOMEM;
+	err = pw_probe_new("podwall", &p);
+	if (err)
+		goto fail;
+	copy.n_eps = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t ifindex;
+		bool dup = false;
+
+		/* one device per endpoint, even if asked twice */
+		for (size_t k = 0; k < i && !dup; k++)
+			if (eps[k] == eps[i]) {
+				err = push_index(p, p->ifindex[k]);
+				if (err < 0)
+					goto fail;
+				dup = true;
+			}
+		if (dup)
+			continue;
+		err = pw_probe_add_dev(p, &ifindex);
+		if (err < 0)
+			goto fail;
+		copy.eps[copy.n_eps] = *eps[i];
+		copy.eps[copy.n_eps].ifindex = ifindex;
+		copy.n_eps++;
+	}
+	err = pw_probe_load(p, &copy, cfg_flags, true, "the private copy");
+	if (err)
+		goto fail;
 	free(copy.eps);
 	*out = p;
 	return 0;
@@ -125,6 +188,7 @@ void pw_probe_close(struct pw_probe *p)
 		return;
 	ring_buffer__free(p->rb);
 	pw_bpf_close(p->obj);
+	free(p->ifindex);
 	free(p->c0);
 	free(p->c1);
 	free(p);
@@ -195,12 +259,14 @@ int pw_probe_run(struct pw_probe *p, int src, const uint8_t saddr[16], int dst,
 
 	memset(r, 0, sizeof(*r));
 	r->allowed = true;
-	if (src >= (int)p->n || dst >= (int)p->n)
+	if (!p->obj || src >= (int)p->n || dst >= (int)p->n)
 		return -EINVAL;
-	err = pw_bpf_read_counters(p->obj, p->c0);
-	if (err)
-		return err;
-	ring_buffer__consume(p->rb); /* nothing stale */
+	if (p->trace) {
+		err = pw_bpf_read_counters(p->obj, p->c0);
+		if (err)
+			return err;
+		ring_buffer__consume(p->rb); /* nothing stale */
+	}
 
 	err = pw_pkt_l4(&pkt, saddr, daddr, proto, PW_PROBE_SPORT, dport);
 	if (err)
@@ -212,7 +278,7 @@ int pw_probe_run(struct pw_probe *p, int src, const uint8_t saddr[16], int dst,
 		r->ran_from = true;
 		r->allowed = out.verdict == TC_ACT_OK;
 		r->deferred = !!(out.mark & PW_MARK_DEFER);
-		err = collect(p, PW_PROBE_FROM_POD, false, r);
+		err = p->trace ? collect(p, PW_PROBE_FROM_POD, false, r) : 0;
 		if (err)
 			return err;
 	}
@@ -229,7 +295,7 @@ int pw_probe_run(struct pw_probe *p, int src, const uint8_t saddr[16], int dst,
 			return err;
 		r->ran_to = true;
 		r->allowed = out.verdict == TC_ACT_OK;
-		err = collect(p, PW_PROBE_TO_POD, !!(mark & PW_MARK_DEFER), r);
+		err = p->trace ? collect(p, PW_PROBE_TO_POD, !!(mark & PW_MARK_DEFER), r) : 0;
 		if (err)
 			return err;
 	} else if (r->allowed && r->deferred && nat_daddr && src >= 0) {
@@ -242,7 +308,7 @@ int pw_probe_run(struct pw_probe *p, int src, const uint8_t saddr[16], int dst,
 			return err;
 		r->ran_remote = true;
 		r->allowed = out.verdict == TC_ACT_OK;
-		err = collect(p, PW_PROBE_TO_REMOTE, true, r);
+		err = p->trace ? collect(p, PW_PROBE_TO_REMOTE, true, r) : 0;
 		if (err)
 			return err;
 	}

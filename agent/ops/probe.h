@@ -1,17 +1,25 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * probe: take a verdict from the kernel, as `matrix` does. A state (the
- * live slot read back from the pinned maps, or a fresh compile) is written
- * into a private, unpinned copy of the maps beside freshly loaded podwall
- * programs; the endpoints that a probe involves get dummy devices in a
- * private network namespace; a crafted first packet runs through from_pod
- * of the source and to_pod of the destination with BPF_PROG_TEST_RUN. The
- * copy reports allowed flows too (PW_CFG_EVENTS_ALLOW), so every judgement
- * comes back as an event (direction, verdict, reason, rule id, peer
- * identity) and as a counter. Nothing live is touched.
+ * probe: take a verdict from the kernel, for `matrix` and `explain`. A state
+ * (a fresh compile, or the live slot read back from the pinned maps) is
+ * written into a private, unpinned copy of the maps beside freshly loaded
+ * podwall programs; the endpoints that a probe involves get dummy devices
+ * in a private network namespace (BPF_PROG_TEST_RUN needs a real ifindex to
+ * stand for a pod's host veth); a crafted first packet runs through
+ * from_pod of the source and to_pod of the destination with
+ * BPF_PROG_TEST_RUN, and the tc verdicts are the answer: there is no second
+ * evaluator in userspace. Traced (explain), the copy reports allowed flows
+ * too (PW_CFG_EVENTS_ALLOW), so every judgement comes back as an event
+ * (direction, verdict, reason, rule id, peer identity) and as a counter;
+ * untraced (matrix: many probes), only the verdict. Nothing live is touched.
  *
- * pw_probe_open() moves the calling process into a new network namespace:
- * resolve pin dirs and open pinned maps before.
+ * Two ways in: pw_probe_new, pw_probe_add_dev for each endpoint, then
+ * pw_probe_load of a state whose endpoints carry those ifindexes (matrix:
+ * the devices exist before the compile that names them); or pw_probe_open,
+ * which does all three for a state with any ifindexes (explain).
+ *
+ * pw_probe_new (and so pw_probe_open) moves the calling process into a new
+ * network namespace: resolve pin dirs and open pinned maps before.
  */
 #ifndef PODWALL_OPS_PROBE_H
 #define PODWALL_OPS_PROBE_H
@@ -54,10 +62,35 @@ struct pw_probe_result {
 struct pw_probe;
 
 /*
- * Load s into a private copy. Only eps[0..n) become endpoints (each gets a
- * dummy device; their ifindex in s is ignored); every ipcache and policy
- * entry of s is loaded. cfg_flags: PW_CFG_AUDIT_ALL as live (EVENTS_ALLOW is
- * added). Returns 0 or a negative errno (said on stderr).
+ * A probe with no device and nothing loaded, in a new private network
+ * namespace. who prefixes its messages on stderr ("podwall matrix").
+ * Returns 0 or a negative errno (said on stderr).
+ */
+int pw_probe_new(const char *who, struct pw_probe **out);
+
+/*
+ * A dummy device that stands for one endpoint's host veth: *ifindex is
+ * its ifindex (for the state to load), the return value its index for
+ * pw_probe_run (>= 0), or a negative errno (said on stderr).
+ */
+int pw_probe_add_dev(struct pw_probe *p, uint32_t *ifindex);
+
+/*
+ * Load s into the private maps, once: its endpoints' ifindexes must be
+ * devices of p. cfg_flags: PW_CFG_AUDIT_ALL as live. trace: every judgement
+ * as a step in pw_probe_run's result (events and counters), else the
+ * verdict only. what names s in a message on failure ("the compiled
+ * state"). Returns 0 or a negative errno (said on stderr).
+ */
+int pw_probe_load(struct pw_probe *p, const struct pw_state *s, uint32_t cfg_flags, bool trace,
+		  const char *what);
+
+/*
+ * pw_probe_new, devices and pw_probe_load, traced, for part of a state:
+ * only eps[0..n) become endpoints (each gets a dummy device, once even if
+ * given twice; their ifindex in s is ignored); every ipcache and policy
+ * entry of s is loaded. cfg_flags: PW_CFG_AUDIT_ALL as live. Returns 0 or
+ * a negative errno (said on stderr).
  */
 int pw_probe_open(const struct pw_state *s, const struct pw_state_ep *const *eps, size_t n,
 		  uint32_t cfg_flags, struct pw_probe **out);
@@ -65,11 +98,13 @@ void pw_probe_close(struct pw_probe *p);
 
 /*
  * Run the first packet of a flow saddr:PW_PROBE_SPORT -> daddr:dport.
- * src/dst: index into the eps given to pw_probe_open, or -1 (not a local
- * endpoint: its program does not run). With nat_daddr (a Service VIP
+ * src/dst: index into the eps given to pw_probe_open (or as returned by
+ * pw_probe_add_dev), or -1 (not a local endpoint: its program does not run). With nat_daddr (a Service VIP
  * translated by kube-proxy), to_pod sees the packet to nat_daddr:nat_dport
  * carrying from_pod's mark (or, if the destination is not local, to_remote
- * does, as on the node's uplink). Conntrack is flushed afterwards.
+ * does, as on the node's uplink). Conntrack is flushed afterwards, so that
+ * every probe is a first packet. r->allowed is the verdict; steps only when
+ * traced.
  */
 int pw_probe_run(struct pw_probe *p, int src, const uint8_t saddr[16], int dst,
 		 const uint8_t daddr[16], uint8_t proto, uint16_t dport, const uint8_t *nat_daddr,

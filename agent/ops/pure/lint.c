@@ -500,6 +500,33 @@ static void lint_dns_podsel(struct lctx *x)
 	}
 }
 
+/* ------------------------------------------------------- rule walk */
+
+/* A check of one rule: spec.ingress[r] (d 0) or spec.egress[r] (d 1) of pol. */
+typedef void (*rule_check_fn)(struct lctx *x, const struct pw_policy *pol, int d, size_t r,
+			      const struct pw_np_rule *rule);
+
+/*
+ * Every rule of every policy whose policyTypes include its direction (a
+ * rule of another direction is not in force), in input order: policy by
+ * policy, ingress then egress. The order is the order findings are added.
+ */
+static void for_each_rule(struct lctx *x, rule_check_fn check)
+{
+	const struct pw_cluster *c = x->c;
+
+	for (size_t p = 0; p < c->n_policies; p++) {
+		const struct pw_policy *pol = &c->policies[p];
+
+		for (int d = 0; d < 2; d++) {
+			if (!pol->types[d])
+				continue;
+			for (size_t r = 0; r < pol->n_rules[d]; r++)
+				check(x, pol, d, r, &pol->rules[d][r]);
+		}
+	}
+}
+
 /* ------------------------------------------------------- split-peer */
 
 /* namespaces (names) a namespace selector selects: "a, b" and how many */
@@ -525,67 +552,55 @@ static size_t ns_selected(const struct lctx *x, const struct pw_selector *s, cha
 	return n;
 }
 
-static void lint_split_peer(struct lctx *x)
+static void split_peer_rule(struct lctx *x, const struct pw_policy *pol, int d, size_t r,
+			    const struct pw_np_rule *rule)
 {
 	const struct pw_cluster *c = x->c;
 
-	for (size_t p = 0; p < c->n_policies; p++) {
-		const struct pw_policy *pol = &c->policies[p];
+	for (size_t k = 0; k + 1 < rule->n_peers; k++) {
+		const struct pw_np_peer *a = &rule->peers[k], *b = &rule->peers[k + 1];
+		const struct pw_np_peer *nsp, *pp;
+		struct pw_lint_finding *f;
+		char nss[256], nsl[300], ps[256];
+		bool other;
+		size_t n_ns;
 
-		for (int d = 0; d < 2; d++) {
-			if (!pol->types[d])
-				continue;
-			for (size_t r = 0; r < pol->n_rules[d]; r++) {
-				const struct pw_np_rule *rule = &pol->rules[d][r];
-
-				for (size_t k = 0; k + 1 < rule->n_peers; k++) {
-					const struct pw_np_peer *a = &rule->peers[k], *b = &rule->peers[k + 1];
-					const struct pw_np_peer *nsp, *pp;
-					struct pw_lint_finding *f;
-					char nss[256], nsl[300], ps[256];
-					bool other;
-					size_t n_ns;
-
-					if (a->kind != PW_PEER_SELECTOR || b->kind != PW_PEER_SELECTOR)
-						continue;
-					if (a->ns_sel.present && !a->pod_sel.present &&
-					    b->pod_sel.present && !b->ns_sel.present) {
-						nsp = a;
-						pp = b;
-					} else if (b->ns_sel.present && !b->pod_sel.present &&
-						   a->pod_sel.present && !a->ns_sel.present) {
-						nsp = b;
-						pp = a;
-					} else {
-						continue;
-					}
-					n_ns = ns_selected(x, &nsp->ns_sel, nsl, sizeof(nsl), &other,
-							   pol->ns);
-					if (c->n_namespaces > 1 && n_ns && !other)
-						continue; /* it selects only the policy's own namespace */
-					f = add(x, PW_LINT_SPLIT_PEER, a->loc.file ? &a->loc : &rule->loc);
-					if (!f)
-						continue;
-					sel_str(&nsp->ns_sel, nss, sizeof(nss));
-					sel_str(&pp->pod_sel, ps, sizeof(ps));
-					snprintf(f->msg, sizeof(f->msg),
-						 "policy %s/%s %s[%zu]: namespaceSelector %s (line %d) and "
-						 "podSelector %s (line %d) are two peers, OR-ed: they allow "
-						 "every pod of %s%s, and pods %s of %s. One peer (AND) was "
-						 "probably meant: pods %s in those namespaces",
-						 pol->ns, pol->name, d ? "egress" : "ingress", r, nss,
-						 nsp->loc.line, ps, pp->loc.line,
-						 n_ns ? "namespace(s) " : "the namespaces it selects",
-						 n_ns ? nsl : "", ps, pol->ns, ps);
-					snprintf(f->fix, sizeof(f->fix),
-						 "if pods %s in namespaces %s were meant, make them one peer: "
-						 "remove the '-' before the second selector (line %d) and "
-						 "indent it under the first:\n"
-						 "    - namespaceSelector: %s\n"
-						 "      podSelector: %s", ps, nss, b->loc.line, nss, ps);
-				}
-			}
+		if (a->kind != PW_PEER_SELECTOR || b->kind != PW_PEER_SELECTOR)
+			continue;
+		if (a->ns_sel.present && !a->pod_sel.present &&
+		    b->pod_sel.present && !b->ns_sel.present) {
+			nsp = a;
+			pp = b;
+		} else if (b->ns_sel.present && !b->pod_sel.present &&
+			   a->pod_sel.present && !a->ns_sel.present) {
+			nsp = b;
+			pp = a;
+		} else {
+			continue;
 		}
+		n_ns = ns_selected(x, &nsp->ns_sel, nsl, sizeof(nsl), &other, pol->ns);
+		if (c->n_namespaces > 1 && n_ns && !other)
+			continue; /* it selects only the policy's own namespace */
+		f = add(x, PW_LINT_SPLIT_PEER, a->loc.file ? &a->loc : &rule->loc);
+		if (!f)
+			continue;
+		sel_str(&nsp->ns_sel, nss, sizeof(nss));
+		sel_str(&pp->pod_sel, ps, sizeof(ps));
+		snprintf(f->msg, sizeof(f->msg),
+			 "policy %s/%s %s[%zu]: namespaceSelector %s (line %d) and "
+			 "podSelector %s (line %d) are two peers, OR-ed: they allow "
+			 "every pod of %s%s, and pods %s of %s. One peer (AND) was "
+			 "probably meant: pods %s in those namespaces",
+			 pol->ns, pol->name, d ? "egress" : "ingress", r, nss,
+			 nsp->loc.line, ps, pp->loc.line,
+			 n_ns ? "namespace(s) " : "the namespaces it selects",
+			 n_ns ? nsl : "", ps, pol->ns, ps);
+		snprintf(f->fix, sizeof(f->fix),
+			 "if pods %s in namespaces %s were meant, make them one peer: "
+			 "remove the '-' before the second selector (line %d) and "
+			 "indent it under the first:\n"
+			 "    - namespaceSelector: %s\n"
+			 "      podSelector: %s", ps, nss, b->loc.line, nss, ps);
 	}
 }
 
@@ -601,70 +616,57 @@ static bool block_has(const struct pw_np_peer *p, const uint8_t a[16])
 	return true;
 }
 
-static void lint_ipblock(struct lctx *x)
+static void ipblock_rule(struct lctx *x, const struct pw_policy *pol, int d, size_t r,
+			 const struct pw_np_rule *rule)
 {
 	const struct pw_cluster *c = x->c;
 
-	for (size_t p = 0; p < c->n_policies; p++) {
-		const struct pw_policy *pol = &c->policies[p];
+	for (size_t k = 0; k < rule->n_peers; k++) {
+		const struct pw_np_peer *peer = &rule->peers[k];
+		char names[MAX_NAMES + 1][320], cidr[64], list[1000];
+		const char *v[MAX_NAMES + 1];
+		size_t n = 0;
+		struct pw_lint_finding *f;
 
-		for (int d = 0; d < 2; d++) {
-			if (!pol->types[d])
+		if (peer->kind != PW_PEER_IPBLOCK)
+			continue;
+		/* 0.0.0.0/0 and ::/0 mean "everywhere", pods included */
+		if (peer->cidr.len == (peer->cidr.is_v4 ? 96 : 0))
+			continue;
+		for (size_t i = 0; i < c->n_pods; i++) {
+			const struct pw_pod *pod = &c->pods[i];
+			bool hit = false;
+
+			for (size_t a = 0; a < pod->n_ips && !hit; a++)
+				hit = block_has(peer, pod->ips[a]);
+			if (!hit)
 				continue;
-			for (size_t r = 0; r < pol->n_rules[d]; r++) {
-				const struct pw_np_rule *rule = &pol->rules[d][r];
-
-				for (size_t k = 0; k < rule->n_peers; k++) {
-					const struct pw_np_peer *peer = &rule->peers[k];
-					char names[MAX_NAMES + 1][320], cidr[64], list[1000];
-					const char *v[MAX_NAMES + 1];
-					size_t n = 0;
-					struct pw_lint_finding *f;
-
-					if (peer->kind != PW_PEER_IPBLOCK)
-						continue;
-					/* 0.0.0.0/0 and ::/0 mean "everywhere", pods included */
-					if (peer->cidr.len == (peer->cidr.is_v4 ? 96 : 0))
-						continue;
-					for (size_t i = 0; i < c->n_pods; i++) {
-						const struct pw_pod *pod = &c->pods[i];
-						bool hit = false;
-
-						for (size_t a = 0; a < pod->n_ips && !hit; a++)
-							hit = block_has(peer, pod->ips[a]);
-						if (!hit)
-							continue;
-						if (n < MAX_NAMES + 1) {
-							snprintf(names[n], sizeof(names[0]), "%s/%s",
-								 pod->ns, pod->name);
-							v[n] = names[n];
-						}
-						n++;
-					}
-					if (!n)
-						continue;
-					f = add(x, PW_LINT_IPBLOCK_PODS,
-						peer->loc.file ? &peer->loc : &rule->loc);
-					if (!f)
-						continue;
-					pw_cidr_format(&peer->cidr, cidr, sizeof(cidr));
-					names_list(list, sizeof(list), v, n < MAX_NAMES + 1 ? n : MAX_NAMES + 1);
-					if (n > MAX_NAMES + 1)
-						cat(list, sizeof(list), " (%zu pods in all)", n);
-					snprintf(f->msg, sizeof(f->msg),
-						 "policy %s/%s %s[%zu]: ipBlock %s covers the addresses of "
-						 "%zu pod%s (%s): ipBlock is meant for addresses outside the "
-						 "cluster; pod addresses change, and whether an ipBlock "
-						 "matches pod traffic differs between implementations",
-						 pol->ns, pol->name, d ? "egress" : "ingress", r, cidr, n,
-						 n == 1 ? "" : "s", list);
-					snprintf(f->fix, sizeof(f->fix),
-						 "select pods with podSelector/namespaceSelector peers, and "
-						 "keep the pod range out of the block with except: [<pod "
-						 "CIDR>]");
-				}
+			if (n < MAX_NAMES + 1) {
+				snprintf(names[n], sizeof(names[0]), "%s/%s", pod->ns, pod->name);
+				v[n] = names[n];
 			}
+			n++;
 		}
+		if (!n)
+			continue;
+		f = add(x, PW_LINT_IPBLOCK_PODS, peer->loc.file ? &peer->loc : &rule->loc);
+		if (!f)
+			continue;
+		pw_cidr_format(&peer->cidr, cidr, sizeof(cidr));
+		names_list(list, sizeof(list), v, n < MAX_NAMES + 1 ? n : MAX_NAMES + 1);
+		if (n > MAX_NAMES + 1)
+			cat(list, sizeof(list), " (%zu pods in all)", n);
+		snprintf(f->msg, sizeof(f->msg),
+			 "policy %s/%s %s[%zu]: ipBlock %s covers the addresses of "
+			 "%zu pod%s (%s): ipBlock is meant for addresses outside the "
+			 "cluster; pod addresses change, and whether an ipBlock "
+			 "matches pod traffic differs between implementations",
+			 pol->ns, pol->name, d ? "egress" : "ingress", r, cidr, n,
+			 n == 1 ? "" : "s", list);
+		snprintf(f->fix, sizeof(f->fix),
+			 "select pods with podSelector/namespaceSelector peers, and "
+			 "keep the pod range out of the block with except: [<pod "
+			 "CIDR>]");
 	}
 }
 
@@ -746,8 +748,8 @@ int pw_lint(const struct pw_cluster *c, const struct pw_lint_opts *o,
 	lint_default_deny(&x);
 	lint_dns(&x);
 	lint_dns_podsel(&x);
-	lint_split_peer(&x);
-	lint_ipblock(&x);
+	for_each_rule(&x, split_peer_rule);
+	for_each_rule(&x, ipblock_rule);
 	lint_selects_none(&x);
 	pw_state_free(&x.s);
 	if (x.oom) {

@@ -712,6 +712,104 @@ pwc_seed() {
 	pwc_serve production/postgres tcp 5432
 }
 
+# The seed scenario's policies (the demo's step 3), by name:
+#   default-deny-all     production: every pod isolated, ingress and egress
+#   allow-dns            production -> kube-system/k8s-app=kube-dns on udp/53, tcp/53
+#   frontend-to-backend  frontend -> backend tcp/8080 (egress of frontend, ingress of backend)
+#   backend-to-postgres  backend -> postgres tcp/5432 (egress of backend, ingress of postgres)
+PWC_SEED_POLICIES=(default-deny-all allow-dns frontend-to-backend backend-to-postgres)
+
+# pwc_seed_policy NAME: that policy's YAML on stdout. One text for every user
+# (demo, tests): tests name its file:line in what they expect.
+pwc_seed_policy() {
+	case $1 in
+	default-deny-all)
+		cat <<-'EOF'
+		apiVersion: networking.k8s.io/v1
+		kind: NetworkPolicy
+		metadata:
+		  name: default-deny-all
+		  namespace: production
+		spec:
+		  podSelector: {}
+		  policyTypes: [Ingress, Egress]
+		EOF
+		;;
+	allow-dns)
+		cat <<-'EOF'
+		apiVersion: networking.k8s.io/v1
+		kind: NetworkPolicy
+		metadata:
+		  name: allow-dns
+		  namespace: production
+		spec:
+		  podSelector: {}
+		  policyTypes: [Egress]
+		  egress:
+		  - to:
+		    - namespaceSelector:
+		        matchLabels:
+		          kubernetes.io/metadata.name: kube-system
+		      podSelector:
+		        matchLabels:
+		          k8s-app: kube-dns
+		    ports:
+		    - {protocol: UDP, port: 53}
+		    - {protocol: TCP, port: 53}
+		EOF
+		;;
+	frontend-to-backend) _pwc_seed_allow_pair frontend-to-backend frontend backend 8080 ;;
+	backend-to-postgres) _pwc_seed_allow_pair backend-to-postgres backend postgres 5432 ;;
+	*) pwc_log "pwc_seed_policy: no seed policy '$1' (${PWC_SEED_POLICIES[*]})"; return 2 ;;
+	esac
+}
+
+# name from to port: the from pod's egress and the to pod's ingress, one TCP port
+_pwc_seed_allow_pair() {
+	cat <<-EOF
+	apiVersion: networking.k8s.io/v1
+	kind: NetworkPolicy
+	metadata:
+	  name: $1-egress
+	  namespace: production
+	spec:
+	  podSelector:
+	    matchLabels: {app: $2}
+	  policyTypes: [Egress]
+	  egress:
+	  - to:
+	    - podSelector:
+	        matchLabels: {app: $3}
+	    ports:
+	    - {protocol: TCP, port: $4}
+	---
+	apiVersion: networking.k8s.io/v1
+	kind: NetworkPolicy
+	metadata:
+	  name: $1-ingress
+	  namespace: production
+	spec:
+	  podSelector:
+	    matchLabels: {app: $3}
+	  policyTypes: [Ingress]
+	  ingress:
+	  - from:
+	    - podSelector:
+	        matchLabels: {app: $2}
+	    ports:
+	    - {protocol: TCP, port: $4}
+	EOF
+}
+
+# pwc_seed_policies: every seed policy into the source directory as NAME.yaml,
+# in the order above (each file atomically, see pwc_write).
+pwc_seed_policies() {
+	local n
+	for n in "${PWC_SEED_POLICIES[@]}"; do
+		pwc_seed_policy "$n" | pwc_write "$n.yaml" || return 1
+	done
+}
+
 pwc_describe() {
 	local node p
 	for node in $(pwc_nodes); do

@@ -134,74 +134,7 @@ for node in $(pwc_nodes); do
 done
 
 step "3. Applying policies (written into $PWC_SRC)"
-pwc_write default-deny-all.yaml <<-'EOF'
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: default-deny-all
-  namespace: production
-spec:
-  podSelector: {}
-  policyTypes: [Ingress, Egress]
-EOF
-pwc_write allow-dns.yaml <<-'EOF'
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: allow-dns
-  namespace: production
-spec:
-  podSelector: {}
-  policyTypes: [Egress]
-  egress:
-  - to:
-    - namespaceSelector:
-        matchLabels:
-          kubernetes.io/metadata.name: kube-system
-      podSelector:
-        matchLabels:
-          k8s-app: kube-dns
-    ports:
-    - {protocol: UDP, port: 53}
-    - {protocol: TCP, port: 53}
-EOF
-allow_pair() {   # name from to port
-	cat <<-EOF
-	apiVersion: networking.k8s.io/v1
-	kind: NetworkPolicy
-	metadata:
-	  name: $1-egress
-	  namespace: production
-	spec:
-	  podSelector:
-	    matchLabels: {app: $2}
-	  policyTypes: [Egress]
-	  egress:
-	  - to:
-	    - podSelector:
-	        matchLabels: {app: $3}
-	    ports:
-	    - {protocol: TCP, port: $4}
-	---
-	apiVersion: networking.k8s.io/v1
-	kind: NetworkPolicy
-	metadata:
-	  name: $1-ingress
-	  namespace: production
-	spec:
-	  podSelector:
-	    matchLabels: {app: $3}
-	  policyTypes: [Ingress]
-	  ingress:
-	  - from:
-	    - podSelector:
-	        matchLabels: {app: $2}
-	    ports:
-	    - {protocol: TCP, port: $4}
-	EOF
-}
-allow_pair frontend-to-backend frontend backend 8080 | pwc_write frontend-to-backend.yaml
-allow_pair backend-to-postgres backend postgres 5432 | pwc_write backend-to-postgres.yaml
+pwc_seed_policies || exit 1
 printf '  %-26s %s\n' \
 	default-deny-all.yaml    "production: every pod isolated, ingress and egress" \
 	allow-dns.yaml           "production -> kube-system/k8s-app=kube-dns on udp/53, tcp/53" \

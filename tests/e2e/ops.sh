@@ -54,73 +54,7 @@ metric() { awk -v k="$2" '$1 == k { v = $2; f = 1 } END { printf "%d\n", f ? v :
 json() { "$PWC_PY" -c "$1" "${@:2}"; }
 
 # ------------------------------------------------------------ the seed's policies
-allow_pair() {   # name from to port
-	cat <<-EOF
-	apiVersion: networking.k8s.io/v1
-	kind: NetworkPolicy
-	metadata:
-	  name: $1-egress
-	  namespace: production
-	spec:
-	  podSelector:
-	    matchLabels: {app: $2}
-	  policyTypes: [Egress]
-	  egress:
-	  - to:
-	    - podSelector:
-	        matchLabels: {app: $3}
-	    ports:
-	    - {protocol: TCP, port: $4}
-	---
-	apiVersion: networking.k8s.io/v1
-	kind: NetworkPolicy
-	metadata:
-	  name: $1-ingress
-	  namespace: production
-	spec:
-	  podSelector:
-	    matchLabels: {app: $3}
-	  policyTypes: [Ingress]
-	  ingress:
-	  - from:
-	    - podSelector:
-	        matchLabels: {app: $2}
-	    ports:
-	    - {protocol: TCP, port: $4}
-	EOF
-}
-ALLOW_DNS='apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: allow-dns
-  namespace: production
-spec:
-  podSelector: {}
-  policyTypes: [Egress]
-  egress:
-  - to:
-    - namespaceSelector:
-        matchLabels:
-          kubernetes.io/metadata.name: kube-system
-      podSelector:
-        matchLabels:
-          k8s-app: kube-dns
-    ports:
-    - {protocol: UDP, port: 53}
-    - {protocol: TCP, port: 53}'
-pwc_write default-deny-all.yaml <<-'EOF'
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: default-deny-all
-  namespace: production
-spec:
-  podSelector: {}
-  policyTypes: [Ingress, Egress]
-EOF
-printf '%s\n' "$ALLOW_DNS" | pwc_write allow-dns.yaml
-allow_pair frontend-to-backend frontend backend 8080 | pwc_write frontend-to-backend.yaml
-allow_pair backend-to-postgres backend postgres 5432 | pwc_write backend-to-postgres.yaml
+pwc_seed_policies || { pwe_fail ops_seed_policies "writing the seed policies failed"; exit 1; }
 pwe_np_default_deny staging Egress | pwc_write np-staging-deny.yaml
 
 # ------------------------------------------------------------ lint (no agent needed)
@@ -355,7 +289,7 @@ if json 'import json,sys; d=json.load(sys.stdin); e=[x for x in d["endpoints"] i
 else
 	pwe_fail status_shows_dns_denied "$(tr '\n' ' ' <<<"$out" | cut -c1-300)"
 fi
-printf '%s\n' "$ALLOW_DNS" | pwc_write allow-dns.yaml
+pwc_seed_policy allow-dns | pwc_write allow-dns.yaml
 pwe_wait_state 10 "ok:$DNS_SPEC" >/dev/null
 scrape "$M0"; pwe_matches ok "$DNS_SPEC"; scrape "$M1"
 if [ "$(metric "$M1" "$ALLOWK")" -gt "$(metric "$M0" "$ALLOWK")" ]; then pwe_pass metrics_dns_allowed_per_pod

@@ -94,6 +94,7 @@ struct pwb_cl_load {
 	double   parse_ms, compile_ms, sync_ms, total_ms;
 	double   obj_load_ms;           /* BPF object open+verify+load (agent start, not per change) */
 	double   resync_ms;             /* the same state written again (a no-op diff) */
+	double   change_ms;             /* sync of a one-entry change (median) */
 	size_t   n_eps, n_ipc, n_pol, n_ids, n_rules;
 };
 

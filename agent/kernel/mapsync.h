@@ -86,10 +86,12 @@ struct pw_sync_stats {
  * when it fits: the same maps (ids) and config as the sync that filled it
  * left them (generation, live slot, flags: any other writer's flip or mode
  * change bumps the generation), and not older than a bound (30 s by
- * default; then a full read-back repairs what changed behind everyone's
- * back, e.g. a bpftool edit). A sync that fails, or finds it does not fit,
- * drops it and reads the maps. Owned by the caller; one per set of maps,
- * not shared between threads.
+ * default). What changes no generation goes unseen until then: a bpftool
+ * edit, or another writer that failed or died half way through writing
+ * the idle slot (agent and apply take turns on a lock, so that is a crash
+ * or a failed map write); the full read-back repairs it. A sync that
+ * fails, or finds the cache does not fit, drops it and reads the maps.
+ * Owned by the caller; one per set of maps, not shared between threads.
  */
 struct pw_sync_cache;
 

@@ -94,6 +94,8 @@ struct pwb_cl_load {
 	double   parse_ms, compile_ms, sync_ms, total_ms;
 	double   obj_load_ms;           /* BPF object open+verify+load (agent start, not per change) */
 	double   resync_ms;             /* the same state written again (a no-op diff) */
+	double   change_ms;             /* sync of a one-entry change (median) */
+	double   change_cached_ms;      /* the same with a pw_sync_cache, as the agent syncs */
 	size_t   n_eps, n_ipc, n_pol, n_ids, n_rules;
 };
 

@@ -260,6 +260,47 @@ static uint64_t fd_memlock(int fd)
 	return v;
 }
 
+/*
+ * A small change past the compile: one pod address gets another identity,
+ * a different address each time (so that both slots differ from the
+ * desired state, as in an agent between changes); the median of
+ * SMALL_CHANGES syncs, each of which changes exactly one entry. With a
+ * cache (mapsync.h), as the agent keeps one, or without, as apply syncs.
+ */
+#define SMALL_CHANGES 21
+
+static int time_small_changes(struct podwall_bpf *obj, struct pw_state *st,
+			      struct pw_sync_cache *cache, double *ms)
+{
+	struct pw_sync_opts so = { .cache = cache };
+	struct pw_sync_stats ss;
+	double v[SMALL_CHANGES];
+	int err = 0, n = 0;
+
+	if (!st->n_ipc)
+		return 0;
+	if (cache)
+		err = pw_sync_ex(obj, st, &so, &ss); /* fills it */
+	for (; !err && n < SMALL_CHANGES; n++) {
+		struct pw_state_ipc *e = &st->ipc[(size_t)n * 7919 % st->n_ipc];
+		uint64_t t0;
+
+		e->val.identity ^= 1;
+		t0 = pwb_now_ns();
+		err = pw_sync_ex(obj, st, &so, &ss);
+		v[n] = (pwb_now_ns() - t0) / 1e6;
+		if (!err && (ss.changed != 1 || ss.cached != !!cache))
+			err = -EPROTO; /* not the change meant: the figure would lie */
+		if (err)
+			break;
+	}
+	if (err)
+		fprintf(stderr, "podwall bench: a one-entry change: %s\n",
+			ss.error[0] ? ss.error : strerror(-err));
+	*ms = n ? pwb_median(v, n) : 0;
+	return err;
+}
+
 static int bench_load(const char *root, size_t pods, size_t local_pods, size_t policies,
 		      bool verbose, struct pwb_cl_load *l)
 {
@@ -336,12 +377,21 @@ static int bench_load(const char *root, size_t pods, size_t local_pods, size_t p
 	t0 = pwb_now_ns();
 	err = pw_sync(obj, &st, &ss);
 	l->resync_ms = (pwb_now_ns() - t0) / 1e6;
+	if (!err)
+		err = time_small_changes(obj, &st, NULL, &l->change_ms);
+	if (!err) {
+		struct pw_sync_cache *cache = pw_sync_cache_new();
+
+		err = cache ? time_small_changes(obj, &st, cache, &l->change_cached_ms) : -ENOMEM;
+		pw_sync_cache_free(cache);
+	}
 	if (err)
 		goto out;
 	if (verbose)
 		fprintf(stderr, "podwall bench: %zu policies / %zu pods: parse %.0f ms, compile %.0f ms, "
-			"sync %.0f ms (%zu policy entries)\n", policies, pods, l->parse_ms,
-			l->compile_ms, l->sync_ms, l->n_pol);
+			"sync %.0f ms (%zu policy entries); one-entry change: sync %.2f ms, "
+			"%.2f ms with a cache\n", policies, pods, l->parse_ms, l->compile_ms,
+			l->sync_ms, l->n_pol, l->change_ms, l->change_cached_ms);
 out:
 	pw_state_free(&st);
 	pw_cluster_free(c);

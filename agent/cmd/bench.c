@@ -236,6 +236,8 @@ static void cl_json(struct pwb_json *j, const struct pwb_cl_result *r)
 		pwb_json_num(j, "sync_ms", l->sync_ms);
 		pwb_json_num(j, "total_ms", l->total_ms);
 		pwb_json_num(j, "resync_noop_ms", l->resync_ms);
+		pwb_json_num(j, "sync_one_change_ms", l->change_ms);
+		pwb_json_num(j, "sync_one_change_cached_ms", l->change_cached_ms);
 		pwb_json_num(j, "bpf_object_load_ms", l->obj_load_ms);
 		pwb_json_int(j, "endpoints", (long long)l->n_eps);
 		pwb_json_int(j, "ipcache_entries", (long long)l->n_ipc);
@@ -288,9 +290,10 @@ static void cl_table(const struct pwb_cl_result *r)
 
 		printf("  %6zu policies, %zu pods (%zu local): parse %.0f ms + compile %.0f ms + "
 		       "sync %.0f ms = %.0f ms  (%zu policy, %zu ipcache entries; no-op resync "
-		       "%.0f ms; BPF object load %.0f ms)\n",
+		       "%.0f ms, one-entry change %.1f ms, %.1f ms cached; BPF object load %.0f ms)\n",
 		       l->policies, l->pods, l->local_pods, l->parse_ms, l->compile_ms, l->sync_ms,
-		       l->total_ms, l->n_pol, l->n_ipc, l->resync_ms, l->obj_load_ms);
+		       l->total_ms, l->n_pol, l->n_ipc, l->resync_ms, l->change_ms,
+		       l->change_cached_ms, l->obj_load_ms);
 	}
 	if (!r->have_agent) {
 		printf("  agent: %s\n", r->agent_error[0] ? r->agent_error : "skipped");

@@ -6,12 +6,22 @@
  * desired state is turned into tables of the same shape, and merge walks give
  * the difference. Keys and values are compared byte for byte: pad bytes are
  * zeroed and LPM keys are canonical (no bits set beyond prefixlen).
+ *
+ * The per-slot maps (ipcache, policy, their LPM halves) are the bulk: every
+ * pod address and policy entry of the cluster, in both slots, in hashes of
+ * 256k-512k buckets that a batched read walks whole. With a pw_sync_cache
+ * they are read back only when the cache does not fit (another writer, new
+ * maps, an error, older than 30 s); otherwise their tables are the ones the
+ * last sync wrote (the desired tables, sorted already) and kept, and a small
+ * change costs what the desired side costs: linear passes over sorted
+ * tables, and the map writes of the change itself.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -120,12 +130,26 @@ static int tab_cmp(const void *a, const void *b, void *ctx)
 	return sa < sb ? -1 : sa > sb;
 }
 
-/* Sort by key; drop later duplicates of a key. Returns how many were dropped. */
+/* Are the keys in order (equal keys allowed, they are in insertion order then)? */
+static bool tab_in_order(const struct tab *t)
+{
+	for (size_t i = 1; i < t->n; i++)
+		if (memcmp(tab_key(t, i - 1), tab_key(t, i), t->ksz) > 0)
+			return false;
+	return true;
+}
+
+/*
+ * Sort by key; drop later duplicates of a key. Returns how many were
+ * dropped. Most tables come in order already (the compiler's output is
+ * sorted, and so are subsequences of sorted tables): one pass checks that
+ * and saves the sort, the bulk of the desired side's cost at 10,000 pods.
+ */
 static size_t tab_sort_dedup(struct tab *t)
 {
 	size_t w = 0, dropped = 0;
 
-	if (t->n > 1)
+	if (t->n > 1 && !tab_in_order(t))
 		qsort_r(t->d, t->n, t->esz, tab_cmp, t);
 	for (size_t i = 0; i < t->n; i++) {
 		if (w && !memcmp(tab_key(t, w - 1), tab_key(t, i), t->ksz)) {
@@ -138,6 +162,14 @@ static size_t tab_sort_dedup(struct tab *t)
 	}
 	t->n = w;
 	return dropped;
+}
+
+static void tab_swap(struct tab *a, struct tab *b)
+{
+	struct tab t = *a;
+
+	*a = *b;
+	*b = t;
 }
 
 static uint8_t *tab_find(const struct tab *t, const void *k)
@@ -203,6 +235,7 @@ static size_t tab_count_new(const struct tab *a, const struct tab *b)
 
 struct map_meta {
 	int      fd;
+	uint32_t id;
 	uint32_t type;
 	uint32_t key_size;
 	uint32_t value_size;
@@ -250,6 +283,7 @@ static int map_meta(int fd, const char *name, uint32_t ksz, uint32_t vsz,
 		return -EINVAL;
 	}
 	m->fd = fd;
+	m->id = info.id;
 	m->type = info.type;
 	m->key_size = info.key_size;
 	m->value_size = info.value_size;
@@ -529,6 +563,8 @@ static int lpm_canon(uint8_t *key, size_t ksz)
 	memcpy(&plen, key, sizeof(plen));
 	if (plen > dlen * 8)
 		return -EINVAL;
+	if (plen == dlen * 8)
+		return 0; /* a whole address, every pod's: nothing to clear */
 	for (size_t i = 0; i < dlen; i++) {
 		size_t bit0 = i * 8;
 
@@ -554,25 +590,80 @@ static bool addr_is_v4(const uint8_t a[16])
 
 /* ------------------------------------------------------------ the sync */
 
+/*
+ * What the per-slot maps hold, in the form the sync works on: sorted,
+ * deduplicated, slot byte 0 in the keys. ipc/pol: the hash halves (policy
+ * with its summaries), ipl/pll: the LPM halves, per slot (A live, I idle);
+ * lipc_A/lpol_A: the live slot, both halves merged, summaries left out
+ * (the logical view, what the statistics compare the desired state with).
+ * Read back from the kernel, or kept from the last sync (pw_sync_cache).
+ */
+struct views {
+	struct tab ipc_A, ipc_I, ipl_A, ipl_I;
+	struct tab pol_A, pol_I, pll_A, pll_I;
+	struct tab lipc_A, lpol_A;
+};
+
+static void views_init(struct views *v)
+{
+	struct tab *ipcs[] = { &v->ipc_A, &v->ipc_I, &v->ipl_A, &v->ipl_I, &v->lipc_A };
+	struct tab *pols[] = { &v->pol_A, &v->pol_I, &v->pll_A, &v->pll_I, &v->lpol_A };
+
+	for (size_t i = 0; i < sizeof(ipcs) / sizeof(ipcs[0]); i++)
+		tab_init(ipcs[i], sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
+	for (size_t i = 0; i < sizeof(pols) / sizeof(pols[0]); i++)
+		tab_init(pols[i], sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
+}
+
+static void views_free(struct views *v)
+{
+	struct tab *tabs[] = { &v->ipc_A, &v->ipc_I, &v->ipl_A, &v->ipl_I, &v->lipc_A,
+			       &v->pol_A, &v->pol_I, &v->pll_A, &v->pll_I, &v->lpol_A };
+
+	for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++)
+		tab_free(tabs[i]);
+}
+
+/*
+ * The cache (mapsync.h): the views as the last successful sync left the
+ * kernel, and what identifies that kernel state: the maps (their ids, so
+ * that maps made anew, e.g. after the pins were removed, are not taken
+ * for the old ones) and config, whose generation every writer bumps when
+ * it flips or changes flags.
+ */
+struct pw_sync_cache {
+	bool     valid;
+	uint32_t ids[SM_N];         /* bpf_map_info.id of each map, 0: not there */
+	struct pw_config cfg;       /* config as the last sync left it */
+	uint64_t read_ns;           /* when the views were last read back (CLOCK_MONOTONIC) */
+	uint64_t max_age_ns;
+	struct views v;
+};
+
+/*
+ * A full read-back at least this often, also when everything matches: a
+ * hand edit (bpftool) or a writer that died half way through writing the
+ * idle slot changes no generation, and would otherwise go unnoticed until
+ * the agent restarts. 30 s bounds how long such damage can outlive the
+ * next change, for one full read (~10-20 ms at 10,000 pods) per 30 s of
+ * changes: nothing next to the cost of reading back on every change.
+ */
+#define PW_SYNC_CACHE_MAX_AGE_NS (30ull * 1000000000ull)
+
 struct sync {
 	const struct pw_map_fds *fds;
 	const struct pw_map_fds_lpm *lfds;
 	struct pw_sync_stats *st;
+	struct pw_sync_cache *cache;       /* may be NULL */
 	struct map_meta m[SM_N];
 	bool have_lpm;                     /* the LPM halves are there (else: a legacy
 					      single LPM in ipcache/policy, read only) */
 	struct pw_config cfg;
 	uint32_t A, I;
 
-	/*
-	 * In the maps now. ipc/pol: the hash halves (policy with its summaries),
-	 * ipl/pll: the LPM halves; lipc_A/lpol_A: the live slot, both halves
-	 * merged, summaries left out (the logical view).
-	 */
-	struct tab ipc_all, pol_all, ipl_all, pll_all; /* raw, every slot */
-	struct tab ipc_A, ipc_I, ipl_A, ipl_I;         /* slot-0 keys */
-	struct tab pol_A, pol_I, pll_A, pll_I;
-	struct tab lipc_A, lpol_A;
+	/* In the maps now: views (from the kernel or the cache) and the small maps. */
+	struct views v;
+	struct tab ipc_all, pol_all, ipl_all, pll_all; /* raw, every slot; empty when cached */
 	size_t ipc_garbage, pol_garbage;   /* entries with a slot byte > 1 */
 	struct tab ep, lip, dns;           /* raw */
 	struct tab ep_norm, dns_norm;      /* live-slot view */
@@ -589,14 +680,14 @@ struct sync {
 
 static void sync_free(struct sync *s)
 {
-	struct tab *tabs[] = { &s->ipc_all, &s->pol_all, &s->ipl_all, &s->pll_all, &s->ipc_A,
-			       &s->ipc_I, &s->ipl_A, &s->ipl_I, &s->pol_A, &s->pol_I, &s->pll_A,
-			       &s->pll_I, &s->lipc_A, &s->lpol_A, &s->ep, &s->lip, &s->dns,
-			       &s->ep_norm, &s->dns_norm, &s->w_ipc, &s->w_pol, &s->w_ipch,
-			       &s->w_ipcl, &s->w_polh, &s->w_poll, &s->w_ep, &s->w_lip, &s->w_dns };
+	struct tab *tabs[] = { &s->ipc_all, &s->pol_all, &s->ipl_all, &s->pll_all, &s->ep,
+			       &s->lip, &s->dns, &s->ep_norm, &s->dns_norm, &s->w_ipc,
+			       &s->w_pol, &s->w_ipch, &s->w_ipcl, &s->w_polh, &s->w_poll,
+			       &s->w_ep, &s->w_lip, &s->w_dns };
 
 	for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++)
 		tab_free(tabs[i]);
+	views_free(&s->v);
 	free(s->undo);
 }
 
@@ -792,23 +883,23 @@ static int build_logical(struct sync *s)
 {
 	int err = 0;
 
-	for (size_t i = 0; !err && i < s->ipc_A.n; i++)
-		err = tab_push(&s->lipc_A, tab_key(&s->ipc_A, i), tab_val(&s->ipc_A, i));
-	for (size_t i = 0; !err && i < s->ipl_A.n; i++)
-		err = tab_push(&s->lipc_A, tab_key(&s->ipl_A, i), tab_val(&s->ipl_A, i));
-	for (size_t i = 0; !err && i < s->pol_A.n; i++) {
+	for (size_t i = 0; !err && i < s->v.ipc_A.n; i++)
+		err = tab_push(&s->v.lipc_A, tab_key(&s->v.ipc_A, i), tab_val(&s->v.ipc_A, i));
+	for (size_t i = 0; !err && i < s->v.ipl_A.n; i++)
+		err = tab_push(&s->v.lipc_A, tab_key(&s->v.ipl_A, i), tab_val(&s->v.ipl_A, i));
+	for (size_t i = 0; !err && i < s->v.pol_A.n; i++) {
 		struct pw_policy_key k;
 
-		memcpy(&k, tab_key(&s->pol_A, i), sizeof(k));
+		memcpy(&k, tab_key(&s->v.pol_A, i), sizeof(k));
 		if (k.prefixlen != PW_POL_PREFIX_SUMMARY)
-			err = tab_push(&s->lpol_A, &k, tab_val(&s->pol_A, i));
+			err = tab_push(&s->v.lpol_A, &k, tab_val(&s->v.pol_A, i));
 	}
-	for (size_t i = 0; !err && i < s->pll_A.n; i++)
-		err = tab_push(&s->lpol_A, tab_key(&s->pll_A, i), tab_val(&s->pll_A, i));
+	for (size_t i = 0; !err && i < s->v.pll_A.n; i++)
+		err = tab_push(&s->v.lpol_A, tab_key(&s->v.pll_A, i), tab_val(&s->v.pll_A, i));
 	if (err)
 		return err;
-	tab_sort_dedup(&s->lipc_A);
-	tab_sort_dedup(&s->lpol_A);
+	tab_sort_dedup(&s->v.lipc_A);
+	tab_sort_dedup(&s->v.lpol_A);
 	return 0;
 }
 
@@ -839,15 +930,18 @@ static int split_desired(struct sync *s)
 	if (err)
 		return err;
 
+	/*
+	 * The summaries first: their prefixlen (PW_POL_PREFIX_SUMMARY, 0) sorts
+	 * before that of any entry, so that w_polh comes out in order and its
+	 * tab_sort_dedup below is one pass, not a sort.
+	 */
 	tab_init(&sums, sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
 	for (size_t i = 0; !err && i < s->w_pol.n; i++) {
 		struct pw_policy_key k, sk;
 		struct pw_policy_val sv = { 0 };
 
 		memcpy(&k, tab_key(&s->w_pol, i), sizeof(k));
-		err = tab_push(PW_POL_IN_HASH(k.prefixlen) ? &s->w_polh : &s->w_poll, &k,
-			       tab_val(&s->w_pol, i));
-		if (err || (k.peer_id != PW_ID_ANY && k.prefixlen == PW_POL_PREFIX_FULL))
+		if (k.peer_id != PW_ID_ANY && k.prefixlen == PW_POL_PREFIX_FULL)
 			continue;
 		memset(&sk, 0, sizeof(sk));
 		sk.prefixlen = PW_POL_PREFIX_SUMMARY;
@@ -874,9 +968,16 @@ static int split_desired(struct sync *s)
 		i = j;
 	}
 	tab_free(&sums);
+	for (size_t i = 0; !err && i < s->w_pol.n; i++) {
+		struct pw_policy_key k;
+
+		memcpy(&k, tab_key(&s->w_pol, i), sizeof(k));
+		err = tab_push(PW_POL_IN_HASH(k.prefixlen) ? &s->w_polh : &s->w_poll, &k,
+			       tab_val(&s->w_pol, i));
+	}
 	if (err)
 		return err;
-	/* subsequences of sorted tables are sorted; w_polh got the summaries */
+	/* subsequences of sorted tables are sorted; so is w_polh, summaries first */
 	tab_sort_dedup(&s->w_polh);
 	return 0;
 }
@@ -884,17 +985,17 @@ static int split_desired(struct sync *s)
 /* Does the live slot hold exact keys in the LPM halves (an older layout)? */
 static bool lpm_has_exact(const struct sync *s)
 {
-	for (size_t i = 0; i < s->ipl_A.n; i++) {
+	for (size_t i = 0; i < s->v.ipl_A.n; i++) {
 		struct pw_ipcache_key k;
 
-		memcpy(&k, tab_key(&s->ipl_A, i), sizeof(k));
+		memcpy(&k, tab_key(&s->v.ipl_A, i), sizeof(k));
 		if (k.prefixlen == PW_IPC_EXACT_PREFIX)
 			return true;
 	}
-	for (size_t i = 0; i < s->pll_A.n; i++) {
+	for (size_t i = 0; i < s->v.pll_A.n; i++) {
 		struct pw_policy_key k;
 
-		memcpy(&k, tab_key(&s->pll_A, i), sizeof(k));
+		memcpy(&k, tab_key(&s->v.pll_A, i), sizeof(k));
 		if (PW_POL_IN_HASH(k.prefixlen))
 			return true;
 	}
@@ -1065,43 +1166,53 @@ static int write_slot(struct sync *s, int m, const struct tab *all,
 			  const struct tab *cur_I, const struct tab *want)
 {
 	size_t ksz = want->ksz, vsz = want->vsz, nd = 0, nw = 0;
-	uint8_t *dk = malloc((all->n + 1) * ksz);
+	uint8_t *dk = malloc((all->n + cur_I->n + 1) * ksz);
 	uint8_t *wk = malloc((want->n + 1) * ksz), *wv = malloc((want->n + 1) * vsz);
 	int err = -ENOMEM;
 
 	if (!dk || !wk || !wv)
 		goto out;
 
-	/* first make room: leftovers of slot I and entries of no valid slot */
+	/* entries of no valid slot go */
 	for (size_t i = 0; i < all->n; i++)
 		if (tab_key(all, i)[LPM_SLOT_OFF] >= PW_SLOTS)
 			memcpy(dk + nd++ * ksz, tab_key(all, i), ksz);
-	for (size_t i = 0; i < cur_I->n; i++) {
+	/*
+	 * One merge walk over the two sorted tables: keys of slot I only are
+	 * leftovers to delete, keys of want only or with another value are to
+	 * write. (A binary search per entry, both ways, cost more than all the
+	 * rest of a small change once the maps are not read back.)
+	 */
+	for (size_t i = 0, j = 0; i < cur_I->n || j < want->n;) {
+		int c = i == cur_I->n ? 1 : j == want->n ? -1 :
+			memcmp(tab_key(cur_I, i), tab_key(want, j), ksz);
 		uint8_t *k;
 
-		if (tab_find(want, tab_key(cur_I, i)))
+		if (c < 0) {
+			k = dk + nd++ * ksz;
+			memcpy(k, tab_key(cur_I, i++), ksz);
+			k[LPM_SLOT_OFF] = (uint8_t)s->I;
 			continue;
-		k = dk + nd++ * ksz;
-		memcpy(k, tab_key(cur_I, i), ksz);
-		k[LPM_SLOT_OFF] = (uint8_t)s->I;
-	}
-	err = map_del_many(s, m, dk, nd, ksz);
-	if (err)
-		goto out;
+		}
+		if (!c) {
+			bool same = !memcmp(tab_val(cur_I, i), tab_val(want, j), vsz);
 
-	for (size_t j = 0; j < want->n; j++) {
-		const uint8_t *old = tab_find(cur_I, tab_key(want, j));
-		uint8_t *k;
-
-		if (old && !memcmp(old + cur_I->ksz, tab_val(want, j), vsz))
-			continue;
+			i++;
+			if (same) {
+				j++;
+				continue;
+			}
+		}
 		k = wk + nw * ksz;
 		memcpy(k, tab_key(want, j), ksz);
 		k[LPM_SLOT_OFF] = (uint8_t)s->I;
-		memcpy(wv + nw * vsz, tab_val(want, j), vsz);
+		memcpy(wv + nw * vsz, tab_val(want, j++), vsz);
 		nw++;
 	}
-	err = map_write_many(s, m, wk, wv, nw, ksz, vsz);
+	/* first make room, then write */
+	err = map_del_many(s, m, dk, nd, ksz);
+	if (!err)
+		err = map_write_many(s, m, wk, wv, nw, ksz, vsz);
 out:
 	free(dk);
 	free(wk);
@@ -1172,7 +1283,12 @@ static int write_pre_flip(struct sync *s)
 		memcpy(&want, tab_val(&s->w_dns, j), sizeof(want));
 		memset(&v, 0, sizeof(v));
 		if (raw) {
-			/* re-read right before writing, to lose as few counts as possible */
+			/* only the datapath's counters move behind our back: decide on
+			 * the flags read, then re-read right before writing, to lose as
+			 * few counts as possible (one syscall per changed pod, not per pod) */
+			memcpy(&now, raw + s->dns.ksz, sizeof(now));
+			if (now.flags[s->I] == want.flags[0])
+				continue;
 			if (bpf_map_lookup_elem(s->m[PW_SM_DNS].fd, key, &now))
 				memcpy(&now, raw + s->dns.ksz, sizeof(now));
 			v = now;
@@ -1217,11 +1333,44 @@ static int delete_post_flip(struct sync *s)
 	return first;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Do the cache's views describe the maps as they are now? Only if they
+ * are the same maps and nobody flipped or bumped config since the sync
+ * that left them (every writer bumps the generation when it changes what
+ * is live), and the views are not older than max_age_ns.
+ */
+static bool cache_fits(const struct sync *s, const struct pw_sync_cache *c, uint64_t now)
+{
+	if (!c || !c->valid || now - c->read_ns >= c->max_age_ns)
+		return false;
+	for (int m = 0; m < SM_N; m++)
+		if (c->ids[m] != s->m[m].id)
+			return false;
+	return c->cfg.generation == s->cfg.generation &&
+	       c->cfg.active_slot == s->cfg.active_slot && c->cfg.flags == s->cfg.flags;
+}
+
+/*
+ * Read what the maps hold: map metadata, config, the small maps (local
+ * pods only; dns holds counters the datapath writes), and the per-slot
+ * maps, which are the bulk (every pod address and policy entry of the
+ * cluster, twice): those come from the cache when it fits, and then
+ * there is no garbage to delete (the sync that filled the cache left none).
+ */
 static int read_all(struct sync *s)
 {
 	const struct pw_map_fds *f = s->fds;
 	struct pw_sync_stats *st = s->st;
 	uint32_t zero = 0;
+	uint64_t now;
 	int err;
 
 	err = map_meta(f->config, "config", sizeof(uint32_t), sizeof(struct pw_config),
@@ -1259,49 +1408,136 @@ static int read_all(struct sync *s)
 	s->A = s->cfg.active_slot < PW_SLOTS ? s->cfg.active_slot : 0;
 	s->I = 1 - s->A;
 
-	{
-		struct tab *ipcs[] = { &s->ipc_all, &s->ipc_A, &s->ipc_I, &s->ipl_all, &s->ipl_A,
-				       &s->ipl_I, &s->lipc_A };
-		struct tab *pols[] = { &s->pol_all, &s->pol_A, &s->pol_I, &s->pll_all, &s->pll_A,
-				       &s->pll_I, &s->lpol_A };
-
-		for (size_t i = 0; i < sizeof(ipcs) / sizeof(ipcs[0]); i++)
-			tab_init(ipcs[i], sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
-		for (size_t i = 0; i < sizeof(pols) / sizeof(pols[0]); i++)
-			tab_init(pols[i], sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
-	}
+	tab_init(&s->ipc_all, sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
+	tab_init(&s->ipl_all, sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
+	tab_init(&s->pol_all, sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
+	tab_init(&s->pll_all, sizeof(struct pw_policy_key), sizeof(struct pw_policy_val));
 	tab_init(&s->ep, sizeof(uint32_t), sizeof(struct pw_endpoint));
 	tab_init(&s->ep_norm, sizeof(uint32_t), sizeof(struct pw_endpoint));
 	tab_init(&s->lip, sizeof(struct pw_addr), sizeof(uint32_t));
 	tab_init(&s->dns, sizeof(uint32_t), sizeof(struct pw_dns));
 	tab_init(&s->dns_norm, sizeof(uint32_t), sizeof(struct pw_dns));
 
-	err = tab_read_map(&s->m[PW_SM_IPCACHE], "ipcache", &s->ipc_all, st);
-	if (!err)
-		err = tab_read_map(&s->m[PW_SM_POLICY], "policy", &s->pol_all, st);
-	if (!err && s->have_lpm)
-		err = tab_read_map(&s->m[SM_IPC_LPM], "ipcache_lpm", &s->ipl_all, st);
-	if (!err && s->have_lpm)
-		err = tab_read_map(&s->m[SM_POL_LPM], "policy_lpm", &s->pll_all, st);
-	if (!err)
-		err = tab_read_map(&s->m[PW_SM_ENDPOINTS], "endpoints", &s->ep, st);
+	now = mono_ns();
+	if (cache_fits(s, s->cache, now)) {
+		/* the views move here; they go back when the sync succeeds */
+		s->v = s->cache->v;
+		views_init(&s->cache->v);
+		s->cache->valid = false;
+		st->cached = true;
+	} else {
+		pw_sync_cache_invalidate(s->cache);
+		if (s->cache)
+			s->cache->read_ns = now;
+		views_init(&s->v);
+		err = tab_read_map(&s->m[PW_SM_IPCACHE], "ipcache", &s->ipc_all, st);
+		if (!err)
+			err = tab_read_map(&s->m[PW_SM_POLICY], "policy", &s->pol_all, st);
+		if (!err && s->have_lpm)
+			err = tab_read_map(&s->m[SM_IPC_LPM], "ipcache_lpm", &s->ipl_all, st);
+		if (!err && s->have_lpm)
+			err = tab_read_map(&s->m[SM_POL_LPM], "policy_lpm", &s->pll_all, st);
+		if (!err)
+			err = split_slots(&s->ipc_all, s->A, &s->v.ipc_A, &s->v.ipc_I,
+					  &s->ipc_garbage);
+		if (!err)
+			err = split_slots(&s->pol_all, s->A, &s->v.pol_A, &s->v.pol_I,
+					  &s->pol_garbage);
+		if (!err)
+			err = split_slots(&s->ipl_all, s->A, &s->v.ipl_A, &s->v.ipl_I,
+					  &s->ipc_garbage);
+		if (!err)
+			err = split_slots(&s->pll_all, s->A, &s->v.pll_A, &s->v.pll_I,
+					  &s->pol_garbage);
+		if (!err)
+			err = build_logical(s);
+		if (err)
+			return err;
+	}
+
+	err = tab_read_map(&s->m[PW_SM_ENDPOINTS], "endpoints", &s->ep, st);
 	if (!err)
 		err = tab_read_map(&s->m[PW_SM_LOCAL_IPS], "local_ips", &s->lip, st);
 	if (!err)
 		err = tab_read_map(&s->m[PW_SM_DNS], "dns", &s->dns, st);
 	if (!err)
-		err = split_slots(&s->ipc_all, s->A, &s->ipc_A, &s->ipc_I, &s->ipc_garbage);
-	if (!err)
-		err = split_slots(&s->pol_all, s->A, &s->pol_A, &s->pol_I, &s->pol_garbage);
-	if (!err)
-		err = split_slots(&s->ipl_all, s->A, &s->ipl_A, &s->ipl_I, &s->ipc_garbage);
-	if (!err)
-		err = split_slots(&s->pll_all, s->A, &s->pll_A, &s->pll_I, &s->pol_garbage);
-	if (!err)
-		err = build_logical(s);
-	if (!err)
 		err = build_live_views(s);
 	return err;
+}
+
+/*
+ * After a sync that succeeded: the views of what the maps hold now go to
+ * the cache. After a flip, the idle slot holds what the live slot held
+ * (untouched by this sync) and the live slot what was just written, the
+ * desired tables, which are sorted already: the tables are swapped, not
+ * copied. flipped: slot I was written and made live (write_slot also
+ * deleted every entry of no valid slot).
+ */
+static void cache_store(struct sync *s, const struct pw_config *now_cfg, bool flipped)
+{
+	struct pw_sync_cache *c = s->cache;
+	struct views *v = &s->v;
+
+	if (!c)
+		return;
+	if (!flipped && (s->ipc_garbage || s->pol_garbage)) {
+		/* entries of no valid slot are still there: not what a view says */
+		pw_sync_cache_invalidate(c);
+		return;
+	}
+	if (flipped) {
+		/* the old live views become the idle ones; the old idle ones go */
+		tab_swap(&v->ipc_I, &v->ipc_A);
+		tab_swap(&v->ipl_I, &v->ipl_A);
+		tab_swap(&v->pol_I, &v->pol_A);
+		tab_swap(&v->pll_I, &v->pll_A);
+		tab_swap(&v->ipc_A, &s->w_ipch);
+		tab_swap(&v->ipl_A, &s->w_ipcl);
+		tab_swap(&v->pol_A, &s->w_polh);
+		tab_swap(&v->pll_A, &s->w_poll);
+		tab_swap(&v->lipc_A, &s->w_ipc);
+		tab_swap(&v->lpol_A, &s->w_pol);
+	}
+	views_free(&c->v);
+	c->v = *v;
+	views_init(v);
+	for (int m = 0; m < SM_N; m++)
+		c->ids[m] = s->m[m].id;
+	c->cfg = *now_cfg;
+	c->valid = true;
+}
+
+struct pw_sync_cache *pw_sync_cache_new(void)
+{
+	struct pw_sync_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->max_age_ns = PW_SYNC_CACHE_MAX_AGE_NS;
+	views_init(&c->v);
+	return c;
+}
+
+void pw_sync_cache_invalidate(struct pw_sync_cache *c)
+{
+	if (!c)
+		return;
+	c->valid = false;
+	views_free(&c->v);
+}
+
+void pw_sync_cache_set_max_age(struct pw_sync_cache *c, uint64_t ms)
+{
+	if (c)
+		c->max_age_ns = ms * 1000000ull;
+}
+
+void pw_sync_cache_free(struct pw_sync_cache *c)
+{
+	if (!c)
+		return;
+	views_free(&c->v);
+	free(c);
 }
 
 /* tab_diff_count, only to know whether two tables differ */
@@ -1330,6 +1566,7 @@ int pw_sync_fds2(const struct pw_map_fds *fds, const struct pw_map_fds_lpm *lfds
 	s.fds = fds;
 	s.lfds = lfds;
 	s.st = st;
+	s.cache = opts ? opts->cache : NULL;
 	tab_init(&s.w_ipc, sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
 	tab_init(&s.w_ipch, sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
 	tab_init(&s.w_ipcl, sizeof(struct pw_ipcache_key), sizeof(struct pw_ipcache_val));
@@ -1346,23 +1583,22 @@ int pw_sync_fds2(const struct pw_map_fds *fds, const struct pw_map_fds_lpm *lfds
 			"the datapath needs both halves of ipcache and policy)");
 		err = -EINVAL;
 	}
-	if (err)
-		goto out;
-	err = build_desired(&s, desired);
+	if (!err)
+		err = build_desired(&s, desired);
 	if (!err)
 		err = split_desired(&s);
 	if (!err)
 		err = add_unsplit_copy(&s);
 	if (err)
-		goto out;
+		goto fail_nochange;
 
 	nflags = s.cfg.flags;
 	if (opts)
 		nflags = (nflags & ~opts->cfg_mask) | (opts->cfg_flags & opts->cfg_mask);
 
 	/* logical difference: desired vs the live slot */
-	tab_diff_count(&s.lipc_A, &s.w_ipc, &st->map[PW_SM_IPCACHE]);
-	tab_diff_count(&s.lpol_A, &s.w_pol, &st->map[PW_SM_POLICY]);
+	tab_diff_count(&s.v.lipc_A, &s.w_ipc, &st->map[PW_SM_IPCACHE]);
+	tab_diff_count(&s.v.lpol_A, &s.w_pol, &st->map[PW_SM_POLICY]);
 	tab_diff_count(&s.ep_norm, &s.w_ep, &st->map[PW_SM_ENDPOINTS]);
 	tab_diff_count(&s.dns_norm, &s.w_dns, &st->map[PW_SM_DNS]);
 	tab_diff_count(&s.lip, &s.w_lip, &st->map[PW_SM_LOCAL_IPS]);
@@ -1378,23 +1614,25 @@ int pw_sync_fds2(const struct pw_map_fds *fds, const struct pw_map_fds_lpm *lfds
 	 * older podwall, or by hand) or miss a summary: the physical halves
 	 * must equal the desired ones too.
 	 */
-	if (slots_equal && (tab_differ(&s.ipc_A, &s.w_ipch) || tab_differ(&s.ipl_A, &s.w_ipcl) ||
-			    tab_differ(&s.pol_A, &s.w_polh) || tab_differ(&s.pll_A, &s.w_poll)))
+	if (slots_equal && (tab_differ(&s.v.ipc_A, &s.w_ipch) || tab_differ(&s.v.ipl_A, &s.w_ipcl) ||
+			    tab_differ(&s.v.pol_A, &s.w_polh) || tab_differ(&s.v.pll_A, &s.w_poll)))
 		slots_equal = false;
 	st->slot = s.A;
 	st->generation = s.cfg.generation;
 
-	if (slots_equal && nflags == s.cfg.flags)
+	if (slots_equal && nflags == s.cfg.flags) {
+		cache_store(&s, &s.cfg, false);
 		goto out; /* nothing to do */
+	}
 
 	/* capacity of every map first: all or nothing */
-	err = check_room(&s, PW_SM_IPCACHE, s.ipc_A.n + s.w_ipch.n);
+	err = check_room(&s, PW_SM_IPCACHE, s.v.ipc_A.n + s.w_ipch.n);
 	if (!err)
-		err = check_room(&s, SM_IPC_LPM, s.ipl_A.n + s.w_ipcl.n);
+		err = check_room(&s, SM_IPC_LPM, s.v.ipl_A.n + s.w_ipcl.n);
 	if (!err)
-		err = check_room(&s, PW_SM_POLICY, s.pol_A.n + s.w_polh.n);
+		err = check_room(&s, PW_SM_POLICY, s.v.pol_A.n + s.w_polh.n);
 	if (!err)
-		err = check_room(&s, SM_POL_LPM, s.pll_A.n + s.w_poll.n);
+		err = check_room(&s, SM_POL_LPM, s.v.pll_A.n + s.w_poll.n);
 	if (!err)
 		err = check_room(&s, PW_SM_ENDPOINTS, s.ep.n + tab_count_new(&s.ep, &s.w_ep));
 	if (!err)
@@ -1411,13 +1649,13 @@ int pw_sync_fds2(const struct pw_map_fds *fds, const struct pw_map_fds_lpm *lfds
 		/* only the mode changed: same slot, new generation */
 		ncfg.active_slot = s.A;
 	} else {
-		err = write_slot(&s, PW_SM_IPCACHE, &s.ipc_all, &s.ipc_I, &s.w_ipch);
+		err = write_slot(&s, PW_SM_IPCACHE, &s.ipc_all, &s.v.ipc_I, &s.w_ipch);
 		if (!err)
-			err = write_slot(&s, SM_IPC_LPM, &s.ipl_all, &s.ipl_I, &s.w_ipcl);
+			err = write_slot(&s, SM_IPC_LPM, &s.ipl_all, &s.v.ipl_I, &s.w_ipcl);
 		if (!err)
-			err = write_slot(&s, PW_SM_POLICY, &s.pol_all, &s.pol_I, &s.w_polh);
+			err = write_slot(&s, PW_SM_POLICY, &s.pol_all, &s.v.pol_I, &s.w_polh);
 		if (!err)
-			err = write_slot(&s, SM_POL_LPM, &s.pll_all, &s.pll_I, &s.w_poll);
+			err = write_slot(&s, SM_POL_LPM, &s.pll_all, &s.v.pll_I, &s.w_poll);
 		if (!err)
 			err = write_pre_flip(&s);
 		if (err)
@@ -1440,12 +1678,18 @@ int pw_sync_fds2(const struct pw_map_fds *fds, const struct pw_map_fds_lpm *lfds
 
 	if (!slots_equal)
 		err = delete_post_flip(&s);
+	if (err)
+		pw_sync_cache_invalidate(s.cache);
+	else
+		cache_store(&s, &ncfg, !slots_equal);
 	goto out;
 
 fail_undo:
 	undo_all(&s);
 fail_nochange:
 	memset(st->map, 0, sizeof(st->map));
+	/* slot I may hold part of the new set, or the cache was taken: read it back next time */
+	pw_sync_cache_invalidate(s.cache);
 out:
 	for (int m = 0; m < PW_SM_CONFIG; m++) { /* entries, not the config switch */
 		st->added += st->map[m].added;
@@ -1554,24 +1798,24 @@ int pw_sync_read_live2(const struct pw_map_fds *fds, const struct pw_map_fds_lpm
 	if (cfg_out)
 		*cfg_out = s.cfg;
 
-	out->ipc = calloc(s.lipc_A.n ? s.lipc_A.n : 1, sizeof(*out->ipc));
-	out->pol = calloc(s.lpol_A.n ? s.lpol_A.n : 1, sizeof(*out->pol));
+	out->ipc = calloc(s.v.lipc_A.n ? s.v.lipc_A.n : 1, sizeof(*out->ipc));
+	out->pol = calloc(s.v.lpol_A.n ? s.v.lpol_A.n : 1, sizeof(*out->pol));
 	out->eps = calloc(s.ep.n ? s.ep.n : 1, sizeof(*out->eps));
 	if (!out->ipc || !out->pol || !out->eps) {
 		err = -ENOMEM;
 		pw_state_free(out);
 		goto out;
 	}
-	for (size_t i = 0; i < s.lipc_A.n; i++) {
-		memcpy(&out->ipc[i].key, tab_key(&s.lipc_A, i), sizeof(out->ipc[i].key));
-		memcpy(&out->ipc[i].val, tab_val(&s.lipc_A, i), sizeof(out->ipc[i].val));
+	for (size_t i = 0; i < s.v.lipc_A.n; i++) {
+		memcpy(&out->ipc[i].key, tab_key(&s.v.lipc_A, i), sizeof(out->ipc[i].key));
+		memcpy(&out->ipc[i].val, tab_val(&s.v.lipc_A, i), sizeof(out->ipc[i].val));
 	}
-	out->n_ipc = s.lipc_A.n;
-	for (size_t i = 0; i < s.lpol_A.n; i++) {
-		memcpy(&out->pol[i].key, tab_key(&s.lpol_A, i), sizeof(out->pol[i].key));
-		memcpy(&out->pol[i].val, tab_val(&s.lpol_A, i), sizeof(out->pol[i].val));
+	out->n_ipc = s.v.lipc_A.n;
+	for (size_t i = 0; i < s.v.lpol_A.n; i++) {
+		memcpy(&out->pol[i].key, tab_key(&s.v.lpol_A, i), sizeof(out->pol[i].key));
+		memcpy(&out->pol[i].val, tab_val(&s.v.lpol_A, i), sizeof(out->pol[i].val));
 	}
-	out->n_pol = s.lpol_A.n;
+	out->n_pol = s.v.lpol_A.n;
 	for (size_t i = 0; i < s.ep.n; i++) {
 		struct pw_state_ep *e = &out->eps[i];
 		struct pw_endpoint v;

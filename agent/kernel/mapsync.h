@@ -17,6 +17,12 @@
  * count entries wherever they live.
  *
  * If the live slot already equals the desired state, nothing is written.
+ *
+ * The diff needs what both slots hold. Read back from the kernel, that is
+ * every pod address and policy entry of the cluster twice (most of a sync's
+ * time at 10,000 pods); a caller that syncs again and again (the agent)
+ * keeps a pw_sync_cache instead: what its last sync left in the per-slot
+ * maps, used when config and the maps show that nobody else wrote since.
  */
 #ifndef PODWALL_KERNEL_MAPSYNC_H
 #define PODWALL_KERNEL_MAPSYNC_H
@@ -69,13 +75,39 @@ struct pw_sync_stats {
 	uint32_t generation;                 /* in force after the call */
 	uint32_t slot;                       /* live slot after the call */
 	bool     switched;                   /* config was written */
+	bool     cached;                     /* ipcache/policy not read back: the cache had them */
 	char     error[512];                 /* on failure: what failed, with what */
 };
+
+/*
+ * What a sync left in the per-slot maps (ipcache, policy and their LPM
+ * halves, both slots), kept by a caller that syncs the same maps again and
+ * again, so that the next sync need not read them back. It is used only
+ * when it fits: the same maps (ids) and config as the sync that filled it
+ * left them (generation, live slot, flags: any other writer's flip or mode
+ * change bumps the generation), and not older than a bound (30 s by
+ * default). What changes no generation goes unseen until then: a bpftool
+ * edit, or another writer that failed or died half way through writing
+ * the idle slot (agent and apply take turns on a lock, so that is a crash
+ * or a failed map write); the full read-back repairs it. A sync that
+ * fails, or finds the cache does not fit, drops it and reads the maps.
+ * Owned by the caller; one per set of maps, not shared between threads.
+ */
+struct pw_sync_cache;
+
+struct pw_sync_cache *pw_sync_cache_new(void);
+void pw_sync_cache_free(struct pw_sync_cache *c);
+/* Forget what it holds: the next sync reads the maps back (NULL: nothing). */
+void pw_sync_cache_invalidate(struct pw_sync_cache *c);
+/* A full read-back at least every ms milliseconds (0: always). */
+void pw_sync_cache_set_max_age(struct pw_sync_cache *c, uint64_t ms);
 
 struct pw_sync_opts {
 	/* config.flags = (flags & ~cfg_mask) | (cfg_flags & cfg_mask) */
 	uint32_t cfg_flags;
 	uint32_t cfg_mask;
+	/* NULL: read every map back (one-shot callers, e.g. apply) */
+	struct pw_sync_cache *cache;
 };
 
 /*

@@ -1929,7 +1929,8 @@ static int setup(void)
 	return 0;
 }
 
-int suite_route(void); /* route_tests.c */
+int suite_route(void);   /* route_tests.c */
+int suite_mapsync(void); /* mapsync_tests.c */
 
 int main(void)
 {
@@ -1982,7 +1983,8 @@ int main(void)
 	RUN(t_split_sync_moves_misplaced);
 	RUN(t_pinned_maps_are_reused);
 	RUN(t_unsplit_pins_adopted);
-	fails = suite_route(); /* route_tests.c: in a child, a netns of its own */
+	fails = suite_mapsync();
+	fails += suite_route(); /* route_tests.c: in a child, a netns of its own */
 
 	if (obj)
 		pw_bpf_close(obj);

@@ -278,6 +278,8 @@ struct pw_engine {
 	bool                 verify_due;  /* next tick re-checks every filter */
 	bool                 warned_uplink[PW_MAX_UPLINKS];
 	struct pw_filecache *fc;          /* parsed files, for reloads (filecache.c) */
+	struct pw_sync_cache *sync_cache; /* what the maps hold, so a sync need not read
+					     them back (mapsync.h) */
 
 	/*
 	 * The node's network as last dumped (links, routes, rules: the resolver
@@ -331,6 +333,8 @@ int pw_engine_new(const struct pw_agent_opts *o, struct pw_engine **out)
 		goto fail;
 	}
 	e->net.rt = e->rt;
+	/* without it every sync reads the maps back: slower, not wrong */
+	e->sync_cache = pw_sync_cache_new();
 	/* without the monitor every push dumps the network again: slower, not wrong */
 	if (pw_rt_monitor_open(&e->mon_fd))
 		e->mon_fd = -1;
@@ -355,6 +359,7 @@ void pw_engine_free(struct pw_engine *e)
 		close(e->mon_fd);
 	pw_rt_close(e->rt);
 	pw_filecache_free(e->fc);
+	pw_sync_cache_free(e->sync_cache);
 	state_copy_free(&e->last);
 	state_copy_free(&e->failed);
 	free(e->spots);
@@ -711,6 +716,7 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 			goto out;
 		sopts.cfg_mask = PW_CFG_AUDIT_ALL;
 		sopts.cfg_flags = e->o.audit ? PW_CFG_AUDIT_ALL : 0;
+		sopts.cache = e->sync_cache;
 		engine_lock(e, true);
 		err = pw_sync_ex(e->obj, &st, &sopts, &res->sync);
 		engine_lock(e, false);

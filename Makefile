@@ -78,7 +78,7 @@ $(BUILD)/tests/unit_tests: $(PURE_SRCS) $(UNIT_SRCS) $(wildcard agent/*.h agent/
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-		$(SAN_FLAGS) $(PURE_SRCS) $(UNIT_SRCS) -lyaml -o $@
+		$(SAN_FLAGS) $(PURE_SRCS) $(UNIT_SRCS) -lyaml -pthread -o $@
 
 $(BUILD)/tests/datapath_tests: $(AGENT_OBJS) $(DP_SRCS) $(wildcard tests/lib/*.h)
 	$(call msg,CC,$@)

@@ -3,7 +3,8 @@
  * The Kubernetes objects podwall understands, as loaded from YAML (or, later,
  * the API server): Namespaces, Pods, NetworkPolicies and Services.
  * Every object remembers where it came from (file, line) for error messages.
- * All memory hangs off the cluster and is freed with pw_cluster_free().
+ * All memory hangs off the cluster and is freed with pw_cluster_free() when
+ * its last reference (pw_cluster_ref) goes.
  */
 #ifndef PODWALL_MODEL_H
 #define PODWALL_MODEL_H
@@ -154,7 +155,16 @@ struct pw_cluster {
 };
 
 struct pw_cluster *pw_cluster_new(void);
+/* Drops a reference; the last one frees the cluster (and may run on any thread). */
 void pw_cluster_free(struct pw_cluster *c);
+/*
+ * Another reference to c, dropped with pw_cluster_free: for a reader that
+ * outlives its owner's use of c, such as the state-file writer thread
+ * (statefile.c). Reference counts are atomic; the objects are not locked, so
+ * a cluster is read-only once shared. Returns c, or NULL if c is NULL or
+ * not from pw_cluster_new.
+ */
+struct pw_cluster *pw_cluster_ref(const struct pw_cluster *c);
 
 /*
  * Load a YAML stream (multi-document, `kind: List` and *List kinds) from a

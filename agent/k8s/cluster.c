@@ -22,13 +22,25 @@ struct pw_cluster *pw_cluster_new(void)
 		return NULL;
 	}
 	pw_arena_init(&s->arena);
+	s->refs = 1;
 	c->arena = s;
 	return c;
+}
+
+struct pw_cluster *pw_cluster_ref(const struct pw_cluster *c)
+{
+	if (!c || !c->arena)
+		return NULL; /* not from pw_cluster_new: nothing counts its references */
+	__atomic_add_fetch(&pw_store(c)->refs, 1, __ATOMIC_RELAXED);
+	return (struct pw_cluster *)c;
 }
 
 void pw_cluster_free(struct pw_cluster *c)
 {
 	if (!c)
+		return;
+	/* acq_rel: whatever another holder did before its drop happens before the free */
+	if (c->arena && __atomic_sub_fetch(&pw_store(c)->refs, 1, __ATOMIC_ACQ_REL))
 		return;
 	if (c->arena) {
 		if (pw_store(c)->release)

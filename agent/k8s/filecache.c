@@ -11,7 +11,11 @@
  * implicit namespaces in them), everything they point to lives in the
  * per-file arenas, which therefore stay alive while either the cache or a
  * cluster in use refers to them: replacing a file in the cache never pulls
- * the ground from under the cluster in force.
+ * the ground from under the cluster in force. The cache is used by one
+ * thread, but a combined cluster may be let go of on another (model.h,
+ * pw_cluster_ref): the file reference counts are atomic, and a file is
+ * never changed once parsed except for its stat fields, which only the
+ * cache's thread reads.
  *
  * Change detection is by stat (device, inode, size, mtime, ctime). Stat
  * times are coarse (a clock tick, or worse on some filesystems), so a file
@@ -73,9 +77,11 @@ static int errf(struct pw_error *err, int ret, const char *fmt, ...)
 	return ret;
 }
 
+/* Atomic: the last cluster holding a file may be dropped on another thread
+ * (the state-file writer's reference, model.h pw_cluster_ref). */
 static void file_unref(struct fc_file *f)
 {
-	if (!f || --f->refs)
+	if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL))
 		return;
 	pw_cluster_free(f->c);
 	free(f->path);
@@ -84,7 +90,7 @@ static void file_unref(struct fc_file *f)
 
 static struct fc_file *file_ref(struct fc_file *f)
 {
-	f->refs++;
+	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
 	return f;
 }
 

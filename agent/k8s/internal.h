@@ -34,10 +34,12 @@
 
 /* What pw_cluster.arena points at. */
 struct pw_store {
+	unsigned        refs;      /* pw_cluster_ref/free; __atomic: any thread may drop one */
 	struct pw_arena arena;
 	size_t cap_namespaces, cap_pods, cap_policies, cap_services;
 	/* a cluster merged from others (filecache.c): pw_cluster_free calls
-	 * release(release_ctx) to let go of what its objects point into */
+	 * release(release_ctx) to let go of what its objects point into; it
+	 * runs on whichever thread drops the last reference */
 	void (*release)(void *ctx);
 	void  *release_ctx;
 };

@@ -3,11 +3,13 @@
  * The per-file parse cache (agent/k8s/filecache.c): the cluster it builds is
  * the one pw_cluster_load_path + pw_cluster_finish build, errors included;
  * only changed files are parsed again; a failed load changes nothing; a
- * cluster handed out stays valid whatever the cache does next (ASan).
+ * cluster handed out stays valid whatever the cache does next, and for as
+ * long as a reference on it lives, on any thread (ASan).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,6 +375,57 @@ static void t_fc_error_changes_nothing(void)
 	rm_tmp();
 }
 
+/* Read a cluster held by a reference and drop it: the state-file writer's part. */
+static void *read_and_drop(void *arg)
+{
+	struct pw_cluster *c = arg;
+	bool ok = c->n_namespaces == 4 && !strcmp(c->namespaces[0].name, "a") &&
+		  !strcmp(c->namespaces[0].labels.v[1].value, "y");
+
+	pw_cluster_free(c);
+	return ok ? c : NULL;
+}
+
+/* A reference (pw_cluster_ref) keeps a cluster whole after its owner and the
+ * cache let go of it and of its files, and the last one may be dropped on
+ * another thread: ASan sees no use after free and no leak. */
+static void t_fc_ref_outlives_owner(void)
+{
+	struct pw_filecache *fc;
+	struct pw_filecache_stats st;
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *cur, *c, *ref;
+	pthread_t th;
+	void *res = NULL;
+	int r;
+
+	CHECK(!pw_cluster_ref(NULL));
+	mkdir_tmp();
+	write_all();
+	fc = pw_filecache_new(dir);
+	pw_filecache_racy_window(fc, -1);
+	cur = fc_load(fc, &st, &err, &r);
+	CHECK(cur);
+	if (!cur) {
+		pw_filecache_free(fc);
+		rm_tmp();
+		return;
+	}
+	ref = pw_cluster_ref(cur);
+	CHECK(ref == cur);
+	/* a file replaced, one removed: the cache lets go of what cur points into */
+	put_file("10-ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: z}\n", false);
+	del_file("30-pol.json.yaml");
+	c = fc_load(fc, &st, &err, &r);
+	pw_cluster_free(c);
+	pw_filecache_free(fc);
+	pw_cluster_free(cur);           /* the owner's reference */
+	CHECK(!pthread_create(&th, NULL, read_and_drop, ref));
+	pthread_join(th, &res);
+	CHECK(res == ref);
+	rm_tmp();
+}
+
 static void t_fc_file_source_and_missing(void)
 {
 	struct pw_filecache *fc;
@@ -409,5 +462,6 @@ int suite_filecache(void)
 	RUN(t_fc_racy_rewrite_in_place);
 	RUN(t_fc_error_changes_nothing);
 	RUN(t_fc_file_source_and_missing);
+	RUN(t_fc_ref_outlives_owner);
 	return check_n_fail;
 }

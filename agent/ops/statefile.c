@@ -53,6 +53,20 @@ int pw_ops_state_path(const char *pin_dir, char *buf, size_t len)
 
 /* ------------------------------------------------------------- to JSON */
 
+/*
+ * The file is what json_dumps(tree, JSON_COMPACT) gives for the tree
+ * {version, generation, slot, mode, dns, source, pin_dir, written_at,
+ *  endpoints: [...], pods: [...], services: [...], identities: [...],
+ *  rules: [...]},
+ * but the tree is never built whole: at 10k pods its ~200k nodes cost more
+ * to allocate, dump and free than everything else. Each entry of the arrays
+ * is built as before, dumped by jansson into one buffer and freed at once
+ * (small allocations reused hot); only the separators of the top level and
+ * the five array keys are written here. Values that jansson refuses
+ * (a string that is not UTF-8) are left out exactly as json_object_set_new
+ * and json_array_append_new leave out a NULL.
+ */
+
 static json_t *ips_json(const uint8_t ips[][16], size_t n)
 {
 	json_t *a = json_array();
@@ -72,20 +86,13 @@ static json_t *strs_json(char *const *v, size_t n)
 	return a;
 }
 
-static json_t *loaded_json(const struct pw_loaded *l)
+/* The scalars of the top level, in file order. */
+static json_t *head_json(const struct pw_loaded *l)
 {
-	json_t *root = json_object(), *eps = json_array(), *pods = json_array(),
-	       *svcs = json_array(), *ids = json_array(), *rules = json_array();
+	json_t *root = json_object();
 
-	if (!root || !eps || !pods || !svcs || !ids || !rules) {
-		json_decref(root);
-		json_decref(eps);
-		json_decref(pods);
-		json_decref(svcs);
-		json_decref(ids);
-		json_decref(rules);
+	if (!root)
 		return NULL;
-	}
 	json_object_set_new(root, "version", json_integer(l->version));
 	json_object_set_new(root, "generation", json_integer(l->generation));
 	json_object_set_new(root, "slot", json_integer(l->slot));
@@ -94,83 +101,201 @@ static json_t *loaded_json(const struct pw_loaded *l)
 	json_object_set_new(root, "source", json_string(l->source ? l->source : ""));
 	json_object_set_new(root, "pin_dir", json_string(l->pin_dir ? l->pin_dir : ""));
 	json_object_set_new(root, "written_at", json_integer(l->written_at));
-
-	for (size_t i = 0; i < l->n_eps; i++) {
-		const struct pw_ld_ep *e = &l->eps[i];
-		json_t *o = json_object(), *pol = json_object();
-
-		json_object_set_new(o, "pod", json_string(e->pod));
-		json_object_set_new(o, "ips", ips_json(e->ips, e->n_ips));
-		json_object_set_new(o, "ifindex", json_integer(e->ifindex));
-		json_object_set_new(o, "ep_id", json_integer(e->ep_id));
-		json_object_set_new(o, "identity", json_integer(e->identity));
-		json_object_set_new(o, "flags", json_integer(e->flags));
-		json_object_set_new(o, "dns_flags", json_integer(e->dns_flags));
-		json_object_set_new(pol, "ingress", strs_json(e->policies[PW_DIR_INGRESS],
-							      e->n_policies[PW_DIR_INGRESS]));
-		json_object_set_new(pol, "egress", strs_json(e->policies[PW_DIR_EGRESS],
-							     e->n_policies[PW_DIR_EGRESS]));
-		json_object_set_new(o, "policies", pol);
-		json_array_append_new(eps, o);
-	}
-	for (size_t i = 0; i < l->n_pods; i++) {
-		const struct pw_ld_pod *p = &l->pods[i];
-		json_t *o = json_object();
-
-		json_object_set_new(o, "pod", json_string(p->pod));
-		json_object_set_new(o, "ips", ips_json(p->ips, p->n_ips));
-		json_object_set_new(o, "identity", json_integer(p->identity));
-		json_object_set_new(o, "local", json_boolean(p->local));
-		json_object_set_new(o, "dns", json_boolean(p->dns));
-		json_array_append_new(pods, o);
-	}
-	for (size_t i = 0; i < l->n_svcs; i++) {
-		const struct pw_ld_svc *s = &l->svcs[i];
-		json_t *o = json_object(), *ports = json_array();
-
-		json_object_set_new(o, "service", json_string(s->svc));
-		json_object_set_new(o, "ips", ips_json(s->ips, s->n_ips));
-		for (size_t k = 0; k < s->n_ports; k++) {
-			json_t *p = json_object();
-
-			json_object_set_new(p, "port", json_integer(s->ports[k].port));
-			json_object_set_new(p, "protocol", json_integer(s->ports[k].proto));
-			json_object_set_new(p, "target", json_integer(s->ports[k].target));
-			if (s->ports[k].target_name)
-				json_object_set_new(p, "target_name",
-						    json_string(s->ports[k].target_name));
-			json_array_append_new(ports, p);
-		}
-		json_object_set_new(o, "ports", ports);
-		json_object_set_new(o, "backends", strs_json(s->backends, s->n_backends));
-		json_array_append_new(svcs, o);
-	}
-	for (size_t i = 0; i < l->n_ids; i++) {
-		json_t *o = json_object();
-
-		json_object_set_new(o, "id", json_integer(l->ids[i].id));
-		json_object_set_new(o, "kind", json_integer(l->ids[i].kind));
-		json_object_set_new(o, "desc", json_string(l->ids[i].desc ? l->ids[i].desc : ""));
-		json_array_append_new(ids, o);
-	}
-	for (size_t i = 0; i < l->n_rules; i++) {
-		const struct pw_ld_rule *r = &l->rules[i];
-		json_t *o = json_object();
-
-		json_object_set_new(o, "id", json_integer(r->id));
-		json_object_set_new(o, "policy", json_string(r->policy));
-		json_object_set_new(o, "direction", json_string(pw_dir_name(r->dir)));
-		json_object_set_new(o, "index", json_integer(r->index));
-		if (r->where)
-			json_object_set_new(o, "where", json_string(r->where));
-		json_array_append_new(rules, o);
-	}
-	json_object_set_new(root, "endpoints", eps);
-	json_object_set_new(root, "pods", pods);
-	json_object_set_new(root, "services", svcs);
-	json_object_set_new(root, "identities", ids);
-	json_object_set_new(root, "rules", rules);
 	return root;
+}
+
+static json_t *ep_json(const struct pw_ld_ep *e)
+{
+	json_t *o = json_object(), *pol = json_object();
+
+	if (!o || !pol) {
+		json_decref(o);
+		json_decref(pol);
+		return NULL;
+	}
+	json_object_set_new(o, "pod", json_string(e->pod));
+	json_object_set_new(o, "ips", ips_json(e->ips, e->n_ips));
+	json_object_set_new(o, "ifindex", json_integer(e->ifindex));
+	json_object_set_new(o, "ep_id", json_integer(e->ep_id));
+	json_object_set_new(o, "identity", json_integer(e->identity));
+	json_object_set_new(o, "flags", json_integer(e->flags));
+	json_object_set_new(o, "dns_flags", json_integer(e->dns_flags));
+	json_object_set_new(pol, "ingress", strs_json(e->policies[PW_DIR_INGRESS],
+						      e->n_policies[PW_DIR_INGRESS]));
+	json_object_set_new(pol, "egress", strs_json(e->policies[PW_DIR_EGRESS],
+						     e->n_policies[PW_DIR_EGRESS]));
+	json_object_set_new(o, "policies", pol);
+	return o;
+}
+
+static json_t *pod_json(const struct pw_ld_pod *p)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "pod", json_string(p->pod));
+	json_object_set_new(o, "ips", ips_json(p->ips, p->n_ips));
+	json_object_set_new(o, "identity", json_integer(p->identity));
+	json_object_set_new(o, "local", json_boolean(p->local));
+	json_object_set_new(o, "dns", json_boolean(p->dns));
+	return o;
+}
+
+static json_t *svc_json(const struct pw_ld_svc *s)
+{
+	json_t *o = json_object(), *ports = json_array();
+
+	if (!o || !ports) {
+		json_decref(o);
+		json_decref(ports);
+		return NULL;
+	}
+	json_object_set_new(o, "service", json_string(s->svc));
+	json_object_set_new(o, "ips", ips_json(s->ips, s->n_ips));
+	for (size_t k = 0; k < s->n_ports; k++) {
+		json_t *p = json_object();
+
+		json_object_set_new(p, "port", json_integer(s->ports[k].port));
+		json_object_set_new(p, "protocol", json_integer(s->ports[k].proto));
+		json_object_set_new(p, "target", json_integer(s->ports[k].target));
+		if (s->ports[k].target_name)
+			json_object_set_new(p, "target_name", json_string(s->ports[k].target_name));
+		json_array_append_new(ports, p);
+	}
+	json_object_set_new(o, "ports", ports);
+	json_object_set_new(o, "backends", strs_json(s->backends, s->n_backends));
+	return o;
+}
+
+static json_t *id_json(const struct pw_ld_id *d)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "id", json_integer(d->id));
+	json_object_set_new(o, "kind", json_integer(d->kind));
+	json_object_set_new(o, "desc", json_string(d->desc ? d->desc : ""));
+	return o;
+}
+
+static json_t *rule_json(const struct pw_ld_rule *r)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "id", json_integer(r->id));
+	json_object_set_new(o, "policy", json_string(r->policy));
+	json_object_set_new(o, "direction", json_string(pw_dir_name(r->dir)));
+	json_object_set_new(o, "index", json_integer(r->index));
+	if (r->where)
+		json_object_set_new(o, "where", json_string(r->where));
+	return o;
+}
+
+/* The text of the file, grown as jansson dumps into it. */
+struct text {
+	char  *p;
+	size_t len, cap;
+};
+
+/* json_dump_callback's sink; -1 stops the dump (out of memory). */
+static int text_add(const char *buf, size_t n, void *ctx)
+{
+	struct text *t = ctx;
+
+	if (n >= t->cap - t->len) {
+		size_t cap = t->cap ? t->cap : 64 * 1024;
+		char *p;
+
+		while (n >= cap - t->len)
+			cap *= 2;
+		p = realloc(t->p, cap);
+		if (!p)
+			return -1;
+		t->p = p;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->len, buf, n);
+	t->len += n;
+	t->p[t->len] = 0;
+	return 0;
+}
+
+static int text_lit(struct text *t, const char *s)
+{
+	return text_add(s, strlen(s), t) ? -ENOMEM : 0;
+}
+
+/* Dump the entry j (taking it) into t; NULL: out of memory. */
+static int text_json(struct text *t, json_t *j, bool *first)
+{
+	int err = 0;
+
+	if (!j)
+		return -ENOMEM;
+	if (!*first)
+		err = text_lit(t, ",");
+	if (!err && json_dump_callback(j, text_add, t, JSON_COMPACT))
+		err = -ENOMEM;
+	json_decref(j);
+	*first = false;
+	return err;
+}
+
+/* The file's text (without the final newline) into *out, malloc'd. */
+static int loaded_text(const struct pw_loaded *l, char **out, size_t *len)
+{
+	struct text t = { 0 };
+	json_t *head = head_json(l);
+	bool first;
+	int err;
+
+	*out = NULL;
+	/* the top level's scalars, then the arrays in place of its closing brace */
+	err = head && !json_dump_callback(head, text_add, &t, JSON_COMPACT) && t.len >= 2 &&
+	      t.p[t.len - 1] == '}' ? 0 : -ENOMEM;
+	json_decref(head);
+	if (err)
+		goto out;
+	t.len--; /* "}" */
+	/* "version" is always there: the keys that follow need a comma */
+	err = text_lit(&t, ",\"endpoints\":[");
+	first = true;
+	for (size_t i = 0; !err && i < l->n_eps; i++)
+		err = text_json(&t, ep_json(&l->eps[i]), &first);
+	if (!err)
+		err = text_lit(&t, "],\"pods\":[");
+	first = true;
+	for (size_t i = 0; !err && i < l->n_pods; i++)
+		err = text_json(&t, pod_json(&l->pods[i]), &first);
+	if (!err)
+		err = text_lit(&t, "],\"services\":[");
+	first = true;
+	for (size_t i = 0; !err && i < l->n_svcs; i++)
+		err = text_json(&t, svc_json(&l->svcs[i]), &first);
+	if (!err)
+		err = text_lit(&t, "],\"identities\":[");
+	first = true;
+	for (size_t i = 0; !err && i < l->n_ids; i++)
+		err = text_json(&t, id_json(&l->ids[i]), &first);
+	if (!err)
+		err = text_lit(&t, "],\"rules\":[");
+	first = true;
+	for (size_t i = 0; !err && i < l->n_rules; i++)
+		err = text_json(&t, rule_json(&l->rules[i]), &first);
+	if (!err)
+		err = text_lit(&t, "]}");
+out:
+	if (err) {
+		free(t.p);
+		return err;
+	}
+	*out = t.p;
+	*len = t.len;
+	return 0;
 }
 
 /* mkdir -p with mode for every component we create; the last one is chmod'ed. */
@@ -198,25 +323,17 @@ static int mkdir_private(const char *dir)
 int pw_loaded_save(const struct pw_loaded *l, const char *path)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX + 32];
-	json_t *j;
 	char *text = NULL;
-	size_t len, off = 0;
+	size_t len = 0, off = 0;
 	int fd = -1, err = 0;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	err = mkdir_private(dirname(dir));
 	if (err)
 		return err;
-	/* the root too: nobody but root lists what is loaded */
-	snprintf(dir, sizeof(dir), "%s", path);
-	j = loaded_json(l);
-	if (!j)
-		return -ENOMEM;
-	text = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	if (!text)
-		return -ENOMEM;
-	len = strlen(text);
+	err = loaded_text(l, &text, &len);
+	if (err)
+		return err;
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {

@@ -4,10 +4,11 @@
  * pw_loaded_load), the JSON that monitor, status, explain and the metrics
  * server read to name what the maps hold. The input is the file; whatever
  * loads is looked up the way those commands do (by ifindex, id, address,
- * name), saved and loaded again to the same counts, and nothing may crash,
- * leak or trip a sanitizer.
+ * name), saved and loaded again to the same counts, the saved text is
+ * jansson's own dump of it, and nothing may crash, leak or trip a sanitizer.
  */
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,32 @@
 #include "ops/statefile.h"
 
 static char dir[96];
+
+/*
+ * pw_loaded_save streams the file entry by entry instead of dumping one
+ * tree: what it wrote must be what jansson dumps for the tree it reads back,
+ * byte for byte (the same file as json_dumps of the whole tree).
+ */
+static void canonical(const char *path)
+{
+	json_error_t jerr;
+	json_t *j = json_load_file(path, 0, &jerr);
+	char *want = j ? json_dumps(j, JSON_COMPACT) : NULL, *got;
+	FILE *f = fopen(path, "r");
+	long n;
+
+	if (!f || !want || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 1 || fseek(f, 0, SEEK_SET))
+		abort();
+	got = malloc((size_t)n);
+	if (!got || fread(got, 1, (size_t)n, f) != (size_t)n)
+		abort();
+	fclose(f);
+	if ((size_t)n != strlen(want) + 1 || memcmp(got, want, (size_t)n - 1) || got[n - 1] != '\n')
+		abort();
+	free(got);
+	free(want);
+	json_decref(j);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -75,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a.n_eps != b.n_eps || a.n_pods != b.n_pods || a.n_svcs != b.n_svcs ||
 	    a.n_ids != b.n_ids || a.n_rules != b.n_rules || a.generation != b.generation)
 		abort();
+	canonical(copy);
 	pw_loaded_free(&a);
 	pw_loaded_free(&b);
 	unlink(copy);

@@ -19,7 +19,7 @@ ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 CPPFLAGS += -Iinclude -Iagent -I$(BUILD) -D_GNU_SOURCE
-LDLIBS   += -lbpf -lelf -lz -lyaml -lmicrohttpd -ljansson -lcurl
+LDLIBS   += -lbpf -lelf -lz -lyaml -lmicrohttpd -ljansson -lcurl -pthread
 
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Wno-unused-function -Iinclude -Ibpf -I$(ARCH_INC)
 BPF_HDRS   := include/podwall/abi.h $(wildcard bpf/lib/*.h)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "cmd/cmd.h"
 #include "cmd/agent.h"
+#include "ops/statefile.h"
 
 static const char apply_usage[] =
 	"-f FILE|DIR [--pin-dir P] [--mode enforce|audit] [--dns auto|off] "
@@ -44,6 +45,8 @@ int cmd_apply(int argc, char **argv)
 	err = pw_engine_push(e, c, PW_PUSH_FIRST, t0, &res);
 	ret = err ? res.exit_code : PW_EXIT_OK;
 out:
+	/* the names file is written by a thread: it is on disk before we exit */
+	pw_ops_state_flush();
 	pw_cluster_free(c);
 	pw_engine_free(e);
 	pw_agent_opts_free(&o);

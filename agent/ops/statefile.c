@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The loaded-state file (statefile.h), in JSON with jansson.
+ * The loaded-state file (statefile.h), in JSON with jansson: the paths, the
+ * text (streamed entry by entry, see "to JSON"), the write, the writer
+ * thread that takes the write off the caller's path, and reading it back.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -9,12 +11,16 @@
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include "cmd/agent.h"
 #include "kernel/mapsync.h"
 #include "ops/statefile.h"
@@ -441,50 +447,292 @@ static void prune_stale(const char *keep_dir)
 	closedir(d);
 }
 
-int pw_ops_write_state(const char *pin_dir, const struct pw_state *s, const struct pw_cluster *c,
-		       const struct pw_agent_opts *o, const struct pw_sync_stats *st)
+/* ------------------------------------------------------------- writing */
+
+/*
+ * One write, owning everything it reads: the compiled state (moved from the
+ * caller, or a copy), a reference on the objects (model.h pw_cluster_ref)
+ * and copies of the strings of the meta. Whichever thread writes it touches
+ * nothing the caller may change or free meanwhile.
+ */
+struct sf_job {
+	struct sf_job        *next;
+	struct pw_state       s;
+	struct pw_cluster    *c;
+	struct pw_loaded_meta m;       /* .source, .pin_dir: the copies below */
+	char                 *source;
+	char                  pin_dir[PATH_MAX];
+	char                  path[PATH_MAX];
+};
+
+static void job_free(struct sf_job *j)
 {
-	struct pw_loaded_meta m = { 0 };
+	if (!j)
+		return;
+	pw_state_free(&j->s);
+	pw_cluster_free(j->c);
+	free(j->source);
+	free(j);
+}
+
+/* The job of a write, without its state yet (the caller moves or copies it). */
+static int job_new(const char *pin_dir, const struct pw_cluster *c,
+		   const struct pw_agent_opts *o, const struct pw_sync_stats *st,
+		   struct sf_job **out)
+{
+	struct sf_job *j;
+	int err;
+
+	*out = NULL;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	err = pw_ops_state_path(pin_dir, j->path, sizeof(j->path));
+	if (!err && snprintf(j->pin_dir, sizeof(j->pin_dir), "%s", pin_dir) >=
+		    (int)sizeof(j->pin_dir))
+		err = -ENAMETOOLONG;
+	if (err)
+		goto fail;
+	if (o && o->source && !(j->source = strdup(o->source))) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (c && !(j->c = pw_cluster_ref(c))) {
+		err = -EINVAL; /* not a cluster of pw_cluster_new: cannot outlive its owner */
+		goto fail;
+	}
+	if (st) {
+		j->m.generation = st->generation;
+		j->m.slot = st->slot;
+	}
+	if (o) {
+		j->m.audit_all = o->audit;
+		j->m.dns_auto = o->dns_auto;
+	}
+	j->m.source = j->source;
+	j->m.pin_dir = j->pin_dir;
+	j->m.written_at = (int64_t)time(NULL); /* when the state was applied, not written */
+	*out = j;
+	return 0;
+fail:
+	job_free(j);
+	return err;
+}
+
+static void warn_write(const char *pin_dir, const char *path, int err)
+{
+	fprintf(stderr, "podwall: warning: cannot write the state file for %s (%s): %s; "
+		"monitor/status/explain will show numbers, not names\n", pin_dir,
+		path && path[0] ? path : "?", strerror(-err));
+}
+
+/* The write itself: model, file, its pin_dir side file, stale dirs pruned. */
+static int job_write(const struct sf_job *j)
+{
 	struct pw_loaded l;
-	char path[PATH_MAX] = "";
+	char dir[PATH_MAX], side[PATH_MAX + 16];
+	int err;
+
+	err = pw_loaded_build(&j->s, j->c, &j->m, true, &l);
+	if (err)
+		goto fail;
+	err = pw_loaded_save(&l, j->path);
+	pw_loaded_free(&l);
+	if (err)
+		goto fail;
+	snprintf(dir, sizeof(dir), "%s", j->path);
+	snprintf(side, sizeof(side), "%s/pin_dir", dirname(dir));
+	write_small(side, j->pin_dir);
+	prune_stale(dir);
+	return 0;
+fail:
+	warn_write(j->pin_dir, j->path, err);
+	return err;
+}
+
+/*
+ * The writer: one thread, started by the first write and stopped by
+ * pw_ops_state_flush (or at exit). The queue holds at most one job per state
+ * file, oldest first: a newer job for a file replaces a queued older one in
+ * its place (latest wins), and the single thread takes jobs in order, so an
+ * older state never overwrites a newer one. The queue, stop, running and
+ * last_err are all the thread shares with the callers, under mu.
+ */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t  wake;       /* a job is queued, or stop */
+	pthread_t       th;
+	bool            running;
+	bool            stop;       /* drain the queue, then end */
+	bool            at_exit;    /* flush_at_exit is registered */
+	int             last_err;   /* of the writes since the last flush */
+	struct sf_job  *queue;
+} W = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	/* names, not enforcement: on a busy node the agent's own work goes first */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+	for (;;) {
+		struct sf_job *j;
+		int err;
+
+		pthread_mutex_lock(&W.mu);
+		while (!W.queue && !W.stop)
+			pthread_cond_wait(&W.wake, &W.mu);
+		j = W.queue;
+		if (j)
+			W.queue = j->next;
+		pthread_mutex_unlock(&W.mu);
+		if (!j)
+			break;
+		err = job_write(j);
+		job_free(j);
+		if (err) {
+			pthread_mutex_lock(&W.mu);
+			W.last_err = err;
+			pthread_mutex_unlock(&W.mu);
+		}
+	}
+	return NULL;
+}
+
+static void flush_at_exit(void)
+{
+	pw_ops_state_flush();
+}
+
+/* Start the writer; W.mu held. */
+static int writer_start(void)
+{
+	sigset_t all, old;
+	int err;
+
+	/* every signal stays with the threads that expect it (the agent's signalfd) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = -pthread_create(&W.th, NULL, writer_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return err;
+	pthread_setname_np(W.th, "podwall-names");
+	W.running = true;
+	/* a process that returns from main without flushing still gets its file */
+	if (!W.at_exit && !atexit(flush_at_exit))
+		W.at_exit = true;
+	return 0;
+}
+
+/* Queue j (taking it); without a thread, write it here. */
+static int submit(struct sf_job *j)
+{
+	struct sf_job **pp, *old = NULL;
+	int err = 0;
+
+	pthread_mutex_lock(&W.mu);
+	if (!W.running)
+		err = writer_start();
+	if (err) {
+		pthread_mutex_unlock(&W.mu);
+		err = job_write(j);
+		job_free(j);
+		return err;
+	}
+	for (pp = &W.queue; *pp && strcmp((*pp)->path, j->path); pp = &(*pp)->next)
+		;
+	if (*pp) {
+		old = *pp;
+		j->next = old->next;
+	}
+	*pp = j;
+	pthread_cond_signal(&W.wake);
+	pthread_mutex_unlock(&W.mu);
+	job_free(old); /* its cluster reference may be the last: not under mu */
+	return 0;
+}
+
+int pw_ops_write_state_take(const char *pin_dir, struct pw_state *s, const struct pw_cluster *c,
+			    const struct pw_agent_opts *o, const struct pw_sync_stats *st)
+{
+	struct sf_job *j;
 	int err;
 
 	if (!pin_dir || !s)
 		return -EINVAL;
-	err = pw_ops_state_path(pin_dir, path, sizeof(path));
-	if (err)
-		goto fail;
-	if (st) {
-		m.generation = st->generation;
-		m.slot = st->slot;
+	err = job_new(pin_dir, c, o, st, &j);
+	if (err) {
+		pw_state_free(s);
+		warn_write(pin_dir, NULL, err);
+		return err;
 	}
-	if (o) {
-		m.audit_all = o->audit;
-		m.dns_auto = o->dns_auto;
-		m.source = o->source;
-	}
-	m.pin_dir = pin_dir;
-	m.written_at = (int64_t)time(NULL);
-	err = pw_loaded_build(s, c, &m, true, &l);
-	if (err)
-		goto fail;
-	err = pw_loaded_save(&l, path);
-	pw_loaded_free(&l);
-	if (err)
-		goto fail;
-	{
-		char dir[PATH_MAX], side[PATH_MAX + 16];
+	j->s = *s;
+	memset(s, 0, sizeof(*s));
+	return submit(j);
+}
 
-		snprintf(dir, sizeof(dir), "%s", path);
-		snprintf(side, sizeof(side), "%s/pin_dir", dirname(dir));
-		write_small(side, pin_dir);
-		prune_stale(dir);
+static void *dup_array(const void *src, size_t n, size_t size, int *err)
+{
+	void *d;
+
+	if (!n)
+		return NULL;
+	d = malloc(n * size);
+	if (!d)
+		*err = -ENOMEM;
+	else
+		memcpy(d, src, n * size);
+	return d;
+}
+
+int pw_ops_write_state(const char *pin_dir, const struct pw_state *s, const struct pw_cluster *c,
+		       const struct pw_agent_opts *o, const struct pw_sync_stats *st)
+{
+	struct pw_state copy = { 0 };
+	int err = 0;
+
+	if (!pin_dir || !s)
+		return -EINVAL;
+	/* what the model reads; the policy entries (the bulk) it does not */
+	copy.eps = dup_array(s->eps, s->n_eps, sizeof(*s->eps), &err);
+	copy.ipc = dup_array(s->ipc, s->n_ipc, sizeof(*s->ipc), &err);
+	copy.ids = dup_array(s->ids, s->n_ids, sizeof(*s->ids), &err);
+	copy.rules = dup_array(s->rules, s->n_rules, sizeof(*s->rules), &err);
+	copy.n_eps = s->n_eps;
+	copy.n_ipc = s->n_ipc;
+	copy.n_ids = s->n_ids;
+	copy.n_rules = s->n_rules;
+	if (err) {
+		pw_state_free(&copy);
+		warn_write(pin_dir, NULL, err);
+		return err;
 	}
-	return 0;
-fail:
-	fprintf(stderr, "podwall: warning: cannot write the state file for %s (%s): %s; "
-		"monitor/status/explain will show numbers, not names\n", pin_dir,
-		path[0] ? path : "?", strerror(-err));
+	return pw_ops_write_state_take(pin_dir, &copy, c, o, st);
+}
+
+int pw_ops_state_flush(void)
+{
+	pthread_t th;
+	int err;
+
+	pthread_mutex_lock(&W.mu);
+	if (!W.running) {
+		err = W.last_err;
+		W.last_err = 0;
+		pthread_mutex_unlock(&W.mu);
+		return err;
+	}
+	W.stop = true;
+	th = W.th;
+	pthread_cond_signal(&W.wake);
+	pthread_mutex_unlock(&W.mu);
+	pthread_join(th, NULL); /* it ends when the queue is empty */
+	pthread_mutex_lock(&W.mu);
+	W.running = false;
+	W.stop = false;
+	err = W.last_err;
+	W.last_err = 0;
+	pthread_mutex_unlock(&W.mu);
 	return err;
 }
 

@@ -794,15 +794,15 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	    res->att.replaced || res->att.detached)
 		log_apply(e, res);
 	/*
-	 * The names file for monitor/status/explain (ops) is written last: it is
-	 * not enforcement, and at 10k pods it costs more than the sync itself, so
-	 * neither the attach of new pods nor the apply's own timing waits for it.
+	 * The names file for monitor/status/explain (ops) is handed to the
+	 * writer thread last (st moves there): it is not enforcement, and at 10k
+	 * pods writing it costs more than the sync, so no change waits for it.
 	 * It follows the maps even when the attach after the switch failed.
 	 */
 	err = 0;
 out:
 	if (names_due)
-		pw_ops_write_state(e->pin_dir, &st, c, &e->o, &res->sync);
+		pw_ops_write_state_take(e->pin_dir, &st, c, &e->o, &res->sync);
 	pw_metrics_observe_push(kind, start_ns, res, err); /* ops: --metrics */
 	free(ifx);
 	free(up);
@@ -1005,6 +1005,7 @@ int cmd_agent(int argc, char **argv)
 	ret = PW_EXIT_OK;
 out:
 	pw_metrics_stop(); /* ops */
+	pw_ops_state_flush(); /* ops: the names file of the last sync is on disk */
 	pw_src_stop(); /* source */
 	pw_cluster_free(cur);
 	pw_watch_close(w);

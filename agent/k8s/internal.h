@@ -114,17 +114,42 @@ int ld_check_seq(struct ld *ld, yaml_node_t *n, size_t *count);
 int ld_str(struct ld *ld, yaml_node_t *n, size_t max, char **out);
 /* like ld_str, but a null scalar gives "" */
 int ld_str_or_empty(struct ld *ld, yaml_node_t *n, size_t max, char **out);
-/* a plain decimal integer scalar in [min, max]; what names the field in
- * range errors ("port") */
+/* an integer scalar (any YAML 1.1 spelling kubectl takes: 80, 0x50, 0o120,
+ * 0120, 8_0, and an integral float: 80.0, 1e2) in [min, max]; what names
+ * the field in range errors ("port") */
 int ld_int(struct ld *ld, yaml_node_t *n, long long min, long long max,
 	   const char *what, long long *out);
-/* is n a plain scalar that YAML reads as an integer (or a boolean)? */
+/* What kubectl reads a scalar as (YAML 1.1 typing of go-yaml v2, yamlutil.c). */
+enum ld_res {
+	LD_RES_STR,
+	LD_RES_NULL,
+	LD_RES_BOOL,
+	LD_RES_INT,
+	LD_RES_FLOAT,
+	LD_RES_BAD,     /* not a scalar, or an explicit tag its text cannot have */
+};
+struct ld_num {
+	enum ld_res kind;
+	long long   i;       /* LD_RES_INT (LLONG_MAX when huge) */
+	bool        huge;    /* an integer past LLONG_MAX (up to 2^64-1) */
+	bool        octal0;  /* an integer written 0NNN: YAML 1.1 octal */
+	double      f;       /* LD_RES_FLOAT */
+};
+enum ld_res ld_resolve(const yaml_node_t *n, struct ld_num *out);
+/* the implicit type of a plain scalar's text */
+enum ld_res ld_resolve_text(const char *s, size_t len, struct ld_num *out);
+/* is n a scalar that kubectl reads as an integer (a float, a boolean)? */
 bool ld_is_int(const yaml_node_t *n);
 bool ld_is_bool(const yaml_node_t *n);
 bool ld_is_float(const yaml_node_t *n);
 /* a port name as Kubernetes wants it (IANA_SVC_NAME): at most 15 of
  * [a-z0-9-], a letter among them, no leading, trailing or double '-' */
 bool ld_valid_port_name(const char *s);
+#define PORT_NAME_RULE "at most 15 lowercase letters, digits and '-', with a letter, " \
+		       "no '-' at either end or twice in a row"
+/* an IntOrString port (NetworkPolicy port, Service targetPort): a number in
+ * 1-65535 (*v), or a valid port name (*named, else NULL) */
+int ld_port_or_name(struct ld *ld, yaml_node_t *n, long long *v, char **named);
 
 /* ---- common object parts (objects.c) */
 int ld_labels(struct ld *ld, yaml_node_t *n, struct pw_labels *out);

@@ -63,9 +63,117 @@ static int yaml_problem(const char *file, const char *buf, size_t len, yaml_pars
 		    p->problem ? p->problem : "error");
 }
 
+/* The implicit type of a plain scalar event's text. */
+static enum ld_res implicit_type(const yaml_event_t *ev)
+{
+	struct ld_num x;
+
+	return ld_resolve_text((const char *)ev->data.scalar.value, ev->data.scalar.length, &x);
+}
+
+/* `!!str 80` (or `! 80`): kubectl reads the string "80", but libyaml's
+ * document gives a plain scalar the str tag whether it was written or not,
+ * so the walk would read the number 80. The first such scalar is noted by
+ * the prescan and refused when its document is loaded (lost_tag_error),
+ * rather than misread. */
+static bool str_tag_lost(const yaml_event_t *ev)
+{
+	const char *tag = (const char *)ev->data.scalar.tag;
+
+	return tag && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       (!strcmp(tag, YAML_STR_TAG) || !strcmp(tag, "!")) &&
+	       implicit_type(ev) != LD_RES_STR;
+}
+
+struct lost_tag {
+	bool   set;
+	size_t index;     /* the scalar's start mark (characters into the stream) */
+	bool   bang;      /* written "!", not "!!str" */
+};
+
+/* The field path of node target under n, in ld->path; visited: one flag per
+ * node of the document, so that shared (aliased) nodes are walked once. */
+static bool path_to(struct ld *ld, yaml_node_t *n, yaml_node_t *target, unsigned char *visited)
+{
+	size_t id = (size_t)(n - ld->doc->nodes.start), mark;
+
+	if (n == target)
+		return true;
+	if (visited[id])
+		return false;
+	visited[id] = 1;
+	if (n->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *i = n->data.sequence.items.start;
+		     i < n->data.sequence.items.top; i++) {
+			yaml_node_t *e = yaml_document_get_node(ld->doc, *i);
+
+			mark = ld_push_idx(ld, (size_t)(i - n->data.sequence.items.start));
+			if (e && path_to(ld, e, target, visited))
+				return true;
+			ld_pop(ld, mark);
+		}
+	} else if (n->type == YAML_MAPPING_NODE) {
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+		     p < n->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = yaml_document_get_node(ld->doc, p->key);
+			yaml_node_t *v = yaml_document_get_node(ld->doc, p->value);
+
+			if (k == target)
+				return true;
+			mark = ld_push_key(ld, k && k->type == YAML_SCALAR_NODE ? ld_scalar(k) : "?");
+			if (v && path_to(ld, v, target, visited))
+				return true;
+			ld_pop(ld, mark);
+		}
+	}
+	return false;
+}
+
+/* If the scalar the prescan found is in this document: its error, naming
+ * the field it is the value of. */
+static int lost_tag_error(struct ld *ld, const struct lost_tag *lt, yaml_node_t *root)
+{
+	yaml_node_t *n, *target = NULL;
+	unsigned char *visited;
+	struct ld_num x;
+	const char *what;
+
+	if (!lt->set)
+		return 0;
+	for (n = ld->doc->nodes.start; n < ld->doc->nodes.top && !target; n++)
+		if (n->type == YAML_SCALAR_NODE && n->start_mark.index == lt->index)
+			target = n;
+	if (!target)
+		return 0;
+	visited = calloc((size_t)(ld->doc->nodes.top - ld->doc->nodes.start), 1);
+	if (!visited)
+		return ld_err(ld, target, "out of memory");
+	if (!path_to(ld, root, target, visited))
+		ld_pop(ld, 0);
+	free(visited);
+	switch (ld_resolve_text(ld_scalar(target), target->data.scalar.length, &x)) {
+	case LD_RES_NULL:
+		what = "null";
+		break;
+	case LD_RES_BOOL:
+		what = "a boolean";
+		break;
+	case LD_RES_INT:
+		what = "an integer";
+		break;
+	default:
+		what = "a number";
+		break;
+	}
+	return ld_err(ld, target, "\"%s %.40s\": a string tag on a plain scalar that YAML "
+		      "reads as %s, which this loader cannot keep; quote it instead (\"%.40s\")",
+		      lt->bang ? "!" : "!!str", ld_scalar(target), what, ld_scalar(target));
+}
+
 /* Parse the stream once as events, with every bound checked, before any
  * document is built in memory. */
-static int prescan(const char *file, const char *buf, size_t len, struct pw_error *err)
+static int prescan(const char *file, const char *buf, size_t len, struct lost_tag *lt,
+		   struct pw_error *err)
 {
 	yaml_parser_t p;
 	yaml_event_t ev;
@@ -119,6 +227,9 @@ static int prescan(const char *file, const char *buf, size_t len, struct pw_erro
 			else if (ev.data.scalar.length > PW_LOAD_MAX_SCALAR)
 				ret = errf(err, -EINVAL, "%s:%d: scalar of %zu bytes, more than %u",
 					   file, line, ev.data.scalar.length, PW_LOAD_MAX_SCALAR);
+			else if (!lt->set && str_tag_lost(&ev))
+				*lt = (struct lost_tag){ true, ev.start_mark.index,
+							 !strcmp((const char *)ev.data.scalar.tag, "!") };
 			nodes++;
 			break;
 		default:
@@ -227,6 +338,7 @@ int pw_cluster_load_buffer(struct pw_cluster *c, const char *name, const char *b
 {
 	struct pw_arena *a = &pw_store(c)->arena;
 	struct ld ld = { .c = c, .a = a, .err = err };
+	struct lost_tag lt = { 0 };
 	yaml_parser_t p;
 	int ret;
 
@@ -240,7 +352,7 @@ int pw_cluster_load_buffer(struct pw_cluster *c, const char *name, const char *b
 	if (len > PW_LOAD_MAX_FILE)
 		return errf(err, -EFBIG, "%s: %zu bytes, more than the limit of %u", name, len,
 			    PW_LOAD_MAX_FILE);
-	ret = prescan(ld.file, buf, len, err);
+	ret = prescan(ld.file, buf, len, &lt, err);
 	if (ret)
 		return ret;
 	if (!yaml_parser_initialize(&p))
@@ -265,7 +377,12 @@ int pw_cluster_load_buffer(struct pw_cluster *c, const char *name, const char *b
 				(size_t)(doc.nodes.top - doc.nodes.start) + PW_LOAD_VISITS_SLACK;
 		ld.plen = 0;
 		ld.path[0] = 0;
-		ret = document(&ld, root);
+		ret = lost_tag_error(&ld, &lt, root);
+		if (!ret) {
+			ld.plen = 0;
+			ld.path[0] = 0;
+			ret = document(&ld, root);
+		}
 		yaml_document_delete(&doc);
 		if (ret)
 			break;

@@ -10,8 +10,6 @@
 #include "k8s/internal.h"
 #include "k8s/ip.h"
 
-#define MAX_PORT_NAME PW_LOAD_MAX_NAME
-
 static int parse_cidr(struct ld *ld, yaml_node_t *n, struct pw_cidr *out)
 {
 	char *s;
@@ -106,16 +104,6 @@ static int peer(struct ld *ld, yaml_node_t *n, const char *policy_ns, struct pw_
 	return ret;
 }
 
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 static int np_port(struct ld *ld, yaml_node_t *n, struct pw_np_port *p)
 {
 	struct ld_field f[] = { { "protocol" }, { "port" }, { "endPort" } };
@@ -141,25 +129,10 @@ static int np_port(struct ld *ld, yaml_node_t *n, struct pw_np_port *p)
 	mark = ld_push_key(ld, "port");
 	if (!ld_has(&f[1])) {
 		p->has_port = false;
-	} else if (ld_is_int(f[1].val)) {
-		ret = ld_int(ld, f[1].val, 1, 65535, "port", &v);
+	} else {
+		ret = ld_port_or_name(ld, f[1].val, &v, &p->named);
 		p->has_port = true;
 		p->port = (uint16_t)v;
-	} else if (ld_is_bool(f[1].val) || ld_is_float(f[1].val) ||
-		   f[1].val->type != YAML_SCALAR_NODE) {
-		ret = ld_err(ld, f[1].val, "expected a port number or name, got %s",
-			     ld_type_name(f[1].val));
-	} else {
-		ret = ld_str(ld, f[1].val, MAX_PORT_NAME, &p->named);
-		if (!ret && !p->named[0])
-			ret = ld_err(ld, f[1].val, "empty port name");
-		if (!ret && all_digits(p->named))
-			ret = ld_err(ld, f[1].val, "named port \"%s\" must contain a letter "
-				     "(write a number without quotes)", p->named);
-		if (!ret && !ld_valid_port_name(p->named))
-			ret = ld_err(ld, f[1].val, "invalid port name \"%.60s\" (at most 15 "
-				     "lowercase letters, digits and '-', with a letter)", p->named);
-		p->has_port = true;
 	}
 	ld_pop(ld, mark);
 	if (ret)

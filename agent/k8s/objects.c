@@ -4,6 +4,7 @@
  * metadata, labels, label selectors, protocols.
  */
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,50 @@ bool ld_valid_port_name(const char *s)
 			return false;
 	}
 	return letter;
+}
+
+/*
+ * An IntOrString port as the API server gets it from kubectl: what YAML
+ * types as a number is the number (0x50 is 80, and so is 80.0; 80.5 is
+ * refused), what it types as a string is a port name, an IANA_SVC_NAME as
+ * validation.IsValidPortName wants it ("0x50" quoted is the valid name
+ * "0x50", not 80). Booleans and nulls are neither. *named: NULL for a number.
+ */
+int ld_port_or_name(struct ld *ld, yaml_node_t *n, long long *v, char **named)
+{
+	struct ld_num x, t;
+	int ret;
+
+	*v = 0;
+	*named = NULL;
+	switch (ld_resolve(n, &x)) {
+	case LD_RES_INT:
+		return ld_int(ld, n, 1, 65535, "port", v);
+	case LD_RES_FLOAT:
+		if (isfinite(x.f) && x.f == floor(x.f))
+			return ld_int(ld, n, 1, 65535, "port", v);
+		return ld_err(ld, n, "expected a port number or name, got a number (%.40s)",
+			      ld_scalar(n));
+	case LD_RES_STR:
+		break;
+	default:
+		return ld_err(ld, n, "expected a port number or name, got %s", ld_type_name(n));
+	}
+	ret = ld_str(ld, n, MAX_PORT_NAME, named);
+	if (ret)
+		return ret;
+	if (!(*named)[0])
+		return ld_err(ld, n, "empty port name");
+	if (strspn(*named, "0123456789") == strlen(*named))
+		return ld_err(ld, n, "named port \"%s\" must contain a letter "
+			      "(write a number without quotes)", *named);
+	if (!ld_valid_port_name(*named))
+		return ld_err(ld, n, "invalid port name \"%.60s\" (%s)", *named, PORT_NAME_RULE);
+	t.kind = ld_resolve_text(*named, strlen(*named), &t);
+	if (t.kind == LD_RES_INT || t.kind == LD_RES_FLOAT)
+		ld_note(ld, n, "port \"%s\" is quoted, so it is a port name, not a number "
+			"(unquoted, YAML reads it as a number)", *named);
+	return 0;
 }
 
 static int label_cmp(const void *a, const void *b)
@@ -375,6 +420,25 @@ static int pod_ip(struct ld *ld, yaml_node_t *n, struct pw_pod *pod)
 	return 0;
 }
 
+/* containerPorts[].name is a string field: what YAML types as a number or a
+ * boolean is refused (the API server cannot decode it into a string), not
+ * taken as its text, so that `name: 0x50` never names a port "0x50" while a
+ * policy's `port: 0x50` means 80 */
+static int container_port_name(struct ld *ld, yaml_node_t *n, char **out)
+{
+	struct ld_num x;
+	enum ld_res r = ld_resolve(n, &x);
+	int ret;
+
+	if (r != LD_RES_STR && r != LD_RES_NULL)
+		return ld_err(ld, n, "expected a port name, got %s \"%.40s\" (quote a name)",
+			      ld_type_name(n), n->type == YAML_SCALAR_NODE ? ld_scalar(n) : "");
+	ret = ld_str(ld, n, MAX_PORT_NAME, out);
+	if (!ret && !ld_valid_port_name(*out))
+		ret = ld_err(ld, n, "invalid port name \"%.60s\" (%s)", *out, PORT_NAME_RULE);
+	return ret;
+}
+
 static int container_ports(struct ld *ld, yaml_node_t *ports, struct pw_pod *pod, size_t *cap)
 {
 	size_t np;
@@ -403,11 +467,7 @@ static int container_ports(struct ld *ld, yaml_node_t *ports, struct pw_pod *pod
 		ret = p ? ld_fields(ld, p, f, 3) : -EINVAL;
 		if (!ret && ld_has(&f[0])) {
 			m2 = ld_push_key(ld, "name");
-			ret = ld_str(ld, f[0].val, MAX_PORT_NAME, &cp->name);
-			if (!ret && !ld_valid_port_name(cp->name))
-				ret = ld_err(ld, f[0].val, "invalid port name \"%.60s\" (at most 15 "
-					     "lowercase letters, digits and '-', with a letter)",
-					     cp->name);
+			ret = container_port_name(ld, f[0].val, &cp->name);
 			ld_pop(ld, m2);
 		}
 		if (!ret) {
@@ -627,13 +687,11 @@ int ld_service(struct ld *ld, yaml_node_t *obj, struct ld_field *f)
 			}
 			if (!ret) {
 				m4 = ld_push_key(ld, "targetPort");
-				if (!ld_has(&pf[2]))
+				if (!ld_has(&pf[2])) {
 					sp->target_port = sp->port;
-				else if (ld_is_int(pf[2].val)) {
-					ret = ld_int(ld, pf[2].val, 1, 65535, "port", &v);
-					sp->target_port = (uint16_t)v;
 				} else {
-					ret = ld_str(ld, pf[2].val, MAX_PORT_NAME, &sp->target_name);
+					ret = ld_port_or_name(ld, pf[2].val, &v, &sp->target_name);
+					sp->target_port = (uint16_t)v;
 				}
 				ld_pop(ld, m4);
 			}

@@ -5,6 +5,8 @@
  * visited nodes so that aliases (shared nodes) cannot make a walk explode.
  */
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,86 +94,278 @@ yaml_node_t *ld_node(struct ld *ld, int idx)
 	return n;
 }
 
-bool ld_is_null(const yaml_node_t *n)
+static bool is_null_word(const char *v)
 {
-	const char *v;
-
-	if (!n)
-		return true;
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	v = ld_scalar(n);
 	return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
 	       !strcmp(v, "NULL");
 }
 
-bool ld_is_int(const yaml_node_t *n)
+bool ld_is_null(const yaml_node_t *n)
 {
-	const char *v;
+	struct ld_num x;
 
-	if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	v = ld_scalar(n);
-	if (*v == '-' || *v == '+')
-		v++;
-	if (!*v)
-		return false;
-	for (; *v; v++)
-		if (*v < '0' || *v > '9')
-			return false;
-	return true;
-}
-
-bool ld_is_float(const yaml_node_t *n)
-{
-	const char *v;
-	bool digits = false;
-
-	if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	v = ld_scalar(n);
-	if (!strcmp(v, ".inf") || !strcmp(v, "-.inf") || !strcmp(v, "+.inf") ||
-	    !strcmp(v, ".nan") || !strcmp(v, ".Inf") || !strcmp(v, ".NaN"))
+	if (!n)
 		return true;
-	if (*v == '-' || *v == '+')
-		v++;
-	for (; *v >= '0' && *v <= '9'; v++)
-		digits = true;
-	if (*v == '.')
-		for (v++; *v >= '0' && *v <= '9'; v++)
-			digits = true;
-	if (!digits)
+	if (n->type != YAML_SCALAR_NODE)
 		return false;
-	if (*v == 'e' || *v == 'E') {
-		v++;
-		if (*v == '-' || *v == '+')
-			v++;
-		if (*v < '0' || *v > '9')
-			return false;
-		while (*v >= '0' && *v <= '9')
-			v++;
-	}
-	return *v == 0;
+	/* the common case, cheaply (this is asked of most fields) */
+	if (!n->tag || !strcmp((const char *)n->tag, YAML_DEFAULT_SCALAR_TAG))
+		return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+		       n->data.scalar.length <= 4 && is_null_word(ld_scalar(n));
+	return ld_resolve(n, &x) == LD_RES_NULL;
 }
 
-bool ld_is_bool(const yaml_node_t *n)
-{
-	static const char *const words[] = {
-		"true", "True", "TRUE", "false", "False", "FALSE",
-		"yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
-	};
+/*
+ * Scalars are read as kubectl reads them: sigs.k8s.io/yaml converts YAML to
+ * JSON with go-yaml v2, whose implicit typing is YAML 1.1's (resolve.go):
+ *
+ *  - null: "", ~, null, Null, NULL
+ *  - bool: y Y yes Yes YES n N no No NO true True TRUE false False FALSE
+ *          on On ON off Off OFF
+ *  - float: [-+].inf (.Inf .INF), .nan (.NaN .NAN), and what starts with '.'
+ *          and is a decimal fraction (.5, .5e3)
+ *  - from a digit or a sign: underscores are dropped, then Go's
+ *          strconv.ParseInt(s, 0, 64) (and ParseUint): decimal, 0x/0X hex,
+ *          0o/0O octal, 0b/0B binary, and a leading 0 is octal (0120 = 80);
+ *          failing that, the float pattern
+ *          [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? (so 080,
+ *          which is not octal, is the float 80; 1e2 is the float 100)
+ *  - anything else, and every quoted or block scalar: a string.
+ *
+ * A float reaches the API server as a JSON number (json.Marshal(80.0) is
+ * "80"), so an integral float is accepted where an integer is wanted; 80.5
+ * is not. An explicit tag decides on its own (!!int "80" is 80, !foo 80 a
+ * string); libyaml's document keeps the tag of a scalar but not whether a
+ * plain scalar's str tag was written, so the loader refuses `!!str 80`
+ * before building documents (load.c) rather than read it as a number.
+ */
+#define TAG_PREFIX "tag:yaml.org,2002:"
 
-	if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (!strcmp(ld_scalar(n), words[i]))
+static bool in_words(const char *s, size_t len, const char *const *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(w[i]) == len && !memcmp(s, w[i], len))
 			return true;
 	return false;
 }
 
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int digit_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return 99;
+}
+
+/* the float pattern of go-yaml v2, over s without its underscores */
+static bool float_pattern(const char *s, size_t len)
+{
+	size_t i = 0, d = 0;
+
+	if (i < len && (s[i] == '-' || s[i] == '+'))
+		i++;
+	if (i < len && s[i] == '.') {
+		for (i++; i < len && is_digit(s[i]); i++)
+			d++;
+		if (!d)
+			return false;
+	} else {
+		for (; i < len && is_digit(s[i]); i++)
+			d++;
+		if (!d)
+			return false;
+		if (i < len && s[i] == '.')
+			for (i++; i < len && is_digit(s[i]); i++)
+				;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		size_t e = 0;
+
+		i++;
+		if (i < len && (s[i] == '-' || s[i] == '+'))
+			i++;
+		for (; i < len && is_digit(s[i]); i++)
+			e++;
+		if (!e)
+			return false;
+	}
+	return i == len;
+}
+
+/* strtod of s (no underscores): NAN when it is too long to copy here, which
+ * no integral value of a field we read needs */
+static double float_value(const char *s, size_t len)
+{
+	char buf[128];
+
+	if (len >= sizeof(buf))
+		return NAN;
+	memcpy(buf, s, len);
+	buf[len] = 0;
+	return strtod(buf, NULL);
+}
+
+enum ld_res ld_resolve_text(const char *s, size_t len, struct ld_num *out)
+{
+	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
+	static const char *const bools[] = {
+		"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON",
+		"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF",
+	};
+	static const char *const specials[] = {
+		".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
+		"-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN",
+	};
+	char plain[128];
+	size_t n = 0, i = 0;
+	unsigned long long v = 0;
+	bool neg = false, huge = false;
+	int base = 10;
+
+	memset(out, 0, sizeof(*out));
+	if (memchr(s, 0, len))
+		return out->kind = LD_RES_STR;
+	if (len <= 4 && in_words(s, len, nulls, sizeof(nulls) / sizeof(nulls[0])))
+		return out->kind = LD_RES_NULL;
+	if (len <= 5 && in_words(s, len, bools, sizeof(bools) / sizeof(bools[0])))
+		return out->kind = LD_RES_BOOL;
+	if (len <= 5 && strchr(".+-", s[0]) &&
+	    in_words(s, len, specials, sizeof(specials) / sizeof(specials[0]))) {
+		out->f = s[len - 1] == 'n' || s[len - 1] == 'N' ? NAN
+			 : s[0] == '-' ? -INFINITY : INFINITY;
+		return out->kind = LD_RES_FLOAT;
+	}
+	if (s[0] == '.') {
+		/* Go's ParseFloat of the text as it is (no underscores) */
+		if (!float_pattern(s, len))
+			return out->kind = LD_RES_STR;
+		out->f = float_value(s, len);
+		return out->kind = LD_RES_FLOAT;
+	}
+	if (!is_digit(s[0]) && s[0] != '-' && s[0] != '+')
+		return out->kind = LD_RES_STR;
+
+	/* underscores go first; what is longer than any int64 spelling is
+	 * only ever a float (or a string) */
+	for (size_t k = 0; k < len; k++) {
+		if (s[k] == '_')
+			continue;
+		if (n == sizeof(plain))
+			return float_pattern(s, len) && !memchr(s, '_', len)
+				       ? (out->f = NAN, out->kind = LD_RES_FLOAT)
+				       : (out->kind = LD_RES_STR);
+		plain[n++] = s[k];
+	}
+	if (i < n && (plain[i] == '-' || plain[i] == '+'))
+		neg = plain[i++] == '-';
+	if (i + 1 < n && plain[i] == '0' && strchr("xXoObB", plain[i + 1])) {
+		base = plain[i + 1] == 'x' || plain[i + 1] == 'X' ? 16
+		       : plain[i + 1] == 'o' || plain[i + 1] == 'O' ? 8 : 2;
+		i += 2;
+	} else if (i + 1 < n && plain[i] == '0') {
+		base = 8;
+		out->octal0 = true;
+	}
+	if (i < n) {
+		size_t k;
+
+		for (k = i; k < n && digit_val(plain[k]) < base; k++) {
+			if (v > (~0ull - (unsigned)digit_val(plain[k])) / (unsigned)base)
+				huge = true;
+			else
+				v = v * (unsigned)base + (unsigned)digit_val(plain[k]);
+		}
+		if (k == n) {
+			/* ParseInt, then ParseUint: past both it is no integer */
+			if (huge || (neg && v > (1ull << 63)) ||
+			    (!neg && v > (unsigned long long)LLONG_MAX && plain[0] == '+'))
+				goto not_int;
+			out->kind = LD_RES_INT;
+			out->huge = !neg && v > (unsigned long long)LLONG_MAX;
+			if (out->huge)
+				out->i = LLONG_MAX;
+			else if (neg)
+				out->i = v ? -(long long)(v - 1) - 1 : 0;   /* down to LLONG_MIN */
+			else
+				out->i = (long long)v;
+			return LD_RES_INT;
+		}
+	}
+not_int:
+	out->octal0 = false;
+	if (float_pattern(plain, n)) {
+		out->f = float_value(plain, n);
+		return out->kind = LD_RES_FLOAT;
+	}
+	return out->kind = LD_RES_STR;
+}
+
+enum ld_res ld_resolve(const yaml_node_t *n, struct ld_num *out)
+{
+	const char *tag = n && n->tag ? (const char *)n->tag : YAML_DEFAULT_SCALAR_TAG;
+	enum ld_res r;
+
+	memset(out, 0, sizeof(*out));
+	if (!n || n->type != YAML_SCALAR_NODE)
+		return out->kind = LD_RES_BAD;
+	if (!strcmp(tag, YAML_DEFAULT_SCALAR_TAG))
+		return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
+			       ? ld_resolve_text(ld_scalar(n), n->data.scalar.length, out)
+			       : (out->kind = LD_RES_STR);
+	if (strncmp(tag, TAG_PREFIX, strlen(TAG_PREFIX)))
+		return out->kind = LD_RES_STR;   /* a local tag (!foo): its text */
+	tag += strlen(TAG_PREFIX);
+	r = ld_resolve_text(ld_scalar(n), n->data.scalar.length, out);
+	/* an explicit tag takes what the text is, or cannot decode it */
+	if (!strcmp(tag, "int"))
+		return r == LD_RES_INT ? r : (out->kind = LD_RES_BAD);
+	if (!strcmp(tag, "float")) {
+		if (r == LD_RES_INT) {
+			out->f = out->huge ? NAN : (double)out->i;
+			out->octal0 = false;
+			return out->kind = LD_RES_FLOAT;
+		}
+		return r == LD_RES_FLOAT ? r : (out->kind = LD_RES_BAD);
+	}
+	if (!strcmp(tag, "bool") || !strcmp(tag, "null"))
+		return r == (tag[0] == 'b' ? LD_RES_BOOL : LD_RES_NULL) ? r : (out->kind = LD_RES_BAD);
+	return out->kind = LD_RES_STR;   /* !!binary, !!timestamp, ...: text */
+}
+
+bool ld_is_int(const yaml_node_t *n)
+{
+	struct ld_num x;
+
+	return ld_resolve(n, &x) == LD_RES_INT;
+}
+
+bool ld_is_float(const yaml_node_t *n)
+{
+	struct ld_num x;
+
+	return ld_resolve(n, &x) == LD_RES_FLOAT;
+}
+
+bool ld_is_bool(const yaml_node_t *n)
+{
+	struct ld_num x;
+
+	return ld_resolve(n, &x) == LD_RES_BOOL;
+}
+
 const char *ld_type_name(const yaml_node_t *n)
 {
-	if (!n || ld_is_null(n))
+	struct ld_num x;
+
+	if (!n)
 		return "null";
 	switch (n->type) {
 	case YAML_MAPPING_NODE:
@@ -179,13 +373,20 @@ const char *ld_type_name(const yaml_node_t *n)
 	case YAML_SEQUENCE_NODE:
 		return "a list";
 	case YAML_SCALAR_NODE:
-		if (ld_is_int(n))
+		switch (ld_resolve(n, &x)) {
+		case LD_RES_NULL:
+			return "null";
+		case LD_RES_INT:
 			return "an integer";
-		if (ld_is_float(n))
+		case LD_RES_FLOAT:
 			return "a number";
-		if (ld_is_bool(n))
+		case LD_RES_BOOL:
 			return "a boolean";
-		return "a string";
+		case LD_RES_BAD:
+			return "a value its tag cannot have";
+		default:
+			return "a string";
+		}
 	default:
 		return "nothing";
 	}
@@ -346,31 +547,35 @@ int ld_str_or_empty(struct ld *ld, yaml_node_t *n, size_t max, char **out)
 int ld_int(struct ld *ld, yaml_node_t *n, long long min, long long max,
 	   const char *what, long long *out)
 {
-	const char *v;
-	long long x = 0;
-	bool neg = false;
+	struct ld_num x;
+	const char *text = n && n->type == YAML_SCALAR_NODE ? ld_scalar(n) : "";
+	bool long_text = strlen(text) > 20;
+	long long v;
 
-	if (!ld_is_int(n)) {
-		if (n && n->type == YAML_SCALAR_NODE && !ld_is_null(n))
-			return ld_err(ld, n, "expected an integer, got %s \"%.40s\"",
-				      ld_type_name(n), ld_scalar(n));
-		return ld_err(ld, n, "expected an integer, got %s", ld_type_name(n));
-	}
-	v = ld_scalar(n);
-	if (*v == '-' || *v == '+')
-		neg = *v++ == '-';
-	for (; *v; v++) {
-		if (x > 1000000000000LL) {
-			x = 1000000000000LL;   /* saturate: out of any range we use */
+	switch (ld_resolve(n, &x)) {
+	case LD_RES_INT:
+		v = x.huge ? LLONG_MAX : x.i;
+		break;
+	case LD_RES_FLOAT:
+		/* a JSON number to the API server: integral is an integer */
+		if (isfinite(x.f) && x.f == floor(x.f)) {
+			v = x.f >= 1e12 ? 1000000000000LL : x.f <= -1e12 ? -1000000000000LL
+								   : (long long)x.f;
 			break;
 		}
-		x = x * 10 + (*v - '0');
+		return ld_err(ld, n, "expected an integer, got the number %.40s", text);
+	default:
+		if (n && n->type == YAML_SCALAR_NODE && !ld_is_null(n))
+			return ld_err(ld, n, "expected an integer, got %s \"%.40s\"",
+				      ld_type_name(n), text);
+		return ld_err(ld, n, "expected an integer, got %s", ld_type_name(n));
 	}
-	if (neg)
-		x = -x;
-	if (x < min || x > max)
+	if (v < min || v > max)
 		return ld_err(ld, n, "%s %s out of range %lld-%lld", what,
-			      strlen(ld_scalar(n)) > 20 ? "(huge)" : ld_scalar(n), min, max);
-	*out = x;
+			      long_text ? "(huge)" : text, min, max);
+	if (x.octal0)
+		ld_note(ld, n, "%s %s is an octal number in YAML 1.1, read as %lld as kubectl "
+			"reads it (write %lld, or 0o%llo)", what, text, v, v, v);
+	*out = v;
 	return 0;
 }

@@ -19,6 +19,7 @@ int suite_compile(void);
 int suite_conformance(void);
 int suite_ops(void);
 int suite_filecache(void);
+int suite_syntax(void);
 
 static const char *find_dir(const char *argv0, const char *rel)
 {
@@ -56,5 +57,6 @@ int main(int argc, char **argv)
 	fails += suite_conformance();
 	fails += suite_ops();
 	fails += suite_filecache();
+	fails += suite_syntax();
 	return fails ? 1 : 0;
 }

@@ -152,6 +152,9 @@ bool ld_valid_port_name(const char *s);
 int ld_port_or_name(struct ld *ld, yaml_node_t *n, long long *v, char **named);
 
 /* ---- common object parts (objects.c) */
+/* label syntax as the API server checks it: NULL when valid, else why not */
+const char *ld_label_key_problem(const char *key);
+const char *ld_label_value_problem(const char *value);
 int ld_labels(struct ld *ld, yaml_node_t *n, struct pw_labels *out);
 int ld_selector(struct ld *ld, yaml_node_t *n, struct pw_selector *out);
 int ld_protocol(struct ld *ld, yaml_node_t *n, bool case_insensitive, uint8_t *out);

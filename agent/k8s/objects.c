@@ -11,8 +11,8 @@
 #include "k8s/internal.h"
 #include "k8s/ip.h"
 
-#define MAX_LABEL_KEY   317   /* prefix (253) / name (63) */
-#define MAX_LABEL_VALUE PW_LOAD_MAX_SCALAR
+#define MAX_LABEL_KEY   PW_LOAD_MAX_SCALAR   /* then checked by label_key() */
+#define MAX_LABEL_VALUE PW_LOAD_MAX_SCALAR   /* then checked by label_value() */
 #define MAX_PORT_NAME   PW_LOAD_MAX_NAME
 #define MAX_IFNAME      15
 
@@ -76,6 +76,115 @@ int ld_port_or_name(struct ld *ld, yaml_node_t *n, long long *v, char **named)
 	return 0;
 }
 
+/* ---- label syntax, as the API server validates it (IsQualifiedName,
+ * IsValidLabelValue of k8s.io/apimachinery/pkg/util/validation) */
+#define LABEL_NAME_MAX   63
+#define LABEL_PREFIX_MAX 253
+
+static bool alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9], n > 0 */
+static bool label_chars(const char *s, size_t n)
+{
+	if (!n || !alnum(s[0]) || !alnum(s[n - 1]))
+		return false;
+	for (size_t i = 1; i + 1 < n; i++)
+		if (!alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+			return false;
+	return true;
+}
+
+/* a DNS-1123 subdomain: [a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*
+ * of at most 253 characters */
+static bool dns_subdomain(const char *s, size_t n)
+{
+	size_t start = 0;
+
+	if (!n || n > LABEL_PREFIX_MAX)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && s[i] != '.') {
+			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+			      s[i] == '-'))
+				return false;
+			continue;
+		}
+		/* one label: s[start, i) */
+		if (i == start || s[start] == '-' || s[i - 1] == '-')
+			return false;
+		start = i + 1;
+	}
+	return true;
+}
+
+/* NULL if key is a valid label key ([prefix/]name), else why not */
+const char *ld_label_key_problem(const char *key)
+{
+	const char *slash = strchr(key, '/'), *name = slash ? slash + 1 : key;
+	size_t nlen = strlen(name);
+
+	if (slash && strchr(slash + 1, '/'))
+		return "a label key has at most one '/' (prefix/name)";
+	if (slash && slash == key)
+		return "the prefix before '/' is empty";
+	if (slash && !dns_subdomain(key, (size_t)(slash - key)))
+		return "the prefix before '/' must be a DNS subdomain: at most 253 characters, "
+		       "lowercase letters, digits, '-' and '.', starting and ending with a letter "
+		       "or digit (each part between dots too)";
+	if (!nlen)
+		return "the name part is empty";
+	if (nlen > LABEL_NAME_MAX)
+		return "the name part is longer than 63 characters";
+	if (!label_chars(name, nlen))
+		return "the name part must be letters, digits, '-', '_' or '.', starting and "
+		       "ending with a letter or digit";
+	return NULL;
+}
+
+/* NULL if value is a valid label value, else why not */
+const char *ld_label_value_problem(const char *value)
+{
+	size_t n = strlen(value);
+
+	if (n > LABEL_NAME_MAX)
+		return "longer than 63 characters";
+	if (n && !label_chars(value, n))
+		return "must be empty, or letters, digits, '-', '_' or '.', starting and ending "
+		       "with a letter or digit";
+	return NULL;
+}
+
+static int label_key(struct ld *ld, yaml_node_t *n, char **out)
+{
+	const char *why;
+	int ret = ld_str(ld, n, MAX_LABEL_KEY, out);
+
+	if (ret)
+		return ret;
+	why = ld_label_key_problem(*out);
+	if (why)
+		return ld_err(ld, n, "invalid label key \"%.80s%s\": %s", *out,
+			      strlen(*out) > 80 ? "..." : "", why);
+	return 0;
+}
+
+static int label_value(struct ld *ld, yaml_node_t *n, char **out)
+{
+	const char *why;
+	int ret = ld_str_or_empty(ld, n, MAX_LABEL_VALUE, out);
+
+	if (ret)
+		return ret;
+	why = ld_label_value_problem(*out);
+	if (why)
+		return ld_err(ld, n, "invalid label value \"%.80s%s\": %s", *out,
+			      strlen(*out) > 80 ? "..." : "", why);
+	return 0;
+}
+
 static int label_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct pw_label *)a)->key, ((const struct pw_label *)b)->key);
@@ -104,14 +213,14 @@ int ld_labels(struct ld *ld, yaml_node_t *n, struct pw_labels *out)
 
 		if (!k)
 			return -EINVAL;
-		ret = ld_str(ld, k, MAX_LABEL_KEY, &out->v[i].key);
+		ret = label_key(ld, k, &out->v[i].key);
 		if (ret)
 			return ret;
 		v = ld_node(ld, p->value);
 		if (!v)
 			return -EINVAL;
 		mark = ld_push_key(ld, out->v[i].key);
-		ret = ld_str_or_empty(ld, v, MAX_LABEL_VALUE, &out->v[i].value);
+		ret = label_value(ld, v, &out->v[i].value);
 		ld_pop(ld, mark);
 		if (ret)
 			return ret;
@@ -137,6 +246,9 @@ static int sel_req(struct ld *ld, yaml_node_t *n, struct pw_sel_req *r)
 		ret = ld_str(ld, f[0].val, MAX_LABEL_KEY, &r->key);
 	if (!ret && !r->key[0])
 		ret = ld_err(ld, f[0].val, "empty");
+	else if (!ret && ld_label_key_problem(r->key))
+		ret = ld_err(ld, f[0].val, "invalid label key \"%.80s%s\": %s", r->key,
+			     strlen(r->key) > 80 ? "..." : "", ld_label_key_problem(r->key));
 	ld_pop(ld, mark);
 	if (ret)
 		return ret;
@@ -186,7 +298,7 @@ static int sel_req(struct ld *ld, yaml_node_t *n, struct pw_sel_req *r)
 		yaml_node_t *v = ld_node(ld, f[2].val->data.sequence.items.start[i]);
 		size_t m2 = ld_push_idx(ld, i);
 
-		ret = v ? ld_str_or_empty(ld, v, MAX_LABEL_VALUE, &r->values[i]) : -EINVAL;
+		ret = v ? label_value(ld, v, &r->values[i]) : -EINVAL;
 		ld_pop(ld, m2);
 		if (ret)
 			goto out;

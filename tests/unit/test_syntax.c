@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Scalars typed as kubectl types them (go-yaml v2, YAML 1.1: 0x50 is 80,
- * "0x50" a port name), port names as the API server checks them. Errors are "file:line: field.path: message" and load nothing.
+ * "0x50" a port name), port names and label syntax as the API server checks
+ * them. Errors are "file:line: field.path: message" and load nothing.
  */
 #include <errno.h>
 #include <math.h>
@@ -296,6 +297,143 @@ ERR_CASE(t_syntax_err_target_port_name_bad,
 	 "  ports: [{port: 80, targetPort: Web}]\n",
 	 "t.yaml:4: spec.ports[0].targetPort: invalid port name \"Web\"")
 
+/* ------------------------------------------------------------ labels */
+
+static void t_syntax_label_keys(void)
+{
+	static const char *const good[] = {
+		"app", "a", "A", "app.kubernetes.io/name", "kubernetes.io/metadata.name",
+		"x/y", "a-b_c.d", "1", "example.com/Some_Name-1",
+		/* 63 */
+		"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij123",
+	};
+	static const char *const bad[] = {
+		"", "-app", "app-", "_a", "a.", "a b", "a/b/c", "/a", "a/", "Example.com/a",
+		"ex_ample.com/a", "-ex.com/a", "ex-.com/a", "ex..com/a", ".ex.com/a", "ex.com./a",
+		"a@b", "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij1234",
+	};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (ld_label_key_problem(good[i]) && !check_failed_now) {
+			check_failed_now = 1;
+			snprintf(check_why, sizeof(check_why), "key \"%s\" refused: %s", good[i],
+				 ld_label_key_problem(good[i]));
+		}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (!ld_label_key_problem(bad[i]) && !check_failed_now) {
+			check_failed_now = 1;
+			snprintf(check_why, sizeof(check_why), "key \"%s\" accepted", bad[i]);
+		}
+}
+
+static void t_syntax_label_key_prefix_253(void)
+{
+	char k[300];
+
+	/* a prefix of 253 (dotted parts of any length) is fine, 254 is not */
+	memset(k, 'a', 253);
+	for (int i = 50; i < 253; i += 50)
+		k[i] = '.';
+	snprintf(k + 253, sizeof(k) - 253, "/n");
+	CHECK(!ld_label_key_problem(k));
+	memmove(k + 1, k, strlen(k) + 1);
+	k[0] = 'b';
+	CHECK(ld_label_key_problem(k) != NULL);
+}
+
+static void t_syntax_label_values(void)
+{
+	static const char *const good[] = {
+		"", "web", "Web_1", "1.2.3", "a-b", "x",
+		"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij123",
+	};
+	static const char *const bad[] = {
+		"-web", "web-", ".x", "x_", "a b", "a/b", "a:b", "é",
+		"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij1234",
+	};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CHECK(!ld_label_value_problem(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(ld_label_value_problem(bad[i]) != NULL);
+}
+
+ERR_CASE(t_syntax_err_label_key,
+	 "kind: Pod\n"
+	 "metadata:\n"
+	 "  name: a\n"
+	 "  labels:\n"
+	 "    Example.com/app: web\n",
+	 "t.yaml:5: metadata.labels: invalid label key \"Example.com/app\": the prefix before '/' must be a DNS subdomain")
+
+ERR_CASE(t_syntax_err_label_value,
+	 "kind: Namespace\n"
+	 "metadata:\n"
+	 "  name: a\n"
+	 "  labels:\n"
+	 "    app: web server\n",
+	 "t.yaml:5: metadata.labels.app: invalid label value \"web server\": must be empty, or letters")
+
+ERR_CASE(t_syntax_err_match_labels_key,
+	 NP "    - port: 80\n"
+	 "    from:\n"
+	 "    - podSelector:\n"
+	 "        matchLabels: {\"a/b/c\": x}\n",
+	 "t.yaml:11: spec.ingress[0].from[0].podSelector.matchLabels: invalid label key \"a/b/c\": a label key has at most one '/'")
+
+ERR_CASE(t_syntax_err_match_labels_value,
+	 NP "    - port: 80\n"
+	 "    from:\n"
+	 "    - namespaceSelector:\n"
+	 "        matchLabels: {team: -a}\n",
+	 "t.yaml:11: spec.ingress[0].from[0].namespaceSelector.matchLabels.team: invalid label value \"-a\"")
+
+ERR_CASE(t_syntax_err_expression_key,
+	 NP "    - port: 80\n"
+	 "    from:\n"
+	 "    - podSelector:\n"
+	 "        matchExpressions:\n"
+	 "        - {key: \"app name\", operator: Exists}\n",
+	 "t.yaml:12: spec.ingress[0].from[0].podSelector.matchExpressions[0].key: invalid label key \"app name\"")
+
+ERR_CASE(t_syntax_err_expression_value,
+	 NP "    - port: 80\n"
+	 "    from:\n"
+	 "    - podSelector:\n"
+	 "        matchExpressions:\n"
+	 "        - key: app\n"
+	 "          operator: In\n"
+	 "          values: [web, \"web_\"]\n",
+	 "t.yaml:14: spec.ingress[0].from[0].podSelector.matchExpressions[0].values[1]: invalid label value \"web_\"")
+
+ERR_CASE(t_syntax_err_service_selector,
+	 "kind: Service\n"
+	 "metadata: {name: s}\n"
+	 "spec:\n"
+	 "  selector: {app: \"a/b\"}\n",
+	 "t.yaml:4: spec.selector.app: invalid label value \"a/b\"")
+
+static void t_syntax_valid_labels_load(void)
+{
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_load(
+		"kind: Pod\n"
+		"metadata:\n"
+		"  name: a\n"
+		"  labels:\n"
+		"    app.kubernetes.io/name: Web_1.2\n"
+		"    empty: \"\"\n"
+		"    nothing:\n"
+		"    tier: '1'\n",
+		&err, NULL);
+
+	CHECK(c != NULL);
+	if (c) {
+		CHECK_EQ(c->pods[0].labels.n, 4);
+		pw_cluster_free(c);
+	}
+}
+
 int suite_syntax(void)
 {
 	RUN(t_syntax_yaml11_typing);
@@ -320,5 +458,16 @@ int suite_syntax(void)
 	RUN(t_syntax_err_container_port_name_number);
 	RUN(t_syntax_err_container_port_name_bad);
 	RUN(t_syntax_err_target_port_name_bad);
+	RUN(t_syntax_label_keys);
+	RUN(t_syntax_label_key_prefix_253);
+	RUN(t_syntax_label_values);
+	RUN(t_syntax_err_label_key);
+	RUN(t_syntax_err_label_value);
+	RUN(t_syntax_err_match_labels_key);
+	RUN(t_syntax_err_match_labels_value);
+	RUN(t_syntax_err_expression_key);
+	RUN(t_syntax_err_expression_value);
+	RUN(t_syntax_err_service_selector);
+	RUN(t_syntax_valid_labels_load);
 	return check_summary();
 }

@@ -32,6 +32,8 @@ MAIN_OBJ   := $(BUILD)/agent/main.o
 
 SAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.c))
+# plain C (libc, libyaml) beside the pure sources that the unit suites test too
+UNIT_EXTRA := agent/source/kubeconfig.c
 DP_SRCS    := $(sort $(wildcard tests/datapath/*.c))
 
 .PHONY: all setup test unit datapath conformance e2e demo bench clean
@@ -74,11 +76,11 @@ podwall-cni: $(CNI_SRCS) $(wildcard cni/*.h) agent/source/cni_proto.h
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(CNI_LDFLAGS) $(CNI_SRCS) -ljansson -o $@
 
 # ---------------------------------------------------------------- tests
-$(BUILD)/tests/unit_tests: $(PURE_SRCS) $(UNIT_SRCS) $(wildcard agent/*.h agent/*/*.h tests/lib/*.h) include/podwall/abi.h
+$(BUILD)/tests/unit_tests: $(PURE_SRCS) $(UNIT_EXTRA) $(UNIT_SRCS) $(wildcard agent/*.h agent/*/*.h tests/lib/*.h) include/podwall/abi.h
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-		$(SAN_FLAGS) $(PURE_SRCS) $(UNIT_SRCS) -lyaml -pthread -o $@
+		$(SAN_FLAGS) $(PURE_SRCS) $(UNIT_EXTRA) $(UNIT_SRCS) -lyaml -pthread -o $@
 
 $(BUILD)/tests/datapath_tests: $(AGENT_OBJS) $(DP_SRCS) $(wildcard tests/lib/*.h)
 	$(call msg,CC,$@)

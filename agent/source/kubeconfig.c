@@ -3,12 +3,15 @@
  * kubeconfig and in-cluster configuration (kubeconfig.h), read with libyaml.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <yaml.h>
 #include "source/kubeconfig.h"
 
@@ -142,48 +145,181 @@ int pw_kcfg_in_cluster(struct pw_kcfg *out, char *why, size_t why_len)
 
 /* --------------------------------------------------------------- YAML */
 
+/*
+ * The file is hostile input as much as a manifest is (whoever can write it
+ * decides which API server the agent trusts, but a broken or planted file
+ * must not take the agent down): it is read whole within PW_KCFG_MAX_FILE,
+ * its first document is scanned as events with every bound checked before
+ * libyaml builds it, and every value read is checked for its type, for a
+ * second key of the same name and for NUL bytes. Errors name the file, the
+ * line and the field: "PATH:LINE: users[0].user.token: expected a string".
+ */
 struct kdoc {
 	yaml_document_t d;
 	char            dir[PATH_MAX];
+	const char     *path;
+	char           *why;
+	size_t          why_len;
+	/* mapping pairs looked at, and the cap: aliases share nodes, so a list
+	 * of aliases of one large mapping would make lookups quadratic */
+	size_t          visits, max_visits;
 };
+
+static int kerr(struct kdoc *k, const yaml_node_t *n, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int kerr(struct kdoc *k, const yaml_node_t *n, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	int m;
+
+	m = snprintf(k->why, k->why_len, "%s:%d: %s%s", k->path,
+		     n ? (int)n->start_mark.line + 1 : 1, field ? field : "", field ? ": " : "");
+	if (m < 0 || (size_t)m >= k->why_len)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(k->why + m, k->why_len - (size_t)m, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* why = the whole message; -EINVAL */
+static int kfail(struct kdoc *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int kfail(struct kdoc *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(k->why, k->why_len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
 
 static yaml_node_t *node(struct kdoc *k, int id)
 {
 	return id ? yaml_document_get_node(&k->d, id) : NULL;
 }
 
-static const char *scalar(yaml_node_t *n)
+static bool is_null(const yaml_node_t *n)
 {
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+	const char *v;
+
+	if (!n)
+		return true;
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	v = (const char *)n->data.scalar.value;
+	return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+	       !strcmp(v, "NULL");
 }
 
-static yaml_node_t *get(struct kdoc *k, yaml_node_t *m, const char *key)
+static const char *type_name(const yaml_node_t *n)
 {
-	if (!m || m->type != YAML_MAPPING_NODE)
-		return NULL;
+	if (is_null(n))
+		return "null";
+	return n->type == YAML_MAPPING_NODE ? "a mapping"
+	       : n->type == YAML_SEQUENCE_NODE ? "a list" : "a string";
+}
+
+/* *out = m[key] (NULL when absent or null). m must be a mapping (or null)
+ * with key at most once. */
+static int get(struct kdoc *k, yaml_node_t *m, const char *mfield, const char *key,
+	       yaml_node_t **out)
+{
+	yaml_node_t *found = NULL;
+
+	*out = NULL;
+	if (is_null(m))
+		return 0;
+	if (m->type != YAML_MAPPING_NODE)
+		return kerr(k, m, mfield, "expected a mapping, got %s", type_name(m));
+	k->visits += (size_t)(m->data.mapping.pairs.top - m->data.mapping.pairs.start);
+	if (k->visits > k->max_visits)
+		return kerr(k, m, mfield, "aliases make this kubeconfig cost more than %zu lookups",
+			    k->max_visits);
 	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-		const char *s = scalar(node(k, p->key));
+		yaml_node_t *kn = node(k, p->key);
 
-		if (s && !strcmp(s, key))
-			return node(k, p->value);
+		if (!kn || kn->type != YAML_SCALAR_NODE ||
+		    kn->data.scalar.length != strlen(key) ||
+		    memcmp(kn->data.scalar.value, key, kn->data.scalar.length))
+			continue;
+		if (found)
+			return kerr(k, kn, mfield, "duplicate key \"%s\"", key);
+		found = node(k, p->value);
+		if (!found)
+			return kerr(k, kn, mfield, "internal error: dangling YAML node");
 	}
-	return NULL;
+	if (!is_null(found))
+		*out = found;
+	return 0;
 }
 
-/* The `field` mapping of the entry named name in the list seq (clusters, users, contexts). */
-static yaml_node_t *named(struct kdoc *k, yaml_node_t *seq, const char *name, const char *field)
+/* *out = the string m[key], NULL when absent or null */
+static int get_str(struct kdoc *k, yaml_node_t *m, const char *mfield, const char *key,
+		   const char **out)
 {
-	if (!seq || seq->type != YAML_SEQUENCE_NODE || !name)
-		return NULL;
+	char field[256];
+	yaml_node_t *v;
+	int ret = get(k, m, mfield, key, &v);
+
+	*out = NULL;
+	if (ret || !v)
+		return ret;
+	snprintf(field, sizeof(field), "%s%s%s", mfield ? mfield : "", mfield ? "." : "", key);
+	if (v->type != YAML_SCALAR_NODE)
+		return kerr(k, v, field, "expected a string, got %s", type_name(v));
+	if (memchr(v->data.scalar.value, 0, v->data.scalar.length))
+		return kerr(k, v, field, "NUL byte in string");
+	*out = (const char *)v->data.scalar.value;
+	return 0;
+}
+
+/* The `field` mapping of the one entry named name in the list key of the
+ * root (clusters, users, contexts); *out NULL when there is none. A second
+ * entry of that name is an error, as it is to kubectl. */
+static int named(struct kdoc *k, yaml_node_t *root, const char *key, const char *name,
+		 const char *field, yaml_node_t **out, char *opath, size_t opath_len)
+{
+	yaml_node_t *seq, *hit = NULL;
+	size_t hit_i = 0;
+	int ret;
+
+	*out = NULL;
+	ret = get(k, root, NULL, key, &seq);
+	if (ret || !seq)
+		return ret;
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return kerr(k, seq, key, "expected a list, got %s", type_name(seq));
 	for (yaml_node_item_t *i = seq->data.sequence.items.start; i < seq->data.sequence.items.top;
 	     i++) {
+		size_t idx = (size_t)(i - seq->data.sequence.items.start);
 		yaml_node_t *e = node(k, *i);
-		const char *n = scalar(get(k, e, "name"));
+		const char *n;
+		char epath[64];
 
-		if (n && !strcmp(n, name))
-			return get(k, e, field);
+		snprintf(epath, sizeof(epath), "%s[%zu]", key, idx);
+		if (!e || e->type != YAML_MAPPING_NODE)
+			return kerr(k, e, epath, "expected a mapping, got %s", type_name(e));
+		ret = get_str(k, e, epath, "name", &n);
+		if (ret)
+			return ret;
+		if (!n || strcmp(n, name))
+			continue;
+		if (hit)
+			return kerr(k, e, epath, "a second entry named \"%.100s\" (the first is %s[%zu])",
+				    name, key, hit_i);
+		hit = e;
+		hit_i = idx;
 	}
-	return NULL;
+	if (!hit)
+		return 0;
+	snprintf(opath, opath_len, "%s[%zu].%s", key, hit_i, field);
+	ret = get(k, hit, opath, field, out);
+	if (!ret && *out && (*out)->type != YAML_MAPPING_NODE)
+		return kerr(k, *out, opath, "expected a mapping, got %s", type_name(*out));
+	return ret;
 }
 
 static int dup_str(const char *s, char **out)
@@ -209,15 +345,240 @@ static int dup_path(struct kdoc *k, const char *s, char **out)
 	return dup_str(buf, out);
 }
 
-static int blob(const char *s, struct pw_blob *out, const char *what, char *why, size_t why_len)
+/* m[key] as a string (NULL when absent), copied (a path: relative to the
+ * kubeconfig's directory when as_path) */
+static int take_str(struct kdoc *k, yaml_node_t *m, const char *mfield, const char *key,
+		    bool as_path, char **out)
 {
-	if (!s || !s[0])
-		return 0;
+	const char *s;
+	int ret = get_str(k, m, mfield, key, &s);
+
+	*out = NULL;
+	if (ret)
+		return ret;
+	ret = as_path ? dup_path(k, s, out) : dup_str(s, out);
+	if (ret == -ENAMETOOLONG)
+		return kerr(k, m, mfield, "%s: path too long", key);
+	if (ret)
+		return kerr(k, m, mfield, "out of memory");
+	return 0;
+}
+
+static int take_blob(struct kdoc *k, yaml_node_t *m, const char *mfield, const char *key,
+		     struct pw_blob *out)
+{
+	const char *s;
+	yaml_node_t *v;
+	int ret = get_str(k, m, mfield, key, &s);
+
+	if (ret || !s || !s[0])
+		return ret;
 	if (pw_base64_decode(s, out)) {
-		snprintf(why, why_len, "%s: not base64", what);
-		return -EINVAL;
+		char field[256];
+
+		snprintf(field, sizeof(field), "%s.%s", mfield, key);
+		get(k, m, mfield, key, &v);
+		return kerr(k, v, field, "not base64");
 	}
 	return 0;
+}
+
+/* Read the file whole, within the bound. */
+static int read_bounded(struct kdoc *k, char **buf, size_t *len)
+{
+	struct stat st;
+	size_t cap = 64 * 1024, n = 0;
+	char *b = NULL;
+	int fd, ret = 0;
+
+	*buf = NULL;
+	*len = 0;
+	fd = open(k->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(k->why, k->why_len, "%s: %s", k->path, strerror(errno));
+		return ret;
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > PW_KCFG_MAX_FILE) {
+		snprintf(k->why, k->why_len, "%s: %lld bytes, more than the limit of %u", k->path,
+			 (long long)st.st_size, PW_KCFG_MAX_FILE);
+		ret = -EFBIG;
+		goto out;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			char *nb;
+
+			if (cap > PW_KCFG_MAX_FILE) {
+				snprintf(k->why, k->why_len, "%s: more than the limit of %u bytes",
+					 k->path, PW_KCFG_MAX_FILE);
+				ret = -EFBIG;
+				goto out;
+			}
+			nb = realloc(b, cap * 2);
+			if (!nb) {
+				ret = -ENOMEM;
+				snprintf(k->why, k->why_len, "%s: out of memory", k->path);
+				goto out;
+			}
+			b = nb;
+			cap *= 2;
+		}
+		if (!b && !(b = malloc(cap))) {
+			ret = -ENOMEM;
+			snprintf(k->why, k->why_len, "%s: out of memory", k->path);
+			goto out;
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			ret = -errno;
+			snprintf(k->why, k->why_len, "%s: read: %s", k->path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > PW_KCFG_MAX_FILE) {
+		snprintf(k->why, k->why_len, "%s: more than the limit of %u bytes", k->path,
+			 PW_KCFG_MAX_FILE);
+		ret = -EFBIG;
+	}
+out:
+	close(fd);
+	if (ret) {
+		free(b);
+		return ret;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+static int yaml_error(struct kdoc *k, yaml_parser_t *p)
+{
+	if (p->error == YAML_MEMORY_ERROR) {
+		snprintf(k->why, k->why_len, "%s: out of memory parsing YAML", k->path);
+		return -ENOMEM;
+	}
+	snprintf(k->why, k->why_len, "%s:%zu: invalid YAML: %s", k->path,
+		 (p->error == YAML_READER_ERROR ? 0 : p->problem_mark.line) + 1,
+		 p->problem ? p->problem : "error");
+	return -EINVAL;
+}
+
+/* The first document as events, every bound checked, before it is built. */
+static int prescan(struct kdoc *k, const char *buf, size_t len)
+{
+	/* items so far of each open collection (a mapping's keys and values) */
+	size_t items[PW_KCFG_MAX_DEPTH + 1] = { 0 };
+	bool is_map[PW_KCFG_MAX_DEPTH + 1] = { false };
+	size_t nodes = 0, anchors = 0, aliases = 0;
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int depth = 0, ret = 0;
+	bool done = false;
+
+	if (!yaml_parser_initialize(&p)) {
+		snprintf(k->why, k->why_len, "out of memory");
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	while (!done && !ret) {
+		const yaml_char_t *anchor = NULL;
+		bool is_node = false;
+		int line;
+
+		if (!yaml_parser_parse(&p, &ev)) {
+			ret = yaml_error(k, &p);
+			break;
+		}
+		line = (int)ev.start_mark.line + 1;
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+		case YAML_DOCUMENT_END_EVENT:  /* the loader reads the first document only */
+			done = true;
+			break;
+		case YAML_ALIAS_EVENT:
+			is_node = true;
+			if (++aliases > PW_KCFG_MAX_ALIASES)
+				ret = kfail(k, "%s:%d: more than %d aliases",
+					       k->path, line, PW_KCFG_MAX_ALIASES);
+			break;
+		case YAML_SCALAR_EVENT:
+			is_node = true;
+			anchor = ev.data.scalar.anchor;
+			if (ev.data.scalar.length > PW_KCFG_MAX_SCALAR)
+				ret = kfail(k, "%s:%d: scalar of %zu bytes, more "
+					       "than %u", k->path, line, ev.data.scalar.length,
+					       PW_KCFG_MAX_SCALAR);
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			is_node = true;
+			anchor = ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
+								       : ev.data.mapping_start.anchor;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		default:
+			break;
+		}
+		if (!ret && is_node) {
+			/* counted in the collection it is in, then maybe opens one */
+			if (depth > 0 && ++items[depth] > (is_map[depth] ? 2u : 1u) *
+								  (size_t)PW_KCFG_MAX_ENTRIES)
+				ret = kfail(k, "%s:%d: a list or mapping of more "
+					       "than %d entries", k->path, line,
+					       PW_KCFG_MAX_ENTRIES);
+			else if (anchor && ++anchors > PW_KCFG_MAX_ANCHORS)
+				ret = kfail(k, "%s:%d: more than %d anchors",
+					       k->path, line, PW_KCFG_MAX_ANCHORS);
+			else if (++nodes > PW_KCFG_MAX_NODES)
+				ret = kfail(k, "%s:%d: more than %u nodes",
+					       k->path, line, PW_KCFG_MAX_NODES);
+			else if (ev.type == YAML_SEQUENCE_START_EVENT ||
+				 ev.type == YAML_MAPPING_START_EVENT) {
+				if (++depth > PW_KCFG_MAX_DEPTH)
+					ret = kfail(k, "%s:%d: nested deeper than "
+						       "%d levels", k->path, line,
+						       PW_KCFG_MAX_DEPTH);
+				else {
+					items[depth] = 0;
+					is_map[depth] = ev.type == YAML_MAPPING_START_EVENT;
+				}
+			}
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return ret;
+}
+
+/* a YAML 1.1 boolean (kubectl's go-yaml v2): 1 true, 0 false, -1 neither */
+static int yaml_bool(const yaml_node_t *n)
+{
+	static const char *const t[] = { "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
+					  "on", "On", "ON" };
+	static const char *const f[] = { "n", "N", "no", "No", "NO", "false", "False", "FALSE",
+					  "off", "Off", "OFF" };
+	const char *v = (const char *)n->data.scalar.value;
+
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return -1;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (!strcmp(v, t[i]))
+			return 1;
+		if (!strcmp(v, f[i]))
+			return 0;
+	}
+	return -1;
 }
 
 int pw_kcfg_load(const char *path, const char *context, struct pw_kcfg *out, char *why,
@@ -225,20 +586,20 @@ int pw_kcfg_load(const char *path, const char *context, struct pw_kcfg *out, cha
 {
 	struct kdoc k;
 	yaml_parser_t p;
-	yaml_node_t *root, *ctx, *cl, *us;
-	const char *ctx_name, *cl_name, *us_name, *s;
-	char buf[PATH_MAX + 128];
-	FILE *f;
-	int ret = -EINVAL;
+	yaml_node_t *root, *ctx, *cl, *us, *v;
+	const char *ctx_name, *cl_name = NULL, *us_name = NULL, *s;
+	char buf[PATH_MAX + 128], ctx_path[96], cl_path[96], us_path[96];
+	char *text = NULL;
+	size_t len;
+	bool loaded = false;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
 	memset(&k, 0, sizeof(k));
+	k.path = path;
+	k.why = why;
+	k.why_len = why_len;
 	why[0] = 0;
-	f = fopen(path, "re");
-	if (!f) {
-		snprintf(why, why_len, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
 	{
 		const char *slash = strrchr(path, '/');
 
@@ -247,101 +608,171 @@ int pw_kcfg_load(const char *path, const char *context, struct pw_kcfg *out, cha
 		if (slash == path)
 			snprintf(k.dir, sizeof(k.dir), "/");
 	}
-	if (!yaml_parser_initialize(&p)) {
-		fclose(f);
-		snprintf(why, why_len, "out of memory");
-		return -ENOMEM;
-	}
-	yaml_parser_set_input_file(&p, f);
-	if (!yaml_parser_load(&p, &k.d)) {
-		snprintf(why, why_len, "%s:%zu: %s", path, p.problem_mark.line + 1,
-			 p.problem ? p.problem : "YAML error");
-		yaml_parser_delete(&p);
-		fclose(f);
-		return -EINVAL;
-	}
-	yaml_parser_delete(&p);
-	fclose(f);
-
-	root = yaml_document_get_root_node(&k.d);
-	ctx_name = context ? context : scalar(get(&k, root, "current-context"));
-	if (!ctx_name) {
-		snprintf(why, why_len, "%s: no current-context (give --kube-context)", path);
-		goto out;
-	}
-	ctx = named(&k, get(&k, root, "contexts"), ctx_name, "context");
-	if (!ctx) {
-		snprintf(why, why_len, "%s: no context named \"%s\"", path, ctx_name);
-		goto out;
-	}
-	cl_name = scalar(get(&k, ctx, "cluster"));
-	us_name = scalar(get(&k, ctx, "user"));
-	cl = named(&k, get(&k, root, "clusters"), cl_name, "cluster");
-	if (!cl) {
-		snprintf(why, why_len, "%s: context \"%s\": no cluster named \"%s\"", path, ctx_name,
-			 cl_name ? cl_name : "");
-		goto out;
-	}
-	us = us_name ? named(&k, get(&k, root, "users"), us_name, "user") : NULL;
-	if (us_name && !us) {
-		snprintf(why, why_len, "%s: context \"%s\": no user named \"%s\"", path, ctx_name,
-			 us_name);
-		goto out;
-	}
-
-	s = scalar(get(&k, cl, "server"));
-	/* with a host: "https://" alone left "https:" once trailing slashes went */
-	if (!s || (strncmp(s, "https://", 8) && strncmp(s, "http://", 7)) ||
-	    !s[strncmp(s, "https://", 8) ? 7 : 8] || s[strncmp(s, "https://", 8) ? 7 : 8] == '/') {
-		snprintf(why, why_len, "%s: cluster \"%s\": server must be an http(s) URL", path,
-			 cl_name);
-		goto out;
-	}
-	ret = -ENOMEM;
-	if (dup_str(s, &out->server))
-		goto out;
-	while (out->server[0] && out->server[strlen(out->server) - 1] == '/')
-		out->server[strlen(out->server) - 1] = 0;
-	if (dup_path(&k, scalar(get(&k, cl, "certificate-authority")), &out->ca_file) ||
-	    dup_str(scalar(get(&k, cl, "tls-server-name")), &out->tls_server_name))
-		goto out;
-	ret = blob(scalar(get(&k, cl, "certificate-authority-data")), &out->ca,
-		   "certificate-authority-data", why, why_len);
+	ret = read_bounded(&k, &text, &len);
+	if (ret)
+		return ret;
+	ret = prescan(&k, text, len);
 	if (ret)
 		goto out;
-	s = scalar(get(&k, cl, "insecure-skip-tls-verify"));
-	out->insecure = s && !strcmp(s, "true");
-
-	if (us) {
-		if (get(&k, us, "exec") || get(&k, us, "auth-provider")) {
-			snprintf(why, why_len, "%s: user \"%s\": exec and auth-provider credentials "
-				 "are not supported; use a token or a client certificate", path, us_name);
-			ret = -EINVAL;
-			goto out;
-		}
+	if (!yaml_parser_initialize(&p)) {
+		snprintf(why, why_len, "out of memory");
 		ret = -ENOMEM;
-		if (dup_str(scalar(get(&k, us, "token")), &out->token) ||
-		    dup_path(&k, scalar(get(&k, us, "tokenFile")), &out->token_file) ||
-		    dup_path(&k, scalar(get(&k, us, "client-certificate")), &out->cert_file) ||
-		    dup_path(&k, scalar(get(&k, us, "client-key")), &out->key_file) ||
-		    dup_str(scalar(get(&k, us, "username")), &out->username) ||
-		    dup_str(scalar(get(&k, us, "password")), &out->password))
-			goto out;
-		ret = blob(scalar(get(&k, us, "client-certificate-data")), &out->cert,
-			   "client-certificate-data", why, why_len);
-		if (!ret)
-			ret = blob(scalar(get(&k, us, "client-key-data")), &out->key,
-				   "client-key-data", why, why_len);
+		goto out;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&p, &k.d)) {
+		ret = yaml_error(&k, &p);
+		yaml_parser_delete(&p);
+		goto out;
+	}
+	yaml_parser_delete(&p);
+	loaded = true;
+	/* without aliases each pair is looked at a few times at most: the
+	 * entries' names once per list lookup, a context, cluster or user's
+	 * fields once each */
+	k.max_visits = PW_KCFG_VISITS_PER_NODE * (size_t)(k.d.nodes.top - k.d.nodes.start) +
+		       PW_KCFG_VISITS_SLACK;
+
+	root = yaml_document_get_root_node(&k.d);
+	if (!root || is_null(root) || root->type != YAML_MAPPING_NODE) {
+		ret = kerr(&k, root, NULL, "a kubeconfig is a mapping, got %s",
+			   root ? type_name(root) : "nothing");
+		goto out;
+	}
+	ctx_name = context;
+	if (!ctx_name) {
+		ret = get_str(&k, root, NULL, "current-context", &ctx_name);
 		if (ret)
 			goto out;
 	}
-	snprintf(buf, sizeof(buf), "kubeconfig %s (context %s)", path, ctx_name);
+	if (!ctx_name || !ctx_name[0]) {
+		ret = -EINVAL;
+		snprintf(why, why_len, "%s: no current-context (give --kube-context)", path);
+		goto out;
+	}
+	ret = named(&k, root, "contexts", ctx_name, "context", &ctx, ctx_path, sizeof(ctx_path));
+	if (ret)
+		goto out;
+	if (!ctx) {
+		if (context) {
+			ret = -EINVAL;
+			snprintf(why, why_len, "%s: no context named \"%.200s\" (--kube-context)",
+				 path, ctx_name);
+		} else {
+			get(&k, root, NULL, "current-context", &v);
+			ret = kerr(&k, v, "current-context", "no context named \"%.200s\"", ctx_name);
+		}
+		goto out;
+	}
+	ret = get_str(&k, ctx, ctx_path, "cluster", &cl_name);
+	if (!ret)
+		ret = get_str(&k, ctx, ctx_path, "user", &us_name);
+	if (ret)
+		goto out;
+	cl = NULL;
+	if (cl_name)
+		ret = named(&k, root, "clusters", cl_name, "cluster", &cl, cl_path, sizeof(cl_path));
+	if (ret)
+		goto out;
+	if (!cl) {
+		snprintf(buf, sizeof(buf), "%s.cluster", ctx_path);
+		get(&k, ctx, ctx_path, "cluster", &v);
+		ret = cl_name ? kerr(&k, v, buf, "no cluster named \"%.200s\"", cl_name)
+			      : kerr(&k, ctx, ctx_path, "context \"%.200s\" names no cluster", ctx_name);
+		goto out;
+	}
+	us = NULL;
+	if (us_name)
+		ret = named(&k, root, "users", us_name, "user", &us, us_path, sizeof(us_path));
+	if (ret)
+		goto out;
+	if (us_name && !us) {
+		snprintf(buf, sizeof(buf), "%s.user", ctx_path);
+		get(&k, ctx, ctx_path, "user", &v);
+		ret = kerr(&k, v, buf, "no user named \"%.200s\"", us_name);
+		goto out;
+	}
+
+	ret = get_str(&k, cl, cl_path, "server", &s);
+	if (ret)
+		goto out;
+	/* with a host: "https://" alone left "https:" once trailing slashes went */
+	if (!s || (strncmp(s, "https://", 8) && strncmp(s, "http://", 7)) ||
+	    !s[strncmp(s, "https://", 8) ? 7 : 8] || s[strncmp(s, "https://", 8) ? 7 : 8] == '/') {
+		snprintf(buf, sizeof(buf), "%s.server", cl_path);
+		get(&k, cl, cl_path, "server", &v);
+		ret = kerr(&k, v ? v : cl, buf, "cluster \"%.200s\": server must be an http(s) URL",
+			   cl_name);
+		goto out;
+	}
+	ret = take_str(&k, cl, cl_path, "server", false, &out->server);
+	if (ret)
+		goto out;
+	while (out->server[0] && out->server[strlen(out->server) - 1] == '/')
+		out->server[strlen(out->server) - 1] = 0;
+	ret = take_str(&k, cl, cl_path, "certificate-authority", true, &out->ca_file);
+	if (!ret)
+		ret = take_str(&k, cl, cl_path, "tls-server-name", false, &out->tls_server_name);
+	if (!ret)
+		ret = take_blob(&k, cl, cl_path, "certificate-authority-data", &out->ca);
+	if (!ret)
+		ret = get(&k, cl, cl_path, "insecure-skip-tls-verify", &v);
+	if (ret)
+		goto out;
+	if (v) {
+		int b = yaml_bool(v);
+
+		if (b < 0) {
+			snprintf(buf, sizeof(buf), "%s.insecure-skip-tls-verify", cl_path);
+			ret = kerr(&k, v, buf, "expected true or false");
+			goto out;
+		}
+		out->insecure = b;
+	}
+
+	if (us) {
+		yaml_node_t *e1, *e2;
+
+		ret = get(&k, us, us_path, "exec", &e1);
+		if (!ret)
+			ret = get(&k, us, us_path, "auth-provider", &e2);
+		if (ret)
+			goto out;
+		if (e1 || e2) {
+			ret = kerr(&k, e1 ? e1 : e2, us_path, "user \"%.200s\": exec and "
+				   "auth-provider credentials are not supported; use a token or a "
+				   "client certificate", us_name);
+			goto out;
+		}
+		ret = take_str(&k, us, us_path, "token", false, &out->token);
+		if (!ret)
+			ret = take_str(&k, us, us_path, "tokenFile", true, &out->token_file);
+		if (!ret)
+			ret = take_str(&k, us, us_path, "client-certificate", true, &out->cert_file);
+		if (!ret)
+			ret = take_str(&k, us, us_path, "client-key", true, &out->key_file);
+		if (!ret)
+			ret = take_str(&k, us, us_path, "username", false, &out->username);
+		if (!ret)
+			ret = take_str(&k, us, us_path, "password", false, &out->password);
+		if (!ret)
+			ret = take_blob(&k, us, us_path, "client-certificate-data", &out->cert);
+		if (!ret)
+			ret = take_blob(&k, us, us_path, "client-key-data", &out->key);
+		if (ret)
+			goto out;
+	}
+	snprintf(buf, sizeof(buf), "kubeconfig %s (context %.200s)", path, ctx_name);
 	ret = dup_str(buf, &out->origin);
+	if (ret)
+		snprintf(why, why_len, "out of memory");
 out:
-	yaml_document_delete(&k.d);
+	if (loaded)
+		yaml_document_delete(&k.d);
+	free(text);
 	if (ret) {
-		if (ret == -ENOMEM && !why[0])
-			snprintf(why, why_len, "out of memory");
+		if (!why[0])
+			snprintf(why, why_len, "%s: %s", path, strerror(-ret));
 		pw_kcfg_free(out);
 	}
 	return ret;

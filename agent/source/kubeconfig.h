@@ -19,6 +19,20 @@
 
 #define PW_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
+/* Bounds on a kubeconfig (hostile input as much as a manifest is; those of
+ * the manifest loader, agent/k8s/internal.h, scaled to what a kubeconfig of
+ * a few thousand contexts with embedded certificates needs). */
+#define PW_KCFG_MAX_FILE    (16u * 1024 * 1024) /* bytes of the file */
+#define PW_KCFG_MAX_DEPTH   32                  /* nesting of collections */
+#define PW_KCFG_MAX_SCALAR  (1u * 1024 * 1024)  /* bytes of one scalar */
+#define PW_KCFG_MAX_NODES   (1u * 1024 * 1024)  /* nodes of the document */
+#define PW_KCFG_MAX_ENTRIES 16384               /* items of a list, keys of a mapping */
+#define PW_KCFG_MAX_ANCHORS 1024                /* libyaml looks them up linearly */
+#define PW_KCFG_MAX_ALIASES 65536
+/* mapping pairs looked at while reading (aliases share nodes): per node */
+#define PW_KCFG_VISITS_PER_NODE 8
+#define PW_KCFG_VISITS_SLACK    4096
+
 struct pw_blob {
 	unsigned char *data;
 	size_t         len;

@@ -20,6 +20,7 @@ int suite_conformance(void);
 int suite_ops(void);
 int suite_filecache(void);
 int suite_syntax(void);
+int suite_kubeconfig(void);
 
 static const char *find_dir(const char *argv0, const char *rel)
 {
@@ -58,5 +59,6 @@ int main(int argc, char **argv)
 	fails += suite_ops();
 	fails += suite_filecache();
 	fails += suite_syntax();
+	fails += suite_kubeconfig();
 	return fails ? 1 : 0;
 }

@@ -33,7 +33,7 @@ MAIN_OBJ   := $(BUILD)/agent/main.o
 SAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.c))
 # plain C (libc, libyaml) beside the pure sources that the unit suites test too
-UNIT_EXTRA := agent/source/kubeconfig.c
+UNIT_EXTRA := agent/source/kubeconfig.c agent/kernel/watch.c
 DP_SRCS    := $(sort $(wildcard tests/datapath/*.c))
 
 .PHONY: all setup test unit datapath conformance e2e demo bench clean

@@ -100,8 +100,22 @@ static bool has_suffix(const char *s, const char *suf)
 	return n > m && !strcmp(s + n - m, suf);
 }
 
+/*
+ * kubelet's atomic writer (ConfigMap and Secret volumes) writes a new version
+ * into a fresh hidden directory ("..2026_11_23_10_17_00.123456789"), points a
+ * new symlink "..data_tmp" at it and renames that onto "..data"; the visible
+ * names ("policy.yaml -> ..data/policy.yaml") stay as they are. That rename is
+ * the one event an update makes in the watched directory, and it is when the
+ * new version is complete: it counts (the hidden directory's own events do
+ * not, and the loader never lists dot names, so it reads each manifest once,
+ * through its visible symlink).
+ */
+#define ATOMIC_WRITER_LINK "..data"
+
 static bool relevant(const struct pw_watch *w, const char *name)
 {
+	if (!strcmp(name, ATOMIC_WRITER_LINK))
+		return true;   /* a file source may be a symlink through it, too */
 	if (w->name)
 		return !strcmp(name, w->name);
 	if (name[0] == '.')

@@ -5,9 +5,10 @@
  * A directory is watched for files created, written and closed, moved in or
  * out, and deleted; a file is watched through its parent directory, for that
  * name only. Only names the loader reads count (*.yaml, *.yml, *.json, not
- * hidden), so editors' swap files do not trigger reloads. If the watched
- * directory itself goes away or is replaced, the watch is re-armed when it
- * comes back.
+ * hidden), so editors' swap files do not trigger reloads; but "..data"
+ * counts: its replacement is how kubelet's atomic writer swaps a new version
+ * of a ConfigMap (or Secret) volume in. If the watched directory itself goes
+ * away or is replaced, the watch is re-armed when it comes back.
  */
 #ifndef PODWALL_KERNEL_WATCH_H
 #define PODWALL_KERNEL_WATCH_H

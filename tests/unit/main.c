@@ -21,6 +21,7 @@ int suite_ops(void);
 int suite_filecache(void);
 int suite_syntax(void);
 int suite_kubeconfig(void);
+int suite_source(void);
 
 static const char *find_dir(const char *argv0, const char *rel)
 {
@@ -60,5 +61,6 @@ int main(int argc, char **argv)
 	fails += suite_filecache();
 	fails += suite_syntax();
 	fails += suite_kubeconfig();
+	fails += suite_source();
 	return fails ? 1 : 0;
 }

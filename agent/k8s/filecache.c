@@ -54,6 +54,7 @@ struct pw_filecache {
 	int              racy_sec;   /* FC_RACY_SEC; tests may change it */
 	struct fc_file **files;      /* sorted by path, one reference each */
 	size_t           n;
+	struct pw_perm_seen perms;   /* what srcperm.c has warned about */
 };
 
 /* What a combined cluster holds on to (its store's release_ctx). */
@@ -188,6 +189,7 @@ void pw_filecache_free(struct pw_filecache *fc)
 	if (!fc)
 		return;
 	list_release(fc->files, fc->n);
+	pw_perm_seen_free(&fc->perms);
 	free(fc->source);
 	free(fc);
 }
@@ -394,6 +396,8 @@ int pw_filecache_load(struct pw_filecache *fc, struct pw_cluster **out,
 	/* what the source holds now, in load order (as pw_cluster_load_path) */
 	if (stat(fc->source, &sst))
 		return errf(err, -errno, "%s: %s", fc->source, strerror(errno));
+	/* the agent's source: say so if others than root could change it */
+	pw_perm_check_source(&fc->perms, fc->source, S_ISDIR(sst.st_mode));
 	if (S_ISDIR(sst.st_mode)) {
 		ret = pw_load_list_dir(fc->source, &ents, &n, err);
 		if (ret)
@@ -427,6 +431,8 @@ int pw_filecache_load(struct pw_filecache *fc, struct pw_cluster **out,
 			st->reused++;
 			continue;
 		}
+		/* new or changed (mode and owner change the ctime too) */
+		pw_perm_check_file(&fc->perms, ents[i].path, &ents[i].st);
 		ret = parse_file(ents[i].path, fc->racy_sec, old, &f, &reuse, err);
 		if (ret)
 			goto fail;

@@ -199,6 +199,24 @@ struct pw_load_entry {
 int pw_load_list_dir(const char *path, struct pw_load_entry **out, size_t *n,
 		     struct pw_error *err);
 void pw_load_entries_free(struct pw_load_entry *v, size_t n);
+/* ---- who could change the source (srcperm.c): a warning on stderr, once per
+ * (inode, mode, owner), for a source directory (or a file source's
+ * directory), an ancestor of it or a manifest that is writable by group or
+ * others or owned by neither root nor the agent's uid; never an error. */
+struct pw_perm_seen {
+	struct {
+		dev_t  dev;
+		ino_t  ino;
+		mode_t mode;
+		uid_t  uid;
+	}     *v;
+	size_t n, cap;
+};
+void pw_perm_check_source(struct pw_perm_seen *s, const char *source, bool is_dir);
+/* st: stat() of path (symlinks followed) */
+void pw_perm_check_file(struct pw_perm_seen *s, const char *path, const struct stat *st);
+void pw_perm_seen_free(struct pw_perm_seen *s);
+
 /* The file cache's racy window (seconds; < 0: trust stat alone), for tests. */
 void pw_filecache_racy_window(struct pw_filecache *fc, int sec);
 

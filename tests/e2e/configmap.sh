@@ -12,7 +12,8 @@
 # Checks: the agent enforces v1 with each manifest read once (no duplicate
 # object from "..data/..." or the timestamped directory); swapping v2 in
 # cuts a -> b within a second or two, swapping v1 back opens it again; the
-# agent logs no load error.
+# agent logs no load error; with the source directory made group-writable
+# the agent warns once, naming it, and goes on enforcing.
 #
 # Run: bash tests/e2e/configmap.sh (root; ./podwall built).
 set -uo pipefail
@@ -67,6 +68,8 @@ else
 	pwe_fail configmap_layout "$(ls -lA "$PWC_SRC" | tr '\n' ' ')"
 fi
 
+# group-writable source: a warning, once, and enforcement all the same
+chmod 0775 "$PWC_SRC"
 pwe_expect open_before_agent ok "$A $B 7000 tcp" "$B $A 7000 tcp"
 pwc_agent_start node1
 if pwe_wait_state "$PWE_START_S" "ok:$A $B 7000 tcp" "fail:$B $A 7000 tcp"; then
@@ -75,6 +78,13 @@ else
 	pwe_fail configmap_enforced "not enforced within ${PWE_START_S}s: $(tail -n 3 "$(pwc_agent_log node1)" | tr '\n' ' ')"
 fi
 LOG=$(pwc_agent_log node1)
+n=$(grep -c "warning: the source directory $PWC_SRC is writable by its group (mode 0775)" "$LOG")
+if [ "$n" = 1 ]; then
+	pwe_pass source_permissions_warned_once
+else
+	pwe_fail source_permissions_warned_once "$n warnings in the log: $(grep warning "$LOG" | head -n 2 | tr '\n' ' ')"
+fi
+chmod 0755 "$PWC_SRC"
 
 # v2 swapped in: a -> b cut (b -> a stays denied throughout)
 PWE_T0=$(pwc_now_ms)

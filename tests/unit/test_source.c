@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The manifest directory as the agent follows it: a ConfigMap volume (kubelet's atomic writer: "x.yaml -> ..data/x.yaml",
+ * The manifest directory as the agent follows it:
+ *  - a ConfigMap volume (kubelet's atomic writer: "x.yaml -> ..data/x.yaml",
  *    "..data -> ..2026_...", a new version swapped in by renaming
  *    "..data_tmp" onto "..data"): each manifest read once, through its
  *    visible name; the swap is a change to the watch (agent/kernel/watch.c)
- *    and the file cache reads the new version.
+ *    and the file cache reads the new version;
+ *  - who could change it (agent/k8s/srcperm.c): warnings, once, for a
+ *    source directory, ancestor or manifest writable by group or others or
+ *    owned by another user; the load itself goes on.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -256,11 +260,203 @@ static void t_src_watch_file_source_through_data(void)
 	teardown();
 }
 
+/* ------------------------------------------------------------ permissions */
+
+static void t_src_perm_clean_is_quiet(void)
+{
+	struct pw_filecache *fc;
+	struct pw_cluster *c;
+	struct pw_error err = { { 0 } };
+	char p[96], *out = NULL;
+	int ret;
+
+	setup();
+	snprintf(p, sizeof(p), "%s/ns.yaml", src);
+	write_at(p, NS("a"), 0644);
+	fc = pw_filecache_new(src);
+	c = fc_load(fc, &err, &ret, &out);
+	CHECK_EQ(ret, 0);
+	CHECK(out && !strstr(out, "warning"));
+	free(out);
+	pw_cluster_free(c);
+	pw_filecache_free(fc);
+	teardown();
+}
+
+static void t_src_perm_writable_dir_warns_once(void)
+{
+	struct pw_filecache *fc;
+	struct pw_cluster *c;
+	struct pw_error err = { { 0 } };
+	char p[96], want[168], *out = NULL;
+	int ret;
+
+	setup();
+	snprintf(p, sizeof(p), "%s/ns.yaml", src);
+	write_at(p, NS("a"), 0644);
+	chmod(src, 0775);
+	fc = pw_filecache_new(src);
+	c = fc_load(fc, &err, &ret, &out);
+	CHECK_EQ(ret, 0);   /* a warning, not a refusal */
+	CHECK(c && c->n_namespaces == 1);
+	snprintf(want, sizeof(want), "podwall: warning: the source directory %s is writable by "
+		 "its group (mode 0775): whoever can change it", src);
+	CHECK_STR_CONTAINS(out, want);
+	free(out);
+	pw_cluster_free(c);
+	/* the next load: not again */
+	c = fc_load(fc, &err, &ret, &out);
+	CHECK(out && !strstr(out, "warning"));
+	free(out);
+	pw_cluster_free(c);
+	/* made worse: again */
+	chmod(src, 0777);
+	c = fc_load(fc, &err, &ret, &out);
+	CHECK_STR_CONTAINS(out, "is writable by group and others (mode 0777)");
+	free(out);
+	pw_cluster_free(c);
+	pw_filecache_free(fc);
+	teardown();
+}
+
+static void t_src_perm_manifest_owner_and_mode(void)
+{
+	struct pw_filecache *fc;
+	struct pw_cluster *c;
+	struct pw_error err = { { 0 } };
+	char p[96], q[96], want[168], *out = NULL;
+	int ret;
+
+	setup();
+	snprintf(p, sizeof(p), "%s/a.yaml", src);
+	write_at(p, NS("a"), 0644);
+	snprintf(q, sizeof(q), "%s/b.yaml", src);
+	write_at(q, NS("b"), 0646);
+	chmod(q, 0646);
+	fc = pw_filecache_new(src);
+	if (geteuid() == 0) {
+		CHECK_EQ(chown(p, 54321, 54321), 0);
+	}
+	c = fc_load(fc, &err, &ret, &out);
+	CHECK_EQ(ret, 0);
+	CHECK(c && c->n_namespaces == 2);
+	if (geteuid() == 0) {
+		snprintf(want, sizeof(want), "the manifest %s is owned by uid 54321, neither root "
+			 "nor this agent's uid 0", p);
+		CHECK_STR_CONTAINS(out, want);
+	}
+	snprintf(want, sizeof(want), "warning: the manifest %s is writable by others (mode 0646)",
+		 q);
+	CHECK_STR_CONTAINS(out, want);
+	free(out);
+	pw_cluster_free(c);
+	pw_filecache_free(fc);
+	teardown();
+}
+
+/* an ancestor writable by others lets them swap the whole source; with the
+ * sticky bit (as /tmp) it does not, the source being ours */
+static void t_src_perm_ancestors(void)
+{
+	struct pw_filecache *fc;
+	struct pw_cluster *c;
+	struct pw_error err = { { 0 } };
+	char p[96], want[168], *out = NULL;
+	int ret;
+
+	setup();
+	snprintf(p, sizeof(p), "%s/ns.yaml", src);
+	write_at(p, NS("a"), 0644);
+	chmod(top, 0777);
+	fc = pw_filecache_new(src);
+	c = fc_load(fc, &err, &ret, &out);
+	CHECK_EQ(ret, 0);
+	snprintf(want, sizeof(want), "warning: the directory above the source, %s is writable "
+		 "by group and others (mode 0777)", top);
+	CHECK_STR_CONTAINS(out, want);
+	free(out);
+	pw_cluster_free(c);
+	pw_filecache_free(fc);
+
+	chmod(top, 01777);
+	fc = pw_filecache_new(src);
+	c = fc_load(fc, &err, &ret, &out);
+	CHECK(out && !strstr(out, "warning"));
+	free(out);
+	pw_cluster_free(c);
+	pw_filecache_free(fc);
+	chmod(top, 0700);
+	teardown();
+}
+
+/* a manifest that is a symlink into a directory others can write */
+static void t_src_perm_symlink_target_dir(void)
+{
+	struct pw_filecache *fc;
+	struct pw_cluster *c;
+	struct pw_error err = { { 0 } };
+	char ev[64], p[96], lnk[96], want[168], *out = NULL;
+	int ret;
+
+	setup();
+	snprintf(ev, sizeof(ev), "%s/shared", top);
+	CHECK_EQ(mkdir(ev, 0777), 0);
+	chmod(ev, 0777);
+	snprintf(p, sizeof(p), "%s/ns.yaml", ev);
+	write_at(p, NS("a"), 0644);
+	snprintf(lnk, sizeof(lnk), "%s/ns.yaml", src);
+	CHECK_EQ(symlink(p, lnk), 0);
+	fc = pw_filecache_new(src);
+	c = fc_load(fc, &err, &ret, &out);
+	CHECK_EQ(ret, 0);
+	snprintf(want, sizeof(want), "links into, %s is writable by group and others (mode 0777)",
+		 ev);
+	CHECK_STR_CONTAINS(out, want);
+	free(out);
+	pw_cluster_free(c);
+	pw_filecache_free(fc);
+	teardown();
+}
+
+/* a ConfigMap volume's directory is kubelet's emptyDir, 0777: the warning
+ * says so */
+static void t_src_perm_kubelet_volume(void)
+{
+	static const char *const n1[] = { "a.yaml" };
+	static const char *const t1[] = { NS("a") };
+	struct pw_filecache *fc;
+	struct pw_cluster *c;
+	struct pw_error err = { { 0 } };
+	char *out = NULL;
+	int ret;
+
+	setup();
+	atomic_write(n1, t1, 1);
+	chmod(src, 0777);
+	fc = pw_filecache_new(src);
+	c = fc_load(fc, &err, &ret, &out);
+	CHECK_EQ(ret, 0);
+	CHECK_STR_CONTAINS(out, "is writable by group and others (mode 0777)");
+	CHECK_STR_CONTAINS(out, "a ConfigMap volume's directory is kubelet's (an emptyDir, 0777)");
+	/* the manifests and the timestamped directory are fine */
+	CHECK(out && !strstr(out, "the manifest") && !strstr(out, "links into"));
+	free(out);
+	pw_cluster_free(c);
+	pw_filecache_free(fc);
+	teardown();
+}
+
 int suite_source(void)
 {
 	RUN(t_src_configmap_listed_once);
 	RUN(t_src_configmap_swap_reloads);
 	RUN(t_src_watch_configmap_swap);
 	RUN(t_src_watch_file_source_through_data);
+	RUN(t_src_perm_clean_is_quiet);
+	RUN(t_src_perm_writable_dir_warns_once);
+	RUN(t_src_perm_manifest_owner_and_mode);
+	RUN(t_src_perm_ancestors);
+	RUN(t_src_perm_symlink_target_dir);
+	RUN(t_src_perm_kubelet_volume);
 	return check_summary();
 }

@@ -567,6 +567,9 @@ if cp:
             P("   change -> enforced, %-12s: p50 %s ms, p99 %s ms, max %s ms over %s changes (agent's own apply p50 %s, p99 %s ms)" % (
               k, fmt(l.get("p50_ms"), "%.1f"), fmt(l.get("p99_ms"), "%.1f"), fmt(l.get("max_ms"), "%.1f"), l.get("n"),
               fmt(l.get("agent_apply_p50_ms"), "%.1f"), fmt(l.get("agent_apply_p99_ms"), "%.1f")))
+            st = l.get("agent_stage_p50_ms") or {}
+            if st:
+                P("      agent's apply, median per stage: " + ", ".join("%s %s ms" % (k2, fmt(v, "%.2f")) for k2, v in st.items()))
     if g(cp, "latency", "policies"):
         P("   (agent on %s policies over %s pods)" % (g(cp, "latency", "policies"), g(cp, "latency", "pods")))
     m = g(cp, "memory")

@@ -104,7 +104,14 @@ struct pwb_cl_latency {
 	int      missed;                /* changes never seen within the timeout */
 	double   p50_ms, p90_ms, p99_ms, max_ms, min_ms;
 	double   apply_p50_ms, apply_p99_ms; /* the agent's own "applied in" times */
+	/* medians of the stages the agent's apply line reports (PWB_STAGE_*) */
+	double   stage_p50_ms[5];
 };
+
+/* The stages of the agent's "applied ... (ms: load L resolve R ...)" line. */
+enum { PWB_STAGE_LOAD, PWB_STAGE_RESOLVE, PWB_STAGE_COMPILE, PWB_STAGE_SYNC, PWB_STAGE_ATTACH,
+       PWB_STAGES };
+extern const char *const pwb_stage_names[PWB_STAGES];
 
 struct pwb_cl_result {
 	struct pwb_cl_load load[PWB_MAX_CL];

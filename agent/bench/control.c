@@ -516,8 +516,14 @@ static bool agent_alive(const struct agent *a)
 	return waitpid(a->pid, &st, WNOHANG) == 0;
 }
 
-/* "applied generation N in X ms" lines of the agent's log from offset on. */
-static int apply_times(const char *log, long *offset, double *v, int max)
+const char *const pwb_stage_names[PWB_STAGES] = { "load", "resolve", "compile", "sync", "attach" };
+
+/*
+ * "applied generation N in X ms: ... (ms: load L resolve R compile C sync S
+ * attach A)" lines of the agent's log from offset on: X into v, the stages
+ * into stages[PWB_STAGES * i + stage] (NAN when a line has none).
+ */
+static int apply_times(const char *log, long *offset, double *v, double *stages, int max)
 {
 	char line[1024];
 	unsigned gen;
@@ -528,9 +534,20 @@ static int apply_times(const char *log, long *offset, double *v, int max)
 	if (!f)
 		return 0;
 	fseek(f, *offset, SEEK_SET);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "podwall: applied generation %u in %lf ms", &gen, &ms) == 2 && n < max)
-			v[n++] = ms;
+	while (fgets(line, sizeof(line), f)) {
+		const char *st = strstr(line, "ms: load ");
+		double *sv = stages + (size_t)n * PWB_STAGES;
+
+		if (sscanf(line, "podwall: applied generation %u in %lf ms", &gen, &ms) != 2 ||
+		    n >= max)
+			continue;
+		v[n] = ms;
+		if (!st || sscanf(st, "ms: load %lf resolve %lf compile %lf sync %lf attach %lf",
+				  &sv[0], &sv[1], &sv[2], &sv[3], &sv[4]) != PWB_STAGES)
+			for (int k = 0; k < PWB_STAGES; k++)
+				sv[k] = NAN;
+		n++;
+	}
 	*offset = ftell(f);
 	fclose(f);
 	return n;
@@ -559,14 +576,15 @@ static int series(struct agent *a, bool label, int changes, struct pwb_cl_latenc
 {
 	double *v = calloc((size_t)changes, sizeof(double));
 	double *ap = calloc((size_t)changes * 4 + 16, sizeof(double));
+	double *sp = calloc(((size_t)changes * 4 + 16) * PWB_STAGES, sizeof(double));
+	double *one = calloc((size_t)changes * 4 + 16, sizeof(double));
 	long off = 0;
 	int n = 0, err = 0, n_ap;
 	FILE *f;
 
-	if (!v || !ap) {
-		free(v);
-		free(ap);
-		return -ENOMEM;
+	if (!v || !ap || !sp || !one) {
+		err = -ENOMEM;
+		goto out;
 	}
 	f = fopen(a->log, "r");
 	if (f) {
@@ -611,12 +629,20 @@ static int series(struct agent *a, bool label, int changes, struct pwb_cl_latenc
 		sleep_us(5000 + (unsigned)(i * 7919 % 20) * 1000);
 	}
 	lat_stats(v, n, l);
-	n_ap = apply_times(a->log, &off, ap, changes * 4 + 16);
+	n_ap = apply_times(a->log, &off, ap, sp, changes * 4 + 16);
 	if (n_ap) {
 		l->apply_p50_ms = pwb_percentile(ap, n_ap, 50);
 		l->apply_p99_ms = pwb_percentile(ap, n_ap, 99);
 	} else {
 		l->apply_p50_ms = l->apply_p99_ms = NAN;
+	}
+	for (int k = 0; k < PWB_STAGES; k++) {
+		int m = 0;
+
+		for (int i = 0; i < n_ap; i++)
+			if (!isnan(sp[(size_t)i * PWB_STAGES + k]))
+				one[m++] = sp[(size_t)i * PWB_STAGES + k];
+		l->stage_p50_ms[k] = m ? pwb_percentile(one, m, 50) : NAN;
 	}
 	if (verbose)
 		fprintf(stderr, "podwall bench: %s changes: p50 %.2f ms, p99 %.2f ms (%d missed); "
@@ -625,6 +651,8 @@ static int series(struct agent *a, bool label, int changes, struct pwb_cl_latenc
 out:
 	free(v);
 	free(ap);
+	free(sp);
+	free(one);
 	return err;
 }
 

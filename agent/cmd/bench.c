@@ -215,6 +215,10 @@ static void lat_json(struct pwb_json *j, const char *key, const struct pwb_cl_la
 	pwb_json_num(j, "min_ms", l->min_ms);
 	pwb_json_num(j, "agent_apply_p50_ms", l->apply_p50_ms);
 	pwb_json_num(j, "agent_apply_p99_ms", l->apply_p99_ms);
+	pwb_json_obj(j, "agent_stage_p50_ms");
+	for (int k = 0; k < PWB_STAGES; k++)
+		pwb_json_num(j, pwb_stage_names[k], l->stage_p50_ms[k]);
+	pwb_json_end(j);
 	pwb_json_end(j);
 }
 
@@ -280,6 +284,9 @@ static void lat_line(const char *what, const struct pwb_cl_latency *l)
 	       "  (%d changes%s; agent's own apply p50 %.2f ms, p99 %.2f ms)\n", what, l->p50_ms,
 	       l->p90_ms, l->p99_ms, l->max_ms, l->n, l->missed ? ", some never seen" : "",
 	       l->apply_p50_ms, l->apply_p99_ms);
+	printf("      agent's apply, median per stage:");
+	for (int k = 0; k < PWB_STAGES; k++)
+		printf(" %s %.2f ms%s", pwb_stage_names[k], l->stage_p50_ms[k], k + 1 < PWB_STAGES ? "," : "\n");
 }
 
 static void cl_table(const struct pwb_cl_result *r)

@@ -169,6 +169,11 @@ static int svc_cmp(const void *a, const void *b)
 	return nsname_cmp(x->ns, x->name, y->ns, y->name);
 }
 
+int pw_cmp_namespace(const void *a, const void *b) { return ns_cmp(a, b); }
+int pw_cmp_pod(const void *a, const void *b) { return pod_cmp(a, b); }
+int pw_cmp_policy(const void *a, const void *b) { return pol_cmp(a, b); }
+int pw_cmp_service(const void *a, const void *b) { return svc_cmp(a, b); }
+
 /* ------------------------------------------------------------------ finish */
 static int ns_index_cmp(const void *key, const void *elem)
 {
@@ -202,6 +207,14 @@ static int set_name_label(struct pw_cluster *c, struct pw_namespace *ns)
 	l->v = nv;
 	l->n++;
 	return 0;
+}
+
+/* Is a earlier in load order than b? Files load in path order (load.c). */
+static bool loc_before(const struct pw_loc *a, const struct pw_loc *b)
+{
+	int r = a->file == b->file ? 0 : strcmp(a->file ? a->file : "", b->file ? b->file : "");
+
+	return r ? r < 0 : a->line < b->line;
 }
 
 static int add_implicit_ns(struct pw_cluster *c, const char *name, const struct pw_loc *loc,
@@ -241,27 +254,44 @@ int pw_cluster_finish(struct pw_cluster *c, struct pw_error *err)
 			c->namespaces[w++] = c->namespaces[i];
 	}
 	c->n_namespaces = w;
-	/* implicit namespaces of pods and policies */
+	if (!pw_store(c)->objects_sorted &&
+	    (pw_sort_stable(c->pods, c->n_pods, sizeof(*c->pods), pod_cmp) ||
+	     pw_sort_stable(c->policies, c->n_policies, sizeof(*c->policies), pol_cmp) ||
+	     pw_sort_stable(c->services, c->n_services, sizeof(*c->services), svc_cmp)))
+		goto nomem;
+
+	/*
+	 * Implicit namespaces of pods, then of policies, each located at its
+	 * first object in load order (earliest file, then line): objects are
+	 * sorted by namespace now, so one walk over each group, and the answer
+	 * does not depend on the order the objects came in (filecache.c
+	 * merges files' objects in key order).
+	 */
 	n_sorted = c->n_namespaces;
-	/* (an object of the same namespace as the one before has nothing to add) */
-	for (size_t i = 0; i < c->n_pods; i++)
-		if ((!i || strcmp(c->pods[i].ns, c->pods[i - 1].ns)) &&
-		    add_implicit_ns(c, c->pods[i].ns, &c->pods[i].loc, n_sorted))
+	for (size_t i = 0, j; i < c->n_pods; i = j) {
+		const struct pw_loc *first = &c->pods[i].loc;
+
+		for (j = i + 1; j < c->n_pods && !strcmp(c->pods[j].ns, c->pods[i].ns); j++)
+			if (loc_before(&c->pods[j].loc, first))
+				first = &c->pods[j].loc;
+		if (add_implicit_ns(c, c->pods[i].ns, first, n_sorted))
 			goto nomem;
-	for (size_t i = 0; i < c->n_policies; i++)
-		if ((!i || strcmp(c->policies[i].ns, c->policies[i - 1].ns)) &&
-		    add_implicit_ns(c, c->policies[i].ns, &c->policies[i].loc, n_sorted))
+	}
+	for (size_t i = 0, j; i < c->n_policies; i = j) {
+		const struct pw_loc *first = &c->policies[i].loc;
+
+		for (j = i + 1; j < c->n_policies && !strcmp(c->policies[j].ns, c->policies[i].ns);
+		     j++)
+			if (loc_before(&c->policies[j].loc, first))
+				first = &c->policies[j].loc;
+		if (add_implicit_ns(c, c->policies[i].ns, first, n_sorted))
 			goto nomem;
+	}
 	if (pw_sort_stable(c->namespaces, c->n_namespaces, sizeof(*c->namespaces), ns_cmp))
 		goto nomem;
 	for (size_t i = 0; i < c->n_namespaces; i++)
 		if (set_name_label(c, &c->namespaces[i]))
 			goto nomem;
-
-	if (pw_sort_stable(c->pods, c->n_pods, sizeof(*c->pods), pod_cmp) ||
-	    pw_sort_stable(c->policies, c->n_policies, sizeof(*c->policies), pol_cmp) ||
-	    pw_sort_stable(c->services, c->n_services, sizeof(*c->services), svc_cmp))
-		goto nomem;
 	for (size_t i = 1; i < c->n_pods; i++) {
 		const struct pw_pod *p = &c->pods[i - 1], *q = &c->pods[i];
 

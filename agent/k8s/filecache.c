@@ -201,18 +201,24 @@ void pw_filecache_free(struct pw_filecache *fc)
 struct kind {
 	size_t      arr, count, cap, size, loc;
 	const char *what;
+	int       (*cmp)(const void *, const void *); /* pw_cluster_finish's order */
 };
 
-#define KIND(arr_, count_, cap_, type_, what_)                                           \
+#define KIND(arr_, count_, cap_, type_, what_, cmp_)                                     \
 	{ offsetof(struct pw_cluster, arr_), offsetof(struct pw_cluster, count_),           \
-	  offsetof(struct pw_store, cap_), sizeof(type_), offsetof(type_, loc), what_ }
+	  offsetof(struct pw_store, cap_), sizeof(type_), offsetof(type_, loc), what_, cmp_ }
 
 static const struct kind kinds[] = {
-	KIND(namespaces, n_namespaces, cap_namespaces, struct pw_namespace, "namespaces"),
-	KIND(pods, n_pods, cap_pods, struct pw_pod, "pods"),
-	KIND(policies, n_policies, cap_policies, struct pw_policy, "policies"),
-	KIND(services, n_services, cap_services, struct pw_service, "services"),
+	KIND(namespaces, n_namespaces, cap_namespaces, struct pw_namespace, "namespaces",
+	     pw_cmp_namespace),
+	KIND(pods, n_pods, cap_pods, struct pw_pod, "pods", pw_cmp_pod),
+	KIND(policies, n_policies, cap_policies, struct pw_policy, "policies", pw_cmp_policy),
+	KIND(services, n_services, cap_services, struct pw_service, "services", pw_cmp_service),
 };
+
+/* Past this many files with objects of a kind, merging each into the
+ * others costs more than sorting them all once (pw_cluster_finish does). */
+#define FC_MERGE_MAX_RUNS 8
 
 static size_t *k_count(const struct kind *k, const struct pw_cluster *c)
 {
@@ -224,27 +230,88 @@ static char **k_arr(const struct kind *k, const struct pw_cluster *c)
 	return (char **)((char *)c + k->arr);
 }
 
-/* Concatenate the objects of kind k of every file, in file order, into
- * arrays of c's arena. Past PW_LOAD_MAX_OBJECTS, the error the loader gives
- * for the object that crosses the limit. */
-static int concat(struct pw_cluster *c, struct fc_file **v, size_t n, const struct kind *k,
-		  struct pw_error *err)
+static int cmp_int(const void *a, const void *b)
 {
-	size_t total = 0, at = 0;
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The loader's limit error for the nth object (in document order) of file
+ * f's kind k: its objects are kept in key order (parse_file), so the nth
+ * is the one with the nth smallest line. */
+static int limit_error(const struct fc_file *f, const struct kind *k, size_t nth,
+		       struct pw_error *err)
+{
+	size_t cnt = *k_count(k, f->c);
+	const char *arr = *k_arr(k, f->c);
+	int *lines = malloc(cnt * sizeof(*lines));
+	int line = 0;
+
+	if (lines) {
+		for (size_t i = 0; i < cnt; i++)
+			lines[i] = ((const struct pw_loc *)(arr + i * k->size + k->loc))->line;
+		qsort(lines, cnt, sizeof(*lines), cmp_int);
+		line = lines[nth];
+		free(lines);
+	}
+	return errf(err, -EINVAL, "%s:%d: out of memory (or too many %s)", f->path, line, k->what);
+}
+
+/*
+ * dst[0..len) is sorted by cmp; put the sorted src[0..m) (from a later
+ * file) in, each after the objects of equal key already there, as a stable
+ * sort of the two one after the other would. From the back: one binary
+ * search per object of src, and each object of dst moves once, in blocks.
+ */
+static void merge_into(char *dst, size_t len, const char *src, size_t m, size_t size,
+		       int (*cmp)(const void *, const void *))
+{
+	size_t hi = len, w = len + m;
+
+	for (size_t j = m; j-- > 0;) {
+		const char *x = src + j * size;
+		size_t lo = 0, h = hi;
+
+		while (lo < h) { /* the first of dst[0..hi) that sorts after x */
+			size_t mid = lo + (h - lo) / 2;
+
+			if (cmp(dst + mid * size, x) <= 0)
+				lo = mid + 1;
+			else
+				h = mid;
+		}
+		w -= hi - lo;
+		memmove(dst + w * size, dst + lo * size, (hi - lo) * size);
+		hi = lo;
+		memcpy(dst + --w * size, x, size);
+	}
+}
+
+/*
+ * The objects of kind k of every file into one array of c's arena, in the
+ * order a stable sort of them in file order gives (pw_cluster_finish's
+ * sort then finds them sorted: a change to one small file costs a merge,
+ * not a sort of every object). Files' arrays are sorted (parse_file). With
+ * many files they are only concatenated and pw_cluster_finish sorts. Past
+ * PW_LOAD_MAX_OBJECTS, the error the loader gives for the object that
+ * crosses the limit.
+ */
+static int concat(struct pw_cluster *c, struct fc_file **v, size_t n, const struct kind *k,
+		  bool *merged, struct pw_error *err)
+{
+	size_t total = 0, at = 0, runs = 0;
 	char *dst;
 
 	for (size_t i = 0; i < n; i++) {
 		size_t cnt = *k_count(k, v[i]->c);
 
-		if (total + cnt > PW_LOAD_MAX_OBJECTS) {
-			const char *obj = *k_arr(k, v[i]->c) + (PW_LOAD_MAX_OBJECTS - total) * k->size;
-			const struct pw_loc *loc = (const struct pw_loc *)(obj + k->loc);
-
-			return errf(err, -EINVAL, "%s:%d: out of memory (or too many %s)", loc->file,
-				    loc->line, k->what);
-		}
+		if (total + cnt > PW_LOAD_MAX_OBJECTS)
+			return limit_error(v[i], k, PW_LOAD_MAX_OBJECTS - total, err);
 		total += cnt;
+		runs += cnt > 0;
 	}
+	*merged = runs <= FC_MERGE_MAX_RUNS;
 	if (!total)
 		return 0;
 	dst = pw_arena_calloc(&pw_store(c)->arena, total, k->size);
@@ -253,7 +320,11 @@ static int concat(struct pw_cluster *c, struct fc_file **v, size_t n, const stru
 	for (size_t i = 0; i < n; i++) {
 		size_t cnt = *k_count(k, v[i]->c);
 
-		if (cnt)
+		if (!cnt)
+			continue;
+		if (at && runs <= FC_MERGE_MAX_RUNS)
+			merge_into(dst, at, *k_arr(k, v[i]->c), cnt, k->size, k->cmp);
+		else
 			memcpy(dst + at * k->size, *k_arr(k, v[i]->c), cnt * k->size);
 		at += cnt;
 	}
@@ -286,8 +357,13 @@ static int combine(struct fc_file **v, size_t n, struct pw_cluster **out, struct
 	pw_store(c)->release_ctx = d;
 
 	ret = 0;
-	for (size_t k = 0; !ret && k < sizeof(kinds) / sizeof(kinds[0]); k++)
-		ret = concat(c, v, n, &kinds[k], err);
+	pw_store(c)->objects_sorted = true;
+	for (size_t k = 0; !ret && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		bool merged = false;
+
+		ret = concat(c, v, n, &kinds[k], &merged, err);
+		pw_store(c)->objects_sorted &= merged;
+	}
 	if (!ret)
 		ret = pw_cluster_finish(c, err);
 	if (ret) {
@@ -349,6 +425,11 @@ static int parse_file(const char *path, int racy_sec, struct fc_file *old, struc
 	f->refs = 1;
 	ret = pw_cluster_load_buffer(f->c, path, buf, len, err);
 	free(buf);
+	/* each kind in key order once, here: loads merge files (concat) */
+	for (size_t k = 0; !ret && k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (pw_sort_stable(*k_arr(&kinds[k], f->c), *k_count(&kinds[k], f->c),
+				   kinds[k].size, kinds[k].cmp))
+			ret = errf(err, -ENOMEM, "%s: out of memory", path);
 	if (ret) {
 		file_unref(f);
 		return ret;

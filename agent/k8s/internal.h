@@ -42,6 +42,9 @@ struct pw_store {
 	 * runs on whichever thread drops the last reference */
 	void (*release)(void *ctx);
 	void  *release_ctx;
+	/* pods, policies and services are in pw_cluster_finish's order already
+	 * (filecache.c merged them so): it need not sort them */
+	bool   objects_sorted;
 };
 
 static inline struct pw_store *pw_store(const struct pw_cluster *c)
@@ -184,6 +187,11 @@ enum { OF_API, OF_KIND, OF_META, OF_SPEC, OF_STATUS, OF_ITEMS, OF_N };
 /* a stable sort (merge sort); -ENOMEM on failure */
 int pw_sort_stable(void *base, size_t n, size_t size,
 		   int (*cmp)(const void *, const void *));
+/* the orders pw_cluster_finish sorts objects in (by name; by namespace, name) */
+int pw_cmp_namespace(const void *a, const void *b);
+int pw_cmp_pod(const void *a, const void *b);
+int pw_cmp_policy(const void *a, const void *b);
+int pw_cmp_service(const void *a, const void *b);
 
 /* ---- files (load.c), shared with the file cache (filecache.c) */
 /* Read a manifest file ("-": stdin) whole, within PW_LOAD_MAX_FILE; *buf is

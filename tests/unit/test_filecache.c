@@ -455,6 +455,68 @@ static void t_fc_file_source_and_missing(void)
 	rm_tmp();
 }
 
+/*
+ * Files' objects are merged in key order (filecache.c concat): random
+ * files of pods, policies and namespaces (a namespace defined in several
+ * files: the last wins; now and then one pod in two files: the loader's
+ * error), few files (merged) and many (sorted whole), edited at random:
+ * the cache agrees with the plain loader after every edit, objects, their
+ * order (file:line) and errors.
+ */
+static void t_fc_merge_random(void)
+{
+	struct pw_filecache_stats st;
+	unsigned seed = 12345;
+
+	for (int round = 0; round < 2; round++) {
+		int n_files = round ? 14 : 5; /* 14 > FC_MERGE_MAX_RUNS */
+		struct pw_filecache *fc;
+
+		mkdir_tmp();
+		fc = pw_filecache_new(dir);
+		CHECK(fc);
+		for (int step = 0; fc && step < 40; step++) {
+			for (int f = 0; f < n_files; f++) {
+				char name[32], text[8192];
+				size_t o = 0;
+				int n_obj;
+
+				if (step && rand_r(&seed) % 3)
+					continue; /* most files stay as they were */
+				snprintf(name, sizeof(name), "%02d-f.yaml", f);
+				n_obj = (int)(rand_r(&seed) % 12);
+				for (int i = 0; i < n_obj && o < sizeof(text) - 512; i++) {
+					unsigned r = rand_r(&seed), ns = r % 4, id = (r >> 4) % 40;
+
+					if (r % 7 == 0)
+						o += (size_t)snprintf(text + o, sizeof(text) - o,
+							"---\napiVersion: v1\nkind: Namespace\nmetadata: "
+							"{name: ns%u, labels: {v: f%d-%d}}\n", ns, f, i);
+					else if (r % 5 == 0)
+						o += (size_t)snprintf(text + o, sizeof(text) - o,
+							"---\napiVersion: networking.k8s.io/v1\nkind: "
+							"NetworkPolicy\nmetadata: {name: p%u-%d-%d, "
+							"namespace: ns%u}\nspec: {podSelector: {}}\n",
+							id, f, i, ns);
+					else
+						/* unique unless r says so: then maybe in two files */
+						o += (size_t)snprintf(text + o, sizeof(text) - o,
+							"---\napiVersion: v1\nkind: Pod\nmetadata: "
+							"{name: pod%u-%d, namespace: ns%u, labels: {app: "
+							"a%u}}\nstatus: {podIP: 10.%d.%d.%u}\n", id,
+							r % 97 == 0 ? 0 : f * 100 + i, ns, id % 3, f, i,
+							id + 1);
+				}
+				text[o] = 0;
+				put_file(name, text, false);
+			}
+			check_agree(fc, &st);
+		}
+		pw_filecache_free(fc);
+		rm_tmp();
+	}
+}
+
 int suite_filecache(void)
 {
 	RUN(t_fc_same_as_plain_load);
@@ -463,5 +525,6 @@ int suite_filecache(void)
 	RUN(t_fc_error_changes_nothing);
 	RUN(t_fc_file_source_and_missing);
 	RUN(t_fc_ref_outlives_owner);
+	RUN(t_fc_merge_random);
 	return check_n_fail;
 }

@@ -292,7 +292,7 @@ int pw_cluster_finish(struct pw_cluster *c, struct pw_error *err)
 	for (size_t i = 0; i < c->n_namespaces; i++)
 		if (set_name_label(c, &c->namespaces[i]))
 			goto nomem;
-	for (size_t i = 1; i < c->n_pods; i++) {
+	for (size_t i = 1; !pw_store(c)->objects_unique && i < c->n_pods; i++) {
 		const struct pw_pod *p = &c->pods[i - 1], *q = &c->pods[i];
 
 		if (!pod_cmp(p, q)) {
@@ -304,7 +304,7 @@ int pw_cluster_finish(struct pw_cluster *c, struct pw_error *err)
 			return -EINVAL;
 		}
 	}
-	for (size_t i = 1; i < c->n_services; i++) {
+	for (size_t i = 1; !pw_store(c)->objects_unique && i < c->n_services; i++) {
 		const struct pw_service *p = &c->services[i - 1], *q = &c->services[i];
 
 		if (!svc_cmp(p, q)) {

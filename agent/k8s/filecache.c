@@ -44,6 +44,7 @@ struct fc_file {
 	off_t              size;
 	struct timespec    mtime, ctime;
 	bool               racy;
+	bool               dups;     /* two pods or two services of one name in it */
 	size_t             len;      /* content: length and hash */
 	uint64_t           hash;
 	struct pw_cluster *c;        /* the file's objects, not finished */
@@ -202,18 +203,22 @@ struct kind {
 	size_t      arr, count, cap, size, loc;
 	const char *what;
 	int       (*cmp)(const void *, const void *); /* pw_cluster_finish's order */
+	bool        unique;  /* two of one key are an error (pw_cluster_finish) */
 };
 
-#define KIND(arr_, count_, cap_, type_, what_, cmp_)                                     \
+#define KIND(arr_, count_, cap_, type_, what_, cmp_, unique_)                            \
 	{ offsetof(struct pw_cluster, arr_), offsetof(struct pw_cluster, count_),           \
-	  offsetof(struct pw_store, cap_), sizeof(type_), offsetof(type_, loc), what_, cmp_ }
+	  offsetof(struct pw_store, cap_), sizeof(type_), offsetof(type_, loc), what_, cmp_,  \
+	  unique_ }
 
 static const struct kind kinds[] = {
 	KIND(namespaces, n_namespaces, cap_namespaces, struct pw_namespace, "namespaces",
-	     pw_cmp_namespace),
-	KIND(pods, n_pods, cap_pods, struct pw_pod, "pods", pw_cmp_pod),
-	KIND(policies, n_policies, cap_policies, struct pw_policy, "policies", pw_cmp_policy),
-	KIND(services, n_services, cap_services, struct pw_service, "services", pw_cmp_service),
+	     pw_cmp_namespace, false),
+	KIND(pods, n_pods, cap_pods, struct pw_pod, "pods", pw_cmp_pod, true),
+	KIND(policies, n_policies, cap_policies, struct pw_policy, "policies", pw_cmp_policy,
+	     false),
+	KIND(services, n_services, cap_services, struct pw_service, "services", pw_cmp_service,
+	     true),
 };
 
 /* Past this many files with objects of a kind, merging each into the
@@ -264,10 +269,11 @@ static int limit_error(const struct fc_file *f, const struct kind *k, size_t nth
  * sort of the two one after the other would. From the back: one binary
  * search per object of src, and each object of dst moves once, in blocks.
  */
-static void merge_into(char *dst, size_t len, const char *src, size_t m, size_t size,
+static bool merge_into(char *dst, size_t len, const char *src, size_t m, size_t size,
 		       int (*cmp)(const void *, const void *))
 {
 	size_t hi = len, w = len + m;
+	bool dup = false;
 
 	for (size_t j = m; j-- > 0;) {
 		const char *x = src + j * size;
@@ -281,11 +287,15 @@ static void merge_into(char *dst, size_t len, const char *src, size_t m, size_t 
 			else
 				h = mid;
 		}
+		/* an equal key is right before: what was moved is greater */
+		if (lo && !cmp(dst + (lo - 1) * size, x))
+			dup = true;
 		w -= hi - lo;
 		memmove(dst + w * size, dst + lo * size, (hi - lo) * size);
 		hi = lo;
 		memcpy(dst + --w * size, x, size);
 	}
+	return dup;
 }
 
 /*
@@ -298,7 +308,7 @@ static void merge_into(char *dst, size_t len, const char *src, size_t m, size_t 
  * crosses the limit.
  */
 static int concat(struct pw_cluster *c, struct fc_file **v, size_t n, const struct kind *k,
-		  bool *merged, struct pw_error *err)
+		  bool *merged, bool *unique, struct pw_error *err)
 {
 	size_t total = 0, at = 0, runs = 0;
 	char *dst;
@@ -312,6 +322,7 @@ static int concat(struct pw_cluster *c, struct fc_file **v, size_t n, const stru
 		runs += cnt > 0;
 	}
 	*merged = runs <= FC_MERGE_MAX_RUNS;
+	*unique = *merged;
 	if (!total)
 		return 0;
 	dst = pw_arena_calloc(&pw_store(c)->arena, total, k->size);
@@ -322,9 +333,12 @@ static int concat(struct pw_cluster *c, struct fc_file **v, size_t n, const stru
 
 		if (!cnt)
 			continue;
-		if (at && runs <= FC_MERGE_MAX_RUNS)
-			merge_into(dst, at, *k_arr(k, v[i]->c), cnt, k->size, k->cmp);
-		else
+		if (k->unique && v[i]->dups)
+			*unique = false;
+		if (at && runs <= FC_MERGE_MAX_RUNS) {
+			if (merge_into(dst, at, *k_arr(k, v[i]->c), cnt, k->size, k->cmp))
+				*unique = false;
+		} else
 			memcpy(dst + at * k->size, *k_arr(k, v[i]->c), cnt * k->size);
 		at += cnt;
 	}
@@ -358,11 +372,14 @@ static int combine(struct fc_file **v, size_t n, struct pw_cluster **out, struct
 
 	ret = 0;
 	pw_store(c)->objects_sorted = true;
+	pw_store(c)->objects_unique = true;
 	for (size_t k = 0; !ret && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-		bool merged = false;
+		bool merged = false, unique = false;
 
-		ret = concat(c, v, n, &kinds[k], &merged, err);
+		ret = concat(c, v, n, &kinds[k], &merged, &unique, err);
 		pw_store(c)->objects_sorted &= merged;
+		if (kinds[k].unique)
+			pw_store(c)->objects_unique &= unique;
 	}
 	if (!ret)
 		ret = pw_cluster_finish(c, err);
@@ -426,10 +443,19 @@ static int parse_file(const char *path, int racy_sec, struct fc_file *old, struc
 	ret = pw_cluster_load_buffer(f->c, path, buf, len, err);
 	free(buf);
 	/* each kind in key order once, here: loads merge files (concat) */
-	for (size_t k = 0; !ret && k < sizeof(kinds) / sizeof(kinds[0]); k++)
-		if (pw_sort_stable(*k_arr(&kinds[k], f->c), *k_count(&kinds[k], f->c),
-				   kinds[k].size, kinds[k].cmp))
+	for (size_t k = 0; !ret && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		const struct kind *kd = &kinds[k];
+		const char *arr = *k_arr(kd, f->c);
+		size_t cnt = *k_count(kd, f->c);
+
+		if (pw_sort_stable(*k_arr(kd, f->c), cnt, kd->size, kd->cmp)) {
 			ret = errf(err, -ENOMEM, "%s: out of memory", path);
+			break;
+		}
+		for (size_t i = 1; kd->unique && i < cnt; i++)
+			if (!kd->cmp(arr + (i - 1) * kd->size, arr + i * kd->size))
+				f->dups = true;
+	}
 	if (ret) {
 		file_unref(f);
 		return ret;

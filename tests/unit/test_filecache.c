@@ -212,8 +212,9 @@ static void write_all(void)
 	put_file(".hidden.yaml", "{{{ not read", false);
 }
 
-/* The cache and the plain loader agree on dir as it is now. */
-static void check_agree(struct pw_filecache *fc, struct pw_filecache_stats *st)
+/* The cache and the plain loader agree on dir as it is now. Returns the
+ * plain loader's error (0 if it loaded). */
+static int check_agree(struct pw_filecache *fc, struct pw_filecache_stats *st)
 {
 	struct pw_error e1 = { { 0 } }, e2 = { { 0 } };
 	int r1, r2;
@@ -230,6 +231,7 @@ static void check_agree(struct pw_filecache *fc, struct pw_filecache_stats *st)
 	}
 	pw_cluster_free(a);
 	pw_cluster_free(b);
+	return r1;
 }
 
 static void t_fc_same_as_plain_load(void)
@@ -467,6 +469,7 @@ static void t_fc_merge_random(void)
 {
 	struct pw_filecache_stats st;
 	unsigned seed = 12345;
+	int n_err = 0;
 
 	for (int round = 0; round < 2; round++) {
 		int n_files = round ? 14 : 5; /* 14 > FC_MERGE_MAX_RUNS */
@@ -503,18 +506,21 @@ static void t_fc_merge_random(void)
 						o += (size_t)snprintf(text + o, sizeof(text) - o,
 							"---\napiVersion: v1\nkind: Pod\nmetadata: "
 							"{name: pod%u-%d, namespace: ns%u, labels: {app: "
-							"a%u}}\nstatus: {podIP: 10.%d.%d.%u}\n", id,
-							r % 97 == 0 ? 0 : f * 100 + i, ns, id % 3, f, i,
+							"a%u}}\nstatus: {podIP: 10.%d.%d.%u}\n",
+							r % 61 == 0 ? id % 2 : id,
+							r % 61 == 0 ? 0 : f * 100 + i, ns, id % 3, f, i,
 							id + 1);
 				}
 				text[o] = 0;
 				put_file(name, text, false);
 			}
-			check_agree(fc, &st);
+			n_err += check_agree(fc, &st) != 0;
 		}
 		pw_filecache_free(fc);
 		rm_tmp();
 	}
+	/* some steps made a pod twice: both loaders gave the same error */
+	CHECK(n_err > 0 && n_err < 80);
 }
 
 int suite_filecache(void)

@@ -476,19 +476,24 @@ struct sbuf {
 	size_t len, pos;
 };
 
-static void sb_str(struct sbuf *b, const char *s)
+static void sb_mem(struct sbuf *b, const void *s, size_t n)
 {
-	size_t n, room;
+	size_t room;
 
 	if (b->pos >= b->len - 1)
 		return;
-	n = strlen(s);
 	room = b->len - 1 - b->pos;
 	if (n > room)
 		n = room;
 	memcpy(b->buf + b->pos, s, n);
 	b->pos += n;
 	b->buf[b->pos] = 0;
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+	if (b->pos < b->len - 1)
+		sb_mem(b, s, strlen(s));
 }
 
 static void sb_uint(struct sbuf *b, unsigned v)
@@ -504,19 +509,34 @@ static void sb_uint(struct sbuf *b, unsigned v)
 	sb_str(b, t + k);
 }
 
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static void pod_desc(const struct cctx *x, const struct podid *id, char *buf, size_t len)
 {
 	const struct pw_pod *pod = id->rep;
 	struct sbuf b = { buf, len, 0 };
+	const uint8_t *kp = id->key + 1;   /* past 'P': the strings, with their lengths */
+	uint32_t n;
 
-	/* "ns=NS k=v,k=v ports=name=80/TCP,... in=CIDR" */
+	/* "ns=NS k=v,k=v ports=name=80/TCP,... in=CIDR", namespace and labels
+	 * read from the key (identity.c), hot in cache, not from every pod */
 	sb_str(&b, "ns=");
-	sb_str(&b, pod->ns);
-	for (size_t i = 0; i < pod->labels.n; i++) {
-		sb_str(&b, i ? "," : " ");
-		sb_str(&b, pod->labels.v[i].key);
-		sb_str(&b, "=");
-		sb_str(&b, pod->labels.v[i].value);
+	n = be32(kp);
+	sb_mem(&b, kp + 4, n);
+	kp += 4 + n;
+	n = be32(kp);
+	kp += 4;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t kl = be32(kp), vl = be32(kp + 4 + kl);
+
+		sb_mem(&b, i ? "," : " ", 1);
+		sb_mem(&b, kp + 4, kl);
+		sb_mem(&b, "=", 1);
+		sb_mem(&b, kp + 8 + kl, vl);
+		kp += 8 + kl + vl;
 	}
 	if (!id->split)
 		return;
@@ -539,41 +559,36 @@ static void pod_desc(const struct cctx *x, const struct podid *id, char *buf, si
 	}
 }
 
-struct id_slot {
-	uint32_t id;
-	uint32_t src;   /* 0..2 reserved, then pod identities, then CIDR groups */
-};
-
-static int id_slot_cmp(const void *a, const void *b)
-{
-	uint32_t x = ((const struct id_slot *)a)->id, y = ((const struct id_slot *)b)->id;
-
-	return (x > y) - (x < y);
-}
-
 static int build_ids(struct cctx *x)
 {
 	static const char *const reserved[] = { "any", "host", "world" };
 	size_t n = 3 + x->n_ids + x->n_groups;
 	struct pw_state_identity *v = calloc(n, sizeof(*v));
-	struct id_slot *o = calloc(n, sizeof(*o));
+	/* id in the high half, source in the low one: 0..2 reserved, then
+	 * pod identities, then CIDR groups */
+	uint64_t *o = malloc(n * sizeof(*o));
 
-	if (!v || !o) {
+	if (!v || !o || n > UINT32_MAX) {
 		free(v);
 		free(o);
 		return -ENOMEM;
 	}
 	/* sort by id first (ids are distinct), then write each in its place */
 	for (size_t k = 0; k < n; k++) {
-		o[k].src = (uint32_t)k;
-		o[k].id = k < 3 ? (uint32_t)k
+		uint32_t id = k < 3 ? (uint32_t)k
 			: k < 3 + x->n_ids ? x->ids[k - 3].id : x->groups[k - 3 - x->n_ids].id;
-	}
-	qsort(o, n, sizeof(*o), id_slot_cmp);
-	for (size_t k = 0; k < n; k++) {
-		size_t i = o[k].src;
 
-		v[k].id = o[k].id;
+		o[k] = (uint64_t)id << 32 | k;
+	}
+	if (pw_sort_hi32(o, n)) {
+		free(v);
+		free(o);
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < n; k++) {
+		size_t i = (uint32_t)o[k];
+
+		v[k].id = (uint32_t)(o[k] >> 32);
 		if (i < 3) {
 			v[k].kind = PW_IDK_RESERVED;
 			snprintf(v[k].desc, sizeof(v[k].desc), "%s", reserved[i]);

@@ -28,66 +28,90 @@ int pw_compile_err(struct cctx *x, int ret, const char *fmt, ...)
 	return ret;
 }
 
-struct buf {
+/* Every identity key, in one growing buffer (offsets while it grows). */
+struct kbuf {
 	uint8_t *p;
 	size_t   n, cap;
-	bool     oom;
 };
 
-static void put(struct buf *b, const void *d, size_t n)
+static int kb_room(struct kbuf *b, size_t more)
 {
-	if (b->oom)
-		return;
-	if (b->n + n > b->cap) {
-		size_t ncap = b->cap ? b->cap : 256;
-		uint8_t *np;
+	size_t ncap;
+	uint8_t *np;
 
-		while (ncap < b->n + n)
-			ncap *= 2;
-		np = realloc(b->p, ncap);
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
+	if (b->cap - b->n >= more)
+		return 0;
+	ncap = b->cap ? b->cap : 64 * 1024;
+	while (ncap - b->n < more)
+		ncap *= 2;
+	np = realloc(b->p, ncap);
+	if (!np)
+		return -ENOMEM;
+	b->p = np;
+	b->cap = ncap;
+	return 0;
+}
+
+/* after kb_room */
+static void kb_put(struct kbuf *b, const void *d, size_t n)
+{
 	memcpy(b->p + b->n, d, n);
 	b->n += n;
 }
 
-static void put_u32(struct buf *b, uint32_t v)
+static void kb_u32(struct kbuf *b, uint32_t v)
 {
 	uint8_t x[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
 
-	put(b, x, 4);
+	kb_put(b, x, 4);
 }
 
-static void put_str(struct buf *b, const char *s)
+/* a length-prefixed string */
+static int kb_str(struct kbuf *b, const char *s, size_t n)
 {
-	size_t n = strlen(s);
-
-	put_u32(b, (uint32_t)n);
-	put(b, s, n);
+	if (kb_room(b, 4 + n))
+		return -ENOMEM;
+	kb_u32(b, (uint32_t)n);
+	kb_put(b, s, n);
+	return 0;
 }
 
 /* -------------------------------------------------------------- groups */
-static int bsearch_group(const struct cctx *x, const struct pw_cidr *q)
+static uint64_t prefix_hash(const uint8_t a[16], unsigned len)
 {
-	size_t lo = 0, hi = x->n_groups;
+	uint64_t w0, w1, h;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int r = pw_prefix_cmp(q, &x->groups[mid].pfx);
+	memcpy(&w0, a, 8);
+	memcpy(&w1, a + 8, 8);
+	h = (w0 * 0x9e3779b97f4a7c15ULL) ^ (w1 * 0xc2b2ae3d27d4eb4fULL) ^ len;
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 29);
+}
 
-		if (!r)
-			return (int)mid;
-		if (r < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
+/* The groups by prefix (a hash table), and their distinct lengths, longest
+ * first: a pod address costs one probe per length instead of a search. */
+static int index_groups(struct cctx *x)
+{
+	size_t cap = 16;
+
+	for (int len = 128; len >= 0; len--)
+		if (x->group_len[len])
+			x->glens[x->n_glens++] = (uint8_t)len;
+	while (cap < x->n_groups * 2)
+		cap *= 2;
+	x->gslot = calloc(cap, sizeof(*x->gslot));
+	if (!x->gslot)
+		return -ENOMEM;
+	x->gmask = cap - 1;
+	for (size_t g = 0; g < x->n_groups; g++) {
+		size_t i = prefix_hash(x->groups[g].pfx.addr, x->groups[g].pfx.len) & x->gmask;
+
+		while (x->gslot[i])
+			i = (i + 1) & x->gmask;
+		x->gslot[i] = (uint32_t)g + 1;   /* groups are distinct */
 	}
-	return -1;
+	return 0;
 }
 
 /* The longest group holding address a. For an IPv4 address only IPv4
@@ -95,23 +119,20 @@ static int bsearch_group(const struct cctx *x, const struct pw_cidr *q)
  * addresses of one identity must be members of the same blocks. */
 static size_t longest_group(const struct cctx *x, const uint8_t a[16])
 {
-	int min_len = pw_ip_is_v4(a) ? 96 : 0;
-	struct pw_cidr q;
+	unsigned min_len = pw_ip_is_v4(a) ? 96 : 0;
+	uint8_t q[16];
 
-	if (!x->n_groups)
-		return NONE;
-	for (int len = 128; len >= min_len; len--) {
-		int g;
+	for (size_t k = 0; k < x->n_glens && x->glens[k] >= min_len; k++) {
+		unsigned len = x->glens[k];
 
-		if (!x->group_len[len])
-			continue;
+		memcpy(q, a, 16);
+		pw_prefix_mask(q, len);
+		for (size_t i = prefix_hash(q, len) & x->gmask; x->gslot[i]; i = (i + 1) & x->gmask) {
+			const struct cgroup *g = &x->groups[x->gslot[i] - 1];
 
-		memcpy(q.addr, a, 16);
-		pw_prefix_mask(q.addr, (unsigned)len);
-		q.len = (uint8_t)len;
-		g = bsearch_group(x, &q);
-		if (g >= 0)
-			return (size_t)g;
+			if (g->pfx.len == len && !memcmp(g->pfx.addr, q, 16))
+				return x->gslot[i] - 1;
+		}
 	}
 	return NONE;
 }
@@ -138,6 +159,7 @@ static int group_ids(struct cctx *x)
 		key[17] = x->groups[i].pfx.len;
 		h[i] = pw_hash64(key, sizeof(key));
 	}
+	/* groups are sorted by prefix, which is the order of their keys */
 	ret = pw_assign_ids(h, x->n_groups, PW_ID_CIDR_MIN, UINT32_MAX, ids);
 	for (size_t i = 0; !ret && i < x->n_groups; i++)
 		x->groups[i].id = ids[i];
@@ -147,6 +169,18 @@ static int group_ids(struct cctx *x)
 }
 
 /* ---------------------------------------------------------- pod identities */
+/*
+ * The key of an identity (its bytes are hashed into its id, so they never
+ * change):
+ *   'P' str(ns) u32(#labels) (str(key) str(value))*      -- label_len ends here
+ *   u32(#named) (str(name) proto port_hi port_lo)*      -- sorted, distinct
+ *   0 | 1 addr[16] len                                  -- the longest CIDR group
+ * where str is a big-endian u32 length and the bytes, labels are in key
+ * order. Identities used to be the distinct keys of a sort of every pod's
+ * key; they are now found with a hash table in pod order, which gives the
+ * same set, the same representative (the first pod, address by address) and,
+ * through pw_assign_ids_unsorted, the same ids. x->ids is in pod order.
+ */
 struct named {
 	const char *name;
 	uint8_t     proto;
@@ -165,106 +199,83 @@ static int named_cmp(const void *a, const void *b)
 	return (x->port > y->port) - (x->port < y->port);
 }
 
-struct entry {
-	uint8_t *key;        /* in the keys buffer (set once every key is built) */
-	size_t   key_off;
-	size_t   key_len, label_len;
-	size_t   pod, ip;
-	size_t   group;
-};
-
-static int entry_cmp(const void *a, const void *b)
-{
-	const struct entry *x = a, *y = b;
-	size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-	int r = memcmp(x->key, y->key, n);
-
-	if (r)
-		return r;
-	if (x->key_len != y->key_len)
-		return x->key_len < y->key_len ? -1 : 1;
-	if (x->pod != y->pod)
-		return x->pod < y->pod ? -1 : 1;
-	return (x->ip > y->ip) - (x->ip < y->ip);
-}
-
 #define MAX_NAMED_STACK 16
 
-/* Append the key of pod pi's address ip to b (one buffer for every key). */
-static int make_key(struct cctx *x, size_t pi, size_t ip, struct entry *e, struct buf *b)
+/* Append the part of pod's key before the CIDR group to b; *label_len: the
+ * bytes of it covering namespace and labels. */
+static int key_prefix(const struct pw_pod *pod, size_t ns_len, struct kbuf *b,
+		      size_t *label_len)
 {
-	const struct pw_pod *pod = &x->c->pods[pi];
 	struct named stack[MAX_NAMED_STACK], *nv = stack;
 	size_t nn = 0, w = 0, start = b->n;
-	uint8_t tag = 'P';
+	int ret = -ENOMEM;
 
-	put(b, &tag, 1);
-	put_str(b, pod->ns);
-	put_u32(b, (uint32_t)pod->labels.n);
-	for (size_t i = 0; i < pod->labels.n; i++) {
-		put_str(b, pod->labels.v[i].key);
-		put_str(b, pod->labels.v[i].value);
-	}
-	e->label_len = b->n - start;
+	if (kb_room(b, 1 + 4 + ns_len + 4))
+		return -ENOMEM;
+	kb_put(b, "P", 1);
+	kb_u32(b, (uint32_t)ns_len);
+	kb_put(b, pod->ns, ns_len);
+	kb_u32(b, (uint32_t)pod->labels.n);
+	for (size_t i = 0; i < pod->labels.n; i++)
+		if (kb_str(b, pod->labels.v[i].key, strlen(pod->labels.v[i].key)) ||
+		    kb_str(b, pod->labels.v[i].value, strlen(pod->labels.v[i].value)))
+			return -ENOMEM;
+	*label_len = b->n - start;
 
 	for (size_t i = 0; i < pod->n_ports; i++)
 		nn += pod->ports[i].name != NULL;
-	if (nn) {
-		if (nn > MAX_NAMED_STACK) {
-			nv = calloc(nn, sizeof(*nv));
-			if (!nv)
-				return -ENOMEM;
-		}
-		for (size_t i = 0; i < pod->n_ports; i++)
-			if (pod->ports[i].name)
-				nv[w++] = (struct named){ pod->ports[i].name, pod->ports[i].proto,
-							  pod->ports[i].port };
-		/* equal elements are identical: any sort will do */
-		if (nn > MAX_NAMED_STACK) {
-			qsort(nv, nn, sizeof(*nv), named_cmp);
-		} else {
-			for (size_t i = 1; i < nn; i++)
-				for (size_t j = i; j && named_cmp(&nv[j - 1], &nv[j]) > 0; j--) {
-					struct named t = nv[j];
+	if (nn > MAX_NAMED_STACK && !(nv = calloc(nn, sizeof(*nv))))
+		return -ENOMEM;
+	for (size_t i = 0; i < pod->n_ports; i++)
+		if (pod->ports[i].name)
+			nv[w++] = (struct named){ pod->ports[i].name, pod->ports[i].proto,
+						  pod->ports[i].port };
+	/* equal elements are identical: any sort will do */
+	if (nn > MAX_NAMED_STACK) {
+		qsort(nv, nn, sizeof(*nv), named_cmp);
+	} else {
+		for (size_t i = 1; i < nn; i++)
+			for (size_t j = i; j && named_cmp(&nv[j - 1], &nv[j]) > 0; j--) {
+				struct named t = nv[j];
 
-					nv[j] = nv[j - 1];
-					nv[j - 1] = t;
-				}
-		}
-		w = 0;
-		for (size_t i = 0; i < nn; i++)
-			if (!w || named_cmp(&nv[w - 1], &nv[i]))
-				nv[w++] = nv[i];
+				nv[j] = nv[j - 1];
+				nv[j - 1] = t;
+			}
 	}
-	put_u32(b, (uint32_t)w);
+	w = 0;
+	for (size_t i = 0; i < nn; i++)
+		if (!w || named_cmp(&nv[w - 1], &nv[i]))
+			nv[w++] = nv[i];
+	if (kb_room(b, 4))
+		goto out;
+	kb_u32(b, (uint32_t)w);
 	for (size_t i = 0; i < w; i++) {
 		uint8_t pp[3] = { nv[i].proto, (uint8_t)(nv[i].port >> 8), (uint8_t)nv[i].port };
 
-		put_str(b, nv[i].name);
-		put(b, pp, 3);
+		if (kb_str(b, nv[i].name, strlen(nv[i].name)) || kb_room(b, 3))
+			goto out;
+		kb_put(b, pp, 3);
 	}
+	ret = 0;
+out:
 	if (nv != stack)
 		free(nv);
+	return ret;
+}
 
-	e->group = longest_group(x, pod->ips[ip]);
-	if (e->group == NONE) {
-		uint8_t z = 0;
-
-		put(b, &z, 1);
-	} else {
-		uint8_t one = 1;
-
-		put(b, &one, 1);
-		put(b, x->groups[e->group].pfx.addr, 16);
-		put(b, &x->groups[e->group].pfx.len, 1);
-	}
-	if (b->oom)
+/* Append the CIDR-group part of the key of address a; returns the group. */
+static int key_group(const struct cctx *x, const uint8_t a[16], struct kbuf *b, size_t *group)
+{
+	*group = longest_group(x, a);
+	if (kb_room(b, 18))
 		return -ENOMEM;
-	e->key = NULL;
-	e->key_off = start;
-	e->key_len = b->n - start;
-	e->pod = pi;
-	e->ip = ip;
+	if (*group == NONE) {
+		kb_put(b, "\0", 1);
+	} else {
+		kb_put(b, "\1", 1);
+		kb_put(b, x->groups[*group].pfx.addr, 16);
+		kb_put(b, &x->groups[*group].pfx.len, 1);
+	}
 	return 0;
 }
 
@@ -278,14 +289,172 @@ static bool is_dns_pod(const struct cctx *x, const struct pw_pod *pod)
 	return false;
 }
 
+/* The order of the old sort of keys: bytes, then the shorter first. */
+static int key_cmp(const void *ctx, size_t a, size_t b)
+{
+	const struct podid *x = &((const struct cctx *)ctx)->ids[a];
+	const struct podid *y = &((const struct cctx *)ctx)->ids[b];
+	int r = memcmp(x->key, y->key, x->key_len < y->key_len ? x->key_len : y->key_len);
+
+	if (r)
+		return r;
+	return (x->key_len > y->key_len) - (x->key_len < y->key_len);
+}
+
+static size_t pow2_at_least(size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < n)
+		cap *= 2;
+	return cap;
+}
+
+/*
+ * One identity per distinct key, in the order of the first pod (and
+ * address) that has it. A hash table of the keys so far: a pod whose key is
+ * known takes back the bytes it appended.
+ */
+static int find_identities(struct cctx *x, size_t ne, struct kbuf *b)
+{
+	const struct pw_cluster *c = x->c;
+	size_t cap = pow2_at_least(ne * 2), mask = cap - 1;
+	uint32_t *slot = calloc(cap, sizeof(*slot));
+	size_t *off = malloc((ne ? ne : 1) * sizeof(*off));
+	size_t ns_len = 0;
+	int ret = -ENOMEM;
+
+	x->ids = malloc((ne ? ne : 1) * sizeof(*x->ids));
+	if (!slot || !off || !x->ids)
+		goto out;
+	for (size_t i = 0; i < c->n_pods; i++) {
+		const struct pw_pod *pod = &c->pods[i];
+		size_t start = b->n, label_len, plen;
+
+		/* pods are sorted by namespace: look each one up once */
+		if (i && (pod->ns == c->pods[i - 1].ns || !strcmp(pod->ns, c->pods[i - 1].ns))) {
+			x->pod_ns[i] = x->pod_ns[i - 1];
+		} else {
+			const struct pw_namespace *ns = pw_cluster_namespace(c, pod->ns);
+
+			x->pod_ns[i] = ns ? (size_t)(ns - c->namespaces) : NONE;
+			ns_len = strlen(pod->ns);
+		}
+		x->pod_id[i][0] = x->pod_id[i][1] = NONE;
+		if (!pod->n_ips)
+			continue;
+		ret = key_prefix(pod, ns_len, b, &label_len);
+		if (ret)
+			goto out;
+		plen = b->n - start;
+		for (size_t k = 0; k < pod->n_ips && k < 2; k++) {
+			size_t kstart = b->n, len, group, h;
+			uint64_t fh;
+
+			if (k) {   /* the same prefix again: the first key's bytes stay put */
+				if ((ret = kb_room(b, plen)))
+					goto out;
+				memmove(b->p + b->n, b->p + start, plen);
+				b->n += plen;
+			} else {
+				kstart = start;
+			}
+			if ((ret = key_group(x, pod->ips[k], b, &group)))
+				goto out;
+			len = b->n - kstart;
+			fh = pw_fast_hash(b->p + kstart, len);
+			for (h = fh & mask; slot[h]; h = (h + 1) & mask) {
+				const struct podid *o = &x->ids[slot[h] - 1];
+
+				if (o->hash == fh && o->key_len == len &&
+				    !memcmp(b->p + off[slot[h] - 1], b->p + kstart, len))
+					break;
+			}
+			if (slot[h]) {   /* known: drop the bytes (the prefix stays readable) */
+				x->pod_id[i][k] = slot[h] - 1;
+				if (!k)
+					b->n = start;
+				else
+					b->n = kstart;
+				continue;
+			}
+			slot[h] = (uint32_t)(x->n_ids + 1);
+			off[x->n_ids] = kstart;
+			x->ids[x->n_ids] = (struct podid){
+				.key_len = len, .label_len = label_len, .hash = fh,
+				.ns = x->pod_ns[i], .rep = pod, .group = group, .split = false,
+			};
+			memcpy(x->ids[x->n_ids].rep_ip, pod->ips[k], 16);
+			x->pod_id[i][k] = x->n_ids++;
+		}
+	}
+	x->keys = b->p;   /* every key, freed with the identities */
+	b->p = NULL;
+	for (size_t i = 0; i < x->n_ids; i++)
+		x->ids[i].key = x->keys + off[i];
+	ret = 0;
+out:
+	free(slot);
+	free(off);
+	return ret;
+}
+
+/* Identities that share namespace and labels (and differ by named ports or
+ * CIDR group) are "split": their descriptions say more. */
+static int mark_split(struct cctx *x)
+{
+	size_t cap = pow2_at_least(x->n_ids * 2), mask = cap - 1;
+	uint32_t *slot = calloc(cap, sizeof(*slot));
+
+	if (!slot)
+		return -ENOMEM;
+	for (size_t i = 0; i < x->n_ids; i++) {
+		struct podid *id = &x->ids[i];
+		size_t h = pw_fast_hash(id->key, id->label_len) & mask;
+
+		for (; slot[h]; h = (h + 1) & mask) {
+			struct podid *o = &x->ids[slot[h] - 1];
+
+			if (o->label_len == id->label_len && !memcmp(o->key, id->key, id->label_len)) {
+				o->split = id->split = true;
+				break;
+			}
+		}
+		if (!slot[h])
+			slot[h] = (uint32_t)i + 1;
+	}
+	free(slot);
+	return 0;
+}
+
+/* The identities of each namespace: adjacent, pods being sorted by it (if
+ * they were not, a namespace would only get more than one range). */
+static int ns_ranges(struct cctx *x)
+{
+	x->nsr = calloc(x->n_ids ? x->n_ids : 1, sizeof(*x->nsr));
+	if (!x->nsr)
+		return -ENOMEM;
+	for (size_t i = 0; i < x->n_ids; i++) {
+		const struct podid *id = &x->ids[i];
+		struct nsrange *last = x->n_nsr ? &x->nsr[x->n_nsr - 1] : NULL;
+
+		if (last && (id->ns != NONE ? id->ns == last->ns
+					   : last->ns == NONE && !strcmp(last->name, id->rep->ns))) {
+			last->hi = i + 1;
+			continue;
+		}
+		x->nsr[x->n_nsr++] = (struct nsrange){ id->rep->ns, id->ns, i, i + 1 };
+	}
+	return 0;
+}
+
 int pw_build_identities(struct cctx *x)
 {
 	const struct pw_cluster *c = x->c;
-	struct entry *e = NULL;
-	struct buf keys = { 0 };
+	struct kbuf keys = { 0 };
 	uint64_t *h = NULL;
 	uint32_t *ids = NULL;
-	size_t ne = 0, n = 0;
+	size_t ne = 0;
 	int ret;
 
 	ret = pw_collect_groups(c, &x->groups, &x->n_groups, &x->v6_covers_v4);
@@ -296,99 +465,39 @@ int pw_build_identities(struct cctx *x)
 			      : "identity space exhausted");
 	for (size_t i = 0; i < x->n_groups; i++)
 		x->group_len[x->groups[i].pfx.len] = true;
+	if (index_groups(x))
+		return pw_compile_err(x, -ENOMEM, "out of memory");
 
 	x->pod_ns = calloc(c->n_pods ? c->n_pods : 1, sizeof(*x->pod_ns));
 	x->pod_id = calloc(c->n_pods ? c->n_pods : 1, sizeof(*x->pod_id));
 	if (!x->pod_ns || !x->pod_id)
 		return pw_compile_err(x, -ENOMEM, "out of memory");
-	for (size_t i = 0; i < c->n_pods; i++) {
-		/* pods are sorted by namespace: look each one up once */
-		if (i && !strcmp(c->pods[i].ns, c->pods[i - 1].ns)) {
-			x->pod_ns[i] = x->pod_ns[i - 1];
-		} else {
-			const struct pw_namespace *ns = pw_cluster_namespace(c, c->pods[i].ns);
-
-			x->pod_ns[i] = ns ? (size_t)(ns - c->namespaces) : NONE;
-		}
-		x->pod_id[i][0] = x->pod_id[i][1] = NONE;
-		ne += c->pods[i].n_ips;
-	}
-	e = calloc(ne ? ne : 1, sizeof(*e));
-	if (!e)
-		return pw_compile_err(x, -ENOMEM, "out of memory");
-	ne = 0;
 	for (size_t i = 0; i < c->n_pods; i++)
-		for (size_t k = 0; k < c->pods[i].n_ips && k < 2; k++) {
-			ret = make_key(x, i, k, &e[ne], &keys);
-			if (ret)
-				goto out;
-			ne++;
-		}
-	x->keys = keys.p;   /* every key, freed with the identities */
-	keys.p = NULL;
-	for (size_t i = 0; i < ne; i++)
-		e[i].key = x->keys + e[i].key_off;
-	qsort(e, ne, sizeof(*e), entry_cmp);
-
-	/* one identity per distinct key */
-	x->ids = calloc(ne ? ne : 1, sizeof(*x->ids));
-	if (!x->ids) {
-		ret = -ENOMEM;
+		ne += c->pods[i].n_ips < 2 ? c->pods[i].n_ips : 2;
+	ret = find_identities(x, ne, &keys);
+	if (!ret)
+		ret = mark_split(x);
+	if (!ret)
+		ret = ns_ranges(x);
+	if (ret)
 		goto out;
-	}
-	for (size_t i = 0; i < ne; i++) {
-		struct podid *id;
+	for (size_t i = 0; i < x->n_ids; i++)
+		x->ids[i].dns = is_dns_pod(x, x->ids[i].rep);
 
-		if (n && x->ids[n - 1].key_len == e[i].key_len &&
-		    !memcmp(x->ids[n - 1].key, e[i].key, e[i].key_len)) {
-			x->pod_id[e[i].pod][e[i].ip] = n - 1;
-			continue;
-		}
-		id = &x->ids[n];
-		id->key = e[i].key;
-		id->key_len = e[i].key_len;
-		id->label_len = e[i].label_len;
-		id->rep = &c->pods[e[i].pod];
-		id->ns = x->pod_ns[e[i].pod];
-		memcpy(id->rep_ip, id->rep->ips[e[i].ip], 16);
-		id->group = e[i].group;
-		id->dns = is_dns_pod(x, id->rep);
-		if (n && x->ids[n - 1].label_len == id->label_len &&
-		    !memcmp(x->ids[n - 1].key, id->key, id->label_len))
-			id->split = x->ids[n - 1].split = true;
-		x->pod_id[e[i].pod][e[i].ip] = n;
-		n++;
-	}
-	x->n_ids = n;
-
-	/* the key starts with the namespace: ids of one namespace are adjacent */
-	x->nsr = calloc(n ? n : 1, sizeof(*x->nsr));
-	if (!x->nsr) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (x->n_nsr && !strcmp(x->nsr[x->n_nsr - 1].name, x->ids[i].rep->ns)) {
-			x->nsr[x->n_nsr - 1].hi = i + 1;
-			continue;
-		}
-		x->nsr[x->n_nsr++] = (struct nsrange){ x->ids[i].rep->ns, x->ids[i].ns, i, i + 1 };
-	}
-
-	h = calloc(n ? n : 1, sizeof(*h));
-	ids = calloc(n ? n : 1, sizeof(*ids));
+	h = malloc((x->n_ids ? x->n_ids : 1) * sizeof(*h));
+	ids = malloc((x->n_ids ? x->n_ids : 1) * sizeof(*ids));
 	if (!h || !ids) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < x->n_ids; i++)
 		h[i] = pw_hash64(x->ids[i].key, x->ids[i].key_len);
-	ret = pw_assign_ids(h, n, PW_ID_POD_MIN, PW_ID_CIDR_MIN - 1, ids);
-	for (size_t i = 0; !ret && i < n; i++)
+	ret = pw_assign_ids_unsorted(h, x->n_ids, PW_ID_POD_MIN, PW_ID_CIDR_MIN - 1, key_cmp, x,
+				     ids);
+	for (size_t i = 0; !ret && i < x->n_ids; i++)
 		x->ids[i].id = ids[i];
 out:
 	free(keys.p);
-	free(e);
 	free(h);
 	free(ids);
 	if (ret)
@@ -400,16 +509,18 @@ out:
 void pw_free_identities(struct cctx *x)
 {
 	free(x->keys);
-	x->keys = NULL;
 	free(x->ids);
 	free(x->groups);
+	free(x->gslot);
 	free(x->pod_ns);
 	free(x->pod_id);
 	free(x->nsr);
+	x->keys = NULL;
 	x->nsr = NULL;
 	x->n_nsr = 0;
 	x->ids = NULL;
 	x->groups = NULL;
+	x->gslot = NULL;
 	x->pod_ns = NULL;
 	x->pod_id = NULL;
 	x->n_ids = x->n_groups = 0;

@@ -21,6 +21,16 @@ uint64_t pw_hash64(const void *data, size_t len);
  * the key's hash, or the next free number after it (wrapping). */
 int pw_assign_ids(const uint64_t *hashes, size_t n, uint32_t lo, uint32_t hi,
 		  uint32_t *out);
+/* The order of keys a and b (distinct keys never compare equal). */
+typedef int (*pw_key_cmp_fn)(const void *ctx, size_t a, size_t b);
+/* The numbers pw_assign_ids would give the n keys sorted by cmp, for keys
+ * in any order: only the keys whose numbers collide are sorted. */
+int pw_assign_ids_unsorted(const uint64_t *hashes, size_t n, uint32_t lo, uint32_t hi,
+			   pw_key_cmp_fn cmp, const void *ctx, uint32_t *out);
+/* Sort v[0..n) by the high 32 bits, stably (radix: no comparisons). */
+int pw_sort_hi32(uint64_t *v, size_t n);
+/* A hash for in-memory tables only (not stable, never an id). */
+uint64_t pw_fast_hash(const void *data, size_t len);
 
 /* ------------------------------------------------------------ CIDR groups */
 struct cgroup {
@@ -40,8 +50,9 @@ int pw_prefix_cmp(const struct pw_cidr *a, const struct pw_cidr *b);
 
 /* -------------------------------------------------------------- identities */
 struct podid {
-	uint8_t             *key;        /* canonical bytes, in cctx.keys */
+	uint8_t             *key;        /* canonical bytes, in cctx.keys (layout: identity.c) */
 	size_t               key_len;
+	uint64_t             hash;       /* pw_fast_hash of the key */
 	size_t               label_len;  /* bytes of key covering ns + labels */
 	uint32_t             id;
 	size_t               ns;         /* index in c->namespaces, or NONE */
@@ -62,7 +73,11 @@ struct cctx {
 	size_t                        n_groups;
 	bool                          group_len[129]; /* some group has this length */
 	bool                          v6_covers_v4;
-	struct podid                 *ids;     /* sorted by key */
+	uint32_t                     *gslot;   /* groups by prefix: index + 1, open addressing */
+	size_t                        gmask;
+	uint8_t                       glens[129]; /* the distinct group lengths, longest first */
+	size_t                        n_glens;
+	struct podid                 *ids;     /* in the order of their first pod */
 	uint8_t                      *keys;    /* every identity key (malloc'd) */
 	size_t                        n_ids;
 	size_t                      (*pod_id)[2]; /* per pod, per address: index in ids */

@@ -1341,6 +1341,70 @@ static void t_compile_many_ipblocks_is_not_quadratic(void)
 	free(b);
 }
 
+static int assign_order_cmp(const void *ctx, size_t a, size_t b)
+{
+	const uint32_t *rank = ctx;
+
+	return (rank[a] > rank[b]) - (rank[a] < rank[b]);
+}
+
+/* pw_assign_ids_unsorted gives the numbers pw_assign_ids gives the keys in
+ * sorted order: small ranges (long runs of collisions), ranges ending at
+ * UINT32_MAX (runs that wrap), a full range, and keys in shuffled order. */
+static void t_compile_assign_ids_unsorted(void)
+{
+	static const struct { uint32_t lo, hi; size_t n; } cases[] = {
+		{ 1, 1, 1 }, { 1, 10, 10 }, { 5, 40, 30 }, { 100, 1000, 700 },
+		{ UINT32_MAX - 50, UINT32_MAX, 40 }, { UINT32_MAX - 9, UINT32_MAX, 10 },
+		{ 256, 0x00ffffff, 2000 }, { 7, 7 + 4095, 4096 }, { 1, 3, 0 },
+	};
+	enum { MAX = 4096 };
+	uint64_t *h = calloc(MAX, sizeof(*h)), *hs = calloc(MAX, sizeof(*hs));
+	uint32_t *rank = calloc(MAX, sizeof(*rank)), *got = calloc(MAX, sizeof(*got));
+	uint32_t *want = calloc(MAX, sizeof(*want));
+	size_t *by_rank = calloc(MAX, sizeof(*by_rank));
+
+	CHECK(h && hs && rank && got && want && by_rank);
+	for (size_t c = 0; h && hs && rank && got && want && by_rank &&
+			   c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (int round = 0; round < 20; round++) {
+			size_t n = cases[c].n;
+			uint64_t range = (uint64_t)cases[c].hi - cases[c].lo + 1;
+
+			for (size_t i = 0; i < n; i++) {
+				/* some hashes aimed at the last numbers, to wrap */
+				h[i] = ((uint64_t)rnd(1u << 30) << 31 | rnd(1u << 30)) ^ rnd(4);
+				if (rnd(4) == 0)
+					h[i] = range - 1 - rnd(3) + range * rnd(1000);
+				rank[i] = (uint32_t)i;
+			}
+			for (size_t i = n; i > 1; i--) {   /* a shuffled key order */
+				size_t j = rnd((unsigned)i);
+				uint32_t t = rank[i - 1];
+
+				rank[i - 1] = rank[j];
+				rank[j] = t;
+			}
+			for (size_t i = 0; i < n; i++)
+				by_rank[rank[i]] = i;
+			for (size_t r = 0; r < n; r++)
+				hs[r] = h[by_rank[r]];
+			CHECK_EQ(pw_assign_ids(hs, n, cases[c].lo, cases[c].hi, want), 0);
+			CHECK_EQ(pw_assign_ids_unsorted(h, n, cases[c].lo, cases[c].hi,
+							assign_order_cmp, rank, got), 0);
+			for (size_t i = 0; i < n; i++)
+				CHECK_EQ(got[i], want[rank[i]]);
+		}
+	}
+	CHECK_EQ(pw_assign_ids_unsorted(h, 11, 1, 10, assign_order_cmp, rank, got), -ENOSPC);
+	free(h);
+	free(hs);
+	free(rank);
+	free(got);
+	free(want);
+	free(by_rank);
+}
+
 int suite_compile(void)
 {
 	RUN(t_compile_isolation_flags);
@@ -1373,5 +1437,6 @@ int suite_compile(void)
 	RUN(t_compile_unfinished_cluster_refused);
 	RUN(t_compile_shared_address_first_pod_wins);
 	RUN(t_compile_empty_cluster);
+	RUN(t_compile_assign_ids_unsorted);
 	return check_n_fail;
 }

@@ -43,6 +43,7 @@ struct polvec {
 struct local {
 	size_t   pod;
 	uint32_t ifindex;
+	size_t   sel_lo, sel_hi; /* the policies selecting it: cctx.sel[lo, hi) */
 };
 
 static int ref_cmp(const void *a, const void *b)
@@ -75,18 +76,138 @@ static const struct pw_labels *ns_labels(const struct cctx *x, size_t ns)
 	return ns == NONE ? &none : &x->c->namespaces[ns].labels;
 }
 
-static bool peer_has_identity(const struct cctx *x, const struct pw_policy *pol,
-			      const struct pw_np_peer *p, const struct podid *id)
+static uint32_t be32(const uint8_t *p)
 {
-	if (p->kind == PW_PEER_IPBLOCK)
-		return pw_block_has_addr(p, id->rep_ip);
-	if (!p->ns_sel.present) {
-		if (strcmp(id->rep->ns, pol->ns))
-			return false;
-	} else if (!pw_selector_matches(&p->ns_sel, ns_labels(x, id->ns))) {
-		return false;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * A pod selector made ready for many identities: the lengths of its
+ * strings measured once, matched against the labels in identity keys
+ * (identity.c: length-prefixed, one buffer) rather than with strcmp over
+ * each representative pod's labels, scattered in memory. Same semantics as
+ * pw_selector_matches; a selector too big for it uses that instead.
+ */
+#define CSEL_MAX_REQ 16
+#define CSEL_MAX_VAL 32
+
+struct csel_req {
+	const char  *key;
+	uint32_t     klen;
+	int          op;        /* enum pw_sel_op, or 0: equals values[0] */
+	size_t       val, n_val; /* in csel.val */
+};
+
+struct csel {
+	const struct pw_selector *sel;
+	bool             slow;    /* use pw_selector_matches */
+	size_t           n;
+	struct csel_req  req[CSEL_MAX_REQ];
+	const char      *val[CSEL_MAX_VAL];
+	uint32_t         vlen[CSEL_MAX_VAL];
+};
+
+static void csel_init(struct csel *cs, const struct pw_selector *sel)
+{
+	size_t nv = 0;
+
+	cs->sel = sel;
+	cs->n = 0;
+	cs->slow = sel->present && (sel->match_labels.n + sel->n_exprs > CSEL_MAX_REQ);
+	if (!sel->present || cs->slow)
+		return;
+	for (size_t i = 0; i < sel->match_labels.n; i++) {
+		if (nv == CSEL_MAX_VAL) {
+			cs->slow = true;
+			return;
+		}
+		cs->req[cs->n++] = (struct csel_req){ sel->match_labels.v[i].key,
+			(uint32_t)strlen(sel->match_labels.v[i].key), 0, nv, 1 };
+		cs->val[nv] = sel->match_labels.v[i].value;
+		cs->vlen[nv++] = (uint32_t)strlen(sel->match_labels.v[i].value);
 	}
-	return pw_selector_matches(&p->pod_sel, &id->rep->labels);
+	for (size_t i = 0; i < sel->n_exprs; i++) {
+		const struct pw_sel_req *r = &sel->exprs[i];
+
+		if (nv + r->n_values > CSEL_MAX_VAL) {
+			cs->slow = true;
+			return;
+		}
+		cs->req[cs->n++] = (struct csel_req){ r->key, (uint32_t)strlen(r->key), (int)r->op,
+						      nv, r->n_values };
+		for (size_t k = 0; k < r->n_values; k++) {
+			cs->val[nv] = r->values[k];
+			cs->vlen[nv++] = (uint32_t)strlen(r->values[k]);
+		}
+	}
+}
+
+/* The value of label key in an identity's key, or NULL. */
+static const uint8_t *key_label(const struct podid *id, const char *key, uint32_t klen,
+				uint32_t *vlen)
+{
+	const uint8_t *p = id->key + 1;
+	uint32_t n = be32(p);
+
+	p += 4 + n;
+	n = be32(p);
+	p += 4;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t kl = be32(p), vl = be32(p + 4 + kl);
+
+		if (kl == klen && !memcmp(p + 4, key, klen)) {
+			*vlen = vl;
+			return p + 8 + kl;
+		}
+		p += 8 + kl + vl;
+	}
+	return NULL;
+}
+
+static bool csel_in(const struct csel *cs, const struct csel_req *r, const uint8_t *v,
+		    uint32_t vlen)
+{
+	for (size_t k = r->val; k < r->val + r->n_val; k++)
+		if (cs->vlen[k] == vlen && !memcmp(cs->val[k], v, vlen))
+			return true;
+	return false;
+}
+
+static bool csel_matches(const struct csel *cs, const struct podid *id)
+{
+	if (!cs->sel->present)
+		return true;
+	if (cs->slow)
+		return pw_selector_matches(cs->sel, &id->rep->labels);
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct csel_req *r = &cs->req[i];
+		uint32_t vlen = 0;
+		const uint8_t *v = key_label(id, r->key, r->klen, &vlen);
+
+		switch (r->op) {
+		case 0:
+		case PW_SEL_IN:
+			if (!v || !csel_in(cs, r, v, vlen))
+				return false;
+			break;
+		case PW_SEL_NOT_IN:
+			/* NotIn also matches objects without the key */
+			if (v && csel_in(cs, r, v, vlen))
+				return false;
+			break;
+		case PW_SEL_EXISTS:
+			if (!v)
+				return false;
+			break;
+		case PW_SEL_DOES_NOT_EXIST:
+			if (v)
+				return false;
+			break;
+		default:
+			return false;  /* unknown operators never load */
+		}
+	}
+	return true;
 }
 
 static int by_ip_cmp(const void *a, const void *b, void *ctx)
@@ -177,10 +298,28 @@ static size_t groups_from(const struct cctx *x, const uint8_t addr[16])
 	return lo;
 }
 
-/* The peers of one rule, as identities (computed once per rule). */
-static int rule_peers(struct cctx *x, const struct pw_policy *pol,
+/* The identities of range ns that pod selector cs matches. */
+static int push_matching(const struct nsrange *ns, const struct cctx *x, const struct csel *cs,
+			 struct peers *out, size_t *cap)
+{
+	for (size_t j = ns->lo; j < ns->hi; j++) {
+		int ret;
+
+		if (!csel_matches(cs, &x->ids[j]))
+			continue;
+		ret = ref_push(out, cap, (struct ref){ REF_POD, (uint32_t)j });
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The peers of one rule, as identities (computed once per rule). pol_ns:
+ * the policy's namespace, index in c->namespaces, or NONE. */
+static int rule_peers(struct cctx *x, const struct pw_policy *pol, size_t pol_ns,
 		      const struct pw_np_rule *rule, struct peers *out)
 {
+	struct csel cs;
 	size_t cap = 0;
 
 	out->done = true;
@@ -214,20 +353,23 @@ static int rule_peers(struct cctx *x, const struct pw_policy *pol,
 		}
 		/* a selector peer only holds pods of the namespaces it selects:
 		 * walk those namespaces' identities (adjacent in ids), not all */
-		for (size_t rg = 0; rg < x->n_nsr; rg++) {
-			const struct nsrange *ns = &x->nsr[rg];
+		csel_init(&cs, &p->pod_sel);
+		ret = 0;
+		if (!p->ns_sel.present && pol_ns != NONE) {
+			/* the policy's own namespace: its ranges are chained */
+			for (size_t rg = x->nsr_first[pol_ns]; rg != NONE && !ret; rg = x->nsr_next[rg])
+				ret = push_matching(&x->nsr[rg], x, &cs, out, &cap);
+		} else {
+			for (size_t rg = 0; rg < x->n_nsr && !ret; rg++) {
+				const struct nsrange *ns = &x->nsr[rg];
 
-			if (p->ns_sel.present ? !pw_selector_matches(&p->ns_sel, ns_labels(x, ns->ns))
-					      : strcmp(ns->name, pol->ns))
-				continue;
-			for (size_t j = ns->lo; j < ns->hi; j++) {
-				if (!peer_has_identity(x, pol, p, &x->ids[j]))
-					continue;
-				ret = ref_push(out, &cap, (struct ref){ REF_POD, (uint32_t)j });
-				if (ret)
-					return ret;
+				if (p->ns_sel.present ? pw_selector_matches(&p->ns_sel, ns_labels(x, ns->ns))
+						      : !strcmp(ns->name, pol->ns))
+					ret = push_matching(ns, x, &cs, out, &cap);
 			}
 		}
+		if (ret)
+			return ret;
 	}
 	if (out->n) {
 		size_t w = 0;
@@ -509,11 +651,6 @@ static void sb_uint(struct sbuf *b, unsigned v)
 	sb_str(b, t + k);
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static void pod_desc(const struct cctx *x, const struct podid *id, char *buf, size_t len)
 {
 	const struct pw_pod *pod = id->rep;
@@ -648,11 +785,6 @@ static int build_rules(struct cctx *x)
 }
 
 /* -------------------------------------------------------------- endpoints */
-static bool selects(const struct pw_policy *pol, const struct pw_pod *pod)
-{
-	return !strcmp(pol->ns, pod->ns) && pw_selector_matches(&pol->pod_sel, &pod->labels);
-}
-
 /* the first policy of namespace ns (policies are sorted by ns, name) */
 static size_t first_policy(const struct pw_cluster *c, const char *ns)
 {
@@ -669,13 +801,36 @@ static size_t first_policy(const struct pw_cluster *c, const char *ns)
 	return lo;
 }
 
+/* The policies of namespace ns: [*lo, *hi). */
+static void ns_policies(const struct pw_cluster *c, const char *ns, size_t *lo, size_t *hi)
+{
+	*lo = *hi = first_policy(c, ns);
+	while (*hi < c->n_policies && !strcmp(c->policies[*hi].ns, ns))
+		(*hi)++;
+}
+
+static int sel_push(struct cctx *x, size_t p)
+{
+	if (x->n_sel == x->cap_sel) {
+		size_t ncap = x->cap_sel ? x->cap_sel * 2 : 256;
+		size_t *nv = realloc(x->sel, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		x->sel = nv;
+		x->cap_sel = ncap;
+	}
+	x->sel[x->n_sel++] = p;
+	return 0;
+}
+
 static int build_endpoints(struct cctx *x, struct local **locals, size_t *n_locals)
 {
 	const struct pw_cluster *c = x->c;
 	struct local *l = calloc(c->n_pods ? c->n_pods : 1, sizeof(*l));
 	uint64_t *h = NULL;
 	uint32_t *ids = NULL;
-	size_t n = 0;
+	size_t n = 0, p_lo = 0, p_hi = 0;
 	int ret = 0;
 
 	if (!l)
@@ -737,16 +892,23 @@ static int build_endpoints(struct cctx *x, struct local **locals, size_t *n_loca
 		}
 		ep->ifindex = l[i].ifindex;
 		ep->identity = x->ids[x->pod_id[l[i].pod][0]].id;
-		for (size_t p = first_policy(c, pod->ns);
-		     p < c->n_policies && !strcmp(c->policies[p].ns, pod->ns); p++) {
+		/* the policies of its namespace (the previous endpoint's, often)
+		 * that select it: counted here, kept for build_policy */
+		if (!i || strcmp(pod->ns, c->pods[l[i - 1].pod].ns))
+			ns_policies(c, pod->ns, &p_lo, &p_hi);
+		l[i].sel_lo = x->n_sel;
+		for (size_t p = p_lo; p < p_hi; p++) {
 			const struct pw_policy *pol = &c->policies[p];
 
-			if (!selects(pol, pod))
+			if (!pw_selector_matches(&pol->pod_sel, &pod->labels))
 				continue;
+			if ((ret = sel_push(x, p)))
+				goto out;
 			for (int d = 0; d < 2; d++)
 				if (pol->types[d])
 					ep->n_policies[d]++;
 		}
+		l[i].sel_hi = x->n_sel;
 		if (ep->n_policies[PW_DIR_INGRESS])
 			ep->flags |= PW_EP_ISOLATED_INGRESS;
 		if (ep->n_policies[PW_DIR_EGRESS])
@@ -790,20 +952,20 @@ static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
 	for (size_t i = 0; i < n_locals && !ret; i++) {
 		const struct pw_pod *pod = &c->pods[l[i].pod];
 		uint32_t ep = x->out->eps[i].ep_id;
+		size_t pol_ns = x->pod_ns[l[i].pod];   /* the policies' namespace too */
 
-		for (size_t p = first_policy(c, pod->ns);
-		     p < c->n_policies && !strcmp(c->policies[p].ns, pod->ns) && !ret; p++) {
+		for (size_t s = l[i].sel_lo; s < l[i].sel_hi && !ret; s++) {
+			size_t p = x->sel[s];
 			const struct pw_policy *pol = &c->policies[p];
 			size_t rid = x->rule_base[p];
 
-			if (!selects(pol, pod))
-				continue;
 			for (int d = 0; d < 2 && !ret; d++) {
 				for (size_t r = 0; r < pol->n_rules[d] && !ret; r++, rid++) {
 					if (!pol->types[d])
 						continue;
 					if (!cache[rid].done)
-						ret = rule_peers(x, pol, &pol->rules[d][r], &cache[rid]);
+						ret = rule_peers(x, pol, pol_ns, &pol->rules[d][r],
+								 &cache[rid]);
 					if (!ret)
 						emit_rule(x, &pv, (uint8_t)d, ep, pod, &pol->rules[d][r],
 							  &cache[rid], (uint32_t)rid);
@@ -912,6 +1074,7 @@ int pw_compile(const struct pw_cluster *c, const struct pw_compile_opts *opts,
 	if (!ret)
 		build_dns(&x);
 	free(locals);
+	free(x.sel);
 	free(x.rule_base);
 	free(x.by_ip);
 	pw_free_identities(&x);

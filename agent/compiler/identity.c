@@ -428,23 +428,42 @@ static int mark_split(struct cctx *x)
 }
 
 /* The identities of each namespace: adjacent, pods being sorted by it (if
- * they were not, a namespace would only get more than one range). */
+ * they were not, a namespace would only get more than one range). The
+ * ranges of a namespace are chained from nsr_first[its index]. */
 static int ns_ranges(struct cctx *x)
 {
+	size_t n_ns = x->c->n_namespaces, *last;
+
 	x->nsr = calloc(x->n_ids ? x->n_ids : 1, sizeof(*x->nsr));
-	if (!x->nsr)
+	x->nsr_next = malloc((x->n_ids ? x->n_ids : 1) * sizeof(*x->nsr_next));
+	x->nsr_first = malloc((n_ns ? n_ns : 1) * sizeof(*x->nsr_first));
+	last = malloc((n_ns ? n_ns : 1) * sizeof(*last));
+	if (!x->nsr || !x->nsr_next || !x->nsr_first || !last) {
+		free(last);
 		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n_ns; i++)
+		x->nsr_first[i] = last[i] = NONE;
 	for (size_t i = 0; i < x->n_ids; i++) {
 		const struct podid *id = &x->ids[i];
-		struct nsrange *last = x->n_nsr ? &x->nsr[x->n_nsr - 1] : NULL;
+		struct nsrange *cur = x->n_nsr ? &x->nsr[x->n_nsr - 1] : NULL;
 
-		if (last && (id->ns != NONE ? id->ns == last->ns
-					   : last->ns == NONE && !strcmp(last->name, id->rep->ns))) {
-			last->hi = i + 1;
+		if (cur && (id->ns != NONE ? id->ns == cur->ns
+					  : cur->ns == NONE && !strcmp(cur->name, id->rep->ns))) {
+			cur->hi = i + 1;
 			continue;
+		}
+		x->nsr_next[x->n_nsr] = NONE;
+		if (id->ns != NONE) {
+			if (last[id->ns] == NONE)
+				x->nsr_first[id->ns] = x->n_nsr;
+			else
+				x->nsr_next[last[id->ns]] = x->n_nsr;
+			last[id->ns] = x->n_nsr;
 		}
 		x->nsr[x->n_nsr++] = (struct nsrange){ id->rep->ns, id->ns, i, i + 1 };
 	}
+	free(last);
 	return 0;
 }
 
@@ -515,8 +534,11 @@ void pw_free_identities(struct cctx *x)
 	free(x->pod_ns);
 	free(x->pod_id);
 	free(x->nsr);
+	free(x->nsr_first);
+	free(x->nsr_next);
 	x->keys = NULL;
 	x->nsr = NULL;
+	x->nsr_first = x->nsr_next = NULL;
 	x->n_nsr = 0;
 	x->ids = NULL;
 	x->groups = NULL;

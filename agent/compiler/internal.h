@@ -83,8 +83,12 @@ struct cctx {
 	size_t                      (*pod_id)[2]; /* per pod, per address: index in ids */
 	size_t                       *pod_ns;  /* per pod: index in c->namespaces or NONE */
 	size_t                       *rule_base; /* per policy: rule_id of its first rule */
+	size_t                       *sel;     /* policies selecting each endpoint (struct local) */
+	size_t                        n_sel, cap_sel;
 	struct nsrange               *nsr;     /* ids by namespace: ids of one are adjacent */
 	size_t                        n_nsr;
+	size_t                       *nsr_first; /* per namespace: its first range, or NONE */
+	size_t                       *nsr_next;  /* per range: the next of its namespace, or NONE */
 	size_t                       *by_ip;   /* ids indexes by rep_ip (built on first use) */
 };
 

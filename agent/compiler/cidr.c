@@ -15,6 +15,7 @@
  * that the LPM never answers an IPv4 address with the IPv6 block's group.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "compiler/internal.h"
@@ -119,7 +120,11 @@ int pw_collect_groups(const struct pw_cluster *c, struct cgroup **out, size_t *n
 			}
 		}
 	}
-	if (g.n)
+	/* by address then length: the first 17 bytes (stable radix; qsort if
+	 * it has no memory) */
+	_Static_assert(offsetof(struct cgroup, pfx) == 0 && offsetof(struct pw_cidr, len) == 16,
+		       "a group's first 17 bytes are its address and length");
+	if (g.n && pw_sort_bytes(g.v, g.n, sizeof(*g.v), 17))
 		qsort(g.v, g.n, sizeof(*g.v), group_cmp);
 	for (size_t i = 0; i < g.n; i++)
 		if (!w || group_cmp(&g.v[w - 1], &g.v[i]))

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,18 +211,6 @@ static bool csel_matches(const struct csel *cs, const struct podid *id)
 	return true;
 }
 
-static int by_ip_cmp(const void *a, const void *b, void *ctx)
-{
-	const struct cctx *c = ctx;
-	const struct podid *x = &c->ids[*(const size_t *)a];
-	const struct podid *y = &c->ids[*(const size_t *)b];
-	int r = memcmp(x->rep_ip, y->rep_ip, 16);
-
-	if (r)
-		return r;
-	return (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
-}
-
 static int ref_push(struct peers *out, size_t *cap, struct ref r)
 {
 	if (out->n == *cap) {
@@ -246,12 +235,25 @@ static int block_pods(struct cctx *x, const struct pw_np_peer *p, struct peers *
 	size_t a = 0, b;
 
 	if (!x->by_ip) {
+		/* by address, then index (a stable sort of the indexes) */
+		struct { uint8_t ip[16]; uint32_t i; } *t = malloc((x->n_ids ? x->n_ids : 1) * sizeof(*t));
+
 		x->by_ip = malloc((x->n_ids ? x->n_ids : 1) * sizeof(*x->by_ip));
-		if (!x->by_ip)
+		if (!t || !x->by_ip || x->n_ids > UINT32_MAX) {
+			free(t);
 			return -ENOMEM;
+		}
+		for (size_t i = 0; i < x->n_ids; i++) {
+			memcpy(t[i].ip, x->ids[i].rep_ip, 16);
+			t[i].i = (uint32_t)i;
+		}
+		if (pw_sort_bytes(t, x->n_ids, sizeof(*t), 16)) {
+			free(t);
+			return -ENOMEM;
+		}
 		for (size_t i = 0; i < x->n_ids; i++)
-			x->by_ip[i] = i;
-		qsort_r(x->by_ip, x->n_ids, sizeof(*x->by_ip), by_ip_cmp, x);
+			x->by_ip[i] = t[i].i;
+		free(t);
 	}
 	memcpy(lo, p->cidr.addr, 16);
 	pw_prefix_mask(lo, p->cidr.len);
@@ -493,20 +495,23 @@ static int pol_cmp(const void *a, const void *b)
 
 /*
  * Keep one entry per key, the one of the lowest rule_id, in place; returns
- * how many are left (in no particular order). Without memory for the table,
- * everything stays: the sort and merge after it dedup as well.
+ * how many are left (in no particular order) and whether keys are now
+ * distinct. Without memory for the table, everything stays: the sort and
+ * merge after it dedup as well.
  */
-static size_t pol_dedup(struct pw_state_pol *v, size_t n)
+static size_t pol_dedup(struct pw_state_pol *v, size_t n, bool *distinct)
 {
 	size_t cap = 64, w = 0;
 	uint32_t *slot;
 
+	*distinct = false;
 	while (cap < n * 2)
 		cap *= 2;
 	if (n < 64 || n > UINT32_MAX / 2 || !(slot = calloc(cap, sizeof(*slot))))
 		return n;
+	*distinct = true;
 	for (size_t i = 0; i < n; i++) {
-		size_t h = (size_t)pw_hash64(&v[i].key, sizeof(v[i].key)) & (cap - 1);
+		size_t h = (size_t)pw_fast_hash(&v[i].key, sizeof(v[i].key)) & (cap - 1);
 
 		for (;; h = (h + 1) & (cap - 1)) {
 			struct pw_state_pol *e;
@@ -591,7 +596,11 @@ static int build_ipcache(struct cctx *x)
 	if (x->v6_covers_v4)
 		ipc_set(&t[n++], pw_v4_mapped_space.addr, pw_v4_mapped_space.len, PW_ID_WORLD, 0,
 			1ULL << 42);
-	qsort(t, n, sizeof(*t), ipc_tmp_cmp);
+	/* by key, then prio: t is in prio order already, and the radix sort
+	 * is stable (qsort, if it has no memory) */
+	_Static_assert(offsetof(struct ipc_tmp, e.key) == 0, "the key leads");
+	if (pw_sort_bytes(t, n, sizeof(*t), sizeof(t->e.key)))
+		qsort(t, n, sizeof(*t), ipc_tmp_cmp);
 	x->out->ipc = calloc(n ? n : 1, sizeof(*x->out->ipc));
 	if (!x->out->ipc) {
 		free(t);
@@ -945,6 +954,7 @@ static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
 	struct peers *cache = calloc(x->out->n_rules ? x->out->n_rules : 1, sizeof(*cache));
 	struct polvec pv = { 0 };
 	size_t w = 0;
+	bool distinct;
 	int ret = 0;
 
 	if (!cache)
@@ -989,8 +999,10 @@ static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
 	}
 	/* identical keys from several rules: the lowest rule_id stays (first
 	 * with a hash table, so that the sort only sees distinct keys) */
-	pv.n = pol_dedup(pv.v, pv.n);
-	if (pv.n)
+	pv.n = pol_dedup(pv.v, pv.n, &distinct);
+	/* distinct keys: their order is the whole order (radix, stable) */
+	_Static_assert(offsetof(struct pw_state_pol, key) == 0, "the key leads");
+	if (pv.n && (!distinct || pw_sort_bytes(pv.v, pv.n, sizeof(*pv.v), sizeof(pv.v->key))))
 		qsort(pv.v, pv.n, sizeof(*pv.v), pol_cmp);
 	for (size_t i = 0; i < pv.n; i++)
 		if (!w || memcmp(&pv.v[w - 1].key, &pv.v[i].key, sizeof(pv.v[i].key)))

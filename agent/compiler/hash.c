@@ -114,31 +114,6 @@ int pw_assign_ids(const uint64_t *hashes, size_t n, uint32_t lo, uint32_t hi,
 	return 0;
 }
 
-int pw_sort_hi32(uint64_t *v, size_t n)
-{
-	uint64_t *tmp = malloc((n ? n : 1) * sizeof(*tmp)), *a = v, *b = tmp;
-
-	if (!tmp)
-		return -ENOMEM;
-	for (unsigned shift = 32; shift < 64; shift += 8) {
-		size_t count[257] = { 0 };
-		uint64_t *t;
-
-		for (size_t i = 0; i < n; i++)
-			count[((a[i] >> shift) & 0xff) + 1]++;
-		for (size_t d = 1; d < 257; d++)
-			count[d] += count[d - 1];
-		for (size_t i = 0; i < n; i++)
-			b[count[(a[i] >> shift) & 0xff]++] = a[i];
-		t = a;
-		a = b;
-		b = t;
-	}
-	/* an even number of passes: the result is back in v */
-	free(tmp);
-	return 0;
-}
-
 struct order_ctx {
 	pw_key_cmp_fn cmp;
 	const void   *ctx;

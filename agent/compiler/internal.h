@@ -27,10 +27,15 @@ typedef int (*pw_key_cmp_fn)(const void *ctx, size_t a, size_t b);
  * in any order: only the keys whose numbers collide are sorted. */
 int pw_assign_ids_unsorted(const uint64_t *hashes, size_t n, uint32_t lo, uint32_t hi,
 			   pw_key_cmp_fn cmp, const void *ctx, uint32_t *out);
-/* Sort v[0..n) by the high 32 bits, stably (radix: no comparisons). */
-int pw_sort_hi32(uint64_t *v, size_t n);
 /* A hash for in-memory tables only (not stable, never an id). */
 uint64_t pw_fast_hash(const void *data, size_t len);
+
+/* ---------------------------------------------------------------- sorting */
+/* Sort v[0..n) by the high 32 bits, stably (sort.c: radix, no comparisons). */
+int pw_sort_hi32(uint64_t *v, size_t n);
+/* Sort n records of size bytes by their first key_len bytes (memcmp order),
+ * stably. 0, -ENOMEM or -E2BIG (more than 2^32 records). */
+int pw_sort_bytes(void *base, size_t n, size_t size, size_t key_len);
 
 /* ------------------------------------------------------------ CIDR groups */
 struct cgroup {

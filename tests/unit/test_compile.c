@@ -1405,6 +1405,48 @@ static void t_compile_assign_ids_unsorted(void)
 	free(by_rank);
 }
 
+struct sort_rec {
+	uint8_t  key[7];
+	uint8_t  pad;
+	uint32_t seq;    /* the input position: ties keep it increasing */
+};
+
+static int sort_rec_cmp(const void *a, const void *b)
+{
+	const struct sort_rec *x = a, *y = b;
+	int r = memcmp(x->key, y->key, sizeof(x->key));
+
+	return r ? r : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* pw_sort_bytes is a stable sort in memcmp order of the key bytes: the same
+ * order as qsort by (key, input position), with many ties and with bytes
+ * that are the same in every record (passes skipped). */
+static void t_compile_sort_bytes(void)
+{
+	static const size_t sizes[] = { 0, 1, 2, 3, 10, 100, 1000, 5000 };
+	struct sort_rec *a = calloc(5000, sizeof(*a)), *b = calloc(5000, sizeof(*b));
+
+	CHECK(a && b);
+	for (size_t c = 0; a && b && c < sizeof(sizes) / sizeof(sizes[0]); c++) {
+		for (unsigned spread = 1; spread <= 256; spread *= 4) {
+			size_t n = sizes[c];
+
+			for (size_t i = 0; i < n; i++) {
+				for (size_t k = 0; k < sizeof(a[i].key); k++)
+					a[i].key[k] = k == 2 ? 0x5a : (uint8_t)rnd(spread);
+				a[i].seq = (uint32_t)i;
+			}
+			memcpy(b, a, n * sizeof(*a));
+			CHECK_EQ(pw_sort_bytes(a, n, sizeof(*a), sizeof(a->key)), 0);
+			qsort(b, n, sizeof(*b), sort_rec_cmp);
+			CHECK(!n || !memcmp(a, b, n * sizeof(*a)));
+		}
+	}
+	free(a);
+	free(b);
+}
+
 int suite_compile(void)
 {
 	RUN(t_compile_isolation_flags);
@@ -1438,5 +1480,6 @@ int suite_compile(void)
 	RUN(t_compile_shared_address_first_pod_wins);
 	RUN(t_compile_empty_cluster);
 	RUN(t_compile_assign_ids_unsorted);
+	RUN(t_compile_sort_bytes);
 	return check_n_fail;
 }

@@ -143,28 +143,6 @@ static void csel_init(struct csel *cs, const struct pw_selector *sel)
 	}
 }
 
-/* The value of label key in an identity's key, or NULL. */
-static const uint8_t *key_label(const struct podid *id, const char *key, uint32_t klen,
-				uint32_t *vlen)
-{
-	const uint8_t *p = id->key + 1;
-	uint32_t n = be32(p);
-
-	p += 4 + n;
-	n = be32(p);
-	p += 4;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t kl = be32(p), vl = be32(p + 4 + kl);
-
-		if (kl == klen && !memcmp(p + 4, key, klen)) {
-			*vlen = vl;
-			return p + 8 + kl;
-		}
-		p += 8 + kl + vl;
-	}
-	return NULL;
-}
-
 static bool csel_in(const struct csel *cs, const struct csel_req *r, const uint8_t *v,
 		    uint32_t vlen)
 {
@@ -183,7 +161,7 @@ static bool csel_matches(const struct csel *cs, const struct podid *id)
 	for (size_t i = 0; i < cs->n; i++) {
 		const struct csel_req *r = &cs->req[i];
 		uint32_t vlen = 0;
-		const uint8_t *v = key_label(id, r->key, r->klen, &vlen);
+		const uint8_t *v = pw_key_label(id, r->key, r->klen, &vlen);
 
 		switch (r->op) {
 		case 0:
@@ -713,10 +691,12 @@ static int build_ids(struct cctx *x)
 	/* id in the high half, source in the low one: 0..2 reserved, then
 	 * pod identities, then CIDR groups */
 	uint64_t *o = malloc(n * sizeof(*o));
+	uint32_t *at = malloc(n * sizeof(*at));   /* per source: its place */
 
-	if (!v || !o || n > UINT32_MAX) {
+	if (!v || !o || !at || n > UINT32_MAX) {
 		free(v);
 		free(o);
+		free(at);
 		return -ENOMEM;
 	}
 	/* sort by id first (ids are distinct), then write each in its place */
@@ -729,10 +709,14 @@ static int build_ids(struct cctx *x)
 	if (pw_sort_hi32(o, n)) {
 		free(v);
 		free(o);
+		free(at);
 		return -ENOMEM;
 	}
-	for (size_t k = 0; k < n; k++) {
-		size_t i = (uint32_t)o[k];
+	for (size_t k = 0; k < n; k++)
+		at[(uint32_t)o[k]] = (uint32_t)k;
+	/* in source order: identity keys are read in the order they lie */
+	for (size_t i = 0; i < n; i++) {
+		size_t k = at[i];
 
 		v[k].id = (uint32_t)(o[k] >> 32);
 		if (i < 3) {
@@ -747,6 +731,7 @@ static int build_ids(struct cctx *x)
 		}
 	}
 	free(o);
+	free(at);
 	x->out->ids = v;
 	x->out->n_ids = n;
 	return 0;
@@ -772,6 +757,7 @@ static int build_rules(struct cctx *x)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->n_policies; i++) {
 		const struct pw_policy *pol = &c->policies[i];
+		size_t first = k;
 
 		for (int d = 0; d < 2; d++)
 			for (size_t r = 0; r < pol->n_rules[d]; r++, k++) {
@@ -780,12 +766,14 @@ static int build_rules(struct cctx *x)
 				sr->rule_id = (uint32_t)k;
 				sr->dir = (uint8_t)d;
 				sr->rule_index = (uint32_t)r;
-				{
+				if (k == first) {
 					struct sbuf b = { sr->policy, sizeof(sr->policy), 0 };
 
 					sb_str(&b, pol->ns); /* "ns/name" */
 					sb_str(&b, "/");
 					sb_str(&b, pol->name);
+				} else {   /* the policy's other rules: the same name */
+					memcpy(sr->policy, x->out->rules[first].policy, sizeof(sr->policy));
 				}
 			}
 	}

@@ -13,22 +13,67 @@
 #include <string.h>
 #include "compiler/internal.h"
 
-uint64_t pw_hash64(const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	uint64_t h = 0xcbf29ce484222325ULL;   /* FNV-1a */
+#define FNV_BASIS 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	/* splitmix64 finalizer: spread FNV's weak low bits */
+/* splitmix64 finalizer: spread FNV's weak low bits */
+static uint64_t finish(uint64_t h)
+{
 	h ^= h >> 30;
 	h *= 0xbf58476d1ce4e5b9ULL;
 	h ^= h >> 27;
 	h *= 0x94d049bb133111ebULL;
 	h ^= h >> 31;
 	return h;
+}
+
+uint64_t pw_hash64(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = FNV_BASIS;   /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= FNV_PRIME;
+	}
+	return finish(h);
+}
+
+void pw_hash64_n(const uint8_t *const *data, const size_t *len, size_t n, uint64_t *out)
+{
+	size_t i = 0;
+
+	/* FNV is one multiply per byte, each waiting for the last: four keys
+	 * at a time keep the multiplier busy (same results as pw_hash64) */
+	for (; i + 4 <= n; i += 4) {
+		const uint8_t *p0 = data[i], *p1 = data[i + 1], *p2 = data[i + 2], *p3 = data[i + 3];
+		uint64_t h0 = FNV_BASIS, h1 = FNV_BASIS, h2 = FNV_BASIS, h3 = FNV_BASIS;
+		size_t m = len[i], k;
+
+		for (k = 1; k < 4; k++)
+			if (len[i + k] < m)
+				m = len[i + k];
+		for (k = 0; k < m; k++) {
+			h0 = (h0 ^ p0[k]) * FNV_PRIME;
+			h1 = (h1 ^ p1[k]) * FNV_PRIME;
+			h2 = (h2 ^ p2[k]) * FNV_PRIME;
+			h3 = (h3 ^ p3[k]) * FNV_PRIME;
+		}
+		for (k = m; k < len[i]; k++)
+			h0 = (h0 ^ p0[k]) * FNV_PRIME;
+		for (k = m; k < len[i + 1]; k++)
+			h1 = (h1 ^ p1[k]) * FNV_PRIME;
+		for (k = m; k < len[i + 2]; k++)
+			h2 = (h2 ^ p2[k]) * FNV_PRIME;
+		for (k = m; k < len[i + 3]; k++)
+			h3 = (h3 ^ p3[k]) * FNV_PRIME;
+		out[i] = finish(h0);
+		out[i + 1] = finish(h1);
+		out[i + 2] = finish(h2);
+		out[i + 3] = finish(h3);
+	}
+	for (; i < n; i++)
+		out[i] = pw_hash64(data[i], len[i]);
 }
 
 uint64_t pw_fast_hash(const void *data, size_t len)

@@ -126,7 +126,10 @@ static size_t longest_group(const struct cctx *x, const uint8_t a[16])
 		unsigned len = x->glens[k];
 
 		memcpy(q, a, 16);
-		pw_prefix_mask(q, len);
+		if (len < 128) {   /* pw_prefix_mask, without its loop */
+			q[len / 8] &= (uint8_t)(0xff << (8 - len % 8));
+			memset(q + len / 8 + 1, 0, 15 - len / 8);
+		}
 		for (size_t i = prefix_hash(q, len) & x->gmask; x->gslot[i]; i = (i + 1) & x->gmask) {
 			const struct cgroup *g = &x->groups[x->gslot[i] - 1];
 
@@ -279,14 +282,44 @@ static int key_group(const struct cctx *x, const uint8_t a[16], struct kbuf *b, 
 	return 0;
 }
 
-static bool is_dns_pod(const struct cctx *x, const struct pw_pod *pod)
+static uint32_t be32(const uint8_t *p)
 {
-	if (strcmp(pod->ns, x->o.dns_namespace))
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+const uint8_t *pw_key_label(const struct podid *id, const char *key, size_t klen,
+			    uint32_t *vlen)
+{
+	const uint8_t *p = id->key + 1;
+	uint32_t n = be32(p);
+
+	p += 4 + n;
+	n = be32(p);
+	p += 4;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t kl = be32(p), vl = be32(p + 4 + kl);
+
+		if (kl == klen && !memcmp(p + 4, key, klen)) {
+			*vlen = vl;
+			return p + 8 + kl;
+		}
+		p += 8 + kl + vl;
+	}
+	return NULL;
+}
+
+/* The cluster DNS: its namespace, and its label (read from the key). */
+static bool is_dns(const struct cctx *x, const struct podid *id)
+{
+	size_t ns_len = strlen(x->o.dns_namespace), klen = strlen(x->o.dns_label_key);
+	size_t vlen = strlen(x->o.dns_label_value);
+	const uint8_t *v;
+	uint32_t n;
+
+	if (be32(id->key + 1) != ns_len || memcmp(id->key + 5, x->o.dns_namespace, ns_len))
 		return false;
-	for (size_t i = 0; i < pod->labels.n; i++)
-		if (!strcmp(pod->labels.v[i].key, x->o.dns_label_key))
-			return !strcmp(pod->labels.v[i].value, x->o.dns_label_value);
-	return false;
+	v = pw_key_label(id, x->o.dns_label_key, klen, &n);
+	return v && n == vlen && !memcmp(v, x->o.dns_label_value, vlen);
 }
 
 /* The order of the old sort of keys: bytes, then the shorter first. */
@@ -471,6 +504,8 @@ int pw_build_identities(struct cctx *x)
 {
 	const struct pw_cluster *c = x->c;
 	struct kbuf keys = { 0 };
+	const uint8_t **kp = NULL;
+	size_t *kl = NULL;
 	uint64_t *h = NULL;
 	uint32_t *ids = NULL;
 	size_t ne = 0;
@@ -501,16 +536,21 @@ int pw_build_identities(struct cctx *x)
 	if (ret)
 		goto out;
 	for (size_t i = 0; i < x->n_ids; i++)
-		x->ids[i].dns = is_dns_pod(x, x->ids[i].rep);
+		x->ids[i].dns = is_dns(x, &x->ids[i]);
 
 	h = malloc((x->n_ids ? x->n_ids : 1) * sizeof(*h));
 	ids = malloc((x->n_ids ? x->n_ids : 1) * sizeof(*ids));
-	if (!h || !ids) {
+	kp = malloc((x->n_ids ? x->n_ids : 1) * sizeof(*kp));
+	kl = malloc((x->n_ids ? x->n_ids : 1) * sizeof(*kl));
+	if (!h || !ids || !kp || !kl) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < x->n_ids; i++)
-		h[i] = pw_hash64(x->ids[i].key, x->ids[i].key_len);
+	for (size_t i = 0; i < x->n_ids; i++) {
+		kp[i] = x->ids[i].key;
+		kl[i] = x->ids[i].key_len;
+	}
+	pw_hash64_n(kp, kl, x->n_ids, h);
 	ret = pw_assign_ids_unsorted(h, x->n_ids, PW_ID_POD_MIN, PW_ID_CIDR_MIN - 1, key_cmp, x,
 				     ids);
 	for (size_t i = 0; !ret && i < x->n_ids; i++)
@@ -519,6 +559,8 @@ out:
 	free(keys.p);
 	free(h);
 	free(ids);
+	free(kp);
+	free(kl);
 	if (ret)
 		return pw_compile_err(x, ret, "pod identities: %s", ret == -ENOMEM ? "out of memory"
 			      : "identity space exhausted");

@@ -16,6 +16,8 @@
 
 /* ------------------------------------------------------------ hashing */
 uint64_t pw_hash64(const void *data, size_t len);
+/* out[i] = pw_hash64(data[i], len[i]) for i < n, faster */
+void pw_hash64_n(const uint8_t *const *data, const size_t *len, size_t n, uint64_t *out);
 
 /* Give each of n keys (in sorted key order) a distinct number in [lo, hi]:
  * the key's hash, or the next free number after it (wrapping). */
@@ -105,6 +107,9 @@ struct nsrange {
 };
 
 int pw_build_identities(struct cctx *x);
+/* The value (and *vlen) of label key (klen bytes) in id's key, or NULL. */
+const uint8_t *pw_key_label(const struct podid *id, const char *key, size_t klen,
+			    uint32_t *vlen);
 void pw_free_identities(struct cctx *x);
 int pw_compile_err(struct cctx *x, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

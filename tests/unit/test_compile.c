@@ -1447,6 +1447,31 @@ static void t_compile_sort_bytes(void)
 	free(b);
 }
 
+/* pw_hash64_n (four keys at a time) is pw_hash64, whatever the lengths. */
+static void t_compile_hash64_n(void)
+{
+	enum { N = 13 };
+	uint8_t buf[N][200];
+	const uint8_t *p[N];
+	size_t len[N];
+	uint64_t out[N];
+
+	for (int round = 0; round < 50; round++) {
+		size_t n = rnd(N + 1);
+
+		for (size_t i = 0; i < n; i++) {
+			len[i] = round < 5 ? (size_t)round : rnd(200);
+			for (size_t k = 0; k < len[i]; k++)
+				buf[i][k] = (uint8_t)rnd(256);
+			p[i] = buf[i];
+		}
+		pw_hash64_n(p, len, n, out);
+		for (size_t i = 0; i < n; i++)
+			CHECK(out[i] == pw_hash64(p[i], len[i]));
+	}
+	CHECK(pw_hash64("", 0) == 0xf52a15e9a9b5e89bULL);   /* ids derive from it: never changes */
+}
+
 int suite_compile(void)
 {
 	RUN(t_compile_isolation_flags);
@@ -1481,5 +1506,6 @@ int suite_compile(void)
 	RUN(t_compile_empty_cluster);
 	RUN(t_compile_assign_ids_unsorted);
 	RUN(t_compile_sort_bytes);
+	RUN(t_compile_hash64_n);
 	return check_n_fail;
 }

@@ -98,6 +98,14 @@ int pw_collect_groups(const struct pw_cluster *c, struct cgroup **out, size_t *n
 	for (size_t i = 0; i < c->n_policies; i++) {
 		const struct pw_policy *pol = &c->policies[i];
 
+		/* every policy's rules, scattered over the loader's memory: ask
+		 * for later ones now (rules, then their peers) so misses overlap */
+		for (int d = 0; d < 2; d++) {
+			if (i + 16 < c->n_policies)
+				__builtin_prefetch(c->policies[i + 16].rules[d]);
+			if (i + 8 < c->n_policies && c->policies[i + 8].n_rules[d])
+				__builtin_prefetch(c->policies[i + 8].rules[d][0].peers);
+		}
 		for (int d = 0; d < 2; d++) {
 			if (!pol->types[d])
 				continue;

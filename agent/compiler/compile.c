@@ -759,6 +759,12 @@ static int build_rules(struct cctx *x)
 		const struct pw_policy *pol = &c->policies[i];
 		size_t first = k;
 
+		/* the names are scattered over the loader's memory: ask for a
+		 * later policy's now, so that the misses overlap */
+		if (i + 8 < c->n_policies) {
+			__builtin_prefetch(c->policies[i + 8].ns);
+			__builtin_prefetch(c->policies[i + 8].name);
+		}
 		for (int d = 0; d < 2; d++)
 			for (size_t r = 0; r < pol->n_rules[d]; r++, k++) {
 				struct pw_state_rule *sr = &x->out->rules[k];
@@ -802,8 +808,12 @@ static size_t first_policy(const struct pw_cluster *c, const char *ns)
 static void ns_policies(const struct pw_cluster *c, const char *ns, size_t *lo, size_t *hi)
 {
 	*lo = *hi = first_policy(c, ns);
-	while (*hi < c->n_policies && !strcmp(c->policies[*hi].ns, ns))
-		(*hi)++;
+	for (; *hi < c->n_policies; (*hi)++) {
+		if (*hi + 8 < c->n_policies)   /* overlap the misses */
+			__builtin_prefetch(c->policies[*hi + 8].ns);
+		if (strcmp(c->policies[*hi].ns, ns))
+			break;
+	}
 }
 
 static int sel_push(struct cctx *x, size_t p)
@@ -897,6 +907,12 @@ static int build_endpoints(struct cctx *x, struct local **locals, size_t *n_loca
 		for (size_t p = p_lo; p < p_hi; p++) {
 			const struct pw_policy *pol = &c->policies[p];
 
+			if (p + 4 < p_hi && c->policies[p + 4].pod_sel.match_labels.n) {
+				const struct pw_label *ml = c->policies[p + 4].pod_sel.match_labels.v;
+
+				__builtin_prefetch(ml->key);
+				__builtin_prefetch(ml->value);
+			}
 			if (!pw_selector_matches(&pol->pod_sel, &pod->labels))
 				continue;
 			if ((ret = sel_push(x, p)))

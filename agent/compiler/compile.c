@@ -1089,6 +1089,9 @@ int pw_compile(const struct pw_cluster *c, const struct pw_compile_opts *opts,
 		pw_compile_err(&x, ret, "out of memory");
 	if (!ret)
 		build_dns(&x);
+	/* only a compile that succeeded teaches the cache anything */
+	if (!ret && x.o.cache)
+		pw_cache_commit(x.o.cache, c, &x.store, &x.refs, x.reused);
 	free(locals);
 	free(x.sel);
 	free(x.rule_base);

@@ -13,12 +13,11 @@
 #include <string.h>
 #include "compiler/internal.h"
 
-#define FNV_BASIS 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
 
-/* splitmix64 finalizer: spread FNV's weak low bits */
-static uint64_t finish(uint64_t h)
+uint64_t pw_hash64_finish(uint64_t h)
 {
+	/* splitmix64 finalizer: spread FNV's weak low bits */
 	h ^= h >> 30;
 	h *= 0xbf58476d1ce4e5b9ULL;
 	h ^= h >> 27;
@@ -27,27 +26,31 @@ static uint64_t finish(uint64_t h)
 	return h;
 }
 
-uint64_t pw_hash64(const void *data, size_t len)
+uint64_t pw_fnv1a(uint64_t h, const void *data, size_t len)
 {
 	const unsigned char *p = data;
-	uint64_t h = FNV_BASIS;   /* FNV-1a */
 
 	for (size_t i = 0; i < len; i++) {
 		h ^= p[i];
 		h *= FNV_PRIME;
 	}
-	return finish(h);
+	return h;
 }
 
-void pw_hash64_n(const uint8_t *const *data, const size_t *len, size_t n, uint64_t *out)
+uint64_t pw_hash64(const void *data, size_t len)
+{
+	return pw_hash64_finish(pw_fnv1a(PW_FNV_BASIS, data, len));
+}
+
+void pw_fnv1a_n(const uint8_t *const *data, const size_t *len, size_t n, uint64_t *out)
 {
 	size_t i = 0;
 
 	/* FNV is one multiply per byte, each waiting for the last: four keys
-	 * at a time keep the multiplier busy (same results as pw_hash64) */
+	 * at a time keep the multiplier busy (same results as pw_fnv1a) */
 	for (; i + 4 <= n; i += 4) {
 		const uint8_t *p0 = data[i], *p1 = data[i + 1], *p2 = data[i + 2], *p3 = data[i + 3];
-		uint64_t h0 = FNV_BASIS, h1 = FNV_BASIS, h2 = FNV_BASIS, h3 = FNV_BASIS;
+		uint64_t h0 = PW_FNV_BASIS, h1 = PW_FNV_BASIS, h2 = PW_FNV_BASIS, h3 = PW_FNV_BASIS;
 		size_t m = len[i], k;
 
 		for (k = 1; k < 4; k++)
@@ -59,21 +62,13 @@ void pw_hash64_n(const uint8_t *const *data, const size_t *len, size_t n, uint64
 			h2 = (h2 ^ p2[k]) * FNV_PRIME;
 			h3 = (h3 ^ p3[k]) * FNV_PRIME;
 		}
-		for (k = m; k < len[i]; k++)
-			h0 = (h0 ^ p0[k]) * FNV_PRIME;
-		for (k = m; k < len[i + 1]; k++)
-			h1 = (h1 ^ p1[k]) * FNV_PRIME;
-		for (k = m; k < len[i + 2]; k++)
-			h2 = (h2 ^ p2[k]) * FNV_PRIME;
-		for (k = m; k < len[i + 3]; k++)
-			h3 = (h3 ^ p3[k]) * FNV_PRIME;
-		out[i] = finish(h0);
-		out[i + 1] = finish(h1);
-		out[i + 2] = finish(h2);
-		out[i + 3] = finish(h3);
+		out[i] = pw_fnv1a(h0, p0 + m, len[i] - m);
+		out[i + 1] = pw_fnv1a(h1, p1 + m, len[i + 1] - m);
+		out[i + 2] = pw_fnv1a(h2, p2 + m, len[i + 2] - m);
+		out[i + 3] = pw_fnv1a(h3, p3 + m, len[i + 3] - m);
 	}
 	for (; i < n; i++)
-		out[i] = pw_hash64(data[i], len[i]);
+		out[i] = pw_fnv1a(PW_FNV_BASIS, data[i], len[i]);
 }
 
 uint64_t pw_fast_hash(const void *data, size_t len)

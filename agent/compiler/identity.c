@@ -28,38 +28,14 @@ int pw_compile_err(struct cctx *x, int ret, const char *fmt, ...)
 	return ret;
 }
 
-/* Every identity key, in one growing buffer (offsets while it grows). */
-struct kbuf {
-	uint8_t *p;
-	size_t   n, cap;
-};
-
-static int kb_room(struct kbuf *b, size_t more)
+/* Appending to the prefix store's bytes (after pw_pfxstore_room). */
+static void kb_put(struct pw_pfxstore *b, const void *d, size_t n)
 {
-	size_t ncap;
-	uint8_t *np;
-
-	if (b->cap - b->n >= more)
-		return 0;
-	ncap = b->cap ? b->cap : 64 * 1024;
-	while (ncap - b->n < more)
-		ncap *= 2;
-	np = realloc(b->p, ncap);
-	if (!np)
-		return -ENOMEM;
-	b->p = np;
-	b->cap = ncap;
-	return 0;
+	memcpy(b->bytes + b->n_bytes, d, n);
+	b->n_bytes += n;
 }
 
-/* after kb_room */
-static void kb_put(struct kbuf *b, const void *d, size_t n)
-{
-	memcpy(b->p + b->n, d, n);
-	b->n += n;
-}
-
-static void kb_u32(struct kbuf *b, uint32_t v)
+static void kb_u32(struct pw_pfxstore *b, uint32_t v)
 {
 	uint8_t x[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
 
@@ -67,9 +43,9 @@ static void kb_u32(struct kbuf *b, uint32_t v)
 }
 
 /* a length-prefixed string */
-static int kb_str(struct kbuf *b, const char *s, size_t n)
+static int kb_str(struct pw_pfxstore *b, const char *s, size_t n)
 {
-	if (kb_room(b, 4 + n))
+	if (pw_pfxstore_room(b, 4 + n))
 		return -ENOMEM;
 	kb_u32(b, (uint32_t)n);
 	kb_put(b, s, n);
@@ -98,6 +74,22 @@ static int index_groups(struct cctx *x)
 	for (int len = 128; len >= 0; len--)
 		if (x->group_len[len])
 			x->glens[x->n_glens++] = (uint8_t)len;
+	/* per length, the lowest and highest group: most addresses (pods are
+	 * seldom inside ipBlocks) are outside, and need no probe at all */
+	for (size_t k = 0; k < x->n_glens; k++) {
+		memset(x->glo[k], 0xff, 16);
+		memset(x->ghi[k], 0, 16);
+	}
+	for (size_t g = 0; g < x->n_groups; g++) {
+		size_t k = 0;
+
+		while (x->glens[k] != x->groups[g].pfx.len)
+			k++;
+		if (memcmp(x->groups[g].pfx.addr, x->glo[k], 16) < 0)
+			memcpy(x->glo[k], x->groups[g].pfx.addr, 16);
+		if (memcmp(x->groups[g].pfx.addr, x->ghi[k], 16) > 0)
+			memcpy(x->ghi[k], x->groups[g].pfx.addr, 16);
+	}
 	while (cap < x->n_groups * 2)
 		cap *= 2;
 	x->gslot = calloc(cap, sizeof(*x->gslot));
@@ -130,6 +122,8 @@ static size_t longest_group(const struct cctx *x, const uint8_t a[16])
 			q[len / 8] &= (uint8_t)(0xff << (8 - len % 8));
 			memset(q + len / 8 + 1, 0, 15 - len / 8);
 		}
+		if (memcmp(q, x->glo[k], 16) < 0 || memcmp(q, x->ghi[k], 16) > 0)
+			continue;
 		for (size_t i = prefix_hash(q, len) & x->gmask; x->gslot[i]; i = (i + 1) & x->gmask) {
 			const struct cgroup *g = &x->groups[x->gslot[i] - 1];
 
@@ -179,10 +173,15 @@ static int group_ids(struct cctx *x)
  *   u32(#named) (str(name) proto port_hi port_lo)*      -- sorted, distinct
  *   0 | 1 addr[16] len                                  -- the longest CIDR group
  * where str is a big-endian u32 length and the bytes, labels are in key
- * order. Identities used to be the distinct keys of a sort of every pod's
- * key; they are now found with a hash table in pod order, which gives the
- * same set, the same representative (the first pod, address by address) and,
- * through pw_assign_ids_unsorted, the same ids. x->ids is in pod order.
+ * order. The first two lines are the pod's prefix, the same for all its
+ * addresses: each distinct prefix is stored once (x->store), and with a
+ * compile cache, a pod read before is not read again (cache.c). An identity
+ * is then a (prefix, group) pair.
+ *
+ * Identities used to be the distinct keys of a sort of every pod's key; they
+ * are now found with a hash table in pod order, which gives the same set,
+ * the same representative (the first pod, address by address) and, through
+ * pw_assign_ids_unsorted, the same ids. x->ids is in pod order.
  */
 struct named {
 	const char *name;
@@ -204,16 +203,15 @@ static int named_cmp(const void *a, const void *b)
 
 #define MAX_NAMED_STACK 16
 
-/* Append the part of pod's key before the CIDR group to b; *label_len: the
- * bytes of it covering namespace and labels. */
-static int key_prefix(const struct pw_pod *pod, size_t ns_len, struct kbuf *b,
-		      size_t *label_len)
+/* Append pod's prefix to the store's bytes; *label_len: the bytes of it
+ * covering namespace and labels. */
+static int key_prefix(const struct pw_pod *pod, struct pw_pfxstore *b, size_t *label_len)
 {
 	struct named stack[MAX_NAMED_STACK], *nv = stack;
-	size_t nn = 0, w = 0, start = b->n;
+	size_t nn = 0, w = 0, start = b->n_bytes, ns_len = strlen(pod->ns);
 	int ret = -ENOMEM;
 
-	if (kb_room(b, 1 + 4 + ns_len + 4))
+	if (pw_pfxstore_room(b, 1 + 4 + ns_len + 4))
 		return -ENOMEM;
 	kb_put(b, "P", 1);
 	kb_u32(b, (uint32_t)ns_len);
@@ -223,7 +221,7 @@ static int key_prefix(const struct pw_pod *pod, size_t ns_len, struct kbuf *b,
 		if (kb_str(b, pod->labels.v[i].key, strlen(pod->labels.v[i].key)) ||
 		    kb_str(b, pod->labels.v[i].value, strlen(pod->labels.v[i].value)))
 			return -ENOMEM;
-	*label_len = b->n - start;
+	*label_len = b->n_bytes - start;
 
 	for (size_t i = 0; i < pod->n_ports; i++)
 		nn += pod->ports[i].name != NULL;
@@ -249,13 +247,13 @@ static int key_prefix(const struct pw_pod *pod, size_t ns_len, struct kbuf *b,
 	for (size_t i = 0; i < nn; i++)
 		if (!w || named_cmp(&nv[w - 1], &nv[i]))
 			nv[w++] = nv[i];
-	if (kb_room(b, 4))
+	if (pw_pfxstore_room(b, 4))
 		goto out;
 	kb_u32(b, (uint32_t)w);
 	for (size_t i = 0; i < w; i++) {
 		uint8_t pp[3] = { nv[i].proto, (uint8_t)(nv[i].port >> 8), (uint8_t)nv[i].port };
 
-		if (kb_str(b, nv[i].name, strlen(nv[i].name)) || kb_room(b, 3))
+		if (kb_str(b, nv[i].name, strlen(nv[i].name)) || pw_pfxstore_room(b, 3))
 			goto out;
 		kb_put(b, pp, 3);
 	}
@@ -266,20 +264,93 @@ out:
 	return ret;
 }
 
-/* Append the CIDR-group part of the key of address a; returns the group. */
-static int key_group(const struct cctx *x, const uint8_t a[16], struct kbuf *b, size_t *group)
+/* The CIDR-group part of a key: its bytes in buf[18], returns their number. */
+static size_t group_part(const struct cctx *x, size_t group, uint8_t buf[18])
 {
-	*group = longest_group(x, a);
-	if (kb_room(b, 18))
-		return -ENOMEM;
-	if (*group == NONE) {
-		kb_put(b, "\0", 1);
-	} else {
-		kb_put(b, "\1", 1);
-		kb_put(b, x->groups[*group].pfx.addr, 16);
-		kb_put(b, &x->groups[*group].pfx.len, 1);
+	if (group == NONE) {
+		buf[0] = 0;
+		return 1;
 	}
+	buf[0] = 1;
+	memcpy(buf + 1, x->groups[group].pfx.addr, 16);
+	buf[17] = x->groups[group].pfx.len;
+	return 18;
+}
+
+/* Old entry o of the cache's store, in x->store (copied the first time). */
+static int from_cache(struct cctx *x, const struct pw_pfxstore *old, size_t o, size_t *pf)
+{
+	struct pw_pfx e = old->v[o];
+	int ret;
+
+	if (x->remap[o] != NONE) {
+		*pf = x->remap[o];
+		return 0;
+	}
+	if ((ret = pw_pfxstore_room(&x->store, e.len)))
+		return ret;
+	e.off = x->store.n_bytes;
+	kb_put(&x->store, old->bytes + old->v[o].off, e.len);
+	if ((ret = pw_pfxstore_add(&x->store, &e, pf)))
+		return ret;
+	x->remap[o] = *pf;
 	return 0;
+}
+
+/*
+ * The prefix of pod (which has addresses), as an index in x->store: from the
+ * cache's store if pod's addresses are known there, else read from the pod.
+ * Either way each distinct prefix is in x->store once: a prefix read from a
+ * pod is looked up in the cache's store (whose entries are distinct) before
+ * this compile's, so that no content gets there both ways.
+ */
+static int pod_prefix(struct cctx *x, const struct pw_pod *pod, size_t *pf)
+{
+	struct pw_pfxstore *st = &x->store;
+	struct pw_pfxstore *old = x->o.cache ? pw_cache_store(x->o.cache) : NULL;
+	struct pw_pfx e = { 0 };
+	size_t label_len, o = NONE;
+	int ret;
+
+	if (old && (ret = pw_refmap_find(pw_cache_refs(x->o.cache), pod, &x->ref_hint, &o)))
+		return ret;
+	x->reused += o != NONE;
+	if (o == NONE) {   /* read it */
+		e.off = st->n_bytes;
+		if ((ret = key_prefix(pod, st, &label_len)))
+			return ret;
+		e.len = (uint32_t)(st->n_bytes - e.off);
+		e.label_len = (uint32_t)label_len;
+		e.fh = pw_fast_hash(st->bytes + e.off, e.len);
+		if (old && (ret = pw_pfxstore_find(old, st->bytes + e.off, e.len, e.fh, &o)))
+			return ret;
+		*pf = NONE;
+		if (o == NONE && (ret = pw_pfxstore_find(st, st->bytes + e.off, e.len, e.fh, pf)))
+			return ret;
+		if (o != NONE || *pf != NONE)
+			st->n_bytes = e.off;   /* known: drop the bytes */
+		else if ((ret = pw_pfxstore_add(st, &e, pf)))
+			return ret;
+	}
+	if (o != NONE && (ret = from_cache(x, old, o, pf)))
+		return ret;
+	if (x->o.cache)
+		pw_refmap_add(&x->refs, pod, *pf);
+	return 0;
+}
+
+/* The namespace of the pod with prefix pf (or NONE: read the pod's). */
+static const char *ns_of(const struct cctx *x, const struct pw_pod *pod, size_t pf, size_t *len)
+{
+	const uint8_t *k;
+
+	if (pf == NONE) {
+		*len = strlen(pod->ns);
+		return pod->ns;
+	}
+	k = x->store.bytes + x->store.v[pf].off + 1;
+	*len = (size_t)k[0] << 24 | (size_t)k[1] << 16 | (size_t)k[2] << 8 | k[3];
+	return (const char *)k + 4;
 }
 
 static uint32_t be32(const uint8_t *p)
@@ -322,16 +393,44 @@ static bool is_dns(const struct cctx *x, const struct podid *id)
 	return v && n == vlen && !memcmp(v, x->o.dns_label_value, vlen);
 }
 
-/* The order of the old sort of keys: bytes, then the shorter first. */
+/* memcmp over the concatenations a1 a2 and b1 b2 */
+static int cmp2(const uint8_t *a1, size_t na1, const uint8_t *a2, size_t na2,
+		const uint8_t *b1, size_t nb1, const uint8_t *b2, size_t nb2)
+{
+	while ((na1 || na2) && (nb1 || nb2)) {
+		const uint8_t *a = na1 ? a1 : a2, *b = nb1 ? b1 : b2;
+		size_t na = na1 ? na1 : na2, nb = nb1 ? nb1 : nb2, n = na < nb ? na : nb;
+		int r = memcmp(a, b, n);
+
+		if (r)
+			return r;
+		if (na1) {
+			a1 += n;
+			na1 -= n;
+		} else {
+			a2 += n;
+			na2 -= n;
+		}
+		if (nb1) {
+			b1 += n;
+			nb1 -= n;
+		} else {
+			b2 += n;
+			nb2 -= n;
+		}
+	}
+	return (na1 || na2) - (nb1 || nb2);   /* the shorter first */
+}
+
+/* The order of the old sort of whole keys: bytes, then the shorter first. */
 static int key_cmp(const void *ctx, size_t a, size_t b)
 {
-	const struct podid *x = &((const struct cctx *)ctx)->ids[a];
-	const struct podid *y = &((const struct cctx *)ctx)->ids[b];
-	int r = memcmp(x->key, y->key, x->key_len < y->key_len ? x->key_len : y->key_len);
+	const struct cctx *x = ctx;
+	const struct podid *p = &x->ids[a], *q = &x->ids[b];
+	uint8_t gp[18], gq[18];
+	size_t np = group_part(x, p->group, gp), nq = group_part(x, q->group, gq);
 
-	if (r)
-		return r;
-	return (x->key_len > y->key_len) - (x->key_len < y->key_len);
+	return cmp2(p->key, p->key_len, gp, np, q->key, q->key_len, gq, nq);
 }
 
 static size_t pow2_at_least(size_t n)
@@ -344,91 +443,118 @@ static size_t pow2_at_least(size_t n)
 }
 
 /*
- * One identity per distinct key, in the order of the first pod (and
- * address) that has it. A hash table of the keys so far: a pod whose key is
- * known takes back the bytes it appended.
+ * One identity per distinct (prefix, CIDR group), in the order of the first
+ * pod (and address) that has it. The identities of a prefix are chained
+ * from it (there are few: one per group its pods fall in).
  */
-static int find_identities(struct cctx *x, size_t ne, struct kbuf *b)
+static int find_identities(struct cctx *x, size_t ne)
 {
 	const struct pw_cluster *c = x->c;
-	size_t cap = pow2_at_least(ne * 2), mask = cap - 1;
-	uint32_t *slot = calloc(cap, sizeof(*slot));
-	size_t *off = malloc((ne ? ne : 1) * sizeof(*off));
-	size_t ns_len = 0;
+	size_t *first = malloc((ne ? ne : 1) * sizeof(*first));   /* per prefix */
+	size_t *next = malloc((ne ? ne : 1) * sizeof(*next));     /* per identity */
+	size_t prev_pf = NONE;
 	int ret = -ENOMEM;
 
 	x->ids = malloc((ne ? ne : 1) * sizeof(*x->ids));
-	if (!slot || !off || !x->ids)
+	if (!first || !next || !x->ids || pw_pfxstore_init(&x->store, ne, ne * 128))
 		goto out;
+	if (x->o.cache) {
+		const struct pw_pfxstore *old = pw_cache_store(x->o.cache);
+
+		x->ref_hint = 0;
+		x->remap = malloc((old->n ? old->n : 1) * sizeof(*x->remap));
+		if (!x->remap || pw_refmap_init(&x->refs, c->n_pods))
+			goto out;
+		for (size_t i = 0; i < old->n; i++)
+			x->remap[i] = NONE;
+	}
 	for (size_t i = 0; i < c->n_pods; i++) {
 		const struct pw_pod *pod = &c->pods[i];
-		size_t start = b->n, label_len, plen;
+		size_t pf = NONE, n_pfx = x->store.n;
 
+		if (pod->n_ips && (ret = pod_prefix(x, pod, &pf)))
+			goto out;
+		if (x->store.n > n_pfx)   /* a new prefix: no identity yet */
+			first[pf] = NONE;
 		/* pods are sorted by namespace: look each one up once */
-		if (i && (pod->ns == c->pods[i - 1].ns || !strcmp(pod->ns, c->pods[i - 1].ns))) {
+		if (i && pod->ns == c->pods[i - 1].ns) {
 			x->pod_ns[i] = x->pod_ns[i - 1];
 		} else {
-			const struct pw_namespace *ns = pw_cluster_namespace(c, pod->ns);
+			size_t n1, n2;
+			const char *s1 = ns_of(x, pod, pf, &n1);
+			const char *s2 = i ? ns_of(x, &c->pods[i - 1], prev_pf, &n2) : NULL;
 
-			x->pod_ns[i] = ns ? (size_t)(ns - c->namespaces) : NONE;
-			ns_len = strlen(pod->ns);
-		}
-		x->pod_id[i][0] = x->pod_id[i][1] = NONE;
-		if (!pod->n_ips)
-			continue;
-		ret = key_prefix(pod, ns_len, b, &label_len);
-		if (ret)
-			goto out;
-		plen = b->n - start;
-		for (size_t k = 0; k < pod->n_ips && k < 2; k++) {
-			size_t kstart = b->n, len, group, h;
-			uint64_t fh;
-
-			if (k) {   /* the same prefix again: the first key's bytes stay put */
-				if ((ret = kb_room(b, plen)))
-					goto out;
-				memmove(b->p + b->n, b->p + start, plen);
-				b->n += plen;
+			if (s2 && n1 == n2 && !memcmp(s1, s2, n1)) {
+				x->pod_ns[i] = x->pod_ns[i - 1];
 			} else {
-				kstart = start;
-			}
-			if ((ret = key_group(x, pod->ips[k], b, &group)))
-				goto out;
-			len = b->n - kstart;
-			fh = pw_fast_hash(b->p + kstart, len);
-			for (h = fh & mask; slot[h]; h = (h + 1) & mask) {
-				const struct podid *o = &x->ids[slot[h] - 1];
+				const struct pw_namespace *ns = pw_cluster_namespace(c, pod->ns);
 
-				if (o->hash == fh && o->key_len == len &&
-				    !memcmp(b->p + off[slot[h] - 1], b->p + kstart, len))
-					break;
+				x->pod_ns[i] = ns ? (size_t)(ns - c->namespaces) : NONE;
 			}
-			if (slot[h]) {   /* known: drop the bytes (the prefix stays readable) */
-				x->pod_id[i][k] = slot[h] - 1;
-				if (!k)
-					b->n = start;
-				else
-					b->n = kstart;
+		}
+		prev_pf = pf;
+		x->pod_id[i][0] = x->pod_id[i][1] = NONE;
+		for (size_t k = 0; k < pod->n_ips && k < 2; k++) {
+			size_t group = longest_group(x, pod->ips[k]), j;
+
+			for (j = first[pf]; j != NONE && x->ids[j].group != group; j = next[j])
+				;
+			if (j != NONE) {
+				x->pod_id[i][k] = j;
 				continue;
 			}
-			slot[h] = (uint32_t)(x->n_ids + 1);
-			off[x->n_ids] = kstart;
-			x->ids[x->n_ids] = (struct podid){
-				.key_len = len, .label_len = label_len, .hash = fh,
-				.ns = x->pod_ns[i], .rep = pod, .group = group, .split = false,
+			j = x->n_ids++;
+			x->ids[j] = (struct podid){
+				.pfx = pf, .group = group, .ns = x->pod_ns[i], .rep = pod, .split = false,
 			};
-			memcpy(x->ids[x->n_ids].rep_ip, pod->ips[k], 16);
-			x->pod_id[i][k] = x->n_ids++;
+			memcpy(x->ids[j].rep_ip, pod->ips[k], 16);
+			next[j] = first[pf];
+			first[pf] = j;
+			x->pod_id[i][k] = j;
 		}
 	}
-	x->keys = b->p;   /* every key, freed with the identities */
-	b->p = NULL;
-	for (size_t i = 0; i < x->n_ids; i++)
-		x->ids[i].key = x->keys + off[i];
 	ret = 0;
 out:
-	free(slot);
-	free(off);
+	free(first);
+	free(next);
+	return ret;
+}
+
+/* The hashes of the prefixes read from pods this time (the cache's come
+ * with theirs): the FNV state of the bytes, four at a time, and the hash
+ * of their namespace and labels part. */
+static int hash_prefixes(struct pw_pfxstore *st)
+{
+	const uint8_t **p = malloc((st->n ? st->n : 1) * sizeof(*p));
+	size_t *len = malloc((st->n ? st->n : 1) * sizeof(*len));
+	size_t *which = malloc((st->n ? st->n : 1) * sizeof(*which));
+	uint64_t *fnv = malloc((st->n ? st->n : 1) * sizeof(*fnv));
+	size_t n = 0;
+	int ret = -ENOMEM;
+
+	if (!p || !len || !which || !fnv)
+		goto out;
+	for (size_t i = 0; i < st->n; i++) {
+		if (st->v[i].hashed)
+			continue;
+		p[n] = st->bytes + st->v[i].off;
+		len[n] = st->v[i].len;
+		which[n++] = i;
+	}
+	pw_fnv1a_n(p, len, n, fnv);
+	for (size_t k = 0; k < n; k++) {
+		struct pw_pfx *e = &st->v[which[k]];
+
+		e->fnv = fnv[k];
+		e->lh = pw_fast_hash(p[k], e->label_len);
+		e->hashed = true;
+	}
+	ret = 0;
+out:
+	free(p);
+	free(len);
+	free(which);
+	free(fnv);
 	return ret;
 }
 
@@ -443,7 +569,7 @@ static int mark_split(struct cctx *x)
 		return -ENOMEM;
 	for (size_t i = 0; i < x->n_ids; i++) {
 		struct podid *id = &x->ids[i];
-		size_t h = pw_fast_hash(id->key, id->label_len) & mask;
+		size_t h = x->store.v[id->pfx].lh & mask;
 
 		for (; slot[h]; h = (h + 1) & mask) {
 			struct podid *o = &x->ids[slot[h] - 1];
@@ -503,9 +629,6 @@ static int ns_ranges(struct cctx *x)
 int pw_build_identities(struct cctx *x)
 {
 	const struct pw_cluster *c = x->c;
-	struct kbuf keys = { 0 };
-	const uint8_t **kp = NULL;
-	size_t *kl = NULL;
 	uint64_t *h = NULL;
 	uint32_t *ids = NULL;
 	size_t ne = 0;
@@ -528,39 +651,47 @@ int pw_build_identities(struct cctx *x)
 		return pw_compile_err(x, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < c->n_pods; i++)
 		ne += c->pods[i].n_ips < 2 ? c->pods[i].n_ips : 2;
-	ret = find_identities(x, ne, &keys);
+	ret = find_identities(x, ne);
 	if (!ret)
-		ret = mark_split(x);
+		ret = hash_prefixes(&x->store);
+	if (ret)
+		goto out;
+	/* the store is complete: its bytes stay put */
+	for (size_t i = 0; i < x->n_ids; i++) {
+		struct podid *id = &x->ids[i];
+		const struct pw_pfx *e = &x->store.v[id->pfx];
+
+		id->key = x->store.bytes + e->off;
+		id->key_len = e->len;
+		id->label_len = e->label_len;
+		id->dns = is_dns(x, id);
+	}
+	ret = mark_split(x);
 	if (!ret)
 		ret = ns_ranges(x);
 	if (ret)
 		goto out;
-	for (size_t i = 0; i < x->n_ids; i++)
-		x->ids[i].dns = is_dns(x, &x->ids[i]);
 
 	h = malloc((x->n_ids ? x->n_ids : 1) * sizeof(*h));
 	ids = malloc((x->n_ids ? x->n_ids : 1) * sizeof(*ids));
-	kp = malloc((x->n_ids ? x->n_ids : 1) * sizeof(*kp));
-	kl = malloc((x->n_ids ? x->n_ids : 1) * sizeof(*kl));
-	if (!h || !ids || !kp || !kl) {
+	if (!h || !ids) {
 		ret = -ENOMEM;
 		goto out;
 	}
+	/* the hash of the whole key: the prefix's, continued over the group part */
 	for (size_t i = 0; i < x->n_ids; i++) {
-		kp[i] = x->ids[i].key;
-		kl[i] = x->ids[i].key_len;
+		uint8_t gp[18];
+		size_t n = group_part(x, x->ids[i].group, gp);
+
+		h[i] = pw_hash64_finish(pw_fnv1a(x->store.v[x->ids[i].pfx].fnv, gp, n));
 	}
-	pw_hash64_n(kp, kl, x->n_ids, h);
 	ret = pw_assign_ids_unsorted(h, x->n_ids, PW_ID_POD_MIN, PW_ID_CIDR_MIN - 1, key_cmp, x,
 				     ids);
 	for (size_t i = 0; !ret && i < x->n_ids; i++)
 		x->ids[i].id = ids[i];
 out:
-	free(keys.p);
 	free(h);
 	free(ids);
-	free(kp);
-	free(kl);
 	if (ret)
 		return pw_compile_err(x, ret, "pod identities: %s", ret == -ENOMEM ? "out of memory"
 			      : "identity space exhausted");
@@ -569,7 +700,6 @@ out:
 
 void pw_free_identities(struct cctx *x)
 {
-	free(x->keys);
 	free(x->ids);
 	free(x->groups);
 	free(x->gslot);
@@ -578,7 +708,10 @@ void pw_free_identities(struct cctx *x)
 	free(x->nsr);
 	free(x->nsr_first);
 	free(x->nsr_next);
-	x->keys = NULL;
+	pw_pfxstore_free(&x->store);
+	pw_refmap_free(&x->refs);
+	free(x->remap);
+	x->remap = NULL;
 	x->nsr = NULL;
 	x->nsr_first = x->nsr_next = NULL;
 	x->n_nsr = 0;

@@ -16,8 +16,13 @@
 
 /* ------------------------------------------------------------ hashing */
 uint64_t pw_hash64(const void *data, size_t len);
-/* out[i] = pw_hash64(data[i], len[i]) for i < n, faster */
-void pw_hash64_n(const uint8_t *const *data, const size_t *len, size_t n, uint64_t *out);
+/* pw_hash64 in steps: pw_hash64(a ‖ b) ==
+ * pw_hash64_finish(pw_fnv1a(pw_fnv1a(PW_FNV_BASIS, a, na), b, nb)) */
+#define PW_FNV_BASIS 0xcbf29ce484222325ULL
+uint64_t pw_fnv1a(uint64_t state, const void *data, size_t len);
+uint64_t pw_hash64_finish(uint64_t state);
+/* out[i] = pw_fnv1a(PW_FNV_BASIS, data[i], len[i]) for i < n, faster */
+void pw_fnv1a_n(const uint8_t *const *data, const size_t *len, size_t n, uint64_t *out);
 
 /* Give each of n keys (in sorted key order) a distinct number in [lo, hi]:
  * the key's hash, or the next free number after it (wrapping). */
@@ -55,11 +60,78 @@ int pw_collect_groups(const struct pw_cluster *c, struct cgroup **out, size_t *n
 		      bool *v6_covers_v4);
 int pw_prefix_cmp(const struct pw_cidr *a, const struct pw_cidr *b);
 
+/* ------------------------------------------------------- prefix store (cache.c) */
+/* A distinct key prefix: namespace, labels and named ports (identity.c). */
+struct pw_pfx {
+	size_t   off;        /* its bytes, in the store */
+	uint32_t len;
+	uint32_t label_len;  /* of which namespace and labels */
+	uint64_t fh;         /* pw_fast_hash of the bytes */
+	uint64_t lh;         /* pw_fast_hash of the namespace and labels part */
+	uint64_t fnv;        /* pw_fnv1a(PW_FNV_BASIS, bytes): the identity hash so far */
+	bool     hashed;     /* lh and fnv are set */
+};
+
+struct pw_pfxstore {
+	uint8_t       *bytes;
+	size_t         n_bytes, cap_bytes;
+	struct pw_pfx *v;
+	size_t         n, cap;
+	uint32_t      *slot;    /* index + 1 by fh, open addressing; NULL until needed */
+	size_t         mask;
+};
+
+/* room for n entries and bytes to begin with */
+int pw_pfxstore_init(struct pw_pfxstore *s, size_t n, size_t bytes);
+int pw_pfxstore_grow(struct pw_pfxstore *s, size_t more);
+/* room for more bytes at the end of the store */
+static inline int pw_pfxstore_room(struct pw_pfxstore *s, size_t more)
+{
+	return s->cap_bytes - s->n_bytes >= more ? 0 : pw_pfxstore_grow(s, more);
+}
+/* *idx: the entry with these bytes, or NONE (0, or -ENOMEM making the table) */
+int pw_pfxstore_find(struct pw_pfxstore *s, const void *bytes, size_t len, uint64_t fh,
+		     size_t *idx);
+/* add e (its bytes already at e->off; not in the store yet) as *idx */
+int pw_pfxstore_add(struct pw_pfxstore *s, const struct pw_pfx *e, size_t *idx);
+void pw_pfxstore_free(struct pw_pfxstore *s);
+
+/* The addresses a pod's prefix was read from, and the prefix. */
+struct pw_ref {
+	const char                     *pod_ns;
+	const struct pw_label          *labels;
+	const struct pw_container_port *ports;
+	size_t                          n_labels, n_ports;
+	uint32_t                        pfx;
+};
+
+struct pw_refmap {
+	struct pw_ref *v;       /* in pod order */
+	size_t         n, cap;
+	uint32_t      *slot;    /* index + 1, open addressing; NULL until needed */
+	size_t         mask;
+};
+
+int pw_refmap_init(struct pw_refmap *m, size_t n);   /* room for n pods */
+/* *pfx: the prefix of a pod with pod's addresses, or NONE; *hint: where to
+ * look first (0 to begin with, then left to the function). 0 or -ENOMEM. */
+int pw_refmap_find(struct pw_refmap *m, const struct pw_pod *pod, size_t *hint, size_t *pfx);
+void pw_refmap_add(struct pw_refmap *m, const struct pw_pod *pod, size_t pfx);
+void pw_refmap_free(struct pw_refmap *m);
+
+/* The cache's store and addresses (unchanged while compiling, but for the
+ * tables made on first use), and putting a successful compile's in their
+ * place (taken from *store and *refs). */
+struct pw_pfxstore *pw_cache_store(struct pw_compile_cache *cc);
+struct pw_refmap *pw_cache_refs(struct pw_compile_cache *cc);
+void pw_cache_commit(struct pw_compile_cache *cc, const struct pw_cluster *c,
+		     struct pw_pfxstore *store, struct pw_refmap *refs, size_t reused);
+
 /* -------------------------------------------------------------- identities */
 struct podid {
-	uint8_t             *key;        /* canonical bytes, in cctx.keys (layout: identity.c) */
-	size_t               key_len;
-	uint64_t             hash;       /* pw_fast_hash of the key */
+	const uint8_t       *key;        /* the key's prefix (layout: identity.c), in cctx.store */
+	size_t               key_len;    /* its length: the CIDR-group part follows in the key */
+	size_t               pfx;        /* index in cctx.store */
 	size_t               label_len;  /* bytes of key covering ns + labels */
 	uint32_t             id;
 	size_t               ns;         /* index in c->namespaces, or NONE */
@@ -84,9 +156,14 @@ struct cctx {
 	size_t                        gmask;
 	uint8_t                       glens[129]; /* the distinct group lengths, longest first */
 	size_t                        n_glens;
+	uint8_t                       glo[129][16], ghi[129][16]; /* per glens[k]: lowest, highest group */
 	struct podid                 *ids;     /* in the order of their first pod */
-	uint8_t                      *keys;    /* every identity key (malloc'd) */
 	size_t                        n_ids;
+	struct pw_pfxstore            store;   /* this compile's key prefixes */
+	struct pw_refmap              refs;    /* and their pods' addresses (with a cache) */
+	size_t                       *remap;   /* cache's store index -> x->store's, or NONE */
+	size_t                        ref_hint; /* pw_refmap_find's */
+	size_t                        reused;  /* pods whose prefix came by address */
 	size_t                      (*pod_id)[2]; /* per pod, per address: index in ids */
 	size_t                       *pod_ns;  /* per pod: index in c->namespaces or NONE */
 	size_t                       *rule_base; /* per policy: rule_id of its first rule */

@@ -1447,8 +1447,9 @@ static void t_compile_sort_bytes(void)
 	free(b);
 }
 
-/* pw_hash64_n (four keys at a time) is pw_hash64, whatever the lengths. */
-static void t_compile_hash64_n(void)
+/* pw_fnv1a_n (four keys at a time) and pw_fnv1a in steps are pw_hash64,
+ * whatever the lengths. */
+static void t_compile_hash64_steps(void)
 {
 	enum { N = 13 };
 	uint8_t buf[N][200];
@@ -1465,9 +1466,14 @@ static void t_compile_hash64_n(void)
 				buf[i][k] = (uint8_t)rnd(256);
 			p[i] = buf[i];
 		}
-		pw_hash64_n(p, len, n, out);
-		for (size_t i = 0; i < n; i++)
-			CHECK(out[i] == pw_hash64(p[i], len[i]));
+		pw_fnv1a_n(p, len, n, out);
+		for (size_t i = 0; i < n; i++) {
+			size_t cut = len[i] ? rnd((unsigned)len[i]) : 0;
+
+			CHECK(pw_hash64_finish(out[i]) == pw_hash64(p[i], len[i]));
+			CHECK(pw_hash64_finish(pw_fnv1a(pw_fnv1a(PW_FNV_BASIS, p[i], cut), p[i] + cut,
+							len[i] - cut)) == pw_hash64(p[i], len[i]));
+		}
 	}
 	CHECK(pw_hash64("", 0) == 0xf52a15e9a9b5e89bULL);   /* ids derive from it: never changes */
 }
@@ -1506,6 +1512,6 @@ int suite_compile(void)
 	RUN(t_compile_empty_cluster);
 	RUN(t_compile_assign_ids_unsorted);
 	RUN(t_compile_sort_bytes);
-	RUN(t_compile_hash64_n);
+	RUN(t_compile_hash64_steps);
 	return check_n_fail;
 }

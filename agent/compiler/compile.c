@@ -99,6 +99,8 @@ struct csel_req {
 	size_t       val, n_val; /* in csel.val */
 };
 
+#define CSEL_MAX_KEY 512
+
 struct csel {
 	const struct pw_selector *sel;
 	bool             slow;    /* use pw_selector_matches */
@@ -106,7 +108,27 @@ struct csel {
 	struct csel_req  req[CSEL_MAX_REQ];
 	const char      *val[CSEL_MAX_VAL];
 	uint32_t         vlen[CSEL_MAX_VAL];
+	/* its requirements as bytes, for struct selmemo (key_len 0: too long) */
+	uint8_t          key[CSEL_MAX_KEY];
+	size_t           key_len;
+	uint64_t         key_hash;
 };
+
+static void csel_key(struct csel *cs, const void *d, size_t n)
+{
+	if (cs->key_len && cs->key_len + n <= CSEL_MAX_KEY) {
+		memcpy(cs->key + cs->key_len, d, n);
+		cs->key_len += n;
+	} else {
+		cs->key_len = 0;
+	}
+}
+
+static void csel_key_str(struct csel *cs, const char *str, uint32_t len)
+{
+	csel_key(cs, &len, sizeof(len));
+	csel_key(cs, str, len);
+}
 
 static void csel_init(struct csel *cs, const struct pw_selector *sel)
 {
@@ -114,6 +136,7 @@ static void csel_init(struct csel *cs, const struct pw_selector *sel)
 
 	cs->sel = sel;
 	cs->n = 0;
+	cs->key_len = 0;
 	cs->slow = sel->present && (sel->match_labels.n + sel->n_exprs > CSEL_MAX_REQ);
 	if (!sel->present || cs->slow)
 		return;
@@ -141,6 +164,20 @@ static void csel_init(struct csel *cs, const struct pw_selector *sel)
 			cs->vlen[nv++] = (uint32_t)strlen(r->values[k]);
 		}
 	}
+	/* op, key, values: what csel_matches reads, nothing else */
+	cs->key_len = 1;
+	cs->key[0] = 'S';
+	for (size_t i = 0; i < cs->n; i++) {
+		uint32_t op = (uint32_t)cs->req[i].op, nval = (uint32_t)cs->req[i].n_val;
+
+		csel_key(cs, &op, sizeof(op));
+		csel_key_str(cs, cs->req[i].key, cs->req[i].klen);
+		csel_key(cs, &nval, sizeof(nval));
+		for (size_t k = cs->req[i].val; k < cs->req[i].val + nval; k++)
+			csel_key_str(cs, cs->val[k], cs->vlen[k]);
+	}
+	if (cs->key_len)
+		cs->key_hash = pw_fast_hash(cs->key, cs->key_len);
 }
 
 static bool csel_in(const struct csel *cs, const struct csel_req *r, const uint8_t *v,
@@ -278,29 +315,194 @@ static size_t groups_from(const struct cctx *x, const uint8_t addr[16])
 	return lo;
 }
 
-/* The identities of range ns that pod selector cs matches. */
-static int push_matching(const struct nsrange *ns, const struct cctx *x, const struct csel *cs,
-			 struct peers *out, size_t *cap)
-{
-	for (size_t j = ns->lo; j < ns->hi; j++) {
-		int ret;
+/*
+ * The identities of a range that a pod selector matches, remembered for the
+ * compile: policies repeat selectors ("tier: web" in a policy of every
+ * namespace) over the same namespaces. Keyed by the selector's bytes
+ * (csel.key) and the range. Only a help: without memory for it, nothing is
+ * remembered and every match is made again.
+ */
+struct selmemo_e {
+	uint64_t hash;
+	size_t   rg;
+	size_t   key_off, key_len;   /* in keys */
+	size_t   ids_off, n_ids;     /* in ids */
+};
 
+struct selmemo {
+	struct selmemo_e *v;
+	size_t            n, cap;
+	uint32_t         *slot;      /* index + 1, open addressing */
+	size_t            mask;
+	uint8_t          *keys;
+	size_t            n_keys, cap_keys;
+	uint32_t         *ids;
+	size_t            n_idv, cap_idv;
+	uint32_t         *scratch;   /* ns_matching's answer */
+	size_t            cap_scratch;
+};
+
+static void selmemo_free(struct selmemo *m)
+{
+	free(m->v);
+	free(m->slot);
+	free(m->keys);
+	free(m->ids);
+	free(m->scratch);
+	memset(m, 0, sizeof(*m));
+}
+
+static uint64_t selmemo_hash(const struct csel *cs, size_t rg)
+{
+	return cs->key_hash ^ ((uint64_t)rg + 1) * 0x9e3779b97f4a7c15ULL;
+}
+
+static const struct selmemo_e *selmemo_find(const struct selmemo *m, const struct csel *cs,
+					     size_t rg)
+{
+	uint64_t h = selmemo_hash(cs, rg);
+
+	if (!m->slot)
+		return NULL;
+	for (size_t i = h & m->mask; m->slot[i]; i = (i + 1) & m->mask) {
+		const struct selmemo_e *e = &m->v[m->slot[i] - 1];
+
+		if (e->hash == h && e->rg == rg && e->key_len == cs->key_len &&
+		    !memcmp(m->keys + e->key_off, cs->key, cs->key_len))
+			return e;
+	}
+	return NULL;
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap ? *cap : 64;
+	void *np;
+
+	if (need <= *cap)
+		return true;
+	while (ncap < need)
+		ncap *= 2;
+	np = realloc(*p, ncap * size);
+	if (!np)
+		return false;
+	*p = np;
+	*cap = ncap;
+	return true;
+}
+
+static void selmemo_add(struct selmemo *m, const struct csel *cs, size_t rg, const struct ref *r,
+			size_t n)
+{
+	struct selmemo_e *e;
+	size_t i;
+
+	if (m->n + 1 > (m->mask + 1) / 2 || !m->slot) {   /* the table, twice as big */
+		size_t cap = m->slot ? (m->mask + 1) * 2 : 256;
+		uint32_t *slot = calloc(cap, sizeof(*slot));
+
+		if (!slot)
+			return;
+		for (size_t k = 0; k < m->n; k++) {
+			for (i = m->v[k].hash & (cap - 1); slot[i]; i = (i + 1) & (cap - 1))
+				;
+			slot[i] = (uint32_t)k + 1;
+		}
+		free(m->slot);
+		m->slot = slot;
+		m->mask = cap - 1;
+	}
+	if (m->n >= UINT32_MAX - 1 || !grow((void **)&m->v, &m->cap, m->n + 1, sizeof(*m->v)) ||
+	    !grow((void **)&m->keys, &m->cap_keys, m->n_keys + cs->key_len, 1) ||
+	    !grow((void **)&m->ids, &m->cap_idv, m->n_idv + n, sizeof(*m->ids)))
+		return;
+	e = &m->v[m->n];
+	*e = (struct selmemo_e){ selmemo_hash(cs, rg), rg, m->n_keys, cs->key_len, m->n_idv, n };
+	memcpy(m->keys + m->n_keys, cs->key, cs->key_len);
+	m->n_keys += cs->key_len;
+	for (size_t k = 0; k < n; k++)
+		m->ids[m->n_idv++] = r[k].idx;
+	for (i = e->hash & m->mask; m->slot[i]; i = (i + 1) & m->mask)
+		;
+	m->slot[i] = (uint32_t)++m->n;
+}
+
+/* The identities of range rg that pod selector cs matches. */
+static int push_matching(size_t rg, const struct cctx *x, const struct csel *cs,
+			 struct selmemo *memo, struct peers *out, size_t *cap)
+{
+	const struct nsrange *ns = &x->nsr[rg];
+	const struct selmemo_e *e = cs->key_len ? selmemo_find(memo, cs, rg) : NULL;
+	size_t first = out->n;
+	int ret;
+
+	if (e) {
+		for (size_t k = 0; k < e->n_ids; k++)
+			if ((ret = ref_push(out, cap, (struct ref){ REF_POD, memo->ids[e->ids_off + k] })))
+				return ret;
+		return 0;
+	}
+	for (size_t j = ns->lo; j < ns->hi; j++) {
 		if (!csel_matches(cs, &x->ids[j]))
 			continue;
 		ret = ref_push(out, cap, (struct ref){ REF_POD, (uint32_t)j });
 		if (ret)
 			return ret;
 	}
+	if (cs->key_len)   /* (no refs yet: out->v may be NULL) */
+		selmemo_add(memo, cs, rg, out->n > first ? out->v + first : NULL, out->n - first);
+	return 0;
+}
+
+/* A range index no range has: namespace selectors' entries in selmemo. */
+#define NS_SELECTOR ((size_t)-2)
+
+/*
+ * The identity ranges of the namespaces a namespace selector matches, in
+ * memo->scratch[0, *n) (a copy: push_matching may move memo->ids), and
+ * remembered by the selector's bytes: selectors repeat over policies, and
+ * each was matched against every namespace.
+ */
+static int ns_matching(const struct cctx *x, const struct pw_selector *sel, struct selmemo *memo,
+		       size_t *n)
+{
+	struct csel cs;
+	const struct selmemo_e *e;
+	struct peers tmp = { 0 };
+	size_t cap = 0;
+
+	*n = 0;
+	csel_init(&cs, sel);   /* for its bytes */
+	e = cs.key_len ? selmemo_find(memo, &cs, NS_SELECTOR) : NULL;
+	if (!e) {
+		for (size_t rg = 0; rg < x->n_nsr; rg++)
+			if (pw_selector_matches(sel, ns_labels(x, x->nsr[rg].ns)) &&
+			    ref_push(&tmp, &cap, (struct ref){ REF_POD, (uint32_t)rg })) {
+				free(tmp.v);
+				return -ENOMEM;
+			}
+		if (cs.key_len)
+			selmemo_add(memo, &cs, NS_SELECTOR, tmp.v, tmp.n);
+	}
+	if (!grow((void **)&memo->scratch, &memo->cap_scratch, e ? e->n_ids : tmp.n,
+		  sizeof(*memo->scratch))) {
+		free(tmp.v);
+		return -ENOMEM;
+	}
+	*n = e ? e->n_ids : tmp.n;
+	for (size_t k = 0; k < *n; k++)
+		memo->scratch[k] = e ? memo->ids[e->ids_off + k] : tmp.v[k].idx;
+	free(tmp.v);
 	return 0;
 }
 
 /* The peers of one rule, as identities (computed once per rule). pol_ns:
  * the policy's namespace, index in c->namespaces, or NONE. */
 static int rule_peers(struct cctx *x, const struct pw_policy *pol, size_t pol_ns,
-		      const struct pw_np_rule *rule, struct peers *out)
+		      const struct pw_np_rule *rule, struct selmemo *memo, struct peers *out)
 {
 	struct csel cs;
-	size_t cap = 0;
+	size_t cap = 0, n_rgs;
 
 	out->done = true;
 	if (!rule->n_peers) {
@@ -338,23 +540,27 @@ static int rule_peers(struct cctx *x, const struct pw_policy *pol, size_t pol_ns
 		if (!p->ns_sel.present && pol_ns != NONE) {
 			/* the policy's own namespace: its ranges are chained */
 			for (size_t rg = x->nsr_first[pol_ns]; rg != NONE && !ret; rg = x->nsr_next[rg])
-				ret = push_matching(&x->nsr[rg], x, &cs, out, &cap);
+				ret = push_matching(rg, x, &cs, memo, out, &cap);
+		} else if (p->ns_sel.present) {
+			ret = ns_matching(x, &p->ns_sel, memo, &n_rgs);
+			for (size_t k = 0; k < n_rgs && !ret; k++)
+				ret = push_matching(memo->scratch[k], x, &cs, memo, out, &cap);
 		} else {
-			for (size_t rg = 0; rg < x->n_nsr && !ret; rg++) {
-				const struct nsrange *ns = &x->nsr[rg];
-
-				if (p->ns_sel.present ? pw_selector_matches(&p->ns_sel, ns_labels(x, ns->ns))
-						      : !strcmp(ns->name, pol->ns))
-					ret = push_matching(ns, x, &cs, out, &cap);
-			}
+			for (size_t rg = 0; rg < x->n_nsr && !ret; rg++)
+				if (!strcmp(x->nsr[rg].name, pol->ns))
+					ret = push_matching(rg, x, &cs, memo, out, &cap);
 		}
 		if (ret)
 			return ret;
 	}
 	if (out->n) {
-		size_t w = 0;
+		size_t w = 0, k = 1;
 
-		qsort(out->v, out->n, sizeof(*out->v), ref_cmp);
+		/* one peer gives its refs in order already: sort only if not */
+		while (k < out->n && ref_cmp(&out->v[k - 1], &out->v[k]) < 0)
+			k++;
+		if (k < out->n)
+			qsort(out->v, out->n, sizeof(*out->v), ref_cmp);
 		for (size_t i = 0; i < out->n; i++)
 			if (!w || ref_cmp(&out->v[w - 1], &out->v[i]))
 				out->v[w++] = out->v[i];
@@ -957,6 +1163,7 @@ static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
 	const struct pw_cluster *c = x->c;
 	struct peers *cache = calloc(x->out->n_rules ? x->out->n_rules : 1, sizeof(*cache));
 	struct polvec pv = { 0 };
+	struct selmemo memo = { 0 };
 	size_t w = 0;
 	bool distinct;
 	int ret = 0;
@@ -979,7 +1186,7 @@ static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
 						continue;
 					if (!cache[rid].done)
 						ret = rule_peers(x, pol, pol_ns, &pol->rules[d][r],
-								 &cache[rid]);
+								 &memo, &cache[rid]);
 					if (!ret)
 						emit_rule(x, &pv, (uint8_t)d, ep, pod, &pol->rules[d][r],
 							  &cache[rid], (uint32_t)rid);
@@ -994,6 +1201,7 @@ static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
 	for (size_t i = 0; i < x->out->n_rules; i++)
 		free(cache[i].v);
 	free(cache);
+	selmemo_free(&memo);
 	if (ret) {
 		free(pv.v);
 		if (ret == -E2BIG)

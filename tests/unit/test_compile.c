@@ -1478,6 +1478,134 @@ static void t_compile_hash64_steps(void)
 	CHECK(pw_hash64("", 0) == 0xf52a15e9a9b5e89bULL);   /* ids derive from it: never changes */
 }
 
+/* A selector for t_compile_selector_paths: small or big (more than 16
+ * requirements or 32 values, or longer than 512 bytes, are matched another
+ * way), and often the same as another policy's (remembered matches). */
+static void sel_yaml(char *y, size_t len, unsigned kind)
+{
+	static const char *const keys[] = { "app", "tier", "k1", "k2" };
+	static const char *const vals[] = { "a", "b", "c" };
+	size_t pos = 0;
+
+	switch (kind % 6) {
+	case 0:
+		snprintf(y, len, "{}");
+		return;
+	case 1:
+		snprintf(y, len, "{matchLabels: {app: %s}}", vals[kind / 6 % 3]);
+		return;
+	case 2:
+		snprintf(y, len, "{matchExpressions: [{key: %s, operator: %s}]}", keys[2 + kind / 6 % 2],
+			 kind / 12 % 2 ? "Exists" : "DoesNotExist");
+		return;
+	case 3:   /* 20 requirements */
+		pos += (size_t)snprintf(y + pos, len - pos, "{matchExpressions: [");
+		for (int i = 0; i < 20; i++)
+			pos += (size_t)snprintf(y + pos, len - pos, "%s{key: %s, operator: %s}",
+						i ? ", " : "", keys[i % 4],
+						i == (int)(kind / 6 % 20) ? "DoesNotExist" : "Exists");
+		snprintf(y + pos, len - pos, "]}");
+		return;
+	case 4:   /* 40 values */
+		pos += (size_t)snprintf(y + pos, len - pos, "{matchExpressions: [{key: app, operator: In, values: [");
+		for (int i = 0; i < 40; i++)
+			pos += (size_t)snprintf(y + pos, len - pos, "%sv%d", i ? ", " : "",
+						i == 39 ? (int)(kind / 6 % 3) : 100 + i);
+		snprintf(y + pos, len - pos, ", %s]}]}", vals[kind / 6 % 3]);
+		return;
+	default:  /* 30 long values: too long to be remembered (over 512 bytes) */
+		pos += (size_t)snprintf(y + pos, len - pos, "{matchExpressions: [{key: app, operator: NotIn, values: [");
+		for (int i = 0; i < 30; i++)
+			pos += (size_t)snprintf(y + pos, len - pos, "%s%s-%s-%02d", i ? ", " : "",
+						"a-rather-long-label-value", "not-any-pods", i);
+		snprintf(y + pos, len - pos, ", %s]}]}", vals[kind / 6 % 3]);
+		return;
+	}
+}
+
+/* Selectors of every size and repeated ones, against a direct evaluation
+ * with pw_selector_matches: for every pair of pods, the datapath's verdict
+ * (policy entries) is the one NetworkPolicy semantics give. */
+static void t_compile_selector_paths(void)
+{
+	static const char *const vals[] = { "a", "b", "c" };
+	enum { N_PODS = 30, N_POL = 48 };
+	size_t cap = 256 * 1024, pos = 0;
+	char *y = malloc(cap), sel[2][2048];
+	struct pw_state s = { 0 };
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c;
+	int wrong = 0, n_allowed = 0, n_denied = 0;
+
+	CHECK(y != NULL);
+	if (!y)
+		return;
+	for (int n = 0; n < 3; n++)
+		pos += (size_t)snprintf(y + pos, cap - pos, "kind: Namespace\nmetadata: {name: n%d, "
+					"labels: {app: %s, tier: %s}}\n---\n", n, vals[n], vals[(n + 1) % 3]);
+	for (int i = 0; i < N_PODS; i++)
+		pos += (size_t)snprintf(y + pos, cap - pos, "kind: Pod\nmetadata: {name: p%02d, namespace: n%d, "
+					"labels: {app: %s, tier: %s%s%s}}\nstatus: {podIP: 10.7.0.%d}\n---\n",
+					i, i % 3, vals[rnd(3)], vals[rnd(3)], rnd(2) ? ", k1: x" : "",
+					rnd(2) ? ", k2: y" : "", i + 1);
+	for (int k = 0; k < N_POL; k++) {
+		unsigned a = (unsigned)k % 6 + 6 * rnd(150), b = rnd(6) + 6 * rnd(150);
+
+		if (k % 3 == 2)   /* the same selectors as the policy before */
+			a = b = (unsigned)k;
+		sel_yaml(sel[0], sizeof(sel[0]), a);
+		sel_yaml(sel[1], sizeof(sel[1]), b);
+		/* one peer each (another would hide its mistakes), selecting few
+		 * pods (another policy would too) */
+		pos += (size_t)snprintf(y + pos, cap - pos, "kind: NetworkPolicy\nmetadata: {name: np%02d, "
+					"namespace: n%d}\nspec:\n  podSelector: {matchLabels: {app: %s, "
+					"tier: %s}}\n  ingress: [{from: [{podSelector: %s%s%s}]}]\n---\n", k,
+					k % 3, vals[k / 3 % 3], vals[k / 9 % 3], sel[0],
+					k % 2 ? ", namespaceSelector: " : "", k % 2 ? sel[1] : "");
+	}
+	CHECK(pos < cap);
+	c = t_compile(y, NULL, &s, &err);
+	CHECK(c != NULL);
+	if (!c)
+		fprintf(stderr, "t_compile_selector_paths: %s\n", err.msg);
+	for (size_t d = 0; c && d < c->n_pods; d++) {
+		const struct pw_pod *dst = &c->pods[d];
+
+		for (size_t q = 0; q < c->n_pods; q++) {
+			const struct pw_pod *src = &c->pods[q];
+			const struct pw_namespace *sns = pw_cluster_namespace(c, src->ns);
+			bool isolated = false, allowed = false;
+			char a[80], b[80];
+
+			for (size_t p = 0; p < c->n_policies; p++) {
+				const struct pw_policy *pol = &c->policies[p];
+
+				if (strcmp(pol->ns, dst->ns) || !pw_selector_matches(&pol->pod_sel, &dst->labels))
+					continue;
+				isolated = true;
+				for (size_t k = 0; k < pol->rules[0][0].n_peers; k++) {
+					const struct pw_np_peer *pe = &pol->rules[0][0].peers[k];
+					bool ns_ok = pe->ns_sel.present
+						? pw_selector_matches(&pe->ns_sel, &sns->labels)
+						: !strcmp(src->ns, pol->ns);
+
+					allowed |= ns_ok && pw_selector_matches(&pe->pod_sel, &src->labels);
+				}
+			}
+			snprintf(a, sizeof(a), "%s/%s", src->ns, src->name);
+			snprintf(b, sizeof(b), "%s/%s", dst->ns, dst->name);
+			wrong += t_allowed(&s, a, b, 80, TCP) != (!isolated || allowed);
+			n_allowed += isolated && allowed;
+			n_denied += isolated && !allowed;
+		}
+	}
+	CHECK_EQ(wrong, 0);
+	CHECK(n_allowed > 50 && n_denied > 50);
+	pw_state_free(&s);
+	pw_cluster_free(c);
+	free(y);
+}
+
 int suite_compile(void)
 {
 	RUN(t_compile_isolation_flags);
@@ -1513,5 +1641,6 @@ int suite_compile(void)
 	RUN(t_compile_assign_ids_unsorted);
 	RUN(t_compile_sort_bytes);
 	RUN(t_compile_hash64_steps);
+	RUN(t_compile_selector_paths);
 	return check_n_fail;
 }

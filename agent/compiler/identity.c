@@ -277,20 +277,27 @@ static size_t group_part(const struct cctx *x, size_t group, uint8_t buf[18])
 	return 18;
 }
 
-/* Old entry o of the cache's store, in x->store (copied the first time). */
-static int from_cache(struct cctx *x, const struct pw_pfxstore *old, size_t o, size_t *pf)
+/* Old entry o of the cache's store, in x->store: its bytes are at off
+ * (NONE: copy them there), unless it is there already. */
+static int from_cache(struct cctx *x, const struct pw_pfxstore *old, size_t o, size_t off,
+		      size_t *pf)
 {
 	struct pw_pfx e = old->v[o];
 	int ret;
 
 	if (x->remap[o] != NONE) {
+		if (off != NONE)
+			x->store.n_bytes = off;   /* drop the bytes */
 		*pf = x->remap[o];
 		return 0;
 	}
-	if ((ret = pw_pfxstore_room(&x->store, e.len)))
-		return ret;
-	e.off = x->store.n_bytes;
-	kb_put(&x->store, old->bytes + old->v[o].off, e.len);
+	if (off == NONE) {
+		if ((ret = pw_pfxstore_room(&x->store, e.len)))
+			return ret;
+		off = x->store.n_bytes;
+		kb_put(&x->store, old->bytes + old->v[o].off, e.len);
+	}
+	e.off = off;   /* the same bytes, with their hashes */
 	if ((ret = pw_pfxstore_add(&x->store, &e, pf)))
 		return ret;
 	x->remap[o] = *pf;
@@ -315,24 +322,31 @@ static int pod_prefix(struct cctx *x, const struct pw_pod *pod, size_t *pf)
 	if (old && (ret = pw_refmap_find(pw_cache_refs(x->o.cache), pod, &x->ref_hint, &o)))
 		return ret;
 	x->reused += o != NONE;
-	if (o == NONE) {   /* read it */
-		e.off = st->n_bytes;
-		if ((ret = key_prefix(pod, st, &label_len)))
+	if (o != NONE) {   /* known by address: not read at all */
+		if ((ret = from_cache(x, old, o, NONE, pf)))
 			return ret;
-		e.len = (uint32_t)(st->n_bytes - e.off);
-		e.label_len = (uint32_t)label_len;
-		e.fh = pw_fast_hash(st->bytes + e.off, e.len);
-		if (old && (ret = pw_pfxstore_find(old, st->bytes + e.off, e.len, e.fh, &o)))
-			return ret;
-		*pf = NONE;
-		if (o == NONE && (ret = pw_pfxstore_find(st, st->bytes + e.off, e.len, e.fh, pf)))
-			return ret;
-		if (o != NONE || *pf != NONE)
-			st->n_bytes = e.off;   /* known: drop the bytes */
-		else if ((ret = pw_pfxstore_add(st, &e, pf)))
-			return ret;
+		pw_refmap_add(&x->refs, pod, *pf);
+		return 0;
 	}
-	if (o != NONE && (ret = from_cache(x, old, o, pf)))
+	/* read it */
+	e.off = st->n_bytes;
+	if ((ret = key_prefix(pod, st, &label_len)))
+		return ret;
+	e.len = (uint32_t)(st->n_bytes - e.off);
+	e.label_len = (uint32_t)label_len;
+	e.fh = pw_fast_hash(st->bytes + e.off, e.len);
+	/* in the cache's store by content (a new object, the same labels)? */
+	if (old && (ret = pw_pfxstore_find(old, st->bytes + e.off, e.len, e.fh, &o)))
+		return ret;
+	if (o != NONE) {
+		ret = from_cache(x, old, o, e.off, pf);
+	} else if (!(ret = pw_pfxstore_find(st, st->bytes + e.off, e.len, e.fh, pf))) {
+		if (*pf != NONE)
+			st->n_bytes = e.off;   /* known: drop the bytes */
+		else
+			ret = pw_pfxstore_add(st, &e, pf);
+	}
+	if (ret)
 		return ret;
 	if (x->o.cache)
 		pw_refmap_add(&x->refs, pod, *pf);

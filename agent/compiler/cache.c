@@ -22,10 +22,11 @@
  * What it keeps: exactly what the last successful compile used (a compile
  * builds a new store and address map, and they replace the cache's when
  * pw_compile succeeds; a failed compile changes nothing). So the cache never
- * holds more than one cluster's worth, and never an entry older than the
- * cluster it references. Everything else (CIDR groups, namespaces, options)
- * is computed afresh by every compile: the output is the same with or
- * without a cache.
+ * holds more than one cluster's worth of entries, and never an entry older
+ * than the cluster it references. (The memory of the ones replaced is kept,
+ * empty, for the next compile to fill.) Everything else (CIDR groups,
+ * namespaces, options) is computed afresh by every compile: the output is
+ * the same with or without a cache.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -37,6 +38,11 @@ struct pw_compile_cache {
 	struct pw_pfxstore store;
 	struct pw_refmap   refs;
 	size_t             reused;   /* by the last compile */
+	/* the memory of the store and map before, for the next compile to
+	 * fill: large blocks malloc'd afresh each time come back as new pages,
+	 * and each page faults when first written */
+	struct pw_pfxstore spare;
+	struct pw_refmap   spare_refs;
 };
 
 struct pw_compile_cache *pw_compile_cache_new(void)
@@ -50,6 +56,8 @@ void pw_compile_cache_free(struct pw_compile_cache *cc)
 		return;
 	pw_pfxstore_free(&cc->store);
 	pw_refmap_free(&cc->refs);
+	pw_pfxstore_free(&cc->spare);
+	pw_refmap_free(&cc->spare_refs);
 	pw_cluster_free(cc->pinned);
 	free(cc);
 }
@@ -128,16 +136,21 @@ int pw_pfxstore_find(struct pw_pfxstore *s, const void *bytes, size_t len, uint6
 	return 0;
 }
 
-int pw_pfxstore_init(struct pw_pfxstore *s, size_t n, size_t bytes)
+int pw_pfxstore_reset(struct pw_pfxstore *s, size_t n, size_t bytes)
 {
-	memset(s, 0, sizeof(*s));
-	s->v = malloc((n ? n : 1) * sizeof(*s->v));
-	s->cap = n ? n : 1;
-	if (!s->v || pw_pfxstore_grow(s, bytes)) {
-		pw_pfxstore_free(s);
-		return -ENOMEM;
+	s->n = s->n_bytes = 0;
+	free(s->slot);
+	s->slot = NULL;
+	s->mask = 0;
+	if (s->cap < n || !s->v) {
+		struct pw_pfx *nv = realloc(s->v, (n ? n : 1) * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		s->v = nv;
+		s->cap = n ? n : 1;
 	}
-	return 0;
+	return pw_pfxstore_room(s, bytes);
 }
 
 int pw_pfxstore_add(struct pw_pfxstore *s, const struct pw_pfx *e, size_t *idx)
@@ -195,14 +208,21 @@ static bool ref_is(const struct pw_ref *r, const struct pw_pod *pod)
 	       r->ports == pod->ports && r->n_ports == pod->n_ports;
 }
 
-int pw_refmap_init(struct pw_refmap *m, size_t n)
+int pw_refmap_reset(struct pw_refmap *m, size_t n)
 {
-	memset(m, 0, sizeof(*m));
-	m->v = malloc((n ? n : 1) * sizeof(*m->v));
-	m->cap = n;
-	if (!m->v || n > UINT32_MAX - 2) {
-		pw_refmap_free(m);
+	m->n = 0;
+	free(m->slot);
+	m->slot = NULL;
+	m->mask = 0;
+	if (n > UINT32_MAX - 2)
 		return -ENOMEM;
+	if (m->cap < n || !m->v) {
+		struct pw_ref *nv = realloc(m->v, (n ? n : 1) * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		m->v = nv;
+		m->cap = n;
 	}
 	return 0;
 }
@@ -277,14 +297,26 @@ struct pw_refmap *pw_cache_refs(struct pw_compile_cache *cc)
 	return &cc->refs;
 }
 
+void pw_cache_take_spare(struct pw_compile_cache *cc, struct pw_pfxstore *store,
+			 struct pw_refmap *refs)
+{
+	*store = cc->spare;
+	*refs = cc->spare_refs;
+	memset(&cc->spare, 0, sizeof(cc->spare));
+	memset(&cc->spare_refs, 0, sizeof(cc->spare_refs));
+}
+
 void pw_cache_commit(struct pw_compile_cache *cc, const struct pw_cluster *c,
 		     struct pw_pfxstore *store, struct pw_refmap *refs, size_t reused)
 {
 	struct pw_cluster *pin = pw_cluster_ref(c);
 
-	pw_pfxstore_free(&cc->store);
-	pw_refmap_free(&cc->refs);
-	pw_cluster_free(cc->pinned);   /* after: nothing refers to it any more */
+	/* the old store and map are the next compile's memory */
+	pw_pfxstore_free(&cc->spare);
+	pw_refmap_free(&cc->spare_refs);
+	cc->spare = cc->store;
+	cc->spare_refs = cc->refs;
+	pw_cluster_free(cc->pinned);   /* its addresses: only in the spare, never looked up */
 	cc->store = *store;
 	cc->refs = *refs;
 	cc->pinned = pin;

@@ -470,14 +470,16 @@ static int find_identities(struct cctx *x, size_t ne)
 	int ret = -ENOMEM;
 
 	x->ids = malloc((ne ? ne : 1) * sizeof(*x->ids));
-	if (!first || !next || !x->ids || pw_pfxstore_init(&x->store, ne, ne * 128))
+	if (x->o.cache)
+		pw_cache_take_spare(x->o.cache, &x->store, &x->refs);
+	if (!first || !next || !x->ids || pw_pfxstore_reset(&x->store, ne, ne * 128))
 		goto out;
 	if (x->o.cache) {
 		const struct pw_pfxstore *old = pw_cache_store(x->o.cache);
 
 		x->ref_hint = 0;
 		x->remap = malloc((old->n ? old->n : 1) * sizeof(*x->remap));
-		if (!x->remap || pw_refmap_init(&x->refs, c->n_pods))
+		if (!x->remap || pw_refmap_reset(&x->refs, c->n_pods))
 			goto out;
 		for (size_t i = 0; i < old->n; i++)
 			x->remap[i] = NONE;

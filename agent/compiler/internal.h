@@ -81,8 +81,8 @@ struct pw_pfxstore {
 	size_t         mask;
 };
 
-/* room for n entries and bytes to begin with */
-int pw_pfxstore_init(struct pw_pfxstore *s, size_t n, size_t bytes);
+/* empty s, with room for n entries and bytes (keeping the memory it has) */
+int pw_pfxstore_reset(struct pw_pfxstore *s, size_t n, size_t bytes);
 int pw_pfxstore_grow(struct pw_pfxstore *s, size_t more);
 /* room for more bytes at the end of the store */
 static inline int pw_pfxstore_room(struct pw_pfxstore *s, size_t more)
@@ -112,7 +112,7 @@ struct pw_refmap {
 	size_t         mask;
 };
 
-int pw_refmap_init(struct pw_refmap *m, size_t n);   /* room for n pods */
+int pw_refmap_reset(struct pw_refmap *m, size_t n);   /* empty, room for n pods */
 /* *pfx: the prefix of a pod with pod's addresses, or NONE; *hint: where to
  * look first (0 to begin with, then left to the function). 0 or -ENOMEM. */
 int pw_refmap_find(struct pw_refmap *m, const struct pw_pod *pod, size_t *hint, size_t *pfx);
@@ -126,6 +126,10 @@ struct pw_pfxstore *pw_cache_store(struct pw_compile_cache *cc);
 struct pw_refmap *pw_cache_refs(struct pw_compile_cache *cc);
 void pw_cache_commit(struct pw_compile_cache *cc, const struct pw_cluster *c,
 		     struct pw_pfxstore *store, struct pw_refmap *refs, size_t reused);
+/* The memory of the store and map of the compile before last (*store and
+ * *refs: empty), for this compile to fill. */
+void pw_cache_take_spare(struct pw_compile_cache *cc, struct pw_pfxstore *store,
+			 struct pw_refmap *refs);
 
 /* -------------------------------------------------------------- identities */
 struct podid {

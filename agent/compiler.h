@@ -18,6 +18,30 @@
  */
 typedef uint32_t (*pw_local_fn)(void *ctx, const struct pw_pod *pod);
 
+/*
+ * A compile cache, for a process that compiles again and again (the agent):
+ * what one compile learnt about pods, for the next. Pods whose namespace,
+ * labels and container ports are the very objects of the previous compile
+ * (as the file cache, pw_filecache_load, hands out for unchanged files) are
+ * not read again. The output is the same with or without a cache.
+ *
+ * The cache holds a reference (pw_cluster_ref) to the cluster of its last
+ * successful compile, until the next one or pw_compile_cache_free: that is
+ * what makes an address it remembers safe to trust. As for any shared
+ * cluster, objects must not change once compiled with a cache. A failed
+ * compile leaves the cache as it was. One compile at a time per cache.
+ */
+struct pw_compile_cache;
+
+struct pw_compile_cache *pw_compile_cache_new(void);   /* NULL: out of memory */
+void pw_compile_cache_free(struct pw_compile_cache *cc);
+
+struct pw_compile_cache_stats {
+	size_t pods;     /* pods whose addresses it remembers: the last compile's */
+	size_t reused;   /* of those, how many that compile did not read again */
+};
+void pw_compile_cache_stats(const struct pw_compile_cache *cc, struct pw_compile_cache_stats *st);
+
 struct pw_compile_opts {
 	pw_local_fn is_local;
 	void       *local_ctx;
@@ -35,6 +59,8 @@ struct pw_compile_opts {
 	 */
 	const uint8_t (*host_addrs)[16];
 	size_t        n_host_addrs;
+	/* NULL: none (every compile from scratch, same output) */
+	struct pw_compile_cache *cache;
 };
 
 /*

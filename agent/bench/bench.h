@@ -92,6 +92,8 @@ struct pwb_cl_load {
 	size_t   policies, pods, local_pods;
 	size_t   yaml_bytes;
 	double   parse_ms, compile_ms, sync_ms, total_ms;
+	double   compile_again_ms;      /* the same cluster compiled again (median of 9) */
+	double   compile_cached_ms;     /* the same with a pw_compile_cache (pods known), as the agent */
 	double   obj_load_ms;           /* BPF object open+verify+load (agent start, not per change) */
 	double   resync_ms;             /* the same state written again (a no-op diff) */
 	double   change_ms;             /* sync of a one-entry change (median) */

@@ -301,6 +301,45 @@ static int time_small_changes(struct podwall_bpf *obj, struct pw_state *st,
 	return err;
 }
 
+#define RECOMPILES 9
+
+/*
+ * The compile again, from scratch and with a compile cache (pods known),
+ * in turns so that both see the same machine: medians of RECOMPILES, after
+ * a first round that primes the cache.
+ */
+static int time_recompiles(const struct pw_cluster *c, const struct pw_compile_opts *opts,
+			   double *again_ms, double *cached_ms)
+{
+	struct pw_compile_opts cached = *opts;
+	double a[RECOMPILES], b[RECOMPILES];
+	struct pw_error perr = { { 0 } };
+	int err = 0;
+
+	cached.cache = pw_compile_cache_new();
+	if (!cached.cache)
+		return -ENOMEM;
+	for (int i = -1; i < RECOMPILES && !err; i++) {
+		for (int k = 0; k < 2 && !err; k++) {
+			struct pw_state st = { 0 };
+			uint64_t t0 = pwb_now_ns();
+
+			err = pw_compile(c, k ? &cached : opts, &st, &perr);
+			if (i >= 0)
+				(k ? b : a)[i] = (pwb_now_ns() - t0) / 1e6;
+			pw_state_free(&st);
+		}
+	}
+	pw_compile_cache_free(cached.cache);
+	if (err) {
+		fprintf(stderr, "podwall bench: compiling again: %s\n", perr.msg);
+		return err;
+	}
+	*again_ms = pwb_median(a, RECOMPILES);
+	*cached_ms = pwb_median(b, RECOMPILES);
+	return 0;
+}
+
 static int bench_load(const char *root, size_t pods, size_t local_pods, size_t policies,
 		      bool verbose, struct pwb_cl_load *l)
 {
@@ -379,6 +418,10 @@ static int bench_load(const char *root, size_t pods, size_t local_pods, size_t p
 	l->resync_ms = (pwb_now_ns() - t0) / 1e6;
 	if (!err)
 		err = time_small_changes(obj, &st, NULL, &l->change_ms);
+	/* the compile again, from scratch and with a compile cache: what a
+	 * change that leaves the pods alone costs the agent */
+	if (!err)
+		err = time_recompiles(c, &copts, &l->compile_again_ms, &l->compile_cached_ms);
 	if (!err) {
 		struct pw_sync_cache *cache = pw_sync_cache_new();
 
@@ -388,9 +431,10 @@ static int bench_load(const char *root, size_t pods, size_t local_pods, size_t p
 	if (err)
 		goto out;
 	if (verbose)
-		fprintf(stderr, "podwall bench: %zu policies / %zu pods: parse %.0f ms, compile %.0f ms, "
-			"sync %.0f ms (%zu policy entries); one-entry change: sync %.2f ms, "
-			"%.2f ms with a cache\n", policies, pods, l->parse_ms, l->compile_ms,
+		fprintf(stderr, "podwall bench: %zu policies / %zu pods: parse %.0f ms, compile %.0f ms "
+			"(again %.1f ms, %.1f ms with a compile cache), sync %.0f ms (%zu policy "
+			"entries); one-entry change: sync %.2f ms, %.2f ms with a cache\n", policies,
+			pods, l->parse_ms, l->compile_ms, l->compile_again_ms, l->compile_cached_ms,
 			l->sync_ms, l->n_pol, l->change_ms, l->change_cached_ms);
 out:
 	pw_state_free(&st);

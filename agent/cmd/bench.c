@@ -237,6 +237,8 @@ static void cl_json(struct pwb_json *j, const struct pwb_cl_result *r)
 		pwb_json_int(j, "yaml_bytes", (long long)l->yaml_bytes);
 		pwb_json_num(j, "parse_ms", l->parse_ms);
 		pwb_json_num(j, "compile_ms", l->compile_ms);
+		pwb_json_num(j, "compile_again_ms", l->compile_again_ms);
+		pwb_json_num(j, "compile_cached_ms", l->compile_cached_ms);
 		pwb_json_num(j, "sync_ms", l->sync_ms);
 		pwb_json_num(j, "total_ms", l->total_ms);
 		pwb_json_num(j, "resync_noop_ms", l->resync_ms);
@@ -296,11 +298,12 @@ static void cl_table(const struct pwb_cl_result *r)
 		const struct pwb_cl_load *l = &r->load[i];
 
 		printf("  %6zu policies, %zu pods (%zu local): parse %.0f ms + compile %.0f ms + "
-		       "sync %.0f ms = %.0f ms  (%zu policy, %zu ipcache entries; no-op resync "
-		       "%.0f ms, one-entry change %.1f ms, %.1f ms cached; BPF object load %.0f ms)\n",
+		       "sync %.0f ms = %.0f ms  (%zu policy, %zu ipcache entries; compile again "
+		       "%.1f ms, %.1f ms cached; no-op resync %.0f ms, one-entry change %.1f ms, "
+		       "%.1f ms cached; BPF object load %.0f ms)\n",
 		       l->policies, l->pods, l->local_pods, l->parse_ms, l->compile_ms, l->sync_ms,
-		       l->total_ms, l->n_pol, l->n_ipc, l->resync_ms, l->change_ms,
-		       l->change_cached_ms, l->obj_load_ms);
+		       l->total_ms, l->n_pol, l->n_ipc, l->compile_again_ms, l->compile_cached_ms,
+		       l->resync_ms, l->change_ms, l->change_cached_ms, l->obj_load_ms);
 	}
 	if (!r->have_agent) {
 		printf("  agent: %s\n", r->agent_error[0] ? r->agent_error : "skipped");

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ struct polvec {
 struct local {
 	size_t   pod;
 	uint32_t ifindex;
+	size_t   sel_lo, sel_hi; /* the policies selecting it: cctx.sel[lo, hi) */
 };
 
 static int ref_cmp(const void *a, const void *b)
@@ -75,30 +77,153 @@ static const struct pw_labels *ns_labels(const struct cctx *x, size_t ns)
 	return ns == NONE ? &none : &x->c->namespaces[ns].labels;
 }
 
-static bool peer_has_identity(const struct cctx *x, const struct pw_policy *pol,
-			      const struct pw_np_peer *p, const struct podid *id)
+static uint32_t be32(const uint8_t *p)
 {
-	if (p->kind == PW_PEER_IPBLOCK)
-		return pw_block_has_addr(p, id->rep_ip);
-	if (!p->ns_sel.present) {
-		if (strcmp(id->rep->ns, pol->ns))
-			return false;
-	} else if (!pw_selector_matches(&p->ns_sel, ns_labels(x, id->ns))) {
-		return false;
-	}
-	return pw_selector_matches(&p->pod_sel, &id->rep->labels);
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static int by_ip_cmp(const void *a, const void *b, void *ctx)
-{
-	const struct cctx *c = ctx;
-	const struct podid *x = &c->ids[*(const size_t *)a];
-	const struct podid *y = &c->ids[*(const size_t *)b];
-	int r = memcmp(x->rep_ip, y->rep_ip, 16);
+/*
+ * A pod selector made ready for many identities: the lengths of its
+ * strings measured once, matched against the labels in identity keys
+ * (identity.c: length-prefixed, one buffer) rather than with strcmp over
+ * each representative pod's labels, scattered in memory. Same semantics as
+ * pw_selector_matches; a selector too big for it uses that instead.
+ */
+#define CSEL_MAX_REQ 16
+#define CSEL_MAX_VAL 32
 
-	if (r)
-		return r;
-	return (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
+struct csel_req {
+	const char  *key;
+	uint32_t     klen;
+	int          op;        /* enum pw_sel_op, or 0: equals values[0] */
+	size_t       val, n_val; /* in csel.val */
+};
+
+#define CSEL_MAX_KEY 512
+
+struct csel {
+	const struct pw_selector *sel;
+	bool             slow;    /* use pw_selector_matches */
+	size_t           n;
+	struct csel_req  req[CSEL_MAX_REQ];
+	const char      *val[CSEL_MAX_VAL];
+	uint32_t         vlen[CSEL_MAX_VAL];
+	/* its requirements as bytes, for struct selmemo (key_len 0: too long) */
+	uint8_t          key[CSEL_MAX_KEY];
+	size_t           key_len;
+	uint64_t         key_hash;
+};
+
+static void csel_key(struct csel *cs, const void *d, size_t n)
+{
+	if (cs->key_len && cs->key_len + n <= CSEL_MAX_KEY) {
+		memcpy(cs->key + cs->key_len, d, n);
+		cs->key_len += n;
+	} else {
+		cs->key_len = 0;
+	}
+}
+
+static void csel_key_str(struct csel *cs, const char *str, uint32_t len)
+{
+	csel_key(cs, &len, sizeof(len));
+	csel_key(cs, str, len);
+}
+
+static void csel_init(struct csel *cs, const struct pw_selector *sel)
+{
+	size_t nv = 0;
+
+	cs->sel = sel;
+	cs->n = 0;
+	cs->key_len = 0;
+	cs->slow = sel->present && (sel->match_labels.n + sel->n_exprs > CSEL_MAX_REQ);
+	if (!sel->present || cs->slow)
+		return;
+	for (size_t i = 0; i < sel->match_labels.n; i++) {
+		if (nv == CSEL_MAX_VAL) {
+			cs->slow = true;
+			return;
+		}
+		cs->req[cs->n++] = (struct csel_req){ sel->match_labels.v[i].key,
+			(uint32_t)strlen(sel->match_labels.v[i].key), 0, nv, 1 };
+		cs->val[nv] = sel->match_labels.v[i].value;
+		cs->vlen[nv++] = (uint32_t)strlen(sel->match_labels.v[i].value);
+	}
+	for (size_t i = 0; i < sel->n_exprs; i++) {
+		const struct pw_sel_req *r = &sel->exprs[i];
+
+		if (nv + r->n_values > CSEL_MAX_VAL) {
+			cs->slow = true;
+			return;
+		}
+		cs->req[cs->n++] = (struct csel_req){ r->key, (uint32_t)strlen(r->key), (int)r->op,
+						      nv, r->n_values };
+		for (size_t k = 0; k < r->n_values; k++) {
+			cs->val[nv] = r->values[k];
+			cs->vlen[nv++] = (uint32_t)strlen(r->values[k]);
+		}
+	}
+	/* op, key, values: what csel_matches reads, nothing else */
+	cs->key_len = 1;
+	cs->key[0] = 'S';
+	for (size_t i = 0; i < cs->n; i++) {
+		uint32_t op = (uint32_t)cs->req[i].op, nval = (uint32_t)cs->req[i].n_val;
+
+		csel_key(cs, &op, sizeof(op));
+		csel_key_str(cs, cs->req[i].key, cs->req[i].klen);
+		csel_key(cs, &nval, sizeof(nval));
+		for (size_t k = cs->req[i].val; k < cs->req[i].val + nval; k++)
+			csel_key_str(cs, cs->val[k], cs->vlen[k]);
+	}
+	if (cs->key_len)
+		cs->key_hash = pw_fast_hash(cs->key, cs->key_len);
+}
+
+static bool csel_in(const struct csel *cs, const struct csel_req *r, const uint8_t *v,
+		    uint32_t vlen)
+{
+	for (size_t k = r->val; k < r->val + r->n_val; k++)
+		if (cs->vlen[k] == vlen && !memcmp(cs->val[k], v, vlen))
+			return true;
+	return false;
+}
+
+static bool csel_matches(const struct csel *cs, const struct podid *id)
+{
+	if (!cs->sel->present)
+		return true;
+	if (cs->slow)
+		return pw_selector_matches(cs->sel, &id->rep->labels);
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct csel_req *r = &cs->req[i];
+		uint32_t vlen = 0;
+		const uint8_t *v = pw_key_label(id, r->key, r->klen, &vlen);
+
+		switch (r->op) {
+		case 0:
+		case PW_SEL_IN:
+			if (!v || !csel_in(cs, r, v, vlen))
+				return false;
+			break;
+		case PW_SEL_NOT_IN:
+			/* NotIn also matches objects without the key */
+			if (v && csel_in(cs, r, v, vlen))
+				return false;
+			break;
+		case PW_SEL_EXISTS:
+			if (!v)
+				return false;
+			break;
+		case PW_SEL_DOES_NOT_EXIST:
+			if (v)
+				return false;
+			break;
+		default:
+			return false;  /* unknown operators never load */
+		}
+	}
+	return true;
 }
 
 static int ref_push(struct peers *out, size_t *cap, struct ref r)
@@ -125,12 +250,25 @@ static int block_pods(struct cctx *x, const struct pw_np_peer *p, struct peers *
 	size_t a = 0, b;
 
 	if (!x->by_ip) {
+		/* by address, then index (a stable sort of the indexes) */
+		struct { uint8_t ip[16]; uint32_t i; } *t = malloc((x->n_ids ? x->n_ids : 1) * sizeof(*t));
+
 		x->by_ip = malloc((x->n_ids ? x->n_ids : 1) * sizeof(*x->by_ip));
-		if (!x->by_ip)
+		if (!t || !x->by_ip || x->n_ids > UINT32_MAX) {
+			free(t);
 			return -ENOMEM;
+		}
+		for (size_t i = 0; i < x->n_ids; i++) {
+			memcpy(t[i].ip, x->ids[i].rep_ip, 16);
+			t[i].i = (uint32_t)i;
+		}
+		if (pw_sort_bytes(t, x->n_ids, sizeof(*t), 16)) {
+			free(t);
+			return -ENOMEM;
+		}
 		for (size_t i = 0; i < x->n_ids; i++)
-			x->by_ip[i] = i;
-		qsort_r(x->by_ip, x->n_ids, sizeof(*x->by_ip), by_ip_cmp, x);
+			x->by_ip[i] = t[i].i;
+		free(t);
 	}
 	memcpy(lo, p->cidr.addr, 16);
 	pw_prefix_mask(lo, p->cidr.len);
@@ -177,11 +315,194 @@ static size_t groups_from(const struct cctx *x, const uint8_t addr[16])
 	return lo;
 }
 
-/* The peers of one rule, as identities (computed once per rule). */
-static int rule_peers(struct cctx *x, const struct pw_policy *pol,
-		      const struct pw_np_rule *rule, struct peers *out)
+/*
+ * The identities of a range that a pod selector matches, remembered for the
+ * compile: policies repeat selectors ("tier: web" in a policy of every
+ * namespace) over the same namespaces. Keyed by the selector's bytes
+ * (csel.key) and the range. Only a help: without memory for it, nothing is
+ * remembered and every match is made again.
+ */
+struct selmemo_e {
+	uint64_t hash;
+	size_t   rg;
+	size_t   key_off, key_len;   /* in keys */
+	size_t   ids_off, n_ids;     /* in ids */
+};
+
+struct selmemo {
+	struct selmemo_e *v;
+	size_t            n, cap;
+	uint32_t         *slot;      /* index + 1, open addressing */
+	size_t            mask;
+	uint8_t          *keys;
+	size_t            n_keys, cap_keys;
+	uint32_t         *ids;
+	size_t            n_idv, cap_idv;
+	uint32_t         *scratch;   /* ns_matching's answer */
+	size_t            cap_scratch;
+};
+
+static void selmemo_free(struct selmemo *m)
 {
+	free(m->v);
+	free(m->slot);
+	free(m->keys);
+	free(m->ids);
+	free(m->scratch);
+	memset(m, 0, sizeof(*m));
+}
+
+static uint64_t selmemo_hash(const struct csel *cs, size_t rg)
+{
+	return cs->key_hash ^ ((uint64_t)rg + 1) * 0x9e3779b97f4a7c15ULL;
+}
+
+static const struct selmemo_e *selmemo_find(const struct selmemo *m, const struct csel *cs,
+					     size_t rg)
+{
+	uint64_t h = selmemo_hash(cs, rg);
+
+	if (!m->slot)
+		return NULL;
+	for (size_t i = h & m->mask; m->slot[i]; i = (i + 1) & m->mask) {
+		const struct selmemo_e *e = &m->v[m->slot[i] - 1];
+
+		if (e->hash == h && e->rg == rg && e->key_len == cs->key_len &&
+		    !memcmp(m->keys + e->key_off, cs->key, cs->key_len))
+			return e;
+	}
+	return NULL;
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap ? *cap : 64;
+	void *np;
+
+	if (need <= *cap)
+		return true;
+	while (ncap < need)
+		ncap *= 2;
+	np = realloc(*p, ncap * size);
+	if (!np)
+		return false;
+	*p = np;
+	*cap = ncap;
+	return true;
+}
+
+static void selmemo_add(struct selmemo *m, const struct csel *cs, size_t rg, const struct ref *r,
+			size_t n)
+{
+	struct selmemo_e *e;
+	size_t i;
+
+	if (m->n + 1 > (m->mask + 1) / 2 || !m->slot) {   /* the table, twice as big */
+		size_t cap = m->slot ? (m->mask + 1) * 2 : 256;
+		uint32_t *slot = calloc(cap, sizeof(*slot));
+
+		if (!slot)
+			return;
+		for (size_t k = 0; k < m->n; k++) {
+			for (i = m->v[k].hash & (cap - 1); slot[i]; i = (i + 1) & (cap - 1))
+				;
+			slot[i] = (uint32_t)k + 1;
+		}
+		free(m->slot);
+		m->slot = slot;
+		m->mask = cap - 1;
+	}
+	if (m->n >= UINT32_MAX - 1 || !grow((void **)&m->v, &m->cap, m->n + 1, sizeof(*m->v)) ||
+	    !grow((void **)&m->keys, &m->cap_keys, m->n_keys + cs->key_len, 1) ||
+	    !grow((void **)&m->ids, &m->cap_idv, m->n_idv + n, sizeof(*m->ids)))
+		return;
+	e = &m->v[m->n];
+	*e = (struct selmemo_e){ selmemo_hash(cs, rg), rg, m->n_keys, cs->key_len, m->n_idv, n };
+	memcpy(m->keys + m->n_keys, cs->key, cs->key_len);
+	m->n_keys += cs->key_len;
+	for (size_t k = 0; k < n; k++)
+		m->ids[m->n_idv++] = r[k].idx;
+	for (i = e->hash & m->mask; m->slot[i]; i = (i + 1) & m->mask)
+		;
+	m->slot[i] = (uint32_t)++m->n;
+}
+
+/* The identities of range rg that pod selector cs matches. */
+static int push_matching(size_t rg, const struct cctx *x, const struct csel *cs,
+			 struct selmemo *memo, struct peers *out, size_t *cap)
+{
+	const struct nsrange *ns = &x->nsr[rg];
+	const struct selmemo_e *e = cs->key_len ? selmemo_find(memo, cs, rg) : NULL;
+	size_t first = out->n;
+	int ret;
+
+	if (e) {
+		for (size_t k = 0; k < e->n_ids; k++)
+			if ((ret = ref_push(out, cap, (struct ref){ REF_POD, memo->ids[e->ids_off + k] })))
+				return ret;
+		return 0;
+	}
+	for (size_t j = ns->lo; j < ns->hi; j++) {
+		if (!csel_matches(cs, &x->ids[j]))
+			continue;
+		ret = ref_push(out, cap, (struct ref){ REF_POD, (uint32_t)j });
+		if (ret)
+			return ret;
+	}
+	if (cs->key_len)   /* (no refs yet: out->v may be NULL) */
+		selmemo_add(memo, cs, rg, out->n > first ? out->v + first : NULL, out->n - first);
+	return 0;
+}
+
+/* A range index no range has: namespace selectors' entries in selmemo. */
+#define NS_SELECTOR ((size_t)-2)
+
+/*
+ * The identity ranges of the namespaces a namespace selector matches, in
+ * memo->scratch[0, *n) (a copy: push_matching may move memo->ids), and
+ * remembered by the selector's bytes: selectors repeat over policies, and
+ * each was matched against every namespace.
+ */
+static int ns_matching(const struct cctx *x, const struct pw_selector *sel, struct selmemo *memo,
+		       size_t *n)
+{
+	struct csel cs;
+	const struct selmemo_e *e;
+	struct peers tmp = { 0 };
 	size_t cap = 0;
+
+	*n = 0;
+	csel_init(&cs, sel);   /* for its bytes */
+	e = cs.key_len ? selmemo_find(memo, &cs, NS_SELECTOR) : NULL;
+	if (!e) {
+		for (size_t rg = 0; rg < x->n_nsr; rg++)
+			if (pw_selector_matches(sel, ns_labels(x, x->nsr[rg].ns)) &&
+			    ref_push(&tmp, &cap, (struct ref){ REF_POD, (uint32_t)rg })) {
+				free(tmp.v);
+				return -ENOMEM;
+			}
+		if (cs.key_len)
+			selmemo_add(memo, &cs, NS_SELECTOR, tmp.v, tmp.n);
+	}
+	if (!grow((void **)&memo->scratch, &memo->cap_scratch, e ? e->n_ids : tmp.n,
+		  sizeof(*memo->scratch))) {
+		free(tmp.v);
+		return -ENOMEM;
+	}
+	*n = e ? e->n_ids : tmp.n;
+	for (size_t k = 0; k < *n; k++)
+		memo->scratch[k] = e ? memo->ids[e->ids_off + k] : tmp.v[k].idx;
+	free(tmp.v);
+	return 0;
+}
+
+/* The peers of one rule, as identities (computed once per rule). pol_ns:
+ * the policy's namespace, index in c->namespaces, or NONE. */
+static int rule_peers(struct cctx *x, const struct pw_policy *pol, size_t pol_ns,
+		      const struct pw_np_rule *rule, struct selmemo *memo, struct peers *out)
+{
+	struct csel cs;
+	size_t cap = 0, n_rgs;
 
 	out->done = true;
 	if (!rule->n_peers) {
@@ -214,25 +535,32 @@ static int rule_peers(struct cctx *x, const struct pw_policy *pol,
 		}
 		/* a selector peer only holds pods of the namespaces it selects:
 		 * walk those namespaces' identities (adjacent in ids), not all */
-		for (size_t rg = 0; rg < x->n_nsr; rg++) {
-			const struct nsrange *ns = &x->nsr[rg];
-
-			if (p->ns_sel.present ? !pw_selector_matches(&p->ns_sel, ns_labels(x, ns->ns))
-					      : strcmp(ns->name, pol->ns))
-				continue;
-			for (size_t j = ns->lo; j < ns->hi; j++) {
-				if (!peer_has_identity(x, pol, p, &x->ids[j]))
-					continue;
-				ret = ref_push(out, &cap, (struct ref){ REF_POD, (uint32_t)j });
-				if (ret)
-					return ret;
-			}
+		csel_init(&cs, &p->pod_sel);
+		ret = 0;
+		if (!p->ns_sel.present && pol_ns != NONE) {
+			/* the policy's own namespace: its ranges are chained */
+			for (size_t rg = x->nsr_first[pol_ns]; rg != NONE && !ret; rg = x->nsr_next[rg])
+				ret = push_matching(rg, x, &cs, memo, out, &cap);
+		} else if (p->ns_sel.present) {
+			ret = ns_matching(x, &p->ns_sel, memo, &n_rgs);
+			for (size_t k = 0; k < n_rgs && !ret; k++)
+				ret = push_matching(memo->scratch[k], x, &cs, memo, out, &cap);
+		} else {
+			for (size_t rg = 0; rg < x->n_nsr && !ret; rg++)
+				if (!strcmp(x->nsr[rg].name, pol->ns))
+					ret = push_matching(rg, x, &cs, memo, out, &cap);
 		}
+		if (ret)
+			return ret;
 	}
 	if (out->n) {
-		size_t w = 0;
+		size_t w = 0, k = 1;
 
-		qsort(out->v, out->n, sizeof(*out->v), ref_cmp);
+		/* one peer gives its refs in order already: sort only if not */
+		while (k < out->n && ref_cmp(&out->v[k - 1], &out->v[k]) < 0)
+			k++;
+		if (k < out->n)
+			qsort(out->v, out->n, sizeof(*out->v), ref_cmp);
 		for (size_t i = 0; i < out->n; i++)
 			if (!w || ref_cmp(&out->v[w - 1], &out->v[i]))
 				out->v[w++] = out->v[i];
@@ -351,20 +679,23 @@ static int pol_cmp(const void *a, const void *b)
 
 /*
  * Keep one entry per key, the one of the lowest rule_id, in place; returns
- * how many are left (in no particular order). Without memory for the table,
- * everything stays: the sort and merge after it dedup as well.
+ * how many are left (in no particular order) and whether keys are now
+ * distinct. Without memory for the table, everything stays: the sort and
+ * merge after it dedup as well.
  */
-static size_t pol_dedup(struct pw_state_pol *v, size_t n)
+static size_t pol_dedup(struct pw_state_pol *v, size_t n, bool *distinct)
 {
 	size_t cap = 64, w = 0;
 	uint32_t *slot;
 
+	*distinct = false;
 	while (cap < n * 2)
 		cap *= 2;
 	if (n < 64 || n > UINT32_MAX / 2 || !(slot = calloc(cap, sizeof(*slot))))
 		return n;
+	*distinct = true;
 	for (size_t i = 0; i < n; i++) {
-		size_t h = (size_t)pw_hash64(&v[i].key, sizeof(v[i].key)) & (cap - 1);
+		size_t h = (size_t)pw_fast_hash(&v[i].key, sizeof(v[i].key)) & (cap - 1);
 
 		for (;; h = (h + 1) & (cap - 1)) {
 			struct pw_state_pol *e;
@@ -449,7 +780,11 @@ static int build_ipcache(struct cctx *x)
 	if (x->v6_covers_v4)
 		ipc_set(&t[n++], pw_v4_mapped_space.addr, pw_v4_mapped_space.len, PW_ID_WORLD, 0,
 			1ULL << 42);
-	qsort(t, n, sizeof(*t), ipc_tmp_cmp);
+	/* by key, then prio: t is in prio order already, and the radix sort
+	 * is stable (qsort, if it has no memory) */
+	_Static_assert(offsetof(struct ipc_tmp, e.key) == 0, "the key leads");
+	if (pw_sort_bytes(t, n, sizeof(*t), sizeof(t->e.key)))
+		qsort(t, n, sizeof(*t), ipc_tmp_cmp);
 	x->out->ipc = calloc(n ? n : 1, sizeof(*x->out->ipc));
 	if (!x->out->ipc) {
 		free(t);
@@ -476,19 +811,24 @@ struct sbuf {
 	size_t len, pos;
 };
 
-static void sb_str(struct sbuf *b, const char *s)
+static void sb_mem(struct sbuf *b, const void *s, size_t n)
 {
-	size_t n, room;
+	size_t room;
 
 	if (b->pos >= b->len - 1)
 		return;
-	n = strlen(s);
 	room = b->len - 1 - b->pos;
 	if (n > room)
 		n = room;
 	memcpy(b->buf + b->pos, s, n);
 	b->pos += n;
 	b->buf[b->pos] = 0;
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+	if (b->pos < b->len - 1)
+		sb_mem(b, s, strlen(s));
 }
 
 static void sb_uint(struct sbuf *b, unsigned v)
@@ -508,15 +848,25 @@ static void pod_desc(const struct cctx *x, const struct podid *id, char *buf, si
 {
 	const struct pw_pod *pod = id->rep;
 	struct sbuf b = { buf, len, 0 };
+	const uint8_t *kp = id->key + 1;   /* past 'P': the strings, with their lengths */
+	uint32_t n;
 
-	/* "ns=NS k=v,k=v ports=name=80/TCP,... in=CIDR" */
+	/* "ns=NS k=v,k=v ports=name=80/TCP,... in=CIDR", namespace and labels
+	 * read from the key (identity.c), hot in cache, not from every pod */
 	sb_str(&b, "ns=");
-	sb_str(&b, pod->ns);
-	for (size_t i = 0; i < pod->labels.n; i++) {
-		sb_str(&b, i ? "," : " ");
-		sb_str(&b, pod->labels.v[i].key);
-		sb_str(&b, "=");
-		sb_str(&b, pod->labels.v[i].value);
+	n = be32(kp);
+	sb_mem(&b, kp + 4, n);
+	kp += 4 + n;
+	n = be32(kp);
+	kp += 4;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t kl = be32(kp), vl = be32(kp + 4 + kl);
+
+		sb_mem(&b, i ? "," : " ", 1);
+		sb_mem(&b, kp + 4, kl);
+		sb_mem(&b, "=", 1);
+		sb_mem(&b, kp + 8 + kl, vl);
+		kp += 8 + kl + vl;
 	}
 	if (!id->split)
 		return;
@@ -539,41 +889,42 @@ static void pod_desc(const struct cctx *x, const struct podid *id, char *buf, si
 	}
 }
 
-struct id_slot {
-	uint32_t id;
-	uint32_t src;   /* 0..2 reserved, then pod identities, then CIDR groups */
-};
-
-static int id_slot_cmp(const void *a, const void *b)
-{
-	uint32_t x = ((const struct id_slot *)a)->id, y = ((const struct id_slot *)b)->id;
-
-	return (x > y) - (x < y);
-}
-
 static int build_ids(struct cctx *x)
 {
 	static const char *const reserved[] = { "any", "host", "world" };
 	size_t n = 3 + x->n_ids + x->n_groups;
 	struct pw_state_identity *v = calloc(n, sizeof(*v));
-	struct id_slot *o = calloc(n, sizeof(*o));
+	/* id in the high half, source in the low one: 0..2 reserved, then
+	 * pod identities, then CIDR groups */
+	uint64_t *o = malloc(n * sizeof(*o));
+	uint32_t *at = malloc(n * sizeof(*at));   /* per source: its place */
 
-	if (!v || !o) {
+	if (!v || !o || !at || n > UINT32_MAX) {
 		free(v);
 		free(o);
+		free(at);
 		return -ENOMEM;
 	}
 	/* sort by id first (ids are distinct), then write each in its place */
 	for (size_t k = 0; k < n; k++) {
-		o[k].src = (uint32_t)k;
-		o[k].id = k < 3 ? (uint32_t)k
+		uint32_t id = k < 3 ? (uint32_t)k
 			: k < 3 + x->n_ids ? x->ids[k - 3].id : x->groups[k - 3 - x->n_ids].id;
-	}
-	qsort(o, n, sizeof(*o), id_slot_cmp);
-	for (size_t k = 0; k < n; k++) {
-		size_t i = o[k].src;
 
-		v[k].id = o[k].id;
+		o[k] = (uint64_t)id << 32 | k;
+	}
+	if (pw_sort_hi32(o, n)) {
+		free(v);
+		free(o);
+		free(at);
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < n; k++)
+		at[(uint32_t)o[k]] = (uint32_t)k;
+	/* in source order: identity keys are read in the order they lie */
+	for (size_t i = 0; i < n; i++) {
+		size_t k = at[i];
+
+		v[k].id = (uint32_t)(o[k] >> 32);
 		if (i < 3) {
 			v[k].kind = PW_IDK_RESERVED;
 			snprintf(v[k].desc, sizeof(v[k].desc), "%s", reserved[i]);
@@ -586,6 +937,7 @@ static int build_ids(struct cctx *x)
 		}
 	}
 	free(o);
+	free(at);
 	x->out->ids = v;
 	x->out->n_ids = n;
 	return 0;
@@ -611,7 +963,14 @@ static int build_rules(struct cctx *x)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->n_policies; i++) {
 		const struct pw_policy *pol = &c->policies[i];
+		size_t first = k;
 
+		/* the names are scattered over the loader's memory: ask for a
+		 * later policy's now, so that the misses overlap */
+		if (i + 8 < c->n_policies) {
+			__builtin_prefetch(c->policies[i + 8].ns);
+			__builtin_prefetch(c->policies[i + 8].name);
+		}
 		for (int d = 0; d < 2; d++)
 			for (size_t r = 0; r < pol->n_rules[d]; r++, k++) {
 				struct pw_state_rule *sr = &x->out->rules[k];
@@ -619,12 +978,14 @@ static int build_rules(struct cctx *x)
 				sr->rule_id = (uint32_t)k;
 				sr->dir = (uint8_t)d;
 				sr->rule_index = (uint32_t)r;
-				{
+				if (k == first) {
 					struct sbuf b = { sr->policy, sizeof(sr->policy), 0 };
 
 					sb_str(&b, pol->ns); /* "ns/name" */
 					sb_str(&b, "/");
 					sb_str(&b, pol->name);
+				} else {   /* the policy's other rules: the same name */
+					memcpy(sr->policy, x->out->rules[first].policy, sizeof(sr->policy));
 				}
 			}
 	}
@@ -633,11 +994,6 @@ static int build_rules(struct cctx *x)
 }
 
 /* -------------------------------------------------------------- endpoints */
-static bool selects(const struct pw_policy *pol, const struct pw_pod *pod)
-{
-	return !strcmp(pol->ns, pod->ns) && pw_selector_matches(&pol->pod_sel, &pod->labels);
-}
-
 /* the first policy of namespace ns (policies are sorted by ns, name) */
 static size_t first_policy(const struct pw_cluster *c, const char *ns)
 {
@@ -654,13 +1010,40 @@ static size_t first_policy(const struct pw_cluster *c, const char *ns)
 	return lo;
 }
 
+/* The policies of namespace ns: [*lo, *hi). */
+static void ns_policies(const struct pw_cluster *c, const char *ns, size_t *lo, size_t *hi)
+{
+	*lo = *hi = first_policy(c, ns);
+	for (; *hi < c->n_policies; (*hi)++) {
+		if (*hi + 8 < c->n_policies)   /* overlap the misses */
+			__builtin_prefetch(c->policies[*hi + 8].ns);
+		if (strcmp(c->policies[*hi].ns, ns))
+			break;
+	}
+}
+
+static int sel_push(struct cctx *x, size_t p)
+{
+	if (x->n_sel == x->cap_sel) {
+		size_t ncap = x->cap_sel ? x->cap_sel * 2 : 256;
+		size_t *nv = realloc(x->sel, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		x->sel = nv;
+		x->cap_sel = ncap;
+	}
+	x->sel[x->n_sel++] = p;
+	return 0;
+}
+
 static int build_endpoints(struct cctx *x, struct local **locals, size_t *n_locals)
 {
 	const struct pw_cluster *c = x->c;
 	struct local *l = calloc(c->n_pods ? c->n_pods : 1, sizeof(*l));
 	uint64_t *h = NULL;
 	uint32_t *ids = NULL;
-	size_t n = 0;
+	size_t n = 0, p_lo = 0, p_hi = 0;
 	int ret = 0;
 
 	if (!l)
@@ -722,16 +1105,29 @@ static int build_endpoints(struct cctx *x, struct local **locals, size_t *n_loca
 		}
 		ep->ifindex = l[i].ifindex;
 		ep->identity = x->ids[x->pod_id[l[i].pod][0]].id;
-		for (size_t p = first_policy(c, pod->ns);
-		     p < c->n_policies && !strcmp(c->policies[p].ns, pod->ns); p++) {
+		/* the policies of its namespace (the previous endpoint's, often)
+		 * that select it: counted here, kept for build_policy */
+		if (!i || strcmp(pod->ns, c->pods[l[i - 1].pod].ns))
+			ns_policies(c, pod->ns, &p_lo, &p_hi);
+		l[i].sel_lo = x->n_sel;
+		for (size_t p = p_lo; p < p_hi; p++) {
 			const struct pw_policy *pol = &c->policies[p];
 
-			if (!selects(pol, pod))
+			if (p + 4 < p_hi && c->policies[p + 4].pod_sel.match_labels.n) {
+				const struct pw_label *ml = c->policies[p + 4].pod_sel.match_labels.v;
+
+				__builtin_prefetch(ml->key);
+				__builtin_prefetch(ml->value);
+			}
+			if (!pw_selector_matches(&pol->pod_sel, &pod->labels))
 				continue;
+			if ((ret = sel_push(x, p)))
+				goto out;
 			for (int d = 0; d < 2; d++)
 				if (pol->types[d])
 					ep->n_policies[d]++;
 		}
+		l[i].sel_hi = x->n_sel;
 		if (ep->n_policies[PW_DIR_INGRESS])
 			ep->flags |= PW_EP_ISOLATED_INGRESS;
 		if (ep->n_policies[PW_DIR_EGRESS])
@@ -767,7 +1163,9 @@ static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
 	const struct pw_cluster *c = x->c;
 	struct peers *cache = calloc(x->out->n_rules ? x->out->n_rules : 1, sizeof(*cache));
 	struct polvec pv = { 0 };
+	struct selmemo memo = { 0 };
 	size_t w = 0;
+	bool distinct;
 	int ret = 0;
 
 	if (!cache)
@@ -775,20 +1173,20 @@ static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
 	for (size_t i = 0; i < n_locals && !ret; i++) {
 		const struct pw_pod *pod = &c->pods[l[i].pod];
 		uint32_t ep = x->out->eps[i].ep_id;
+		size_t pol_ns = x->pod_ns[l[i].pod];   /* the policies' namespace too */
 
-		for (size_t p = first_policy(c, pod->ns);
-		     p < c->n_policies && !strcmp(c->policies[p].ns, pod->ns) && !ret; p++) {
+		for (size_t s = l[i].sel_lo; s < l[i].sel_hi && !ret; s++) {
+			size_t p = x->sel[s];
 			const struct pw_policy *pol = &c->policies[p];
 			size_t rid = x->rule_base[p];
 
-			if (!selects(pol, pod))
-				continue;
 			for (int d = 0; d < 2 && !ret; d++) {
 				for (size_t r = 0; r < pol->n_rules[d] && !ret; r++, rid++) {
 					if (!pol->types[d])
 						continue;
 					if (!cache[rid].done)
-						ret = rule_peers(x, pol, &pol->rules[d][r], &cache[rid]);
+						ret = rule_peers(x, pol, pol_ns, &pol->rules[d][r],
+								 &memo, &cache[rid]);
 					if (!ret)
 						emit_rule(x, &pv, (uint8_t)d, ep, pod, &pol->rules[d][r],
 							  &cache[rid], (uint32_t)rid);
@@ -803,6 +1201,7 @@ static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
 	for (size_t i = 0; i < x->out->n_rules; i++)
 		free(cache[i].v);
 	free(cache);
+	selmemo_free(&memo);
 	if (ret) {
 		free(pv.v);
 		if (ret == -E2BIG)
@@ -812,8 +1211,10 @@ static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
 	}
 	/* identical keys from several rules: the lowest rule_id stays (first
 	 * with a hash table, so that the sort only sees distinct keys) */
-	pv.n = pol_dedup(pv.v, pv.n);
-	if (pv.n)
+	pv.n = pol_dedup(pv.v, pv.n, &distinct);
+	/* distinct keys: their order is the whole order (radix, stable) */
+	_Static_assert(offsetof(struct pw_state_pol, key) == 0, "the key leads");
+	if (pv.n && (!distinct || pw_sort_bytes(pv.v, pv.n, sizeof(*pv.v), sizeof(pv.v->key))))
 		qsort(pv.v, pv.n, sizeof(*pv.v), pol_cmp);
 	for (size_t i = 0; i < pv.n; i++)
 		if (!w || memcmp(&pv.v[w - 1].key, &pv.v[i].key, sizeof(pv.v[i].key)))
@@ -896,7 +1297,11 @@ int pw_compile(const struct pw_cluster *c, const struct pw_compile_opts *opts,
 		pw_compile_err(&x, ret, "out of memory");
 	if (!ret)
 		build_dns(&x);
+	/* only a compile that succeeded teaches the cache anything */
+	if (!ret && x.o.cache)
+		pw_cache_commit(x.o.cache, c, &x.store, &x.refs, x.reused);
 	free(locals);
+	free(x.sel);
 	free(x.rule_base);
 	free(x.by_ip);
 	pw_free_identities(&x);

@@ -16,11 +16,33 @@
 
 /* ------------------------------------------------------------ hashing */
 uint64_t pw_hash64(const void *data, size_t len);
+/* pw_hash64 in steps: pw_hash64(a ‖ b) ==
+ * pw_hash64_finish(pw_fnv1a(pw_fnv1a(PW_FNV_BASIS, a, na), b, nb)) */
+#define PW_FNV_BASIS 0xcbf29ce484222325ULL
+uint64_t pw_fnv1a(uint64_t state, const void *data, size_t len);
+uint64_t pw_hash64_finish(uint64_t state);
+/* out[i] = pw_fnv1a(PW_FNV_BASIS, data[i], len[i]) for i < n, faster */
+void pw_fnv1a_n(const uint8_t *const *data, const size_t *len, size_t n, uint64_t *out);
 
 /* Give each of n keys (in sorted key order) a distinct number in [lo, hi]:
  * the key's hash, or the next free number after it (wrapping). */
 int pw_assign_ids(const uint64_t *hashes, size_t n, uint32_t lo, uint32_t hi,
 		  uint32_t *out);
+/* The order of keys a and b (distinct keys never compare equal). */
+typedef int (*pw_key_cmp_fn)(const void *ctx, size_t a, size_t b);
+/* The numbers pw_assign_ids would give the n keys sorted by cmp, for keys
+ * in any order: only the keys whose numbers collide are sorted. */
+int pw_assign_ids_unsorted(const uint64_t *hashes, size_t n, uint32_t lo, uint32_t hi,
+			   pw_key_cmp_fn cmp, const void *ctx, uint32_t *out);
+/* A hash for in-memory tables only (not stable, never an id). */
+uint64_t pw_fast_hash(const void *data, size_t len);
+
+/* ---------------------------------------------------------------- sorting */
+/* Sort v[0..n) by the high 32 bits, stably (sort.c: radix, no comparisons). */
+int pw_sort_hi32(uint64_t *v, size_t n);
+/* Sort n records of size bytes by their first key_len bytes (memcmp order),
+ * stably. 0, -ENOMEM or -E2BIG (more than 2^32 records). */
+int pw_sort_bytes(void *base, size_t n, size_t size, size_t key_len);
 
 /* ------------------------------------------------------------ CIDR groups */
 struct cgroup {
@@ -38,10 +60,82 @@ int pw_collect_groups(const struct pw_cluster *c, struct cgroup **out, size_t *n
 		      bool *v6_covers_v4);
 int pw_prefix_cmp(const struct pw_cidr *a, const struct pw_cidr *b);
 
+/* ------------------------------------------------------- prefix store (cache.c) */
+/* A distinct key prefix: namespace, labels and named ports (identity.c). */
+struct pw_pfx {
+	size_t   off;        /* its bytes, in the store */
+	uint32_t len;
+	uint32_t label_len;  /* of which namespace and labels */
+	uint64_t fh;         /* pw_fast_hash of the bytes */
+	uint64_t lh;         /* pw_fast_hash of the namespace and labels part */
+	uint64_t fnv;        /* pw_fnv1a(PW_FNV_BASIS, bytes): the identity hash so far */
+	bool     hashed;     /* lh and fnv are set */
+};
+
+struct pw_pfxstore {
+	uint8_t       *bytes;
+	size_t         n_bytes, cap_bytes;
+	struct pw_pfx *v;
+	size_t         n, cap;
+	uint32_t      *slot;    /* index + 1 by fh, open addressing; NULL until needed */
+	size_t         mask;
+};
+
+/* empty s, with room for n entries and bytes (keeping the memory it has) */
+int pw_pfxstore_reset(struct pw_pfxstore *s, size_t n, size_t bytes);
+int pw_pfxstore_grow(struct pw_pfxstore *s, size_t more);
+/* room for more bytes at the end of the store */
+static inline int pw_pfxstore_room(struct pw_pfxstore *s, size_t more)
+{
+	return s->cap_bytes - s->n_bytes >= more ? 0 : pw_pfxstore_grow(s, more);
+}
+/* *idx: the entry with these bytes, or NONE (0, or -ENOMEM making the table) */
+int pw_pfxstore_find(struct pw_pfxstore *s, const void *bytes, size_t len, uint64_t fh,
+		     size_t *idx);
+/* add e (its bytes already at e->off; not in the store yet) as *idx */
+int pw_pfxstore_add(struct pw_pfxstore *s, const struct pw_pfx *e, size_t *idx);
+void pw_pfxstore_free(struct pw_pfxstore *s);
+
+/* The addresses a pod's prefix was read from, and the prefix. */
+struct pw_ref {
+	const char                     *pod_ns;
+	const struct pw_label          *labels;
+	const struct pw_container_port *ports;
+	size_t                          n_labels, n_ports;
+	uint32_t                        pfx;
+};
+
+struct pw_refmap {
+	struct pw_ref *v;       /* in pod order */
+	size_t         n, cap;
+	uint32_t      *slot;    /* index + 1, open addressing; NULL until needed */
+	size_t         mask;
+};
+
+int pw_refmap_reset(struct pw_refmap *m, size_t n);   /* empty, room for n pods */
+/* *pfx: the prefix of a pod with pod's addresses, or NONE; *hint: where to
+ * look first (0 to begin with, then left to the function). 0 or -ENOMEM. */
+int pw_refmap_find(struct pw_refmap *m, const struct pw_pod *pod, size_t *hint, size_t *pfx);
+void pw_refmap_add(struct pw_refmap *m, const struct pw_pod *pod, size_t pfx);
+void pw_refmap_free(struct pw_refmap *m);
+
+/* The cache's store and addresses (unchanged while compiling, but for the
+ * tables made on first use), and putting a successful compile's in their
+ * place (taken from *store and *refs). */
+struct pw_pfxstore *pw_cache_store(struct pw_compile_cache *cc);
+struct pw_refmap *pw_cache_refs(struct pw_compile_cache *cc);
+void pw_cache_commit(struct pw_compile_cache *cc, const struct pw_cluster *c,
+		     struct pw_pfxstore *store, struct pw_refmap *refs, size_t reused);
+/* The memory of the store and map of the compile before last (*store and
+ * *refs: empty), for this compile to fill. */
+void pw_cache_take_spare(struct pw_compile_cache *cc, struct pw_pfxstore *store,
+			 struct pw_refmap *refs);
+
 /* -------------------------------------------------------------- identities */
 struct podid {
-	uint8_t             *key;        /* canonical bytes, in cctx.keys */
-	size_t               key_len;
+	const uint8_t       *key;        /* the key's prefix (layout: identity.c), in cctx.store */
+	size_t               key_len;    /* its length: the CIDR-group part follows in the key */
+	size_t               pfx;        /* index in cctx.store */
 	size_t               label_len;  /* bytes of key covering ns + labels */
 	uint32_t             id;
 	size_t               ns;         /* index in c->namespaces, or NONE */
@@ -62,14 +156,27 @@ struct cctx {
 	size_t                        n_groups;
 	bool                          group_len[129]; /* some group has this length */
 	bool                          v6_covers_v4;
-	struct podid                 *ids;     /* sorted by key */
-	uint8_t                      *keys;    /* every identity key (malloc'd) */
+	uint32_t                     *gslot;   /* groups by prefix: index + 1, open addressing */
+	size_t                        gmask;
+	uint8_t                       glens[129]; /* the distinct group lengths, longest first */
+	size_t                        n_glens;
+	uint8_t                       glo[129][16], ghi[129][16]; /* per glens[k]: lowest, highest group */
+	struct podid                 *ids;     /* in the order of their first pod */
 	size_t                        n_ids;
+	struct pw_pfxstore            store;   /* this compile's key prefixes */
+	struct pw_refmap              refs;    /* and their pods' addresses (with a cache) */
+	size_t                       *remap;   /* cache's store index -> x->store's, or NONE */
+	size_t                        ref_hint; /* pw_refmap_find's */
+	size_t                        reused;  /* pods whose prefix came by address */
 	size_t                      (*pod_id)[2]; /* per pod, per address: index in ids */
 	size_t                       *pod_ns;  /* per pod: index in c->namespaces or NONE */
 	size_t                       *rule_base; /* per policy: rule_id of its first rule */
+	size_t                       *sel;     /* policies selecting each endpoint (struct local) */
+	size_t                        n_sel, cap_sel;
 	struct nsrange               *nsr;     /* ids by namespace: ids of one are adjacent */
 	size_t                        n_nsr;
+	size_t                       *nsr_first; /* per namespace: its first range, or NONE */
+	size_t                       *nsr_next;  /* per range: the next of its namespace, or NONE */
 	size_t                       *by_ip;   /* ids indexes by rep_ip (built on first use) */
 };
 
@@ -81,6 +188,9 @@ struct nsrange {
 };
 
 int pw_build_identities(struct cctx *x);
+/* The value (and *vlen) of label key (klen bytes) in id's key, or NULL. */
+const uint8_t *pw_key_label(const struct podid *id, const char *key, size_t klen,
+			    uint32_t *vlen);
 void pw_free_identities(struct cctx *x);
 int pw_compile_err(struct cctx *x, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -14,14 +14,30 @@
  * its own output.)
  *
  * Every input must either load or fail with an error message, never crash,
- * leak, hang or trip a sanitizer; a loaded input must compile.
+ * leak, hang or trip a sanitizer; a loaded input must compile, to the same
+ * state with a compile cache (one kept across inputs: the previous input's
+ * prefixes are found by content) as without, and again with every pod known.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "compiler.h"
 #include "model.h"
+
+static struct pw_compile_cache *cache;
+
+static bool same_state(const struct pw_state *a, const struct pw_state *b)
+{
+	return a->n_eps == b->n_eps && a->n_ipc == b->n_ipc && a->n_pol == b->n_pol &&
+	       a->n_ids == b->n_ids && a->n_rules == b->n_rules &&
+	       !memcmp(a->eps, b->eps, a->n_eps * sizeof(*a->eps)) &&
+	       !memcmp(a->ipc, b->ipc, a->n_ipc * sizeof(*a->ipc)) &&
+	       !memcmp(a->pol, b->pol, a->n_pol * sizeof(*a->pol)) &&
+	       !memcmp(a->ids, b->ids, a->n_ids * sizeof(*a->ids)) &&
+	       !memcmp(a->rules, b->rules, a->n_rules * sizeof(*a->rules));
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -56,6 +72,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (size_t i = 0; i < s.n_eps; i++)
 				if (s.eps[i].ep_id < 1 || s.eps[i].ep_id > 0x7fffffff)
 					abort();
+			if (!cache)
+				cache = pw_compile_cache_new();
+			for (int k = 0; cache && k < 2; k++) {
+				struct pw_compile_opts o = { .cache = cache };
+				struct pw_state t;
+
+				memset(&t, 0, sizeof(t));
+				if (pw_compile(c, &o, &t, &err) || !same_state(&s, &t))
+					abort();
+				pw_state_free(&t);
+			}
 		}
 		pw_state_free(&s);
 	}

@@ -22,6 +22,7 @@ int suite_filecache(void);
 int suite_syntax(void);
 int suite_kubeconfig(void);
 int suite_source(void);
+int suite_cache(void);
 
 static const char *find_dir(const char *argv0, const char *rel)
 {
@@ -62,5 +63,6 @@ int main(int argc, char **argv)
 	fails += suite_syntax();
 	fails += suite_kubeconfig();
 	fails += suite_source();
+	fails += suite_cache();
 	return fails ? 1 : 0;
 }

@@ -1341,6 +1341,271 @@ static void t_compile_many_ipblocks_is_not_quadratic(void)
 	free(b);
 }
 
+static int assign_order_cmp(const void *ctx, size_t a, size_t b)
+{
+	const uint32_t *rank = ctx;
+
+	return (rank[a] > rank[b]) - (rank[a] < rank[b]);
+}
+
+/* pw_assign_ids_unsorted gives the numbers pw_assign_ids gives the keys in
+ * sorted order: small ranges (long runs of collisions), ranges ending at
+ * UINT32_MAX (runs that wrap), a full range, and keys in shuffled order. */
+static void t_compile_assign_ids_unsorted(void)
+{
+	static const struct { uint32_t lo, hi; size_t n; } cases[] = {
+		{ 1, 1, 1 }, { 1, 10, 10 }, { 5, 40, 30 }, { 100, 1000, 700 },
+		{ UINT32_MAX - 50, UINT32_MAX, 40 }, { UINT32_MAX - 9, UINT32_MAX, 10 },
+		{ 256, 0x00ffffff, 2000 }, { 7, 7 + 4095, 4096 }, { 1, 3, 0 },
+	};
+	enum { MAX = 4096 };
+	uint64_t *h = calloc(MAX, sizeof(*h)), *hs = calloc(MAX, sizeof(*hs));
+	uint32_t *rank = calloc(MAX, sizeof(*rank)), *got = calloc(MAX, sizeof(*got));
+	uint32_t *want = calloc(MAX, sizeof(*want));
+	size_t *by_rank = calloc(MAX, sizeof(*by_rank));
+
+	CHECK(h && hs && rank && got && want && by_rank);
+	for (size_t c = 0; h && hs && rank && got && want && by_rank &&
+			   c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (int round = 0; round < 20; round++) {
+			size_t n = cases[c].n;
+			uint64_t range = (uint64_t)cases[c].hi - cases[c].lo + 1;
+
+			for (size_t i = 0; i < n; i++) {
+				/* some hashes aimed at the last numbers, to wrap */
+				h[i] = ((uint64_t)rnd(1u << 30) << 31 | rnd(1u << 30)) ^ rnd(4);
+				if (rnd(4) == 0)
+					h[i] = range - 1 - rnd(3) + range * rnd(1000);
+				rank[i] = (uint32_t)i;
+			}
+			for (size_t i = n; i > 1; i--) {   /* a shuffled key order */
+				size_t j = rnd((unsigned)i);
+				uint32_t t = rank[i - 1];
+
+				rank[i - 1] = rank[j];
+				rank[j] = t;
+			}
+			for (size_t i = 0; i < n; i++)
+				by_rank[rank[i]] = i;
+			for (size_t r = 0; r < n; r++)
+				hs[r] = h[by_rank[r]];
+			CHECK_EQ(pw_assign_ids(hs, n, cases[c].lo, cases[c].hi, want), 0);
+			CHECK_EQ(pw_assign_ids_unsorted(h, n, cases[c].lo, cases[c].hi,
+							assign_order_cmp, rank, got), 0);
+			for (size_t i = 0; i < n; i++)
+				CHECK_EQ(got[i], want[rank[i]]);
+		}
+	}
+	CHECK_EQ(pw_assign_ids_unsorted(h, 11, 1, 10, assign_order_cmp, rank, got), -ENOSPC);
+	free(h);
+	free(hs);
+	free(rank);
+	free(got);
+	free(want);
+	free(by_rank);
+}
+
+struct sort_rec {
+	uint8_t  key[7];
+	uint8_t  pad;
+	uint32_t seq;    /* the input position: ties keep it increasing */
+};
+
+static int sort_rec_cmp(const void *a, const void *b)
+{
+	const struct sort_rec *x = a, *y = b;
+	int r = memcmp(x->key, y->key, sizeof(x->key));
+
+	return r ? r : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* pw_sort_bytes is a stable sort in memcmp order of the key bytes: the same
+ * order as qsort by (key, input position), with many ties and with bytes
+ * that are the same in every record (passes skipped). */
+static void t_compile_sort_bytes(void)
+{
+	static const size_t sizes[] = { 0, 1, 2, 3, 10, 100, 1000, 5000 };
+	struct sort_rec *a = calloc(5000, sizeof(*a)), *b = calloc(5000, sizeof(*b));
+
+	CHECK(a && b);
+	for (size_t c = 0; a && b && c < sizeof(sizes) / sizeof(sizes[0]); c++) {
+		for (unsigned spread = 1; spread <= 256; spread *= 4) {
+			size_t n = sizes[c];
+
+			for (size_t i = 0; i < n; i++) {
+				for (size_t k = 0; k < sizeof(a[i].key); k++)
+					a[i].key[k] = k == 2 ? 0x5a : (uint8_t)rnd(spread);
+				a[i].seq = (uint32_t)i;
+			}
+			memcpy(b, a, n * sizeof(*a));
+			CHECK_EQ(pw_sort_bytes(a, n, sizeof(*a), sizeof(a->key)), 0);
+			qsort(b, n, sizeof(*b), sort_rec_cmp);
+			CHECK(!n || !memcmp(a, b, n * sizeof(*a)));
+		}
+	}
+	free(a);
+	free(b);
+}
+
+/* pw_fnv1a_n (four keys at a time) and pw_fnv1a in steps are pw_hash64,
+ * whatever the lengths. */
+static void t_compile_hash64_steps(void)
+{
+	enum { N = 13 };
+	uint8_t buf[N][200];
+	const uint8_t *p[N];
+	size_t len[N];
+	uint64_t out[N];
+
+	for (int round = 0; round < 50; round++) {
+		size_t n = rnd(N + 1);
+
+		for (size_t i = 0; i < n; i++) {
+			len[i] = round < 5 ? (size_t)round : rnd(200);
+			for (size_t k = 0; k < len[i]; k++)
+				buf[i][k] = (uint8_t)rnd(256);
+			p[i] = buf[i];
+		}
+		pw_fnv1a_n(p, len, n, out);
+		for (size_t i = 0; i < n; i++) {
+			size_t cut = len[i] ? rnd((unsigned)len[i]) : 0;
+
+			CHECK(pw_hash64_finish(out[i]) == pw_hash64(p[i], len[i]));
+			CHECK(pw_hash64_finish(pw_fnv1a(pw_fnv1a(PW_FNV_BASIS, p[i], cut), p[i] + cut,
+							len[i] - cut)) == pw_hash64(p[i], len[i]));
+		}
+	}
+	CHECK(pw_hash64("", 0) == 0xf52a15e9a9b5e89bULL);   /* ids derive from it: never changes */
+}
+
+/* A selector for t_compile_selector_paths: small or big (more than 16
+ * requirements or 32 values, or longer than 512 bytes, are matched another
+ * way), and often the same as another policy's (remembered matches). */
+static void sel_yaml(char *y, size_t len, unsigned kind)
+{
+	static const char *const keys[] = { "app", "tier", "k1", "k2" };
+	static const char *const vals[] = { "a", "b", "c" };
+	size_t pos = 0;
+
+	switch (kind % 6) {
+	case 0:
+		snprintf(y, len, "{}");
+		return;
+	case 1:
+		snprintf(y, len, "{matchLabels: {app: %s}}", vals[kind / 6 % 3]);
+		return;
+	case 2:
+		snprintf(y, len, "{matchExpressions: [{key: %s, operator: %s}]}", keys[2 + kind / 6 % 2],
+			 kind / 12 % 2 ? "Exists" : "DoesNotExist");
+		return;
+	case 3:   /* 20 requirements */
+		pos += (size_t)snprintf(y + pos, len - pos, "{matchExpressions: [");
+		for (int i = 0; i < 20; i++)
+			pos += (size_t)snprintf(y + pos, len - pos, "%s{key: %s, operator: %s}",
+						i ? ", " : "", keys[i % 4],
+						i == (int)(kind / 6 % 20) ? "DoesNotExist" : "Exists");
+		snprintf(y + pos, len - pos, "]}");
+		return;
+	case 4:   /* 40 values */
+		pos += (size_t)snprintf(y + pos, len - pos, "{matchExpressions: [{key: app, operator: In, values: [");
+		for (int i = 0; i < 40; i++)
+			pos += (size_t)snprintf(y + pos, len - pos, "%sv%d", i ? ", " : "",
+						i == 39 ? (int)(kind / 6 % 3) : 100 + i);
+		snprintf(y + pos, len - pos, ", %s]}]}", vals[kind / 6 % 3]);
+		return;
+	default:  /* 30 long values: too long to be remembered (over 512 bytes) */
+		pos += (size_t)snprintf(y + pos, len - pos, "{matchExpressions: [{key: app, operator: NotIn, values: [");
+		for (int i = 0; i < 30; i++)
+			pos += (size_t)snprintf(y + pos, len - pos, "%s%s-%s-%02d", i ? ", " : "",
+						"a-rather-long-label-value", "not-any-pods", i);
+		snprintf(y + pos, len - pos, ", %s]}]}", vals[kind / 6 % 3]);
+		return;
+	}
+}
+
+/* Selectors of every size and repeated ones, against a direct evaluation
+ * with pw_selector_matches: for every pair of pods, the datapath's verdict
+ * (policy entries) is the one NetworkPolicy semantics give. */
+static void t_compile_selector_paths(void)
+{
+	static const char *const vals[] = { "a", "b", "c" };
+	enum { N_PODS = 30, N_POL = 48 };
+	size_t cap = 256 * 1024, pos = 0;
+	char *y = malloc(cap), sel[2][2048];
+	struct pw_state s = { 0 };
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c;
+	int wrong = 0, n_allowed = 0, n_denied = 0;
+
+	CHECK(y != NULL);
+	if (!y)
+		return;
+	for (int n = 0; n < 3; n++)
+		pos += (size_t)snprintf(y + pos, cap - pos, "kind: Namespace\nmetadata: {name: n%d, "
+					"labels: {app: %s, tier: %s}}\n---\n", n, vals[n], vals[(n + 1) % 3]);
+	for (int i = 0; i < N_PODS; i++)
+		pos += (size_t)snprintf(y + pos, cap - pos, "kind: Pod\nmetadata: {name: p%02d, namespace: n%d, "
+					"labels: {app: %s, tier: %s%s%s}}\nstatus: {podIP: 10.7.0.%d}\n---\n",
+					i, i % 3, vals[rnd(3)], vals[rnd(3)], rnd(2) ? ", k1: x" : "",
+					rnd(2) ? ", k2: y" : "", i + 1);
+	for (int k = 0; k < N_POL; k++) {
+		unsigned a = (unsigned)k % 6 + 6 * rnd(150), b = rnd(6) + 6 * rnd(150);
+
+		if (k % 3 == 2)   /* the same selectors as the policy before */
+			a = b = (unsigned)k;
+		sel_yaml(sel[0], sizeof(sel[0]), a);
+		sel_yaml(sel[1], sizeof(sel[1]), b);
+		/* one peer each (another would hide its mistakes), selecting few
+		 * pods (another policy would too) */
+		pos += (size_t)snprintf(y + pos, cap - pos, "kind: NetworkPolicy\nmetadata: {name: np%02d, "
+					"namespace: n%d}\nspec:\n  podSelector: {matchLabels: {app: %s, "
+					"tier: %s}}\n  ingress: [{from: [{podSelector: %s%s%s}]}]\n---\n", k,
+					k % 3, vals[k / 3 % 3], vals[k / 9 % 3], sel[0],
+					k % 2 ? ", namespaceSelector: " : "", k % 2 ? sel[1] : "");
+	}
+	CHECK(pos < cap);
+	c = t_compile(y, NULL, &s, &err);
+	CHECK(c != NULL);
+	if (!c)
+		fprintf(stderr, "t_compile_selector_paths: %s\n", err.msg);
+	for (size_t d = 0; c && d < c->n_pods; d++) {
+		const struct pw_pod *dst = &c->pods[d];
+
+		for (size_t q = 0; q < c->n_pods; q++) {
+			const struct pw_pod *src = &c->pods[q];
+			const struct pw_namespace *sns = pw_cluster_namespace(c, src->ns);
+			bool isolated = false, allowed = false;
+			char a[80], b[80];
+
+			for (size_t p = 0; p < c->n_policies; p++) {
+				const struct pw_policy *pol = &c->policies[p];
+
+				if (strcmp(pol->ns, dst->ns) || !pw_selector_matches(&pol->pod_sel, &dst->labels))
+					continue;
+				isolated = true;
+				for (size_t k = 0; k < pol->rules[0][0].n_peers; k++) {
+					const struct pw_np_peer *pe = &pol->rules[0][0].peers[k];
+					bool ns_ok = pe->ns_sel.present
+						? pw_selector_matches(&pe->ns_sel, &sns->labels)
+						: !strcmp(src->ns, pol->ns);
+
+					allowed |= ns_ok && pw_selector_matches(&pe->pod_sel, &src->labels);
+				}
+			}
+			snprintf(a, sizeof(a), "%s/%s", src->ns, src->name);
+			snprintf(b, sizeof(b), "%s/%s", dst->ns, dst->name);
+			wrong += t_allowed(&s, a, b, 80, TCP) != (!isolated || allowed);
+			n_allowed += isolated && allowed;
+			n_denied += isolated && !allowed;
+		}
+	}
+	CHECK_EQ(wrong, 0);
+	CHECK(n_allowed > 50 && n_denied > 50);
+	pw_state_free(&s);
+	pw_cluster_free(c);
+	free(y);
+}
+
 int suite_compile(void)
 {
 	RUN(t_compile_isolation_flags);
@@ -1373,5 +1638,9 @@ int suite_compile(void)
 	RUN(t_compile_unfinished_cluster_refused);
 	RUN(t_compile_shared_address_first_pod_wins);
 	RUN(t_compile_empty_cluster);
+	RUN(t_compile_assign_ids_unsorted);
+	RUN(t_compile_sort_bytes);
+	RUN(t_compile_hash64_steps);
+	RUN(t_compile_selector_paths);
 	return check_n_fail;
 }

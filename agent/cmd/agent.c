@@ -280,6 +280,7 @@ struct pw_engine {
 	struct pw_filecache *fc;          /* parsed files, for reloads (filecache.c) */
 	struct pw_sync_cache *sync_cache; /* what the maps hold, so a sync need not read
 					     them back (mapsync.h) */
+	struct pw_compile_cache *compile_cache; /* pods read by the last compile (compiler.h) */
 
 	/*
 	 * The node's network as last dumped (links, routes, rules: the resolver
@@ -333,8 +334,10 @@ int pw_engine_new(const struct pw_agent_opts *o, struct pw_engine **out)
 		goto fail;
 	}
 	e->net.rt = e->rt;
-	/* without it every sync reads the maps back: slower, not wrong */
+	/* without them every sync reads the maps back and every compile reads
+	 * every pod: slower, not wrong */
 	e->sync_cache = pw_sync_cache_new();
+	e->compile_cache = pw_compile_cache_new();
 	/* without the monitor every push dumps the network again: slower, not wrong */
 	if (pw_rt_monitor_open(&e->mon_fd))
 		e->mon_fd = -1;
@@ -360,6 +363,7 @@ void pw_engine_free(struct pw_engine *e)
 	pw_rt_close(e->rt);
 	pw_filecache_free(e->fc);
 	pw_sync_cache_free(e->sync_cache);
+	pw_compile_cache_free(e->compile_cache);
 	state_copy_free(&e->last);
 	state_copy_free(&e->failed);
 	free(e->spots);
@@ -674,6 +678,7 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	copts.dns_label_value = e->o.dns_label_key[0] ? e->o.dns_label_value : NULL;
 	copts.dns_auto = e->o.dns_auto;
 	copts.audit_all = e->o.audit;
+	copts.cache = e->compile_cache;
 	/* the node's addresses are PW_ID_HOST: kubelet probes reach pods */
 	copts.host_addrs = (const uint8_t (*)[16])e->host_addrs;
 	copts.n_host_addrs = e->n_host_addrs;

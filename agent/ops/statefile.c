@@ -458,6 +458,8 @@ static void prune_stale(const char *keep_dir)
  */
 struct sf_job {
 	struct sf_job        *next;
+	uint64_t              first_ns;  /* when the oldest state it replaced came */
+	uint64_t              last_ns;   /* when it came */
 	struct pw_state       s;
 	struct pw_cluster    *c;
 	struct pw_loaded_meta m;       /* .source, .pin_dir: the copies below */
@@ -570,6 +572,49 @@ static struct {
 	struct sf_job  *queue;
 } W = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
 
+/*
+ * A write waits until no newer state has come for SF_SETTLE_MS, but not
+ * longer than SF_MAX_LAG_MS after the first state it stands for: a burst of
+ * changes costs one write, after it, rather than one that reads every pod
+ * while the agent works on the next change. A flush writes at once.
+ */
+#define SF_SETTLE_MS  50
+#define SF_MAX_LAG_MS 1000
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* W.mu held: wait until the head of the queue is due, or stop. */
+static void wait_due(void)
+{
+	for (;;) {
+		uint64_t now = mono_ns(), due, left;
+		struct timespec at;
+
+		if (!W.queue || W.stop)
+			return;
+		due = W.queue->last_ns + SF_SETTLE_MS * 1000000ull;
+		if (due > W.queue->first_ns + SF_MAX_LAG_MS * 1000000ull)
+			due = W.queue->first_ns + SF_MAX_LAG_MS * 1000000ull;
+		if (now >= due)
+			return;
+		left = due - now;
+		clock_gettime(CLOCK_REALTIME, &at); /* the condvar's clock */
+		at.tv_sec += (time_t)(left / 1000000000ull);
+		at.tv_nsec += (long)(left % 1000000000ull);
+		if (at.tv_nsec >= 1000000000L) {
+			at.tv_sec++;
+			at.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&W.wake, &W.mu, &at);
+	}
+}
+
 static void *writer_main(void *arg)
 {
 	(void)arg;
@@ -592,6 +637,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&W.mu);
 		while (!W.queue && !W.stop)
 			pthread_cond_wait(&W.wake, &W.mu);
+		wait_due();
 		j = W.queue;
 		if (j)
 			W.queue = j->next;
@@ -652,9 +698,11 @@ static int submit(struct sf_job *j)
 	}
 	for (pp = &W.queue; *pp && strcmp((*pp)->path, j->path); pp = &(*pp)->next)
 		;
+	j->last_ns = j->first_ns = mono_ns();
 	if (*pp) {
 		old = *pp;
 		j->next = old->next;
+		j->first_ns = old->first_ns;
 	}
 	*pp = j;
 	pthread_cond_signal(&W.wake);

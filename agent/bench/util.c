@@ -11,13 +11,11 @@
 #include <sys/utsname.h>
 
 #include "bench/bench.h"
+#include "clock.h"
 
 uint64_t pwb_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return pw_now_ns();
 }
 
 static int cmp_double(const void *a, const void *b)

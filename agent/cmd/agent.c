@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include "compiler.h"
+#include "clock.h"
 #include "cmd/cmd.h"
 #include "cmd/agent.h"
 #include "kernel/bpfobj.h"
@@ -44,14 +45,6 @@
 #define PW_COALESCE_NS 2000000ull
 #define PW_TICK_MS     1000
 #define PW_VERIFY_TICKS 10 /* every 10 s the filters are listed and repaired */
-
-uint64_t pw_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------ options */
 
@@ -577,21 +570,30 @@ static double stage_ms(uint64_t *t)
 	return ms;
 }
 
-/* A verify tick with nothing else to do: are the filters where they were put? */
-static void verify_filters(struct pw_engine *e, struct pw_push_result *res)
+/* Attach at spots (and sweep the rest); on failure the next push tries again. */
+static int attach_at(struct pw_engine *e, const struct pw_tc_spot *spots, size_t n,
+		     struct pw_push_result *res)
 {
 	int err;
 
 	engine_lock(e, true);
-	err = pw_attach_sync(e->obj, e->rt, e->spots, e->n_spots, true, &res->att);
+	err = pw_attach_sync(e->obj, e->rt, spots, n, true, &res->att);
 	engine_lock(e, false);
 	res->did_attach = true;
 	if (err) {
 		fprintf(stderr, "podwall: attach: %s\n",
 			res->att.error[0] ? res->att.error : strerror(-err));
-		e->have_spots = false; /* the next tick compiles and attaches again */
-		e->memo_c = NULL;
-	} else if (res->att.attached || res->att.replaced || res->att.detached) {
+		e->have_spots = false;
+	}
+	return err;
+}
+
+/* A verify tick with nothing else to do: are the filters where they were put? */
+static void verify_filters(struct pw_engine *e, struct pw_push_result *res)
+{
+	if (attach_at(e, e->spots, e->n_spots, res))
+		e->memo_c = NULL; /* the next tick compiles and attaches again */
+	else if (res->att.attached || res->att.replaced || res->att.detached) {
 		fprintf(stderr, "podwall: filters repaired: %u attached, %u replaced, "
 			"%u detached\n", res->att.attached, res->att.replaced, res->att.detached);
 	}
@@ -626,7 +628,10 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	int err;
 
 	uint64_t t_stage = pw_now_ns();
+	bool verify = kind == PW_PUSH_TICK && e->verify_due; /* list every filter */
 
+	if (kind == PW_PUSH_TICK)
+		e->verify_due = false;
 	memset(res, 0, sizeof(*res));
 	memset(&cerr, 0, sizeof(cerr));
 	res->exit_code = PW_EXIT_SYSTEM;
@@ -664,9 +669,8 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	    e->memo_n_up == n_up &&
 	    (!c->n_pods || !memcmp(e->memo_ifx, ifx, c->n_pods * sizeof(*ifx))) &&
 	    (!n_up || !memcmp(e->memo_up, up, n_up * sizeof(*up)))) {
-		if (e->verify_due && e->have_spots && e->obj)
+		if (verify && e->have_spots && e->obj)
 			verify_filters(e, res);
-		e->verify_due = false;
 		res->exit_code = PW_EXIT_OK;
 		goto out;
 	}
@@ -705,10 +709,7 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	 * verify tick (a filter removed by hand comes back), not on every
 	 * policy change: listing 2 filters per pod costs more than the sync */
 	spots_changed = kind == PW_PUSH_FIRST || !e->have_spots || n_spots != e->n_spots ||
-			(n_spots && memcmp(spots, e->spots, n_spots * sizeof(*spots))) ||
-			(kind == PW_PUSH_TICK && e->verify_due);
-	if (kind == PW_PUSH_TICK)
-		e->verify_due = false;
+			(n_spots && memcmp(spots, e->spots, n_spots * sizeof(*spots))) || verify;
 
 	if (state_changed && kind == PW_PUSH_TICK && e->have_failed && state_equal(&st, &e->failed)) {
 		/* the same set that failed before: do not retry every second */
@@ -765,17 +766,10 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 		err = pw_engine_bpf(e);
 		if (err)
 			goto out;
-		engine_lock(e, true);
-		err = pw_attach_sync(e->obj, e->rt, spots, n_spots, true, &res->att);
-		engine_lock(e, false);
-		res->did_attach = true;
+		err = attach_at(e, spots, n_spots, res);
 		res->attach_ms = stage_ms(&t_stage);
-		if (err) {
-			fprintf(stderr, "podwall: attach: %s\n",
-				res->att.error[0] ? res->att.error : strerror(-err));
-			e->have_spots = false; /* try again next time */
+		if (err)
 			goto out;
-		}
 		free(e->spots);
 		e->spots = spots;
 		e->n_spots = n_spots;

@@ -16,6 +16,7 @@
 #include "state.h"
 #include "kernel/attach.h"
 #include "kernel/mapsync.h"
+#include "clock.h" /* pw_now_ns */
 
 #define PW_MAX_UPLINKS 16
 
@@ -95,7 +96,5 @@ void pw_engine_verify_next(struct pw_engine *e);
 
 int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push_kind kind,
 		   uint64_t start_ns, struct pw_push_result *res);
-
-uint64_t pw_now_ns(void);
 
 #endif

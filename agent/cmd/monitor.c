@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <bpf/libbpf.h>
 #include "cmd/cmd.h"
+#include "clock.h"
 #include "ops/events.h"
 #include "ops/pins.h"
 #include "ops/statefile.h"
@@ -52,14 +53,6 @@ struct mon {
 	struct pw_loaded    names;
 	uint64_t            n_events, n_printed, n_backlog, n_suppressed;
 };
-
-static uint64_t mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* (Re)load the names when the agent rewrote the state file. */
 static void mon_refresh_names(struct mon *m)
@@ -258,7 +251,7 @@ int cmd_monitor(int argc, char **argv)
 			strerror(errno));
 		goto out;
 	}
-	m.start_ns = mono_now();
+	m.start_ns = pw_now_ns();
 	fprintf(stderr, "podwall monitor: reading events from %s/events%s (Ctrl-C to stop)\n",
 		pins.dir, m.backlog ? ", backlog included" : "");
 	while (!stop) {
@@ -269,7 +262,7 @@ int cmd_monitor(int argc, char **argv)
 			fprintf(stderr, "podwall monitor: reading events: %s\n", strerror(-err));
 			goto out;
 		}
-		now = mono_now();
+		now = pw_now_ns();
 		if (now - last_refresh > 1000000000ull) {
 			mon_refresh_names(&m);
 			last_refresh = now;

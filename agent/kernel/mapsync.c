@@ -26,6 +26,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kernel/mapsync.h"
+#include "clock.h"
 
 #if defined(__has_include)
 #if __has_include("podwall.skel.h")
@@ -416,6 +417,27 @@ static int map_named(uint32_t id, const char *name, const struct bpf_map_info *l
 	return fd;
 }
 
+#define PROG_MAX_MAPS 64 /* podwall's programs use fewer; others: the first 64 */
+
+/* The ids of the maps program `pid` uses (at most PROG_MAX_MAPS), or -errno. */
+static int prog_map_ids(uint32_t pid, uint32_t ids[PROG_MAX_MAPS], uint32_t *n)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(pid), err = 0;
+
+	if (fd < 0)
+		return fd;
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = PROG_MAX_MAPS;
+	info.map_ids = (uint64_t)(uintptr_t)ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		err = -errno;
+	close(fd);
+	*n = info.nr_map_ids < PROG_MAX_MAPS ? info.nr_map_ids : PROG_MAX_MAPS;
+	return err;
+}
+
 /* The maps named want[i] of a program that uses the map with id `id`. */
 static int find_by_prog(uint32_t id, const char *const want[2],
 			const struct bpf_map_info like[2], int out[2])
@@ -423,23 +445,11 @@ static int find_by_prog(uint32_t id, const char *const want[2],
 	uint32_t pid = 0;
 
 	while (!bpf_prog_get_next_id(pid, &pid)) {
-		struct bpf_prog_info info;
-		uint32_t len = sizeof(info), ids[64], n;
+		uint32_t ids[PROG_MAX_MAPS], n;
 		bool uses = false;
-		int fd = bpf_prog_get_fd_by_id(pid);
 
-		if (fd < 0)
+		if (prog_map_ids(pid, ids, &n))
 			continue;
-		memset(&info, 0, sizeof(info));
-		info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
-		info.map_ids = (uint64_t)(uintptr_t)ids;
-		if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-			close(fd);
-			continue;
-		}
-		close(fd);
-		n = info.nr_map_ids < sizeof(ids) / sizeof(ids[0]) ? info.nr_map_ids
-								   : sizeof(ids) / sizeof(ids[0]);
 		for (uint32_t i = 0; i < n; i++)
 			uses |= ids[i] == id;
 		if (!uses)
@@ -524,23 +534,11 @@ static bool unsplit_prog_attached(int policy_fd, int policy_lpm_fd)
 	if (map_info(policy_fd, &h) || map_info(policy_lpm_fd, &l))
 		return false;
 	while (!bpf_prog_get_next_id(pid, &pid)) {
-		struct bpf_prog_info info;
-		uint32_t len = sizeof(info), ids[64], n;
+		uint32_t ids[PROG_MAX_MAPS], n;
 		bool uses_l = false, uses_h = false;
-		int fd = bpf_prog_get_fd_by_id(pid);
 
-		if (fd < 0)
+		if (prog_map_ids(pid, ids, &n))
 			continue;
-		memset(&info, 0, sizeof(info));
-		info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
-		info.map_ids = (uint64_t)(uintptr_t)ids;
-		if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-			close(fd);
-			continue;
-		}
-		close(fd);
-		n = info.nr_map_ids < sizeof(ids) / sizeof(ids[0]) ? info.nr_map_ids
-								   : sizeof(ids) / sizeof(ids[0]);
 		for (uint32_t i = 0; i < n; i++) {
 			uses_l |= ids[i] == l.id;
 			uses_h |= ids[i] == h.id;
@@ -1333,14 +1331,6 @@ static int delete_post_flip(struct sync *s)
 	return first;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Do the cache's views describe the maps as they are now? Only if they
  * are the same maps and nobody flipped or bumped config since the sync
@@ -1418,7 +1408,7 @@ static int read_all(struct sync *s)
 	tab_init(&s->dns, sizeof(uint32_t), sizeof(struct pw_dns));
 	tab_init(&s->dns_norm, sizeof(uint32_t), sizeof(struct pw_dns));
 
-	now = mono_ns();
+	now = pw_now_ns();
 	if (cache_fits(s, s->cache, now)) {
 		/* the views move here; they go back when the sync succeeds */
 		s->v = s->cache->v;

@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include "clock.h"
 #include "cmd/agent.h"
 #include "kernel/mapsync.h"
 #include "ops/statefile.h"
@@ -581,19 +582,11 @@ static struct {
 #define SF_SETTLE_MS  50
 #define SF_MAX_LAG_MS 1000
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* W.mu held: wait until the head of the queue is due, or stop. */
 static void wait_due(void)
 {
 	for (;;) {
-		uint64_t now = mono_ns(), due, left;
+		uint64_t now = pw_now_ns(), due, left;
 		struct timespec at;
 
 		if (!W.queue || W.stop)
@@ -698,7 +691,7 @@ static int submit(struct sf_job *j)
 	}
 	for (pp = &W.queue; *pp && strcmp((*pp)->path, j->path); pp = &(*pp)->next)
 		;
-	j->last_ns = j->first_ns = mono_ns();
+	j->last_ns = j->first_ns = pw_now_ns();
 	if (*pp) {
 		old = *pp;
 		j->next = old->next;

@@ -28,6 +28,7 @@
 #include <sys/timerfd.h>
 #include <jansson.h>
 #include "model.h"
+#include "clock.h"
 #include "cmd/cmd.h"
 #include "cmd/agent.h"
 #include "kernel/attach.h"
@@ -163,14 +164,6 @@ bool pw_src_is_api(const char *source)
 }
 
 /* ------------------------------------------------------------ helpers */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t netns_cookie(void)
 {
@@ -536,7 +529,7 @@ static void handle_request(struct conn *c)
 	pw_cni_reg_save(&S.reg);
 	idx_rebuild();
 	c->st = C_WAIT;
-	c->deadline = now_ns() + (uint64_t)S.pod_wait_ms * 1000000ull;
+	c->deadline = pw_now_ns() + (uint64_t)S.pod_wait_ms * 1000000ull;
 }
 
 static void conn_read(struct conn *c)
@@ -613,7 +606,7 @@ static void conn_accept(void)
 			continue;
 		}
 		c->fd = fd;
-		c->t0 = now_ns();
+		c->t0 = pw_now_ns();
 		c->deadline = c->t0 + READ_TIMEOUT_MS * 1000000ull;
 		ev.data.ptr = c;
 		if (epoll_ctl(S.epfd, EPOLL_CTL_ADD, fd, &ev)) {
@@ -757,7 +750,7 @@ static void check_waiting(struct pw_engine *e)
 {
 	struct pw_cluster *c = NULL;
 	struct pw_error err;
-	uint64_t now = now_ns();
+	uint64_t now = pw_now_ns();
 	bool loaded = false, any = false;
 
 	for (struct conn *c2 = S.conns; c2; c2 = c2->next)
@@ -792,7 +785,7 @@ static void process_ready(struct pw_engine *e, struct pw_cluster **cur)
 	struct pw_push_result res;
 	struct pw_error lerr;
 	bool any = false, pushed = false;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = pw_now_ns();
 	char pbuf[400], why[512];
 	int err;
 
@@ -820,7 +813,7 @@ static void process_ready(struct pw_engine *e, struct pw_cluster **cur)
 	}
 
 	for (struct conn *c = S.conns, *nx; c; c = nx) {
-		double ms = (double)(now_ns() - c->t0) / 1e6;
+		double ms = (double)(pw_now_ns() - c->t0) / 1e6;
 
 		nx = c->next;
 		if (c->st != C_READY)
@@ -890,7 +883,7 @@ int pw_src_handle(struct pw_engine *e, struct pw_cluster **cur)
 		}
 	}
 	/* readers that never finished */
-	now = now_ns();
+	now = pw_now_ns();
 	for (struct conn *c = S.conns, *nx; c; c = nx) {
 		nx = c->next;
 		if (c->st == C_READ && now >= c->deadline)

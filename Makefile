@@ -26,7 +26,7 @@ BPF_HDRS   := include/podwall/abi.h $(wildcard bpf/lib/*.h)
 
 # Pure userspace code (no syscalls): unit-tested under ASan/UBSan.
 PURE_SRCS  := agent/state.c $(sort $(wildcard agent/k8s/*.c agent/compiler/*.c agent/ops/pure/*.c))
-AGENT_SRCS := $(PURE_SRCS) $(sort $(wildcard agent/kernel/*.c agent/cmd/*.c agent/bench/*.c agent/ops/*.c agent/source/*.c))
+AGENT_SRCS := $(PURE_SRCS) $(sort $(wildcard agent/kernel/*.c agent/engine/*.c agent/cmd/*.c agent/bench/*.c agent/ops/*.c agent/source/*.c))
 AGENT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRCS))
 MAIN_OBJ   := $(BUILD)/agent/main.o
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Freeing a compiled state (state.h). */
+/* Freeing, copying and comparing a compiled state (state.h). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "state.h"
@@ -14,4 +15,50 @@ void pw_state_free(struct pw_state *s)
 	free(s->ids);
 	free(s->rules);
 	memset(s, 0, sizeof(*s));
+}
+
+int pw_state_copy_kernel(struct pw_state *dst, const struct pw_state *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->eps = malloc((src->n_eps ? src->n_eps : 1) * sizeof(*dst->eps));
+	dst->ipc = malloc((src->n_ipc ? src->n_ipc : 1) * sizeof(*dst->ipc));
+	dst->pol = malloc((src->n_pol ? src->n_pol : 1) * sizeof(*dst->pol));
+	if (!dst->eps || !dst->ipc || !dst->pol) {
+		pw_state_free(dst);
+		return -ENOMEM;
+	}
+	if (src->n_eps)
+		memcpy(dst->eps, src->eps, src->n_eps * sizeof(*dst->eps));
+	if (src->n_ipc)
+		memcpy(dst->ipc, src->ipc, src->n_ipc * sizeof(*dst->ipc));
+	if (src->n_pol)
+		memcpy(dst->pol, src->pol, src->n_pol * sizeof(*dst->pol));
+	dst->n_eps = src->n_eps;
+	dst->n_ipc = src->n_ipc;
+	dst->n_pol = src->n_pol;
+	return 0;
+}
+
+static bool ep_equal(const struct pw_state_ep *a, const struct pw_state_ep *b)
+{
+	return a->ifindex == b->ifindex && a->ep_id == b->ep_id && a->identity == b->identity &&
+	       a->flags == b->flags && a->dns_flags == b->dns_flags && a->n_ips == b->n_ips &&
+	       !memcmp(a->ips, b->ips, sizeof(a->ips[0]) * (a->n_ips < 2 ? a->n_ips : 2)) &&
+	       !strcmp(a->ns, b->ns) && !strcmp(a->name, b->name);
+}
+
+bool pw_state_kernel_equal(const struct pw_state *a, const struct pw_state *b)
+{
+	if (a->n_eps != b->n_eps || a->n_ipc != b->n_ipc || a->n_pol != b->n_pol)
+		return false;
+	for (size_t i = 0; i < a->n_eps; i++)
+		if (!ep_equal(&a->eps[i], &b->eps[i]))
+			return false;
+	for (size_t i = 0; i < a->n_ipc; i++)
+		if (memcmp(&a->ipc[i], &b->ipc[i], sizeof(a->ipc[i])))
+			return false;
+	for (size_t i = 0; i < a->n_pol; i++)
+		if (memcmp(&a->pol[i], &b->pol[i], sizeof(a->pol[i])))
+			return false;
+	return true;
 }

@@ -11,6 +11,7 @@
 #ifndef PODWALL_STATE_H
 #define PODWALL_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "podwall/abi.h"
@@ -70,5 +71,13 @@ struct pw_state {
 };
 
 void pw_state_free(struct pw_state *s);
+
+/*
+ * What the kernel sees of a state: eps, ipc and pol (ids and rules only name
+ * things for ops). Copy into dst (0 or -ENOMEM; free with pw_state_free), and
+ * compare two states on that part.
+ */
+int  pw_state_copy_kernel(struct pw_state *dst, const struct pw_state *src);
+bool pw_state_kernel_equal(const struct pw_state *a, const struct pw_state *b);
 
 #endif /* PODWALL_STATE_H */

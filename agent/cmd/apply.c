@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * podwall apply -f FILE|DIR: one load + compile + sync + attach pass.
+ * podwall apply -f FILE|DIR: one load + compile + sync + attach pass of the
+ * engine (agent/engine/), with the options and hooks of the agent.
  * Exit 0 applied, 2 bad input (nothing changed), 3 system error.
  */
 #include <stdio.h>
 #include <string.h>
+#include "clock.h"
 #include "cmd/cmd.h"
 #include "cmd/agent.h"
 #include "ops/statefile.h"
+#include "source/source.h"
 
 static const char apply_usage[] =
 	"-f FILE|DIR [--pin-dir P] [--mode enforce|audit] [--dns auto|off] "
@@ -15,6 +18,7 @@ static const char apply_usage[] =
 
 int cmd_apply(int argc, char **argv)
 {
+	struct pw_engine_hooks hooks;
 	struct pw_agent_opts o;
 	struct pw_engine *e = NULL;
 	struct pw_cluster *c = NULL;
@@ -27,15 +31,16 @@ int cmd_apply(int argc, char **argv)
 	ret = pw_agent_parse(argc, argv, apply_usage, &o, &help);
 	if (ret || help)
 		return ret;
-	o.strict_uplinks = true;
+	o.eng.strict_uplinks = true;
+	pw_agent_hooks(&o, &hooks);
 
 	ret = PW_EXIT_SYSTEM;
-	err = pw_engine_new(&o, &e);
+	err = pw_engine_new(&o.eng, &hooks, &e);
 	if (err)
 		goto out;
 
 	/* input first: bad input touches nothing, not even the pins */
-	err = pw_engine_load(e, &c, &lerr);
+	err = pw_src_load_once(o.source, &c, &lerr);
 	if (err) {
 		fprintf(stderr, "podwall: %s\n", lerr.msg);
 		fprintf(stderr, "podwall: nothing applied; the policy in force stays in force\n");
@@ -43,7 +48,7 @@ int cmd_apply(int argc, char **argv)
 		goto out;
 	}
 	err = pw_engine_push(e, c, PW_PUSH_FIRST, t0, &res);
-	ret = err ? res.exit_code : PW_EXIT_OK;
+	ret = !err ? PW_EXIT_OK : res.input_error ? PW_EXIT_USAGE : PW_EXIT_SYSTEM;
 out:
 	/* the names file is written by a thread: it is on disk before we exit */
 	pw_ops_state_flush();

@@ -14,9 +14,9 @@
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include "cmd/cmd.h"
-#include "cmd/agent.h"
 #include "kernel/attach.h"
 #include "kernel/bpfobj.h"
+#include "kernel/netns.h"
 #include "kernel/route.h"
 #include "ops/statefile.h"
 

@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <microhttpd.h>
-#include "cmd/cmd.h"
-#include "cmd/agent.h"
+#include "clock.h"
+#include "engine/engine.h"
 #include "ops/loaded.h"
 #include "ops/metrics.h"
 #include "ops/pins.h"
@@ -59,7 +59,7 @@ int pw_metrics_take_opt(int *argc, char **argv)
 			if (i + 1 >= *argc) {
 				fprintf(stderr, "podwall %s: option --metrics needs a value "
 					"([ADDR:]PORT)\n", argv[0]);
-				return PW_EXIT_USAGE;
+				return -EINVAL;
 			}
 			M.spec = argv[++i];
 			continue;
@@ -86,7 +86,7 @@ int pw_metrics_take_opt(int *argc, char **argv)
 
 		if (pw_metrics_parse_addr(M.spec, &sa, &len, &loopback, &why)) {
 			fprintf(stderr, "podwall %s: --metrics %s: %s\n", argv[0], M.spec, why);
-			return PW_EXIT_USAGE;
+			return -EINVAL;
 		}
 	}
 	return 0;
@@ -203,13 +203,17 @@ void pw_metrics_observe_apply(double seconds, bool ok)
 	pthread_mutex_unlock(&M.lock);
 }
 
-void pw_metrics_observe_push(int kind, uint64_t start_ns, const struct pw_push_result *res,
-			     int err)
+void pw_metrics_observe_push(void *ctx, enum pw_push_kind kind, uint64_t start_ns,
+			     const struct pw_push_result *res, int err)
 {
 	if (!res || (kind == PW_PUSH_TICK && !err && !res->did_sync))
 		return; /* a quiet pass, not an apply */
-	pw_metrics_observe_apply((double)(pw_now_ns() - start_ns) / 1e9,
-				 !err && res->exit_code == PW_EXIT_OK);
+	pw_metrics_observe_apply((double)(pw_now_ns() - start_ns) / 1e9, !err);
+}
+
+void pw_metrics_observe_load_failed(void *ctx, uint64_t start_ns)
+{
+	pw_metrics_observe_apply((double)(pw_now_ns() - start_ns) / 1e9, false);
 }
 
 /* ------------------------------------------------------------ the page */
@@ -511,12 +515,12 @@ int pw_metrics_start(const char *pin_dir)
 		return 0;
 	if (pw_metrics_parse_addr(M.spec, &sa, &len, &loopback, &why)) {
 		fprintf(stderr, "podwall agent: --metrics %s: %s\n", M.spec, why);
-		return PW_EXIT_USAGE;
+		return -EINVAL;
 	}
 	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_PIN_CONFIG) | PW_PIN_BIT(PW_PIN_COUNTERS),
 			   "agent", &M.pins);
 	if (err)
-		return PW_EXIT_SYSTEM;
+		return err == -EINVAL ? -EIO : err;
 	M.pins_open = true;
 	pw_ops_state_path(M.pins.dir, M.state_path, sizeof(M.state_path));
 	if (sa.ss_family == AF_INET6)
@@ -531,7 +535,7 @@ int pw_metrics_start(const char *pin_dir)
 			"or not an address of this network namespace?)\n", M.spec);
 		pw_pins_close(&M.pins);
 		M.pins_open = false;
-		return PW_EXIT_SYSTEM;
+		return -EADDRNOTAVAIL;
 	}
 	if (sa.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, shown, sizeof(shown));

@@ -24,20 +24,20 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-
-struct pw_push_result;
+#include "engine/engine.h" /* the hooks' types: pw_push_kind, pw_push_result */
 
 /*
  * Take "--metrics SPEC" / "--metrics=SPEC" out of argv (so that the shared
  * agent/apply option parser never sees it) and remember SPEC for
- * pw_metrics_start. Returns 0, or PW_EXIT_USAGE after saying why.
+ * pw_metrics_start. Returns 0, or -EINVAL after saying why.
  */
 int pw_metrics_take_opt(int *argc, char **argv);
 
 /*
  * Serve the metrics of the maps pinned in pin_dir, if --metrics was given
- * (else 0 and nothing happens). Returns 0, PW_EXIT_USAGE for a bad or
- * refused address, PW_EXIT_SYSTEM if the server cannot start.
+ * (else 0 and nothing happens). Returns 0, -EINVAL for a bad or refused
+ * address, another negative errno if the server cannot start (after saying
+ * why).
  */
 int pw_metrics_start(const char *pin_dir);
 void pw_metrics_stop(void);
@@ -46,12 +46,13 @@ void pw_metrics_stop(void);
 void pw_metrics_observe_apply(double seconds, bool ok);
 
 /*
- * The agent's hook at the end of pw_engine_push: an apply is a push for a
- * new source or the first one (kind: enum pw_push_kind), or any push that
- * synced or failed; quiet periodic passes are not. start_ns from pw_now_ns().
+ * pw_engine_hooks.pushed: an apply is a push for a new source or the first
+ * one, or any push that synced or failed; quiet periodic passes are not.
+ * pw_engine_hooks.load_failed: an apply that failed to load. ctx unused.
  */
-void pw_metrics_observe_push(int kind, uint64_t start_ns, const struct pw_push_result *res,
-			     int err);
+void pw_metrics_observe_push(void *ctx, enum pw_push_kind kind, uint64_t start_ns,
+			     const struct pw_push_result *res, int err);
+void pw_metrics_observe_load_failed(void *ctx, uint64_t start_ns);
 
 /*
  * Parse a --metrics value into a socket address (exposed for tests).

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "cmd/agent.h"
+#include "kernel/netns.h"
 #include "kernel/mapsync.h"
 #include "ops/pins.h"
 

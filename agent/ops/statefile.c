@@ -23,7 +23,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include "clock.h"
-#include "cmd/agent.h"
 #include "kernel/mapsync.h"
 #include "ops/statefile.h"
 
@@ -481,7 +480,7 @@ static void job_free(struct sf_job *j)
 
 /* The job of a write, without its state yet (the caller moves or copies it). */
 static int job_new(const char *pin_dir, const struct pw_cluster *c,
-		   const struct pw_agent_opts *o, const struct pw_sync_stats *st,
+		   const struct pw_state_run *o, const struct pw_sync_stats *st,
 		   struct sf_job **out)
 {
 	struct sf_job *j;
@@ -705,7 +704,7 @@ static int submit(struct sf_job *j)
 }
 
 int pw_ops_write_state_take(const char *pin_dir, struct pw_state *s, const struct pw_cluster *c,
-			    const struct pw_agent_opts *o, const struct pw_sync_stats *st)
+			    const struct pw_state_run *o, const struct pw_sync_stats *st)
 {
 	struct sf_job *j;
 	int err;
@@ -738,7 +737,7 @@ static void *dup_array(const void *src, size_t n, size_t size, int *err)
 }
 
 int pw_ops_write_state(const char *pin_dir, const struct pw_state *s, const struct pw_cluster *c,
-		       const struct pw_agent_opts *o, const struct pw_sync_stats *st)
+		       const struct pw_state_run *o, const struct pw_sync_stats *st)
 {
 	struct pw_state copy = { 0 };
 	int err = 0;

@@ -22,13 +22,20 @@
 #ifndef PODWALL_OPS_STATEFILE_H
 #define PODWALL_OPS_STATEFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "model.h"
 #include "state.h"
 #include "ops/loaded.h"
 
-struct pw_agent_opts;
 struct pw_sync_stats;
+
+/* How the agent runs, as the state file records it. */
+struct pw_state_run {
+	const char *source;     /* the manifest path, or the API */
+	bool        audit;      /* every endpoint in audit mode */
+	bool        dns_auto;
+};
 
 #define PW_STATE_ROOT "/run/podwall"
 
@@ -46,11 +53,11 @@ int pw_ops_state_path(const char *pin_dir, char *buf, size_t len);
  * negative errno), by pw_ops_state_flush if the write itself failed.
  */
 int pw_ops_write_state(const char *pin_dir, const struct pw_state *s, const struct pw_cluster *c,
-		       const struct pw_agent_opts *o, const struct pw_sync_stats *st);
+		       const struct pw_state_run *o, const struct pw_sync_stats *st);
 /* The same, taking s instead of copying it: *s is emptied (as pw_state_free
  * leaves it) whatever happens. */
 int pw_ops_write_state_take(const char *pin_dir, struct pw_state *s, const struct pw_cluster *c,
-			    const struct pw_agent_opts *o, const struct pw_sync_stats *st);
+			    const struct pw_state_run *o, const struct pw_sync_stats *st);
 /*
  * Write what is queued, wait for it, and stop the writer thread (the next
  * write starts it again). Returns 0, or the error of the last write that

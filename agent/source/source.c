@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The glue between agent.c and the other sources (source.h): options, the
- * event loop of the CNI socket (one epoll descriptor for agent.c to poll),
- * the ADD/DEL/CHECK logic, and loading with the CNI registry merged in.
+ * The agent's sources (source.h): options, the manifest path (inotify, and
+ * a parse cache for reloads), the CNI socket and the API watch (one epoll
+ * descriptor for the engine's loop to poll), the ADD/DEL/CHECK logic, and
+ * loading with the CNI registry merged in. The sources only report what
+ * happened (pw_engine_source); the loop decides when to load and push.
  *
  * A pod that podwall-cni registers but whose Pod object the policy source
  * does not have (yet): ADD waits up to --cni-pod-wait for it; if it is still
@@ -29,19 +31,16 @@
 #include <jansson.h>
 #include "model.h"
 #include "clock.h"
-#include "cmd/cmd.h"
-#include "cmd/agent.h"
+#include "engine/engine.h"
 #include "kernel/attach.h"
 #include "kernel/bpfobj.h"
+#include "kernel/netns.h"
 #include "kernel/route.h"
+#include "kernel/watch.h"
 #include "source/cni_proto.h"
 #include "source/cni_server.h"
 #include "source/k8s_api.h"
 #include "source/source.h"
-
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
 
 #define READ_TIMEOUT_MS 5000
 #define TIMER_MS        50
@@ -82,6 +81,9 @@ static struct {
 	const char        *context;
 	/* runtime */
 	bool               api;
+	const char        *source;      /* --source: a path, or the API */
+	struct pw_filecache *fc;        /* the path's parsed files, for reloads */
+	struct pw_watch   *watch;       /* inotify on the path */
 	struct pw_k8s     *k8s;
 	int                epfd, listen_fd, timer_fd, k8s_efd;
 	bool               timer_armed;
@@ -121,7 +123,7 @@ int pw_src_take_opts(int *argc, char **argv)
 					val = argv[++i];
 				} else {
 					fprintf(stderr, "podwall agent: option %s needs a value\n", a);
-					return PW_EXIT_USAGE;
+					return -EINVAL;
 				}
 			}
 		}
@@ -145,7 +147,7 @@ int pw_src_take_opts(int *argc, char **argv)
 			if (*end || S.pod_wait_ms < 0 || S.pod_wait_ms > 600000) {
 				fprintf(stderr, "podwall agent: bad value '%s' for --cni-pod-wait "
 					"(milliseconds, 0..600000)\n", val);
-				return PW_EXIT_USAGE;
+				return -EINVAL;
 			}
 			break;
 		}
@@ -164,20 +166,6 @@ bool pw_src_is_api(const char *source)
 }
 
 /* ------------------------------------------------------------ helpers */
-
-static uint64_t netns_cookie(void)
-{
-	uint64_t cookie = 0;
-	socklen_t len = sizeof(cookie);
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return 0;
-	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
-		cookie = 0;
-	close(fd);
-	return cookie;
-}
 
 static int idx_cmp(const void *a, const void *b)
 {
@@ -213,7 +201,7 @@ static void idx_rebuild(void)
 	S.n_idx = n;
 }
 
-uint32_t pw_src_local(const struct pw_pod *pod)
+uint32_t pw_src_local(void *ctx, const struct pw_pod *pod)
 {
 	struct idx_ent key;
 	const struct idx_ent *hit;
@@ -234,13 +222,40 @@ static bool pod_in(const struct pw_cluster *c, const char *ns, const char *name)
 
 /* ------------------------------------------------------------ loading */
 
-static int base_load(struct pw_engine *e, struct pw_cluster **out, struct pw_error *err)
+static int dir_load(struct pw_filecache **fc, const char *path, struct pw_cluster **out,
+		    struct pw_error *err)
+{
+	int ret;
+
+	*out = NULL;
+	memset(err, 0, sizeof(*err));
+	/* reload: only the files that changed are parsed again (filecache.c) */
+	if (!*fc && !(*fc = pw_filecache_new(path))) {
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return -ENOMEM;
+	}
+	ret = pw_filecache_load(*fc, out, NULL, err);
+	if (ret && !err->msg[0])
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", path, strerror(-ret));
+	return ret;
+}
+
+int pw_src_load_once(const char *path, struct pw_cluster **out, struct pw_error *err)
+{
+	struct pw_filecache *fc = NULL;
+	int ret = dir_load(&fc, path, out, err);
+
+	pw_filecache_free(fc);
+	return ret;
+}
+
+static int base_load(struct pw_cluster **out, struct pw_error *err)
 {
 	struct pw_cluster *c;
 	int ret;
 
 	if (!S.api)
-		return pw_engine_load(e, out, err);
+		return dir_load(&S.fc, S.source, out, err);
 	*out = NULL;
 	c = pw_cluster_new();
 	if (!c) {
@@ -268,7 +283,7 @@ static json_t *pending_objects(void)
 			 PW_CNI_PENDING_NS, "spec", "podSelector", "policyTypes", "Ingress", "Egress");
 }
 
-int pw_src_load(struct pw_engine *e, struct pw_cluster **out, struct pw_error *err)
+int pw_src_load(void *ctx, struct pw_cluster **out, struct pw_error *err)
 {
 	struct pw_cluster *c = NULL;
 	json_t *list = NULL, *items;
@@ -276,7 +291,7 @@ int pw_src_load(struct pw_engine *e, struct pw_cluster **out, struct pw_error *e
 	int ret;
 
 	memset(err, 0, sizeof(*err));
-	ret = base_load(e, &c, err);
+	ret = base_load(&c, err);
 	if (ret)
 		return ret;
 	if (!S.reg.n) {
@@ -635,32 +650,46 @@ static void timer_arm(bool on)
 
 /* ------------------------------------------------------------ start, stop */
 
-int pw_src_start(struct pw_engine *e, const struct pw_agent_opts *o)
+/* A system failure: never -EINVAL, which the caller takes for bad usage. */
+static int sys_err(int err)
+{
+	return err == -EINVAL || err >= 0 ? -EIO : err;
+}
+
+int pw_src_start(const char *source, const char *pin_dir)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	int err;
 
-	S.api = pw_src_is_api(o->source);
+	S.source = source;
+	S.api = pw_src_is_api(source);
 	if (!S.api && (S.kubeconfig || S.context)) {
 		fprintf(stderr, "podwall agent: --kubeconfig/--kube-context need --source k8s\n");
-		return PW_EXIT_USAGE;
+		return -EINVAL;
+	}
+	if (!S.api) {
+		err = pw_watch_open(source, &S.watch);
+		if (err) {
+			fprintf(stderr, "podwall agent: watching %s: %s\n", source, strerror(-err));
+			return sys_err(err);
+		}
 	}
 	if (!S.api && !S.cni_socket)
 		return 0;
-	snprintf(S.pin_dir, sizeof(S.pin_dir), "%s", pw_engine_pin_dir(e));
-	S.cookie = netns_cookie();
+	snprintf(S.pin_dir, sizeof(S.pin_dir), "%s", pin_dir);
+	pw_netns_cookie(&S.cookie); /* 0 if unknown: requests are not checked */
 	S.epfd = epoll_create1(EPOLL_CLOEXEC);
 	S.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (S.epfd < 0 || S.timer_fd < 0) {
 		fprintf(stderr, "podwall agent: epoll/timerfd: %s\n", strerror(errno));
-		return PW_EXIT_SYSTEM;
+		return sys_err(-errno);
 	}
 	ev.data.u64 = TAG_TIMER;
 	epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.timer_fd, &ev);
 	err = pw_rt_open(&S.rt);
 	if (err) {
 		fprintf(stderr, "podwall agent: rtnetlink: %s\n", strerror(-err));
-		return PW_EXIT_SYSTEM;
+		return sys_err(err);
 	}
 	S.started = true;
 
@@ -670,14 +699,14 @@ int pw_src_start(struct pw_engine *e, const struct pw_agent_opts *o)
 		S.k8s_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (S.k8s_efd < 0) {
 			fprintf(stderr, "podwall agent: eventfd: %s\n", strerror(errno));
-			return PW_EXIT_SYSTEM;
+			return sys_err(-errno);
 		}
 		ev.data.u64 = TAG_K8S;
 		epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.k8s_efd, &ev);
 		ko.notify_fd = S.k8s_efd;
 		err = pw_k8s_start(&ko, &S.k8s);
 		if (err)
-			return err == -EINVAL ? PW_EXIT_USAGE : PW_EXIT_SYSTEM;
+			return err == -EINVAL ? -EINVAL : sys_err(err);
 	}
 
 	if (S.cni_socket) {
@@ -693,12 +722,12 @@ int pw_src_start(struct pw_engine *e, const struct pw_agent_opts *o)
 		}
 		err = pw_cni_reg_load(&S.reg, state, S.cookie);
 		if (err)
-			return PW_EXIT_SYSTEM;
+			return sys_err(err);
 		pw_cni_reg_refresh(&S.reg, S.rt, true);
 		idx_rebuild();
 		S.listen_fd = pw_cni_listen(S.cni_socket);
 		if (S.listen_fd < 0)
-			return PW_EXIT_SYSTEM;
+			return sys_err(S.listen_fd);
 		ev.data.u64 = TAG_LISTEN;
 		epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.listen_fd, &ev);
 		fprintf(stderr, "podwall: cni: serving podwall-cni on %s (registry %s, %zu endpoint%s; "
@@ -729,6 +758,10 @@ void pw_src_stop(void)
 		close(S.ep_map_fd);
 	if (S.rt)
 		pw_rt_close(S.rt);
+	pw_watch_close(S.watch);
+	S.watch = NULL;
+	pw_filecache_free(S.fc);
+	S.fc = NULL;
 	pw_cni_reg_free(&S.reg);
 	free(S.idx);
 	S.idx = NULL;
@@ -738,15 +771,10 @@ void pw_src_stop(void)
 	S.started = false;
 }
 
-int pw_src_fd(void)
-{
-	return S.started ? S.epfd : -1;
-}
-
 /* ------------------------------------------------------------ the loop */
 
 /* Whether the Pod object of every waiting ADD is known yet (dir: one load). */
-static void check_waiting(struct pw_engine *e)
+static void check_waiting(void)
 {
 	struct pw_cluster *c = NULL;
 	struct pw_error err;
@@ -768,7 +796,7 @@ static void check_waiting(struct pw_engine *e)
 		} else {
 			if (!loaded) {
 				loaded = true;
-				if (pw_engine_load(e, &c, &err))
+				if (dir_load(&S.fc, S.source, &c, &err))
 					c = NULL;
 			}
 			known = c && pod_in(c, x->ns, x->name);
@@ -779,38 +807,11 @@ static void check_waiting(struct pw_engine *e)
 	pw_cluster_free(c);
 }
 
-static void process_ready(struct pw_engine *e, struct pw_cluster **cur)
+/* The loop made the push that the requests in C_READY wait on: answer them. */
+static void cni_pushed(void *ctx, int err, const char *why_push)
 {
-	struct pw_cluster *next = NULL;
-	struct pw_push_result res;
-	struct pw_error lerr;
-	bool any = false, pushed = false;
-	uint64_t t0 = pw_now_ns();
+	bool pushed = !err;
 	char pbuf[400], why[512];
-	int err;
-
-	for (struct conn *c = S.conns; c; c = c->next)
-		if (c->st == C_READY)
-			any = true;
-	if (!any)
-		return;
-
-	err = pw_src_load(e, &next, &lerr);
-	if (err) {
-		fprintf(stderr, "podwall: cni: %s\n", lerr.msg);
-	} else {
-		err = pw_engine_push(e, next, *cur ? PW_PUSH_SOURCE : PW_PUSH_FIRST, t0, &res);
-		if (!err || res.exit_code != PW_EXIT_USAGE) {
-			pw_cluster_free(*cur);
-			*cur = next;
-		} else {
-			pw_cluster_free(next);
-		}
-		pushed = !err;
-		if (err)
-			snprintf(lerr.msg, sizeof(lerr.msg), "applying the policy failed (%s); see "
-				 "the agent's log", strerror(-err));
-	}
 
 	for (struct conn *c = S.conns, *nx; c; c = nx) {
 		double ms = (double)(pw_now_ns() - c->t0) / 1e6;
@@ -832,7 +833,7 @@ static void process_ready(struct pw_engine *e, struct pw_cluster **cur)
 
 			why[0] = 0;
 			if (!pushed)
-				snprintf(why, sizeof(why), "%.500s", lerr.msg);
+				snprintf(why, sizeof(why), "%.500s", why_push ? why_push : strerror(-err));
 			else if (!r)
 				snprintf(why, sizeof(why), "the registration vanished (a DEL came first)");
 			else
@@ -855,13 +856,15 @@ static void process_ready(struct pw_engine *e, struct pw_cluster **cur)
 				   "object is known)" : "enforced", NULL, pending);
 		}
 	}
+	timer_arm(S.conns != NULL);
 }
 
-int pw_src_handle(struct pw_engine *e, struct pw_cluster **cur)
+/* The CNI socket and the API watch: epoll says which (pw_engine_source.ready). */
+static int cni_ready(void *ctx)
 {
 	struct epoll_event evs[32];
 	uint64_t now;
-	int n, changed = 0;
+	int n, bits = 0;
 
 	if (!S.started)
 		return 0;
@@ -877,7 +880,7 @@ int pw_src_handle(struct pw_engine *e, struct pw_cluster **cur)
 		} else if (tag == TAG_K8S) {
 			while (read(S.k8s_efd, &v, sizeof(v)) == sizeof(v))
 				;
-			changed = 1;
+			bits |= PW_SRC_CHANGED;
 		} else {
 			conn_read(evs[i].data.ptr);
 		}
@@ -889,8 +892,39 @@ int pw_src_handle(struct pw_engine *e, struct pw_cluster **cur)
 		if (c->st == C_READ && now >= c->deadline)
 			conn_reply(c, false, PW_CNI_E_DECODE, "no request within 5 s", NULL, false);
 	}
-	check_waiting(e);
-	process_ready(e, cur);
+	check_waiting();
+	for (struct conn *c = S.conns; c; c = c->next)
+		if (c->st == C_READY)
+			bits |= PW_SRC_NOW; /* the loop pushes, then cni_pushed answers */
 	timer_arm(S.conns != NULL);
-	return changed;
+	return bits;
+}
+
+/* The manifest path: inotify (pw_engine_source.ready and .tick). */
+static int watch_ready(void *ctx)
+{
+	int r = pw_watch_drain(S.watch);
+
+	if (r < 0)
+		return r;
+	/* 1: files just created (wait for their writer); 2: a settled change */
+	return r == 2 ? PW_SRC_CHANGED | PW_SRC_SETTLED : r == 1 ? PW_SRC_CHANGED : 0;
+}
+
+static int watch_tick(void *ctx)
+{
+	return pw_watch_rearm(S.watch) > 0 ? PW_SRC_CHANGED | PW_SRC_SETTLED : 0;
+}
+
+size_t pw_src_sources(struct pw_engine_source *out, size_t max)
+{
+	size_t n = 0;
+
+	if (S.watch && n < max)
+		out[n++] = (struct pw_engine_source){ .name = "reading inotify",
+			.fd = pw_watch_fd(S.watch), .ready = watch_ready, .tick = watch_tick };
+	if (S.started && n < max)
+		out[n++] = (struct pw_engine_source){ .name = "cni",
+			.fd = S.epfd, .ready = cni_ready, .pushed = cni_pushed };
+	return n;
 }

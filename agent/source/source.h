@@ -13,11 +13,10 @@
  *   --cni-pod-wait MS                  how long an ADD waits for the pod's Pod
  *                                      object before isolating it (default 3000)
  *
- * agent.c: take the options out of argv before its own parsing, start after
- * the BPF object is open, poll pw_src_fd() with its other descriptors and
- * call pw_src_handle() when it is readable, load through pw_src_load()
- * instead of pw_engine_load(), and stop at the end. The engine asks
- * pw_src_local() for a pod's host veth before it looks at routes.
+ * agent.c takes the options out of argv before its own parsing, starts the
+ * sources, and hands the engine's loop pw_src_load and pw_src_sources(); the
+ * engine asks pw_src_local() for a pod's host veth before it looks at
+ * routes (hooks.local_ifindex). Nothing here calls the engine.
  */
 #ifndef PODWALL_SOURCE_SOURCE_H
 #define PODWALL_SOURCE_SOURCE_H
@@ -25,40 +24,43 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct pw_engine;
+#include <stddef.h>
+
+struct pw_engine_source;
 struct pw_cluster;
 struct pw_pod;
 struct pw_error;
-struct pw_agent_opts;
 
-/* Remove our options from argv (argc updated). 0, or PW_EXIT_USAGE after saying why. */
+/* Remove our options from argv (argc updated). 0, or -EINVAL after saying why. */
 int pw_src_take_opts(int *argc, char **argv);
 
 /* --source names the Kubernetes API ("k8s", "kubernetes") rather than a path. */
 bool pw_src_is_api(const char *source);
 
-/* Start what the options asked for. 0 or a PW_EXIT_* code (after saying why). */
-int pw_src_start(struct pw_engine *e, const struct pw_agent_opts *o);
+/*
+ * Start what the options asked for, for source (a path or the API) and the
+ * maps pinned in pin_dir. 0, -EINVAL for bad usage, or another negative
+ * errno (after saying why).
+ */
+int pw_src_start(const char *source, const char *pin_dir);
 
-/* A descriptor that is readable when pw_src_handle() has work; -1 if none. */
-int pw_src_fd(void);
+/* The started sources, for the engine's loop (pw_engine_run.src): how many. */
+size_t pw_src_sources(struct pw_engine_source *out, size_t max);
 
 /*
- * Serve the CNI socket (ADD and DEL push at once through pw_engine_push, and
- * then *cur is the cluster in force) and note API changes. Returns 1 when the
- * caller should reload (debounced), else 0.
+ * The objects to enforce (pw_engine_run.load; ctx unused): the manifest
+ * path or the API's current objects, plus what the CNI registry knows
+ * (pods' addresses; stand-ins for pods without a Pod object). 0, or a
+ * negative errno with err set.
  */
-int pw_src_handle(struct pw_engine *e, struct pw_cluster **cur);
+int pw_src_load(void *ctx, struct pw_cluster **out, struct pw_error *err);
 
-/*
- * The objects to enforce: the manifest directory (pw_engine_load) or the
- * API's current objects, plus what the CNI registry knows (pods' addresses;
- * stand-ins for pods without a Pod object). 0, or a negative errno with err set.
- */
-int pw_src_load(struct pw_engine *e, struct pw_cluster **out, struct pw_error *err);
+/* One load of a manifest file or directory, no source started (apply). */
+int pw_src_load_once(const char *path, struct pw_cluster **out, struct pw_error *err);
 
-/* The registered host veth ifindex of pod (0: not registered, ask the routes). */
-uint32_t pw_src_local(const struct pw_pod *pod);
+/* The registered host veth ifindex of pod (0: not registered, ask the routes);
+ * pw_engine_hooks.local_ifindex, ctx unused. */
+uint32_t pw_src_local(void *ctx, const struct pw_pod *pod);
 
 void pw_src_stop(void);
 

@@ -113,15 +113,21 @@ int pw_engine_bpf(struct pw_engine *e)
 
 	if (e->obj)
 		return 0;
-	err = pw_bpf_open(e->pin_dir, &e->obj);
+	err = pw_bpf_open(e->cfg.private_maps ? NULL : e->pin_dir, &e->obj);
 	if (err) {
 		pw_engine_log(e, "cannot load the BPF object with maps pinned in %s: %s",
 			      e->pin_dir, strerror(-err));
 		return err;
 	}
 	/* agent and apply on the same pins take turns (flock on the pin dir) */
-	e->lock_fd = open(e->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!e->cfg.private_maps)
+		e->lock_fd = open(e->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return 0;
+}
+
+struct podwall_bpf *pw_engine_object(const struct pw_engine *e)
+{
+	return e->obj;
 }
 
 int pw_engine_monitor_fd(const struct pw_engine *e)

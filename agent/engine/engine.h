@@ -42,6 +42,7 @@ struct pw_engine_config {
 	const char *uplinks[PW_MAX_UPLINKS]; /* device names; none: gateway routes' devices */
 	size_t      n_uplinks;
 	bool        strict_uplinks;     /* a missing uplink is bad input (apply), not a wait */
+	bool        private_maps;       /* maps of this engine only, nothing pinned (tests) */
 };
 
 enum pw_push_kind {

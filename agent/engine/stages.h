@@ -16,6 +16,10 @@
 #include "engine/engine.h"
 
 struct pw_engine;
+struct podwall_bpf;
+
+/* The BPF object the stages write to (NULL until pw_engine_bpf). */
+struct podwall_bpf *pw_engine_object(const struct pw_engine *e);
 
 /*
  * The places of one resolution: ifindex[i] for c->pods[i] (0: not local),

@@ -1931,6 +1931,7 @@ static int setup(void)
 
 int suite_route(void);   /* route_tests.c */
 int suite_mapsync(void); /* mapsync_tests.c */
+int suite_engine(void);  /* engine_tests.c */
 
 int main(void)
 {
@@ -1984,6 +1985,7 @@ int main(void)
 	RUN(t_pinned_maps_are_reused);
 	RUN(t_unsplit_pins_adopted);
 	fails = suite_mapsync();
+	fails += suite_engine();
 	fails += suite_route(); /* route_tests.c: in a child, a netns of its own */
 
 	if (obj)

@@ -68,6 +68,24 @@ struct pw_container_port {
 	uint8_t  proto;    /* IPPROTO_TCP/UDP/SCTP */
 };
 
+/*
+ * Whether a Pod is a NetworkPolicy endpoint: the one rule (pw_pod_role_of,
+ * cluster.c) that every source (files, the Kubernetes API, the CNI registry)
+ * and every command goes by. A finished pod (status.phase Succeeded or
+ * Failed) is gone: its address may already be another pod's. A hostNetwork
+ * pod has the node's address: its traffic is node traffic, never a pod's.
+ */
+enum pw_pod_role {
+	PW_POD_ENDPOINT = 0,
+	PW_POD_FINISHED,
+	PW_POD_HOST_NETWORK,
+};
+
+/* phase: status.phase or NULL */
+enum pw_pod_role pw_pod_role_of(const char *phase, bool host_network);
+/* "finished (phase Succeeded)"-like words for messages: "finished", "hostNetwork" */
+const char *pw_pod_role_text(enum pw_pod_role r);
+
 struct pw_pod {
 	char                     *ns;
 	char                     *name;
@@ -77,6 +95,7 @@ struct pw_pod {
 	uint8_t                   ips[2][16];   /* IPv4-mapped or IPv6 */
 	size_t                    n_ips;
 	char                     *host_veth;    /* annotation podwall.io/host-veth, or NULL */
+	enum pw_pod_role          role;         /* != ENDPOINT only in skipped_pods */
 	struct pw_loc             loc;
 };
 
@@ -151,6 +170,10 @@ struct pw_cluster {
 	struct pw_pod       *pods;       size_t n_pods;
 	struct pw_policy    *policies;   size_t n_policies;
 	struct pw_service   *services;   size_t n_services;
+	/* Pods that are not endpoints (finished, hostNetwork), set apart by
+	 * pw_cluster_finish, sorted by namespace and name: nothing compiles
+	 * them; they are kept so that commands can say why a pod is not there. */
+	struct pw_pod       *skipped_pods; size_t n_skipped_pods;
 	void                *arena;      /* allocator behind every pointer above */
 };
 
@@ -215,6 +238,10 @@ int pw_filecache_load(struct pw_filecache *fc, struct pw_cluster **out,
 bool pw_selector_matches(const struct pw_selector *sel, const struct pw_labels *labels);
 
 const struct pw_namespace *pw_cluster_namespace(const struct pw_cluster *c, const char *name);
+/* an endpoint pod (pods), or NULL */
 const struct pw_pod *pw_cluster_pod(const struct pw_cluster *c, const char *ns, const char *name);
+/* a pod that is not an endpoint (skipped_pods), or NULL */
+const struct pw_pod *pw_cluster_skipped_pod(const struct pw_cluster *c, const char *ns,
+					    const char *name);
 
 #endif /* PODWALL_MODEL_H */

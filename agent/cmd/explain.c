@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cmd/cmd.h"
+#include "cmd/input.h"
 #include "compiler.h"
 #include "kernel/bpfobj.h"
 #include "kernel/mapsync.h"
@@ -41,7 +42,9 @@ static const char explain_usage[] =
 	"[-f FILE|DIR | --pin-dir P] [-o json|text]";
 
 struct xopts {
-	const char *from, *to, *file, *pin_dir;
+	const char *from, *to, *pin_dir;
+	const char *files[PW_CMD_MAX_INPUTS];
+	size_t      n_files;
 	uint16_t    port;
 	uint8_t     proto;
 	bool        json;
@@ -79,7 +82,11 @@ static int parse(int argc, char **argv, struct xopts *o)
 		switch (c) {
 		case 'F': o->from = optarg; break;
 		case 'T': o->to = optarg; break;
-		case 'f': o->file = optarg; break;
+		case 'f':
+			if (o->n_files == PW_CMD_MAX_INPUTS)
+				return usage_err("at most %s -f", "32");
+			o->files[o->n_files++] = optarg;
+			break;
 		case 'D': o->pin_dir = optarg; break;
 		case 'p': {
 			char *end;
@@ -114,7 +121,7 @@ static int parse(int argc, char **argv, struct xopts *o)
 		return usage_err("unexpected argument '%s'", argv[optind]);
 	if (!o->from || !o->to || !have_port)
 		return usage_err("%s", "--from, --to and --port are needed");
-	if (o->file && o->pin_dir)
+	if (o->n_files && o->pin_dir)
 		return usage_err("%s", "-f and --pin-dir exclude each other");
 	return 0;
 }
@@ -137,7 +144,8 @@ static bool is_v4(const uint8_t a[16])
 }
 
 /* Resolve "ns/pod" or an address into a side. 0, or PW_EXIT_USAGE after saying why. */
-static int resolve(const char *what, const char *spec, const struct pw_loaded *l,
+static int resolve(const struct pw_cluster *c, const char *what, const char *spec,
+		   const struct pw_loaded *l,
 		   const struct pw_state *s, const uint8_t *family_of, struct pw_why_side *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -147,9 +155,19 @@ static int resolve(const char *what, const char *spec, const struct pw_loaded *l
 		size_t k = 0;
 
 		if (!p) {
-			fprintf(stderr, "podwall explain: %s %s: no such pod%s\n", what, spec,
-				l && l->n_pods ? "" : " (no names known: is there a state file? "
-				"use an address)");
+			char ns[256];
+			const char *slash = strchr(spec, '/');
+			const struct pw_pod *sk;
+
+			snprintf(ns, sizeof(ns), "%.*s", (int)(slash - spec), spec);
+			sk = pw_cluster_skipped_pod(c, ns, slash + 1);
+			if (sk)
+				fprintf(stderr, "podwall explain: %s %s: the pod is not an endpoint: "
+					"%s\n", what, spec, pw_pod_role_text(sk->role));
+			else
+				fprintf(stderr, "podwall explain: %s %s: no such pod%s\n", what, spec,
+					l && l->n_pods ? "" : " (no names known: is there a state "
+					"file? use an address)");
 			return PW_EXIT_USAGE;
 		}
 		if (!p->n_ips) {
@@ -290,7 +308,7 @@ static int pick_backend(struct pw_why *w, const struct pw_loaded *l, const struc
 		best = sv->backends[0];
 	if (!best)
 		return 0;
-	return resolve("--to (backend)", best, l, s, w->src.addr, &w->be);
+	return resolve(NULL, "--to (backend)", best, l, s, w->src.addr, &w->be);
 }
 
 int cmd_explain(int argc, char **argv)
@@ -318,17 +336,13 @@ int cmd_explain(int argc, char **argv)
 	w.port = o.port;
 
 	ret = PW_EXIT_SYSTEM;
-	if (o.file) {
+	if (o.n_files) {
 		struct pw_compile_opts copts = { 0 };
 
-		c = pw_cluster_new();
-		if (!c)
+		ret = pw_cmd_load("explain", o.files, o.n_files, &c);
+		if (ret)
 			goto out;
-		if (pw_cluster_load_path(c, o.file, &perr) || pw_cluster_finish(c, &perr)) {
-			fprintf(stderr, "podwall explain: %s\n", perr.msg);
-			ret = PW_EXIT_USAGE;
-			goto out;
-		}
+		ret = PW_EXIT_SYSTEM;
 		err = pw_compile(c, &copts, &state, &perr); /* every pod local, as matrix */
 		if (err) {
 			fprintf(stderr, "podwall explain: %s\n", perr.msg);
@@ -337,8 +351,8 @@ int cmd_explain(int argc, char **argv)
 		}
 		if (pw_loaded_build(&state, c, NULL, false, &names))
 			goto out;
-		snprintf(source, sizeof(source), "a private copy of %s as compiled (every pod local, "
-			 "as matrix)", o.file);
+		snprintf(source, sizeof(source), "a private copy of %s%s as compiled (every pod "
+			 "local, as matrix)", o.files[0], o.n_files > 1 ? " and the other -f" : "");
 	} else {
 		struct pw_map_fds fds;
 		unsigned need = PW_PIN_BIT(PW_PIN_CONFIG) | PW_PIN_BIT(PW_PIN_ENDPOINTS) |
@@ -376,14 +390,14 @@ int cmd_explain(int argc, char **argv)
 	w.source = source;
 
 	ret = PW_EXIT_USAGE;
-	if (resolve("--from", o.from, &names, &state, NULL, &w.src))
+	if (resolve(c, "--from", o.from, &names, &state, NULL, &w.src))
 		goto out;
-	if (resolve("--to", o.to, &names, &state, w.src.addr, &w.dst))
+	if (resolve(c, "--to", o.to, &names, &state, w.src.addr, &w.dst))
 		goto out;
 	if (is_v4(w.src.addr) != is_v4(w.dst.addr)) {
 		/* pick the other family of the source if it has one */
 		if (w.src.pod)
-			resolve("--from", w.src.pod->pod, &names, &state, w.dst.addr, &w.src);
+			resolve(c, "--from", w.src.pod->pod, &names, &state, w.dst.addr, &w.src);
 		if (is_v4(w.src.addr) != is_v4(w.dst.addr)) {
 			fprintf(stderr, "podwall explain: %s and %s have no address family in "
 				"common\n", o.from, o.to);

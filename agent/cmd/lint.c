@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cmd/cmd.h"
+#include "cmd/input.h"
 #include "model.h"
 #include "ops/lint.h"
 
@@ -23,7 +24,6 @@ static const char lint_usage[] =
 	"-f FILE|DIR [-f ...] [-o json|text] [--include-system] [--disable RULE,...] "
 	"[--dns-namespace NS] [--dns-label k=v]";
 
-#define MAX_FILES 32
 
 static int parse_disable(const char *s, unsigned *mask)
 {
@@ -85,7 +85,7 @@ int cmd_lint(int argc, char **argv)
 		{ "help",           no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *files[MAX_FILES];
+	const char *files[PW_CMD_MAX_INPUTS];
 	size_t n_files = 0, n = 0;
 	struct pw_lint_opts lo = { 0 };
 	struct pw_lint_finding *v = NULL;
@@ -100,8 +100,8 @@ int cmd_lint(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, ":f:o:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
-			if (n_files == MAX_FILES) {
-				fprintf(stderr, "podwall lint: at most %d -f\n", MAX_FILES);
+			if (n_files == PW_CMD_MAX_INPUTS) {
+				fprintf(stderr, "podwall lint: at most %d -f\n", PW_CMD_MAX_INPUTS);
 				return PW_EXIT_USAGE;
 			}
 			files[n_files++] = optarg;
@@ -159,18 +159,10 @@ int cmd_lint(int argc, char **argv)
 		return PW_EXIT_USAGE;
 	}
 
-	c = pw_cluster_new();
-	if (!c)
-		return PW_EXIT_SYSTEM;
-	for (size_t i = 0; i < n_files; i++)
-		if (pw_cluster_load_path(c, files[i], &perr)) {
-			fprintf(stderr, "podwall lint: %s\n", perr.msg);
-			goto out;
-		}
-	if (pw_cluster_finish(c, &perr)) {
-		fprintf(stderr, "podwall lint: %s\n", perr.msg);
+	ret = pw_cmd_load("lint", files, n_files, &c);
+	if (ret)
 		goto out;
-	}
+	ret = PW_EXIT_USAGE;
 	if (pw_lint(c, &lo, &v, &n, &perr)) {
 		fprintf(stderr, "podwall lint: %s\n", perr.msg[0] ? perr.msg : "failed");
 		goto out;

@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "cmd.h"
+#include "cmd/input.h"
 #include "compiler.h"
 #include "kernel/bpfobj.h" /* pw_addr_parse, pw_addr_is_v4 */
 #include "ops/probe.h"
@@ -28,7 +29,8 @@
 #define MAX_EXTERNALS 64
 
 struct matrix_opts {
-	const char *file;
+	const char *files[PW_CMD_MAX_INPUTS];
+	size_t      n_files;
 	uint16_t    ports[MAX_PORTS];
 	size_t      n_ports;
 	uint8_t     protos[3];
@@ -152,7 +154,13 @@ static int parse_args(int argc, char **argv, struct matrix_opts *o)
 	o->n_protos = 1;
 	while ((c = getopt_long(argc, argv, "f:o:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': o->file = optarg; break;
+		case 'f':
+			if (o->n_files == PW_CMD_MAX_INPUTS) {
+				fprintf(stderr, "podwall matrix: at most %d -f\n", PW_CMD_MAX_INPUTS);
+				return -EINVAL;
+			}
+			o->files[o->n_files++] = optarg;
+			break;
 		case 'o':
 			if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
 				fprintf(stderr, "podwall matrix: -o: json or table, not '%s'\n", optarg);
@@ -168,7 +176,7 @@ static int parse_args(int argc, char **argv, struct matrix_opts *o)
 			return -EINVAL;
 		}
 	}
-	if (!o->file || optind != argc) {
+	if (!o->n_files || optind != argc) {
 		fprintf(stderr, "usage: podwall matrix -f FILE [--ports 80,81] [--protocols TCP,UDP,SCTP] "
 			"[--external-ips IP,...] [-o json|table]\n");
 		return -EINVAL;
@@ -291,15 +299,9 @@ int cmd_matrix(int argc, char **argv)
 	if (parse_args(argc, argv, &o))
 		goto out;
 
-	c = pw_cluster_new();
-	if (!c) {
-		ret = PW_EXIT_SYSTEM;
+	ret = pw_cmd_load("matrix", o.files, o.n_files, &c);
+	if (ret)
 		goto out;
-	}
-	if (pw_cluster_load_path(c, o.file, &perr) || pw_cluster_finish(c, &perr)) {
-		fprintf(stderr, "podwall matrix: %s\n", perr.msg);
-		goto out;
-	}
 	m.cluster = c;
 
 	ret = PW_EXIT_SYSTEM;

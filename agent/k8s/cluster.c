@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The cluster object store: creation, appending objects, finishing (implicit
- * namespaces, sorting, duplicates) and lookups.
+ * The cluster object store: creation, appending objects, finishing (sorting,
+ * duplicates, pods that are not endpoints set apart, two endpoints with one
+ * address, implicit namespaces) and lookups.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "k8s/internal.h"
+#include "k8s/ip.h"
 
 #define NS_NAME_LABEL "kubernetes.io/metadata.name"
 
@@ -49,6 +51,31 @@ void pw_cluster_free(struct pw_cluster *c)
 		free(c->arena);
 	}
 	free(c);
+}
+
+/* ------------------------------------------------------------ pod roles */
+enum pw_pod_role pw_pod_role_of(const char *phase, bool host_network)
+{
+	/* the kubelet never runs a finished pod again; its address goes back to
+	 * the pool at once (and the object may stay for days) */
+	if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))
+		return PW_POD_FINISHED;
+	/* the node's network namespace: no veth of its own, the node's address */
+	if (host_network)
+		return PW_POD_HOST_NETWORK;
+	return PW_POD_ENDPOINT;
+}
+
+const char *pw_pod_role_text(enum pw_pod_role r)
+{
+	switch (r) {
+	case PW_POD_ENDPOINT:     return "an endpoint";
+	case PW_POD_FINISHED:     return "finished (status.phase Succeeded or Failed): it is "
+					 "gone, and its address may be another pod's";
+	case PW_POD_HOST_NETWORK: return "hostNetwork: it has the node's address, and its "
+					 "traffic is node traffic";
+	}
+	return "?";
 }
 
 static void *add(struct pw_cluster *c, void **arr, size_t *n, size_t *cap, size_t size)
@@ -237,28 +264,164 @@ static int add_implicit_ns(struct pw_cluster *c, const char *name, const struct 
 	return 0;
 }
 
+/* "file:line: duplicate KIND NAME (also defined at file:line)", q the later */
+static int dup_error(struct pw_error *err, const char *kind, const char *ns, const char *name,
+		     const struct pw_loc *p, const struct pw_loc *q)
+{
+	const struct pw_loc *first = loc_before(q, p) ? q : p, *second = first == p ? q : p;
+
+	if (err)
+		snprintf(err->msg, sizeof(err->msg),
+			 "%s:%d: duplicate %s %s%s%s (also defined at %s:%d): one object "
+			 "(kind, namespace, name) is defined once", second->file,
+			 second->line, kind, ns ? ns : "", ns ? "/" : "", name, first->file,
+			 first->line);
+	return -EINVAL;
+}
+
+/* The first two neighbours of sorted arr[0..n) with equal keys, as an error. */
+#define CHECK_DUPS(arr, n, cmp, kind, ns_of)                                           \
+	do {                                                                            \
+		for (size_t i_ = 1; i_ < (n); i_++)                                     \
+			if (!cmp(&(arr)[i_ - 1], &(arr)[i_]))                            \
+				return dup_error(err, kind, ns_of((arr)[i_]),           \
+						 (arr)[i_].name, &(arr)[i_ - 1].loc,    \
+						 &(arr)[i_].loc);                       \
+	} while (0)
+#define NO_NS(o)  NULL
+#define OBJ_NS(o) (o).ns
+
+/*
+ * Move the pods that are not endpoints (pw_pod_role_of) from pods to
+ * skipped_pods, keeping both in order. A cluster finished once and loaded
+ * into again (the CNI source adds its pending pods) may have skipped pods
+ * already: a pod of the new ones must not have the name of one of them.
+ */
+static int set_apart(struct pw_cluster *c, struct pw_error *err)
+{
+	struct pw_pod *nv;
+	size_t k = 0, w = 0;
+
+	for (size_t i = 0; c->n_skipped_pods && i < c->n_pods; i++) {
+		const struct pw_pod *q = &c->pods[i];
+		const struct pw_pod *p = pw_cluster_skipped_pod(c, q->ns, q->name);
+
+		if (p)
+			return dup_error(err, "pod", q->ns, q->name, &p->loc, &q->loc);
+	}
+	for (size_t i = 0; i < c->n_pods; i++)
+		k += c->pods[i].role != PW_POD_ENDPOINT;
+	if (!k)
+		return 0;
+	nv = pw_arena_calloc(&pw_store(c)->arena, c->n_skipped_pods + k, sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	if (c->n_skipped_pods)
+		memcpy(nv, c->skipped_pods, c->n_skipped_pods * sizeof(*nv));
+	for (size_t i = 0; i < c->n_pods; i++) {
+		if (c->pods[i].role != PW_POD_ENDPOINT)
+			nv[c->n_skipped_pods++] = c->pods[i];
+		else
+			c->pods[w++] = c->pods[i];
+	}
+	c->n_pods = w;
+	c->skipped_pods = nv;
+	return pw_sort_stable(nv, c->n_skipped_pods, sizeof(*nv), pod_cmp);
+}
+
+/*
+ * Two endpoints with one address have no meaning (the kernel would give
+ * the address to whichever came first): an error naming both. An open
+ * addressing table of the addresses, so the cost is one pass.
+ */
+static int check_pod_ips(const struct pw_cluster *c, struct pw_error *err)
+{
+	size_t n = 0, cap = 16;
+	uint32_t *tab;
+	int ret = 0;
+
+	for (size_t i = 0; i < c->n_pods; i++)
+		n += c->pods[i].n_ips;
+	if (n < 2)
+		return 0;
+	while (cap < 2 * n)
+		cap *= 2;
+	tab = calloc(cap, sizeof(*tab));  /* pod index + 1; 0: empty */
+	if (!tab)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_pods && !ret; i++) {
+		const struct pw_pod *q = &c->pods[i];
+
+		for (size_t k = 0; k < q->n_ips && !ret; k++) {
+			uint32_t h = 2166136261u;
+			size_t slot;
+
+			for (int b = 0; b < 16; b++)
+				h = (h ^ q->ips[k][b]) * 16777619u;
+			for (slot = h & (cap - 1); tab[slot]; slot = (slot + 1) & (cap - 1)) {
+				const struct pw_pod *p = &c->pods[tab[slot] - 1];
+				bool same = false;
+
+				for (size_t j = 0; j < p->n_ips; j++)
+					same |= !memcmp(p->ips[j], q->ips[k], 16);
+				if (same && p != q) {
+					const struct pw_pod *a = loc_before(&q->loc, &p->loc) ? q : p;
+					const struct pw_pod *b = a == p ? q : p;
+					char ip[64];
+
+					pw_ip_format(q->ips[k], ip, sizeof(ip));
+					if (err)
+						snprintf(err->msg, sizeof(err->msg),
+							 "%s:%d: pods %s/%s and %s/%s (%s:%d) both have "
+							 "address %s: two live pods cannot share one (a "
+							 "finished pod says so in status.phase)",
+							 b->loc.file, b->loc.line, b->ns, b->name, a->ns,
+							 a->name, a->loc.file, a->loc.line, ip);
+					ret = -EINVAL;
+					break;
+				}
+				if (same)
+					break;
+			}
+			if (!ret && !tab[slot])
+				tab[slot] = (uint32_t)i + 1;
+		}
+	}
+	free(tab);
+	return ret;
+}
+
 int pw_cluster_finish(struct pw_cluster *c, struct pw_error *err)
 {
-	size_t n_sorted, w;
+	size_t n_sorted;
+	int ret;
 
 	if (err)
 		err->msg[0] = 0;
-	/* namespaces: sort (stable), the last definition of a name wins */
 	if (pw_sort_stable(c->namespaces, c->n_namespaces, sizeof(*c->namespaces), ns_cmp))
 		goto nomem;
-	w = 0;
-	for (size_t i = 0; i < c->n_namespaces; i++) {
-		if (w && !strcmp(c->namespaces[w - 1].name, c->namespaces[i].name))
-			c->namespaces[w - 1] = c->namespaces[i];
-		else
-			c->namespaces[w++] = c->namespaces[i];
-	}
-	c->n_namespaces = w;
 	if (!pw_store(c)->objects_sorted &&
 	    (pw_sort_stable(c->pods, c->n_pods, sizeof(*c->pods), pod_cmp) ||
 	     pw_sort_stable(c->policies, c->n_policies, sizeof(*c->policies), pol_cmp) ||
 	     pw_sort_stable(c->services, c->n_services, sizeof(*c->services), svc_cmp)))
 		goto nomem;
+
+	/* one object per (kind, namespace, name), as the API server keeps them */
+	CHECK_DUPS(c->namespaces, c->n_namespaces, ns_cmp, "namespace", NO_NS);
+	if (!pw_store(c)->objects_unique) {
+		CHECK_DUPS(c->pods, c->n_pods, pod_cmp, "pod", OBJ_NS);
+		CHECK_DUPS(c->policies, c->n_policies, pol_cmp, "networkpolicy", OBJ_NS);
+		CHECK_DUPS(c->services, c->n_services, svc_cmp, "service", OBJ_NS);
+	}
+	ret = set_apart(c, err);
+	if (ret == -ENOMEM)
+		goto nomem;
+	if (!ret)
+		ret = check_pod_ips(c, err);
+	if (ret == -ENOMEM)
+		goto nomem;
+	if (ret)
+		return ret;
 
 	/*
 	 * Implicit namespaces of pods, then of policies, each located at its
@@ -292,30 +455,6 @@ int pw_cluster_finish(struct pw_cluster *c, struct pw_error *err)
 	for (size_t i = 0; i < c->n_namespaces; i++)
 		if (set_name_label(c, &c->namespaces[i]))
 			goto nomem;
-	for (size_t i = 1; !pw_store(c)->objects_unique && i < c->n_pods; i++) {
-		const struct pw_pod *p = &c->pods[i - 1], *q = &c->pods[i];
-
-		if (!pod_cmp(p, q)) {
-			if (err)
-				snprintf(err->msg, sizeof(err->msg),
-					 "%s:%d: duplicate pod %s/%s (also defined at %s:%d)",
-					 q->loc.file, q->loc.line, q->ns, q->name, p->loc.file,
-					 p->loc.line);
-			return -EINVAL;
-		}
-	}
-	for (size_t i = 1; !pw_store(c)->objects_unique && i < c->n_services; i++) {
-		const struct pw_service *p = &c->services[i - 1], *q = &c->services[i];
-
-		if (!svc_cmp(p, q)) {
-			if (err)
-				snprintf(err->msg, sizeof(err->msg),
-					 "%s:%d: duplicate service %s/%s (also defined at %s:%d)",
-					 q->loc.file, q->loc.line, q->ns, q->name, p->loc.file,
-					 p->loc.line);
-			return -EINVAL;
-		}
-	}
 	return 0;
 nomem:
 	if (err)
@@ -368,4 +507,15 @@ const struct pw_pod *pw_cluster_pod(const struct pw_cluster *c, const char *ns,
 		if (!strcmp(c->pods[i].ns, ns) && !strcmp(c->pods[i].name, name))
 			return &c->pods[i];
 	return NULL;
+}
+
+const struct pw_pod *pw_cluster_skipped_pod(const struct pw_cluster *c, const char *ns,
+					    const char *name)
+{
+	struct pod_key k = { ns, name };
+
+	if (!c || !ns || !name || !c->n_skipped_pods)
+		return NULL;
+	return bsearch(&k, c->skipped_pods, c->n_skipped_pods, sizeof(*c->skipped_pods),
+		       pod_key_cmp);
 }

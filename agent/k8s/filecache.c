@@ -44,7 +44,7 @@ struct fc_file {
 	off_t              size;
 	struct timespec    mtime, ctime;
 	bool               racy;
-	bool               dups;     /* two pods or two services of one name in it */
+	bool               dups;     /* two pods, policies or services of one name in it */
 	size_t             len;      /* content: length and hash */
 	uint64_t           hash;
 	struct pw_cluster *c;        /* the file's objects, not finished */
@@ -216,7 +216,7 @@ static const struct kind kinds[] = {
 	     pw_cmp_namespace, false),
 	KIND(pods, n_pods, cap_pods, struct pw_pod, "pods", pw_cmp_pod, true),
 	KIND(policies, n_policies, cap_policies, struct pw_policy, "policies", pw_cmp_policy,
-	     false),
+	     true),
 	KIND(services, n_services, cap_services, struct pw_service, "services", pw_cmp_service,
 	     true),
 };

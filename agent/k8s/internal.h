@@ -45,9 +45,9 @@ struct pw_store {
 	/* pods, policies and services are in pw_cluster_finish's order already
 	 * (filecache.c merged them so): it need not sort them */
 	bool   objects_sorted;
-	/* ... and no two pods, no two services share a namespace and name: it
-	 * need not look for duplicates either (it does when this is false, and
-	 * then reports the first it finds) */
+	/* ... and no two pods, policies or services share a namespace and
+	 * name: it need not look for duplicates either (it does when this is
+	 * false, and then reports the first it finds) */
 	bool   objects_unique;
 };
 

@@ -603,11 +603,22 @@ static int container_ports(struct ld *ld, yaml_node_t *ports, struct pw_pod *pod
 	return ret;
 }
 
+/* the value of a scalar ld_is_bool accepts: YAML 1.1's y, yes, true, on
+ * (any of their spellings) are true */
+static bool bool_true(const yaml_node_t *n)
+{
+	const char *s = ld_scalar(n);
+
+	return strchr("yYtT", s[0]) || ((s[0] == 'o' || s[0] == 'O') && (s[1] == 'n' || s[1] == 'N'));
+}
+
 int ld_pod(struct ld *ld, yaml_node_t *obj, struct ld_field *f)
 {
 	struct pw_pod pod, *dst;
 	struct ld_meta m;
 	yaml_node_t *an = NULL;
+	char *phase = NULL;
+	bool host_network = false;
 	size_t mark;
 	int ret;
 
@@ -629,13 +640,23 @@ int ld_pod(struct ld *ld, yaml_node_t *obj, struct ld_field *f)
 		return ret;
 	}
 
-	/* spec.containers[].ports[] */
+	/* spec.hostNetwork, spec.containers[].ports[] */
 	mark = ld_push_key(ld, "spec");
 	if (!ld_is_null(f[OF_SPEC].val)) {
-		struct ld_field sf[] = { { "containers" } };
+		struct ld_field sf[] = { { "containers" }, { "hostNetwork" } };
 		size_t nc = 0, cap = 0;
 
-		ret = ld_fields(ld, f[OF_SPEC].val, sf, 1);
+		ret = ld_fields(ld, f[OF_SPEC].val, sf, 2);
+		if (!ret && ld_has(&sf[1])) {
+			size_t m2 = ld_push_key(ld, "hostNetwork");
+
+			if (!ld_is_bool(sf[1].val))
+				ret = ld_err(ld, sf[1].val, "expected true or false, got %s",
+					     ld_type_name(sf[1].val));
+			else
+				host_network = bool_true(sf[1].val);
+			ld_pop(ld, m2);
+		}
 		if (!ret) {
 			ld_push_key(ld, "containers");
 			ret = ld_check_seq(ld, sf[0].val, &nc);
@@ -657,13 +678,19 @@ int ld_pod(struct ld *ld, yaml_node_t *obj, struct ld_field *f)
 	if (ret)
 		return ret;
 
-	/* status.podIP, status.podIPs[].ip */
+	/* status.phase, status.podIP, status.podIPs[].ip */
 	mark = ld_push_key(ld, "status");
 	if (!ld_is_null(f[OF_STATUS].val)) {
-		struct ld_field sf[] = { { "podIP" }, { "podIPs" } };
+		struct ld_field sf[] = { { "podIP" }, { "podIPs" }, { "phase" } };
 		size_t n;
 
-		ret = ld_fields(ld, f[OF_STATUS].val, sf, 2);
+		ret = ld_fields(ld, f[OF_STATUS].val, sf, 3);
+		if (!ret && ld_has(&sf[2])) {
+			size_t m2 = ld_push_key(ld, "phase");
+
+			ret = ld_str(ld, sf[2].val, 64, &phase);
+			ld_pop(ld, m2);
+		}
 		if (!ret && ld_has(&sf[0])) {
 			size_t m2 = ld_push_key(ld, "podIP");
 
@@ -693,6 +720,7 @@ int ld_pod(struct ld *ld, yaml_node_t *obj, struct ld_field *f)
 	if (ret)
 		return ret;
 
+	pod.role = pw_pod_role_of(phase, host_network);
 	pod.loc.file = ld->file;
 	pod.loc.line = ld_line(obj);
 	dst = pw_store_add_pod(ld->c);

@@ -148,9 +148,10 @@ static void copy_field(json_t *dst, json_t *src, const char *key)
 }
 
 /*
- * The object with only what podwall reads, or NULL when it does not take part
- * at all (hostNetwork pods have the node's address; finished pods' addresses
- * may already belong to others).
+ * The object with only what podwall reads. Whether a Pod takes part (a
+ * finished or hostNetwork pod does not) is the loader's one rule
+ * (pw_pod_role_of): its phase and hostNetwork are kept for it, and only
+ * "finished or not" of the phase, so that Pending -> Running is no change.
  */
 static json_t *trim(const struct pw_k8s_resource *r, json_t *obj)
 {
@@ -166,14 +167,6 @@ static json_t *trim(const struct pw_k8s_resource *r, json_t *obj)
 		const char *phase = json_string_value(json_object_get(st, "phase"));
 		size_t i;
 
-		if (json_is_true(json_object_get(spec, "hostNetwork")) ||
-		    (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))) {
-			json_decref(o);
-			json_decref(ns);
-			json_decref(nst);
-			json_decref(ncs);
-			return NULL;
-		}
 		json_array_foreach(cs, i, c) {
 			json_t *nc = json_object();
 
@@ -183,6 +176,9 @@ static json_t *trim(const struct pw_k8s_resource *r, json_t *obj)
 		}
 		json_object_set_new(ns, "containers", ncs);
 		copy_field(ns, spec, "nodeName");
+		copy_field(ns, spec, "hostNetwork");
+		if (phase && pw_pod_role_of(phase, false) == PW_POD_FINISHED)
+			copy_field(nst, st, "phase");
 		copy_field(nst, st, "podIP");
 		copy_field(nst, st, "podIPs");
 		json_object_set_new(o, "spec", ns);

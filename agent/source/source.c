@@ -215,9 +215,10 @@ uint32_t pw_src_local(void *ctx, const struct pw_pod *pod)
 	return hit ? hit->ifindex : 0;
 }
 
+/* the source has the Pod object (an endpoint or not: pw_pod_role_of) */
 static bool pod_in(const struct pw_cluster *c, const char *ns, const char *name)
 {
-	return pw_cluster_pod(c, ns, name) != NULL;
+	return pw_cluster_pod(c, ns, name) || pw_cluster_skipped_pod(c, ns, name);
 }
 
 /* ------------------------------------------------------------ loading */
@@ -320,6 +321,10 @@ int pw_src_load(void *ctx, struct pw_cluster **out, struct pw_error *err)
 			pod->n_ips = r->n_ips;
 			continue;
 		}
+		/* a finished pod whose sandbox is still being torn down is no
+		 * endpoint, by the same rule as everywhere: not a pending one either */
+		if (pw_cluster_skipped_pod(c, r->ns, r->name))
+			continue;
 		r->pending = true;
 		n_pending++;
 		pw_cni_pending_name(r->ns, r->name, name, sizeof(name));

@@ -23,6 +23,7 @@ int suite_syntax(void);
 int suite_kubeconfig(void);
 int suite_source(void);
 int suite_cache(void);
+int suite_dumps(void);
 
 static const char *find_dir(const char *argv0, const char *rel)
 {
@@ -64,5 +65,6 @@ int main(int argc, char **argv)
 	fails += suite_kubeconfig();
 	fails += suite_source();
 	fails += suite_cache();
+	fails += suite_dumps();
 	return fails ? 1 : 0;
 }

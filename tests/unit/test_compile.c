@@ -1265,21 +1265,38 @@ static void t_compile_unfinished_cluster_refused(void)
 	pw_cluster_free(c);
 }
 
-static void t_compile_shared_address_first_pod_wins(void)
+/* a finished pod's address is free: the live pod that has it now gets it */
+static void t_compile_address_of_finished_pod(void)
 {
 	struct pw_state s;
 	struct pw_error err = { { 0 } };
 	struct pw_cluster *c = t_compile(
-		"kind: Pod\nmetadata: {name: b, labels: {x: b}}\nstatus: {podIP: 10.0.0.1}\n---\n"
 		"kind: Pod\nmetadata: {name: a, labels: {x: a}}\nstatus: {podIP: 10.0.0.1}\n---\n"
+		"kind: Pod\nmetadata: {name: b, labels: {x: b}}\n"
+		"status: {phase: Succeeded, podIP: 10.0.0.1}\n---\n"
+		"kind: Pod\nmetadata: {name: c, labels: {x: c}}\n"
+		"status: {phase: Running, podIP: 10.0.0.1}\n---\n"
 		"kind: Service\nmetadata: {name: s}\nspec: {clusterIP: 10.0.0.1}\n",
 		NULL, &s, &err);
 
+	CHECK(!c);
+	CHECK_STR_CONTAINS(err.msg, "t.yaml:9: pods default/c and default/a (t.yaml:1) both have "
+			   "address 10.0.0.1");
+	pw_cluster_free(c);
+	c = t_compile(
+		"kind: Pod\nmetadata: {name: a, labels: {x: a}}\n"
+		"status: {phase: Failed, podIP: 10.0.0.1}\n---\n"
+		"kind: Pod\nmetadata: {name: b, labels: {x: b}}\n"
+		"status: {phase: Succeeded, podIP: 10.0.0.1}\n---\n"
+		"kind: Pod\nmetadata: {name: c, labels: {x: c}}\n"
+		"status: {phase: Running, podIP: 10.0.0.1}\n",
+		NULL, &s, &err);
 	CHECK(c);
 	if (!c)
 		return;
+	CHECK_EQ(s.n_eps, 1);
 	CHECK_EQ(s.n_ipc, 1);
-	CHECK_EQ(t_ident(&s, "10.0.0.1"), ident_of(&s, "default", "a"));
+	CHECK_EQ(t_ident(&s, "10.0.0.1"), ident_of(&s, "default", "c"));
 	pw_state_free(&s);
 	pw_cluster_free(c);
 }
@@ -1636,7 +1653,7 @@ int suite_compile(void)
 	RUN(t_compile_dns_every_server);
 	RUN(t_compile_dns_custom_selector);
 	RUN(t_compile_unfinished_cluster_refused);
-	RUN(t_compile_shared_address_first_pod_wins);
+	RUN(t_compile_address_of_finished_pod);
 	RUN(t_compile_empty_cluster);
 	RUN(t_compile_assign_ids_unsorted);
 	RUN(t_compile_sort_bytes);

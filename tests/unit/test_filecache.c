@@ -196,9 +196,9 @@ static const char pol_yaml[] =
 	"  ingress:\n  - from:\n    - namespaceSelector: {}\n    ports:\n    - port: http\n"
 	"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
 	"metadata: {name: deny, namespace: d}\nspec: {podSelector: {}}\n";
-/* a: redefined (the last definition wins), a service */
+/* a namespace that pods of another file are in, a service */
 static const char late_yaml[] =
-	"apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {team: y}}\n"
+	"apiVersion: v1\nkind: Namespace\nmetadata: {name: c, labels: {team: y}}\n"
 	"---\napiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: a}\n"
 	"spec: {clusterIP: 10.96.0.1, selector: {app: web}, ports: [{port: 80}]}\n";
 
@@ -372,7 +372,7 @@ static void t_fc_error_changes_nothing(void)
 	pw_cluster_free(c);
 	pw_filecache_free(fc);
 	CHECK(cur && !strcmp(cur->namespaces[0].name, "a") &&
-	      !strcmp(cur->namespaces[0].labels.v[1].value, "y"));
+	      !strcmp(cur->namespaces[0].labels.v[1].value, "x"));
 	pw_cluster_free(cur);
 	rm_tmp();
 }
@@ -382,7 +382,7 @@ static void *read_and_drop(void *arg)
 {
 	struct pw_cluster *c = arg;
 	bool ok = c->n_namespaces == 4 && !strcmp(c->namespaces[0].name, "a") &&
-		  !strcmp(c->namespaces[0].labels.v[1].value, "y");
+		  !strcmp(c->namespaces[0].labels.v[1].value, "x");
 
 	pw_cluster_free(c);
 	return ok ? c : NULL;

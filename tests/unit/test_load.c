@@ -208,22 +208,16 @@ static void t_load_implicit_namespaces(void)
 	pw_cluster_free(c);
 }
 
-static void t_load_namespace_last_definition_wins(void)
+static void t_load_namespace_defined_twice(void)
 {
-	struct pw_error err = { { 0 } };
-	struct pw_cluster *c = t_load(
-		"kind: Namespace\n"
-		"metadata: {name: n, labels: {v: one}}\n"
-		"---\n"
-		"kind: Namespace\n"
-		"metadata: {name: n, labels: {v: two}}\n", &err, NULL);
+	char m[1024];
 
-	CHECK(c);
-	if (!c)
-		return;
-	CHECK_EQ(c->n_namespaces, 1);
-	CHECK(!strcmp(label(&c->namespaces[0].labels, "v"), "two"));
-	pw_cluster_free(c);
+	CHECK_EQ(t_load_err("kind: Namespace\n"
+			    "metadata: {name: n, labels: {v: one}}\n"
+			    "---\n"
+			    "kind: Namespace\n"
+			    "metadata: {name: n, labels: {v: two}}\n", m, sizeof(m)), -EINVAL);
+	CHECK_STR_CONTAINS(m, "t.yaml:4: duplicate namespace n (also defined at t.yaml:1)");
 }
 
 static void t_load_pod_ips(void)
@@ -567,7 +561,7 @@ int suite_load(void)
 	RUN(t_load_kubectl_list);
 	RUN(t_load_list_kinds_and_sequences);
 	RUN(t_load_implicit_namespaces);
-	RUN(t_load_namespace_last_definition_wins);
+	RUN(t_load_namespace_defined_twice);
 	RUN(t_load_pod_ips);
 	RUN(t_load_policy_types_defaulting);
 	RUN(t_load_policy_details);

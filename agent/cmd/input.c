@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The manifests a command reads (-f FILE|DIR, as often as given): every
+ * input merged into one cluster, as if they were one stream, so that
+ * `-f policies/ -f dump.yaml` means both. Objects defined twice across
+ * inputs are an error (pw_cluster_finish), like twice in one file. The pods
+ * that are not endpoints (finished, hostNetwork: pw_pod_role_of) are said
+ * once on stderr, so that a pod missing from an answer is never a mystery.
+ */
+#include <stdio.h>
+#include "cmd/cmd.h"
+#include "cmd/input.h"
+
+#define NAMES_SHOWN 3
+
+static void note_skipped(const char *cmd, const struct pw_cluster *c, enum pw_pod_role role)
+{
+	size_t n = 0, shown = 0;
+	char list[512] = "";
+	int at = 0;
+
+	for (size_t i = 0; i < c->n_skipped_pods; i++) {
+		const struct pw_pod *p = &c->skipped_pods[i];
+
+		if (p->role != role)
+			continue;
+		if (shown < NAMES_SHOWN && at < (int)sizeof(list)) {
+			at += snprintf(list + at, sizeof(list) - (size_t)at, "%s%s/%s",
+				       shown ? ", " : "", p->ns, p->name);
+			shown++;
+		}
+		n++;
+	}
+	if (!n)
+		return;
+	fprintf(stderr, "podwall %s: note: %zu pod%s not an endpoint%s (%s%s): %s\n", cmd, n,
+		n == 1 ? " is" : "s are", n == 1 ? "" : "s", list,
+		n > shown ? ", ..." : "", pw_pod_role_text(role));
+}
+
+int pw_cmd_load(const char *cmd, const char *const *paths, size_t n, struct pw_cluster **out)
+{
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = pw_cluster_new();
+	int ret = 0;
+
+	*out = NULL;
+	if (!c) {
+		fprintf(stderr, "podwall %s: out of memory\n", cmd);
+		return PW_EXIT_SYSTEM;
+	}
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = pw_cluster_load_path(c, paths[i], &err);
+	if (!ret)
+		ret = pw_cluster_finish(c, &err);
+	if (ret) {
+		fprintf(stderr, "podwall %s: %s\n", cmd, err.msg);
+		pw_cluster_free(c);
+		return PW_EXIT_USAGE;
+	}
+	note_skipped(cmd, c, PW_POD_FINISHED);
+	note_skipped(cmd, c, PW_POD_HOST_NETWORK);
+	*out = c;
+	return PW_EXIT_OK;
+}

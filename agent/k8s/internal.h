@@ -67,6 +67,10 @@ struct ld {
 	size_t             max_visits;
 	char               path[512];
 	size_t             plen;
+	/* inside a NetworkPolicy: a field ld_fields was not asked for is an
+	 * error, as `kubectl apply --validate=strict` has it (a misspelled
+	 * field would otherwise change what the policy means, silently) */
+	bool               strict;
 };
 
 /* ---- field path ("spec.ingress[0].from[1]") */
@@ -113,6 +117,9 @@ static inline bool ld_has(const struct ld_field *f)
 int ld_fields(struct ld *ld, yaml_node_t *n, struct ld_field *f, size_t nf);
 /* n must be a mapping with unique string keys */
 int ld_check_map(struct ld *ld, yaml_node_t *n);
+/* every key of mapping n is one of names[0..nn): else "unknown field", with
+ * the closest name when one is near (a typo) */
+int ld_known_fields(struct ld *ld, yaml_node_t *n, const char *const *names, size_t nn);
 /* n must be a list (null counts as empty when allow_null); *count its items */
 int ld_check_seq(struct ld *ld, yaml_node_t *n, size_t *count);
 

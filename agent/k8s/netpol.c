@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Loading NetworkPolicy (networking.k8s.io/v1), with the API server's
+ * Loading NetworkPolicy (networking.k8s.io/v1), strictly (an unknown field is
+ * an error), with the API server's
  * validation where input has no defined meaning, and its policyTypes
  * defaulting (the same as the reference evaluator's effective_policy_types).
  */
@@ -233,7 +234,28 @@ static int rules(struct ld *ld, yaml_node_t *n, const char *key, const char *pee
 	return ret;
 }
 
+static int policy(struct ld *ld, yaml_node_t *obj, struct ld_field *f);
+
+/*
+ * A NetworkPolicy is read strictly, as `kubectl apply --validate=strict`
+ * does: a field it does not define (matchLabel, ingres, `port` where
+ * `ports` belongs...) is an error naming it, never skipped: skipping it
+ * would change what the policy allows.
+ */
 int ld_policy(struct ld *ld, yaml_node_t *obj, struct ld_field *f)
+{
+	static const char *const top[] = { "apiVersion", "kind", "metadata", "spec", "status" };
+	int ret;
+
+	ld->strict = true;
+	ret = ld_known_fields(ld, obj, top, sizeof(top) / sizeof(top[0]));
+	if (!ret)
+		ret = policy(ld, obj, f);
+	ld->strict = false;
+	return ret;
+}
+
+static int policy(struct ld *ld, yaml_node_t *obj, struct ld_field *f)
 {
 	struct ld_field sf[] = { { "podSelector" }, { "policyTypes" }, { "ingress" }, { "egress" } };
 	struct pw_policy pol, *dst;

@@ -393,13 +393,27 @@ int ld_metadata(struct ld *ld, yaml_node_t *obj, yaml_node_t *meta, bool want_ns
 	size_t mark = ld_push_key(ld, "metadata");
 	int ret;
 
+	static const char *const object_meta[] = {  /* metav1.ObjectMeta */
+		"name", "generateName", "namespace", "selfLink", "uid", "resourceVersion",
+		"generation", "creationTimestamp", "deletionTimestamp",
+		"deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences",
+		"finalizers", "managedFields",
+	};
+	bool strict = ld->strict;
+
 	memset(out, 0, sizeof(*out));
 	out->node = meta;
 	if (ld_is_null(meta)) {
 		ret = ld_err(ld, obj, "missing");
 		goto out;
 	}
-	ret = ld_fields(ld, meta, f, 4);
+	/* strict: every field of ObjectMeta is known, podwall reads four */
+	ret = strict ? ld_known_fields(ld, meta, object_meta,
+				       sizeof(object_meta) / sizeof(object_meta[0])) : 0;
+	ld->strict = false;
+	if (!ret)
+		ret = ld_fields(ld, meta, f, 4);
+	ld->strict = strict;
 	if (ret)
 		goto out;
 	ret = name_field(ld, meta, f[0].val, "name", PW_LOAD_MAX_NAME, &out->name);

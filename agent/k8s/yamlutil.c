@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "k8s/internal.h"
 
 size_t ld_push_key(struct ld *ld, const char *key)
@@ -448,6 +449,66 @@ static int check_keys(struct ld *ld, yaml_node_t *m, yaml_node_t **keys, size_t 
 	return 0;
 }
 
+static bool field_named(const struct ld_field *f, size_t nf, const yaml_node_t *k)
+{
+	for (size_t j = 0; j < nf; j++)
+		if (f[j].key == k)
+			return true;
+	return false;
+}
+
+/* Levenshtein distance of a and b, capped at 3 (only "near" matters) */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), prev[33], cur[33];
+
+	if (la > 32 || lb > 32)
+		return 3;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, (lb + 1) * sizeof(*prev));
+	}
+	return prev[lb] < 3 ? prev[lb] : 3;
+}
+
+/* "unknown field \"key\"" and the known names, the nearest first if near */
+static int unknown_field(struct ld *ld, yaml_node_t *k, const char *const *names, size_t nn,
+			 const struct ld_field *f, size_t nf)
+{
+	const char *key = ld_scalar(k), *best = NULL;
+	size_t bd = 3, total = nn + nf, at = 0, mark;
+	char known[400] = "";
+	int ret;
+
+	for (size_t i = 0; i < total; i++) {
+		const char *name = i < nn ? names[i] : f[i - nn].name;
+		size_t d = strcasecmp(key, name) ? edit_distance(key, name) : 0;
+
+		if (d < bd) {
+			bd = d;
+			best = name;
+		}
+		if (at < sizeof(known))
+			at += (size_t)snprintf(known + at, sizeof(known) - at, "%s%s",
+					       i ? ", " : "", name);
+	}
+	mark = ld_push_key(ld, key);
+	if (best)
+		ret = ld_err(ld, k, "unknown field \"%.100s\" (did you mean \"%s\"?)", key, best);
+	else
+		ret = ld_err(ld, k, "unknown field \"%.100s\" (known here: %s)", key, known);
+	ld_pop(ld, mark);
+	return ret;
+}
+
 static int walk_map(struct ld *ld, yaml_node_t *n, struct ld_field *f, size_t nf)
 {
 	yaml_node_pair_t *p;
@@ -489,6 +550,10 @@ static int walk_map(struct ld *ld, yaml_node_t *n, struct ld_field *f, size_t nf
 			}
 			break;
 		}
+		if (ld->strict && f && !field_named(f, nf, k)) {
+			ret = unknown_field(ld, k, NULL, 0, f, nf);
+			goto out;
+		}
 	}
 	ret = check_keys(ld, n, keys, np);
 out:
@@ -505,6 +570,26 @@ int ld_fields(struct ld *ld, yaml_node_t *n, struct ld_field *f, size_t nf)
 int ld_check_map(struct ld *ld, yaml_node_t *n)
 {
 	return walk_map(ld, n, NULL, 0);
+}
+
+int ld_known_fields(struct ld *ld, yaml_node_t *n, const char *const *names, size_t nn)
+{
+	if (!n || n->type != YAML_MAPPING_NODE)
+		return 0;   /* the walk that reads it says what is wrong */
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = ld_node(ld, p->key);
+		size_t i;
+
+		if (!k)
+			return -EINVAL;
+		if (k->type != YAML_SCALAR_NODE)
+			continue;
+		for (i = 0; i < nn && strcmp(ld_scalar(k), names[i]); i++)
+			;
+		if (i == nn)
+			return unknown_field(ld, k, names, nn, NULL, 0);
+	}
+	return 0;
 }
 
 int ld_check_seq(struct ld *ld, yaml_node_t *n, size_t *count)

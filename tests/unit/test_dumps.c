@@ -5,6 +5,7 @@
  * (kind, namespace, name), one live pod per address.
  */
 #include <errno.h>
+#include <stdio.h>
 #include "check.h"
 #include "util.h"
 
@@ -112,8 +113,100 @@ static void t_dumps_duplicate_objects(void)
 			    "kind: Service\nmetadata: {name: p, namespace: a}\n", m, sizeof(m)), 0);
 }
 
+#define NP_HEAD "kind: NetworkPolicy\n"                           /* 1 */ \
+		"apiVersion: networking.k8s.io/v1\n"              /* 2 */ \
+		"metadata: {name: p, namespace: n}\n"             /* 3 */
+
+#define STRICT_CASE(fn, body, want)                                           \
+	static void fn(void)                                                  \
+	{                                                                     \
+		char m[1024];                                                 \
+		CHECK_EQ(t_load_err(NP_HEAD body, m, sizeof(m)), -EINVAL);    \
+		CHECK_STR_CONTAINS(m, want);                                  \
+	}
+
+/* an unknown field anywhere inside a NetworkPolicy: file, line, path */
+STRICT_CASE(t_strict_match_label,
+	    "spec:\n  podSelector:\n    matchLabel: {app: a}\n",
+	    "t.yaml:6: spec.podSelector.matchLabel: unknown field \"matchLabel\" "
+	    "(did you mean \"matchLabels\"?)")
+STRICT_CASE(t_strict_ingres,
+	    "spec:\n  podSelector: {}\n  ingres:\n  - {}\n",
+	    "t.yaml:6: spec.ingres: unknown field \"ingres\" (did you mean \"ingress\"?)")
+STRICT_CASE(t_strict_port_for_ports,
+	    "spec:\n  podSelector: {}\n  ingress:\n  - from: []\n    port:\n    - port: 80\n",
+	    "t.yaml:8: spec.ingress[0].port: unknown field \"port\" (did you mean \"ports\"?)")
+STRICT_CASE(t_strict_deep,
+	    "spec:\n  podSelector: {}\n  egress:\n  - to:\n    - ipBlock: {cidr: 10.0.0.0/8, excpet: []}\n",
+	    "t.yaml:8: spec.egress[0].to[0].ipBlock.excpet: unknown field \"excpet\"")
+STRICT_CASE(t_strict_expression,
+	    "spec:\n  podSelector:\n    matchExpressions:\n    - {key: a, operator: Exists, value: []}\n",
+	    "t.yaml:7: spec.podSelector.matchExpressions[0].value: unknown field \"value\" "
+	    "(did you mean \"values\"?)")
+STRICT_CASE(t_strict_top_level,
+	    "spec: {podSelector: {}}\nspecs: {}\n",
+	    "t.yaml:5: specs: unknown field \"specs\" (did you mean \"spec\"?)")
+static void t_strict_metadata(void)
+{
+	char m[1024];
+
+	CHECK_EQ(t_load_err("kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\n"
+			    "metadata: {name: p, namespace: n, lables: {a: b}}\n"
+			    "spec: {podSelector: {}}\n", m, sizeof(m)), -EINVAL);
+	CHECK_STR_CONTAINS(m, "t.yaml:3: metadata.lables: unknown field \"lables\" "
+			   "(did you mean \"labels\"?)");
+}
+
+/* What a real dump carries loads: every ObjectMeta field, status, and any
+ * field at all in Pods, Namespaces and Services (only what podwall reads is
+ * checked there). */
+static void t_strict_real_dump_loads(void)
+{
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_load(
+		"apiVersion: v1\nkind: List\nmetadata: {resourceVersion: \"\"}\nitems:\n"
+		"- apiVersion: networking.k8s.io/v1\n  kind: NetworkPolicy\n"
+		"  metadata:\n    name: p\n    namespace: n\n    uid: 1b4e\n"
+		"    resourceVersion: \"42\"\n    generation: 1\n"
+		"    creationTimestamp: \"2026-01-01T00:00:00Z\"\n"
+		"    annotations: {kubectl.kubernetes.io/last-applied-configuration: \"{}\"}\n"
+		"    managedFields: [{manager: kubectl, operation: Update}]\n"
+		"  spec: {podSelector: {}, policyTypes: [Ingress]}\n  status: {}\n"
+		"- apiVersion: v1\n  kind: Pod\n"
+		"  metadata: {name: a, namespace: n, uid: x, ownerReferences: [{kind: ReplicaSet}]}\n"
+		"  spec:\n    nodeName: n1\n    dnsPolicy: ClusterFirst\n"
+		"    containers: [{name: c, image: i, ports: [{containerPort: 80, hostPort: 80}]}]\n"
+		"  status: {phase: Running, hostIP: 192.0.2.1, podIP: 10.0.0.1, qosClass: BestEffort}\n"
+		"- apiVersion: v1\n  kind: Service\n"
+		"  metadata: {name: s, namespace: n}\n"
+		"  spec: {type: ClusterIP, sessionAffinity: None, ipFamilies: [IPv4],\n"
+		"         clusterIP: 10.96.0.1, ports: [{name: h, port: 80, targetPort: 80}]}\n"
+		"  status: {loadBalancer: {}}\n"
+		"- apiVersion: v1\n  kind: Namespace\n"
+		"  metadata: {name: n}\n  spec: {finalizers: [kubernetes]}\n"
+		"  status: {phase: Active}\n", &err, NULL);
+
+	CHECK(c);
+	if (!c) {
+		fprintf(stderr, "%s\n", err.msg);
+		return;
+	}
+	CHECK_EQ(c->n_policies, 1);
+	CHECK_EQ(c->n_pods, 1);
+	CHECK_EQ(c->n_services, 1);
+	pw_cluster_free(c);
+}
+
 int suite_dumps(void)
 {
+	RUN(t_strict_match_label);
+	RUN(t_strict_ingres);
+	RUN(t_strict_port_for_ports);
+	RUN(t_strict_deep);
+	RUN(t_strict_expression);
+	RUN(t_strict_top_level);
+	RUN(t_strict_metadata);
+	RUN(t_strict_real_dump_loads);
 	RUN(t_dumps_role_rule);
 	RUN(t_dumps_finished_and_host_network_set_apart);
 	RUN(t_dumps_bad_host_network);

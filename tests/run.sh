@@ -36,7 +36,9 @@ for s in "${suites[@]}"; do
 		     conf=../shared/conformance
 		     [ -f $conf/check.py ] || conf=tests/conformance
 		     run_suite conformance $PY $conf/check.py --ignore-loopback \
-			--impl ./podwall $conf/cases/upstream ;;
+			--impl ./podwall $conf/cases/upstream
+		     # probe sharing changes no byte of matrix's output
+		     run_suite matrix-share bash tests/matrix/differential.sh ;;
 	e2e)         for t in tests/e2e/*.sh; do
 			[ -e "$t" ] || continue
 			run_suite "e2e/$(basename "$t" .sh)" bash "$t"

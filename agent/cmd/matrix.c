@@ -4,12 +4,20 @@
  *
  * The objects are compiled exactly as the agent compiles them and written
  * into a private, unpinned copy of the maps (ops/probe.h, untraced: only
- * verdicts). Every pod gets a dummy device in a private network namespace
- * (BPF_PROG_TEST_RUN needs a real ifindex to stand for the pod's host veth).
- * Each probe is a crafted first packet run through the source's from_pod,
- * then the destination's to_pod, with the conntrack table flushed in
- * between probes. There is no second evaluator in userspace: the verdict is
- * what the programs return.
+ * verdicts). Each probe is a crafted first packet run through the source's
+ * from_pod, then the destination's to_pod, that no other probe's conntrack
+ * entry can answer (pw_probe_batch). There is no second evaluator in
+ * userspace: the verdict is what the programs return.
+ *
+ * Pods whose probes are interchangeable (ops/peerclass.h: same endpoint,
+ * policy entries, ipcache entries, but for ep_id and addresses) share
+ * them: the programs judge one pair of members per pair of classes (and a
+ * pod to itself once per class), and every pair of the classes gets that
+ * verdict. Only the members probed become endpoints, each with a dummy
+ * device in a private network namespace (BPF_PROG_TEST_RUN needs a real
+ * ifindex to stand for the pod's host veth). PODWALL_MATRIX_SHARE=0 probes
+ * every pair (the differential tests compare both), PODWALL_MATRIX_THREADS
+ * sets the threads (default: the CPUs online).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,11 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "cmd/input.h"
 #include "compiler.h"
 #include "kernel/bpfobj.h" /* pw_addr_parse, pw_addr_is_v4 */
+#include "ops/peerclass.h"
 #include "ops/probe.h"
 
 #define MAX_PORTS     64
@@ -45,9 +55,10 @@ struct matrix_opts {
 struct peer {
 	const char    *label;   /* "ns/pod" or the address as given */
 	char           buf[320];
-	int            dev;     /* the probe's device; -1: outside the cluster, no program runs for it */
+	int            dev;     /* the probe's device; -1: outside the cluster, or not probed */
 	const uint8_t *v4;      /* addresses, NULL if the peer has none */
 	const uint8_t *v6;
+	size_t         pod;     /* cluster pod index (pods only) */
 };
 
 struct matrix {
@@ -55,7 +66,7 @@ struct matrix {
 	struct peer        *peers;  /* pods first, then externals */
 	size_t              n_pods, n_peers;
 	const struct pw_cluster *cluster;
-	uint32_t           *pod_ifindex; /* by cluster pod index */
+	uint32_t           *pod_ifindex; /* by cluster pod index: made up (index + 1) until probed */
 };
 
 static const char *proto_name(uint8_t p)
@@ -206,18 +217,258 @@ static bool pick_addrs(const struct peer *a, const struct peer *b,
 	return false;
 }
 
-/* Run one probe through the kernel. Returns 1 allow, 0 deny, < 0 error. */
-static int probe(struct matrix *m, const struct peer *src, const struct peer *dst,
-		 uint8_t proto, uint16_t port)
+/* ------------------------------------------------------------ evaluation */
+
+/* The classes of the peers and the members that are probed for each. */
+struct classes {
+	uint32_t *of;          /* by peer */
+	size_t    n;
+	size_t   *rep[2];      /* by class: its first member, its second (SIZE_MAX: none) */
+	int8_t   *cross;       /* [a][b][port][proto]: a member of a to another of b */
+	int8_t   *self;        /* [a][port][proto]: a member of a to itself */
+};
+
+static int env_int(const char *name, int dflt)
 {
+	const char *v = getenv(name);
+
+	return v && *v ? atoi(v) : dflt;
+}
+
+static int make_classes(struct matrix *m, const struct pw_state *st, struct classes *k)
+{
+	struct pw_peer_in *in = calloc(m->n_peers + 1, sizeof(*in));
+	const struct pw_state_ep **by_pod = calloc(m->cluster->n_pods + 1, sizeof(*by_pod));
+	int n = 0;
+
+	k->of = calloc(m->n_peers + 1, sizeof(*k->of));
+	if (!in || !by_pod || !k->of) {
+		n = -ENOMEM;
+		goto out;
+	}
+	for (size_t e = 0; e < st->n_eps; e++) /* made-up ifindex: pod index + 1 */
+		if (st->eps[e].ifindex && st->eps[e].ifindex <= m->cluster->n_pods)
+			by_pod[st->eps[e].ifindex - 1] = &st->eps[e];
+	for (size_t i = 0; i < m->n_peers; i++) {
+		in[i].ep = i < m->n_pods ? by_pod[m->peers[i].pod] : NULL;
+		in[i].v4 = m->peers[i].v4;
+		in[i].v6 = m->peers[i].v6;
+	}
+	if (env_int("PODWALL_MATRIX_SHARE", 1)) {
+		n = pw_peer_classes(st, in, m->n_peers, k->of);
+	} else {
+		for (size_t i = 0; i < m->n_peers; i++)
+			k->of[i] = (uint32_t)i;
+		n = (int)m->n_peers;
+	}
+	if (n < 0)
+		goto out;
+	k->n = (size_t)n;
+	for (int r = 0; r < 2; r++) {
+		k->rep[r] = malloc((k->n + 1) * sizeof(*k->rep[r]));
+		if (!k->rep[r]) {
+			n = -ENOMEM;
+			goto out;
+		}
+		memset(k->rep[r], 0xff, (k->n + 1) * sizeof(*k->rep[r]));
+	}
+	for (size_t i = 0; i < m->n_peers; i++) {
+		size_t c = k->of[i];
+
+		if (k->rep[0][c] == SIZE_MAX)
+			k->rep[0][c] = i;
+		else if (k->rep[1][c] == SIZE_MAX)
+			k->rep[1][c] = i;
+	}
+	n = 0;
+out:
+	free(in);
+	free(by_pod);
+	return n;
+}
+
+static void free_classes(struct classes *k)
+{
+	free(k->of);
+	free(k->rep[0]);
+	free(k->rep[1]);
+	free(k->cross);
+	free(k->self);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Devices for the members probed, and the state with only their endpoints
+ * and policy entries (the others' are never looked up) loaded into the
+ * private maps. The ipcache is loaded whole: probes look up addresses.
+ */
+static int load_members(struct matrix *m, struct pw_state *st, const struct classes *k)
+{
+	struct pw_state part = *st;
+	uint32_t *ids = calloc(st->n_eps + 1, sizeof(*ids));
+	size_t *member = malloc((m->cluster->n_pods + 1) * sizeof(*member)), n_ids = 0;
+	int err = -ENOMEM;
+
+	part.eps = calloc(st->n_eps + 1, sizeof(*part.eps));
+	part.pol = calloc(st->n_pol + 1, sizeof(*part.pol));
+	if (!ids || !member || !part.eps || !part.pol)
+		goto out;
+	/* member[pod]: the peer index of a pod probed, else SIZE_MAX */
+	memset(member, 0xff, (m->cluster->n_pods + 1) * sizeof(*member));
+	for (size_t c = 0; c < k->n; c++)
+		for (int r = 0; r < 2; r++)
+			if (k->rep[r][c] < m->n_pods)
+				member[m->peers[k->rep[r][c]].pod] = k->rep[r][c];
+	part.n_eps = part.n_pol = 0;
+	for (size_t e = 0; e < st->n_eps; e++) {
+		const struct pw_state_ep *ep = &st->eps[e];
+		struct peer *pe;
+		uint32_t ifindex;
+
+		if (!ep->ifindex || ep->ifindex > m->cluster->n_pods ||
+		    member[ep->ifindex - 1] == SIZE_MAX)
+			continue;
+		pe = &m->peers[member[ep->ifindex - 1]];
+		pe->dev = pw_probe_add_dev(m->probe, &ifindex);
+		if (pe->dev < 0) {
+			err = pe->dev;
+			goto out;
+		}
+		part.eps[part.n_eps] = *ep;
+		part.eps[part.n_eps++].ifindex = ifindex;
+		ids[n_ids++] = ep->ep_id;
+	}
+	qsort(ids, n_ids, sizeof(*ids), cmp_u32);
+	for (size_t i = 0; i < st->n_pol; i++)
+		if (bsearch(&st->pol[i].key.ep_id, ids, n_ids, sizeof(*ids), cmp_u32))
+			part.pol[part.n_pol++] = st->pol[i];
+	err = pw_probe_load(m->probe, &part, 0, false, "the compiled state");
+out:
+	free(ids);
+	free(member);
+	free(part.eps);
+	free(part.pol);
+	return err;
+}
+
+#define JOBS_CHUNK 65536
+
+struct job_queue {
+	struct pw_probe_job jobs[JOBS_CHUNK];
+	int8_t             *dst[JOBS_CHUNK];  /* where each verdict goes */
+	size_t              n;
+	size_t              total;            /* jobs run so far */
+	int                 threads;
+};
+
+static int run_queue(struct matrix *m, struct job_queue *q)
+{
+	int err = pw_probe_batch(m->probe, q->jobs, q->n, q->threads);
+
+	for (size_t x = 0; !err && x < q->n; x++)
+		*q->dst[x] = q->jobs[x].allowed;
+	q->total += q->n;
+	q->n = 0;
+	return err;
+}
+
+/* The verdicts of peer i to peer j (members of their classes) into out[port][proto]. */
+static int queue_pair(struct matrix *m, const struct matrix_opts *o, struct job_queue *q,
+		      size_t i, size_t j, int8_t *out)
+{
+	const struct peer *a = &m->peers[i], *b = &m->peers[j];
 	const uint8_t *sa, *da;
-	struct pw_probe_result r;
 	int err;
 
-	if (!pick_addrs(src, dst, &sa, &da))
-		return 0; /* no common address family: nothing can connect */
-	err = pw_probe_run(m->probe, src->dev, sa, dst->dev, da, proto, port, NULL, 0, &r);
-	return err ? err : r.allowed;
+	if (!pick_addrs(a, b, &sa, &da)) {
+		memset(out, 0, o->n_ports * o->n_protos); /* no common family: nothing connects */
+		return 0;
+	}
+	for (size_t p = 0; p < o->n_ports; p++)
+		for (size_t r = 0; r < o->n_protos; r++) {
+			q->jobs[q->n] = (struct pw_probe_job){
+				.src = a->dev, .dst = b->dev, .saddr = sa, .daddr = da,
+				.proto = o->protos[r], .dport = o->ports[p],
+			};
+			q->dst[q->n++] = &out[p * o->n_protos + r];
+			if (q->n == JOBS_CHUNK && (err = run_queue(m, q)))
+				return err;
+		}
+	return 0;
+}
+
+/* One probe per pair of classes (and per class to itself), through the kernel. */
+static int probe_classes(struct matrix *m, const struct matrix_opts *o, struct classes *k)
+{
+	size_t pq = o->n_ports * o->n_protos, nc = k->n;
+	struct job_queue *q = malloc(sizeof(*q));
+	int err = -ENOMEM;
+
+	k->cross = malloc(nc * nc * pq + 1);
+	k->self = malloc(nc * pq + 1);
+	if (!q || !k->cross || !k->self)
+		goto out;
+	q->n = q->total = 0;
+	q->threads = env_int("PODWALL_MATRIX_THREADS", (int)sysconf(_SC_NPROCESSORS_ONLN));
+	err = 0;
+	for (size_t a = 0; a < nc && !err; a++)
+		for (size_t b = 0; b < nc && !err; b++) {
+			size_t i = k->rep[0][a], j = k->rep[a == b][b];
+
+			if (i >= m->n_pods && (j == SIZE_MAX || j >= m->n_pods))
+				continue; /* addresses only probe pods, and are probed by them */
+			if (j != SIZE_MAX)
+				err = queue_pair(m, o, q, i, j, &k->cross[(a * nc + b) * pq]);
+			if (!err && a == b)
+				err = queue_pair(m, o, q, i, i, &k->self[a * pq]);
+		}
+	if (!err && q->n)
+		err = run_queue(m, q);
+	if (err)
+		fprintf(stderr, "podwall matrix: probes: %s\n", strerror(-err));
+	else if (env_int("PODWALL_MATRIX_STATS", 0))
+		fprintf(stderr, "podwall matrix: %zu peers in %zu classes: %zu probes through the "
+			"kernel for %zu verdicts, %d threads\n", m->n_peers, nc, q->total,
+			m->n_peers * m->n_peers * pq, q->threads);
+out:
+	free(q);
+	return err;
+}
+
+/* verdicts[((i * n_peers) + j) * n_ports * n_protos + port * n_protos + proto]: -1 not probed */
+static int evaluate(struct matrix *m, const struct matrix_opts *o, struct pw_state *st,
+		    int8_t *verdicts)
+{
+	struct classes k = { 0 };
+	size_t pq = o->n_ports * o->n_protos;
+	int err;
+
+	err = make_classes(m, st, &k);
+	err = err ? err : load_members(m, st, &k);
+	err = err ? err : probe_classes(m, o, &k);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < m->n_peers; i++)
+		for (size_t j = 0; j < m->n_peers; j++) {
+			int8_t *x = &verdicts[(i * m->n_peers + j) * pq];
+			size_t a = k.of[i], b = k.of[j];
+
+			if (i >= m->n_pods && j >= m->n_pods)
+				memset(x, -1, pq);
+			else if (i == j)
+				memcpy(x, &k.self[a * pq], pq);
+			else
+				memcpy(x, &k.cross[(a * k.n + b) * pq], pq);
+		}
+out:
+	free_classes(&k);
+	return err;
 }
 
 static void print_json_str(const char *s)
@@ -309,7 +560,7 @@ int cmd_matrix(int argc, char **argv)
 	if (err)
 		goto out;
 
-	/* One dummy device per pod with an address: it stands for its host veth. */
+	/* Every pod with an address is local, under a made-up ifindex until it is probed. */
 	m.pod_ifindex = calloc(c->n_pods + 1, sizeof(*m.pod_ifindex));
 	m.peers = calloc(c->n_pods + o.n_ext + 1, sizeof(*m.peers));
 	if (!m.pod_ifindex || !m.peers)
@@ -323,9 +574,9 @@ int cmd_matrix(int argc, char **argv)
 				pod->ns, pod->name);
 			continue;
 		}
-		pe->dev = pw_probe_add_dev(m.probe, &m.pod_ifindex[i]);
-		if (pe->dev < 0)
-			goto out;
+		m.pod_ifindex[i] = (uint32_t)i + 1;
+		pe->dev = -1;
+		pe->pod = i;
 		snprintf(pe->buf, sizeof(pe->buf), "%s/%s", pod->ns, pod->name);
 		pe->label = pe->buf;
 		for (size_t k = 0; k < pod->n_ips; k++) {
@@ -357,32 +608,11 @@ int cmd_matrix(int argc, char **argv)
 		goto out;
 	}
 
-	err = pw_probe_load(m.probe, &state, 0, false, "the compiled state");
-	if (err)
-		goto out;
-
 	verdicts = malloc(m.n_peers * m.n_peers * o.n_ports * o.n_protos + 1);
 	if (!verdicts)
 		goto out;
-	for (size_t i = 0; i < m.n_peers; i++)
-		for (size_t j = 0; j < m.n_peers; j++)
-			for (size_t p = 0; p < o.n_ports; p++)
-				for (size_t q = 0; q < o.n_protos; q++) {
-					int8_t *x = &verdicts[((i * m.n_peers + j) * o.n_ports + p) * o.n_protos + q];
-
-					/* addresses only probe pods, and are probed by them */
-					if (i >= m.n_pods && j >= m.n_pods) {
-						*x = -1;
-						continue;
-					}
-					err = probe(&m, &m.peers[i], &m.peers[j], o.protos[q], o.ports[p]);
-					if (err < 0) {
-						fprintf(stderr, "podwall matrix: probe %s -> %s: %s\n",
-							m.peers[i].label, m.peers[j].label, strerror(-err));
-						goto out;
-					}
-					*x = (int8_t)err;
-				}
+	if (evaluate(&m, &o, &state, verdicts))
+		goto out;
 
 	if (o.json)
 		print_json(&m, &o, verdicts);

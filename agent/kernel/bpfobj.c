@@ -147,7 +147,8 @@ static void adopt_unsplit_pins(const char *pin_dir)
 	}
 }
 
-int pw_bpf_open(const char *pin_dir, struct podwall_bpf **out)
+static int open_load(const char *pin_dir, const struct pw_bpf_sizes *sz,
+		     struct podwall_bpf **out)
 {
 	struct podwall_bpf *skel;
 	int err;
@@ -176,6 +177,16 @@ int pw_bpf_open(const char *pin_dir, struct podwall_bpf **out)
 		if (err)
 			goto cleanup;
 	}
+	if (sz && sz->endpoints) {
+		err = bpf_map__set_max_entries(skel->maps.endpoints, sz->endpoints);
+		err = err ? err : bpf_map__set_max_entries(skel->maps.local_ips, sz->endpoints * 2);
+		err = err ? err : bpf_map__set_max_entries(skel->maps.dns, sz->endpoints);
+		if (err)
+			goto cleanup;
+	}
+	if (sz && sz->conntrack && (err = bpf_map__set_max_entries(skel->maps.conntrack,
+								   sz->conntrack)))
+		goto cleanup;
 	/* With pin paths set, libbpf reuses compatible pins and pins new maps. */
 	err = podwall_bpf__load(skel);
 	if (err) {
@@ -192,6 +203,16 @@ int pw_bpf_open(const char *pin_dir, struct podwall_bpf **out)
 cleanup:
 	podwall_bpf__destroy(skel);
 	return err;
+}
+
+int pw_bpf_open(const char *pin_dir, struct podwall_bpf **out)
+{
+	return open_load(pin_dir, NULL, out);
+}
+
+int pw_bpf_open_private(const struct pw_bpf_sizes *sz, struct podwall_bpf **out)
+{
+	return open_load(NULL, sz, out);
 }
 
 void pw_bpf_close(struct podwall_bpf *obj)
@@ -526,11 +547,58 @@ cleanup:
 	return err;
 }
 
+/*
+ * Delete every entry with BPF_MAP_LOOKUP_AND_DELETE_BATCH: the kernel walks
+ * the buckets itself, a few syscalls for the whole map. Walking an almost
+ * empty 256K-bucket map with get_next_key costs ~100 us a call (each one
+ * scans the empty buckets from where it is), which made flushing between
+ * matrix probes their main cost. Where the batch call fails (kernels
+ * without it say -EINVAL, -EOPNOTSUPP or ENOTSUPP), the caller walks.
+ */
+static int map_flush_batch(struct bpf_map *m)
+{
+	enum { CHUNK = 1024 };
+	size_t ks = bpf_map__key_size(m), vs = bpf_map__value_size(m);
+	void *keys = malloc(CHUNK * ks), *vals = malloc(CHUNK * vs);
+	__u32 token = 0;
+	bool first = true;
+	int err;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		__u32 count = CHUNK;
+
+		err = bpf_map_lookup_and_delete_batch(bpf_map__fd(m), first ? NULL : &token,
+						      &token, keys, vals, &count, NULL);
+		first = false;
+		if (err == -ENOENT) {
+			err = 0; /* the walk is over */
+			break;
+		}
+		if (err)
+			break;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int map_clear(struct bpf_map *m)
+{
+	int err = map_flush_batch(m);
+
+	return err && err != -ENOMEM ? map_flush(m) : err;
+}
+
 int pw_bpf_ct_flush(struct podwall_bpf *obj)
 {
-	int err = map_flush(obj->maps.conntrack);
+	int err = map_clear(obj->maps.conntrack);
 
-	return err ? err : map_flush(obj->maps.frags);
+	return err ? err : map_clear(obj->maps.frags);
 }
 
 int pw_bpf_ct_count(struct podwall_bpf *obj, size_t *n)

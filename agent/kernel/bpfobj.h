@@ -39,6 +39,17 @@ extern const char *const pw_prog_names[PW_PROG_MAX]; /* "from_pod", ... */
 int pw_bpf_open(const char *pin_dir, struct podwall_bpf **out);
 void pw_bpf_close(struct podwall_bpf *obj);
 
+/*
+ * Private maps of other sizes than abi.h's (0: keep it): probe copies
+ * (ops/probe.h) hold more endpoints than a node (every pod of a cluster
+ * dump), and a small conntrack table that is cheap to flush.
+ */
+struct pw_bpf_sizes {
+	uint32_t endpoints;   /* endpoints and dns; local_ips twice that */
+	uint32_t conntrack;
+};
+int pw_bpf_open_private(const struct pw_bpf_sizes *sz, struct podwall_bpf **out);
+
 /* Remove podwall's map pins from pin_dir, then pin_dir itself if empty. */
 int pw_bpf_unpin(const char *pin_dir);
 

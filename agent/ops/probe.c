@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <linux/pkt_cls.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,7 @@ int pw_probe_load(struct pw_probe *p, const struct pw_state *s, uint32_t cfg_fla
 {
 	struct pw_sync_opts so = { 0 };
 	struct pw_sync_stats st = { 0 };
+	struct pw_bpf_sizes sz = { 0 };
 	int err;
 
 	if (p->obj)
@@ -106,7 +108,11 @@ int pw_probe_load(struct pw_probe *p, const struct pw_state *s, uint32_t cfg_fla
 		if (!p->c0 || !p->c1)
 			return -ENOMEM;
 	}
-	err = pw_bpf_open(NULL, &p->obj);
+	/* every endpoint of s fits, however many; a small conntrack table,
+	 * cheap to flush between probes (pw_probe_run) and batches */
+	sz.endpoints = s->n_eps > PW_MAX_ENDPOINTS ? (uint32_t)s->n_eps : 0;
+	sz.conntrack = PW_PROBE_CT_ENTRIES;
+	err = pw_bpf_open_private(&sz, &p->obj);
 	if (err)
 		return err;
 	/* allowed flows report events too only when traced: matrix wants verdicts, fast */
@@ -313,4 +319,142 @@ int pw_probe_run(struct pw_probe *p, int src, const uint8_t saddr[16], int dst,
 			return err;
 	}
 	return pw_bpf_ct_flush(p->obj);
+}
+
+/* ------------------------------------------------------------- batches */
+
+/*
+ * Conntrack entries in a probe copy, and the probes a worker runs between
+ * two flushes of them: at most 2 entries a probe (from_pod's egress entry,
+ * to_pod's ingress one), so that T workers' cycles fit without eviction
+ * (an eviction would be harmless, see pw_probe_batch).
+ */
+#define CYCLE_MAX 2048
+
+struct worker {
+	struct pw_probe     *p;
+	struct pw_probe_job *jobs;
+	size_t               lo, hi;       /* its jobs */
+	const uint16_t      *sports;       /* its own source ports, none another has */
+	size_t               n_sports;
+	int                  err;
+	pthread_t            tid;
+};
+
+/* The first packet of job j from sport: from_pod, then to_pod, as pw_probe_run. */
+static int run_job(struct pw_probe *p, struct pw_probe_job *j, uint16_t sport, struct pw_pkt *pkt)
+{
+	struct pw_run_out out = { 0 };
+	bool allowed = true;
+	int err;
+
+	err = pw_pkt_l4(pkt, j->saddr, j->daddr, j->proto, sport, j->dport);
+	if (err)
+		return err;
+	if (j->src >= 0) {
+		err = pw_test_run(p->from_fd, pkt->data, pkt->len, p->ifindex[j->src], 0, &out);
+		if (err)
+			return err;
+		allowed = out.verdict == TC_ACT_OK;
+	}
+	if (allowed && j->dst >= 0) {
+		err = pw_test_run(p->to_fd, pkt->data, pkt->len, p->ifindex[j->dst], out.mark, &out);
+		if (err)
+			return err;
+		allowed = out.verdict == TC_ACT_OK;
+	}
+	j->allowed = allowed;
+	return 0;
+}
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	struct pw_pkt *pkt = malloc(sizeof(*pkt));
+	size_t used = 0;
+
+	if (!pkt) {
+		w->err = -ENOMEM;
+		return NULL;
+	}
+	for (size_t k = w->lo; k < w->hi && !w->err; k++) {
+		if (used == w->n_sports) {
+			w->err = pw_bpf_ct_flush(w->p->obj);
+			used = 0;
+		}
+		if (!w->err)
+			w->err = run_job(w->p, &w->jobs[k], w->sports[used++], pkt);
+	}
+	free(pkt);
+	return NULL;
+}
+
+int pw_probe_batch(struct pw_probe *p, struct pw_probe_job *jobs, size_t n, int threads)
+{
+	struct worker w[PW_PROBE_MAX_THREADS];
+	uint8_t *taken = NULL;
+	uint16_t *sports = NULL;
+	size_t n_sports = 0, per;
+	int err;
+
+	if (!p->obj || p->trace)
+		return -EINVAL;
+	for (size_t k = 0; k < n; k++)
+		if (jobs[k].src >= (int)p->n || jobs[k].dst >= (int)p->n)
+			return -EINVAL;
+	if (threads < 1)
+		threads = 1;
+	if (threads > PW_PROBE_MAX_THREADS)
+		threads = PW_PROBE_MAX_THREADS;
+	if ((size_t)threads > n / 64 + 1)
+		threads = (int)(n / 64 + 1); /* a thread costs more than a few probes */
+
+	/* source ports: 1024-65535 except every destination port probed */
+	taken = calloc(65536, 1);
+	sports = calloc(65536, sizeof(*sports));
+	if (!taken || !sports) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < n; k++)
+		taken[jobs[k].dport] = 1;
+	for (uint32_t port = 1024; port <= 65535; port++)
+		if (!taken[port])
+			sports[n_sports++] = (uint16_t)port;
+	per = n_sports / (size_t)threads;
+	if (per > CYCLE_MAX)
+		per = CYCLE_MAX;
+
+	err = pw_bpf_ct_flush(p->obj); /* nothing an earlier probe left */
+	if (err)
+		goto out;
+	for (int t = 0; t < threads; t++) {
+		w[t] = (struct worker){
+			.p = p, .jobs = jobs,
+			.lo = n * (size_t)t / (size_t)threads,
+			.hi = n * (size_t)(t + 1) / (size_t)threads,
+			.sports = sports + per * (size_t)t, .n_sports = per,
+		};
+	}
+	for (int t = 1; t < threads; t++) {
+		int e = pthread_create(&w[t].tid, NULL, work, &w[t]);
+
+		if (e) {
+			/* run it here instead */
+			w[t].tid = 0;
+			work(&w[t]);
+		}
+	}
+	work(&w[0]);
+	for (int t = 1; t < threads; t++)
+		if (w[t].tid)
+			pthread_join(w[t].tid, NULL);
+	for (int t = 0; t < threads && !err; t++)
+		err = w[t].err;
+	if (!err)
+		err = pw_bpf_ct_flush(p->obj);
+out:
+	free(taken);
+	free(sports);
+	return err;
 }

@@ -110,4 +110,35 @@ int pw_probe_run(struct pw_probe *p, int src, const uint8_t saddr[16], int dst,
 		 const uint8_t daddr[16], uint8_t proto, uint16_t dport, const uint8_t *nat_daddr,
 		 uint16_t nat_dport, struct pw_probe_result *r);
 
+/*
+ * Many untraced probes (matrix), on `threads` threads at once. Each job is
+ * the first packet of a flow saddr:sport -> daddr:dport through from_pod of
+ * src, then (if it passes) to_pod of dst, as pw_probe_run without NAT; its
+ * verdict goes to job->allowed.
+ *
+ * Conntrack is not flushed between jobs, yet no job sees another's entry:
+ * each job of a worker's cycle gets a source port of its own (none of them
+ * is a destination port of any job, and workers draw from disjoint sets),
+ * and the table is flushed when a worker's ports run out. A job's lookups
+ * name its own source port, as established (s:sport -> d), or as a reply
+ * whose destination port is sport: an entry made by another job carries
+ * another source port and, as destination, a probed port, never a source
+ * port. The verdict of a first packet does not depend on its source port
+ * otherwise. Deleting entries (a flush by another worker, LRU eviction)
+ * changes no verdict either: no job looks up the entries its own packet
+ * made. Returns 0 or a negative errno.
+ */
+struct pw_probe_job {
+	int            src, dst;      /* as for pw_probe_run */
+	const uint8_t *saddr, *daddr;
+	uint8_t        proto;
+	uint16_t       dport;         /* host order */
+	bool           allowed;       /* out */
+};
+
+#define PW_PROBE_MAX_THREADS 16
+#define PW_PROBE_CT_ENTRIES  16384  /* conntrack size of a probe copy */
+
+int pw_probe_batch(struct pw_probe *p, struct pw_probe_job *jobs, size_t n, int threads);
+
 #endif

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""
+gen-dump.py: a cluster dump of N pods (Namespaces, Pods, NetworkPolicies,
+Services) as one YAML stream on stdout, for `podwall matrix`.
+
+  gen-dump.py --pods N [--replicas R]    the benchmark's shape: namespaces of
+        100 pods; Deployments of R replicas (default 10) that share their
+        labels and container ports, as ReplicaSet pods do; in each namespace
+        a default deny, an allow from the namespace's front end on a named
+        port, one from a monitoring namespace, an egress policy with DNS and
+        an ipBlock; a cluster DNS pod in kube-system.
+  gen-dump.py --random --seed S [--pods N]   an adversarial dump for the
+        differential tests: few label values (many pods share them), named
+        ports that differ between pods of the same labels, ipBlocks that
+        cover pod addresses (with excepts), IPv6 and dual-stack pods, pods
+        without an address, DNS pods, an audit namespace, port ranges,
+        Services; --print-externals prints addresses worth probing with
+        --external-ips instead of the dump.
+
+Addresses: 10.0.0.0/8 and fd00::/64 (dumps are never applied to a host).
+The same arguments always give the same bytes.
+"""
+import argparse
+import random
+import sys
+
+
+def ns_doc(name, labels, annotations=None):
+    lab = dict(labels, **{"kubernetes.io/metadata.name": name})
+    s = "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n  labels: %s\n" % (name, flow(lab))
+    if annotations:
+        s += "  annotations: %s\n" % flow(annotations)
+    return s
+
+
+def flow(d):
+    return "{" + ", ".join("%s: %s" % (k, q(v)) for k, v in d.items()) + "}"
+
+
+def q(v):
+    return '"%s"' % v if isinstance(v, str) else str(v)
+
+
+def pod_doc(ns, name, labels, ports, ips):
+    s = "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: %s\n" % (name, ns)
+    if labels:
+        s += "  labels: %s\n" % flow(labels)
+    s += "spec:\n  containers:\n  - name: c\n    image: app\n"
+    if ports:
+        s += "    ports:\n"
+        for pname, num, proto in ports:
+            s += "    - {%scontainerPort: %d, protocol: %s}\n" % ("name: %s, " % pname if pname else "", num, proto)
+    s += "status:\n  phase: Running\n"
+    if ips:
+        s += "  podIP: %s\n  podIPs: [%s]\n" % (ips[0], ", ".join("{ip: %s}" % ip for ip in ips))
+    return s
+
+
+def v4(i):
+    return "10.%d.%d.%d" % ((i >> 16) & 255, (i >> 8) & 255, i & 255)
+
+
+# ------------------------------------------------------------------ bench
+def bench(pods, replicas):
+    out = []
+    nns = max(1, (pods + 99) // 100)
+    out.append(ns_doc("kube-system", {}))
+    out.append(ns_doc("monitoring", {"role": "monitoring"}))
+    out.append(pod_doc("kube-system", "coredns-0", {"k8s-app": "kube-dns"},
+                       [("dns", 53, "UDP"), ("dns-tcp", 53, "TCP")], [v4(1)]))
+    out.append(pod_doc("monitoring", "prometheus-0", {"app": "prometheus"}, [("web", 9090, "TCP")], [v4(2)]))
+    made = 2
+    for n in range(nns):
+        ns = "ns-%03d" % n
+        out.append(ns_doc(ns, {"team": "team-%d" % (n % 10), "env": "prod" if n % 4 else "staging"}))
+        here = min(100, pods - made)
+        for k in range(max(here, 0)):
+            dep = k // replicas
+            tier = ("web", "api", "db")[dep % 3]
+            labels = {"app": "app-%d" % dep, "tier": tier, "pod-template-hash": "h%05d" % (dep * 7919 % 99991)}
+            ports = [("http", 8080 + dep % 2, "TCP"), ("metrics", 9100, "TCP")]
+            out.append(pod_doc(ns, "app-%d-%d" % (dep, k % replicas), labels, ports, [v4(256 + made)]))
+            made += 1
+        out.append(policy(ns, "default-deny", {}, ["Ingress"], [], []))
+        out.append(policy(ns, "allow-web-api", {"tier": "api"}, ["Ingress"],
+                          [{"from": [{"podSelector": {"matchLabels": {"tier": "web"}}}],
+                            "ports": [{"protocol": "TCP", "port": "http"}]}], []))
+        out.append(policy(ns, "allow-api-db", {"tier": "db"}, ["Ingress"],
+                          [{"from": [{"podSelector": {"matchLabels": {"tier": "api"}}}],
+                            "ports": [{"protocol": "TCP", "port": 5432}]}], []))
+        out.append(policy(ns, "allow-web-any", {"tier": "web"}, ["Ingress"],
+                          [{"from": [{"namespaceSelector": {"matchLabels": {"team": "team-%d" % ((n + 1) % 10)}}}],
+                            "ports": [{"protocol": "TCP", "port": "http"}]}], []))
+        out.append(policy(ns, "allow-monitoring", {}, ["Ingress"],
+                          [{"from": [{"namespaceSelector": {"matchLabels": {"role": "monitoring"}}}],
+                            "ports": [{"protocol": "TCP", "port": "metrics"}]}], []))
+        out.append(policy(ns, "egress-db", {"tier": "db"}, ["Egress"], [],
+                          [{"to": [{"ipBlock": {"cidr": "172.16.%d.0/24" % n}}],
+                            "ports": [{"protocol": "TCP", "port": 443}]},
+                           {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]))
+    return out
+
+
+def policy(ns, name, sel, types, ingress, egress):
+    import json
+    spec = {"podSelector": {"matchLabels": sel} if sel else {}, "policyTypes": types}
+    if "Ingress" in types:
+        spec["ingress"] = ingress
+    if "Egress" in types:
+        spec["egress"] = egress
+    # JSON is YAML: one line per policy, exact and unambiguous
+    return ("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: %s\n"
+            "  namespace: %s\nspec: %s\n" % (name, ns, json.dumps(spec)))
+
+
+# ------------------------------------------------------------------ random
+def random_dump(seed, pods):
+    r = random.Random(seed)
+    out = []
+    nss = ["ns-%d" % i for i in range(r.randint(2, 4))]
+    audit = r.choice(nss + [None])
+    out.append(ns_doc("kube-system", {"tier": "system"}))
+    for i, ns in enumerate(nss):
+        out.append(ns_doc(ns, {"team": r.choice(["a", "b"]), "env": r.choice(["prod", "dev"])},
+                          {"podwall.io/mode": "audit"} if ns == audit else None))
+    port_sets = [
+        [("http", 80, "TCP"), ("dns", 53, "UDP")],
+        [("http", 81, "TCP"), ("dns", 53, "UDP")],
+        [("http", 80, "TCP"), ("alt", 81, "UDP"), ("sc", 80, "SCTP")],
+        [],
+    ]
+    nets = ["10.1.%d.0/24", "10.1.%d.0/25", "10.1.0.0/16"]
+    # DNS pods: the cluster DNS label in kube-system
+    for k in range(r.randint(0, 2)):
+        out.append(pod_doc("kube-system", "dns-%d" % k, {"k8s-app": "kube-dns"},
+                           [("dns", 53, "UDP"), ("dns-tcp", 53, "TCP")], ["10.1.0.%d" % (200 + k)]))
+    for i in range(pods):
+        ns = r.choice(nss + ["kube-system"] if r.random() < 0.1 else nss)
+        labels = {}
+        if r.random() < 0.9:
+            labels["app"] = r.choice(["web", "api", "db"])
+        if r.random() < 0.2:
+            labels["ver"] = r.choice(["v1", "v2"])
+        kind = r.random()
+        a4 = "10.1.%d.%d" % (i // 200, 1 + i % 200)
+        a6 = "fd00::%x" % (i + 1)
+        ips = [a4] if kind < 0.75 else [a4, a6] if kind < 0.87 else [a6] if kind < 0.95 else []
+        # most pods of a label set name their ports alike (a Deployment's)
+        ports = port_sets[0] if r.random() < 0.7 else r.choice(port_sets)
+        out.append(pod_doc(ns, "p%d" % i, labels, ports, ips))
+    for k in range(r.randint(1, 7)):
+        ns = r.choice(nss)
+        sel = r.choice([{}, {"app": r.choice(["web", "api", "db"])}, {"ver": "v1"}])
+        types = r.choice([["Ingress"], ["Egress"], ["Ingress", "Egress"]])
+        out.append(policy(ns, "np-%d" % k, sel, types, rules(r, nets), rules(r, nets, egress=True)))
+    if r.random() < 0.5:
+        out.append("---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc\n  namespace: %s\n"
+                   "spec:\n  clusterIP: 10.96.0.10\n  selector: {app: web}\n  ports:\n"
+                   "  - {port: 80, targetPort: http, protocol: TCP}\n" % nss[0])
+    return out
+
+
+def rules(r, nets, egress=False):
+    out = []
+    for _ in range(r.randint(0, 3)):
+        peers = []
+        for _ in range(r.randint(0, 2)):
+            c = r.random()
+            if c < 0.35:
+                peers.append({"podSelector": {"matchLabels": {"app": r.choice(["web", "api", "db"])}}})
+            elif c < 0.55:
+                peers.append({"namespaceSelector": {"matchLabels": {"team": r.choice(["a", "b"])}},
+                              "podSelector": r.choice([{}, {"matchExpressions": [
+                                  {"key": "ver", "operator": r.choice(["Exists", "DoesNotExist"])}]}])})
+            elif c < 0.7:
+                peers.append({"namespaceSelector": {}})
+            else:
+                net = r.choice(nets)
+                cidr = net % r.randint(0, 3) if "%d" in net else net
+                blk = {"cidr": cidr}
+                if r.random() < 0.5 and not cidr.endswith("/16"):
+                    base = cidr.rsplit(".", 1)[0]
+                    blk["except"] = ["%s.%d/30" % (base, 4 * r.randint(0, 20))]
+                elif r.random() < 0.3:
+                    blk = {"cidr": "fd00::/120"}
+                peers.append({"ipBlock": blk})
+        ports = []
+        for _ in range(r.randint(0, 2)):
+            c = r.random()
+            proto = r.choice(["TCP", "UDP", "SCTP"])
+            if c < 0.4:
+                ports.append({"protocol": proto, "port": r.choice([80, 81, 53])})
+            elif c < 0.7:
+                ports.append({"protocol": proto, "port": r.choice(["http", "dns", "alt", "sc"])})
+            elif c < 0.85:
+                ports.append({"protocol": proto, "port": 79, "endPort": r.choice([80, 81])})
+            else:
+                ports.append({"protocol": proto})
+        rule = {}
+        if peers:
+            rule["to" if egress else "from"] = peers
+        if ports:
+            rule["ports"] = ports
+        out.append(rule)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    ap.add_argument("--pods", type=int, default=1000)
+    ap.add_argument("--replicas", type=int, default=10)
+    ap.add_argument("--random", action="store_true")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--print-externals", action="store_true")
+    a = ap.parse_args()
+    if a.print_externals:
+        print("10.1.0.5,10.1.1.9,10.2.0.1,10.96.0.10,fd00::3,192.0.2.1")
+        return
+    docs = random_dump(a.seed, a.pods) if a.random else bench(a.pods, a.replicas)
+    sys.stdout.write("".join(docs))
+
+
+if __name__ == "__main__":
+    main()

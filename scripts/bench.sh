@@ -17,6 +17,10 @@
 #   3. control plane `podwall bench control`: compile + load of 1,000 and 10,000
 #                   policies over 10,000 pods, change -> enforced latency with a
 #                   running agent, map memory, agent RSS.
+#   4. matrix       `podwall matrix` of generated dumps (scripts/gen-dump.py:
+#                   Deployments of 10 replicas) of 1,000 and 5,000 pods x 1
+#                   port, table to /dev/null; and 1,000 pods with every pair
+#                   probed (PODWALL_MATRIX_SHARE=0), the case of no two pods alike.
 #
 # Output: a table on stdout, bench-results/bench.json (every figure, every raw
 # run), bench-results/bench.png (scripts/bench-plot.gp).
@@ -29,7 +33,8 @@
 # Knobs (environment): BENCH_ROUNDS (3), BENCH_SLICES (4) of BENCH_UDP_SECS (1)
 # and BENCH_TCP_SECS (1) seconds, BENCH_RT_SIZES ("10 10000"), BENCH_TECHS
 # ("podwall iptables iptables-nft ipset nftables"), BENCH_SKIP ("" or any of
-# "datapath traffic control"), BENCH_OUT (bench-results).
+# "datapath traffic control matrix"), BENCH_MATRIX_PODS ("1000 5000"),
+# BENCH_OUT (bench-results).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -345,6 +350,52 @@ else
 		{ say "error: podwall bench control failed; going on"; echo '{}' >"$OUT/control.json"; FAILED="$FAILED control"; }
 fi
 
+# ------------------------------------------------------------------ 4. matrix
+# Each size: the dump generated, then `podwall matrix` timed (wall clock, the
+# best of BENCH_MATRIX_RUNS, default 3: other load on the machine only adds);
+# its PODWALL_MATRIX_STATS line says how many probes went through the kernel.
+MATRIX_PODS=${BENCH_MATRIX_PODS:-"1000 5000"}
+if skipped matrix; then
+	say "matrix: skipped"
+	echo '{}' >"$OUT/matrix.json"
+else
+	say "matrix: podwall matrix of $MATRIX_PODS pods x 1 port"
+	: >"$WORK/matrix.tsv"
+	matrix_run() {   # label pods share
+		local f="$WORK/dump-$2.yaml" k t0 t1 best= stats
+		[ -s "$f" ] || $PY scripts/gen-dump.py --pods "$2" >"$f"
+		for k in $(seq "${BENCH_MATRIX_RUNS:-3}"); do
+			t0=$(date +%s%N)
+			PODWALL_MATRIX_SHARE=$3 PODWALL_MATRIX_STATS=1 "$PW" matrix -f "$f" --ports 80 \
+				>/dev/null 2>"$WORK/matrix.err" || { cat "$WORK/matrix.err" >&2; return 1; }
+			t1=$(date +%s%N)
+			t0=$(( (t1 - t0) / 1000000 ))
+			[ -z "$best" ] || [ "$t0" -lt "$best" ] && best=$t0
+		done
+		stats=$(grep -o '[0-9]* peers in [0-9]* classes: [0-9]* probes' "$WORK/matrix.err" | tr -dc '0-9 ' | tr -s ' ' || true)
+		printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$best" "$stats" >>"$WORK/matrix.tsv"
+		say "  $1: $2 pods: $best ms (peers classes probes: $stats)"
+	}
+	for n in $MATRIX_PODS; do
+		matrix_run "shared" "$n" 1 || FAILED="$FAILED matrix"
+	done
+	n1=${MATRIX_PODS%% *}
+	BENCH_MATRIX_RUNS=1 matrix_run "every-pair" "$n1" 0 || FAILED="$FAILED matrix"
+	$PY - "$WORK/matrix.tsv" >"$OUT/matrix.json" <<'PYEOF'
+import json, sys
+rows = []
+for line in open(sys.argv[1]):
+    v = line.rstrip("\n").split("\t")
+    st = [int(x) for x in v[4].split()] if len(v) > 4 and v[4].strip() else []
+    rows.append(dict(mode=v[0], pods=int(v[1]), share=v[2] == "1", wall_ms=int(v[3]),
+                     peers=st[0] if len(st) > 0 else None, classes=st[1] if len(st) > 1 else None,
+                     probes=st[2] if len(st) > 2 else None))
+json.dump(dict(method="scripts/gen-dump.py --pods N (Deployments of 10 replicas, 6 policies a "
+               "namespace of 100 pods); podwall matrix -f DUMP --ports 80 > /dev/null, wall clock, "
+               "best of runs; every-pair: PODWALL_MATRIX_SHARE=0, one run", runs=rows), sys.stdout)
+PYEOF
+fi
+
 # ------------------------------------------------------------ 2. real traffic
 RAW="$OUT/traffic.tsv"
 if skipped traffic; then
@@ -396,6 +447,7 @@ def jload(p):
         return {}
 dp = jload(f"{out}/datapath.json")
 cp = jload(f"{out}/control.json")
+mx = jload(f"{out}/matrix.json")
 
 # ---- real traffic: each row holds its own paired reference (the twin)
 rows = []
@@ -489,6 +541,11 @@ target(f"real-traffic pps podwall@{big} rules / iptables linear@{big}", g(pairs,
 target("test_run ns/pkt at 100,000 entries / at 10 (worst case)", g(dp, "flatness", "worst_ratio"), 1.10, "<=")
 target("compile + load, 10,000 policies over 10,000 pods", g(cp, "compile_load", "10000", "total_ms"), 1000, "<", "ms")
 target("change -> enforced p99 (worst of policy / pod label)", g(cp, "latency", "worst_p99_ms"), 10, "<", "ms")
+def mx_s(pods, share=True):
+    r = [x for x in (mx.get("runs") or []) if x["pods"] == pods and x["share"] == share]
+    return r[0]["wall_ms"] / 1000.0 if r else None
+target("matrix 1,000 pods x 1 port", mx_s(1000), 10, "<", "s")
+target("matrix 5,000 pods x 1 port", mx_s(5000), 60, "<", "s")
 
 def sh(cmd):
     try: return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
@@ -498,7 +555,7 @@ res = dict(
     machine=dict(kernel=platform.release(), cpus=os.cpu_count(),
                  cpu=sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip(),
                  iperf3=sh("iperf3 --version | head -1"), iptables=sh("iptables --version")),
-    datapath=dp, traffic=traffic, control=cp, targets=targets)
+    datapath=dp, traffic=traffic, control=cp, matrix=mx, targets=targets)
 json.dump(res, open(f"{out}/bench.json", "w"), indent=1)
 
 # ---- gnuplot data
@@ -578,6 +635,12 @@ if cp:
         P("   map memory (memlock) %s MiB total%s; agent RSS %s MiB" % (fmt(m.get("maps_memlock_bytes") and m["maps_memlock_bytes"] / 2**20, "%.1f"),
           "".join(f", {k} {v/2**20:.1f}" for k, v in sorted((m.get("per_map") or {}).items(), key=lambda kv: -kv[1])[:4]),
           fmt(m.get("agent_rss_bytes") and m["agent_rss_bytes"] / 2**20, "%.1f")))
+    P("")
+if mx.get("runs"):
+    P("4. matrix: podwall matrix -f DUMP --ports 80 (generated Deployments of 10 replicas), wall clock, best of runs")
+    for r in mx["runs"]:
+        P("   %-10s %6d pods: %8.2f s  (%s peers in %s classes: %s probes through the kernel)" % (
+          r["mode"], r["pods"], r["wall_ms"] / 1000.0, r["peers"], r["classes"], r["probes"]))
     P("")
 P("targets")
 for t in targets:

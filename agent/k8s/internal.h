@@ -172,8 +172,8 @@ const char *ld_label_value_problem(const char *value);
 int ld_labels(struct ld *ld, yaml_node_t *n, struct pw_labels *out);
 int ld_selector(struct ld *ld, yaml_node_t *n, struct pw_selector *out);
 int ld_protocol(struct ld *ld, yaml_node_t *n, bool case_insensitive, uint8_t *out);
-/* metadata: name (required), namespace (default "default" when want_ns),
- * labels, annotations */
+/* metadata: name (required, a DNS-1123 subdomain), namespace (default
+ * "default" when want_ns), labels, annotations */
 struct ld_meta {
 	char            *name;
 	char            *ns;
@@ -183,6 +183,19 @@ struct ld_meta {
 };
 int ld_metadata(struct ld *ld, yaml_node_t *obj, yaml_node_t *meta, bool want_ns,
 		struct ld_meta *out);
+/* Object names as the API server validates them (metadata.namespace is
+ * always a DNS-1123 label): Namespaces are DNS-1123 labels, Services
+ * DNS-1035 labels, Pods and NetworkPolicies (and ld_metadata's default)
+ * DNS-1123 subdomains. */
+enum ld_name_rule {
+	LD_NAME_DNS_SUBDOMAIN = 0,
+	LD_NAME_DNS_LABEL,
+	LD_NAME_DNS_1035,
+};
+int ld_metadata_named(struct ld *ld, yaml_node_t *obj, yaml_node_t *meta, bool want_ns,
+		      enum ld_name_rule rule, struct ld_meta *out);
+/* NULL when name follows rule, else why not */
+const char *ld_name_problem(const char *name, enum ld_name_rule rule);
 /* the value of annotation key, or NULL */
 int ld_annotation(struct ld *ld, const struct ld_meta *m, const char *key, char **out,
 		  yaml_node_t **node);

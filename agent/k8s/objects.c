@@ -368,10 +368,47 @@ int ld_protocol(struct ld *ld, yaml_node_t *n, bool case_insensitive, uint8_t *o
 	return 0;
 }
 
+/* a DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63; as a
+ * DNS-1035 label (first_letter) it starts with a letter */
+static bool dns_label(const char *s, bool first_letter)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > LABEL_NAME_MAX || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	if (first_letter && !(s[0] >= 'a' && s[0] <= 'z'))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return false;
+	return true;
+}
+
+const char *ld_name_problem(const char *name, enum ld_name_rule rule)
+{
+	switch (rule) {
+	case LD_NAME_DNS_LABEL:
+		return dns_label(name, false) ? NULL :
+		       "must be a DNS-1123 label: at most 63 lowercase letters, digits and '-', "
+		       "starting and ending with a letter or digit";
+	case LD_NAME_DNS_1035:
+		return dns_label(name, true) ? NULL :
+		       "must be a DNS-1035 label: at most 63 lowercase letters, digits and '-', "
+		       "starting with a letter and ending with a letter or digit";
+	case LD_NAME_DNS_SUBDOMAIN:
+		return dns_subdomain(name, strlen(name)) ? NULL :
+		       "must be a DNS-1123 subdomain: at most 253 lowercase letters, digits, "
+		       "'-' and '.', starting and ending with a letter or digit (each part "
+		       "between dots too)";
+	}
+	return NULL;
+}
+
 static int name_field(struct ld *ld, yaml_node_t *meta, yaml_node_t *v, const char *key,
-		      size_t max, char **out)
+		      size_t max, enum ld_name_rule rule, char **out)
 {
 	size_t mark = ld_push_key(ld, key);
+	const char *why;
 	int ret;
 
 	if (ld_is_null(v))
@@ -380,14 +417,20 @@ static int name_field(struct ld *ld, yaml_node_t *meta, yaml_node_t *v, const ch
 		ret = ld_str(ld, v, max, out);
 	if (!ret && !**out)
 		ret = ld_err(ld, v, "empty");
-	if (!ret && (strchr(*out, '/') || !strcmp(*out, ".") || !strcmp(*out, "..")))
-		ret = ld_err(ld, v, "invalid name \"%s\"", *out);
+	if (!ret && (why = ld_name_problem(*out, rule)))
+		ret = ld_err(ld, v, "invalid name \"%.80s\": %s", *out, why);
 	ld_pop(ld, mark);
 	return ret;
 }
 
 int ld_metadata(struct ld *ld, yaml_node_t *obj, yaml_node_t *meta, bool want_ns,
 		struct ld_meta *out)
+{
+	return ld_metadata_named(ld, obj, meta, want_ns, LD_NAME_DNS_SUBDOMAIN, out);
+}
+
+int ld_metadata_named(struct ld *ld, yaml_node_t *obj, yaml_node_t *meta, bool want_ns,
+		      enum ld_name_rule rule, struct ld_meta *out)
 {
 	struct ld_field f[] = { { "name" }, { "namespace" }, { "labels" }, { "annotations" } };
 	size_t mark = ld_push_key(ld, "metadata");
@@ -416,7 +459,7 @@ int ld_metadata(struct ld *ld, yaml_node_t *obj, yaml_node_t *meta, bool want_ns
 	ld->strict = strict;
 	if (ret)
 		goto out;
-	ret = name_field(ld, meta, f[0].val, "name", PW_LOAD_MAX_NAME, &out->name);
+	ret = name_field(ld, meta, f[0].val, "name", PW_LOAD_MAX_NAME, rule, &out->name);
 	if (ret)
 		goto out;
 	if (want_ns) {
@@ -424,7 +467,7 @@ int ld_metadata(struct ld *ld, yaml_node_t *obj, yaml_node_t *meta, bool want_ns
 			out->ns = "default";
 		} else {
 			ret = name_field(ld, meta, f[1].val, "namespace", PW_LOAD_MAX_NS_NAME,
-					 &out->ns);
+					 LD_NAME_DNS_LABEL, &out->ns);
 			if (ret)
 				goto out;
 		}
@@ -492,17 +535,9 @@ int ld_namespace(struct ld *ld, yaml_node_t *obj, struct ld_field *f)
 	char *mode;
 	int ret;
 
-	ret = ld_metadata(ld, obj, f[OF_META].val, false, &m);
+	ret = ld_metadata_named(ld, obj, f[OF_META].val, false, LD_NAME_DNS_LABEL, &m);
 	if (ret)
 		return ret;
-	if (strlen(m.name) > PW_LOAD_MAX_NS_NAME) {
-		size_t mark = ld_push_key(ld, "metadata.name");
-
-		ret = ld_err(ld, m.node, "namespace name longer than %d bytes",
-			     PW_LOAD_MAX_NS_NAME);
-		ld_pop(ld, mark);
-		return ret;
-	}
 	ret = ld_annotation(ld, &m, "podwall.io/mode", &mode, &an);
 	if (ret)
 		return ret;
@@ -774,7 +809,7 @@ int ld_service(struct ld *ld, yaml_node_t *obj, struct ld_field *f)
 	int ret;
 
 	memset(&svc, 0, sizeof(svc));
-	ret = ld_metadata(ld, obj, f[OF_META].val, true, &m);
+	ret = ld_metadata_named(ld, obj, f[OF_META].val, true, LD_NAME_DNS_1035, &m);
 	if (ret)
 		return ret;
 	svc.ns = m.ns;

@@ -197,8 +197,49 @@ static void t_strict_real_dump_loads(void)
 	pw_cluster_free(c);
 }
 
+/* names as the API server validates them */
+static void t_dumps_names(void)
+{
+	static const struct { const char *yaml, *want; } bad[] = {
+		{ "kind: Namespace\nmetadata: {name: Prod}\n",
+		  "t.yaml:2: metadata.name: invalid name \"Prod\": must be a DNS-1123 label" },
+		{ "kind: Namespace\nmetadata: {name: a.b}\n",
+		  "t.yaml:2: metadata.name: invalid name \"a.b\": must be a DNS-1123 label" },
+		{ "kind: Pod\nmetadata: {name: a, namespace: my_ns}\n",
+		  "t.yaml:2: metadata.namespace: invalid name \"my_ns\": must be a DNS-1123 label" },
+		{ "kind: Pod\nmetadata: {name: web_1}\n",
+		  "t.yaml:2: metadata.name: invalid name \"web_1\": must be a DNS-1123 subdomain" },
+		{ "kind: Pod\nmetadata: {name: -a}\n",
+		  "t.yaml:2: metadata.name: invalid name \"-a\": must be a DNS-1123 subdomain" },
+		{ "kind: Service\nmetadata: {name: 1svc}\n",
+		  "t.yaml:2: metadata.name: invalid name \"1svc\": must be a DNS-1035 label" },
+		{ "kind: Service\nmetadata: {name: a.b}\n",
+		  "t.yaml:2: metadata.name: invalid name \"a.b\": must be a DNS-1035 label" },
+		{ "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\n"
+		  "metadata: {name: Allow}\nspec: {podSelector: {}}\n",
+		  "t.yaml:3: metadata.name: invalid name \"Allow\": must be a DNS-1123 subdomain" },
+	};
+	char m[1024];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_EQ(t_load_err(bad[i].yaml, m, sizeof(m)), -EINVAL);
+		CHECK_STR_CONTAINS(m, bad[i].want);
+	}
+	/* dotted pod and policy names are subdomains; 63-character labels */
+	CHECK_EQ(t_load_err("kind: Pod\nmetadata: {name: web.v1-2, namespace: a-1}\n---\n"
+			    "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\n"
+			    "metadata: {name: allow.dns, namespace: a-1}\nspec: {podSelector: {}}\n"
+			    "---\nkind: Namespace\nmetadata: {name: "
+			    "n23456789012345678901234567890123456789012345678901234567890123}\n",
+			    m, sizeof(m)), 0);
+	CHECK_EQ(t_load_err("kind: Namespace\nmetadata: {name: "
+			    "n234567890123456789012345678901234567890123456789012345678901234}\n",
+			    m, sizeof(m)), -EINVAL);
+}
+
 int suite_dumps(void)
 {
+	RUN(t_dumps_names);
 	RUN(t_strict_match_label);
 	RUN(t_strict_ingres);
 	RUN(t_strict_port_for_ports);

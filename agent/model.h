@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The Kubernetes objects podwall understands, as loaded from YAML (or, later,
- * the API server): Namespaces, Pods, NetworkPolicies and Services.
+ * the API server): Namespaces, Pods, NetworkPolicies, Services, Nodes and
+ * ClusterNetworkPolicies (policy.networking.k8s.io/v1alpha2).
  * Every object remembers where it came from (file, line) for error messages.
  * All memory hangs off the cluster and is freed with pw_cluster_free() when
  * its last reference (pw_cluster_ref) goes.
@@ -165,6 +166,86 @@ struct pw_service {
 	struct pw_loc           loc;
 };
 
+/* A Node: its labels (for ClusterNetworkPolicy `nodes` peers) and the
+ * addresses of status.addresses (InternalIP, ExternalIP). */
+#define PW_NODE_MAX_ADDRS 4
+
+struct pw_node {
+	char            *name;
+	struct pw_labels labels;
+	uint8_t          addrs[PW_NODE_MAX_ADDRS][16];  /* IPv4-mapped or IPv6 */
+	size_t           n_addrs;
+	struct pw_loc    loc;
+};
+
+/*
+ * ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2), as validated by
+ * the CRD's schema and CEL rules (k8s/cnp.c). Evaluation order: the Admin
+ * tier by priority (lower first; equal priorities by name), rules in
+ * order, first match decides; then NetworkPolicy; then the Baseline tier
+ * the same way; then allow.
+ */
+enum pw_tier {
+	PW_TIER_ADMIN = 1,
+	PW_TIER_BASELINE,
+};
+
+enum pw_action {
+	PW_ACT_ACCEPT = 1,
+	PW_ACT_DENY,
+	PW_ACT_PASS,
+};
+
+#define PW_CNP_MAX_PRIORITY 1000
+#define PW_CNP_MAX_RULES    25   /* ingress, egress; per rule: peers, protocols */
+#define PW_CNP_MAX_ITEMS    25   /* networks, domainNames of one peer */
+#define PW_CNP_MAX_RULE_NAME 100
+
+enum pw_cnp_peer_kind {
+	PW_CNP_NAMESPACES = 1, /* ns_sel */
+	PW_CNP_PODS,           /* ns_sel (present: {} when absent) and pod_sel */
+	PW_CNP_NODES,          /* node_sel */
+	PW_CNP_NETWORKS,       /* cidrs */
+	PW_CNP_DOMAINS,        /* domains (egress Accept only) */
+};
+
+struct pw_cnp_peer {
+	enum pw_cnp_peer_kind kind;
+	struct pw_selector    ns_sel;
+	struct pw_selector    pod_sel;
+	struct pw_selector    node_sel;
+	struct pw_cidr       *cidrs;
+	size_t                n_cidrs;
+	char                **domains;  /* lowercase, no trailing dot; "*.x.y" wildcards */
+	size_t                n_domains;
+	struct pw_loc         loc;
+};
+
+struct pw_cnp_rule {
+	char               *name;       /* "" when unnamed */
+	enum pw_action      action;
+	struct pw_cnp_peer *peers;
+	size_t              n_peers;
+	/* protocols: n_ports == 0 matches every protocol and port. A
+	 * destinationNamedPort has proto 0: the named containerPort of any
+	 * protocol. */
+	struct pw_np_port  *ports;
+	size_t              n_ports;
+	struct pw_loc       loc;
+};
+
+struct pw_cnp {
+	char               *name;
+	enum pw_tier        tier;
+	int                 priority;   /* 0..1000, lower first */
+	bool                subject_pods; /* false: subject.namespaces (ns_sel) */
+	struct pw_selector  ns_sel;
+	struct pw_selector  pod_sel;
+	struct pw_cnp_rule *rules[2];   /* [PW_DIR_INGRESS], [PW_DIR_EGRESS] */
+	size_t              n_rules[2];
+	struct pw_loc       loc;
+};
+
 struct pw_cluster {
 	struct pw_namespace *namespaces; size_t n_namespaces;
 	struct pw_pod       *pods;       size_t n_pods;
@@ -174,6 +255,8 @@ struct pw_cluster {
 	 * pw_cluster_finish, sorted by namespace and name: nothing compiles
 	 * them; they are kept so that commands can say why a pod is not there. */
 	struct pw_pod       *skipped_pods; size_t n_skipped_pods;
+	struct pw_cnp       *cnps;       size_t n_cnps;      /* by name */
+	struct pw_node      *nodes;      size_t n_nodes;     /* by name */
 	void                *arena;      /* allocator behind every pointer above */
 };
 

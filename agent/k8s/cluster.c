@@ -123,6 +123,17 @@ struct pw_service *pw_store_add_service(struct pw_cluster *c)
 		   sizeof(*c->services));
 }
 
+struct pw_cnp *pw_store_add_cnp(struct pw_cluster *c)
+{
+	return add(c, (void **)&c->cnps, &c->n_cnps, &pw_store(c)->cap_cnps, sizeof(*c->cnps));
+}
+
+struct pw_node *pw_store_add_node(struct pw_cluster *c)
+{
+	return add(c, (void **)&c->nodes, &c->n_nodes, &pw_store(c)->cap_nodes,
+		   sizeof(*c->nodes));
+}
+
 /* ------------------------------------------------------------ stable sort */
 static void msort(char *a, char *tmp, size_t n, size_t size,
 		  int (*cmp)(const void *, const void *))
@@ -196,6 +207,18 @@ static int svc_cmp(const void *a, const void *b)
 	return nsname_cmp(x->ns, x->name, y->ns, y->name);
 }
 
+static int cnp_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pw_cnp *)a)->name, ((const struct pw_cnp *)b)->name);
+}
+
+static int node_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pw_node *)a)->name, ((const struct pw_node *)b)->name);
+}
+
+int pw_cmp_cnp(const void *a, const void *b) { return cnp_cmp(a, b); }
+int pw_cmp_node(const void *a, const void *b) { return node_cmp(a, b); }
 int pw_cmp_namespace(const void *a, const void *b) { return ns_cmp(a, b); }
 int pw_cmp_pod(const void *a, const void *b) { return pod_cmp(a, b); }
 int pw_cmp_policy(const void *a, const void *b) { return pol_cmp(a, b); }
@@ -405,9 +428,15 @@ int pw_cluster_finish(struct pw_cluster *c, struct pw_error *err)
 	     pw_sort_stable(c->policies, c->n_policies, sizeof(*c->policies), pol_cmp) ||
 	     pw_sort_stable(c->services, c->n_services, sizeof(*c->services), svc_cmp)))
 		goto nomem;
+	if (pw_sort_stable(c->cnps, c->n_cnps, sizeof(*c->cnps), cnp_cmp) ||
+	    pw_sort_stable(c->nodes, c->n_nodes, sizeof(*c->nodes), node_cmp))
+		goto nomem;
 
 	/* one object per (kind, namespace, name), as the API server keeps them */
 	CHECK_DUPS(c->namespaces, c->n_namespaces, ns_cmp, "namespace", NO_NS);
+	/* cluster-scoped: whatever the merge saw */
+	CHECK_DUPS(c->cnps, c->n_cnps, cnp_cmp, "clusternetworkpolicy", NO_NS);
+	CHECK_DUPS(c->nodes, c->n_nodes, node_cmp, "node", NO_NS);
 	if (!pw_store(c)->objects_unique) {
 		CHECK_DUPS(c->pods, c->n_pods, pod_cmp, "pod", OBJ_NS);
 		CHECK_DUPS(c->policies, c->n_policies, pol_cmp, "networkpolicy", OBJ_NS);

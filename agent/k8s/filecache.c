@@ -219,6 +219,9 @@ static const struct kind kinds[] = {
 	     true),
 	KIND(services, n_services, cap_services, struct pw_service, "services", pw_cmp_service,
 	     true),
+	/* cluster-scoped: pw_cluster_finish finds their duplicates */
+	KIND(cnps, n_cnps, cap_cnps, struct pw_cnp, "clusternetworkpolicies", pw_cmp_cnp, false),
+	KIND(nodes, n_nodes, cap_nodes, struct pw_node, "nodes", pw_cmp_node, false),
 };
 
 /* Past this many files with objects of a kind, merging each into the

@@ -36,7 +36,7 @@
 struct pw_store {
 	unsigned        refs;      /* pw_cluster_ref/free; __atomic: any thread may drop one */
 	struct pw_arena arena;
-	size_t cap_namespaces, cap_pods, cap_policies, cap_services;
+	size_t cap_namespaces, cap_pods, cap_policies, cap_services, cap_cnps, cap_nodes;
 	/* a cluster merged from others (filecache.c): pw_cluster_free calls
 	 * release(release_ctx) to let go of what its objects point into; it
 	 * runs on whichever thread drops the last reference */
@@ -204,6 +204,8 @@ int ld_namespace(struct ld *ld, yaml_node_t *obj, struct ld_field *f);
 int ld_pod(struct ld *ld, yaml_node_t *obj, struct ld_field *f);
 int ld_service(struct ld *ld, yaml_node_t *obj, struct ld_field *f);
 int ld_policy(struct ld *ld, yaml_node_t *obj, struct ld_field *f);  /* netpol.c */
+int ld_cnp(struct ld *ld, yaml_node_t *obj, struct ld_field *f);     /* cnp.c */
+int ld_node_obj(struct ld *ld, yaml_node_t *obj, struct ld_field *f);
 
 /* fields every object has, in this order, for ld_fields */
 enum { OF_API, OF_KIND, OF_META, OF_SPEC, OF_STATUS, OF_ITEMS, OF_N };
@@ -216,6 +218,8 @@ int pw_cmp_namespace(const void *a, const void *b);
 int pw_cmp_pod(const void *a, const void *b);
 int pw_cmp_policy(const void *a, const void *b);
 int pw_cmp_service(const void *a, const void *b);
+int pw_cmp_cnp(const void *a, const void *b);
+int pw_cmp_node(const void *a, const void *b);
 
 /* ---- files (load.c), shared with the file cache (filecache.c) */
 /* Read a manifest file ("-": stdin) whole, within PW_LOAD_MAX_FILE; *buf is
@@ -257,5 +261,7 @@ struct pw_namespace *pw_store_add_namespace(struct pw_cluster *c);
 struct pw_pod       *pw_store_add_pod(struct pw_cluster *c);
 struct pw_policy    *pw_store_add_policy(struct pw_cluster *c);
 struct pw_service   *pw_store_add_service(struct pw_cluster *c);
+struct pw_cnp       *pw_store_add_cnp(struct pw_cluster *c);
+struct pw_node      *pw_store_add_node(struct pw_cluster *c);
 
 #endif

@@ -310,6 +310,10 @@ static int object(struct ld *ld, yaml_node_t *n)
 		return ld_policy(ld, n, f);
 	if (!strcmp(kind, "Service"))
 		return ld_service(ld, n, f);
+	if (!strcmp(kind, "ClusterNetworkPolicy"))
+		return ld_cnp(ld, n, f);
+	if (!strcmp(kind, "Node"))
+		return ld_node_obj(ld, n, f);
 	ld_note(ld, n, "skipping kind %.100s", kind);
 	return 0;
 }

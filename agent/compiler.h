@@ -76,11 +76,18 @@ int pw_compile(const struct pw_cluster *c, const struct pw_compile_opts *opts,
  *
  * pw_state_policy_lookup: the policy LPM for (ep_id, dir, peer, proto, port)
  * with the peer's identity first, then PW_ID_ANY; true (and *val, if not
- * NULL) when an entry allows it. port is host order.
+ * NULL) when an entry matches (it allows unless val->flags has
+ * PW_POL_DENY). port is host order.
  */
 bool pw_state_policy_lookup(const struct pw_state *s, uint32_t ep_id, uint8_t dir,
 			    uint32_t peer, uint8_t proto, uint16_t port,
 			    struct pw_policy_val *val);
+/* The policy verdict of the datapath (bpf/lib/policy.h pw_decide, without
+ * DNS, host and conntrack): not isolated and not tiered allows; else the
+ * entry's verdict, or on a miss drop when isolated, allow when not. *val
+ * (if not NULL): the entry, or {PW_RULE_NONE, PW_POL_DEFAULT} on a miss. */
+bool pw_state_allows(const struct pw_state *s, const struct pw_state_ep *ep, uint8_t dir,
+		     uint32_t peer, uint8_t proto, uint16_t port, struct pw_policy_val *val);
 /* the ipcache LPM for addr (16 bytes, IPv4-mapped or IPv6): true and *val
  * when an entry holds it; false and *val = {PW_ID_WORLD, 0} otherwise */
 bool pw_state_ipcache_lookup(const struct pw_state *s, const uint8_t addr[16],

@@ -57,9 +57,13 @@ struct pw_state_identity {
 struct pw_state_rule {
 	uint32_t rule_id;
 	uint8_t  dir;           /* enum pw_dir */
-	uint8_t  pad[3];
+	uint8_t  tier;          /* 0: NetworkPolicy; else enum pw_tier (model.h) */
+	uint8_t  action;        /* ClusterNetworkPolicy: enum pw_action */
+	uint8_t  pad;
 	uint32_t rule_index;    /* index in spec.ingress / spec.egress */
-	char     policy[320];   /* "ns/name" */
+	/* "ns/name"; a ClusterNetworkPolicy rule: "Admin tier policy NAME
+	 * priority P rule RULE (Deny)" */
+	char     policy[320];
 };
 
 struct pw_state {

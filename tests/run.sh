@@ -2,12 +2,17 @@
 # Run every test suite and print one summary line: "N passed, N failed".
 # Each suite prints "PASS name" / "FAIL name: why" lines; a suite that exits
 # non-zero without printing a FAIL line counts as one failure of its own.
-# Usage: tests/run.sh [SUITE...]   suites: unit datapath conformance e2e
+# Usage: tests/run.sh [SUITE...]   suites: unit datapath conformance cnp e2e
+# (conformance runs cnp too: the ClusterNetworkPolicy cases)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 suites=("$@")
 [ ${#suites[@]} -eq 0 ] && suites=(unit datapath conformance e2e)
+# conformance means both harnesses: NetworkPolicy, then ClusterNetworkPolicy
+for i in "${!suites[@]}"; do
+	[ "${suites[$i]}" = conformance ] && suites=("${suites[@]:0:$((i + 1))}" cnp "${suites[@]:$((i + 1))}") && break
+done
 
 pass=0 fail=0
 run_suite() {   # name, command...
@@ -39,6 +44,8 @@ for s in "${suites[@]}"; do
 			--impl ./podwall $conf/cases/upstream
 		     # probe sharing changes no byte of matrix's output
 		     run_suite matrix-share bash tests/matrix/differential.sh ;;
+	cnp)         run_suite conformance-cnp $PY tests/cnp-conformance/check_cnp.py \
+			--impl ./podwall tests/cnp-conformance/cases ;;
 	e2e)         for t in tests/e2e/*.sh; do
 			[ -e "$t" ] || continue
 			run_suite "e2e/$(basename "$t" .sh)" bash "$t"

@@ -88,8 +88,20 @@ static int push(struct gvec *g, const struct pw_cidr *p)
 	return 0;
 }
 
-int pw_collect_groups(const struct pw_cluster *c, struct cgroup **out, size_t *n,
-		      bool *v6_covers_v4)
+static int push_block(struct gvec *g, const struct pw_np_peer *p, bool *v6_covers_v4)
+{
+	if (push(g, &p->cidr))
+		return -ENOMEM;
+	for (size_t e = 0; e < p->n_except; e++)
+		if (push(g, &p->except[e]))
+			return -ENOMEM;
+	if (covers_v4_space(p))
+		*v6_covers_v4 = true;
+	return 0;
+}
+
+int pw_collect_groups(const struct pw_cluster *c, const struct pw_np_rule *extra,
+		      size_t n_extra, struct cgroup **out, size_t *n, bool *v6_covers_v4)
 {
 	struct gvec g = { 0 };
 	size_t w = 0;
@@ -115,19 +127,18 @@ int pw_collect_groups(const struct pw_cluster *c, struct cgroup **out, size_t *n
 				for (size_t k = 0; k < rule->n_peers; k++) {
 					const struct pw_np_peer *p = &rule->peers[k];
 
-					if (p->kind != PW_PEER_IPBLOCK)
-						continue;
-					if (push(&g, &p->cidr))
+					if (p->kind == PW_PEER_IPBLOCK && push_block(&g, p, v6_covers_v4))
 						goto nomem;
-					for (size_t e = 0; e < p->n_except; e++)
-						if (push(&g, &p->except[e]))
-							goto nomem;
-					if (covers_v4_space(p))
-						*v6_covers_v4 = true;
 				}
 			}
 		}
 	}
+	/* ClusterNetworkPolicy networks and Node addresses (tiers.c) */
+	for (size_t r = 0; r < n_extra; r++)
+		for (size_t k = 0; k < extra[r].n_peers; k++)
+			if (extra[r].peers[k].kind == PW_PEER_IPBLOCK &&
+			    push_block(&g, &extra[r].peers[k], v6_covers_v4))
+				goto nomem;
 	/* by address then length: the first 17 bytes (stable radix; qsort if
 	 * it has no memory) */
 	_Static_assert(offsetof(struct cgroup, pfx) == 0 && offsetof(struct pw_cidr, len) == 16,

@@ -45,6 +45,7 @@ struct local {
 	size_t   pod;
 	uint32_t ifindex;
 	size_t   sel_lo, sel_hi; /* the policies selecting it: cctx.sel[lo, hi) */
+	size_t   csel_lo, csel_hi; /* the ClusterNetworkPolicies: cctx.csel[lo, hi) */
 };
 
 static int ref_cmp(const void *a, const void *b)
@@ -956,10 +957,13 @@ static int build_rules(struct cctx *x)
 		x->rule_base[i] = n;
 		n += c->policies[i].n_rules[0] + c->policies[i].n_rules[1];
 	}
-	if (n > UINT32_MAX)
+	x->crule_base = n;
+	n += x->n_crules;
+	if (n >= PW_RULE_NONE)
 		return -E2BIG;
 	x->out->rules = calloc(n ? n : 1, sizeof(*x->out->rules));
-	if (!x->out->rules)
+	x->trules = calloc(n ? n : 1, sizeof(*x->trules));
+	if (!x->out->rules || !x->trules)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->n_policies; i++) {
 		const struct pw_policy *pol = &c->policies[i];
@@ -988,6 +992,35 @@ static int build_rules(struct cctx *x)
 					memcpy(sr->policy, x->out->rules[first].policy, sizeof(sr->policy));
 				}
 			}
+	}
+	/* NetworkPolicy rules: after the Admin tier, all of one rank (a union) */
+	for (size_t i = 0; i < x->crule_base; i++)
+		x->trules[i] = (struct tier_rule){ UINT32_MAX / 2, SEG_NEXT, PW_ACT_ACCEPT };
+	for (size_t i = 0; i < x->n_crules; i++, k++) {
+		const struct crule_meta *m = &x->cmeta[i];
+		const struct pw_cnp *cnp = &c->cnps[m->cnp];
+		const struct pw_cnp_rule *cr = &cnp->rules[m->dir][m->index];
+		struct pw_state_rule *sr = &x->out->rules[k];
+		struct sbuf b = { sr->policy, sizeof(sr->policy), 0 };
+
+		sr->rule_id = (uint32_t)k;
+		sr->dir = m->dir;
+		sr->tier = m->tier;
+		sr->action = m->action;
+		sr->rule_index = m->index;
+		sb_str(&b, m->tier == PW_TIER_ADMIN ? "Admin tier policy " : "Baseline tier policy ");
+		sb_str(&b, cnp->name);
+		sb_str(&b, " priority ");
+		sb_uint(&b, (unsigned)cnp->priority);
+		sb_str(&b, " rule ");
+		sb_str(&b, cr->name[0] ? cr->name : "#");
+		if (!cr->name[0])
+			sb_uint(&b, m->index);
+		sb_str(&b, m->action == PW_ACT_ACCEPT ? " (Accept)" : m->action == PW_ACT_DENY
+			   ? " (Deny)" : " (Pass)");
+		x->trules[k] = (struct tier_rule){
+			m->tier == PW_TIER_ADMIN ? m->rank : (UINT32_MAX / 2 + 1 + m->rank),
+			m->tier == PW_TIER_ADMIN ? SEG_ADMIN : SEG_NEXT, m->action };
 	}
 	x->out->n_rules = n;
 	return 0;
@@ -1128,6 +1161,19 @@ static int build_endpoints(struct cctx *x, struct local **locals, size_t *n_loca
 					ep->n_policies[d]++;
 		}
 		l[i].sel_hi = x->n_sel;
+		l[i].csel_lo = x->n_csel;
+		if (c->n_cnps && (ret = pw_tiers_select(x, pod, ns_labels(x, x->pod_ns[l[i].pod]),
+							 &x->csel, &x->n_csel, &x->cap_csel)))
+			goto out;
+		l[i].csel_hi = x->n_csel;
+		for (size_t o = l[i].csel_lo; o < l[i].csel_hi; o++) {
+			const struct pw_cnp *cnp = &c->cnps[x->cnp_order[x->csel[o]]];
+
+			if (cnp->n_rules[PW_DIR_INGRESS])
+				ep->flags |= PW_EP_TIERED_INGRESS;
+			if (cnp->n_rules[PW_DIR_EGRESS])
+				ep->flags |= PW_EP_TIERED_EGRESS;
+		}
 		if (ep->n_policies[PW_DIR_INGRESS])
 			ep->flags |= PW_EP_ISOLATED_INGRESS;
 		if (ep->n_policies[PW_DIR_EGRESS])
@@ -1158,11 +1204,48 @@ out:
 }
 
 /* ----------------------------------------------------------------- policy */
-static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
+/*
+ * The ClusterNetworkPolicy rules of endpoint l in direction d (the Baseline
+ * tier's only when no NetworkPolicy isolates it: NetworkPolicy decides
+ * then), into raw.
+ */
+static int emit_cnp_rules(struct cctx *x, const struct local *l, uint32_t ep, int d,
+			  bool isolated, struct peers *cache, struct selmemo *memo,
+			  struct polvec *raw)
 {
 	const struct pw_cluster *c = x->c;
+	int ret;
+
+	for (size_t s = l->csel_lo; s < l->csel_hi; s++) {
+		size_t o = x->csel[s];
+		const struct pw_cnp *cnp = &c->cnps[x->cnp_order[o]];
+		size_t k0 = x->cnp_first[o] + (d ? cnp->n_rules[0] : 0);
+
+		if (cnp->tier == PW_TIER_BASELINE && isolated)
+			continue;
+		for (size_t r = 0; r < cnp->n_rules[d]; r++) {
+			size_t k = k0 + r, rid = x->crule_base + k;
+
+			if (x->cmeta[k].none)
+				continue;
+			/* (namespaceSelector is always present: no policy namespace) */
+			if (!cache[rid].done &&
+			    (ret = rule_peers(x, NULL, NONE, &x->crules[k], memo, &cache[rid])))
+				return ret;
+			emit_rule(x, raw, (uint8_t)d, ep, &c->pods[l->pod], &x->crules[k],
+				  &cache[rid], (uint32_t)rid);
+		}
+	}
+	return 0;
+}
+
+static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
+{
+	static const uint32_t tiered_bit[2] = { PW_EP_TIERED_INGRESS, PW_EP_TIERED_EGRESS };
+	static const uint32_t iso_bit[2] = { PW_EP_ISOLATED_INGRESS, PW_EP_ISOLATED_EGRESS };
+	const struct pw_cluster *c = x->c;
 	struct peers *cache = calloc(x->out->n_rules ? x->out->n_rules : 1, sizeof(*cache));
-	struct polvec pv = { 0 };
+	struct polvec pv = { 0 }, raw = { 0 };
 	struct selmemo memo = { 0 };
 	size_t w = 0;
 	bool distinct;
@@ -1172,35 +1255,48 @@ static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
 		return pw_compile_err(x, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n_locals && !ret; i++) {
 		const struct pw_pod *pod = &c->pods[l[i].pod];
-		uint32_t ep = x->out->eps[i].ep_id;
+		uint32_t ep = x->out->eps[i].ep_id, fl = x->out->eps[i].flags;
 		size_t pol_ns = x->pod_ns[l[i].pod];   /* the policies' namespace too */
 
-		for (size_t s = l[i].sel_lo; s < l[i].sel_hi && !ret; s++) {
-			size_t p = x->sel[s];
-			const struct pw_policy *pol = &c->policies[p];
-			size_t rid = x->rule_base[p];
+		for (int d = 0; d < 2 && !ret; d++) {
+			/* under ClusterNetworkPolicy rules, every rule's entries
+			 * go to the tier resolution first */
+			bool tiered = fl & tiered_bit[d];
+			struct polvec *dst = tiered ? &raw : &pv;
 
-			for (int d = 0; d < 2 && !ret; d++) {
+			raw.n = 0;
+			for (size_t s = l[i].sel_lo; s < l[i].sel_hi && !ret; s++) {
+				size_t p = x->sel[s];
+				const struct pw_policy *pol = &c->policies[p];
+				size_t rid = x->rule_base[p] + (d ? pol->n_rules[0] : 0);
+
+				if (!pol->types[d])
+					continue;
 				for (size_t r = 0; r < pol->n_rules[d] && !ret; r++, rid++) {
-					if (!pol->types[d])
-						continue;
 					if (!cache[rid].done)
 						ret = rule_peers(x, pol, pol_ns, &pol->rules[d][r],
 								 &memo, &cache[rid]);
 					if (!ret)
-						emit_rule(x, &pv, (uint8_t)d, ep, pod, &pol->rules[d][r],
+						emit_rule(x, dst, (uint8_t)d, ep, pod, &pol->rules[d][r],
 							  &cache[rid], (uint32_t)rid);
 				}
 			}
+			if (!ret && tiered)
+				ret = emit_cnp_rules(x, &l[i], ep, d, fl & iso_bit[d], cache, &memo,
+						     &raw);
+			if (!ret && tiered && !raw.oom && !raw.full)
+				ret = pw_tiers_resolve(raw.v, raw.n, x->trules, fl & iso_bit[d],
+						       &pv.v, &pv.n, &pv.cap);
 		}
-		if (pv.oom)
+		if (pv.oom || raw.oom)
 			ret = -ENOMEM;
-		if (pv.full)
+		if (pv.full || raw.full)
 			ret = -E2BIG;
 	}
 	for (size_t i = 0; i < x->out->n_rules; i++)
 		free(cache[i].v);
 	free(cache);
+	free(raw.v);
 	selmemo_free(&memo);
 	if (ret) {
 		free(pv.v);
@@ -1242,7 +1338,7 @@ static void build_dns(struct cctx *x)
 		struct pw_state_ep *ep = &x->out->eps[i];
 
 		ep->dns_flags = 0;
-		if (!(ep->flags & PW_EP_ISOLATED_EGRESS)) {
+		if (!(ep->flags & (PW_EP_ISOLATED_EGRESS | PW_EP_TIERED_EGRESS))) {
 			ep->dns_flags = PW_DNS_POLICY_UDP | PW_DNS_POLICY_TCP;
 			continue;
 		}
@@ -1255,8 +1351,8 @@ static void build_dns(struct cctx *x)
 
 			for (size_t j = 0; j < x->n_ids && all; j++)
 				if (x->ids[j].dns &&
-				    !pw_state_policy_lookup(x->out, ep->ep_id, PW_DIR_EGRESS,
-							    x->ids[j].id, protos[k], 53, NULL))
+				    !pw_state_allows(x->out, ep, PW_DIR_EGRESS, x->ids[j].id,
+						     protos[k], 53, NULL))
 					all = false;
 			if (all)
 				ep->dns_flags |= bits[k];
@@ -1284,7 +1380,11 @@ int pw_compile(const struct pw_cluster *c, const struct pw_compile_opts *opts,
 		x.o.dns_label_value = "kube-dns";
 	memset(out, 0, sizeof(*out));
 
-	ret = pw_build_identities(&x);
+	ret = pw_tiers_build(&x);
+	if (ret)
+		pw_compile_err(&x, ret, "ClusterNetworkPolicy: out of memory");
+	if (!ret)
+		ret = pw_build_identities(&x);
 	if (!ret && (ret = build_rules(&x)))
 		pw_compile_err(&x, ret, "rules: %s", ret == -ENOMEM ? "out of memory" : "too many");
 	if (!ret)
@@ -1304,6 +1404,7 @@ int pw_compile(const struct pw_cluster *c, const struct pw_compile_opts *opts,
 	free(x.sel);
 	free(x.rule_base);
 	free(x.by_ip);
+	pw_tiers_free(&x);
 	pw_free_identities(&x);
 	if (ret)
 		pw_state_free(out);

@@ -650,7 +650,8 @@ int pw_build_identities(struct cctx *x)
 	size_t ne = 0;
 	int ret;
 
-	ret = pw_collect_groups(c, &x->groups, &x->n_groups, &x->v6_covers_v4);
+	ret = pw_collect_groups(c, x->crules, x->n_crules, &x->groups, &x->n_groups,
+				&x->v6_covers_v4);
 	if (!ret)
 		ret = group_ids(x);
 	if (ret)

@@ -56,8 +56,8 @@ bool pw_block_has_prefix(const struct pw_np_peer *p, const struct pw_cidr *q);
 bool pw_block_has_addr(const struct pw_np_peer *p, const uint8_t a[16]);
 /* The distinct prefixes of every ipBlock in force, sorted (address, then
  * length); *v6_covers_v4: some IPv6 block covers ::ffff:0:0/96. */
-int pw_collect_groups(const struct pw_cluster *c, struct cgroup **out, size_t *n,
-		      bool *v6_covers_v4);
+int pw_collect_groups(const struct pw_cluster *c, const struct pw_np_rule *extra,
+		      size_t n_extra, struct cgroup **out, size_t *n, bool *v6_covers_v4);
 int pw_prefix_cmp(const struct pw_cidr *a, const struct pw_cidr *b);
 
 /* ------------------------------------------------------- prefix store (cache.c) */
@@ -146,6 +146,51 @@ struct podid {
 	bool                 split;      /* shares ns + labels with another identity */
 };
 
+/* ---------------------------------------------- ClusterNetworkPolicy (tiers.c) */
+/*
+ * A ClusterNetworkPolicy rule made NetworkPolicy-shaped, so that the same
+ * peer and port code serves both: namespaces and pods peers become
+ * selector peers (namespaceSelector always present), networks and the
+ * addresses of matching Nodes become ipBlock peers, a destinationNamedPort
+ * becomes one named port per protocol. rules[i] in cctx.crules; its meta in
+ * cctx.cmeta[i]; its rule_id is cctx.crule_base + i.
+ */
+enum { SEG_ADMIN = 1, SEG_NEXT = 2 };   /* Admin tier; what follows a Pass */
+
+struct crule_meta {
+	size_t   cnp;      /* index in c->cnps */
+	uint32_t rank;     /* evaluation order: Admin tier first, then Baseline */
+	uint32_t index;    /* in the policy's spec.ingress / spec.egress */
+	uint8_t  dir;
+	uint8_t  tier;     /* enum pw_tier */
+	uint8_t  action;   /* enum pw_action */
+	bool     none;     /* no peer resolves to anything: the rule matches nothing */
+};
+
+/* One rule's part in the tier resolution of one (endpoint, direction). */
+struct tier_rule {
+	uint32_t rank;     /* order; rules of SEG_NEXT after every SEG_ADMIN one */
+	uint8_t  seg;      /* SEG_ADMIN or SEG_NEXT */
+	uint8_t  action;   /* enum pw_action (NetworkPolicy rules: Accept) */
+};
+
+struct cctx;
+int pw_tiers_build(struct cctx *x);
+void pw_tiers_free(struct cctx *x);
+/* The ClusterNetworkPolicies selecting pod pod (its namespace's labels
+ * ns_labels), in evaluation order: indexes into cctx.cnp_order, appended
+ * to *out (n, cap). */
+int pw_tiers_select(const struct cctx *x, const struct pw_pod *pod,
+		    const struct pw_labels *ns_labels, size_t **out, size_t *n, size_t *cap);
+/*
+ * Resolve the entries raw[0..n) that the rules of one (endpoint, direction)
+ * give (allow-shaped: key and rule_id; rule r's part is rules[rule_id]) into
+ * entries whose longest match carries the tier-resolved verdict (abi.h),
+ * appended to *out. isolated: a miss drops (else allows). raw is reordered.
+ */
+int pw_tiers_resolve(struct pw_state_pol *raw, size_t n, const struct tier_rule *rules,
+		     bool isolated, struct pw_state_pol **out, size_t *n_out, size_t *cap);
+
 struct cctx {
 	const struct pw_cluster      *c;
 	struct pw_compile_opts        o;      /* defaults filled in */
@@ -178,6 +223,16 @@ struct cctx {
 	size_t                       *nsr_first; /* per namespace: its first range, or NONE */
 	size_t                       *nsr_next;  /* per range: the next of its namespace, or NONE */
 	size_t                       *by_ip;   /* ids indexes by rep_ip (built on first use) */
+	/* ClusterNetworkPolicy (tiers.c) */
+	size_t                       *cnp_order; /* c->cnps indexes: tier, priority, name */
+	size_t                       *cnp_first; /* per cnp_order entry: its first crule */
+	struct pw_np_rule            *crules;  /* in evaluation order (per dir) */
+	struct crule_meta            *cmeta;
+	size_t                        n_crules;
+	size_t                        crule_base; /* rule_id of crules[0] */
+	struct tier_rule             *trules;  /* per rule_id */
+	size_t                       *csel;    /* cnp_order indexes selecting each endpoint */
+	size_t                        n_csel, cap_csel;
 };
 
 /* The pod identities of one namespace: ids[lo, hi). */

@@ -71,6 +71,24 @@ bool pw_state_policy_lookup(const struct pw_state *s, uint32_t ep_id, uint8_t di
 	return e != NULL;
 }
 
+bool pw_state_allows(const struct pw_state *s, const struct pw_state_ep *ep, uint8_t dir,
+		     uint32_t peer, uint8_t proto, uint16_t port, struct pw_policy_val *val)
+{
+	uint32_t iso = dir == PW_DIR_EGRESS ? PW_EP_ISOLATED_EGRESS : PW_EP_ISOLATED_INGRESS;
+	uint32_t tiered = dir == PW_DIR_EGRESS ? PW_EP_TIERED_EGRESS : PW_EP_TIERED_INGRESS;
+	struct pw_policy_val v;
+
+	if (val)
+		*val = (struct pw_policy_val){ PW_RULE_NONE, PW_POL_DEFAULT };
+	if (!(ep->flags & (iso | tiered)))
+		return true;
+	if (!pw_state_policy_lookup(s, ep->ep_id, dir, peer, proto, port, &v))
+		return !(ep->flags & iso);
+	if (val)
+		*val = v;
+	return !(v.flags & PW_POL_DENY);
+}
+
 bool pw_state_ipcache_lookup(const struct pw_state *s, const uint8_t addr[16],
 			     struct pw_ipcache_val *val)
 {

@@ -172,7 +172,9 @@ __noinline int pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
 			r->reason = PW_REASON_FRAGMENT;
 			if ((*fv & PW_CT_DEFERRED) && may_defer)
 				r->defer = 1;
-		} else if (!pw_isolated(ep, slot, dir)) {
+		} else if (!pw_isolated(ep, slot, dir) && !pw_tiered(ep, slot, dir)) {
+			/* (an endpoint under ClusterNetworkPolicy rules may have
+			 * denied the first fragment: never a guess) */
 			r->reason = PW_REASON_NOT_ISOLATED;
 		} else {
 			pw_deny(cfg, ep, slot, r, PW_REASON_FRAG_UNKNOWN);

@@ -7,7 +7,9 @@
  * re-check of established conntrack entries after a policy change, so that
  * the two can never disagree.
  *
- * Policy lookups are bounded whatever the number of rules, and flat: the
+ * Policy lookups are bounded whatever the number of rules, policies,
+ * priorities and tiers (ClusterNetworkPolicy precedence is resolved by the
+ * compiler into the entries' values, abi.h), and flat: the
  * exact keys (one port, every port of a protocol, every protocol) are in
  * the hash policy, the port ranges in the LPM policy_lpm, and a summary
  * entry per (endpoint, direction, peer) says which shapes exist, so that
@@ -55,6 +57,14 @@ static __always_inline void pw_ipcache_get(__u32 slot, const __u8 *addr,
 static __always_inline int pw_isolated(const struct pw_endpoint *ep, __u32 slot, __u8 dir)
 {
 	__u32 bit = dir == PW_DIR_EGRESS ? PW_EP_ISOLATED_EGRESS : PW_EP_ISOLATED_INGRESS;
+
+	return !!(ep->flags[slot & 1] & bit);
+}
+
+/* ClusterNetworkPolicy rules apply in dir: look up even if not isolated. */
+static __always_inline int pw_tiered(const struct pw_endpoint *ep, __u32 slot, __u8 dir)
+{
+	__u32 bit = dir == PW_DIR_EGRESS ? PW_EP_TIERED_EGRESS : PW_EP_TIERED_INGRESS;
 
 	return !!(ep->flags[slot & 1] & bit);
 }
@@ -148,6 +158,29 @@ pw_policy_lookup(const struct pw_endpoint *ep, __u32 slot, __u8 dir, __u32 peer_
 }
 
 /*
+ * The verdict of a policy lookup: the entry's (allow, or PW_POL_DENY, both
+ * tier-resolved by the compiler), or on a miss the default: drop when the
+ * endpoint is isolated, else allow (an endpoint only tiered). Returns 1
+ * (allow) or 0, with the reason and the rule.
+ */
+static __always_inline int pw_policy_verdict(const struct pw_policy_val *pv, int isolated,
+					     struct pw_decision *d)
+{
+	if (!pv) {
+		d->reason = isolated ? PW_REASON_POLICY_DENIED : PW_REASON_NOT_ISOLATED;
+		return !isolated;
+	}
+	d->rule_id = pv->rule_id;
+	if (pv->flags & PW_POL_DENY) {
+		d->reason = (pv->flags & PW_POL_DEFAULT) ? PW_REASON_POLICY_DENIED
+							 : PW_REASON_TIER_DENIED;
+		return 0;
+	}
+	d->reason = (pv->flags & PW_POL_DEFAULT) ? PW_REASON_NOT_ISOLATED : PW_REASON_NONE;
+	return 1;
+}
+
+/*
  * May ep talk to peer in dir on (proto, dport)? Returns 1 (allow) or 0, with
  * the reason and the rule. count_dns: count a DNS packet in the dns map
  * (new flows count, re-checks do not).
@@ -158,6 +191,7 @@ static __always_inline int pw_decide(const struct pw_endpoint *ep, __u32 slot, _
 {
 	struct pw_policy_val *pv;
 	struct pw_dns *dn;
+	int isolated, ok;
 
 	d->rule_id = 0;
 	slot &= 1;
@@ -168,7 +202,8 @@ static __always_inline int pw_decide(const struct pw_endpoint *ep, __u32 slot, _
 		d->reason = PW_REASON_FROM_HOST;
 		return 1;
 	}
-	if (!pw_isolated(ep, slot, dir)) {
+	isolated = pw_isolated(ep, slot, dir);
+	if (!isolated && !pw_tiered(ep, slot, dir)) {
 		d->reason = PW_REASON_NOT_ISOLATED;
 		return 1;
 	}
@@ -183,27 +218,15 @@ static __always_inline int pw_decide(const struct pw_endpoint *ep, __u32 slot, _
 			return 1;
 		}
 		pv = pw_policy_lookup(ep, slot, dir, peer->identity, proto, dport);
-		if (pv) {
-			if (dn && count_dns)
-				__sync_fetch_and_add(&dn->allowed, 1);
-			d->rule_id = pv->rule_id;
-			d->reason = PW_REASON_DNS_ALLOWED;
-			return 1;
-		}
+		ok = pw_policy_verdict(pv, isolated, d);
 		if (dn && count_dns)
-			__sync_fetch_and_add(&dn->dropped, 1);
-		d->reason = PW_REASON_DNS_DENIED;
-		return 0;
+			__sync_fetch_and_add(ok ? &dn->allowed : &dn->dropped, 1);
+		d->reason = ok ? PW_REASON_DNS_ALLOWED : PW_REASON_DNS_DENIED;
+		return ok;
 	}
 
 	pv = pw_policy_lookup(ep, slot, dir, peer->identity, proto, dport);
-	if (pv) {
-		d->rule_id = pv->rule_id;
-		d->reason = PW_REASON_NONE;
-		return 1;
-	}
-	d->reason = PW_REASON_POLICY_DENIED;
-	return 0;
+	return pw_policy_verdict(pv, isolated, d);
 }
 
 #endif

@@ -23,6 +23,16 @@
 
 #define PW_PIN_ROOT "/sys/fs/bpf/podwall"
 
+/*
+ * The version of the map layouts and meanings below. Bumped whenever a key,
+ * a value or the meaning of a flag changes, so that an agent never adopts
+ * pins written under another layout.
+ *   1: NetworkPolicy only (allow entries).
+ *   2: ClusterNetworkPolicy tiers: policy values carry PW_POL_DENY and
+ *      PW_POL_DEFAULT, endpoints PW_EP_TIERED_*, reason PW_REASON_TIER_DENIED.
+ */
+#define PW_ABI_VERSION 2
+
 /* ---------------------------------------------------------------- sizes */
 #define PW_MAX_ENDPOINTS   4096
 #define PW_MAX_IPCACHE     (256 * 1024)
@@ -80,6 +90,7 @@ enum pw_reason {
 	PW_REASON_DNS_DENIED,        /* DNS to cluster DNS, not allowed */
 	PW_REASON_FRAG_UNKNOWN,      /* non-first fragment, first one not allowed/seen */
 	PW_REASON_MALFORMED,         /* truncated or unparsable headers */
+	PW_REASON_TIER_DENIED,       /* a ClusterNetworkPolicy Deny rule matched */
 	PW_REASON_MAX,
 };
 
@@ -122,6 +133,15 @@ struct pw_config {
 #define PW_EP_NO_ANY_INGRESS   (1u << 5)
 #define PW_EP_NO_ANY_EGRESS    (1u << 6)
 #define PW_EP_NO_ANY_MASK      (PW_EP_NO_ANY_INGRESS | PW_EP_NO_ANY_EGRESS)
+/*
+ * ClusterNetworkPolicy rules select this endpoint in that direction: the
+ * datapath looks its policy up even when it is not isolated, the entries
+ * carry the tier-resolved verdict (PW_POL_DENY), and a miss means the
+ * default of the tiers below: drop when isolated (NetworkPolicy selects
+ * it), else allow.
+ */
+#define PW_EP_TIERED_INGRESS   (1u << 7)
+#define PW_EP_TIERED_EGRESS    (1u << 8)
 
 struct pw_endpoint {
 	__u32 ep_id;          /* the policy-key namespace of this pod (= ifindex) */
@@ -175,7 +195,7 @@ struct pw_ipcache_val {
 
 /* ---------------------------------------------------------------- policy */
 /*
- * The allow rules. A key's bits, in LPM match order:
+ * The policy entries. A key's bits, in LPM match order:
  *   slot(8) dir(8) pad(16) | ep_id(32) | peer(32) | proto(8) pad(8) | port(16)
  * A rule for every protocol and port ends after peer (prefixlen
  * PW_POL_PREFIX_ANY_PROTO); one for every port of a protocol ends after the
@@ -183,7 +203,25 @@ struct pw_ipcache_val {
  * range is one or more prefixes of the port bits. Peer PW_ID_ANY is the
  * explicit "any peer" key. The verdict is the longest entry that matches
  * (peer, proto, port), else the longest that matches (PW_ID_ANY, proto,
- * port); any entry allows.
+ * port); an entry allows unless its value has PW_POL_DENY.
+ *
+ * Tiers (ClusterNetworkPolicy Admin, NetworkPolicy, Baseline) are resolved
+ * by the compiler, never by a loop here: for an endpoint with
+ * PW_EP_TIERED_* in a direction it writes, for every (peer, port shape)
+ * that some rule names, the verdict of the first deciding rule in tier
+ * order over every rule that covers that cell, so that the longest
+ * matching entry carries the final verdict (allow or PW_POL_DENY) and
+ * rule. A packet costs the same few lookups whatever the number of
+ * policies, priorities and rules. PW_POL_DEFAULT marks a cell no rule
+ * decided (the tiers' default, or a Pass): rule_id is then the Pass rule or
+ * PW_RULE_NONE.
+ *
+ * A domainNames peer (egress, Accept only) is meant to be keyed as a peer
+ * identity like any other: the agent gives each distinct name set of the
+ * rules in force an identity in the CIDR-group space (PW_ID_CIDR_MIN and
+ * up), and the DNS answers it learns for those names become ipcache
+ * entries (/32, /128) with that identity, so the policy entries above
+ * need no change. Until names are learnt, such a peer matches nothing.
  *
  * Two maps with the same key and value, split by prefixlen (PW_POL_IN_HASH):
  *   policy      HASH: the exact lengths FULL, ANY_PORT and ANY_PROTO (one
@@ -229,8 +267,12 @@ struct pw_policy_key {
 
 struct pw_policy_val {
 	__u32 rule_id;    /* index into the agent's rule table (explain/monitor) */
-	__u32 flags;      /* summary entries: PW_POLSUM_* */
+	__u32 flags;      /* summary entries: PW_POLSUM_*; others: PW_POL_* */
 };
+
+#define PW_POL_DENY    (1u << 16) /* the cell's verdict is drop */
+#define PW_POL_DEFAULT (1u << 17) /* no rule decided: the tiers' default */
+#define PW_RULE_NONE   0xffffffffu /* rule_id of a cell no rule decided */
 
 #define PW_POLSUM_FULL           (1u << 0) /* single-port entries (policy) */
 #define PW_POLSUM_LPM            (1u << 1) /* port-range prefixes (policy_lpm) */

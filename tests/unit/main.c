@@ -14,6 +14,7 @@
 int suite_selector(void);
 int suite_load(void);
 int suite_errors(void);
+int suite_cnp(void);
 int suite_hostile(void);
 int suite_compile(void);
 int suite_conformance(void);
@@ -66,5 +67,6 @@ int main(int argc, char **argv)
 	fails += suite_source();
 	fails += suite_cache();
 	fails += suite_dumps();
+	fails += suite_cnp();
 	return fails ? 1 : 0;
 }

@@ -142,14 +142,14 @@ bool t_allowed(const struct pw_state *s, const char *src, const char *dst, uint1
 
 	if (!side(s, src, &a, aa) || !side(s, dst, &b, ba))
 		return false;
-	if (a && (a->flags & PW_EP_ISOLATED_EGRESS)) {
+	if (a) {
 		pw_state_ipcache_lookup(s, ba, &v);
-		if (!pw_state_policy_lookup(s, a->ep_id, PW_DIR_EGRESS, v.identity, proto, port, NULL))
+		if (!pw_state_allows(s, a, PW_DIR_EGRESS, v.identity, proto, port, NULL))
 			return false;
 	}
-	if (b && (b->flags & PW_EP_ISOLATED_INGRESS)) {
+	if (b) {
 		pw_state_ipcache_lookup(s, aa, &v);
-		if (!pw_state_policy_lookup(s, b->ep_id, PW_DIR_INGRESS, v.identity, proto, port, NULL))
+		if (!pw_state_allows(s, b, PW_DIR_INGRESS, v.identity, proto, port, NULL))
 			return false;
 	}
 	return true;

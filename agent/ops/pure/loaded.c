@@ -501,6 +501,7 @@ static const char *const reason_names[PW_REASON_MAX] = {
 	[PW_REASON_DNS_DENIED]     = "dns_denied",
 	[PW_REASON_FRAG_UNKNOWN]   = "fragment_unknown",
 	[PW_REASON_MALFORMED]      = "malformed",
+	[PW_REASON_TIER_DENIED]    = "tier_denied",
 };
 
 const char *pw_reason_name(uint8_t r)
@@ -551,6 +552,8 @@ const char *pw_reason_text(uint8_t r, uint8_t dir)
 		return "fragment whose first fragment was not allowed or not seen";
 	case PW_REASON_MALFORMED:
 		return "malformed or truncated headers";
+	case PW_REASON_TIER_DENIED:
+		return "denied by a ClusterNetworkPolicy Deny rule";
 	default:
 		return "unknown reason";
 	}

@@ -149,7 +149,7 @@ ERR_CASE(t_cnp_err_too_many_rules,
 	 "t.yaml:8: spec.egress: must have at most 25 items")
 ERR_CASE(t_cnp_err_duplicate,
 	 CNP("Admin", "1") "---\n" CNP("Baseline", "2"),
-	 "t.yaml:9: duplicate ClusterNetworkPolicy c (also defined at t.yaml:1)")
+	 "t.yaml:9: duplicate clusternetworkpolicy c (also defined at t.yaml:1)")
 ERR_CASE(t_cnp_err_api_version,
 	 "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: ClusterNetworkPolicy\n"
 	 "metadata: {name: c}\nspec: {tier: Admin, priority: 1, subject: {namespaces: {}}}\n",

@@ -49,6 +49,14 @@ $(BUILD)/podwall.bpf.o: bpf/podwall.bpf.c $(BPF_HDRS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# The same programs counting every map lookup they make (bpf/lib/common.h,
+# PW_COUNT_LOOKUPS): loaded only by the datapath tests, which bound the
+# lookups of each path (a regression check that does not depend on timing).
+$(BUILD)/podwall-count.bpf.o: bpf/podwall.bpf.c $(BPF_HDRS)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DPW_COUNT_LOOKUPS -c $< -o $@
+
 $(BUILD)/podwall.skel.h: $(BUILD)/podwall.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name podwall_bpf > $@.tmp && mv $@.tmp $@
@@ -82,7 +90,7 @@ $(BUILD)/tests/unit_tests: $(PURE_SRCS) $(UNIT_EXTRA) $(UNIT_SRCS) $(wildcard ag
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 		$(SAN_FLAGS) $(PURE_SRCS) $(UNIT_EXTRA) $(UNIT_SRCS) -lyaml -pthread -o $@
 
-$(BUILD)/tests/datapath_tests: $(AGENT_OBJS) $(DP_SRCS) $(wildcard tests/lib/*.h)
+$(BUILD)/tests/datapath_tests: $(AGENT_OBJS) $(DP_SRCS) $(wildcard tests/lib/*.h) $(BUILD)/podwall-count.bpf.o
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) $(DP_SRCS) $(AGENT_OBJS) $(LDLIBS) -o $@

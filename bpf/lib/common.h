@@ -26,6 +26,31 @@
 #include <bpf/bpf_endian.h>
 #include "podwall/abi.h"
 
+/*
+ * A test build (make datapath: build/podwall-count.bpf.o) counts every map
+ * lookup the programs make in the map pw_lookups, so that a test can bound
+ * the lookups of each path. Never defined in the object podwall loads.
+ */
+#ifdef PW_COUNT_LOOKUPS
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} pw_lookups SEC(".maps");
+
+static __always_inline void *pw_lookup_counted(void *map, const void *key)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&pw_lookups, &zero);
+
+	if (n)
+		*n += 1;
+	return bpf_map_lookup_elem(map, key);
+}
+#define bpf_map_lookup_elem(map, key) pw_lookup_counted(map, key)
+#endif
+
 #ifndef __noinline
 #define __noinline __attribute__((noinline))
 #endif

@@ -1933,6 +1933,124 @@ int suite_route(void);   /* route_tests.c */
 int suite_mapsync(void); /* mapsync_tests.c */
 int suite_engine(void);  /* engine_tests.c */
 
+/* ------------------------------------------------------ lookup counts */
+/*
+ * How many map lookups each path makes, counted by the test build of the
+ * programs (build/podwall-count.bpf.o, -DPW_COUNT_LOOKUPS, bpf/lib/common.h):
+ * not a timing, so the bound holds on any machine, and a change that adds
+ * a lookup to a path fails here. The maps are written by hand (ABI
+ * structs): A isolated for ingress with one rule (B, TCP 80), B not
+ * isolated, both with the NO_ANY bits mapsync would derive.
+ */
+#define LOOKUPS_ESTABLISHED_MAX 4  /* a packet of a tracked flow, its direction */
+#define LOOKUPS_REPLY_MAX       5  /* a reply of a tracked flow */
+#define LOOKUPS_NEW_MAX         7  /* a new flow, allowed by a rule */
+#define LOOKUPS_DENY_MAX       10  /* a new flow denied, with its event */
+
+struct counting {
+	struct bpf_object *o;
+	int from, to, count;
+};
+
+static int cnt_map(struct counting *c, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(c->o, name);
+
+	return m ? bpf_map__fd(m) : -1;
+}
+
+/* Lookups of one run of prog on pkt at ifindex; the verdict in *verdict. */
+static long cnt_run(struct counting *c, int prog, uint32_t ifindex, const struct pw_pkt *pkt,
+		    int *verdict)
+{
+	struct pw_run_out out;
+	uint32_t zero = 0;
+	uint64_t n = 0;
+
+	CHECK_EQ(bpf_map_update_elem(c->count, &zero, &n, BPF_ANY), 0);
+	CHECK_EQ(pw_test_run(prog, pkt->data, pkt->len, ifindex, 0, &out), 0);
+	CHECK_EQ(bpf_map_lookup_elem(c->count, &zero, &n), 0);
+	*verdict = out.verdict;
+	return (long)n;
+}
+
+static void t_lookup_counts(void)
+{
+	struct counting c = { 0 };
+	struct pw_config cf = { .active_slot = 0, .generation = 1 };
+	struct pw_endpoint ea = { 0 }, eb = { 0 };
+	struct pw_ipcache_key ik;
+	struct pw_ipcache_val iv = { .flags = PW_IPC_POD };
+	struct pw_policy_key pk;
+	struct pw_policy_val pv = { .rule_id = 1 };
+	struct pw_pkt syn, ack, synack, stranger;
+	uint32_t zero = 0;
+	long n_new_b, n_new_a, n_est_a, n_est_b, n_rep_a, n_rep_b, n_deny;
+	int v;
+
+	c.o = bpf_object__open_file("build/podwall-count.bpf.o", NULL);
+	CHECK(c.o != NULL);
+	if (!c.o)
+		return;
+	CHECK_EQ(bpf_object__load(c.o), 0);
+	c.from = bpf_program__fd(bpf_object__find_program_by_name(c.o, "from_pod"));
+	c.to = bpf_program__fd(bpf_object__find_program_by_name(c.o, "to_pod"));
+	c.count = cnt_map(&c, "pw_lookups");
+	CHECK(c.from >= 0 && c.to >= 0 && c.count >= 0);
+
+	CHECK_EQ(bpf_map_update_elem(cnt_map(&c, "config"), &zero, &cf, BPF_ANY), 0);
+	ea.ep_id = A.ifindex;
+	ea.identity = A.identity;
+	ea.flags[0] = PW_EP_ISOLATED_INGRESS | PW_EP_HAS_V4 | PW_EP_NO_ANY_MASK;
+	memcpy(ea.ip4, A.a4, 16);
+	eb.ep_id = B.ifindex;
+	eb.identity = B.identity;
+	eb.flags[0] = PW_EP_HAS_V4 | PW_EP_NO_ANY_MASK;
+	memcpy(eb.ip4, B.a4, 16);
+	CHECK_EQ(bpf_map_update_elem(cnt_map(&c, "endpoints"), &A.ifindex, &ea, BPF_ANY), 0);
+	CHECK_EQ(bpf_map_update_elem(cnt_map(&c, "endpoints"), &B.ifindex, &eb, BPF_ANY), 0);
+	for (int i = 0; i < 2; i++) {
+		struct pod *p = i ? &B : &A;
+
+		pw_ipcache_key_make(&ik, 0, p->a4, 128);
+		iv.identity = p->identity;
+		CHECK_EQ(bpf_map_update_elem(cnt_map(&c, "ipcache"), &ik, &iv, BPF_ANY), 0);
+	}
+	pw_policy_key_make(&pk, PW_POL_PREFIX_FULL, 0, PW_DIR_INGRESS, A.ifindex, B.identity,
+			   IPPROTO_TCP, 80);
+	CHECK_EQ(bpf_map_update_elem(cnt_map(&c, "policy"), &pk, &pv, BPF_ANY), 0);
+
+	CHECK_EQ(pw_pkt_tcp(&syn, B.a4, A.a4, 40000, 80, PW_TCPF_SYN), 0);
+	CHECK_EQ(pw_pkt_tcp(&ack, B.a4, A.a4, 40000, 80, PW_TCPF_ACK), 0);
+	CHECK_EQ(pw_pkt_tcp(&synack, A.a4, B.a4, 80, 40000, PW_TCPF_SYN | PW_TCPF_ACK), 0);
+	CHECK_EQ(pw_pkt_tcp(&stranger, IP("10.9.9.9"), A.a4, 40001, 80, PW_TCPF_SYN), 0);
+
+	n_new_b = cnt_run(&c, c.from, B.ifindex, &syn, &v);    /* B's egress: not isolated */
+	CHECK_EQ(v, TC_ACT_OK);
+	n_new_a = cnt_run(&c, c.to, A.ifindex, &syn, &v);      /* A's ingress: the rule */
+	CHECK_EQ(v, TC_ACT_OK);
+	n_rep_a = cnt_run(&c, c.from, A.ifindex, &synack, &v); /* A answers */
+	CHECK_EQ(v, TC_ACT_OK);
+	n_rep_b = cnt_run(&c, c.to, B.ifindex, &synack, &v);
+	CHECK_EQ(v, TC_ACT_OK);
+	n_est_b = cnt_run(&c, c.from, B.ifindex, &ack, &v);    /* the flow goes on */
+	CHECK_EQ(v, TC_ACT_OK);
+	n_est_a = cnt_run(&c, c.to, A.ifindex, &ack, &v);
+	CHECK_EQ(v, TC_ACT_OK);
+	n_deny = cnt_run(&c, c.to, A.ifindex, &stranger, &v);  /* no rule */
+	CHECK_EQ(v, TC_ACT_SHOT);
+
+	printf("  lookups: established %ld (from_pod) %ld (to_pod), reply %ld %ld, new %ld %ld, "
+	       "deny %ld\n", n_est_b, n_est_a, n_rep_a, n_rep_b, n_new_b, n_new_a, n_deny);
+	CHECK(n_est_a <= LOOKUPS_ESTABLISHED_MAX && n_est_b <= LOOKUPS_ESTABLISHED_MAX);
+	CHECK(n_rep_a <= LOOKUPS_REPLY_MAX && n_rep_b <= LOOKUPS_REPLY_MAX);
+	CHECK(n_new_a <= LOOKUPS_NEW_MAX && n_new_b <= LOOKUPS_NEW_MAX);
+	CHECK(n_deny <= LOOKUPS_DENY_MAX);
+	/* the counter counts: a path cannot judge without its conntrack lookup */
+	CHECK(n_est_a >= 2 && n_new_a > n_est_a && n_deny > n_new_a);
+	bpf_object__close(c.o);
+}
+
 int main(void)
 {
 	int fails;
@@ -1944,6 +2062,7 @@ int main(void)
 	}
 
 	RUN(t_verifier_accepts_every_program);
+	RUN(t_lookup_counts);
 	RUN(t_not_isolated_passes);
 	RUN(t_isolated_drops);
 	RUN(t_exact_allow);

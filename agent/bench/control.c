@@ -280,14 +280,14 @@ static int time_small_changes(struct podwall_bpf *obj, struct pw_state *st,
 	if (!st->n_ipc)
 		return 0;
 	if (cache)
-		err = pw_sync_ex(obj, st, &so, &ss); /* fills it */
+		err = pw_sync(obj, st, &so, &ss); /* fills it */
 	for (; !err && n < SMALL_CHANGES; n++) {
 		struct pw_state_ipc *e = &st->ipc[(size_t)n * 7919 % st->n_ipc];
 		uint64_t t0;
 
 		e->val.identity ^= 1;
 		t0 = pwb_now_ns();
-		err = pw_sync_ex(obj, st, &so, &ss);
+		err = pw_sync(obj, st, &so, &ss);
 		v[n] = (pwb_now_ns() - t0) / 1e6;
 		if (!err && (ss.changed != 1 || ss.cached != !!cache))
 			err = -EPROTO; /* not the change meant: the figure would lie */
@@ -395,7 +395,7 @@ static int bench_load(const char *root, size_t pods, size_t local_pods, size_t p
 		fprintf(stderr, "podwall bench: compiling %s: %s\n", dir, perr.msg);
 		goto out;
 	}
-	err = pw_sync(obj, &st, &ss);
+	err = pw_sync(obj, &st, NULL, &ss);
 	t3 = pwb_now_ns();
 	if (err) {
 		fprintf(stderr, "podwall bench: sync of %zu policies: %s\n", policies,
@@ -414,7 +414,7 @@ static int bench_load(const char *root, size_t pods, size_t local_pods, size_t p
 
 	/* the same state again: what a no-op change costs past the compile */
 	t0 = pwb_now_ns();
-	err = pw_sync(obj, &st, &ss);
+	err = pw_sync(obj, &st, NULL, &ss);
 	l->resync_ms = (pwb_now_ns() - t0) / 1e6;
 	if (!err)
 		err = time_small_changes(obj, &st, NULL, &l->change_ms);

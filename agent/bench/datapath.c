@@ -336,7 +336,7 @@ static int fill(struct podwall_bpf *obj, uint32_t ep_ifindex, const struct addrs
 	memset(&f, 0, sizeof(f));
 	err = fill_state(&f, ep_ifindex, a, entries, sz);
 	if (!err) {
-		err = pw_sync(obj, &f.st, &st);
+		err = pw_sync(obj, &f.st, NULL, &st);
 		if (err)
 			fprintf(stderr, "podwall bench: %s\n", st.error);
 	}

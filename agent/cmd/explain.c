@@ -355,9 +355,10 @@ int cmd_explain(int argc, char **argv)
 			 "local, as matrix)", o.files[0], o.n_files > 1 ? " and the other -f" : "");
 	} else {
 		struct pw_map_fds fds;
-		unsigned need = PW_PIN_BIT(PW_PIN_CONFIG) | PW_PIN_BIT(PW_PIN_ENDPOINTS) |
-				PW_PIN_BIT(PW_PIN_LOCAL_IPS) | PW_PIN_BIT(PW_PIN_IPCACHE) |
-				PW_PIN_BIT(PW_PIN_POLICY) | PW_PIN_BIT(PW_PIN_DNS);
+		struct pw_error why;
+		unsigned need = PW_PIN_BIT(PW_MAP_CONFIG) | PW_PIN_BIT(PW_MAP_ENDPOINTS) |
+				PW_PIN_BIT(PW_MAP_LOCAL_IPS) | PW_PIN_BIT(PW_MAP_IPCACHE) |
+				PW_PIN_BIT(PW_MAP_POLICY) | PW_PIN_BIT(PW_MAP_DNS);
 
 		err = pw_pins_open(o.pin_dir, need, "explain", &pins);
 		if (err) {
@@ -366,10 +367,10 @@ int cmd_explain(int argc, char **argv)
 		}
 		pins_open = true;
 		pw_pins_map_fds(&pins, &fds);
-		err = pw_sync_read_live(&fds, &cfg, &state);
+		err = pw_sync_read_live(&fds, &cfg, &state, &why);
 		if (err) {
 			fprintf(stderr, "podwall explain: reading the live maps in %s: %s\n", pins.dir,
-				strerror(-err));
+				why.msg);
 			goto out;
 		}
 		err = pw_ops_read_state(pins.dir, &names);

@@ -225,7 +225,7 @@ int cmd_monitor(int argc, char **argv)
 		return PW_EXIT_USAGE;
 	}
 
-	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_PIN_EVENTS), "monitor", &pins);
+	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_MAP_EVENTS), "monitor", &pins);
 	if (err)
 		return err == -ENOENT ? PW_EXIT_FOUND : PW_EXIT_SYSTEM;
 	if (pw_ops_state_path(pins.dir, m.state_path, sizeof(m.state_path)) == 0)
@@ -245,7 +245,7 @@ int cmd_monitor(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);
 
-	rb = ring_buffer__new(pins.fd[PW_PIN_EVENTS], on_event, &m, NULL);
+	rb = ring_buffer__new(pins.fd[PW_MAP_EVENTS], on_event, &m, NULL);
 	if (!rb) {
 		fprintf(stderr, "podwall monitor: ring buffer %s/events: %s\n", pins.dir,
 			strerror(errno));

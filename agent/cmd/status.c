@@ -48,7 +48,7 @@ static int ep_cmp(const void *a, const void *b)
 static int read_eps(const struct pw_pins *p, const struct pw_loaded *l, struct st_ep **out,
 		    size_t *n)
 {
-	int fd = p->fd[PW_PIN_ENDPOINTS];
+	int fd = p->fd[PW_MAP_ENDPOINTS];
 	struct st_ep *v = NULL;
 	size_t cap = 0;
 	uint32_t key, next, *prev = NULL;
@@ -75,8 +75,8 @@ static int read_eps(const struct pw_pins *p, const struct pw_loaded *l, struct s
 		e->ifindex = key;
 		if (bpf_map_lookup_elem(fd, &key, &e->ep))
 			continue; /* gone meanwhile */
-		if (p->fd[PW_PIN_DNS] >= 0 &&
-		    !bpf_map_lookup_elem(p->fd[PW_PIN_DNS], &e->ep.ep_id, &e->dns))
+		if (p->fd[PW_MAP_DNS] >= 0 &&
+		    !bpf_map_lookup_elem(p->fd[PW_MAP_DNS], &e->ep.ep_id, &e->dns))
 			e->has_dns = true;
 		e->name = pw_ld_ep_by_ifindex(l, key);
 		if (e->name && e->name->ep_id != e->ep.ep_id)
@@ -168,7 +168,7 @@ int cmd_status(int argc, char **argv)
 	struct pw_loaded names = { 0 };
 	struct pw_config cfg;
 	struct pw_counter *ctr = NULL;
-	struct pw_map_fill fill[PW_PIN_MAX];
+	struct pw_map_fill fill[PW_MAP_MAX];
 	struct pw_live_count live;
 	struct st_ep *eps = NULL;
 	char state_path[PATH_MAX] = "", buf[64], buf2[64];
@@ -208,7 +208,7 @@ int cmd_status(int argc, char **argv)
 		return PW_EXIT_USAGE;
 	}
 
-	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_PIN_CONFIG) | PW_PIN_BIT(PW_PIN_ENDPOINTS),
+	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_MAP_CONFIG) | PW_PIN_BIT(PW_MAP_ENDPOINTS),
 			   "status", &pins);
 	if (err)
 		return err == -ENOENT ? PW_EXIT_FOUND : PW_EXIT_SYSTEM;
@@ -231,10 +231,10 @@ int cmd_status(int argc, char **argv)
 		goto out;
 	if (pw_pins_counters(&pins, ctr))
 		memset(ctr, 0, sizeof(*ctr) * PW_COUNTERS_MAX);
-	for (int m = 0; m < PW_PIN_MAX; m++)
-		pw_pins_fill(&pins, (enum pw_pin_map)m, cfg.active_slot & 1, &fill[m]);
+	for (int m = 0; m < PW_MAP_MAX; m++)
+		pw_pins_fill(&pins, (enum pw_map)m, cfg.active_slot & 1, &fill[m]);
 	lerr = pw_pins_live_count(&pins, &live);
-	split = pins.fd[PW_PIN_IPCACHE_LPM] >= 0 && pins.fd[PW_PIN_POLICY_LPM] >= 0;
+	split = pins.fd[PW_MAP_IPCACHE_LPM] >= 0 && pins.fd[PW_MAP_POLICY_LPM] >= 0;
 	for (size_t i = 0; i < n_eps; i++)
 		n_audit += !!(eps[i].ep.flags[cfg.active_slot & 1] & PW_EP_AUDIT);
 
@@ -304,12 +304,12 @@ int cmd_status(int argc, char **argv)
 			json_array_append_new(ja, x);
 		}
 		json_object_set_new(o, "endpoints", ja);
-		for (int m = 0; m < PW_PIN_MAX; m++) {
+		for (int m = 0; m < PW_MAP_MAX; m++) {
 			json_t *x = json_object();
 
 			if (pins.fd[m] < 0)
 				continue;
-			json_object_set_new(x, "map", json_string(pw_pin_names[m]));
+			json_object_set_new(x, "map", json_string(pw_map_names[m]));
 			json_object_set_new(x, "type", json_string(map_type_name(fill[m].type)));
 			json_object_set_new(x, "capacity", json_integer(fill[m].max_entries));
 			if (fill[m].counted)
@@ -317,7 +317,7 @@ int cmd_status(int argc, char **argv)
 			if (fill[m].counted && fill[m].slotted)
 				json_object_set_new(x, "live_slot_entries",
 						    json_integer((json_int_t)fill[m].live_slot));
-			if (fill[m].counted && m == PW_PIN_POLICY)
+			if (fill[m].counted && m == PW_MAP_POLICY)
 				json_object_set_new(x, "live_slot_summaries",
 						    json_integer((json_int_t)fill[m].summaries));
 			json_array_append_new(jm, x);
@@ -398,19 +398,19 @@ int cmd_status(int argc, char **argv)
 		printf("(no endpoints)\n");
 
 	printf("\n%-12s %-13s %10s %10s %7s\n", "MAP", "TYPE", "ENTRIES", "CAPACITY", "FILL");
-	for (int m = 0; m < PW_PIN_MAX; m++) {
+	for (int m = 0; m < PW_MAP_MAX; m++) {
 		const struct pw_map_fill *f = &fill[m];
 
 		if (pins.fd[m] < 0) {
-			printf("%-12s (not pinned)\n", pw_pin_names[m]);
+			printf("%-12s (not pinned)\n", pw_map_names[m]);
 			continue;
 		}
 		if (f->type == BPF_MAP_TYPE_RINGBUF) {
-			printf("%-12s %-13s %10s %10u %7s  (bytes)\n", pw_pin_names[m],
+			printf("%-12s %-13s %10s %10u %7s  (bytes)\n", pw_map_names[m],
 			       map_type_name(f->type), "-", f->max_entries, "-");
 			continue;
 		}
-		printf("%-12s %-13s %10llu %10u %6.1f%%", pw_pin_names[m], map_type_name(f->type),
+		printf("%-12s %-13s %10llu %10u %6.1f%%", pw_map_names[m], map_type_name(f->type),
 		       (unsigned long long)f->entries, f->max_entries,
 		       f->max_entries ? 100.0 * (double)f->entries / f->max_entries : 0.0);
 		if (f->counted && f->slotted && f->summaries)

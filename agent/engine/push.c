@@ -70,10 +70,12 @@ int pw_engine_sync(struct pw_engine *e, const struct pw_state *st, struct pw_pus
 	sopts.cfg_flags = e->cfg.audit ? PW_CFG_AUDIT_ALL : 0;
 	sopts.cache = e->sync_cache;
 	pw_engine_lock(e, true);
-	err = pw_sync_ex(e->obj, st, &sopts, &res->sync);
+	err = pw_sync(e->obj, st, &sopts, &res->sync);
 	pw_engine_lock(e, false);
 	res->did_sync = true;
 	res->sync_ms = ms_since(t0);
+	if (res->sync.warning[0])
+		pw_engine_log(e, "warning: %s", res->sync.warning);
 	if (err) {
 		pw_engine_log(e, "%s", res->sync.error[0] ? res->sync.error : strerror(-err));
 		if (!res->sync.switched)

@@ -32,30 +32,10 @@
 #include <stdint.h>
 #include "podwall/abi.h"
 #include "state.h"
+#include "kernel/maps.h"
 
 struct podwall_bpf;
-
-/* The maps a sync touches, as file descriptors (owned by the caller). */
-struct pw_map_fds {
-	int config;
-	int endpoints;
-	int local_ips;
-	int ipcache;
-	int policy;
-	int dns;
-};
-
-enum pw_sync_map {
-	PW_SM_ENDPOINTS = 0,
-	PW_SM_LOCAL_IPS,
-	PW_SM_IPCACHE,
-	PW_SM_POLICY,
-	PW_SM_DNS,
-	PW_SM_CONFIG,
-	PW_SM_MAX,
-};
-
-extern const char *const pw_sync_map_names[PW_SM_MAX];
+struct pw_error;
 
 struct pw_sync_count {
 	size_t added;
@@ -65,11 +45,13 @@ struct pw_sync_count {
 
 /*
  * What a sync did. The counts are logical: the desired state compared with
- * the state that was in force before (live slot), per map; all zero when
- * nothing had to change. writes/deletes are the map operations performed.
+ * the state that was in force before (live slot), per map (an ipcache or
+ * policy entry counts under PW_MAP_IPCACHE or PW_MAP_POLICY wherever it
+ * lives; config's is the switch); all zero when nothing had to change.
+ * writes/deletes are the map operations performed.
  */
 struct pw_sync_stats {
-	struct pw_sync_count map[PW_SM_MAX];
+	struct pw_sync_count map[PW_MAP_MAX];
 	size_t   added, changed, removed;    /* sums over map[] */
 	size_t   writes, deletes;            /* map update/delete calls */
 	uint32_t generation;                 /* in force after the call */
@@ -77,6 +59,7 @@ struct pw_sync_stats {
 	bool     switched;                   /* config was written */
 	bool     cached;                     /* ipcache/policy not read back: the cache had them */
 	char     error[512];                 /* on failure: what failed, with what */
+	char     warning[512];               /* what it noticed and went on with ("; ") */
 };
 
 /*
@@ -111,58 +94,29 @@ struct pw_sync_opts {
 };
 
 /*
- * The LPM halves of ipcache and policy (abi.h: ipcache/policy are hashes of
- * the exact keys, ipcache_lpm/policy_lpm hold the prefixes). Kept apart
- * from pw_map_fds so that code which fills a pw_map_fds by hand (e.g. from
- * pins) keeps working: the plain pw_sync_fds and pw_sync_read_live find
- * the LPM halves themselves (pw_map_fds_lpm_find).
+ * Reconcile the maps of fds with desired. The one entry point of a sync;
+ * fds needs config, endpoints, local_ips, ipcache, policy and dns, and the
+ * LPM halves of ipcache and policy (found when -1: pw_map_fds_find_lpm).
+ * Returns 0 (st filled), or a negative errno with st->error set: -ENOSPC
+ * when the change does not fit a map (nothing written at all), -EINVAL for
+ * an ABI mismatch or a malformed desired entry, or the errno of a failed
+ * map operation. st may be NULL; opts may be NULL (no cache, config flags
+ * kept).
  */
-struct pw_map_fds_lpm {
-	int  ipcache_lpm;
-	int  policy_lpm;
-	bool owned;      /* opened by pw_map_fds_lpm_find: close them */
-};
-
-/* Fill fds from the skeleton's maps. -ENOTSUP if built without a skeleton. */
-int pw_map_fds_from_obj(struct podwall_bpf *obj, struct pw_map_fds *fds);
-int pw_map_fds_lpm_from_obj(struct podwall_bpf *obj, struct pw_map_fds_lpm *l);
-
-/*
- * Find the LPM halves that go with fds->ipcache and fds->policy: the maps
- * named ipcache_lpm and policy_lpm of a BPF program that uses fds->policy
- * (the attached datapath), else of the same BTF object (loaded together).
- * If fds->policy is itself an LPM (maps of a podwall from before the split),
- * there are none: l gets -1s and 0 is returned. -ENOENT if not found, or a
- * negative errno. Close with pw_map_fds_lpm_close.
- */
-int pw_map_fds_lpm_find(const struct pw_map_fds *fds, struct pw_map_fds_lpm *l);
-void pw_map_fds_lpm_close(struct pw_map_fds_lpm *l);
-
-/*
- * Reconcile. Returns 0 (st filled), or a negative errno with st->error set:
- * -ENOSPC when the change does not fit a map (nothing written at all),
- * -EINVAL for an ABI mismatch or a malformed desired entry, or the errno of a
- * failed map operation. st may be NULL.
- */
+int pw_sync_maps(const struct pw_map_fds *fds, const struct pw_state *desired,
+		 const struct pw_sync_opts *opts, struct pw_sync_stats *st);
+/* pw_sync_maps over the maps of a BPF object (pw_map_fds_from_obj). */
 int pw_sync(struct podwall_bpf *obj, const struct pw_state *desired,
-	    struct pw_sync_stats *st);
-int pw_sync_ex(struct podwall_bpf *obj, const struct pw_state *desired,
-	       const struct pw_sync_opts *opts, struct pw_sync_stats *st);
-int pw_sync_fds(const struct pw_map_fds *fds, const struct pw_state *desired,
-		const struct pw_sync_opts *opts, struct pw_sync_stats *st);
-int pw_sync_fds2(const struct pw_map_fds *fds, const struct pw_map_fds_lpm *lfds,
-		 const struct pw_state *desired, const struct pw_sync_opts *opts,
-		 struct pw_sync_stats *st);
+	    const struct pw_sync_opts *opts, struct pw_sync_stats *st);
 
 /*
  * Read back what is live: config, and the live slot as a pw_state (slot 0 in
  * keys, endpoint flags/dns_flags of the live slot, ns/name empty, ids/rules
- * empty). For status. out is zeroed by the caller, freed with pw_state_free.
+ * empty). For status and explain. out is zeroed by the caller, freed with
+ * pw_state_free. 0, or a negative errno with why set.
  */
-int pw_sync_read_live(const struct pw_map_fds *fds, struct pw_config *cfg,
-		      struct pw_state *out);
-int pw_sync_read_live2(const struct pw_map_fds *fds, const struct pw_map_fds_lpm *lfds,
-		       struct pw_config *cfg, struct pw_state *out);
+int pw_sync_read_live(const struct pw_map_fds *fds, struct pw_config *cfg, struct pw_state *out,
+		      struct pw_error *why);
 
 /* One line: "12 added, 1 changed, 3 removed" (totals). */
 void pw_sync_stats_summary(const struct pw_sync_stats *st, char *buf, size_t len);

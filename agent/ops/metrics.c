@@ -44,7 +44,7 @@ static struct {
 	struct timespec     state_mtime;
 	struct pw_loaded    names;
 	bool                have_names;
-	struct pw_map_fill  fill[PW_PIN_MAX];
+	struct pw_map_fill  fill[PW_MAP_MAX];
 	struct pw_live_count live;         /* the policy set in force, counted logically */
 	int                 live_err;
 	uint64_t            fill_at;
@@ -340,17 +340,17 @@ static void render(struct buf *b)
 	/* DNS, per pod */
 	header(b, "podwall_dns_packets_total", "counter",
 	       "DNS packets from a pod to the cluster DNS on port 53, allowed or dropped.");
-	if (M.pins.fd[PW_PIN_DNS] >= 0) {
+	if (M.pins.fd[PW_MAP_DNS] >= 0) {
 		uint32_t key, next, *prev = NULL;
 		struct pw_dns d;
 
-		while (!bpf_map_get_next_key(M.pins.fd[PW_PIN_DNS], prev, &next)) {
+		while (!bpf_map_get_next_key(M.pins.fd[PW_MAP_DNS], prev, &next)) {
 			const struct pw_ld_ep *ep;
 			char id[32];
 
 			key = next;
 			prev = &key;
-			if (bpf_map_lookup_elem(M.pins.fd[PW_PIN_DNS], &key, &d))
+			if (bpf_map_lookup_elem(M.pins.fd[PW_MAP_DNS], &key, &d))
 				continue;
 			ep = M.have_names ? pw_ld_ep_by_id(&M.names, key) : NULL;
 			snprintf(id, sizeof(id), "ep-%u", key);
@@ -365,8 +365,8 @@ static void render(struct buf *b)
 
 	/* maps */
 	if (!M.fill_at || now - M.fill_at > FILL_CACHE_NS) {
-		for (int m = 0; m < PW_PIN_MAX; m++)
-			pw_pins_fill(&M.pins, (enum pw_pin_map)m, cfg.active_slot & 1, &M.fill[m]);
+		for (int m = 0; m < PW_MAP_MAX; m++)
+			pw_pins_fill(&M.pins, (enum pw_map)m, cfg.active_slot & 1, &M.fill[m]);
 		M.live_err = pw_pins_live_count(&M.pins, &M.live);
 		M.fill_at = now;
 	}
@@ -387,31 +387,31 @@ static void render(struct buf *b)
 	header(b, "podwall_map_entries", "gauge",
 	       "Entries in each BPF map (ipcache, policy and their LPM halves: both slots; "
 	       "policy: its summaries too).");
-	for (int m = 0; m < PW_PIN_MAX; m++)
+	for (int m = 0; m < PW_MAP_MAX; m++)
 		if (M.pins.fd[m] >= 0 && M.fill[m].counted)
-			bprintf(b, "podwall_map_entries{map=\"%s\"} %llu\n", pw_pin_names[m],
+			bprintf(b, "podwall_map_entries{map=\"%s\"} %llu\n", pw_map_names[m],
 				(unsigned long long)M.fill[m].entries);
 	header(b, "podwall_map_live_slot_entries", "gauge",
 	       "Entries of the live slot in each slotted BPF map (policy: its summaries too).");
-	for (int m = 0; m < PW_PIN_MAX; m++)
+	for (int m = 0; m < PW_MAP_MAX; m++)
 		if (M.pins.fd[m] >= 0 && M.fill[m].counted && M.fill[m].slotted)
 			bprintf(b, "podwall_map_live_slot_entries{map=\"%s\"} %llu\n",
-				pw_pin_names[m], (unsigned long long)M.fill[m].live_slot);
-	if (M.pins.fd[PW_PIN_POLICY] >= 0 && M.fill[PW_PIN_POLICY].counted) {
+				pw_map_names[m], (unsigned long long)M.fill[m].live_slot);
+	if (M.pins.fd[PW_MAP_POLICY] >= 0 && M.fill[PW_MAP_POLICY].counted) {
 		header(b, "podwall_policy_summaries", "gauge",
 		       "Summary entries of the live slot in map policy: datapath lookup hints, "
 		       "one per (endpoint, direction, peer), not rules.");
 		bprintf(b, "podwall_policy_summaries %llu\n",
-			(unsigned long long)M.fill[PW_PIN_POLICY].summaries);
+			(unsigned long long)M.fill[PW_MAP_POLICY].summaries);
 	}
 	header(b, "podwall_map_capacity", "gauge",
 	       "Capacity of each BPF map (max_entries; the events ring buffer: bytes).");
-	for (int m = 0; m < PW_PIN_MAX; m++)
+	for (int m = 0; m < PW_MAP_MAX; m++)
 		if (M.pins.fd[m] >= 0)
-			bprintf(b, "podwall_map_capacity{map=\"%s\"} %u\n", pw_pin_names[m],
+			bprintf(b, "podwall_map_capacity{map=\"%s\"} %u\n", pw_map_names[m],
 				M.fill[m].max_entries);
-	if (M.pins.fd[PW_PIN_ENDPOINTS] >= 0 && M.fill[PW_PIN_ENDPOINTS].counted)
-		n_eps = M.fill[PW_PIN_ENDPOINTS].entries;
+	if (M.pins.fd[PW_MAP_ENDPOINTS] >= 0 && M.fill[PW_MAP_ENDPOINTS].counted)
+		n_eps = M.fill[PW_MAP_ENDPOINTS].entries;
 	header(b, "podwall_endpoints", "gauge", "Local pods the datapath enforces for.");
 	bprintf(b, "podwall_endpoints %llu\n", (unsigned long long)n_eps);
 
@@ -517,7 +517,7 @@ int pw_metrics_start(const char *pin_dir)
 		fprintf(stderr, "podwall agent: --metrics %s: %s\n", M.spec, why);
 		return -EINVAL;
 	}
-	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_PIN_CONFIG) | PW_PIN_BIT(PW_PIN_COUNTERS),
+	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_MAP_CONFIG) | PW_PIN_BIT(PW_MAP_COUNTERS),
 			   "agent", &M.pins);
 	if (err)
 		return err == -EINVAL ? -EIO : err;

@@ -9,25 +9,10 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "model.h" /* struct pw_error */
 #include "kernel/netns.h"
 #include "kernel/mapsync.h"
 #include "ops/pins.h"
-
-const char *const pw_pin_names[PW_PIN_MAX] = {
-	[PW_PIN_CONFIG]    = "config",
-	[PW_PIN_ENDPOINTS] = "endpoints",
-	[PW_PIN_LOCAL_IPS] = "local_ips",
-	[PW_PIN_IPCACHE]   = "ipcache",
-	[PW_PIN_IPCACHE_LPM] = "ipcache_lpm",
-	[PW_PIN_POLICY]    = "policy",
-	[PW_PIN_POLICY_LPM] = "policy_lpm",
-	[PW_PIN_DNS]       = "dns",
-	[PW_PIN_CONNTRACK] = "conntrack",
-	[PW_PIN_FRAGS]     = "frags",
-	[PW_PIN_COUNTERS]  = "counters",
-	[PW_PIN_EVENTS]    = "events",
-	[PW_PIN_RATELIMIT] = "ratelimit",
-};
 
 int pw_pins_default_dir(const char *pin_dir, char *buf, size_t len)
 {
@@ -44,15 +29,15 @@ int pw_pins_open(const char *pin_dir, unsigned need, const char *prog, struct pw
 	char path[PATH_MAX + 32];
 	int err;
 
-	for (int i = 0; i < PW_PIN_MAX; i++)
+	for (int i = 0; i < PW_MAP_MAX; i++)
 		p->fd[i] = -1;
 	err = pw_pins_default_dir(pin_dir, p->dir, sizeof(p->dir));
 	if (err) {
 		fprintf(stderr, "podwall %s: pin dir: %s\n", prog, strerror(-err));
 		return err;
 	}
-	for (int i = 0; i < PW_PIN_MAX; i++) {
-		snprintf(path, sizeof(path), "%s/%s", p->dir, pw_pin_names[i]);
+	for (int i = 0; i < PW_MAP_MAX; i++) {
+		snprintf(path, sizeof(path), "%s/%s", p->dir, pw_map_names[i]);
 		p->fd[i] = bpf_obj_get(path);
 		if (p->fd[i] >= 0 || !(need & PW_PIN_BIT(i)))
 			continue;
@@ -71,7 +56,7 @@ int pw_pins_open(const char *pin_dir, unsigned need, const char *prog, struct pw
 
 void pw_pins_close(struct pw_pins *p)
 {
-	for (int i = 0; i < PW_PIN_MAX; i++) {
+	for (int i = 0; i < PW_MAP_MAX; i++) {
 		if (p->fd[i] >= 0)
 			close(p->fd[i]);
 		p->fd[i] = -1;
@@ -80,19 +65,8 @@ void pw_pins_close(struct pw_pins *p)
 
 void pw_pins_map_fds(const struct pw_pins *p, struct pw_map_fds *fds)
 {
-	fds->config = p->fd[PW_PIN_CONFIG];
-	fds->endpoints = p->fd[PW_PIN_ENDPOINTS];
-	fds->local_ips = p->fd[PW_PIN_LOCAL_IPS];
-	fds->ipcache = p->fd[PW_PIN_IPCACHE];
-	fds->policy = p->fd[PW_PIN_POLICY];
-	fds->dns = p->fd[PW_PIN_DNS];
-}
-
-void pw_pins_map_fds_lpm(const struct pw_pins *p, struct pw_map_fds_lpm *l)
-{
-	l->ipcache_lpm = p->fd[PW_PIN_IPCACHE_LPM];
-	l->policy_lpm = p->fd[PW_PIN_POLICY_LPM];
-	l->owned = false; /* the pins' own descriptors: pw_pins_close closes them */
+	for (int m = 0; m < PW_MAP_MAX; m++)
+		fds->fd[m] = p->fd[m]; /* the pins' own: pw_pins_close closes them */
 }
 
 int pw_pins_config(const struct pw_pins *p, struct pw_config *cfg)
@@ -100,9 +74,9 @@ int pw_pins_config(const struct pw_pins *p, struct pw_config *cfg)
 	uint32_t zero = 0;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if (p->fd[PW_PIN_CONFIG] < 0)
+	if (p->fd[PW_MAP_CONFIG] < 0)
 		return -ENOENT;
-	if (bpf_map_lookup_elem(p->fd[PW_PIN_CONFIG], &zero, cfg))
+	if (bpf_map_lookup_elem(p->fd[PW_MAP_CONFIG], &zero, cfg))
 		return -errno;
 	return 0;
 }
@@ -113,7 +87,7 @@ int pw_pins_counters(const struct pw_pins *p, struct pw_counter *out)
 	struct pw_counter *v;
 
 	memset(out, 0, sizeof(*out) * PW_COUNTERS_MAX);
-	if (p->fd[PW_PIN_COUNTERS] < 0)
+	if (p->fd[PW_MAP_COUNTERS] < 0)
 		return -ENOENT;
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
@@ -121,7 +95,7 @@ int pw_pins_counters(const struct pw_pins *p, struct pw_counter *out)
 	if (!v)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < PW_COUNTERS_MAX; i++) {
-		if (bpf_map_lookup_elem(p->fd[PW_PIN_COUNTERS], &i, v)) {
+		if (bpf_map_lookup_elem(p->fd[PW_MAP_COUNTERS], &i, v)) {
 			int err = -errno;
 
 			free(v);
@@ -143,14 +117,14 @@ int pw_pins_pending_suppressed(const struct pw_pins *p, uint64_t *n)
 	uint32_t zero = 0;
 
 	*n = 0;
-	if (p->fd[PW_PIN_RATELIMIT] < 0)
+	if (p->fd[PW_MAP_RATELIMIT] < 0)
 		return -ENOENT;
 	if (ncpu <= 0)
 		return -EINVAL;
 	v = calloc((size_t)ncpu, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(p->fd[PW_PIN_RATELIMIT], &zero, v)) {
+	if (bpf_map_lookup_elem(p->fd[PW_MAP_RATELIMIT], &zero, v)) {
 		int err = -errno;
 
 		free(v);
@@ -162,7 +136,7 @@ int pw_pins_pending_suppressed(const struct pw_pins *p, uint64_t *n)
 	return 0;
 }
 
-int pw_pins_fill(const struct pw_pins *p, enum pw_pin_map m, uint32_t live_slot,
+int pw_pins_fill(const struct pw_pins *p, enum pw_map m, uint32_t live_slot,
 		 struct pw_map_fill *out)
 {
 	struct bpf_map_info info;
@@ -194,8 +168,8 @@ int pw_pins_fill(const struct pw_pins *p, enum pw_pin_map m, uint32_t live_slot,
 	}
 	if (!info.key_size)
 		return 0;
-	out->slotted = (m == PW_PIN_IPCACHE || m == PW_PIN_IPCACHE_LPM || m == PW_PIN_POLICY ||
-			m == PW_PIN_POLICY_LPM) && info.key_size > 4;
+	out->slotted = (m == PW_MAP_IPCACHE || m == PW_MAP_IPCACHE_LPM || m == PW_MAP_POLICY ||
+			m == PW_MAP_POLICY_LPM) && info.key_size > 4;
 	key = calloc(1, info.key_size);
 	next = calloc(1, info.key_size);
 	if (!key || !next) {
@@ -217,7 +191,7 @@ int pw_pins_fill(const struct pw_pins *p, enum pw_pin_map m, uint32_t live_slot,
 
 			out->live_slot++;
 			memcpy(&plen, next, sizeof(plen));
-			if (m == PW_PIN_POLICY && plen == PW_POL_PREFIX_SUMMARY)
+			if (m == PW_MAP_POLICY && plen == PW_POL_PREFIX_SUMMARY)
 				out->summaries++;
 		}
 		t = key;
@@ -236,22 +210,21 @@ out:
 int pw_pins_live_count(const struct pw_pins *p, struct pw_live_count *out)
 {
 	struct pw_map_fds fds;
-	struct pw_map_fds_lpm l;
 	struct pw_state live = { 0 };
 	struct pw_config cfg;
+	struct pw_error why;
 	bool split;
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	pw_pins_map_fds(p, &fds);
-	pw_pins_map_fds_lpm(p, &l);
 	/* without both LPM pins the maps are an old podwall's: everything is in the two */
-	split = l.ipcache_lpm >= 0 && l.policy_lpm >= 0;
-	if (!split)
-		l.ipcache_lpm = l.policy_lpm = -1;
-	err = pw_sync_read_live2(&fds, &l, &cfg, &live);
-	if (err)
+	split = fds.fd[PW_MAP_IPCACHE_LPM] >= 0 && fds.fd[PW_MAP_POLICY_LPM] >= 0;
+	err = pw_sync_read_live(&fds, &cfg, &live, &why);
+	if (err) {
+		fprintf(stderr, "podwall: %s\n", why.msg);
 		return err;
+	}
 	out->slot = cfg.active_slot;
 	out->generation = cfg.generation;
 	/* which half an entry lives in is the writers' rule (abi.h), from its prefixlen */

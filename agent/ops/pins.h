@@ -13,35 +13,15 @@
 #include <stdint.h>
 #include "podwall/abi.h"
 
-struct pw_map_fds;
-struct pw_map_fds_lpm;
-
-enum pw_pin_map {
-	PW_PIN_CONFIG = 0,
-	PW_PIN_ENDPOINTS,
-	PW_PIN_LOCAL_IPS,
-	PW_PIN_IPCACHE,
-	PW_PIN_IPCACHE_LPM,  /* the prefixes of ipcache (abi.h); absent in pins of an old podwall */
-	PW_PIN_POLICY,
-	PW_PIN_POLICY_LPM,   /* the port-range prefixes of policy */
-	PW_PIN_DNS,
-	PW_PIN_CONNTRACK,
-	PW_PIN_FRAGS,
-	PW_PIN_COUNTERS,
-	PW_PIN_EVENTS,
-	PW_PIN_RATELIMIT,
-	PW_PIN_MAX,
-};
-
-extern const char *const pw_pin_names[PW_PIN_MAX];
+#include "kernel/maps.h" /* enum pw_map: the pins are named by pw_map_names */
 
 struct pw_pins {
 	char dir[PATH_MAX];
-	int  fd[PW_PIN_MAX];   /* -1 if not pinned */
+	int  fd[PW_MAP_MAX];   /* -1 if not pinned */
 };
 
 #define PW_PIN_BIT(m) (1u << (m))
-#define PW_PINS_ALL   ((1u << PW_PIN_MAX) - 1)
+#define PW_PINS_ALL   ((1u << PW_MAP_MAX) - 1)
 
 /*
  * Open the maps of pin_dir (NULL: the default pin dir of this network
@@ -55,9 +35,9 @@ void pw_pins_close(struct pw_pins *p);
 /* Resolve NULL to the default pin dir of this network namespace. */
 int pw_pins_default_dir(const char *pin_dir, char *buf, size_t len);
 
+/* The pinned maps as a set of fds (-1 where not pinned: e.g. the LPM halves
+ * in pins of a podwall from before the split). */
 void pw_pins_map_fds(const struct pw_pins *p, struct pw_map_fds *fds);
-/* The pinned LPM halves (-1 where not pinned: maps of a podwall from before the split). */
-void pw_pins_map_fds_lpm(const struct pw_pins *p, struct pw_map_fds_lpm *l);
 
 int pw_pins_config(const struct pw_pins *p, struct pw_config *cfg);
 /* out[PW_COUNTERS_MAX], summed over CPUs */
@@ -81,12 +61,12 @@ struct pw_map_fill {
  * Capacity and a raw count of the entries of map m (walks the keys): what
  * the map holds against max_entries, whatever the entries mean.
  */
-int pw_pins_fill(const struct pw_pins *p, enum pw_pin_map m, uint32_t live_slot,
+int pw_pins_fill(const struct pw_pins *p, enum pw_map m, uint32_t live_slot,
 		 struct pw_map_fill *out);
 
 /*
  * The policy set in force, counted logically: the live slot read back as
- * one state (pw_sync_read_live2), so that a rule counts once wherever it
+ * one state (pw_sync_read_live), so that a rule counts once wherever it
  * lives (hash or LPM half) and the policy summaries do not count. [0] is the
  * entries that live in the hash half, [1] those in the LPM half.
  */

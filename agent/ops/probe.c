@@ -118,7 +118,7 @@ int pw_probe_load(struct pw_probe *p, const struct pw_state *s, uint32_t cfg_fla
 	/* allowed flows report events too only when traced: matrix wants verdicts, fast */
 	so.cfg_mask = PW_CFG_AUDIT_ALL | PW_CFG_EVENTS_ALLOW;
 	so.cfg_flags = (cfg_flags & PW_CFG_AUDIT_ALL) | (trace ? PW_CFG_EVENTS_ALLOW : 0);
-	err = pw_sync_ex(p->obj, s, &so, &st);
+	err = pw_sync(p->obj, s, &so, &st);
 	if (err) {
 		fprintf(stderr, "%s: loading %s: %s\n", p->who, what,
 			st.error[0] ? st.error : strerror(-err));

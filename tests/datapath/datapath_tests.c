@@ -1350,7 +1350,7 @@ static void unsplit_upgrade(struct podwall_bpf *a)
 	s.n_eps = 1;
 	s.pol = &pol;
 	s.n_pol = 1;
-	CHECK_EQ(pw_sync(a, &s, &st), 0);
+	CHECK_EQ(pw_sync(a, &s, NULL, &st), 0);
 	CHECK_EQ(st.slot, 1);
 	k1 = k;
 	k1.slot = 1;
@@ -1359,13 +1359,13 @@ static void unsplit_upgrade(struct podwall_bpf *a)
 	if (prog >= 0)
 		close(prog);
 	/* the old programs are gone: the same state, split alone */
-	CHECK_EQ(pw_sync(a, &s, &st), 0);
+	CHECK_EQ(pw_sync(a, &s, NULL, &st), 0);
 	CHECK(st.switched);
 	CHECK_EQ(st.slot, 0);
 	CHECK_EQ(bpf_map__lookup_elem(a->maps.policy, &k, sizeof(k), &got, sizeof(got), 0), 0);
 	CHECK(bpf_map__lookup_elem(a->maps.policy_lpm, &k, sizeof(k), &got, sizeof(got), 0));
 	/* and then it stays as it is */
-	CHECK_EQ(pw_sync(a, &s, &st), 0);
+	CHECK_EQ(pw_sync(a, &s, NULL, &st), 0);
 	CHECK(!st.switched);
 }
 
@@ -1723,7 +1723,8 @@ static void t_split_sync_matches_lookup(void)
 	struct pw_state_pol *pol = calloc(800, sizeof(*pol));
 	struct pw_sync_stats st;
 	struct pw_map_fds fds;
-	struct pw_map_fds_lpm lfds, found;
+	struct pw_error why;
+	bool opened[2];
 	uint16_t sport = 20000;
 	size_t n_ipc = 0;
 
@@ -1769,7 +1770,7 @@ static void t_split_sync_matches_lookup(void)
 	for (int round = 0; round < 2; round++) {
 		s.pol = pol;
 		s.n_pol = random_policy(pol, round ? 250 : 800);
-		CHECK_EQ(pw_sync(obj, &s, &st), 0);
+		CHECK_EQ(pw_sync(obj, &s, NULL, &st), 0);
 		if (check_failed_now) {
 			snprintf(check_why + strlen(check_why), sizeof(check_why) - strlen(check_why),
 				 ": %.200s", st.error);
@@ -1808,8 +1809,7 @@ static void t_split_sync_matches_lookup(void)
 		struct pw_config c;
 		memset(&back, 0, sizeof(back));
 		CHECK_EQ(pw_map_fds_from_obj(obj, &fds), 0);
-		CHECK_EQ(pw_map_fds_lpm_from_obj(obj, &lfds), 0);
-		CHECK_EQ(pw_sync_read_live2(&fds, &lfds, &c, &back), 0);
+		CHECK_EQ(pw_sync_read_live(&fds, &c, &back, &why), 0);
 		CHECK_EQ(back.n_pol, s.n_pol);
 		CHECK_EQ(back.n_ipc, s.n_ipc);
 		if (back.n_pol == s.n_pol)
@@ -1821,18 +1821,20 @@ static void t_split_sync_matches_lookup(void)
 		pw_state_free(&back);
 		/* the same, finding the LPM halves from the hash halves alone */
 		memset(&back, 0, sizeof(back));
-		CHECK_EQ(pw_sync_read_live(&fds, &c, &back), 0);
+		fds.fd[PW_MAP_IPCACHE_LPM] = fds.fd[PW_MAP_POLICY_LPM] = -1;
+		CHECK_EQ(pw_sync_read_live(&fds, &c, &back, &why), 0);
 		CHECK_EQ(back.n_pol, s.n_pol);
 		pw_state_free(&back);
 		/* a second sync of the same state changes nothing */
-		CHECK_EQ(pw_sync(obj, &s, &st), 0);
+		CHECK_EQ(pw_sync(obj, &s, NULL, &st), 0);
 		CHECK(!st.switched);
 		CHECK_EQ(st.writes + st.deletes, 0);
 	}
 
 	/* the LPM halves are found from the program that uses the hash halves */
 	CHECK_EQ(pw_map_fds_from_obj(obj, &fds), 0);
-	CHECK_EQ(pw_map_fds_lpm_find(&fds, &found), 0);
+	fds.fd[PW_MAP_IPCACHE_LPM] = fds.fd[PW_MAP_POLICY_LPM] = -1;
+	CHECK_EQ(pw_map_fds_find_lpm(&fds, opened), 2);
 	if (!check_failed_now) {
 		struct bpf_map_info a1, a2, b1, b2;
 		uint32_t len;
@@ -1840,16 +1842,16 @@ static void t_split_sync_matches_lookup(void)
 		memset(&a1, 0, sizeof(a1)); memset(&a2, 0, sizeof(a2));
 		memset(&b1, 0, sizeof(b1)); memset(&b2, 0, sizeof(b2));
 		len = sizeof(a1);
-		bpf_obj_get_info_by_fd(found.ipcache_lpm, &a1, &len);
+		bpf_obj_get_info_by_fd(fds.fd[PW_MAP_IPCACHE_LPM], &a1, &len);
 		len = sizeof(a2);
 		bpf_obj_get_info_by_fd(bpf_map__fd(obj->maps.ipcache_lpm), &a2, &len);
 		len = sizeof(b1);
-		bpf_obj_get_info_by_fd(found.policy_lpm, &b1, &len);
+		bpf_obj_get_info_by_fd(fds.fd[PW_MAP_POLICY_LPM], &b1, &len);
 		len = sizeof(b2);
 		bpf_obj_get_info_by_fd(bpf_map__fd(obj->maps.policy_lpm), &b2, &len);
 		CHECK(a1.id && a1.id == a2.id);
 		CHECK(b1.id && b1.id == b2.id);
-		pw_map_fds_lpm_close(&found);
+		pw_map_fds_close_lpm(&fds, opened);
 	}
 	free(pol);
 }
@@ -1884,18 +1886,18 @@ static void t_split_sync_moves_misplaced(void)
 	s.n_eps = 1;
 	s.pol = pol;
 	s.n_pol = 1;
-	CHECK_EQ(pw_sync(obj, &s, &st), 0);
+	CHECK_EQ(pw_sync(obj, &s, NULL, &st), 0);
 	CHECK_EQ(st.slot, 1);
 	CHECK(bpf_map__lookup_elem(obj->maps.policy_lpm, &k, sizeof(k), &v, sizeof(v), 0));
 	CHECK_EQ(bpf_map__lookup_elem(obj->maps.policy, &k, sizeof(k), &v, sizeof(v), 0), 0);
 	/* (the ipcache is gone from the state: A is the world now) */
 	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40001, 80, PW_TCPF_SYN)), SHOT);
 	/* the same entries, laid out right: nothing to do */
-	CHECK_EQ(pw_sync(obj, &s, &st), 0);
+	CHECK_EQ(pw_sync(obj, &s, NULL, &st), 0);
 	CHECK(!st.switched);
 	/* and a policy key shorter than any-protocol is refused */
 	pol[0].key.prefixlen = 64;
-	CHECK_EQ(pw_sync(obj, &s, &st), -EINVAL);
+	CHECK_EQ(pw_sync(obj, &s, NULL, &st), -EINVAL);
 }
 
 /* ------------------------------------------------------------- main */

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 #include "check.h"
 #include "podwall.skel.h"
+#include "model.h"
 #include "state.h"
 #include "kernel/bpfobj.h"
 #include "kernel/mapsync.h"
@@ -305,7 +306,7 @@ static void same_result(int ea, const struct pw_sync_stats *a, int eb,
 			const struct pw_sync_stats *b)
 {
 	CHECK_EQ(ea, eb);
-	for (int m = 0; m < PW_SM_MAX; m++) {
+	for (int m = 0; m < PW_MAP_MAX; m++) {
 		CHECK_EQ(a->map[m].added, b->map[m].added);
 		CHECK_EQ(a->map[m].changed, b->map[m].changed);
 		CHECK_EQ(a->map[m].removed, b->map[m].removed);
@@ -321,7 +322,7 @@ static void same_result(int ea, const struct pw_sync_stats *a, int eb,
 }
 
 /*
- * And is it right? The live slot read back (pw_sync_read_live2) is the
+ * And is it right? The live slot read back (pw_sync_read_live) is the
  * desired state: ipcache and policy entries (sorted, as s is), and each
  * endpoint's identity, isolation and DNS flags. (Both objects hold the
  * same by then, so an error the two paths share is caught here.)
@@ -329,13 +330,12 @@ static void same_result(int ea, const struct pw_sync_stats *a, int eb,
 static void live_is(struct podwall_bpf *obj, const struct pw_state *s, uint32_t cfg_flags)
 {
 	struct pw_map_fds fds;
-	struct pw_map_fds_lpm lfds;
 	struct pw_state back = { 0 };
 	struct pw_config cfg;
+	struct pw_error why;
 
 	CHECK_EQ(pw_map_fds_from_obj(obj, &fds), 0);
-	CHECK_EQ(pw_map_fds_lpm_from_obj(obj, &lfds), 0);
-	CHECK_EQ(pw_sync_read_live2(&fds, &lfds, &cfg, &back), 0);
+	CHECK_EQ(pw_sync_read_live(&fds, &cfg, &back, &why), 0);
 	CHECK_EQ(cfg.flags & PW_CFG_AUDIT_ALL, cfg_flags);
 	CHECK_EQ(back.n_ipc, s->n_ipc);
 	CHECK_EQ(back.n_pol, s->n_pol);
@@ -392,8 +392,8 @@ static void pair_close(struct pair *p)
 /* Sync s into both; the same result and the same maps. */
 static void pair_sync(struct pair *p, const struct pw_state *s)
 {
-	p->ea = pw_sync_ex(p->a, s, &p->oa, &p->sa);
-	p->eb = pw_sync_ex(p->b, s, &p->ob, &p->sb);
+	p->ea = pw_sync(p->a, s, &p->oa, &p->sa);
+	p->eb = pw_sync(p->b, s, &p->ob, &p->sb);
 	same_result(p->ea, &p->sa, p->eb, &p->sb);
 	CHECK(!p->sb.cached);
 	if (same_maps(p->a, p->b) && !p->ea && !p->eb)
@@ -418,8 +418,8 @@ static void pair_other_writer(struct pair *p, const struct pw_state *s, uint32_t
 	struct pw_sync_opts o = { .cfg_flags = cfg_flags, .cfg_mask = PW_CFG_AUDIT_ALL };
 	struct pw_sync_stats sa, sb;
 
-	CHECK_EQ(pw_sync_ex(p->a, s, &o, &sa), 0);
-	CHECK_EQ(pw_sync_ex(p->b, s, &o, &sb), 0);
+	CHECK_EQ(pw_sync(p->a, s, &o, &sa), 0);
+	CHECK_EQ(pw_sync(p->b, s, &o, &sb), 0);
 }
 
 /* Say where in a sequence the first failure was. */
@@ -475,8 +475,8 @@ static void t_sync_cache_same_as_read_back(void)
 			struct pw_state r;
 
 			if (!state_of(u, true, &r)) {
-				p.ea = pw_sync_ex(p.a, &r, &p.oa, &p.sa);
-				p.eb = pw_sync_ex(p.b, &r, &p.ob, &p.sb);
+				p.ea = pw_sync(p.a, &r, &p.oa, &p.sa);
+				p.eb = pw_sync(p.b, &r, &p.ob, &p.sb);
 				same_result(p.ea, &p.sa, p.eb, &p.sb);
 				if (same_maps(p.a, p.b) && !p.ea)
 					live_is(p.a, &s, p.oa.cfg_flags);
@@ -588,7 +588,7 @@ static void t_sync_cache_steps_aside(void)
 	{
 		struct pw_sync_stats so;
 
-		CHECK_EQ(pw_sync_ex(other, &s, &p.oa, &so), 0);
+		CHECK_EQ(pw_sync(other, &s, &p.oa, &so), 0);
 		CHECK(!so.cached);
 	}
 	state_drop(&s);

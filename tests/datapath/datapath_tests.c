@@ -1934,6 +1934,7 @@ static int setup(void)
 int suite_route(void);   /* route_tests.c */
 int suite_mapsync(void); /* mapsync_tests.c */
 int suite_engine(void);  /* engine_tests.c */
+int suite_tiers(void);   /* tiers_tests.c */
 
 /* ------------------------------------------------------ lookup counts */
 /*
@@ -2107,6 +2108,7 @@ int main(void)
 	RUN(t_unsplit_pins_adopted);
 	fails = suite_mapsync();
 	fails += suite_engine();
+	fails += suite_tiers();
 	fails += suite_route(); /* route_tests.c: in a child, a netns of its own */
 
 	if (obj)

@@ -74,7 +74,7 @@ static int apply_mode(const char *extra, bool audit)
 		fprintf(stderr, "apply: %s\n", err.msg);
 		goto out;
 	}
-	ret = pw_sync(o, &s, NULL) ? -1 : 0;
+	ret = pw_sync(o, &s, NULL, NULL) ? -1 : 0;
 	pw_state_free(&s);
 out:
 	pw_cluster_free(c);

@@ -137,7 +137,9 @@ void pw_ev_print_text(FILE *f, const struct pw_event *e, const struct pw_loaded 
 	}
 	fprintf(f, " (%s%s", e->verdict == PW_VERDICT_AUDIT ? "would drop: " : "",
 		pw_reason_text(e->reason, e->dir));
-	if (rule)
+	if (rule && pw_rule_is_tiered(rule->policy))
+		fprintf(f, "; %s", rule->policy);  /* the tier, policy, priority, rule */
+	else if (rule)
 		fprintf(f, "; rule %s %s[%u]", rule->policy, pw_dir_name(rule->dir), rule->index);
 	if (iso) {
 		fprintf(f, "; %s isolated by ", pw_dir_name(e->dir));

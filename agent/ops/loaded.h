@@ -120,6 +120,10 @@ const struct pw_ld_pod *pw_ld_pod_by_name(const struct pw_loaded *l, const char 
 const struct pw_ld_svc *pw_ld_svc_by_addr(const struct pw_loaded *l, const uint8_t a[16]);
 const struct pw_ld_id *pw_ld_id(const struct pw_loaded *l, uint32_t id);
 const struct pw_ld_rule *pw_ld_rule(const struct pw_loaded *l, uint32_t rule_id);
+/* Is this rule's policy text a ClusterNetworkPolicy rule's ("Admin tier
+ * policy NAME priority P rule RULE (Deny)", compiler/compile.c), which names
+ * its tier, priority and rule itself? */
+bool pw_rule_is_tiered(const char *policy);
 
 /*
  * A name for address a with identity id (id 0: unknown): "ns/pod",

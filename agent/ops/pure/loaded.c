@@ -384,6 +384,12 @@ const struct pw_ld_id *pw_ld_id(const struct pw_loaded *l, uint32_t id)
 	return NULL;
 }
 
+bool pw_rule_is_tiered(const char *policy)
+{
+	return policy && (!strncmp(policy, "Admin tier policy ", 18) ||
+			  !strncmp(policy, "Baseline tier policy ", 21));
+}
+
 const struct pw_ld_rule *pw_ld_rule(const struct pw_loaded *l, uint32_t rule_id)
 {
 	if (!l || rule_id >= l->n_rules)

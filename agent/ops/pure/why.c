@@ -76,7 +76,10 @@ static void print_rule_name(FILE *f, const struct pw_loaded *l, uint32_t rule_id
 {
 	const struct pw_ld_rule *r = pw_ld_rule(l, rule_id);
 
-	if (r) {
+	if (r && pw_rule_is_tiered(r->policy)) {
+		/* "Admin tier policy NAME priority P rule RULE (Action)" */
+		fprintf(f, "%s", r->policy);
+	} else if (r) {
 		fprintf(f, "%s %s[%u]", r->policy, pw_dir_name(r->dir), r->index);
 		if (r->where)
 			fprintf(f, " (%s)", r->where);
@@ -165,6 +168,10 @@ static void print_isolation(FILE *f, const struct pw_why_side *side, uint8_t dir
 	} else if (side->sep) {
 		fprintf(f, "     no policy selects it for %s: not isolated\n", pw_dir_name(dir));
 	}
+	if (side->sep && (side->sep->flags & (dir == PW_DIR_EGRESS ? PW_EP_TIERED_EGRESS
+							      : PW_EP_TIERED_INGRESS)))
+		fprintf(f, "     ClusterNetworkPolicy rules select it for %s (Admin tier first, "
+			"Baseline last)\n", pw_dir_name(dir));
 }
 
 static void print_side_not_judged(FILE *f, int num, const struct pw_why_side *side, uint8_t dir,
@@ -211,6 +218,10 @@ static void print_step(FILE *f, int num, const struct pw_why *w, const struct pw
 			pw_ld_name_id(l, st->peer_id, pbuf, sizeof(pbuf)));
 	if (by_rule) {
 		fprintf(f, "     allowed by rule ");
+		print_rule_name(f, l, st->rule_id);
+		fputc('\n', f);
+	} else if (st->has_event && st->reason == PW_REASON_TIER_DENIED) {
+		fprintf(f, "     denied by ");
 		print_rule_name(f, l, st->rule_id);
 		fputc('\n', f);
 	} else if (st->reason == PW_REASON_DNS_ALLOWED) {

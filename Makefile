@@ -36,7 +36,7 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/*.c))
 UNIT_EXTRA := agent/source/kubeconfig.c agent/kernel/watch.c
 DP_SRCS    := $(sort $(wildcard tests/datapath/*.c))
 
-.PHONY: all setup test unit datapath conformance e2e demo bench clean
+.PHONY: all setup test unit datapath conformance e2e demo bench image clean
 .DEFAULT_GOAL := all
 
 all: podwall podwall-cni
@@ -141,6 +141,11 @@ demo: setup
 bench: setup
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash scripts/bench.sh
+
+# The OCI image from Debian packages alone (mmdebstrap bases, podman build
+# of deploy/Containerfile): localhost/podwall:<git describe> and :latest.
+image: setup
+	$(Q)bash scripts/image.sh
 
 clean:
 	$(Q)rm -rf $(BUILD) podwall podwall-cni

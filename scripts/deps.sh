@@ -12,6 +12,9 @@ PKGS=(
 	# tests: netns, traffic, DNS, kube-proxy-style DNAT, conformance harness
 	iproute2 netcat-openbsd socat dnsmasq-base dnsutils iptables python3 python3-yaml
 	containernetworking-plugins valgrind
+	# make image and its tests: Debian-only base images, podman (runc: crun
+	# refuses hybrid cgroup hierarchies)
+	mmdebstrap podman runc
 	# bench
 	iperf3 ipset nftables gnuplot-nox
 )

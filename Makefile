@@ -27,6 +27,8 @@ BPF_HDRS   := include/podwall/abi.h $(wildcard bpf/lib/*.h)
 # Pure userspace code (no syscalls): unit-tested under ASan/UBSan.
 PURE_SRCS  := agent/state.c $(sort $(wildcard agent/k8s/*.c agent/compiler/*.c agent/ops/pure/*.c))
 AGENT_SRCS := $(PURE_SRCS) $(sort $(wildcard agent/kernel/*.c agent/engine/*.c agent/cmd/*.c agent/bench/*.c agent/ops/*.c agent/source/*.c))
+# the CNI configuration editor of podwall-cni: the agent keeps the chain, uninstall removes it
+AGENT_SRCS += cni/conflist.c
 AGENT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRCS))
 MAIN_OBJ   := $(BUILD)/agent/main.o
 
@@ -110,7 +112,7 @@ FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)
 # what a target links besides its own file; the pure sources if not named here
 FUZZ_SRCS_fuzz_cni_request := agent/source/cni_server.c agent/kernel/bpfobj.c agent/kernel/route.c
 FUZZ_SRCS_fuzz_cni_state   := $(FUZZ_SRCS_fuzz_cni_request)
-FUZZ_SRCS_fuzz_cni_plugin  := cni/chain.c
+FUZZ_SRCS_fuzz_cni_plugin  := cni/chain.c cni/conflist.c
 FUZZ_SRCS_fuzz_k8s_api     := $(PURE_SRCS) agent/source/kubeconfig.c
 FUZZ_SRCS_fuzz_kubeconfig  := agent/source/kubeconfig.c
 FUZZ_SRCS_fuzz_state_file  := $(PURE_SRCS) agent/ops/statefile.c

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include "cmd/cmd.h"
 #include "cmd/agent.h"
+#include "ops/health.h"
 #include "ops/metrics.h"
 #include "ops/statefile.h"
 #include "source/source.h"
@@ -181,7 +182,8 @@ void pw_agent_hooks(struct pw_agent_opts *o, struct pw_engine_hooks *h)
 
 static const char agent_usage[] =
 	"--source DIR|k8s [--kubeconfig PATH] [--cni-socket PATH] [--pin-dir P] [--mode enforce|audit] [--dns auto|off] "
-	"[--uplink DEV]... [--dns-namespace NS] [--dns-label k=v]";
+	"[--uplink DEV]... [--dns-namespace NS] [--dns-label k=v] [--metrics [ADDR:]PORT] "
+	"[--health [ADDR:]PORT] [--cni-conf-dir DIR]";
 
 /* A negative errno of a layer below: bad usage (-EINVAL) or the system. */
 static int exit_code(int err)
@@ -236,7 +238,8 @@ int cmd_agent(int argc, char **argv)
 		err = pw_engine_bpf(e);
 	if (err)
 		goto out;
-	err = pw_metrics_start(pw_engine_pin_dir(e)); /* ops: --metrics */
+	pw_health_set_engine(e); /* ops: /healthz, /readyz read the engine's facts */
+	err = pw_metrics_start(pw_engine_pin_dir(e)); /* ops: --metrics, --health */
 	if (!err)
 		err = pw_src_start(o.source, pw_engine_pin_dir(e)); /* source */
 	if (err) {
@@ -254,6 +257,7 @@ int cmd_agent(int argc, char **argv)
 	ret = err ? PW_EXIT_SYSTEM : PW_EXIT_OK;
 out:
 	pw_metrics_stop(); /* ops */
+	pw_health_set_engine(NULL);
 	pw_ops_state_flush(); /* ops: the names file of the last sync is on disk */
 	pw_src_stop(); /* source */
 	pw_engine_free(e);

@@ -17,6 +17,7 @@
 #include <microhttpd.h>
 #include "clock.h"
 #include "engine/engine.h"
+#include "ops/health.h"
 #include "ops/loaded.h"
 #include "ops/metrics.h"
 #include "ops/pins.h"
@@ -29,7 +30,9 @@ static const double buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 
 static struct {
 	const char         *spec;          /* --metrics value */
+	const char         *health_spec;   /* --health value */
 	struct MHD_Daemon  *mhd;
+	struct MHD_Daemon  *health_mhd;    /* --health: /healthz and /readyz only */
 	struct pw_pins      pins;
 	bool                pins_open;
 	pthread_mutex_t     lock;          /* the apply figures below */
@@ -50,22 +53,49 @@ static struct {
 	uint64_t            fill_at;
 } M = { .lock = PTHREAD_MUTEX_INITIALIZER, .last_ok = -1 };
 
+/* "--NAME SPEC" or "--NAME=SPEC" at argv[*i]: 1 (SPEC in *spec, *i moved on),
+ * 0 not it, -1 no value */
+static int take_one(const char *name, int argc, char **argv, int *i, const char **spec)
+{
+	size_t l = strlen(name);
+
+	if (strncmp(argv[*i], name, l) || (argv[*i][l] && argv[*i][l] != '='))
+		return 0;
+	if (argv[*i][l] == '=') {
+		*spec = argv[*i] + l + 1;
+		return 1;
+	}
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "podwall %s: option %s needs a value ([ADDR:]PORT)\n", argv[0], name);
+		return -1;
+	}
+	*spec = argv[++*i];
+	return 1;
+}
+
+static int check_spec(const char *prog, const char *opt, const char *spec)
+{
+	struct sockaddr_storage sa;
+	unsigned len;
+	bool loopback;
+	const char *why;
+
+	if (spec && pw_metrics_parse_addr(spec, &sa, &len, &loopback, &why)) {
+		fprintf(stderr, "podwall %s: %s %s: %s\n", prog, opt, spec, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int pw_metrics_take_opt(int *argc, char **argv)
 {
-	int w = 0;
+	int w = 0, r;
 
 	for (int i = 0; i < *argc; i++) {
-		if (i > 0 && !strcmp(argv[i], "--metrics")) {
-			if (i + 1 >= *argc) {
-				fprintf(stderr, "podwall %s: option --metrics needs a value "
-					"([ADDR:]PORT)\n", argv[0]);
+		if (i > 0 && ((r = take_one("--metrics", *argc, argv, &i, &M.spec)) ||
+			      (r = take_one("--health", *argc, argv, &i, &M.health_spec)))) {
+			if (r < 0)
 				return -EINVAL;
-			}
-			M.spec = argv[++i];
-			continue;
-		}
-		if (i > 0 && !strncmp(argv[i], "--metrics=", 10)) {
-			M.spec = argv[i] + 10;
 			continue;
 		}
 		if (i > 0 && !strcmp(argv[i], "--")) {
@@ -78,17 +108,9 @@ int pw_metrics_take_opt(int *argc, char **argv)
 	for (int i = w; i < *argc; i++)
 		argv[i] = NULL;
 	*argc = w;
-	if (M.spec) {
-		struct sockaddr_storage sa;
-		unsigned len;
-		bool loopback;
-		const char *why;
-
-		if (pw_metrics_parse_addr(M.spec, &sa, &len, &loopback, &why)) {
-			fprintf(stderr, "podwall %s: --metrics %s: %s\n", argv[0], M.spec, why);
-			return -EINVAL;
-		}
-	}
+	if (check_spec(argv[0], "--metrics", M.spec) ||
+	    check_spec(argv[0], "--health", M.health_spec))
+		return -EINVAL;
 	return 0;
 }
 
@@ -469,8 +491,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 			       size_t *upload_size, void **con_cls)
 {
 	struct buf b = { 0 };
+	bool metrics = cls != NULL; /* the --metrics server; --health's serves health only */
 
-	(void)cls;
 	(void)version;
 	(void)upload;
 	if (!*con_cls) {
@@ -486,7 +508,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		bprintf(&b, "method not allowed\n");
 		return b.oom ? MHD_NO : reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", b.p, b.n);
 	}
-	if (!strcmp(url, "/metrics")) {
+	if (!strcmp(url, "/healthz") || !strcmp(url, "/readyz")) {
+		char text[512];
+		unsigned code = url[1] == 'h' ? pw_health_live(text, sizeof(text))
+					      : pw_health_ready(text, sizeof(text));
+
+		bprintf(&b, "%s", text);
+		return b.oom ? MHD_NO : reply(conn, code, "text/plain", b.p, b.n);
+	}
+	if (metrics && !strcmp(url, "/metrics")) {
 		render(&b);
 		if (b.oom) {
 			free(b.p);
@@ -495,62 +525,82 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.p, b.n);
 	}
 	if (!strcmp(url, "/")) {
-		bprintf(&b, "podwall agent: metrics at /metrics\n");
+		bprintf(&b, "podwall agent: %s/healthz, /readyz\n", metrics ? "/metrics, " : "");
 		return b.oom ? MHD_NO : reply(conn, MHD_HTTP_OK, "text/plain", b.p, b.n);
 	}
-	bprintf(&b, "not found: try /metrics\n");
+	bprintf(&b, "not found: try %s/healthz, /readyz\n", metrics ? "/metrics, " : "");
 	return b.oom ? MHD_NO : reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", b.p, b.n);
 }
 
-int pw_metrics_start(const char *pin_dir)
+/* One server at spec (opt: the option that named it); metrics: /metrics too. */
+static int serve(const char *opt, const char *spec, bool metrics, struct MHD_Daemon **out)
 {
 	struct sockaddr_storage sa;
 	unsigned len, flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	bool loopback;
 	const char *why;
 	char shown[INET6_ADDRSTRLEN + 16];
-	int err;
 
-	if (!M.spec || M.mhd)
-		return 0;
-	if (pw_metrics_parse_addr(M.spec, &sa, &len, &loopback, &why)) {
-		fprintf(stderr, "podwall agent: --metrics %s: %s\n", M.spec, why);
+	if (pw_metrics_parse_addr(spec, &sa, &len, &loopback, &why)) {
+		fprintf(stderr, "podwall agent: %s %s: %s\n", opt, spec, why);
 		return -EINVAL;
 	}
-	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_MAP_CONFIG) | PW_PIN_BIT(PW_MAP_COUNTERS),
-			   "agent", &M.pins);
-	if (err)
-		return err == -EINVAL ? -EIO : err;
-	M.pins_open = true;
-	pw_ops_state_path(M.pins.dir, M.state_path, sizeof(M.state_path));
 	if (sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	M.mhd = MHD_start_daemon(flags, 0, NULL, NULL, handler, NULL,
-				 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				 MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
-				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-				 MHD_OPTION_END);
-	if (!M.mhd) {
-		fprintf(stderr, "podwall agent: --metrics %s: cannot serve there (address in use, "
-			"or not an address of this network namespace?)\n", M.spec);
-		pw_pins_close(&M.pins);
-		M.pins_open = false;
+	*out = MHD_start_daemon(flags, 0, NULL, NULL, handler, metrics ? (void *)1 : NULL,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+				MHD_OPTION_END);
+	if (!*out) {
+		fprintf(stderr, "podwall agent: %s %s: cannot serve there (address in use, "
+			"or not an address of this network namespace?)\n", opt, spec);
 		return -EADDRNOTAVAIL;
 	}
 	if (sa.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, shown, sizeof(shown));
 	else
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, shown, sizeof(shown));
-	fprintf(stderr, "podwall: metrics at http://%s%s%s:%u/metrics%s\n",
+	fprintf(stderr, "podwall: %s at http://%s%s%s:%u/%s%s\n", metrics ? "metrics" : "health",
 		sa.ss_family == AF_INET6 ? "[" : "", shown, sa.ss_family == AF_INET6 ? "]" : "",
 		ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *)&sa)->sin_port
 					      : ((struct sockaddr_in6 *)&sa)->sin6_port),
+		metrics ? "metrics (and /healthz, /readyz)" : "healthz and /readyz",
 		loopback ? "" : " (not loopback: reachable from the network)");
 	return 0;
 }
 
+int pw_metrics_start(const char *pin_dir)
+{
+	int err;
+
+	if (M.health_spec && !M.health_mhd) {
+		err = serve("--health", M.health_spec, false, &M.health_mhd);
+		if (err)
+			return err;
+	}
+	if (!M.spec || M.mhd)
+		return 0;
+	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_MAP_CONFIG) | PW_PIN_BIT(PW_MAP_COUNTERS),
+			   "agent", &M.pins);
+	if (err)
+		return err == -EINVAL ? -EIO : err;
+	M.pins_open = true;
+	pw_ops_state_path(M.pins.dir, M.state_path, sizeof(M.state_path));
+	err = serve("--metrics", M.spec, true, &M.mhd);
+	if (err) {
+		pw_pins_close(&M.pins);
+		M.pins_open = false;
+	}
+	return err;
+}
+
 void pw_metrics_stop(void)
 {
+	if (M.health_mhd) {
+		MHD_stop_daemon(M.health_mhd);
+		M.health_mhd = NULL;
+	}
 	if (M.mhd) {
 		MHD_stop_daemon(M.mhd);
 		M.mhd = NULL;

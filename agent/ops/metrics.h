@@ -16,6 +16,9 @@
  *   podwall_last_apply_timestamp_seconds              gauge
  *   podwall_events_suppressed_pending                 gauge
  *
+ * The same server answers /healthz and /readyz (health.h); `--health
+ * [ADDR:]PORT` serves only those two, on an address of its own.
+ *
  * A bare PORT listens on 127.0.0.1 only. Another address must be written
  * out ("0.0.0.0:9090", "[::]:9090"); ":9090" is refused as ambiguous.
  */
@@ -27,15 +30,15 @@
 #include "engine/engine.h" /* the hooks' types: pw_push_kind, pw_push_result */
 
 /*
- * Take "--metrics SPEC" / "--metrics=SPEC" out of argv (so that the shared
+ * Take "--metrics SPEC" / "--metrics=SPEC" (and --health) out of argv (so that the shared
  * agent/apply option parser never sees it) and remember SPEC for
  * pw_metrics_start. Returns 0, or -EINVAL after saying why.
  */
 int pw_metrics_take_opt(int *argc, char **argv);
 
 /*
- * Serve the metrics of the maps pinned in pin_dir, if --metrics was given
- * (else 0 and nothing happens). Returns 0, -EINVAL for a bad or refused
+ * Serve the metrics of the maps pinned in pin_dir, if --metrics was given,
+ * and health if --health was (else 0 and nothing happens). Returns 0, -EINVAL for a bad or refused
  * address, another negative errno if the server cannot start (after saying
  * why).
  */

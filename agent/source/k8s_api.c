@@ -47,6 +47,7 @@ struct res {
 	/* under k->mu */
 	json_t        *objs;        /* "ns/name" -> string (the trimmed object, compact JSON) */
 	bool           synced;      /* listed at least once */
+	bool           failing;     /* the last list or watch failed: retrying (readiness) */
 	char           rv[128];     /* where the next watch starts */
 	/* thread-private */
 	unsigned       backoff_ms;
@@ -430,6 +431,26 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+static void set_failing(struct res *s, bool failing)
+{
+	pthread_mutex_lock(&s->k->mu);
+	s->failing = failing;
+	pthread_mutex_unlock(&s->k->mu);
+}
+
+/* The end of a watch response's headers: with 200 the watch is established. */
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	size_t len = size * n;
+	long code = 0;
+
+	if (x->watch && len <= 2 && (p[0] == '\r' || p[0] == '\n') &&
+	    curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code == 200)
+		set_failing(x->s, false);
+	return len;
+}
+
 static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
 	struct xfer *x = arg;
@@ -472,6 +493,8 @@ static CURLcode http_get(struct res *s, const char *url, bool watch, struct xfer
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 10l);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0l);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
@@ -644,6 +667,7 @@ static int do_list(struct res *s)
 		s->objs = objs;
 		snprintf(s->rv, sizeof(s->rv), "%s", rv);
 		s->synced = true;
+		s->failing = false;
 		fprintf(stderr, "podwall: k8s: listed %zu %s at resourceVersion %s%s\n",
 			json_object_size(objs), s->r->name, rv[0] ? rv : "?",
 			first ? "" : same ? " (no change)" : "");
@@ -740,6 +764,7 @@ static void *res_thread(void *arg)
 			if (r == 1)
 				break;
 			if (r < 0) {
+				set_failing(s, true);
 				backoff(s);
 				continue;
 			}
@@ -750,11 +775,14 @@ static void *res_thread(void *arg)
 		if (r == 1)
 			break;
 		if (r == 2) {
+			set_failing(s, true);
 			need_list = true;
 			continue;
 		}
-		if (r < 0)
+		if (r < 0) {
+			set_failing(s, true);
 			backoff(s);
+		}
 	}
 	return NULL;
 }
@@ -824,6 +852,24 @@ void pw_k8s_stop(struct pw_k8s *k)
 	pw_kcfg_free(&k->cfg);
 	curl_global_cleanup();
 	free(k);
+}
+
+bool pw_k8s_in_sync(struct pw_k8s *k, char *why, size_t len)
+{
+	size_t w = 0;
+
+	why[0] = 0;
+	pthread_mutex_lock(&k->mu);
+	for (size_t i = 0; i < N_RES && w < len; i++) {
+		const struct res *s = &k->res[i];
+
+		if (s->synced && !s->failing)
+			continue;
+		w += (size_t)snprintf(why + w, len - w, "%s%s %s", w ? ", " : "", s->r->name,
+				      !s->synced ? "not listed yet" : "retrying its watch");
+	}
+	pthread_mutex_unlock(&k->mu);
+	return !why[0];
 }
 
 int pw_k8s_build(struct pw_k8s *k, struct pw_cluster *c, struct pw_error *err)

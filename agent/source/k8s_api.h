@@ -52,6 +52,13 @@ void pw_k8s_stop(struct pw_k8s *k);
  */
 int pw_k8s_build(struct pw_k8s *k, struct pw_cluster *c, struct pw_error *err);
 
+/*
+ * Whether every resource has been listed and its watch is established (not
+ * failing: retrying after an error, or listing again after a 410). If not,
+ * why names the resources and what they wait for. Any thread.
+ */
+bool pw_k8s_in_sync(struct pw_k8s *k, char *why, size_t len);
+
 /* Whether pod ns/name is known (listed or watched, not deleted). */
 bool pw_k8s_has_pod(struct pw_k8s *k, const char *ns, const char *name);
 

@@ -40,6 +40,7 @@
 #include "source/cni_proto.h"
 #include "source/cni_server.h"
 #include "source/k8s_api.h"
+#include "source/cni_chain.h"
 #include "source/source.h"
 
 #define READ_TIMEOUT_MS 5000
@@ -79,6 +80,7 @@ static struct {
 	long               pod_wait_ms;
 	const char        *kubeconfig;
 	const char        *context;
+	const char        *cni_conf_dir;  /* keep podwall-cni chained there (cni_chain.h) */
 	/* runtime */
 	bool               api;
 	const char        *source;      /* --source: a path, or the API */
@@ -104,7 +106,7 @@ int pw_src_take_opts(int *argc, char **argv)
 {
 	static const struct { const char *name; int id; } opts[] = {
 		{ "--cni-socket", 1 }, { "--cni-state", 2 }, { "--cni-pod-wait", 3 },
-		{ "--kubeconfig", 4 }, { "--kube-context", 5 },
+		{ "--kubeconfig", 4 }, { "--kube-context", 5 }, { "--cni-conf-dir", 6 },
 	};
 	int w = 1;
 
@@ -153,6 +155,7 @@ int pw_src_take_opts(int *argc, char **argv)
 		}
 		case 4: S.kubeconfig = val; break;
 		case 5: S.context = val; break;
+		case 6: S.cni_conf_dir = val; break;
 		}
 	}
 	argv[w] = NULL;
@@ -661,6 +664,13 @@ static int sys_err(int err)
 	return err == -EINVAL || err >= 0 ? -EIO : err;
 }
 
+bool pw_src_in_sync(char *why, size_t len)
+{
+	if (!S.api || !S.k8s)
+		return true; /* a path: the engine knows whether its last load succeeded */
+	return pw_k8s_in_sync(S.k8s, why, len);
+}
+
 int pw_src_start(const char *source, const char *pin_dir)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -678,6 +688,11 @@ int pw_src_start(const char *source, const char *pin_dir)
 			fprintf(stderr, "podwall agent: watching %s: %s\n", source, strerror(-err));
 			return sys_err(err);
 		}
+	}
+	if (S.cni_conf_dir && !S.cni_socket) {
+		fprintf(stderr, "podwall agent: --cni-conf-dir needs --cni-socket (the socket "
+			"its entry names)\n");
+		return -EINVAL;
 	}
 	if (!S.api && !S.cni_socket)
 		return 0;
@@ -738,12 +753,19 @@ int pw_src_start(const char *source, const char *pin_dir)
 		fprintf(stderr, "podwall: cni: serving podwall-cni on %s (registry %s, %zu endpoint%s; "
 			"ADD waits up to %ld ms for a Pod object)\n", S.cni_socket, state, S.reg.n,
 			S.reg.n == 1 ? "" : "s", S.pod_wait_ms);
+		/* only now: a pod whose ADD the new entry brings finds the socket */
+		if (S.cni_conf_dir) {
+			err = pw_chain_keeper_start(S.cni_conf_dir, S.cni_socket);
+			if (err)
+				return sys_err(err);
+		}
 	}
 	return 0;
 }
 
 void pw_src_stop(void)
 {
+	pw_chain_keeper_stop();
 	while (S.conns)
 		conn_reply(S.conns, false, PW_CNI_E_RETRY, "the agent is stopping", NULL, false);
 	if (S.k8s)

@@ -10,6 +10,8 @@
  *                                      addresses, consulted before routes
  *   --cni-state FILE                   where the registry is kept
  *                                      (default: endpoints.json beside the socket)
+ *   --cni-conf-dir DIR                 keep podwall-cni chained in the node's CNI
+ *                                      configuration there (cni_chain.h)
  *   --cni-pod-wait MS                  how long an ADD waits for the pod's Pod
  *                                      object before isolating it (default 3000)
  *
@@ -55,12 +57,27 @@ size_t pw_src_sources(struct pw_engine_source *out, size_t max);
  */
 int pw_src_load(void *ctx, struct pw_cluster **out, struct pw_error *err);
 
+/*
+ * Whether the API source's watches are established (for /readyz,
+ * ops/health.h; any thread): every resource listed and no watch retrying
+ * after an error or a 410. If not, why says which. Always true for a path
+ * (the engine knows whether its last load succeeded).
+ */
+bool pw_src_in_sync(char *why, size_t len);
+
 /* One load of a manifest file or directory, no source started (apply). */
 int pw_src_load_once(const char *path, struct pw_cluster **out, struct pw_error *err);
 
 /* The registered host veth ifindex of pod (0: not registered, ask the routes);
  * pw_engine_hooks.local_ifindex, ctx unused. */
 uint32_t pw_src_local(void *ctx, const struct pw_pod *pod);
+
+/*
+ * Whether the source is in sync (for /readyz, ops/health.h; any thread): the
+ * manifest directory was loaded once, or every API resource is listed and
+ * its watch established. If not, why says what is missing.
+ */
+bool pw_src_in_sync(char *why, size_t len);
 
 void pw_src_stop(void);
 

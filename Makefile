@@ -76,6 +76,15 @@ podwall: $(AGENT_OBJS) $(MAIN_OBJ)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# The same agent stamped with another ABI version, as a newer build whose map
+# layout changed would be: tests/e2e/upgrade.sh switches to it and back.
+ABI_NEXT := 1000
+$(BUILD)/abi-next/podwall: $(filter-out $(BUILD)/agent/kernel/bpfobj.o,$(AGENT_OBJS)) $(MAIN_OBJ) agent/kernel/bpfobj.c
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) -DPW_ABI_PINNED=$(ABI_NEXT) $(CFLAGS) -c agent/kernel/bpfobj.c -o $(@D)/bpfobj.o
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.o,$^) $(@D)/bpfobj.o $(LDLIBS) -o $@
+
 # podwall-cni: the chained CNI plugin (cni/), a small binary of its own that
 # talks to the agent over a unix socket (agent/source/cni_proto.h). Static by
 # default: the DaemonSet copies it onto nodes that need not have libjansson.

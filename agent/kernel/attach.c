@@ -457,6 +457,12 @@ int pw_attach_sync(struct podwall_bpf *obj, struct pw_rt *rt, const struct pw_tc
 			free(fs);
 		}
 	}
+	/* every podwall hook of this netns runs obj's programs now: an ABI
+	 * switch is over (bpfobj.h) */
+	err = pw_bpf_switch_done(obj);
+	if (err)
+		snprintf(st->error, sizeof(st->error), "finishing the ABI switch: %s",
+			 strerror(-err));
 out:
 	free(links);
 	return err;

@@ -8,6 +8,7 @@
  * bpffs refuses names with a dot, and there is nothing in them to share.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "podwall.skel.h"
@@ -147,10 +149,316 @@ static void adopt_unsplit_pins(const char *pin_dir)
 	}
 }
 
+/* ------------------------------------------------------------ ABI switch */
+
+/*
+ * Pins of another ABI version (abi.h) are never reused: their maps may mean
+ * something else. pw_bpf_open moves them into pin_dir/prev (bpffs renames:
+ * the programs attached by the old agent keep their maps, packets are
+ * judged as before), loads the object with new maps pinned in pin_dir,
+ * and carries over what a switch must not lose when its layout is the
+ * same, member by member (BTF): conntrack and fragments (established flows
+ * and their replies), and for fresh maps config (the policy generation goes
+ * on increasing, so every carried flow is judged again by the new maps
+ * after the first sync) and the counters. The engine syncs the new maps,
+ * then pw_attach_sync replaces each podwall filter with the new program in
+ * one netlink request per hook (BPF_TC_F_REPLACE: no moment without a
+ * filter), and at its end calls pw_bpf_switch_done: the flows the old
+ * programs recorded meanwhile are carried again, and prev is removed.
+ *
+ * Between two hooks switched, each packet is judged entirely by one set of
+ * maps, old or new, and both hold the same policy: no pod is open or closed
+ * in between. An agent that dies in the middle leaves prev: the next one
+ * carries from it again and finishes.
+ */
+#ifndef PW_ABI_PINNED
+#define PW_ABI_PINNED PW_ABI_VERSION /* tests build a "next" agent: -DPW_ABI_PINNED=N */
+#endif
+#define PW_ABI_UNVERSIONED 1u /* pins from before the abi pin */
+#define PW_PREV "prev"
+
+/* The version of the pins in dir: 0 if no podwall maps are pinned there. */
+static uint32_t pinned_abi(const char *dir)
+{
+	struct pw_abi a = { 0 };
+	char path[PATH_MAX];
+	uint32_t zero = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/abi", dir);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		bpf_map_lookup_elem(fd, &zero, &a);
+		close(fd);
+		return a.version ? a.version : UINT32_MAX; /* made, never stamped: unknown */
+	}
+	snprintf(path, sizeof(path), "%s/config", dir);
+	return access(path, F_OK) ? 0 : PW_ABI_UNVERSIONED;
+}
+
+/* Every pin of dir (not its subdirectories): rename into to, or unlink (to NULL). */
+static int move_pins(const char *dir, const char *to)
+{
+	char from[PATH_MAX], dst[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int err = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (de->d_type == DT_DIR)
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", dir, de->d_name);
+		if (to) {
+			snprintf(dst, sizeof(dst), "%s/%s", to, de->d_name);
+			if (rename(from, dst))
+				err = -errno;
+		} else if (unlink(from) && errno != ENOENT) {
+			err = -errno;
+		}
+		if (err) {
+			fprintf(stderr, "podwall: %s %s: %s\n", to ? "moving" : "removing", from,
+				strerror(-err));
+			break;
+		}
+	}
+	closedir(d);
+	return err;
+}
+
+/*
+ * Before the load: pins of another version go to pin_dir/prev. *fresh: the
+ * maps about to be made are new (nothing of ours is pinned in pin_dir).
+ */
+static int retire_other_abi(const char *pin_dir, bool *fresh)
+{
+	char prev[PATH_MAX];
+	uint32_t v = pinned_abi(pin_dir);
+	int err;
+
+	*fresh = !v;
+	if (!v || v == PW_ABI_PINNED)
+		return 0;
+	snprintf(prev, sizeof(prev), "%s/" PW_PREV, pin_dir);
+	if (!access(prev, F_OK)) {
+		/* a switch to v was under way, and is now given up for ours: its
+		 * unfinished maps go (programs using them keep them), prev stays
+		 * the set to carry from */
+		fprintf(stderr, "podwall: %s: maps of ABI version %u from an unfinished switch: "
+			"replaced\n", pin_dir, v);
+		err = move_pins(pin_dir, NULL);
+	} else {
+		if (mkdir(prev, 0700) && errno != EEXIST)
+			return -errno;
+		err = move_pins(pin_dir, prev);
+		fprintf(stderr, "podwall: %s: maps of ABI version %u, this podwall's is %u: new "
+			"maps beside them, then every hook switched to them\n", pin_dir, v,
+			PW_ABI_PINNED);
+	}
+	*fresh = true;
+	return err;
+}
+
+/* Whether type ia of a and ib of b have the same layout, member by member. */
+static bool btf_same(const struct btf *a, int ia, const struct btf *b, int ib, int depth)
+{
+	const struct btf_type *ta, *tb;
+
+	ia = btf__resolve_type(a, ia); /* through typedefs and modifiers */
+	ib = btf__resolve_type(b, ib);
+	ta = ia < 0 ? NULL : btf__type_by_id(a, ia);
+	tb = ib < 0 ? NULL : btf__type_by_id(b, ib);
+	if (!ta || !tb || btf_kind(ta) != btf_kind(tb) || depth > 16)
+		return false;
+	switch (btf_kind(ta)) {
+	case BTF_KIND_INT:
+		return ta->size == tb->size && *(const __u32 *)(ta + 1) == *(const __u32 *)(tb + 1);
+	case BTF_KIND_ENUM:
+	case BTF_KIND_ENUM64:
+		return ta->size == tb->size;
+	case BTF_KIND_ARRAY:
+		return btf_array(ta)->nelems == btf_array(tb)->nelems &&
+		       btf_same(a, btf_array(ta)->type, b, btf_array(tb)->type, depth + 1);
+	case BTF_KIND_STRUCT:
+	case BTF_KIND_UNION:
+		if (ta->size != tb->size || btf_vlen(ta) != btf_vlen(tb))
+			return false;
+		for (int i = 0; i < btf_vlen(ta); i++) {
+			const struct btf_member *ma = btf_members(ta) + i, *mb = btf_members(tb) + i;
+
+			if (strcmp(btf__name_by_offset(a, ma->name_off),
+				   btf__name_by_offset(b, mb->name_off)) ||
+			    btf_member_bit_offset(ta, i) != btf_member_bit_offset(tb, i) ||
+			    btf_member_bitfield_size(ta, i) != btf_member_bitfield_size(tb, i) ||
+			    !btf_same(a, ma->type, b, mb->type, depth + 1))
+				return false;
+		}
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Whether the pinned map ofd has map's type, sizes and key/value layouts. */
+static bool same_layout(int ofd, struct bpf_map *map, const struct btf *nbtf)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+	struct btf *obtf;
+	bool same;
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(ofd, &info, &len) || !nbtf || !info.btf_id ||
+	    info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+	    info.value_size != bpf_map__value_size(map))
+		return false;
+	obtf = btf__load_from_kernel_by_id(info.btf_id);
+	if (!obtf)
+		return false;
+	same = btf_same(obtf, info.btf_key_type_id, nbtf, bpf_map__btf_key_type_id(map), 0) &&
+	       btf_same(obtf, info.btf_value_type_id, nbtf, bpf_map__btf_value_type_id(map), 0);
+	btf__free(obtf);
+	return same;
+}
+
+/*
+ * Copy the entries of prev/<map's name> into map. Arrays (config,
+ * counters) only into fresh maps, overwriting; hashes merge (an entry the
+ * new map has wins). Returns the number copied, or a negative errno.
+ */
+static long carry_map(struct bpf_map *map, const struct btf *nbtf, const char *prev,
+		      bool fresh)
+{
+	bool array = bpf_map__type(map) == BPF_MAP_TYPE_ARRAY ||
+		     bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_ARRAY;
+	bool percpu = bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_ARRAY ||
+		      bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_HASH ||
+		      bpf_map__type(map) == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+	size_t ks = bpf_map__key_size(map), vs = bpf_map__value_size(map);
+	int ncpu = libbpf_num_possible_cpus(), ofd, nfd = bpf_map__fd(map);
+	char path[PATH_MAX];
+	void *key, *next, *val;
+	long n = 0;
+	int err;
+
+	if (array && !fresh)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", prev, bpf_map__name(map));
+	ofd = bpf_obj_get(path);
+	if (ofd < 0)
+		return 0;
+	if (!same_layout(ofd, map, nbtf)) {
+		fprintf(stderr, "podwall: %s: another layout, not carried over\n", path);
+		close(ofd);
+		return 0;
+	}
+	if (percpu)
+		vs = ((vs + 7) / 8 * 8) * (size_t)(ncpu > 0 ? ncpu : 1);
+	key = calloc(1, ks);
+	next = calloc(1, ks);
+	val = calloc(1, vs);
+	err = key && next && val ? 0 : -ENOMEM;
+	for (bool first = true; !err; first = false) {
+		err = bpf_map_get_next_key(ofd, first ? NULL : key, next);
+		if (err) {
+			err = err == -ENOENT ? 0 : err;
+			break;
+		}
+		memcpy(key, next, ks);
+		if (bpf_map_lookup_elem(ofd, key, val))
+			continue; /* gone meanwhile (LRU) */
+		err = bpf_map_update_elem(nfd, key, val, array ? BPF_ANY : BPF_NOEXIST);
+		if (!err)
+			n++;
+		else if (err == -EEXIST)
+			err = 0;
+	}
+	free(key);
+	free(next);
+	free(val);
+	close(ofd);
+	return err ? err : n;
+}
+
+/* What a switch carries over from prev (see above). */
+static void carry_state(struct podwall_bpf *skel, const char *prev, bool fresh)
+{
+	struct bpf_map *maps[] = { skel->maps.config, skel->maps.counters, skel->maps.conntrack,
+				   skel->maps.frags };
+	const struct btf *nbtf = bpf_object__btf(skel->obj);
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		long n = carry_map(maps[i], nbtf, prev, fresh);
+
+		if (n < 0)
+			fprintf(stderr, "podwall: carrying %s/%s over: %s\n", prev,
+				bpf_map__name(maps[i]), strerror((int)-n));
+		else if (n && maps[i] == skel->maps.conntrack)
+			fprintf(stderr, "podwall: %ld tracked flows carried over from %s\n", n, prev);
+	}
+}
+
+/* pin_dir of obj's pins (from the config map's pin path); -ENOENT if not pinned */
+static int obj_pin_dir(struct podwall_bpf *obj, char *buf, size_t len)
+{
+	const char *p = bpf_map__pin_path(obj->maps.config);
+	const char *slash = p ? strrchr(p, '/') : NULL;
+
+	if (!slash || (size_t)(slash - p) >= len)
+		return -ENOENT;
+	memcpy(buf, p, (size_t)(slash - p));
+	buf[slash - p] = 0;
+	return 0;
+}
+
+int pw_bpf_switch_done(struct podwall_bpf *obj)
+{
+	char dir[PATH_MAX], prev[PATH_MAX + 8];
+	int err;
+
+	if (obj_pin_dir(obj, dir, sizeof(dir)))
+		return 0;
+	snprintf(prev, sizeof(prev), "%s/" PW_PREV, dir);
+	if (access(prev, F_OK))
+		return 0;
+	carry_state(obj, prev, false); /* the flows the old programs saw meanwhile */
+	err = move_pins(prev, NULL);
+	if (!err && rmdir(prev) && errno != ENOENT)
+		err = -errno;
+	if (err)
+		fprintf(stderr, "podwall: removing %s: %s\n", prev, strerror(-err));
+	else
+		fprintf(stderr, "podwall: %s: every hook runs the ABI version %u programs; the "
+			"old maps are gone\n", dir, PW_ABI_PINNED);
+	return err;
+}
+
+/* Stamp the pins with our version, carry over from prev if a switch is under way. */
+static int abi_after_load(struct podwall_bpf *skel, const char *pin_dir, bool fresh)
+{
+	struct pw_abi a = { .version = PW_ABI_PINNED };
+	char prev[PATH_MAX];
+	uint32_t zero = 0;
+	int err;
+
+	err = bpf_map__update_elem(skel->maps.abi, &zero, sizeof(zero), &a, sizeof(a), BPF_ANY);
+	if (err) {
+		fprintf(stderr, "podwall: writing the ABI version into %s/abi: %s\n", pin_dir,
+			strerror(-err));
+		return err;
+	}
+	snprintf(prev, sizeof(prev), "%s/" PW_PREV, pin_dir);
+	if (!access(prev, F_OK))
+		carry_state(skel, prev, fresh);
+	return 0;
+}
+
 static int open_load(const char *pin_dir, const struct pw_bpf_sizes *sz,
 		     struct podwall_bpf **out)
 {
 	struct podwall_bpf *skel;
+	bool fresh = false;
 	int err;
 
 	*out = NULL;
@@ -163,6 +471,9 @@ static int open_load(const char *pin_dir, const struct pw_bpf_sizes *sz,
 			fprintf(stderr, "podwall: mkdir -p %s: %s\n", pin_dir, strerror(-err));
 			return err;
 		}
+		err = retire_other_abi(pin_dir, &fresh);
+		if (err)
+			return err;
 	}
 
 	skel = podwall_bpf__open();
@@ -196,6 +507,11 @@ static int open_load(const char *pin_dir, const struct pw_bpf_sizes *sz,
 			pin_dir ? " (a pinned map of another definition? remove it with pw_bpf_unpin)"
 				: "");
 		goto cleanup;
+	}
+	if (pin_dir) {
+		err = abi_after_load(skel, pin_dir, fresh);
+		if (err)
+			goto cleanup;
 	}
 	*out = skel;
 	return 0;
@@ -243,6 +559,15 @@ int pw_bpf_unpin(const char *pin_dir)
 			fprintf(stderr, "podwall: unpin %s: %s\n", path, strerror(errno));
 			goto cleanup;
 		}
+	}
+	/* the maps of an unfinished ABI switch (prev: podwall's own, whatever their names) */
+	snprintf(path, sizeof(path), "%s/" PW_PREV, pin_dir);
+	if (!access(path, F_OK)) {
+		err = move_pins(path, NULL);
+		if (err)
+			goto cleanup;
+		if (rmdir(path) && errno != ENOENT)
+			fprintf(stderr, "podwall: rmdir %s: %s\n", path, strerror(errno));
 	}
 	if (rmdir(pin_dir) && errno != ENOENT) {
 		if (errno == ENOTEMPTY || errno == EEXIST) {

@@ -50,7 +50,17 @@ struct pw_bpf_sizes {
 };
 int pw_bpf_open_private(const struct pw_bpf_sizes *sz, struct podwall_bpf **out);
 
-/* Remove podwall's map pins from pin_dir, then pin_dir itself if empty. */
+/*
+ * Pins of another ABI version (abi.h, PW_ABI_VERSION) are not reused:
+ * pw_bpf_open moves them to pin_dir/prev, makes new maps and carries over
+ * what must survive (bpfobj.c: conntrack...). Once every hook runs the new
+ * programs (pw_attach_sync, after its sweep), pw_bpf_switch_done carries
+ * again what the old programs recorded meanwhile and removes prev. Nothing
+ * to do (0) when no switch is under way or obj is not pinned.
+ */
+int pw_bpf_switch_done(struct podwall_bpf *obj);
+
+/* Remove podwall's map pins from pin_dir (and prev), then pin_dir itself if empty. */
 int pw_bpf_unpin(const char *pin_dir);
 
 /* Mount bpffs at /sys/fs/bpf unless something bpffs is already there. */

@@ -16,6 +16,14 @@ struct {
 	__type(value, struct pw_config);
 } config SEC(".maps");
 
+/* the layout version of the maps pinned beside it (abi.h); no program reads it */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pw_abi);
+} abi SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PW_MAX_ENDPOINTS);

@@ -26,7 +26,9 @@
 /*
  * The version of the map layouts and meanings below. Bumped whenever a key,
  * a value or the meaning of a flag changes, so that an agent never adopts
- * pins written under another layout.
+ * pins written under another layout: it builds new maps and switches every
+ * hook to them, one atomic filter replacement each (bpfobj.c). Pins from
+ * before the version was kept (no `abi` pin) are version 1.
  *   1: NetworkPolicy only (allow entries).
  *   2: ClusterNetworkPolicy tiers: policy values carry PW_POL_DENY and
  *      PW_POL_DEFAULT, endpoints PW_EP_TIERED_*, reason PW_REASON_TIER_DENIED.
@@ -111,6 +113,12 @@ struct pw_config {
 	__u32 generation;    /* policy generation, bumped on every change */
 	__u32 flags;         /* PW_CFG_* */
 	__u32 events_per_sec;/* drop-event rate limit per CPU (0 = default 1000) */
+};
+
+/* abi: ARRAY[1] -> the PW_ABI_VERSION of the pinned maps beside it. */
+struct pw_abi {
+	__u32 version;
+	__u32 pad;
 };
 
 /* ------------------------------------------------------------- endpoints */

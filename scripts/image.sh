@@ -73,7 +73,8 @@ base() {
 t0=$(date +%s)
 build_base=$(base build)
 run_base=$(base runtime)
-pw_podman build "${PW_PODMAN_RUN[@]}" --network none \
+trap 'pw_cgroup_remove "$PW_BUILD_CGROUP"' EXIT
+pw_podman build "${PW_PODMAN_BUILD[@]}" --network none \
 	--build-arg BUILD_BASE="$build_base" --build-arg BASE="$run_base" \
 	--build-arg JOBS="$(nproc)" \
 	-f deploy/Containerfile -t "$IMAGE:$TAG" -t "$IMAGE:latest" .

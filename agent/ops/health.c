@@ -52,10 +52,10 @@ unsigned pw_health_ready(char *buf, size_t len)
 	if (code != 200)
 		return code;
 	facts(&h);
-	if (!h.source_in_sync)
-		snprintf(buf, len, "not ready: the source's last load failed or is not pushed yet\n");
-	else if (!pw_src_in_sync(why, sizeof(why)))
+	if (!pw_src_in_sync(why, sizeof(why)))
 		snprintf(buf, len, "not ready: the source is not in sync: %s\n", why);
+	else if (!h.source_in_sync)
+		snprintf(buf, len, "not ready: the source's last load failed or is not pushed yet\n");
 	else if (!h.synced)
 		snprintf(buf, len, "not ready: no sync of the maps yet\n");
 	else if (!h.attached)

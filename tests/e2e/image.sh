@@ -112,13 +112,8 @@ chained() { grep -q '"podwall-cni"' "$CONF"; }
 # ------------------------------------------------------------ the API server
 TOKEN=podwall-image-$$-$RANDOM
 echo -n "$TOKEN" >"$W/sa/token"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-	-subj /CN=podwall-test-ca -keyout "$W/ca.key" -out "$W/sa/ca.crt" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
-	-keyout "$W/srv.key" -out "$W/srv.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' >"$W/ext"
-openssl x509 -req -in "$W/srv.csr" -CA "$W/sa/ca.crt" -CAkey "$W/ca.key" -CAcreateserial -days 1 \
-	-extfile "$W/ext" -out "$W/srv.crt" 2>/dev/null
+pwe_tls_localhost "$W"
+cp "$W/ca.crt" "$W/sa/ca.crt"
 IP_A=$(pwc_ip $A) IP_B=$(pwc_ip $B) IP_C=$(pwc_ip $C) "$PWC_PY" - >"$W/scenario.json" <<'EOF'
 import json, os
 def pod(name):

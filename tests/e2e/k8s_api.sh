@@ -59,13 +59,7 @@ REQLOG=$W/requests.jsonl
 TOKEN=podwall-test-$$-$RANDOM
 
 # ------------------------------------------------------------ TLS, kubeconfig
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-	-subj /CN=podwall-test-ca -keyout "$W/ca.key" -out "$W/ca.crt" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
-	-keyout "$W/srv.key" -out "$W/srv.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' >"$W/ext"
-openssl x509 -req -in "$W/srv.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial -days 1 \
-	-extfile "$W/ext" -out "$W/srv.crt" 2>/dev/null
+pwe_tls_localhost "$W"
 cat >"$W/kubeconfig" <<EOF
 apiVersion: v1
 kind: Config

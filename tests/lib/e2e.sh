@@ -230,6 +230,21 @@ pwe_np_default_deny() {
 	EOF
 }
 
+# ---------------------------------------------------------- a stand-in API server
+
+# pwe_tls_localhost DIR: a CA (DIR/ca.crt, ca.key) and a server certificate
+# for 127.0.0.1 signed by it (DIR/srv.crt, srv.key), for k8s_replay.py.
+pwe_tls_localhost() {
+	local d=$1
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+		-subj /CN=podwall-test-ca -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
+		-keyout "$d/srv.key" -out "$d/srv.csr" 2>/dev/null &&
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$d/ext" &&
+	openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+		-days 1 -extfile "$d/ext" -out "$d/srv.crt" 2>/dev/null
+}
+
 # ---------------------------------------------------------- podwall's own state
 
 # pwe_dns_counter NODE FIELD: the sum of FIELD (allowed, dropped) over the

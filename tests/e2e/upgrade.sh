@@ -3,7 +3,8 @@
 # stopped and a newer build started over its pins while one pod's traffic
 # flows: first a build whose map ABI differs (build/abi-next/podwall, the
 # same agent stamped with another PW_ABI version: `make build/abi-next/podwall`),
-# then back to ./podwall (a rollback is a switch too).
+# then back to ./podwall (a rollback is a switch too), then over pins that
+# carry no ABI version (an older podwall's: version 1).
 #
 #   node1: prod/a (app=a), prod/b (app=b: tcp/7000 echo, tcp/7003 a
 #          server that sends a line every 20 ms, udp/7001 sink), prod/c (app=c)
@@ -171,4 +172,12 @@ switch() {
 switch "$V2" 1000 upgrade_to_next_abi
 E0=$(egress_drops)
 switch "$V1" "$V1_ABI" rollback
+E0=$(egress_drops)
+# pins from before the abi pin (an older podwall's): version 1, switched too
+# when this build's is another (the same agent here: the pin is taken away)
+if [ "$V1_ABI" != 1 ]; then
+	pwc_agent_stop node1
+	rm -f "$PIN/abi"
+	switch "$V1" "$V1_ABI" unversioned_pins
+fi
 pwe_end

@@ -19,7 +19,8 @@
 # Checks: the agent starts while the API server is down: /readyz is not 200
 # and nothing is enforced; the API server comes up: each time /readyz
 # answers 200, c -> b is refused and a -> b connects (ready means enforcing);
-# /healthz, /metrics; the conflist keeps podwall-cni when rewritten; SIGTERM
+# /healthz, /metrics; the conflist keeps podwall-cni when rewritten; the API
+# server gone, /readyz is 503 again (the watches retry); SIGTERM
 # (podman stop) leaves enforcement in place; `podwall uninstall --node` from
 # the host then removes the chained entry, the tc filters and the pins, and
 # every pod connects again.
@@ -180,6 +181,7 @@ fi
 pwc_spawn "$W/replay.log" nsenter --net="/run/netns/$NODE_NS" "$PWC_PY" "$PWE_ROOT/tests/e2e/k8s_replay.py" \
 	--scenario "$W/scenario.json" --control "$W/ctl" --log "$W/requests.jsonl" --port 6443 \
 	--cert "$W/srv.crt" --key "$W/srv.key" --token "$TOKEN"
+API_PID=$PWC_LAST_PID
 # each time /readyz says 200, the policy is in force
 ready_seen=0 bad=
 end=$(( $(pwc_now_ms) + 30000 ))
@@ -205,6 +207,24 @@ grep -q '^podwall_endpoints 3' <<<"$m" && pwe_pass image_metrics "podwall_endpoi
 chained && pwe_pass image_agent_chains || pwe_fail image_agent_chains "$(cat "$CONF")"
 write_conf
 pwc_wait_for 3 chained && pwe_pass image_chain_restored || pwe_fail image_chain_restored "$(cat "$CONF")"
+
+# the API server goes away: the watches retry, the agent is no longer ready
+# (and still enforces what it had)
+pwc_kill "$API_PID"
+if pwc_wait_for 15 sh -c "nsenter --net=/run/netns/$NODE_NS curl -s --max-time 2 $HZ/readyz | grep -q 'retrying its watch'" &&
+   [ "$(code readyz)" = 503 ] && pwe_matches fail "$C $B 7000 tcp"; then
+	pwe_pass image_not_ready_when_watch_fails "$(node curl -s "$HZ/readyz")"
+else
+	pwe_fail image_not_ready_when_watch_fails "readyz $(code readyz): $(node curl -s "$HZ/readyz")"
+fi
+
+# uninstall while the agent runs: refused, nothing changed
+out=$(node "$PODWALL" uninstall --node --cni-conf-dir "$W/net.d" --cni-socket "$W/run/cni.sock" 2>&1); rc=$?
+if [ $rc = 3 ] && chained && [ -e "$PIN/config" ] && pwe_matches fail "$C $B 7000 tcp"; then
+	pwe_pass image_uninstall_refused_while_agent_runs
+else
+	pwe_fail image_uninstall_refused_while_agent_runs "rc $rc: $out"
+fi
 
 # SIGTERM: the container ends, the programs stay
 pw_podman stop -t 10 "$NAME" >/dev/null 2>&1

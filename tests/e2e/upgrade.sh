@@ -3,7 +3,8 @@
 # stopped and a newer build started over its pins while one pod's traffic
 # flows: first a build whose map ABI differs (build/abi-next/podwall, the
 # same agent stamped with another PW_ABI version: `make build/abi-next/podwall`),
-# then back to ./podwall (a rollback is a switch too), then over pins that
+# then back to ./podwall (a rollback is a switch too), then after a switch
+# interrupted right after the old pins moved aside, then over pins that
 # carry no ABI version (an older podwall's: version 1).
 #
 #   node1: prod/a (app=a), prod/b (app=b: tcp/7000 echo, tcp/7003 a
@@ -172,6 +173,12 @@ switch() {
 switch "$V2" 1000 upgrade_to_next_abi
 E0=$(egress_drops)
 switch "$V1" "$V1_ABI" rollback
+E0=$(egress_drops)
+# an agent that died in the middle of a switch, right after moving the old
+# pins into prev/: the next one finishes it (carries from prev, switches)
+pwc_agent_stop node1
+mkdir "$PIN/prev" && for f in "$PIN"/*; do [ -d "$f" ] || mv "$f" "$PIN/prev/"; done
+switch "$V1" "$V1_ABI" interrupted_switch
 E0=$(egress_drops)
 # pins from before the abi pin (an older podwall's): version 1, switched too
 # when this build's is another (the same agent here: the pin is taken away)

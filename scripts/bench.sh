@@ -17,6 +17,9 @@
 #   3. control plane `podwall bench control`: compile + load of 1,000 and 10,000
 #                   policies over 10,000 pods, change -> enforced latency with a
 #                   running agent, map memory, agent RSS.
+#   5. tiers        `podwall bench tiers`: 10,000 NetworkPolicy rules with and
+#                   without 1,000 ClusterNetworkPolicy rules over 100 priorities:
+#                   compile + load, to_pod ns/packet new and established.
 #   4. matrix       `podwall matrix` of generated dumps (scripts/gen-dump.py:
 #                   Deployments of 10 replicas) of 1,000 and 5,000 pods x 1
 #                   port, table to /dev/null; and 1,000 pods with every pair
@@ -33,7 +36,7 @@
 # Knobs (environment): BENCH_ROUNDS (3), BENCH_SLICES (4) of BENCH_UDP_SECS (1)
 # and BENCH_TCP_SECS (1) seconds, BENCH_RT_SIZES ("10 10000"), BENCH_TECHS
 # ("podwall iptables iptables-nft ipset nftables"), BENCH_SKIP ("" or any of
-# "datapath traffic control matrix"), BENCH_MATRIX_PODS ("1000 5000"),
+# "datapath traffic control matrix tiers"), BENCH_MATRIX_PODS ("1000 5000"),
 # BENCH_OUT (bench-results).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -350,6 +353,18 @@ else
 		{ say "error: podwall bench control failed; going on"; echo '{}' >"$OUT/control.json"; FAILED="$FAILED control"; }
 fi
 
+# ------------------------------------------------- 5. ClusterNetworkPolicy tiers
+# 10,000 NetworkPolicy rules with and without 1,000 ClusterNetworkPolicy rules
+# over 100 priorities: compile + load, and to_pod ns/packet (new, established).
+if skipped tiers; then
+	say "tiers: skipped"
+	: >"$OUT/tiers.txt"
+else
+	say "tiers: podwall bench tiers"
+	"$PW" bench tiers >"$OUT/tiers.txt" ||
+		{ say "error: podwall bench tiers failed; going on"; : >"$OUT/tiers.txt"; FAILED="$FAILED tiers"; }
+fi
+
 # ------------------------------------------------------------------ 4. matrix
 # Each size: the dump generated, then `podwall matrix` timed (wall clock, the
 # best of BENCH_MATRIX_RUNS, default 3: other load on the machine only adds);
@@ -647,6 +662,10 @@ for t in targets:
     P("   %-62s %12s  %s %s%s" % (t["target"], fmt(t["value"], "%.3f" if not t["unit"] else "%.2f"),
       t["op"], t["limit"], " " + t["unit"] if t["unit"] else "") + ("   MET" if t["met"] else "   not met" if t["met"] is False else "   not measured"))
 EOF
+if [ -s "$OUT/tiers.txt" ]; then
+	echo "5. ClusterNetworkPolicy tiers: podwall bench tiers"
+	sed 's/^/   /' "$OUT/tiers.txt"
+fi
 
 if [ -s "$OUT/plot-traffic.dat" ] || [ -s "$OUT/plot-testrun.dat" ]; then
 	gnuplot -e "out='$OUT/bench.png'; dir='$OUT'" scripts/bench-plot.gp 2>"$WORK/gnuplot.log" ||

@@ -131,6 +131,11 @@ struct pwb_cl_result {
 
 int pwb_control(const struct pwb_cl_opts *o, struct pwb_cl_result *r);
 
+/* ---------------------------------------------------------------- tiers */
+/* ClusterNetworkPolicy tiers on 10,000 NetworkPolicy rules: compile + load
+ * and ns/packet with and without 1,000 CNP rules (tiers.c); a table on out. */
+int pwb_tiers(int repeat, int runs, FILE *out);
+
 /* ---------------------------------------------------------------- util */
 
 uint64_t pwb_now_ns(void);

@@ -23,7 +23,7 @@
 #include "cmd/cmd.h"
 #include "bench/bench.h"
 
-#define USAGE "[datapath|control|all] [-o table|json] [--repeat N] [--runs N] [--entries N,N,...] " \
+#define USAGE "[datapath|control|tiers|all] [-o table|json] [--repeat N] [--runs N] [--entries N,N,...] " \
 	      "[--samples N] [--cpu N] [--pods N] [--local-pods N] [--policies N,N] [--changes N] " \
 	      "[--no-agent] [-v]"
 
@@ -348,7 +348,7 @@ int cmd_bench(int argc, char **argv)
 		.pods = 10000, .local_pods = 100, .policies = { 1000, 10000 }, .n_policies = 2,
 		.changes = 100,
 	};
-	bool json = false, do_dp = true, do_cl = false;
+	bool json = false, do_dp = true, do_cl = false, do_tiers = false;
 	struct pwb_dp_result *dpr = NULL;
 	struct pwb_cl_result *clr = NULL;
 	char self[PATH_MAX];
@@ -452,6 +452,9 @@ int cmd_bench(int argc, char **argv)
 			do_cl = true;
 		} else if (!strcmp(argv[optind], "all")) {
 			do_dp = do_cl = true;
+		} else if (!strcmp(argv[optind], "tiers")) {
+			do_dp = do_cl = false;
+			do_tiers = true;
 		} else {
 			fprintf(stderr, "podwall bench: unknown part '%s'\nusage: podwall bench %s\n",
 				argv[optind], USAGE);
@@ -474,6 +477,12 @@ int cmd_bench(int argc, char **argv)
 	self[sl] = 0;
 	cl.self = self;
 
+	if (do_tiers) {
+		err = pwb_tiers(dp.repeat, dp.runs, stdout);
+		if (err)
+			fprintf(stderr, "podwall bench: tiers: %s\n", strerror(-err));
+		return err ? PW_EXIT_SYSTEM : PW_EXIT_OK;
+	}
 	if (do_dp) {
 		dpr = calloc(1, sizeof(*dpr));
 		if (!dpr)

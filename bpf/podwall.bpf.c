@@ -68,6 +68,7 @@ static __always_inline int pw_post_nat(struct __sk_buff *skb, const struct pw_pk
 	sender = bpf_map_lookup_elem(&endpoints, ifindex);
 	if (!sender)
 		return TC_ACT_OK;
+	r.ifindex = *ifindex;
 	pw_judge(p, sender, cfg, 0, &r);
 	pw_report(skb, p, cfg, sender, &r);
 	return pw_tc_verdict(&r);
@@ -81,10 +82,22 @@ int from_pod(struct __sk_buff *skb)
 	struct pw_endpoint *ep;
 	struct pw_config *cfg;
 	struct pw_pkt p = {};
-	struct pw_res r = { .dir = PW_DIR_EGRESS };
+	struct pw_res r = { .dir = PW_DIR_EGRESS, .ifindex = skb->ifindex };
+	int parsed;
 
 	if (!pw_is_ip(eth_proto)) {
 		pw_count(skb, PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_NOT_IP);
+		return TC_ACT_OK;
+	}
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return TC_ACT_OK;
+	parsed = pw_parse(skb, eth_proto, &p) >= 0;
+	/* a flow this device's endpoint vouched for: no endpoint lookup (judge.h) */
+	if (parsed && pw_judge_fast(&p, cfg, 1, &r)) {
+		if (r.defer)
+			skb->mark |= PW_MARK_DEFER;
+		pw_count(skb, r.dir, r.verdict, r.reason);
 		return TC_ACT_OK;
 	}
 	ep = bpf_map_lookup_elem(&endpoints, &ifindex);
@@ -92,12 +105,9 @@ int from_pod(struct __sk_buff *skb)
 		pw_count(skb, PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_NO_ENDPOINT);
 		return TC_ACT_OK;
 	}
-	cfg = bpf_map_lookup_elem(&config, &zero);
-	if (!cfg)
-		return TC_ACT_OK;
 
 	r.verdict = PW_VERDICT_DROP;
-	if (pw_parse(skb, eth_proto, &p) < 0) {
+	if (!parsed) {
 		r.reason = PW_REASON_MALFORMED;
 	} else if (p.nd) {
 		if (pw_nd_source_ok(&p, ep, cfg->active_slot)) {
@@ -126,10 +136,20 @@ int to_pod(struct __sk_buff *skb)
 	struct pw_endpoint *ep;
 	struct pw_config *cfg;
 	struct pw_pkt p = {};
-	struct pw_res r = { .dir = PW_DIR_INGRESS };
+	struct pw_res r = { .dir = PW_DIR_INGRESS, .ifindex = skb->ifindex };
+	int parsed;
 
 	if (!pw_is_ip(eth_proto)) {
 		pw_count(skb, PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_NOT_IP);
+		return TC_ACT_OK;
+	}
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return TC_ACT_OK;
+	parsed = pw_parse(skb, eth_proto, &p) >= 0;
+	/* a flow this device's endpoint vouched for: no endpoint lookup (judge.h) */
+	if (parsed && !deferred && pw_judge_fast(&p, cfg, 0, &r)) {
+		pw_count(skb, r.dir, r.verdict, r.reason);
 		return TC_ACT_OK;
 	}
 	ep = bpf_map_lookup_elem(&endpoints, &ifindex);
@@ -137,13 +157,10 @@ int to_pod(struct __sk_buff *skb)
 		pw_count(skb, PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_NO_ENDPOINT);
 		return TC_ACT_OK;
 	}
-	cfg = bpf_map_lookup_elem(&config, &zero);
-	if (!cfg)
-		return TC_ACT_OK;
 	if (deferred)
 		skb->mark &= ~PW_MARK_DEFER;
 
-	if (pw_parse(skb, eth_proto, &p) < 0) {
+	if (!parsed) {
 		r.verdict = PW_VERDICT_DROP;
 		r.reason = PW_REASON_MALFORMED;
 		if (ep)

@@ -11,6 +11,23 @@
  * Entries expire lazily: a lookup that finds an entry older than its
  * timeout deletes it and reports a miss. Each entry remembers the policy
  * generation of its verdict; the caller re-checks when it differs.
+ *
+ * The fast path (judge.h: pw_judge_fast) answers a packet of a tracked flow
+ * in the direction that made the entry without the endpoint lookup: the
+ * entry's ifindex names the device whose endpoint vouched for it under
+ * the generation it carries. It is set when the entry is made (the device
+ * of the endpoint judged: from_pod's and to_pod's own, or the sender's
+ * that local_ips gives past NAT) and when the usual path finds the entry
+ * in that direction and keeps it (the endpoint of the device owns it, and
+ * from_pod checked the source address first); a re-check from the reply
+ * direction that moves the generation clears it. Every change of an
+ * endpoint comes with a new generation (mapsync: endpoints are written
+ * before the switch, deleted after it), so an entry whose ifindex is this
+ * device and whose generation is the live one was vouched for by this
+ * device's endpoint as it is now: the endpoint lookup, its ep_id check and
+ * from_pod's source check would find what they found then. (The only
+ * window: between mapsync's endpoint writes and its switch, entries of the
+ * previous generation still pass as they did before the change.)
  */
 #ifndef PW_BPF_CONNTRACK_H
 #define PW_BPF_CONNTRACK_H
@@ -71,8 +88,8 @@ static __always_inline struct pw_ct_val *pw_ct_get(struct pw_ct_key *k, __u32 ep
 }
 
 static __always_inline void pw_ct_create(const struct pw_pkt *p, __u8 dir, __u32 generation,
-					 __u32 ep_id, __u32 peer_id, __u32 rule_id, __u32 flags,
-					 __u64 now)
+					 __u32 ep_id, __u32 ifindex, __u32 peer_id, __u32 rule_id,
+					 __u32 flags, __u64 now)
 {
 	struct pw_ct_key k;
 	struct pw_ct_val v = {
@@ -82,6 +99,7 @@ static __always_inline void pw_ct_create(const struct pw_pkt *p, __u8 dir, __u32
 		.ep_id = ep_id,
 		.peer_id = peer_id,
 		.rule_id = rule_id,
+		.ifindex = ifindex,
 	};
 
 	if (p->proto == PW_IPPROTO_TCP && (p->tcp_flags & PW_TCP_FIN))

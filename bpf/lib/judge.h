@@ -21,8 +21,10 @@ struct pw_res {
 	__u8  reason;    /* enum pw_reason */
 	__u8  new_flow;  /* the verdict came from policy just now */
 	__u8  defer;     /* set PW_MARK_DEFER: verdict taken past NAT */
-	__u8  dir;       /* enum pw_dir the verdict is for */
-	__u8  pad[3];
+	__u8  dir;       /* in: enum pw_dir the verdict is for */
+	__u8  est_miss;  /* in: pw_judge_fast found no entry in this direction */
+	__u8  pad[2];
+	__u32 ifindex;   /* in: the device of the endpoint judged (its endpoints key) */
 };
 
 /* The remote address of a packet in a direction. */
@@ -89,9 +91,9 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 	struct pw_ct_key k;
 	struct pw_ct_val *v;
 
-	/* established: (s->d, dir) */
+	/* established: (s->d, dir), unless the fast path just found none */
 	pw_ct_key_fill(&k, p->saddr, p->daddr, p->sport, p->dport, p->proto, dir);
-	v = pw_ct_get(&k, ep->ep_id, now);
+	v = r->est_miss ? NULL : pw_ct_get(&k, ep->ep_id, now);
 	/* a deferred entry past NAT is no verdict: judge the translated flow */
 	if (v && (!(v->flags & PW_CT_DEFERRED) || may_defer)) {
 		r->peer_id = v->peer_id;
@@ -107,6 +109,8 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 				return 1;
 			}
 		}
+		if (v->ifindex != r->ifindex)
+			v->ifindex = r->ifindex; /* this device's endpoint owns it: the fast path may */
 		if (pw_ct_touch(v, p, 0, now))
 			bpf_map_delete_elem(&conntrack, &k);
 		return 1;
@@ -116,6 +120,8 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 	pw_ct_key_fill(&k, p->daddr, p->saddr, p->dport, p->sport, p->proto, !dir);
 	v = pw_ct_get(&k, ep->ep_id, now);
 	if (v) {
+		__u32 gen = v->generation;
+
 		r->peer_id = v->peer_id;
 		r->rule_id = v->rule_id;
 		r->reason = PW_REASON_CT_REPLY;
@@ -127,6 +133,9 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 			bpf_map_delete_elem(&conntrack, &k);
 			return 1;
 		}
+		/* a new generation not vouched for from the entry's own direction */
+		if (v->generation != gen && v->ifindex)
+			v->ifindex = 0;
 		if (pw_ct_touch(v, p, 1, now))
 			bpf_map_delete_elem(&conntrack, &k);
 		return 1;
@@ -137,6 +146,50 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * The established fast path (conntrack.h says why it may skip the endpoint):
+ * a packet of a tracked flow in the direction that made the entry, whose
+ * entry this device vouched for under the live generation, gets the verdict
+ * pw_judge would give it (established, or deferred in from_pod) without the
+ * endpoint lookup. Not for fragments (pw_judge follows first fragments) nor
+ * neighbour discovery. Returns 1 if r is the verdict, else 0 (r->est_miss
+ * set if there is no entry, so that pw_judge does not look again).
+ */
+static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw_config *cfg,
+					 int may_defer, struct pw_res *r)
+{
+	struct pw_ct_key k;
+	struct pw_ct_val *v;
+	__u64 now;
+
+	if (p->frag != PW_FRAG_NONE || p->nd)
+		return 0;
+	pw_ct_key_fill(&k, p->saddr, p->daddr, p->sport, p->dport, p->proto, r->dir);
+	v = bpf_map_lookup_elem(&conntrack, &k);
+	if (!v) {
+		r->est_miss = 1;
+		return 0;
+	}
+	if (v->ifindex != r->ifindex || v->generation != cfg->generation ||
+	    ((v->flags & PW_CT_DEFERRED) && !may_defer))
+		return 0;
+	now = pw_now();
+	if (pw_older(now, v->last_seen_ns, pw_ct_timeout_ns(k.proto, v->flags)))
+		return 0; /* expired: pw_judge deletes it */
+	r->verdict = PW_VERDICT_ALLOW;
+	r->peer_id = v->peer_id;
+	r->rule_id = v->rule_id;
+	if (v->flags & PW_CT_DEFERRED) {
+		r->reason = PW_REASON_DEFERRED;
+		r->defer = 1;
+	} else {
+		r->reason = PW_REASON_CT_ESTABLISHED;
+	}
+	if (pw_ct_touch(v, p, 0, now))
+		bpf_map_delete_elem(&conntrack, &k);
+	return 1;
 }
 
 /*
@@ -203,8 +256,8 @@ __noinline int pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
 		}
 		/* ICMP errors and RSTs open nothing */
 		if (!p->icmp_err && !(p->proto == PW_IPPROTO_TCP && (p->tcp_flags & PW_TCP_RST)))
-			pw_ct_create(p, dir, cfg->generation, ep->ep_id, peer.identity, r->rule_id,
-				     ct_flags, now);
+			pw_ct_create(p, dir, cfg->generation, ep->ep_id, r->ifindex, peer.identity,
+				     r->rule_id, ct_flags, now);
 	}
 
 	if (r->verdict != PW_VERDICT_DROP && p->frag == PW_FRAG_FIRST)

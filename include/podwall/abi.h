@@ -357,7 +357,7 @@ struct pw_ct_val {
 	__u32 ep_id;      /* endpoint whose policy allowed it */
 	__u32 peer_id;    /* peer identity at that time */
 	__u32 rule_id;
-	__u32 pad;
+	__u32 ifindex;    /* device whose check last vouched for it under this generation; 0 none (conntrack.h) */
 };
 
 /* CT timeouts, seconds */

@@ -1936,6 +1936,61 @@ int suite_mapsync(void); /* mapsync_tests.c */
 int suite_engine(void);  /* engine_tests.c */
 int suite_tiers(void);   /* tiers_tests.c */
 
+/*
+ * The established fast path (judge.h: pw_judge_fast) skips the endpoint
+ * lookup only for entries this device vouched for under the live
+ * generation: the same tuple on another device, a spoofed source copying
+ * another pod's flow, an endpoint replaced under a new generation and a
+ * reply re-check that moved the generation all take the full path.
+ */
+static void t_conntrack_fast_path_owner(void)
+{
+	struct pw_endpoint ep;
+	struct pw_ct_val v;
+
+	if (fresh())
+		return;
+	ep_flags(&A, PW_EP_ISOLATED_INGRESS);
+	ep_flags(&C, PW_EP_ISOLATED_INGRESS);
+	allow(&A, PW_DIR_INGRESS, B.identity, IPPROTO_TCP, 80);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 40000, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(to_pod(&A, tcp(B.a4, A.a4, 40000, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(ct_get(B.a4, A.a4, 40000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK_EQ(v.ifindex, A.ifindex);
+	CHECK_EQ(to_pod(&A, tcp(B.a4, A.a4, 40000, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_ESTABLISHED), 1);
+
+	/* the same tuple leaving through C's device: C's policy, which denies it */
+	CHECK_EQ(to_pod(&C, tcp(B.a4, A.a4, 40000, 80, PW_TCPF_ACK)), SHOT);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_POLICY_DENIED), 1);
+	/* C sending as B, on B's established flow: spoofed */
+	CHECK_EQ(from_pod(&C, tcp(B.a4, A.a4, 40000, 80, PW_TCPF_ACK)), SHOT);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_DROP, PW_REASON_SPOOFED), 1);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 40000, 80, PW_TCPF_ACK)), OK);
+
+	/* a reply re-checked under a new generation: no longer vouched for... */
+	cfg.generation++;
+	set_cfg();
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 80, 40000, PW_TCPF_ACK)), OK);
+	CHECK_EQ(ct_get(B.a4, A.a4, 40000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK_EQ(v.generation, cfg.generation);
+	CHECK_EQ(v.ifindex, 0);
+	/* ...until the full path finds it in its own direction again */
+	CHECK_EQ(to_pod(&A, tcp(B.a4, A.a4, 40000, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(ct_get(B.a4, A.a4, 40000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK_EQ(v.ifindex, A.ifindex);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_ESTABLISHED), 2);
+
+	/* A's device now holds another pod (another ep_id, no rule), new generation */
+	CHECK_EQ(pw_bpf_get_endpoint(obj, A.ifindex, &ep), 0);
+	ep.ep_id = A.ifindex + 1000;
+	CHECK_EQ(pw_bpf_put_endpoint(obj, A.ifindex, &ep), 0);
+	cfg.generation++;
+	set_cfg();
+	CHECK_EQ(to_pod(&A, tcp(B.a4, A.a4, 40000, 80, PW_TCPF_ACK)), SHOT);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_POLICY_DENIED), 2);
+}
+
 /* ------------------------------------------------------ lookup counts */
 /*
  * How many map lookups each path makes, counted by the test build of the
@@ -1945,7 +2000,7 @@ int suite_tiers(void);   /* tiers_tests.c */
  * structs): A isolated for ingress with one rule (B, TCP 80), B not
  * isolated, both with the NO_ANY bits mapsync would derive.
  */
-#define LOOKUPS_ESTABLISHED_MAX 4  /* a packet of a tracked flow, its direction */
+#define LOOKUPS_ESTABLISHED_MAX 3  /* a packet of a tracked flow, its direction */
 #define LOOKUPS_REPLY_MAX       5  /* a reply of a tracked flow */
 #define LOOKUPS_NEW_MAX         7  /* a new flow, allowed by a rule */
 #define LOOKUPS_DENY_MAX       10  /* a new flow denied, with its event */
@@ -2098,6 +2153,7 @@ int main(void)
 	RUN(t_malformed_drops);
 	RUN(t_conntrack_expiry);
 	RUN(t_conntrack_refresh);
+	RUN(t_conntrack_fast_path_owner);
 	RUN(t_parse_fast_and_general_agree);
 	RUN(t_policy_slot_switch);
 	RUN(t_split_exact_and_range_same_peer);

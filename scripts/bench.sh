@@ -650,6 +650,10 @@ if cp:
         P("   map memory (memlock) %s MiB total%s; agent RSS %s MiB" % (fmt(m.get("maps_memlock_bytes") and m["maps_memlock_bytes"] / 2**20, "%.1f"),
           "".join(f", {k} {v/2**20:.1f}" for k, v in sorted((m.get("per_map") or {}).items(), key=lambda kv: -kv[1])[:4]),
           fmt(m.get("agent_rss_bytes") and m["agent_rss_bytes"] / 2**20, "%.1f")))
+        for k, v in sorted((m.get("maps") or {}).items(), key=lambda kv: -kv[1].get("memlock_bytes", 0)):
+            held = v.get("entries")
+            P("      %-12s %8.2f MiB  %8d slots x %5.0f B%s" % (k, v.get("memlock_bytes", 0) / 2**20, v.get("max_entries", 0),
+              v.get("bytes_per_slot", 0), "" if held is None else "  %7d held" % held))
     P("")
 if mx.get("runs"):
     P("4. matrix: podwall matrix -f DUMP --ports 80 (generated Deployments of 10 replicas), wall clock, best of runs")

@@ -124,7 +124,12 @@ struct pwb_cl_result {
 	struct pwb_cl_latency lat_policy;   /* a policy file rewritten */
 	struct pwb_cl_latency lat_label;    /* a pod's label changed */
 	uint64_t maps_memlock;              /* sum over the agent's maps */
-	struct { char name[32]; uint64_t memlock; uint32_t max_entries; uint32_t type; } maps[16];
+	struct {
+		char     name[32];
+		uint64_t memlock;       /* bytes, the kernel's fdinfo */
+		uint32_t max_entries, type, key_size, value_size;
+		int64_t  entries;       /* held (hash and LPM maps: walked); -1 not counted */
+	} maps[16];
 	int      n_maps;
 	uint64_t agent_rss, agent_rss_peak;  /* bytes, after the latency series */
 };

@@ -22,8 +22,9 @@
  *    the endpoint's isolation flag for a label change). The agent's own
  *    "applied ... in N ms" lines give the part after its debounce.
  *
- * 3. memory: memlock of every pinned map (as bpftool map show reports it),
- *    and the agent's RSS.
+ * 3. memory: memlock of every pinned map (as bpftool map show reports it,
+ *    from the kernel's fdinfo), with its size, key and value sizes and the
+ *    entries it holds, and the agent's RSS.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -700,6 +701,32 @@ out:
 	return err;
 }
 
+/* The entries a hash or LPM map holds (a walk of its keys); -1 for other types. */
+static int64_t map_entries(int fd, const struct bpf_map_info *info)
+{
+	uint8_t k[2][256];
+	int64_t n = 0;
+	int cur = 0;
+
+	switch (info->type) {
+	case BPF_MAP_TYPE_HASH:
+	case BPF_MAP_TYPE_LRU_HASH:
+	case BPF_MAP_TYPE_LPM_TRIE:
+		break;
+	default:
+		return -1;
+	}
+	if (info->key_size > sizeof(k[0]))
+		return -1;
+	if (bpf_map_get_next_key(fd, NULL, k[cur]))
+		return 0;
+	do {
+		n++;
+		cur ^= 1;
+	} while (!bpf_map_get_next_key(fd, k[cur ^ 1], k[cur]));
+	return n;
+}
+
 static void agent_memory(struct agent *a, struct pwb_cl_result *r)
 {
 	DIR *d = opendir(a->pin);
@@ -725,6 +752,9 @@ static void agent_memory(struct agent *a, struct pwb_cl_result *r)
 			r->maps[r->n_maps].memlock = fd_memlock(fd);
 			r->maps[r->n_maps].max_entries = info.max_entries;
 			r->maps[r->n_maps].type = info.type;
+			r->maps[r->n_maps].key_size = info.key_size;
+			r->maps[r->n_maps].value_size = info.value_size;
+			r->maps[r->n_maps].entries = map_entries(fd, &info);
 			r->maps_memlock += r->maps[r->n_maps].memlock;
 			r->n_maps++;
 		}

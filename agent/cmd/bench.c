@@ -272,6 +272,26 @@ static void cl_json(struct pwb_json *j, const struct pwb_cl_result *r)
 		for (int i = 0; i < r->n_maps; i++)
 			pwb_json_int(j, r->maps[i].name, (long long)r->maps[i].memlock);
 		pwb_json_end(j);
+		/* what each map costs: its size, its slots, what it holds */
+		pwb_json_obj(j, "maps");
+		for (int i = 0; i < r->n_maps; i++) {
+			pwb_json_obj(j, r->maps[i].name);
+			pwb_json_int(j, "memlock_bytes", (long long)r->maps[i].memlock);
+			pwb_json_int(j, "max_entries", r->maps[i].max_entries);
+			pwb_json_int(j, "key_size", r->maps[i].key_size);
+			pwb_json_int(j, "value_size", r->maps[i].value_size);
+			pwb_json_num(j, "bytes_per_slot", r->maps[i].max_entries ?
+				     (double)r->maps[i].memlock / r->maps[i].max_entries : 0);
+			if (r->maps[i].entries >= 0) {
+				pwb_json_int(j, "entries", r->maps[i].entries);
+				pwb_json_num(j, "bytes_per_entry_held", r->maps[i].entries ?
+					     (double)r->maps[i].memlock / (double)r->maps[i].entries : 0);
+			}
+			else
+				pwb_json_null(j, "entries");
+			pwb_json_end(j);
+		}
+		pwb_json_end(j);
 		pwb_json_int(j, "agent_rss_bytes", (long long)r->agent_rss);
 		pwb_json_int(j, "agent_rss_peak_bytes", (long long)r->agent_rss_peak);
 		pwb_json_end(j);
@@ -311,11 +331,19 @@ static void cl_table(const struct pwb_cl_result *r)
 	}
 	lat_line("policy file", &r->lat_policy);
 	lat_line("pod label", &r->lat_label);
-	printf("  maps: %.1f MiB memlock;", r->maps_memlock / 1048576.0);
-	for (int i = 0; i < r->n_maps; i++)
-		if (r->maps[i].memlock >= 1048576)
-			printf(" %s %.1f", r->maps[i].name, r->maps[i].memlock / 1048576.0);
-	printf("\n  agent RSS %.1f MiB (peak %.1f MiB) with %zu policies over %zu pods\n",
+	printf("  maps: %.1f MiB memlock (the kernel's fdinfo), each:\n", r->maps_memlock / 1048576.0);
+	for (int i = 0; i < r->n_maps; i++) {
+		printf("    %-14s %8.2f MiB  %7u slots x %6.0f B", r->maps[i].name,
+		       r->maps[i].memlock / 1048576.0, r->maps[i].max_entries,
+		       r->maps[i].max_entries ? (double)r->maps[i].memlock / r->maps[i].max_entries : 0.0);
+		if (r->maps[i].entries > 0)
+			printf("  %8lld held, %6.0f B each", (long long)r->maps[i].entries,
+			       (double)r->maps[i].memlock / (double)r->maps[i].entries);
+		else if (r->maps[i].entries == 0)
+			printf("         0 held");
+		printf("\n");
+	}
+	printf("  agent RSS %.1f MiB (peak %.1f MiB) with %zu policies over %zu pods\n",
 	       r->agent_rss / 1048576.0, r->agent_rss_peak / 1048576.0, r->agent_policies,
 	       r->agent_pods);
 }

@@ -1,30 +1,36 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * podwall: dispatch to a subcommand. Nothing else lives here.
+ * podwall: dispatch to a subcommand. Nothing else lives here: each command's
+ * options, help and usage line are its table (cmd/opts.h).
  */
 #include <stdio.h>
 #include <string.h>
+#include "podwall/abi.h"
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 
 const struct pw_command pw_commands[] = {
-	{ "matrix", cmd_matrix,
-	  "-f FILE [--ports 80,81] [--protocols TCP,UDP,SCTP] [--external-ips IP,...] [-o json|table]" },
-	{ "agent", cmd_agent, "--source DIR|k8s [--kubeconfig PATH] [--cni-socket PATH] [--cni-pod-wait MS] [--pin-dir P] [--mode enforce|audit] [--dns auto|off] [--uplink DEV]... [--dns-namespace NS] [--dns-label k=v] [--metrics [ADDR:]PORT]" },
-	{ "apply", cmd_apply, "-f FILE|DIR [--pin-dir P] [--mode enforce|audit] [--dns auto|off] [--uplink DEV]... [--dns-namespace NS] [--dns-label k=v]" },
-	{ "uninstall", cmd_uninstall, "[--pin-dir P]" },
-	{ "monitor", cmd_monitor, "[-o json|text] [--pod NS/POD] [--namespace NS] [--verdict drop|allow|audit] [--pin-dir P] [--count N] [--backlog]" },
-	{ "status", cmd_status, "[-o json|text] [--pin-dir P]" },
-	{ "lint", cmd_lint, "-f FILE|DIR [-f ...] [-o json|text] [--include-system] [--disable RULE,...] [--dns-namespace NS] [--dns-label k=v]" },
-	{ "explain", cmd_explain, "--from NS/POD|IP --to NS/POD|IP --port N [--protocol TCP|UDP|SCTP] [-f FILE|DIR | --pin-dir P] [-o json|text]" },
-	{ "bench", cmd_bench, "[datapath|control|all] [-o table|json] [--entries N,...] [--repeat N] [--runs N] [--policies N,...] [--pods N] [--changes N] [-v]" },
+	{ "matrix",    cmd_matrix,    &pw_doc_matrix },
+	{ "agent",     cmd_agent,     &pw_doc_agent },
+	{ "apply",     cmd_apply,     &pw_doc_apply },
+	{ "uninstall", cmd_uninstall, &pw_doc_uninstall },
+	{ "monitor",   cmd_monitor,   &pw_doc_monitor },
+	{ "status",    cmd_status,    &pw_doc_status },
+	{ "lint",      cmd_lint,      &pw_doc_lint },
+	{ "explain",   cmd_explain,   &pw_doc_explain },
+	{ "bench",     cmd_bench,     &pw_doc_bench },
 	{ NULL, NULL, NULL },
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: podwall COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(f, "usage: podwall COMMAND [OPTIONS]   (podwall COMMAND --help: its options)\n"
+		"       podwall --version\n\ncommands:\n");
 	for (const struct pw_command *c = pw_commands; c->name; c++)
-		fprintf(f, "  %-10s %s\n", c->name, c->usage);
+		fprintf(f, "  %-10s %s\n             %s\n", c->name, c->doc->about, c->doc->usage);
+	fprintf(f, "\nexit: 0 ok, 1 found a problem (lint findings, a denied flow, nothing pinned "
+		"here), 2 bad input or usage (nothing changed), 3 a kernel or system operation "
+		"failed\n");
 }
 
 int main(int argc, char **argv)
@@ -35,6 +41,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
+		return PW_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("podwall %s (BPF ABI %d)\n", PW_VERSION, PW_ABI_VERSION);
 		return PW_EXIT_OK;
 	}
 	for (const struct pw_command *c = pw_commands; c->name; c++)

@@ -11,7 +11,6 @@
  * (enforcement goes on), as does kill -9.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include <sys/stat.h>
 #include "cmd/cmd.h"
 #include "cmd/agent.h"
+#include "cmd/opts.h"
 #include "ops/health.h"
 #include "ops/metrics.h"
 #include "ops/statefile.h"
@@ -27,127 +27,63 @@
 
 /* ------------------------------------------------------------ options */
 
-enum {
-	OPT_SOURCE = 0x100,
-	OPT_PIN_DIR,
-	OPT_MODE,
-	OPT_DNS,
-	OPT_UPLINK,
-	OPT_DNS_NS,
-	OPT_DNS_LABEL,
-};
-
 void pw_agent_opts_free(struct pw_agent_opts *o)
 {
 	free(o->dns_label_buf);
 	o->dns_label_buf = NULL;
 }
 
-int pw_agent_parse(int argc, char **argv, const char *usage, struct pw_agent_opts *o,
-		   bool *help)
+int pw_agent_opt(const struct pw_cmd_doc *d, struct pw_agent_opts *o, const struct pw_opt *opt,
+		 const char *val)
 {
-	static const struct option longopts[] = {
-		{ "source",        required_argument, NULL, OPT_SOURCE },
-		{ "filename",      required_argument, NULL, 'f' },
-		{ "pin-dir",       required_argument, NULL, OPT_PIN_DIR },
-		{ "mode",          required_argument, NULL, OPT_MODE },
-		{ "dns",           required_argument, NULL, OPT_DNS },
-		{ "uplink",        required_argument, NULL, OPT_UPLINK },
-		{ "dns-namespace", required_argument, NULL, OPT_DNS_NS },
-		{ "dns-label",     required_argument, NULL, OPT_DNS_LABEL },
-		{ "help",          no_argument,       NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct pw_engine_config *eng = &o->eng;
-	const char *cmd = argv[0];
-	int c, idx = -1;
+	const char *eq;
 
-	memset(o, 0, sizeof(*o));
-	*help = false;
-	optind = 1;
-	opterr = 0;
-	while ((idx = -1, c = getopt_long(argc, argv, ":f:h", longopts, &idx)) != -1) {
-		switch (c) {
-		case 'f':
-		case OPT_SOURCE:
-			o->source = optarg;
+	switch (opt->id) {
+	case PW_AOPT_PIN_DIR:
+		eng->pin_dir = val;
+		return 0;
+	case PW_AOPT_MODE:
+		if (strcmp(val, "audit") && strcmp(val, "enforce"))
 			break;
-		case OPT_PIN_DIR:
-			eng->pin_dir = optarg;
+		eng->audit = !strcmp(val, "audit");
+		return 0;
+	case PW_AOPT_DNS:
+		if (strcmp(val, "auto") && strcmp(val, "off"))
 			break;
-		case OPT_MODE:
-			if (!strcmp(optarg, "audit"))
-				eng->audit = true;
-			else if (!strcmp(optarg, "enforce"))
-				eng->audit = false;
-			else
-				goto bad_value;
+		eng->dns_auto = !strcmp(val, "auto");
+		return 0;
+	case PW_AOPT_UPLINK:
+		if (eng->n_uplinks == PW_MAX_UPLINKS)
+			return pw_opts_bad(d, "at most %d --uplink", PW_MAX_UPLINKS);
+		eng->uplinks[eng->n_uplinks++] = val;
+		return 0;
+	case PW_AOPT_DNS_NS:
+		eng->dns_namespace = val;
+		return 0;
+	case PW_AOPT_DNS_LABEL:
+		eq = strchr(val, '=');
+		if (!eq || eq == val || (size_t)(eq - val) >= sizeof(o->dns_label_key))
 			break;
-		case OPT_DNS:
-			if (!strcmp(optarg, "auto"))
-				eng->dns_auto = true;
-			else if (!strcmp(optarg, "off"))
-				eng->dns_auto = false;
-			else
-				goto bad_value;
-			break;
-		case OPT_UPLINK:
-			if (eng->n_uplinks == PW_MAX_UPLINKS) {
-				fprintf(stderr, "podwall %s: at most %d --uplink\n", cmd, PW_MAX_UPLINKS);
-				return PW_EXIT_USAGE;
-			}
-			eng->uplinks[eng->n_uplinks++] = optarg;
-			break;
-		case OPT_DNS_NS:
-			eng->dns_namespace = optarg;
-			break;
-		case OPT_DNS_LABEL: {
-			const char *eq = strchr(optarg, '=');
-
-			if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof(o->dns_label_key))
-				goto bad_value;
-			memcpy(o->dns_label_key, optarg, (size_t)(eq - optarg));
-			o->dns_label_key[eq - optarg] = 0;
-			free(o->dns_label_buf);
-			o->dns_label_buf = strdup(eq + 1);
-			if (!o->dns_label_buf)
-				return PW_EXIT_SYSTEM;
-			eng->dns_label_key = o->dns_label_key;
-			eng->dns_label_value = o->dns_label_buf;
-			break;
-		}
-		case 'h':
-			printf("usage: podwall %s %s\n", cmd, usage);
-			*help = true;
-			return 0;
-		case ':':
-			fprintf(stderr, "podwall %s: option %s needs a value\nusage: podwall %s %s\n",
-				cmd, argv[optind - 1], cmd, usage);
-			return PW_EXIT_USAGE;
-		default:
-			fprintf(stderr, "podwall %s: unknown option %s\nusage: podwall %s %s\n", cmd,
-				argv[optind - 1], cmd, usage);
-			return PW_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "podwall %s: unexpected argument '%s'\nusage: podwall %s %s\n", cmd,
-			argv[optind], cmd, usage);
+		memcpy(o->dns_label_key, val, (size_t)(eq - val));
+		o->dns_label_key[eq - val] = 0;
+		free(o->dns_label_buf);
+		o->dns_label_buf = strdup(eq + 1);
+		if (!o->dns_label_buf)
+			return PW_EXIT_SYSTEM;
+		eng->dns_label_key = o->dns_label_key;
+		eng->dns_label_value = o->dns_label_buf;
+		return 0;
+	default:
 		return PW_EXIT_USAGE;
 	}
-	if (!o->source) {
-		fprintf(stderr, "podwall %s: no manifests given\nusage: podwall %s %s\n", cmd, cmd,
-			usage);
-		return PW_EXIT_USAGE;
-	}
-	o->run = (struct pw_state_run){ .source = o->source, .audit = eng->audit,
-					.dns_auto = eng->dns_auto };
-	return 0;
+	return pw_opts_bad(d, "bad value '%s' for %s (%s)", val, pw_opt_name(opt), opt->arg);
+}
 
-bad_value:
-	fprintf(stderr, "podwall %s: bad value '%s' for --%s\nusage: podwall %s %s\n", cmd, optarg,
-		idx >= 0 ? longopts[idx].name : "?", cmd, usage);
-	return PW_EXIT_USAGE;
+void pw_agent_opts_done(struct pw_agent_opts *o)
+{
+	o->run = (struct pw_state_run){ .source = o->source, .audit = o->eng.audit,
+					.dns_auto = o->eng.dns_auto };
 }
 
 /* ------------------------------------------------------------ hooks */
@@ -180,10 +116,62 @@ void pw_agent_hooks(struct pw_agent_opts *o, struct pw_engine_hooks *h)
 
 /* ------------------------------------------------------------ the agent */
 
-static const char agent_usage[] =
-	"--source DIR|k8s [--kubeconfig PATH] [--cni-socket PATH] [--pin-dir P] [--mode enforce|audit] [--dns auto|off] "
-	"[--uplink DEV]... [--dns-namespace NS] [--dns-label k=v] [--metrics [ADDR:]PORT] "
-	"[--health [ADDR:]PORT] [--cni-conf-dir DIR]";
+enum { O_SOURCE = PW_AOPT_MAX_, O_KUBECONFIG, O_KUBE_CONTEXT, O_CNI_SOCKET, O_CNI_STATE,
+       O_CNI_POD_WAIT, O_CNI_CONF_DIR, O_METRICS, O_HEALTH };
+
+static const struct pw_opt agent_opts[] = {
+	{ O_SOURCE, 'f', "source", "DIR|FILE|k8s", "what to follow: a directory of manifests, "
+	  "or the Kubernetes API", "filename" },
+	{ O_KUBECONFIG, 0, "kubeconfig", "PATH", "k8s: a kubeconfig (default: in-cluster)", NULL },
+	{ O_KUBE_CONTEXT, 0, "kube-context", "C", "k8s: the kubeconfig's context", NULL },
+	{ O_CNI_SOCKET, 0, "cni-socket", "PATH", "serve podwall-cni here "
+	  "(default /run/podwall/cni.sock)", NULL },
+	{ O_CNI_STATE, 0, "cni-state", "PATH", "the CNI registry's file (default: beside the "
+	  "socket)", NULL },
+	{ O_CNI_POD_WAIT, 0, "cni-pod-wait", "MS", "how long an ADD waits for its Pod object "
+	  "(default 3000)", NULL },
+	{ O_CNI_CONF_DIR, 0, "cni-conf-dir", "DIR", "keep podwall-cni chained in this CNI "
+	  "configuration directory", NULL },
+	{ O_METRICS, 0, "metrics", "[ADDR:]PORT", "serve Prometheus metrics, /healthz and "
+	  "/readyz (a bare port: loopback)", NULL },
+	{ O_HEALTH, 0, "health", "[ADDR:]PORT", "serve /healthz and /readyz on an address of "
+	  "their own", NULL },
+	PW_AGENT_OPTS,
+	{ 0 },
+};
+
+const struct pw_cmd_doc pw_doc_agent = {
+	"agent",
+	"--source DIR|k8s [--kubeconfig PATH] [--kube-context C] [--cni-socket PATH] "
+	"[--cni-state PATH] [--cni-pod-wait MS] [--cni-conf-dir DIR] [--metrics [ADDR:]PORT] "
+	"[--health [ADDR:]PORT] [--pin-dir P] "
+	"[--mode enforce|audit] [--dns auto|off] [--uplink DEV]... [--dns-namespace NS] "
+	"[--dns-label k=v]",
+	"the node agent: attach, keep the pinned maps equal to the compiled state, follow the "
+	"source; serve podwall-cni",
+	agent_opts,
+};
+
+static int agent_opt(void *ctx, const struct pw_opt *opt, const char *val)
+{
+	struct pw_agent_opts *o = ctx;
+	int err;
+
+	if (!opt)
+		return pw_opts_bad(&pw_doc_agent, "unexpected argument '%s'", val);
+	switch (opt->id) {
+	case O_SOURCE:
+		o->source = val;
+		return 0;
+	case O_METRICS: case O_HEALTH:
+		return pw_metrics_opt(opt->long_name, val) ? PW_EXIT_USAGE : 0; /* ops */
+	case O_KUBECONFIG: case O_KUBE_CONTEXT: case O_CNI_SOCKET: case O_CNI_STATE:
+	case O_CNI_POD_WAIT: case O_CNI_CONF_DIR:
+		err = pw_src_opt(opt->long_name, val); /* source */
+		return err ? PW_EXIT_USAGE : 0;
+	}
+	return pw_agent_opt(&pw_doc_agent, o, opt, val);
+}
 
 /* A negative errno of a layer below: bad usage (-EINVAL) or the system. */
 static int exit_code(int err)
@@ -199,16 +187,17 @@ int cmd_agent(int argc, char **argv)
 	struct pw_engine *e = NULL;
 	sigset_t mask, oldmask;
 	struct stat sst;
-	bool help;
 	int ret, err;
 
-	if (pw_metrics_take_opt(&argc, argv)) /* ops: --metrics [ADDR:]PORT */
-		return PW_EXIT_USAGE;
-	if (pw_src_take_opts(&argc, argv)) /* source: --cni-*, --kubeconfig */
-		return PW_EXIT_USAGE;
-	ret = pw_agent_parse(argc, argv, agent_usage, &o, &help);
-	if (ret || help)
-		return ret;
+	memset(&o, 0, sizeof(o));
+	ret = pw_opts_parse(&pw_doc_agent, argc, argv, agent_opt, &o);
+	if (!ret && !o.source)
+		ret = pw_opts_bad(&pw_doc_agent, "no source given (--source DIR|k8s)");
+	if (ret) {
+		pw_agent_opts_free(&o);
+		return ret == PW_OPTS_HELP ? PW_EXIT_OK : ret;
+	}
+	pw_agent_opts_done(&o);
 	if (!pw_src_is_api(o.source) && stat(o.source, &sst)) { /* k8s is no path */
 		fprintf(stderr, "podwall agent: --source %s: %s\n", o.source, strerror(errno));
 		pw_agent_opts_free(&o);

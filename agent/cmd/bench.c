@@ -11,7 +11,6 @@
  * lives in agent/bench/.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <sched.h>
@@ -21,11 +20,9 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "bench/bench.h"
 
-#define USAGE "[datapath|control|tiers|all] [-o table|json] [--repeat N] [--runs N] [--entries N,N,...] " \
-	      "[--samples N] [--cpu N] [--pods N] [--local-pods N] [--policies N,N] [--changes N] " \
-	      "[--no-agent] [-v]"
 
 static int parse_list(const char *s, size_t *out, int max, int *n)
 {
@@ -350,24 +347,100 @@ static void cl_table(const struct pwb_cl_result *r)
 
 /* ---------------------------------------------------------------- main */
 
+enum { O_OUTPUT = 1, O_REPEAT, O_RUNS, O_ENTRIES, O_SAMPLES, O_CPU, O_PODS, O_LOCAL_PODS,
+       O_POLICIES, O_CHANGES, O_NO_AGENT, O_VERBOSE };
+
+static const struct pw_opt bench_opts[] = {
+	PW_OPT_OUTPUT(O_OUTPUT),
+	{ O_ENTRIES, 0, "entries", "N,N,...", "datapath: policy entries of each run "
+	  "(10,1000,10000,100000)", NULL },
+	{ O_REPEAT, 0, "repeat", "N", "datapath, tiers: packets per run (1000000)", NULL },
+	{ O_RUNS, 0, "runs", "N", "datapath, tiers: runs, the median is kept (5)", NULL },
+	{ O_SAMPLES, 0, "samples", "N", "datapath: single runs for new+ct (20000)", NULL },
+	{ O_CPU, 0, "cpu", "N", "datapath: the CPU to pin to (0; -1: not pinned)", NULL },
+	{ O_PODS, 0, "pods", "N", "control: pods (10000)", NULL },
+	{ O_LOCAL_PODS, 0, "local-pods", "N", "control: of which local (100)", NULL },
+	{ O_POLICIES, 0, "policies", "N,N", "control: policies of each run (1000,10000)", NULL },
+	{ O_CHANGES, 0, "changes", "N", "control: changes timed (100)", NULL },
+	{ O_NO_AGENT, 0, "no-agent", NULL, "control: compile and load only, no agent", NULL },
+	{ O_VERBOSE, 'v', "verbose", NULL, "say what runs", NULL },
+	{ 0 },
+};
+
+const struct pw_cmd_doc pw_doc_bench = {
+	"bench",
+	"[datapath|control|tiers|all] [-o text|json] [--entries N,N,...] [--repeat N] [--runs N] "
+	"[--samples N] [--cpu N] [--pods N] [--local-pods N] [--policies N,N] [--changes N] "
+	"[--no-agent] [-v]",
+	"per-packet and control-plane figures",
+	bench_opts,
+};
+
+static const char bench_about[] =
+	"datapath: ns/packet of to_pod with BPF_PROG_TEST_RUN at each --entries\n"
+	"  count (default 10,1000,10000,100000), --repeat per run (1000000),\n"
+	"  median of --runs (5), pinned to --cpu (0; -1: not pinned):\n"
+	"  established = conntrack hit; new = ct miss + ipcache + policy hit\n"
+	"  (a RST, which opens no ct entry); new+ct = new + the ct insert,\n"
+	"  from --samples single runs of a SYN whose entry is deleted before\n"
+	"  each minus single runs of the RST; deny = 2 policy lookups + drop.\n"
+	"control: compile + load of --policies (1000,10000) over --pods\n"
+	"  (10000, --local-pods 100 local), then an agent on a directory of\n"
+	"  them: --changes (100) policy edits and pod label edits, each timed\n"
+	"  until the pinned config generation moves; map memory, agent RSS.\n"
+	"  Run it in a network namespace of its own (scripts/bench.sh does).\n"
+	"tiers: NetworkPolicy rules with and without ClusterNetworkPolicy tiers.\n";
+
+struct bench_args {
+	struct pwb_dp_opts *dp;
+	struct pwb_cl_opts *cl;
+	bool                json, do_dp, do_cl, do_tiers, part_given;
+};
+
+static int bench_opt(void *ctx, const struct pw_opt *o, const char *val)
+{
+	struct bench_args *a = ctx;
+	int v, bad = 0;
+
+	if (!o) {
+		if (a->part_given)
+			return pw_opts_bad(&pw_doc_bench, "unexpected argument '%s'", val);
+		a->part_given = true;
+		a->do_dp = !strcmp(val, "datapath") || !strcmp(val, "all");
+		a->do_cl = !strcmp(val, "control") || !strcmp(val, "all");
+		a->do_tiers = !strcmp(val, "tiers");
+		if (!a->do_dp && !a->do_cl && !a->do_tiers)
+			return pw_opts_bad(&pw_doc_bench, "unknown part '%s' (datapath, control, "
+					   "tiers, all)", val);
+		return 0;
+	}
+	switch (o->id) {
+	case O_OUTPUT:   return pw_opts_output(&pw_doc_bench, val, &a->json);
+	case O_REPEAT:   bad = parse_int(val, 1, 1000000000, &a->dp->repeat); break;
+	case O_RUNS:     bad = parse_int(val, 1, PWB_MAX_RUNS, &a->dp->runs); break;
+	case O_SAMPLES:  bad = parse_int(val, 1, 10000000, &a->dp->samples); break;
+	case O_CPU:      bad = parse_int(val, -1, CPU_SETSIZE - 1, &a->dp->cpu); break;
+	case O_ENTRIES:  bad = parse_list(val, a->dp->sizes, PWB_MAX_SIZES, &a->dp->n_sizes); break;
+	case O_PODS:
+		bad = parse_int(val, 1, 1000000, &v);
+		a->cl->pods = (size_t)v;
+		break;
+	case O_LOCAL_PODS:
+		bad = parse_int(val, 1, 4000, &v);
+		a->cl->local_pods = (size_t)v;
+		break;
+	case O_POLICIES: bad = parse_list(val, a->cl->policies, PWB_MAX_CL, &a->cl->n_policies); break;
+	case O_CHANGES:  bad = parse_int(val, 1, 100000, &a->cl->changes); break;
+	case O_NO_AGENT: a->cl->no_agent = true; break;
+	case O_VERBOSE:  a->dp->verbose = a->cl->verbose = true; break;
+	}
+	if (bad)
+		return pw_opts_bad(&pw_doc_bench, "bad value '%s' for %s", val, pw_opt_name(o));
+	return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "output",     required_argument, NULL, 'o' },
-		{ "repeat",     required_argument, NULL, 'r' },
-		{ "runs",       required_argument, NULL, 'n' },
-		{ "entries",    required_argument, NULL, 'e' },
-		{ "samples",    required_argument, NULL, 's' },
-		{ "cpu",        required_argument, NULL, 'c' },
-		{ "pods",       required_argument, NULL, 'P' },
-		{ "local-pods", required_argument, NULL, 'L' },
-		{ "policies",   required_argument, NULL, 'N' },
-		{ "changes",    required_argument, NULL, 'C' },
-		{ "no-agent",   no_argument,       NULL, 'A' },
-		{ "verbose",    no_argument,       NULL, 'v' },
-		{ "help",       no_argument,       NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct pwb_dp_opts dp = {
 		.repeat = 1000000, .runs = 5, .samples = 20000,
 		.sizes = { 10, 1000, 10000, 100000 }, .n_sizes = 4, .cpu = 0,
@@ -376,123 +449,23 @@ int cmd_bench(int argc, char **argv)
 		.pods = 10000, .local_pods = 100, .policies = { 1000, 10000 }, .n_policies = 2,
 		.changes = 100,
 	};
-	bool json = false, do_dp = true, do_cl = false, do_tiers = false;
+	struct bench_args args = { .dp = &dp, .cl = &cl, .do_dp = true };
+	bool json, do_dp, do_cl, do_tiers;
 	struct pwb_dp_result *dpr = NULL;
 	struct pwb_cl_result *clr = NULL;
 	char self[PATH_MAX];
 	ssize_t sl;
-	int c, rc = PW_EXIT_OK, err;
+	int rc = PW_EXIT_OK, err;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:vh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			if (!strcmp(optarg, "json"))
-				json = true;
-			else if (!strcmp(optarg, "table"))
-				json = false;
-			else
-				goto bad;
-			break;
-		case 'r':
-			if (parse_int(optarg, 1, 1000000000, &dp.repeat))
-				goto bad;
-			break;
-		case 'n':
-			if (parse_int(optarg, 1, PWB_MAX_RUNS, &dp.runs))
-				goto bad;
-			break;
-		case 's':
-			if (parse_int(optarg, 1, 10000000, &dp.samples))
-				goto bad;
-			break;
-		case 'c':
-			if (parse_int(optarg, -1, CPU_SETSIZE - 1, &dp.cpu))
-				goto bad;
-			break;
-		case 'e':
-			if (parse_list(optarg, dp.sizes, PWB_MAX_SIZES, &dp.n_sizes))
-				goto bad;
-			break;
-		case 'P': {
-			int v;
-
-			if (parse_int(optarg, 1, 1000000, &v))
-				goto bad;
-			cl.pods = (size_t)v;
-			break;
-		}
-		case 'L': {
-			int v;
-
-			if (parse_int(optarg, 1, 4000, &v))
-				goto bad;
-			cl.local_pods = (size_t)v;
-			break;
-		}
-		case 'N':
-			if (parse_list(optarg, cl.policies, PWB_MAX_CL, &cl.n_policies))
-				goto bad;
-			break;
-		case 'C':
-			if (parse_int(optarg, 1, 100000, &cl.changes))
-				goto bad;
-			break;
-		case 'A':
-			cl.no_agent = true;
-			break;
-		case 'v':
-			dp.verbose = cl.verbose = true;
-			break;
-		case 'h':
-			printf("usage: podwall bench %s\n\n"
-			       "datapath: ns/packet of to_pod with BPF_PROG_TEST_RUN at each --entries\n"
-			       "  count (default 10,1000,10000,100000), --repeat per run (1000000),\n"
-			       "  median of --runs (5), pinned to --cpu (0; -1: not pinned):\n"
-			       "  established = conntrack hit; new = ct miss + ipcache + policy hit\n"
-			       "  (a RST, which opens no ct entry); new+ct = new + the ct insert,\n"
-			       "  from --samples single runs of a SYN whose entry is deleted before\n"
-			       "  each minus single runs of the RST; deny = 2 policy lookups + drop.\n"
-			       "control: compile + load of --policies (1000,10000) over --pods\n"
-			       "  (10000, --local-pods 100 local), then an agent on a directory of\n"
-			       "  them: --changes (100) policy edits and pod label edits, each timed\n"
-			       "  until the pinned config generation moves; map memory, agent RSS.\n"
-			       "  Run it in a network namespace of its own (scripts/bench.sh does).\n",
-			       USAGE);
-			return PW_EXIT_OK;
-		case ':':
-			fprintf(stderr, "podwall bench: option %s needs a value\nusage: podwall bench %s\n",
-				argv[optind - 1], USAGE);
-			return PW_EXIT_USAGE;
-		default:
-			fprintf(stderr, "podwall bench: unknown option %s\nusage: podwall bench %s\n",
-				argv[optind - 1], USAGE);
-			return PW_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		if (!strcmp(argv[optind], "datapath")) {
-			do_dp = true;
-			do_cl = false;
-		} else if (!strcmp(argv[optind], "control")) {
-			do_dp = false;
-			do_cl = true;
-		} else if (!strcmp(argv[optind], "all")) {
-			do_dp = do_cl = true;
-		} else if (!strcmp(argv[optind], "tiers")) {
-			do_dp = do_cl = false;
-			do_tiers = true;
-		} else {
-			fprintf(stderr, "podwall bench: unknown part '%s'\nusage: podwall bench %s\n",
-				argv[optind], USAGE);
-			return PW_EXIT_USAGE;
-		}
-		if (optind + 1 < argc) {
-			fprintf(stderr, "podwall bench: unexpected argument '%s'\n", argv[optind + 1]);
-			return PW_EXIT_USAGE;
-		}
-	}
+	rc = pw_opts_parse(&pw_doc_bench, argc, argv, bench_opt, &args);
+	if (rc == PW_OPTS_HELP)
+		printf("\n%s", bench_about);
+	if (rc)
+		return rc == PW_OPTS_HELP ? PW_EXIT_OK : rc;
+	json = args.json;
+	do_dp = args.do_dp;
+	do_cl = args.do_cl;
+	do_tiers = args.do_tiers;
 	if (geteuid() != 0) {
 		fprintf(stderr, "podwall bench: needs root (BPF, network namespaces)\n");
 		return PW_EXIT_SYSTEM;
@@ -558,9 +531,4 @@ out:
 	free(dpr);
 	free(clr);
 	return rc;
-
-bad:
-	fprintf(stderr, "podwall bench: bad value '%s' for %s\nusage: podwall bench %s\n", optarg,
-		argv[optind - 1], USAGE);
-	return PW_EXIT_USAGE;
 }

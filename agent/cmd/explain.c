@@ -16,11 +16,10 @@
  *   -f FILE|DIR   the manifests, compiled as `matrix` compiles them (every pod
  *                 is local).
  *
- * Exit: 0 allowed (or passed in audit mode), 1 denied, 2 usage or unknown
- * pod, 3 system.
+
+
  */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 #include <string.h>
 #include "cmd/cmd.h"
 #include "cmd/input.h"
+#include "cmd/opts.h"
 #include "compiler.h"
 #include "kernel/bpfobj.h"
 #include "kernel/mapsync.h"
@@ -36,10 +36,6 @@
 #include "ops/probe.h"
 #include "ops/statefile.h"
 #include "ops/why.h"
-
-static const char explain_usage[] =
-	"--from NS/POD|IP --to NS/POD|IP --port N [--protocol TCP|UDP|SCTP] "
-	"[-f FILE|DIR | --pin-dir P] [-o json|text]";
 
 struct xopts {
 	const char *from, *to, *pin_dir;
@@ -50,79 +46,79 @@ struct xopts {
 	bool        json;
 };
 
-static int usage_err(const char *fmt, const char *arg)
+enum { O_FROM = 1, O_TO, O_PORT, O_PROTO, O_FILE, O_PIN_DIR, O_OUTPUT };
+
+static const struct pw_opt explain_opts[] = {
+	{ O_FROM, 0, "from", "NS/POD|IP", "the source of the flow", NULL },
+	{ O_TO, 0, "to", "NS/POD|IP", "its destination (a Service ClusterIP: judged after DNAT)",
+	  NULL },
+	{ O_PORT, 'p', "port", "N", "its destination port", NULL },
+	{ O_PROTO, 0, "protocol", "TCP|UDP|SCTP", "its protocol (default TCP)", NULL },
+	{ O_FILE, 'f', "filename", "FILE|DIR", "judge these manifests (several -f are merged) "
+	  "instead of the live maps", NULL },
+	{ O_PIN_DIR, 0, "pin-dir", "P", "the live maps' pin dir (default: this network "
+	  "namespace's)", NULL },
+	PW_OPT_OUTPUT(O_OUTPUT),
+	{ 0 },
+};
+
+const struct pw_cmd_doc pw_doc_explain = {
+	"explain",
+	"--from NS/POD|IP --to NS/POD|IP --port N [--protocol TCP|UDP|SCTP] "
+	"[-f FILE|DIR... | --pin-dir P] [-o text|json]",
+	"the verdict of a new flow and its chain of reasons, decided by the kernel; exit 1 when "
+	"denied",
+	explain_opts,
+};
+
+static int explain_opt(void *ctx, const struct pw_opt *opt, const char *val)
 {
-	fprintf(stderr, "podwall explain: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nusage: podwall explain %s\n", explain_usage);
+	struct xopts *o = ctx;
+	char *end;
+	long v;
+
+	if (!opt)
+		return pw_opts_bad(&pw_doc_explain, "unexpected argument '%s'", val);
+	switch (opt->id) {
+	case O_FROM: o->from = val; return 0;
+	case O_TO: o->to = val; return 0;
+	case O_FILE:
+		if (o->n_files == PW_CMD_MAX_INPUTS)
+			return pw_opts_bad(&pw_doc_explain, "at most %d -f", PW_CMD_MAX_INPUTS);
+		o->files[o->n_files++] = val;
+		return 0;
+	case O_PIN_DIR: o->pin_dir = val; return 0;
+	case O_OUTPUT: return pw_opts_output(&pw_doc_explain, val, &o->json);
+	case O_PORT:
+		v = strtol(val, &end, 10);
+		if (!*val || *end || v < 1 || v > 65535)
+			return pw_opts_bad(&pw_doc_explain, "--port: 1-65535, not '%s'", val);
+		o->port = (uint16_t)v;
+		return 0;
+	case O_PROTO:
+		o->proto = pw_proto_parse(val);
+		if (!o->proto)
+			return pw_opts_bad(&pw_doc_explain, "--protocol: TCP, UDP or SCTP, not '%s'",
+					   val);
+		return 0;
+	}
 	return PW_EXIT_USAGE;
 }
 
+/* 0, PW_OPTS_HELP or PW_EXIT_USAGE */
 static int parse(int argc, char **argv, struct xopts *o)
 {
-	static const struct option longopts[] = {
-		{ "from",     required_argument, NULL, 'F' },
-		{ "to",       required_argument, NULL, 'T' },
-		{ "port",     required_argument, NULL, 'p' },
-		{ "protocol", required_argument, NULL, 'P' },
-		{ "filename", required_argument, NULL, 'f' },
-		{ "pin-dir",  required_argument, NULL, 'D' },
-		{ "output",   required_argument, NULL, 'o' },
-		{ "help",     no_argument,       NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	bool have_port = false;
+	int ret;
 
 	memset(o, 0, sizeof(*o));
 	o->proto = IPPROTO_TCP;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":f:o:p:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'F': o->from = optarg; break;
-		case 'T': o->to = optarg; break;
-		case 'f':
-			if (o->n_files == PW_CMD_MAX_INPUTS)
-				return usage_err("at most %s -f", "32");
-			o->files[o->n_files++] = optarg;
-			break;
-		case 'D': o->pin_dir = optarg; break;
-		case 'p': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
-			if (!*optarg || *end || v < 1 || v > 65535)
-				return usage_err("--port: 1-65535, not '%s'", optarg);
-			o->port = (uint16_t)v;
-			have_port = true;
-			break;
-		}
-		case 'P':
-			o->proto = pw_proto_parse(optarg);
-			if (!o->proto)
-				return usage_err("--protocol: TCP, UDP or SCTP, not '%s'", optarg);
-			break;
-		case 'o':
-			if (strcmp(optarg, "json") && strcmp(optarg, "text"))
-				return usage_err("-o: json or text, not '%s'", optarg);
-			o->json = !strcmp(optarg, "json");
-			break;
-		case 'h':
-			printf("usage: podwall explain %s\n", explain_usage);
-			return -1;
-		case ':':
-			return usage_err("option %s needs a value", argv[optind - 1]);
-		default:
-			return usage_err("unknown option %s", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage_err("unexpected argument '%s'", argv[optind]);
-	if (!o->from || !o->to || !have_port)
-		return usage_err("%s", "--from, --to and --port are needed");
+	ret = pw_opts_parse(&pw_doc_explain, argc, argv, explain_opt, o);
+	if (ret)
+		return ret;
+	if (!o->from || !o->to || !o->port)
+		return pw_opts_bad(&pw_doc_explain, "--from, --to and --port are needed");
 	if (o->n_files && o->pin_dir)
-		return usage_err("%s", "-f and --pin-dir exclude each other");
+		return pw_opts_bad(&pw_doc_explain, "-f and --pin-dir exclude each other");
 	return 0;
 }
 
@@ -330,7 +326,7 @@ int cmd_explain(int argc, char **argv)
 
 	ret = parse(argc, argv, &o);
 	if (ret)
-		return ret < 0 ? PW_EXIT_OK : ret;
+		return ret == PW_OPTS_HELP ? PW_EXIT_OK : ret;
 	memset(&w, 0, sizeof(w));
 	w.proto = o.proto;
 	w.port = o.port;
@@ -362,7 +358,7 @@ int cmd_explain(int argc, char **argv)
 
 		err = pw_pins_open(o.pin_dir, need, "explain", &pins);
 		if (err) {
-			ret = err == -ENOENT ? PW_EXIT_USAGE : PW_EXIT_SYSTEM;
+			ret = err == -ENOENT ? PW_EXIT_FOUND : PW_EXIT_SYSTEM; /* nothing pinned */
 			goto out;
 		}
 		pins_open = true;

@@ -10,19 +10,49 @@
  * Exit: 0 no finding, 1 findings, 2 bad input or usage.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cmd/cmd.h"
 #include "cmd/input.h"
+#include "cmd/opts.h"
 #include "model.h"
 #include "ops/lint.h"
 
-static const char lint_usage[] =
-	"-f FILE|DIR [-f ...] [-o json|text] [--include-system] [--disable RULE,...] "
-	"[--dns-namespace NS] [--dns-label k=v]";
+enum { O_FILE = 1, O_OUTPUT, O_SYSTEM, O_DISABLE, O_DNS_NS, O_DNS_LABEL };
+
+static const struct pw_opt lint_opts[] = {
+	{ O_FILE, 'f', "filename", "FILE|DIR", "manifests to read ('-': stdin); several -f are "
+	  "merged", NULL },
+	PW_OPT_OUTPUT(O_OUTPUT),
+	{ O_SYSTEM, 0, "include-system", NULL, "also kube-system, kube-public, kube-node-lease in "
+	  "the coverage rules", NULL },
+	{ O_DISABLE, 0, "disable", "RULE,...", "rules not to run (podwall lint --help lists them)",
+	  NULL },
+	{ O_DNS_NS, 0, "dns-namespace", "NS", "the cluster DNS's namespace (default kube-system)",
+	  NULL },
+	{ O_DNS_LABEL, 0, "dns-label", "k=v", "the cluster DNS pods' label (default "
+	  "k8s-app=kube-dns)", NULL },
+	{ 0 },
+};
+
+const struct pw_cmd_doc pw_doc_lint = {
+	"lint",
+	"-f FILE|DIR... [-o text|json] [--include-system] [--disable RULE,...] "
+	"[--dns-namespace NS] [--dns-label k=v]",
+	"the NetworkPolicy mistakes that break clusters, each with file:line and a fix; "
+	"exit 1 when it finds any",
+	lint_opts,
+};
+
+struct lint_args {
+	const char         *files[PW_CMD_MAX_INPUTS];
+	size_t              n_files;
+	struct pw_lint_opts lo;
+	char                key[256];
+	bool                json;
+};
 
 
 static int parse_disable(const char *s, unsigned *mask)
@@ -73,97 +103,76 @@ static void print_text(const struct pw_lint_finding *f)
 	}
 }
 
+static int lint_opt(void *ctx, const struct pw_opt *o, const char *val)
+{
+	struct lint_args *a = ctx;
+	const char *eq;
+
+	if (!o)
+		return pw_opts_bad(&pw_doc_lint, "unexpected argument '%s'", val);
+	switch (o->id) {
+	case O_FILE:
+		if (a->n_files == PW_CMD_MAX_INPUTS)
+			return pw_opts_bad(&pw_doc_lint, "at most %d -f", PW_CMD_MAX_INPUTS);
+		a->files[a->n_files++] = val;
+		return 0;
+	case O_OUTPUT:
+		return pw_opts_output(&pw_doc_lint, val, &a->json);
+	case O_SYSTEM:
+		a->lo.include_system = true;
+		return 0;
+	case O_DISABLE:
+		return parse_disable(val, &a->lo.disabled) ? PW_EXIT_USAGE : 0;
+	case O_DNS_NS:
+		a->lo.dns_namespace = val;
+		return 0;
+	case O_DNS_LABEL:
+		eq = strchr(val, '=');
+		if (!eq || eq == val || (size_t)(eq - val) >= sizeof(a->key))
+			return pw_opts_bad(&pw_doc_lint, "--dns-label: k=v, not '%s'", val);
+		memcpy(a->key, val, (size_t)(eq - val));
+		a->key[eq - val] = 0;
+		a->lo.dns_label_key = a->key;
+		a->lo.dns_label_value = eq + 1;
+		return 0;
+	}
+	return PW_EXIT_USAGE;
+}
+
 int cmd_lint(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "filename",       required_argument, NULL, 'f' },
-		{ "output",         required_argument, NULL, 'o' },
-		{ "include-system", no_argument,       NULL, 'S' },
-		{ "disable",        required_argument, NULL, 'd' },
-		{ "dns-namespace",  required_argument, NULL, 'N' },
-		{ "dns-label",      required_argument, NULL, 'L' },
-		{ "help",           no_argument,       NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *files[PW_CMD_MAX_INPUTS];
-	size_t n_files = 0, n = 0;
-	struct pw_lint_opts lo = { 0 };
+	struct lint_args *a = calloc(1, sizeof(*a));
+	size_t n = 0;
 	struct pw_lint_finding *v = NULL;
 	struct pw_cluster *c = NULL;
 	struct pw_error perr = { 0 };
-	char key[256] = "";
-	bool json = false;
-	int ch, ret = PW_EXIT_USAGE;
+	bool json;
+	int ret;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":f:o:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			if (n_files == PW_CMD_MAX_INPUTS) {
-				fprintf(stderr, "podwall lint: at most %d -f\n", PW_CMD_MAX_INPUTS);
-				return PW_EXIT_USAGE;
-			}
-			files[n_files++] = optarg;
-			break;
-		case 'o':
-			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
-				fprintf(stderr, "podwall lint: -o: json or text, not '%s'\n", optarg);
-				return PW_EXIT_USAGE;
-			}
-			json = !strcmp(optarg, "json");
-			break;
-		case 'S':
-			lo.include_system = true;
-			break;
-		case 'd':
-			if (parse_disable(optarg, &lo.disabled))
-				return PW_EXIT_USAGE;
-			break;
-		case 'N':
-			lo.dns_namespace = optarg;
-			break;
-		case 'L': {
-			const char *eq = strchr(optarg, '=');
-
-			if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof(key)) {
-				fprintf(stderr, "podwall lint: --dns-label: k=v, not '%s'\n", optarg);
-				return PW_EXIT_USAGE;
-			}
-			memcpy(key, optarg, (size_t)(eq - optarg));
-			key[eq - optarg] = 0;
-			lo.dns_label_key = key;
-			lo.dns_label_value = eq + 1;
-			break;
-		}
-		case 'h':
-			printf("usage: podwall lint %s\nrules:", lint_usage);
-			for (int i = 0; i < PW_LINT_MAX; i++)
-				printf(" %s", pw_lint_rule_names[i]);
-			printf("\n");
-			return PW_EXIT_OK;
-		case ':':
-			fprintf(stderr, "podwall lint: option %s needs a value\nusage: podwall lint %s\n",
-				argv[optind - 1], lint_usage);
-			return PW_EXIT_USAGE;
-		default:
-			fprintf(stderr, "podwall lint: unknown option %s\nusage: podwall lint %s\n",
-				argv[optind - 1], lint_usage);
-			return PW_EXIT_USAGE;
-		}
+	if (!a)
+		return PW_EXIT_SYSTEM;
+	ret = pw_opts_parse(&pw_doc_lint, argc, argv, lint_opt, a);
+	if (ret == PW_OPTS_HELP) {
+		printf("\nrules:");
+		for (int i = 0; i < PW_LINT_MAX; i++)
+			printf(" %s", pw_lint_rule_names[i]);
+		printf("\n");
+		free(a);
+		return PW_EXIT_OK;
 	}
-	if (optind < argc || !n_files) {
-		fprintf(stderr, "podwall lint: %s\nusage: podwall lint %s\n",
-			n_files ? "unexpected argument" : "no manifests given (-f FILE|DIR)",
-			lint_usage);
-		return PW_EXIT_USAGE;
+	if (!ret && !a->n_files)
+		ret = pw_opts_bad(&pw_doc_lint, "no manifests given (-f FILE|DIR)");
+	if (ret) {
+		free(a);
+		return ret;
 	}
+	json = a->json;
 
-	ret = pw_cmd_load("lint", files, n_files, &c);
+	ret = pw_cmd_load("lint", a->files, a->n_files, &c);
 	if (ret)
 		goto out;
 	ret = PW_EXIT_USAGE;
-	if (pw_lint(c, &lo, &v, &n, &perr)) {
+	if (pw_lint(c, &a->lo, &v, &n, &perr)) {
 		fprintf(stderr, "podwall lint: %s\n", perr.msg[0] ? perr.msg : "failed");
 		goto out;
 	}
@@ -195,6 +204,7 @@ int cmd_lint(int argc, char **argv)
 	ret = n ? PW_EXIT_FOUND : PW_EXIT_OK;
 out:
 	free(v);
+	free(a);
 	pw_cluster_free(c);
 	return ret;
 }

@@ -20,7 +20,6 @@
  * sets the threads (default: the CPUs online).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@
 
 #include "cmd.h"
 #include "cmd/input.h"
+#include "cmd/opts.h"
 #include "compiler.h"
 #include "kernel/bpfobj.h" /* pw_addr_parse, pw_addr_is_v4 */
 #include "ops/peerclass.h"
@@ -49,6 +49,8 @@ struct matrix_opts {
 	uint8_t     ext_addrs[MAX_EXTERNALS][16];
 	size_t      n_ext;
 	bool        json;
+	bool        prefer_v6;   /* --family 6 */
+	const char *from, *to;   /* --from, --to filters: NS/POD, NS/(star) or an address */
 };
 
 /* One side of a probe: a pod (its dummy device) or an address. */
@@ -146,53 +148,84 @@ static int parse_externals(const char *s, struct matrix_opts *o)
 	return err;
 }
 
+enum { O_FILE = 1, O_OUTPUT, O_PORTS, O_PROTOS, O_EXT, O_FROM, O_TO, O_FAMILY };
+
+static const struct pw_opt matrix_opts_table[] = {
+	{ O_FILE, 'f', "filename", "FILE|DIR", "manifests to read ('-': stdin); "
+	  "several -f are merged", "file" },
+	{ O_PORTS, 0, "ports", "80,81", "ports probed (default 80)", NULL },
+	{ O_PROTOS, 0, "protocols", "TCP,UDP,SCTP", "protocols probed (default TCP)", NULL },
+	{ O_EXT, 0, "external-ips", "IP,...", "addresses outside the pods, probed both ways; a "
+	  "Service ClusterIP is judged after DNAT, as kube-proxy sends it", NULL },
+	{ O_FROM, 0, "from", "NS/POD|NS/*|IP", "only these rows (sources)", NULL },
+	{ O_TO, 0, "to", "NS/POD|NS/*|IP", "only these columns (destinations)", NULL },
+	{ O_FAMILY, 0, "family", "4|6", "the family probed between dual-stack ends (default 4; "
+	  "an end with one family is probed over it)", NULL },
+	PW_OPT_OUTPUT(O_OUTPUT),
+	{ 0 },
+};
+
+const struct pw_cmd_doc pw_doc_matrix = {
+	"matrix",
+	"-f FILE|DIR... [--ports 80,81] [--protocols TCP,UDP,SCTP] [--external-ips IP,...] "
+	"[--from NS/POD|NS/*] [--to NS/POD|NS/*] [--family 4|6] [-o text|json]",
+	"the reachability of every pod pair (and pod<->address), decided by the kernel",
+	matrix_opts_table,
+};
+
+static int matrix_opt(void *ctx, const struct pw_opt *opt, const char *val)
+{
+	struct matrix_opts *o = ctx;
+
+	if (!opt)
+		return pw_opts_bad(&pw_doc_matrix, "unexpected argument '%s'", val);
+	switch (opt->id) {
+	case O_FILE:
+		if (o->n_files == PW_CMD_MAX_INPUTS)
+			return pw_opts_bad(&pw_doc_matrix, "at most %d -f", PW_CMD_MAX_INPUTS);
+		o->files[o->n_files++] = val;
+		return 0;
+	case O_OUTPUT: return pw_opts_output(&pw_doc_matrix, val, &o->json);
+	case O_PORTS:  return parse_ports(val, o) ? PW_EXIT_USAGE : 0;
+	case O_PROTOS: return parse_protos(val, o) ? PW_EXIT_USAGE : 0;
+	case O_EXT:    return parse_externals(val, o) ? PW_EXIT_USAGE : 0;
+	case O_FROM:   o->from = val; return 0;
+	case O_TO:     o->to = val; return 0;
+	case O_FAMILY:
+		if (strcmp(val, "4") && strcmp(val, "6"))
+			return pw_opts_bad(&pw_doc_matrix, "--family: 4 or 6, not '%s'", val);
+		o->prefer_v6 = val[0] == '6';
+		return 0;
+	}
+	return PW_EXIT_USAGE;
+}
+
+/* 0, PW_OPTS_HELP or PW_EXIT_USAGE */
 static int parse_args(int argc, char **argv, struct matrix_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "file",         required_argument, NULL, 'f' },
-		{ "output",       required_argument, NULL, 'o' },
-		{ "ports",        required_argument, NULL, 'p' },
-		{ "protocols",    required_argument, NULL, 'P' },
-		{ "external-ips", required_argument, NULL, 'e' },
-		{ "help",         no_argument,       NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	int ret;
 
 	o->ports[0] = 80;
 	o->n_ports = 1;
 	o->protos[0] = IPPROTO_TCP;
 	o->n_protos = 1;
-	while ((c = getopt_long(argc, argv, "f:o:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			if (o->n_files == PW_CMD_MAX_INPUTS) {
-				fprintf(stderr, "podwall matrix: at most %d -f\n", PW_CMD_MAX_INPUTS);
-				return -EINVAL;
-			}
-			o->files[o->n_files++] = optarg;
-			break;
-		case 'o':
-			if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
-				fprintf(stderr, "podwall matrix: -o: json or table, not '%s'\n", optarg);
-				return -EINVAL;
-			}
-			o->json = !strcmp(optarg, "json");
-			break;
-		case 'p': if (parse_ports(optarg, o)) return -EINVAL; break;
-		case 'P': if (parse_protos(optarg, o)) return -EINVAL; break;
-		case 'e': if (parse_externals(optarg, o)) return -EINVAL; break;
-		case 'h':
-		default:
-			return -EINVAL;
-		}
-	}
-	if (!o->n_files || optind != argc) {
-		fprintf(stderr, "usage: podwall matrix -f FILE [--ports 80,81] [--protocols TCP,UDP,SCTP] "
-			"[--external-ips IP,...] [-o json|table]\n");
-		return -EINVAL;
-	}
-	return 0;
+	ret = pw_opts_parse(&pw_doc_matrix, argc, argv, matrix_opt, o);
+	if (!ret && !o->n_files)
+		return pw_opts_bad(&pw_doc_matrix, "no manifests given (-f FILE|DIR)");
+	return ret;
+}
+
+/* Does peer label match a --from/--to spec (NS/POD, "NS/" and a star, or an address)? */
+static bool peer_matches(const char *spec, const char *label)
+{
+	size_t n;
+
+	if (!spec)
+		return true;
+	n = strlen(spec);
+	if (n >= 2 && !strcmp(spec + n - 2, "/*"))
+		return !strncmp(label, spec, n - 1);
+	return !strcmp(spec, label);
 }
 
 static uint32_t matrix_is_local(void *ctx, const struct pw_pod *pod)
@@ -202,17 +235,19 @@ static uint32_t matrix_is_local(void *ctx, const struct pw_pod *pod)
 	return m->pod_ifindex[pod - m->cluster->pods];
 }
 
-/* The address family both ends share: IPv4 first. NULL if none. */
-static bool pick_addrs(const struct peer *a, const struct peer *b,
+/* The address family both ends share: IPv4 first (IPv6 first with
+ * --family 6). False if none. */
+static bool pick_addrs(const struct peer *a, const struct peer *b, bool prefer_v6,
 		       const uint8_t **sa, const uint8_t **da)
 {
-	if (a->v4 && b->v4) {
-		*sa = a->v4, *da = b->v4;
-		return true;
-	}
-	if (a->v6 && b->v6) {
-		*sa = a->v6, *da = b->v6;
-		return true;
+	for (int k = 0; k < 2; k++) {
+		bool v6 = (k == 0) == prefer_v6;
+		const uint8_t *x = v6 ? a->v6 : a->v4, *y = v6 ? b->v6 : b->v4;
+
+		if (x && y) {
+			*sa = x, *da = y;
+			return true;
+		}
 	}
 	return false;
 }
@@ -386,7 +421,7 @@ static int queue_pair(struct matrix *m, const struct matrix_opts *o, struct job_
 	const uint8_t *sa, *da;
 	int err;
 
-	if (!pick_addrs(a, b, &sa, &da)) {
+	if (!pick_addrs(a, b, o->prefer_v6, &sa, &da)) {
 		memset(out, 0, o->n_ports * o->n_protos); /* no common family: nothing connects */
 		return 0;
 	}
@@ -482,6 +517,26 @@ static void print_json_str(const char *s)
 	putchar('"');
 }
 
+/* The family peers i and j are probed over (4 or 6), 0 if none. */
+static int pair_family(const struct matrix *m, const struct matrix_opts *o, size_t i, size_t j)
+{
+	const uint8_t *sa, *da;
+
+	if (!pick_addrs(&m->peers[i], &m->peers[j], o->prefer_v6, &sa, &da))
+		return 0;
+	return pw_addr_is_v4(sa) ? 4 : 6;
+}
+
+static bool row_shown(const struct matrix *m, const struct matrix_opts *o, size_t i)
+{
+	return peer_matches(o->from, m->peers[i].label);
+}
+
+static bool col_shown(const struct matrix *m, const struct matrix_opts *o, size_t j)
+{
+	return peer_matches(o->to, m->peers[j].label);
+}
+
 /* verdicts[((i * n_peers) + j) * n_ports * n_protos + port * n_protos + proto] */
 static void print_json(const struct matrix *m, const struct matrix_opts *o, const int8_t *v)
 {
@@ -493,15 +548,19 @@ static void print_json(const struct matrix *m, const struct matrix_opts *o, cons
 			for (size_t p = 0; p < o->n_ports; p++)
 				for (size_t q = 0; q < o->n_protos; q++) {
 					int8_t x = v[((i * m->n_peers + j) * o->n_ports + p) * o->n_protos + q];
+					int fam = pair_family(m, o, i, j);
 
-					if (x < 0)
+					if (x < 0 || !row_shown(m, o, i) || !col_shown(m, o, j))
 						continue;
 					printf("%s{\"from\":", first ? "" : ",\n");
 					print_json_str(m->peers[i].label);
 					printf(",\"to\":");
 					print_json_str(m->peers[j].label);
-					printf(",\"port\":%u,\"protocol\":\"%s\",\"verdict\":\"%s\"}",
+					printf(",\"port\":%u,\"protocol\":\"%s\",\"verdict\":\"%s\"",
 					       o->ports[p], proto_name(o->protos[q]), x ? "allow" : "deny");
+					if (fam)
+						printf(",\"family\":%d", fam);
+					putchar('}');
 					first = false;
 				}
 	printf("]\n");
@@ -510,30 +569,75 @@ static void print_json(const struct matrix *m, const struct matrix_opts *o, cons
 static void print_table(const struct matrix *m, const struct matrix_opts *o, const int8_t *v)
 {
 	size_t w = 4;
+	bool dual = false;
 
-	for (size_t i = 0; i < m->n_peers; i++)
-		if (strlen(m->peers[i].label) > w)
+	for (size_t i = 0; i < m->n_peers; i++) {
+		if (row_shown(m, o, i) && strlen(m->peers[i].label) > w)
 			w = strlen(m->peers[i].label);
+		dual |= m->peers[i].v4 && m->peers[i].v6;
+	}
 	for (size_t p = 0; p < o->n_ports; p++)
 		for (size_t q = 0; q < o->n_protos; q++) {
-			printf("%u/%s  (rows: from, columns: to; . allow, X deny)\n",
-			       o->ports[p], proto_name(o->protos[q]));
-			printf("%-*s", (int)w, "");
+			printf("%u/%s  (rows: from, columns: to; . allow, X deny)", o->ports[p],
+			       proto_name(o->protos[q]));
+			if (dual)
+				printf("  over IPv%d between dual-stack ends (--family %d for IPv%d); "
+				       "over the one family an end has otherwise",
+				       o->prefer_v6 ? 6 : 4, o->prefer_v6 ? 4 : 6, o->prefer_v6 ? 4 : 6);
+			printf("\n%-*s", (int)w, "");
 			for (size_t j = 0; j < m->n_peers; j++)
-				printf(" %s", m->peers[j].label);
+				if (col_shown(m, o, j))
+					printf(" %s", m->peers[j].label);
 			putchar('\n');
 			for (size_t i = 0; i < m->n_peers; i++) {
+				if (!row_shown(m, o, i))
+					continue;
 				printf("%-*s", (int)w, m->peers[i].label);
 				for (size_t j = 0; j < m->n_peers; j++) {
 					int8_t x = v[((i * m->n_peers + j) * o->n_ports + p) * o->n_protos + q];
 					int cw = (int)strlen(m->peers[j].label);
 
-					printf(" %*s%c", cw - 1, "", x < 0 ? ' ' : x ? '.' : 'X');
+					if (col_shown(m, o, j))
+						printf(" %*s%c", cw - 1, "", x < 0 ? ' ' : x ? '.' : 'X');
 				}
 				putchar('\n');
 			}
 			putchar('\n');
 		}
+}
+
+/* A --from/--to that names one pod must name one that is probed. */
+static int check_filter(const struct matrix *m, const char *opt, const char *spec)
+{
+	size_t n;
+
+	if (!spec)
+		return 0;
+	n = strlen(spec);
+	if (n >= 2 && !strcmp(spec + n - 2, "/*"))
+		return 0;
+	for (size_t i = 0; i < m->n_peers; i++)
+		if (!strcmp(m->peers[i].label, spec))
+			return 0;
+	if (strchr(spec, '/')) {
+		char ns[256];
+		const char *slash = strchr(spec, '/');
+		const struct pw_pod *sk;
+
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - spec), spec);
+		sk = pw_cluster_skipped_pod(m->cluster, ns, slash + 1);
+		if (sk)
+			fprintf(stderr, "podwall matrix: %s %s: the pod is not an endpoint: %s\n", opt,
+				spec, pw_pod_role_text(sk->role));
+		else if (pw_cluster_pod(m->cluster, ns, slash + 1))
+			fprintf(stderr, "podwall matrix: %s %s: the pod has no address\n", opt, spec);
+		else
+			fprintf(stderr, "podwall matrix: %s %s: no such pod\n", opt, spec);
+	} else {
+		fprintf(stderr, "podwall matrix: %s %s: neither NS/POD, NS/* nor an address of "
+			"--external-ips\n", opt, spec);
+	}
+	return PW_EXIT_USAGE;
 }
 
 int cmd_matrix(int argc, char **argv)
@@ -547,8 +651,11 @@ int cmd_matrix(int argc, char **argv)
 	int8_t *verdicts = NULL;
 	int err, ret = PW_EXIT_USAGE;
 
-	if (parse_args(argc, argv, &o))
+	ret = parse_args(argc, argv, &o);
+	if (ret) {
+		ret = ret == PW_OPTS_HELP ? PW_EXIT_OK : ret;
 		goto out;
+	}
 
 	ret = pw_cmd_load("matrix", o.files, o.n_files, &c);
 	if (ret)
@@ -598,6 +705,13 @@ int cmd_matrix(int argc, char **argv)
 		else
 			pe->v6 = o.ext_addrs[i];
 	}
+
+	ret = check_filter(&m, "--from", o.from);
+	if (!ret)
+		ret = check_filter(&m, "--to", o.to);
+	if (ret)
+		goto out;
+	ret = PW_EXIT_SYSTEM;
 
 	copts.is_local = matrix_is_local;
 	copts.local_ctx = &m;

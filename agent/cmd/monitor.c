@@ -14,7 +14,6 @@
  * Exit: 0 after SIGINT/SIGTERM or --count, 2 usage, 3 system.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,14 +23,11 @@
 #include <sys/stat.h>
 #include <bpf/libbpf.h>
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "clock.h"
 #include "ops/events.h"
 #include "ops/pins.h"
 #include "ops/statefile.h"
-
-static const char monitor_usage[] =
-	"[-o json|text] [--pod NS/POD] [--namespace NS] [--verdict drop|allow|audit] "
-	"[--pin-dir P] [--count N] [--backlog]";
 
 static volatile sig_atomic_t stop;
 
@@ -139,91 +135,90 @@ static uint8_t verdict_parse(const char *s)
 	return 0;
 }
 
+enum { O_OUTPUT = 1, O_POD, O_NS, O_VERDICT, O_PIN_DIR, O_COUNT, O_BACKLOG };
+
+static const struct pw_opt monitor_opts[] = {
+	PW_OPT_OUTPUT(O_OUTPUT),
+	{ O_POD, 0, "pod", "NS/POD", "only events of this pod", NULL },
+	{ O_NS, 'n', "namespace", "NS", "only events of pods of this namespace", NULL },
+	{ O_VERDICT, 0, "verdict", "drop|allow|audit", "only events of this verdict", NULL },
+	{ O_PIN_DIR, 0, "pin-dir", "P", "the pin dir (default: this network namespace's)", NULL },
+	{ O_COUNT, 'c', "count", "N", "stop after N events", NULL },
+	{ O_BACKLOG, 0, "backlog", NULL, "print the events already in the ring first", NULL },
+	{ 0 },
+};
+
+const struct pw_cmd_doc pw_doc_monitor = {
+	"monitor",
+	"[-o text|json] [--pod NS/POD] [--namespace NS] [--verdict drop|allow|audit] "
+	"[--pin-dir P] [--count N] [--backlog]",
+	"live verdict events with reasons, policies and DNS names",
+	monitor_opts,
+};
+
+struct monitor_args {
+	struct mon *m;
+	const char *pin_dir;
+};
+
+static int monitor_opt(void *ctx, const struct pw_opt *o, const char *val)
+{
+	struct monitor_args *a = ctx;
+	struct mon *m = a->m;
+	char *end;
+
+	if (!o)
+		return pw_opts_bad(&pw_doc_monitor, "unexpected argument '%s'", val);
+	switch (o->id) {
+	case O_OUTPUT:
+		return pw_opts_output(&pw_doc_monitor, val, &m->json);
+	case O_POD:
+		if (!strchr(val, '/'))
+			return pw_opts_bad(&pw_doc_monitor, "--pod: NS/POD, not '%s'", val);
+		m->filter.pod = val;
+		return 0;
+	case O_NS:
+		m->filter.ns = val;
+		return 0;
+	case O_VERDICT:
+		m->filter.verdict = verdict_parse(val);
+		if (!m->filter.verdict)
+			return pw_opts_bad(&pw_doc_monitor, "--verdict: drop, allow or audit, "
+					   "not '%s'", val);
+		return 0;
+	case O_PIN_DIR:
+		a->pin_dir = val;
+		return 0;
+	case O_COUNT:
+		m->count = strtol(val, &end, 10);
+		if (*end || m->count < 1)
+			return pw_opts_bad(&pw_doc_monitor, "--count: a positive number, not '%s'",
+					   val);
+		return 0;
+	case O_BACKLOG:
+		m->backlog = true;
+		return 0;
+	}
+	return PW_EXIT_USAGE;
+}
+
 int cmd_monitor(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "output",    required_argument, NULL, 'o' },
-		{ "pod",       required_argument, NULL, 'p' },
-		{ "namespace", required_argument, NULL, 'n' },
-		{ "verdict",   required_argument, NULL, 'v' },
-		{ "pin-dir",   required_argument, NULL, 'P' },
-		{ "count",     required_argument, NULL, 'c' },
-		{ "backlog",   no_argument,       NULL, 'b' },
-		{ "help",      no_argument,       NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct mon m = { 0 };
+	struct monitor_args args = { &m, NULL };
 	struct pw_pins pins;
 	struct ring_buffer *rb = NULL;
 	struct sigaction sa = { 0 };
 	const char *pin_dir = NULL;
 	struct pw_config cfg;
 	uint64_t pending = 0, last_refresh = 0;
-	int c, err, ret = PW_EXIT_SYSTEM;
+	int err, ret;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:n:hc:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
-				fprintf(stderr, "podwall monitor: -o: json or text, not '%s'\n", optarg);
-				return PW_EXIT_USAGE;
-			}
-			m.json = !strcmp(optarg, "json");
-			break;
-		case 'p':
-			if (!strchr(optarg, '/')) {
-				fprintf(stderr, "podwall monitor: --pod: NS/POD, not '%s'\n", optarg);
-				return PW_EXIT_USAGE;
-			}
-			m.filter.pod = optarg;
-			break;
-		case 'n':
-			m.filter.ns = optarg;
-			break;
-		case 'v':
-			m.filter.verdict = verdict_parse(optarg);
-			if (!m.filter.verdict) {
-				fprintf(stderr, "podwall monitor: --verdict: drop, allow or audit, "
-					"not '%s'\n", optarg);
-				return PW_EXIT_USAGE;
-			}
-			break;
-		case 'P':
-			pin_dir = optarg;
-			break;
-		case 'c': {
-			char *end;
-
-			m.count = strtol(optarg, &end, 10);
-			if (*end || m.count < 1) {
-				fprintf(stderr, "podwall monitor: --count: a positive number\n");
-				return PW_EXIT_USAGE;
-			}
-			break;
-		}
-		case 'b':
-			m.backlog = true;
-			break;
-		case 'h':
-			printf("usage: podwall monitor %s\n", monitor_usage);
-			return PW_EXIT_OK;
-		case ':':
-			fprintf(stderr, "podwall monitor: option %s needs a value\nusage: podwall "
-				"monitor %s\n", argv[optind - 1], monitor_usage);
-			return PW_EXIT_USAGE;
-		default:
-			fprintf(stderr, "podwall monitor: unknown option %s\nusage: podwall monitor "
-				"%s\n", argv[optind - 1], monitor_usage);
-			return PW_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "podwall monitor: unexpected argument '%s'\nusage: podwall monitor "
-			"%s\n", argv[optind], monitor_usage);
-		return PW_EXIT_USAGE;
-	}
+	ret = pw_opts_parse(&pw_doc_monitor, argc, argv, monitor_opt, &args);
+	if (ret)
+		return ret == PW_OPTS_HELP ? PW_EXIT_OK : ret;
+	ret = PW_EXIT_SYSTEM;
+	pin_dir = args.pin_dir;
 
 	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_MAP_EVENTS), "monitor", &pins);
 	if (err)

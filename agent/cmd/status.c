@@ -14,7 +14,6 @@
  * Exit: 0, 1 nothing is pinned there, 2 usage, 3 system.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +21,11 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "ops/loaded.h"
 #include "ops/pins.h"
 #include "ops/statefile.h"
 
-static const char status_usage[] = "[-o json|text] [--pin-dir P]";
 
 struct st_ep {
 	uint32_t            ifindex;
@@ -156,14 +155,40 @@ static json_t *live_json(const struct pw_live_count *l, bool split)
 	return o;
 }
 
+enum { O_OUTPUT = 1, O_PIN_DIR };
+
+static const struct pw_opt status_opts_table[] = {
+	PW_OPT_OUTPUT(O_OUTPUT),
+	{ O_PIN_DIR, 0, "pin-dir", "P", "the pin dir (default: this network namespace's)", NULL },
+	{ 0 },
+};
+
+const struct pw_cmd_doc pw_doc_status = {
+	"status", "[-o text|json] [--pin-dir P]",
+	"endpoints, isolation, DNS, map fill, rules in force, generation, mode and counters",
+	status_opts_table,
+};
+
+struct status_opts {
+	bool        json;
+	const char *pin_dir;
+};
+
+static int status_opt(void *ctx, const struct pw_opt *o, const char *val)
+{
+	struct status_opts *so = ctx;
+
+	if (!o)
+		return pw_opts_bad(&pw_doc_status, "unexpected argument '%s'", val);
+	if (o->id == O_OUTPUT)
+		return pw_opts_output(&pw_doc_status, val, &so->json);
+	so->pin_dir = val;
+	return 0;
+}
+
 int cmd_status(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "output",  required_argument, NULL, 'o' },
-		{ "pin-dir", required_argument, NULL, 'P' },
-		{ "help",    no_argument,       NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct status_opts so = { 0 };
 	struct pw_pins pins;
 	struct pw_loaded names = { 0 };
 	struct pw_config cfg;
@@ -175,38 +200,14 @@ int cmd_status(int argc, char **argv)
 	const char *pin_dir = NULL;
 	size_t n_eps = 0, n_audit = 0;
 	bool json = false, have_names = false, audit_all, split;
-	int c, err, ret = PW_EXIT_SYSTEM, serr, lerr;
+	int err, ret = PW_EXIT_SYSTEM, serr, lerr;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
-				fprintf(stderr, "podwall status: -o: json or text, not '%s'\n", optarg);
-				return PW_EXIT_USAGE;
-			}
-			json = !strcmp(optarg, "json");
-			break;
-		case 'P':
-			pin_dir = optarg;
-			break;
-		case 'h':
-			printf("usage: podwall status %s\n", status_usage);
-			return PW_EXIT_OK;
-		case ':':
-			fprintf(stderr, "podwall status: option %s needs a value\n", argv[optind - 1]);
-			return PW_EXIT_USAGE;
-		default:
-			fprintf(stderr, "podwall status: unknown option %s\nusage: podwall status %s\n",
-				argv[optind - 1], status_usage);
-			return PW_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "podwall status: unexpected argument '%s'\n", argv[optind]);
-		return PW_EXIT_USAGE;
-	}
+	ret = pw_opts_parse(&pw_doc_status, argc, argv, status_opt, &so);
+	if (ret)
+		return ret == PW_OPTS_HELP ? PW_EXIT_OK : ret;
+	ret = PW_EXIT_SYSTEM;
+	json = so.json;
+	pin_dir = so.pin_dir;
 
 	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_MAP_CONFIG) | PW_PIN_BIT(PW_MAP_ENDPOINTS),
 			   "status", &pins);

@@ -19,7 +19,6 @@
  * attach again), unless --force.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "kernel/attach.h"
 #include "kernel/bpfobj.h"
 #include "kernel/netns.h"
@@ -38,8 +38,6 @@
 #include "source/cni_proto.h"
 #include "../cni/conflist.h"
 
-static const char uninstall_usage[] =
-	"[--pin-dir P] [--node [--cni-conf-dir DIR] [--cni-socket PATH] [--force]]";
 
 /* Whether something accepts connections on the unix socket at path. */
 static bool agent_answers(const char *path)
@@ -73,58 +71,68 @@ static void remove_registry(const char *sock)
 	rmdir(dir); /* only if nothing else is there */
 }
 
+enum { O_PIN_DIR = 1, O_NODE, O_CNI_CONF_DIR, O_CNI_SOCKET, O_FORCE };
+
+static const struct pw_opt uninstall_opts[] = {
+	{ O_PIN_DIR, 0, "pin-dir", "P", "the pin dir (default: this network namespace's)", NULL },
+	{ O_NODE, 0, "node", NULL, "the whole node: podwall-cni out of the CNI configuration "
+	  "first, then filters and pins, then the CNI registry", NULL },
+	{ O_CNI_CONF_DIR, 0, "cni-conf-dir", "DIR", "--node: the CNI configuration directory "
+	  "(default /etc/cni/net.d)", NULL },
+	{ O_CNI_SOCKET, 0, "cni-socket", "PATH", "--node: the agent's socket (default "
+	  PW_CNI_DEFAULT_SOCKET ")", NULL },
+	{ O_FORCE, 0, "force", NULL, "--node: go on while an agent answers", NULL },
+	{ 0 },
+};
+
+const struct pw_cmd_doc pw_doc_uninstall = {
+	"uninstall", "[--pin-dir P] [--node [--cni-conf-dir DIR] [--cni-socket PATH] [--force]]",
+	"remove every tc filter and pin podwall made in this network namespace, nothing else",
+	uninstall_opts,
+};
+
+struct uninstall_args {
+	const char *pin_dir, *conf_dir, *sock;
+	bool        node, force;
+};
+
+static int uninstall_opt(void *ctx, const struct pw_opt *o, const char *val)
+{
+	struct uninstall_args *a = ctx;
+
+	if (!o)
+		return pw_opts_bad(&pw_doc_uninstall, "unexpected argument '%s'", val);
+	switch (o->id) {
+	case O_PIN_DIR:      a->pin_dir = val; break;
+	case O_NODE:         a->node = true; break;
+	case O_CNI_CONF_DIR: a->conf_dir = val; break;
+	case O_CNI_SOCKET:   a->sock = val; break;
+	case O_FORCE:        a->force = true; break;
+	}
+	return 0;
+}
+
 int cmd_uninstall(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "node",         no_argument,       NULL, 'n' },
-		{ "cni-conf-dir", required_argument, NULL, 'c' },
-		{ "cni-socket",   required_argument, NULL, 's' },
-		{ "force",        no_argument,       NULL, 'f' },
-		{ "help",    no_argument,       NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct uninstall_args a = { .conf_dir = "/etc/cni/net.d", .sock = PW_CNI_DEFAULT_SOCKET };
 	struct pw_attach_stats st;
 	struct pw_rt *rt = NULL;
 	char pin_dir[PATH_MAX];
-	const char *opt_pin = NULL, *conf_dir = "/etc/cni/net.d", *sock = PW_CNI_DEFAULT_SOCKET;
-	bool node = false, force = false;
+	const char *opt_pin, *conf_dir, *sock;
+	bool node, force;
 	struct statfs sfs;
 	struct stat sb;
-	int c, err, ret = PW_EXIT_SYSTEM;
+	int err, ret;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			opt_pin = optarg;
-			break;
-		case 'n':
-			node = true;
-			break;
-		case 'c':
-			conf_dir = optarg;
-			break;
-		case 's':
-			sock = optarg;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'h':
-			printf("usage: podwall uninstall %s\n", uninstall_usage);
-			return PW_EXIT_OK;
-		default:
-			fprintf(stderr, "podwall uninstall: bad option %s\nusage: podwall uninstall %s\n",
-				argv[optind - 1], uninstall_usage);
-			return PW_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "podwall uninstall: unexpected argument '%s'\n", argv[optind]);
-		return PW_EXIT_USAGE;
-	}
+	ret = pw_opts_parse(&pw_doc_uninstall, argc, argv, uninstall_opt, &a);
+	if (ret)
+		return ret == PW_OPTS_HELP ? PW_EXIT_OK : ret;
+	ret = PW_EXIT_SYSTEM;
+	opt_pin = a.pin_dir;
+	conf_dir = a.conf_dir;
+	sock = a.sock;
+	node = a.node;
+	force = a.force;
 	if (opt_pin) {
 		if (snprintf(pin_dir, sizeof(pin_dir), "%s", opt_pin) >= (int)sizeof(pin_dir))
 			return PW_EXIT_USAGE;

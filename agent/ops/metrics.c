@@ -53,64 +53,23 @@ static struct {
 	uint64_t            fill_at;
 } M = { .lock = PTHREAD_MUTEX_INITIALIZER, .last_ok = -1 };
 
-/* "--NAME SPEC" or "--NAME=SPEC" at argv[*i]: 1 (SPEC in *spec, *i moved on),
- * 0 not it, -1 no value */
-static int take_one(const char *name, int argc, char **argv, int *i, const char **spec)
-{
-	size_t l = strlen(name);
-
-	if (strncmp(argv[*i], name, l) || (argv[*i][l] && argv[*i][l] != '='))
-		return 0;
-	if (argv[*i][l] == '=') {
-		*spec = argv[*i] + l + 1;
-		return 1;
-	}
-	if (*i + 1 >= argc) {
-		fprintf(stderr, "podwall %s: option %s needs a value ([ADDR:]PORT)\n", argv[0], name);
-		return -1;
-	}
-	*spec = argv[++*i];
-	return 1;
-}
-
-static int check_spec(const char *prog, const char *opt, const char *spec)
+int pw_metrics_opt(const char *name, const char *spec)
 {
 	struct sockaddr_storage sa;
 	unsigned len;
 	bool loopback;
 	const char *why;
 
-	if (spec && pw_metrics_parse_addr(spec, &sa, &len, &loopback, &why)) {
-		fprintf(stderr, "podwall %s: %s %s: %s\n", prog, opt, spec, why);
+	if (strcmp(name, "metrics") && strcmp(name, "health"))
+		return -ENOENT;
+	if (pw_metrics_parse_addr(spec, &sa, &len, &loopback, &why)) {
+		fprintf(stderr, "podwall agent: --%s %s: %s\n", name, spec, why);
 		return -EINVAL;
 	}
-	return 0;
-}
-
-int pw_metrics_take_opt(int *argc, char **argv)
-{
-	int w = 0, r;
-
-	for (int i = 0; i < *argc; i++) {
-		if (i > 0 && ((r = take_one("--metrics", *argc, argv, &i, &M.spec)) ||
-			      (r = take_one("--health", *argc, argv, &i, &M.health_spec)))) {
-			if (r < 0)
-				return -EINVAL;
-			continue;
-		}
-		if (i > 0 && !strcmp(argv[i], "--")) {
-			while (i < *argc)
-				argv[w++] = argv[i++];
-			break;
-		}
-		argv[w++] = argv[i];
-	}
-	for (int i = w; i < *argc; i++)
-		argv[i] = NULL;
-	*argc = w;
-	if (check_spec(argv[0], "--metrics", M.spec) ||
-	    check_spec(argv[0], "--health", M.health_spec))
-		return -EINVAL;
+	if (!strcmp(name, "metrics"))
+		M.spec = spec;
+	else
+		M.health_spec = spec;
 	return 0;
 }
 

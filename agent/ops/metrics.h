@@ -30,11 +30,12 @@
 #include "engine/engine.h" /* the hooks' types: pw_push_kind, pw_push_result */
 
 /*
- * Take "--metrics SPEC" / "--metrics=SPEC" (and --health) out of argv (so that the shared
- * agent/apply option parser never sees it) and remember SPEC for
- * pw_metrics_start. Returns 0, or -EINVAL after saying why.
+ * --metrics SPEC or --health SPEC (name "metrics", "health") of `podwall
+ * agent` (its option table, cmd/agent.c): check SPEC and remember it for
+ * pw_metrics_start. Returns 0, -EINVAL after saying why, or -ENOENT for
+ * another name.
  */
-int pw_metrics_take_opt(int *argc, char **argv);
+int pw_metrics_opt(const char *name, const char *spec);
 
 /*
  * Serve the metrics of the maps pinned in pin_dir, if --metrics was given,

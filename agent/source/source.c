@@ -102,64 +102,29 @@ static struct {
 
 /* ------------------------------------------------------------ options */
 
-int pw_src_take_opts(int *argc, char **argv)
+int pw_src_opt(const char *name, const char *val)
 {
-	static const struct { const char *name; int id; } opts[] = {
-		{ "--cni-socket", 1 }, { "--cni-state", 2 }, { "--cni-pod-wait", 3 },
-		{ "--kubeconfig", 4 }, { "--kube-context", 5 }, { "--cni-conf-dir", 6 },
-	};
-	int w = 1;
+	char *end;
 
-	for (int i = 1; i < *argc; i++) {
-		const char *a = argv[i], *val = NULL;
-		int id = 0;
-
-		for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]) && !id; k++) {
-			size_t l = strlen(opts[k].name);
-
-			if (!strncmp(a, opts[k].name, l) && (a[l] == 0 || a[l] == '=')) {
-				id = opts[k].id;
-				if (a[l] == '=') {
-					val = a + l + 1;
-				} else if (i + 1 < *argc) {
-					val = argv[++i];
-				} else {
-					fprintf(stderr, "podwall agent: option %s needs a value\n", a);
-					return -EINVAL;
-				}
-			}
+	if (!strcmp(name, "cni-socket"))
+		S.cni_socket = val;
+	else if (!strcmp(name, "cni-state"))
+		S.cni_state = val;
+	else if (!strcmp(name, "kubeconfig"))
+		S.kubeconfig = val;
+	else if (!strcmp(name, "kube-context"))
+		S.context = val;
+	else if (!strcmp(name, "cni-conf-dir"))
+		S.cni_conf_dir = val;
+	else if (!strcmp(name, "cni-pod-wait")) {
+		S.pod_wait_ms = strtol(val, &end, 10);
+		if (!*val || *end || S.pod_wait_ms < 0 || S.pod_wait_ms > 600000) {
+			fprintf(stderr, "podwall agent: bad value '%s' for --cni-pod-wait "
+				"(milliseconds, 0..600000)\n", val);
+			return -EINVAL;
 		}
-		if (!strcmp(a, "--")) {
-			/* leave the rest to the caller's parser */
-			for (; i < *argc; i++)
-				argv[w++] = argv[i];
-			break;
-		}
-		if (!id) {
-			argv[w++] = argv[i];
-			continue;
-		}
-		switch (id) {
-		case 1: S.cni_socket = val; break;
-		case 2: S.cni_state = val; break;
-		case 3: {
-			char *end;
-
-			S.pod_wait_ms = strtol(val, &end, 10);
-			if (*end || S.pod_wait_ms < 0 || S.pod_wait_ms > 600000) {
-				fprintf(stderr, "podwall agent: bad value '%s' for --cni-pod-wait "
-					"(milliseconds, 0..600000)\n", val);
-				return -EINVAL;
-			}
-			break;
-		}
-		case 4: S.kubeconfig = val; break;
-		case 5: S.context = val; break;
-		case 6: S.cni_conf_dir = val; break;
-		}
-	}
-	argv[w] = NULL;
-	*argc = w;
+	} else
+		return -ENOENT;
 	return 0;
 }
 

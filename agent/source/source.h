@@ -33,8 +33,11 @@ struct pw_cluster;
 struct pw_pod;
 struct pw_error;
 
-/* Remove our options from argv (argc updated). 0, or -EINVAL after saying why. */
-int pw_src_take_opts(int *argc, char **argv);
+/* One of the sources' options of `podwall agent` (its table, cmd/agent.c):
+ * name is the long name ("cni-socket", "cni-state", "cni-pod-wait",
+ * "kubeconfig", "kube-context"). 0, -EINVAL after saying why, or -ENOENT
+ * for a name that is not ours. */
+int pw_src_opt(const char *name, const char *val);
 
 /* --source names the Kubernetes API ("k8s", "kubernetes") rather than a path. */
 bool pw_src_is_api(const char *source);

@@ -60,6 +60,7 @@ struct pw_namespace {
 	char            *name;
 	struct pw_labels labels;   /* kubernetes.io/metadata.name always set */
 	bool             audit;    /* annotation podwall.io/mode: audit */
+	bool             implicit; /* no Namespace object: made up for its objects */
 	struct pw_loc    loc;
 };
 
@@ -143,6 +144,7 @@ struct pw_policy {
 	char              *name;
 	struct pw_selector pod_sel;
 	bool               types[2];     /* [PW_DIR_INGRESS], [PW_DIR_EGRESS], after defaulting */
+	bool               types_given;  /* policyTypes was written (not defaulted) */
 	struct pw_np_rule *rules[2];     /* per direction */
 	size_t             n_rules[2];
 	struct pw_loc      loc;

@@ -283,6 +283,7 @@ static int add_implicit_ns(struct pw_cluster *c, const char *name, const struct 
 	if (!ns)
 		return -ENOMEM;
 	ns->name = (char *)name;   /* arena-owned already */
+	ns->implicit = true;
 	ns->loc = *loc;
 	return 0;
 }

@@ -334,6 +334,7 @@ static int policy(struct ld *ld, yaml_node_t *obj, struct ld_field *f)
 	ret = rules(ld, sf[3].val, "egress", "to", pol.ns, &pol.rules[1], &pol.n_rules[1]);
 	if (ret)
 		goto out;
+	pol.types_given = explicit_types;
 	if (!explicit_types) {
 		/* the API server's defaulting: Ingress always, Egress iff there
 		 * is at least one egress rule (`egress: []` does not count) */

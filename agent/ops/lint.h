@@ -18,6 +18,22 @@
  *                        peers (OR) where one peer (AND) was probably meant
  *   ipblock-covers-pods  an ipBlock that covers pod addresses
  *   selects-no-pod       a policy whose podSelector selects no pod
+ *   policy-types-ignore-rules
+ *                        policyTypes leaves out a direction the policy has
+ *                        rules for: those rules are not in force
+ *   egress-only-cuts-ingress
+ *                        policyTypes omitted on a policy with egress rules
+ *                        only: the API server adds Ingress, and the pods it
+ *                        selects accept nothing
+ *   named-port-undefined a named port that no pod it applies to defines:
+ *                        the port allows nothing
+ *   peer-selects-nothing a namespaceSelector or podSelector of a peer that
+ *                        matches nothing in an input that has Namespaces
+ *                        (pods) to match
+ *
+ * Without cluster DNS pods in the input (a repository of policies), a rule
+ * to the cluster DNS is recognised by its selectors: a peer that would
+ * select a pod labelled --dns-label in namespace --dns-namespace.
  */
 #ifndef PODWALL_OPS_LINT_H
 #define PODWALL_OPS_LINT_H
@@ -34,6 +50,10 @@ enum pw_lint_rule {
 	PW_LINT_SPLIT_PEER,
 	PW_LINT_IPBLOCK_PODS,
 	PW_LINT_SELECTS_NO_POD,
+	PW_LINT_TYPES_IGNORE_RULES,
+	PW_LINT_EGRESS_ONLY_CUTS_INGRESS,
+	PW_LINT_NAMED_PORT_UNDEFINED,
+	PW_LINT_PEER_SELECTS_NOTHING,
 	PW_LINT_MAX,
 };
 

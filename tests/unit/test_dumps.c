@@ -6,7 +6,9 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include "check.h"
+#include "ops/lint.h"
 #include "util.h"
 
 static void t_dumps_finished_and_host_network_set_apart(void)
@@ -237,8 +239,120 @@ static void t_dumps_names(void)
 			    m, sizeof(m)), -EINVAL);
 }
 
+static size_t lint_count(const char *yaml, enum pw_lint_rule rule, size_t *total)
+{
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_load(yaml, &err, NULL);
+	struct pw_lint_finding *v = NULL;
+	size_t n = 0, k = 0;
+
+	*total = 0;
+	if (!c || pw_lint(c, NULL, &v, &n, &err)) {
+		pw_cluster_free(c);
+		return 9999;
+	}
+	for (size_t i = 0; i < n; i++)
+		k += v[i].rule == rule;
+	*total = n;
+	free(v);
+	pw_cluster_free(c);
+	return k;
+}
+
+#define LINT_POD "kind: Pod\nmetadata: {name: a, namespace: app, labels: {x: y}}\n" \
+		 "status: {podIP: 10.0.0.1}\n---\n"
+#define LINT_DENY "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\n" \
+		  "metadata: {name: deny, namespace: app}\n" \
+		  "spec: {podSelector: {}, policyTypes: [Ingress, Egress]}\n---\n"
+#define LINT_DNS(peers) "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\n" \
+	"metadata: {name: dns, namespace: app}\n" \
+	"spec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n  - to:\n" peers \
+	"    ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]\n"
+
+/* Without DNS pods in the input, the conventional DNS rule is one */
+static void t_lint_dns_rule_without_dns_pods(void)
+{
+	size_t n;
+
+	CHECK_EQ(lint_count(LINT_POD LINT_DENY LINT_DNS(
+		"    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}\n"
+		"      podSelector: {matchLabels: {k8s-app: kube-dns}}\n"),
+		PW_LINT_EGRESS_NO_DNS, &n), 0);
+	CHECK_EQ(n, 0);
+	/* every namespace's DNS pods, or the cluster DNS by its namespace alone */
+	CHECK_EQ(lint_count(LINT_POD LINT_DENY LINT_DNS(
+		"    - namespaceSelector: {}\n      podSelector: {matchLabels: {k8s-app: kube-dns}}\n"),
+		PW_LINT_EGRESS_NO_DNS, &n), 0);
+	CHECK_EQ(lint_count(LINT_POD LINT_DENY LINT_DNS(
+		"    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}\n"),
+		PW_LINT_EGRESS_NO_DNS, &n), 0);
+	/* a podSelector alone is the policy's own namespace: no DNS there */
+	CHECK_EQ(lint_count(LINT_POD LINT_DENY LINT_DNS(
+		"    - podSelector: {matchLabels: {k8s-app: kube-dns}}\n"),
+		PW_LINT_EGRESS_NO_DNS, &n), 1);
+	/* another namespace than the DNS's */
+	CHECK_EQ(lint_count(LINT_POD LINT_DENY LINT_DNS(
+		"    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: dns}}\n"
+		"      podSelector: {matchLabels: {k8s-app: kube-dns}}\n"),
+		PW_LINT_EGRESS_NO_DNS, &n), 1);
+	/* no rule at all */
+	CHECK_EQ(lint_count(LINT_POD LINT_DENY, PW_LINT_EGRESS_NO_DNS, &n), 1);
+}
+
+static void t_lint_policy_types(void)
+{
+	size_t n;
+
+	CHECK_EQ(lint_count("kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\n"
+			    "metadata: {name: p, namespace: app}\n"
+			    "spec:\n  podSelector: {}\n  policyTypes: [Ingress]\n"
+			    "  egress: [{to: [{podSelector: {}}]}]\n",
+			    PW_LINT_TYPES_IGNORE_RULES, &n), 1);
+	CHECK_EQ(lint_count("kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\n"
+			    "metadata: {name: p, namespace: app}\n"
+			    "spec:\n  podSelector: {}\n"
+			    "  egress: [{to: [{podSelector: {}}]}]\n",
+			    PW_LINT_EGRESS_ONLY_CUTS_INGRESS, &n), 1);
+	/* said so: no finding */
+	CHECK_EQ(lint_count("kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\n"
+			    "metadata: {name: p, namespace: app}\n"
+			    "spec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]\n"
+			    "  egress: [{to: [{podSelector: {}}]}]\n",
+			    PW_LINT_EGRESS_ONLY_CUTS_INGRESS, &n), 0);
+	CHECK_EQ(n, 0);
+}
+
+static void t_lint_named_port_and_empty_peers(void)
+{
+	size_t n;
+	const char *pods =
+		"kind: Namespace\nmetadata: {name: app}\n---\n"
+		"kind: Pod\nmetadata: {name: a, namespace: app, labels: {x: y}}\n"
+		"spec: {containers: [{name: c, ports: [{name: http, containerPort: 80}]}]}\n"
+		"status: {podIP: 10.0.0.1}\n---\n";
+	char y[2048];
+
+	snprintf(y, sizeof(y), "%skind: NetworkPolicy\napiVersion: networking.k8s.io/v1\n"
+		 "metadata: {name: p, namespace: app}\nspec:\n  podSelector: {}\n"
+		 "  ingress: [{ports: [{port: htp}]}, {ports: [{port: http}]},\n"
+		 "            {ports: [{port: http, protocol: UDP}]}]\n", pods);
+	CHECK_EQ(lint_count(y, PW_LINT_NAMED_PORT_UNDEFINED, &n), 2);
+	snprintf(y, sizeof(y), "%skind: NetworkPolicy\napiVersion: networking.k8s.io/v1\n"
+		 "metadata: {name: p, namespace: app}\nspec:\n  podSelector: {}\n"
+		 "  ingress:\n  - from:\n    - podSelector: {matchLabels: {x: z}}\n"
+		 "    - podSelector: {matchLabels: {x: y}}\n"
+		 "    - namespaceSelector: {matchLabels: {team: none}}\n"
+		 "    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: default}}\n"
+		 "    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}\n"
+		 "      podSelector: {matchLabels: {k8s-app: kube-dns}}\n", pods);
+	CHECK_EQ(lint_count(y, PW_LINT_PEER_SELECTS_NOTHING, &n), 2);
+}
+
 int suite_dumps(void)
 {
+	RUN(t_lint_dns_rule_without_dns_pods);
+	RUN(t_lint_policy_types);
+	RUN(t_lint_named_port_and_empty_peers);
 	RUN(t_dumps_names);
 	RUN(t_strict_match_label);
 	RUN(t_strict_ingres);

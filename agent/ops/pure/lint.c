@@ -23,6 +23,10 @@ const char *const pw_lint_rule_names[PW_LINT_MAX] = {
 	[PW_LINT_SPLIT_PEER]      = "split-peer",
 	[PW_LINT_IPBLOCK_PODS]    = "ipblock-covers-pods",
 	[PW_LINT_SELECTS_NO_POD]  = "selects-no-pod",
+	[PW_LINT_TYPES_IGNORE_RULES]       = "policy-types-ignore-rules",
+	[PW_LINT_EGRESS_ONLY_CUTS_INGRESS] = "egress-only-cuts-ingress",
+	[PW_LINT_NAMED_PORT_UNDEFINED]     = "named-port-undefined",
+	[PW_LINT_PEER_SELECTS_NOTHING]     = "peer-selects-nothing",
 };
 
 int pw_lint_rule_parse(const char *name)
@@ -37,6 +41,10 @@ struct lctx {
 	const struct pw_cluster   *c;
 	const struct pw_lint_opts *o;
 	const char                *dns_ns, *dns_key, *dns_val;
+	/* the cluster DNS as a policy repository implies it (no DNS pods in
+	 * the input): a pod labelled dns_key=dns_val, its namespace's labels */
+	struct pw_label            dns_pod_label, dns_ns_label;
+	struct pw_labels           dns_pod_labels, dns_ns_labels;
 	struct pw_state            s;
 	struct pw_lint_finding    *v;
 	size_t                     n, cap;
@@ -82,6 +90,11 @@ static void cat(char *buf, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf + n, len - n, fmt, ap);
 	va_end(ap);
+}
+
+static const char *proto_name_of(uint8_t p)
+{
+	return p == IPPROTO_UDP ? "UDP" : p == IPPROTO_SCTP ? "SCTP" : "TCP";
 }
 
 static bool is_system(const char *ns)
@@ -233,31 +246,6 @@ static void lint_default_deny(struct lctx *x)
 
 /* ------------------------------------------------------- egress and DNS */
 
-/* does some egress entry of ep allow UDP/53 (to anyone)? for inputs without DNS pods */
-static bool any_udp53(const struct pw_state *s, uint32_t ep_id)
-{
-	for (size_t i = 0; i < s->n_pol; i++) {
-		const struct pw_policy_key *k = &s->pol[i].key;
-		uint32_t bits;
-		uint16_t port, mask;
-
-		if (k->ep_id != ep_id || k->dir != PW_DIR_EGRESS)
-			continue;
-		if (k->prefixlen <= PW_POL_PREFIX_ANY_PROTO)
-			return true;
-		if (k->proto != IPPROTO_UDP)
-			continue;
-		bits = k->prefixlen - PW_POL_PREFIX_ANY_PORT;
-		if (bits > 16)
-			bits = 16;
-		mask = bits ? (uint16_t)(0xffffu << (16 - bits)) : 0;
-		port = (uint16_t)((k->port >> 8) | (k->port << 8)); /* network order */
-		if ((53 & mask) == (port & mask))
-			return true;
-	}
-	return false;
-}
-
 /* the policy that isolates pod for egress: a default-deny if there is one */
 static const struct pw_policy *egress_isolator(const struct lctx *x, const struct pw_pod *pod)
 {
@@ -303,6 +291,64 @@ static void dns_fix(const struct lctx *x, const char *ns, bool tcp_only, char *b
 		 tcp_only ? "allow TCP/53 next to UDP/53 in the DNS rule, e.g.:"
 			  : "add the missing DNS rule (namespaceSelector AND podSelector in ONE peer):",
 		 ns, x->dns_ns, x->dns_key, x->dns_val);
+}
+
+/* The labels of the DNS namespace: its Namespace object's, else its name label. */
+static const struct pw_labels *dns_ns_labels(const struct lctx *x)
+{
+	const struct pw_namespace *ns = pw_cluster_namespace(x->c, x->dns_ns);
+
+	return ns ? &ns->labels : &x->dns_ns_labels;
+}
+
+/* Would peer p of policy pol select the cluster DNS pods (as the input
+ * does not show them)? */
+static bool peer_has_dns(const struct lctx *x, const struct pw_policy *pol,
+			 const struct pw_np_peer *p)
+{
+	if (p->kind == PW_PEER_IPBLOCK)  /* 0.0.0.0/0, ::/0: every address */
+		return p->cidr.len == (p->cidr.is_v4 ? 96 : 0);
+	if (!p->ns_sel.present ? strcmp(pol->ns, x->dns_ns) != 0
+			       : !pw_selector_matches(&p->ns_sel, dns_ns_labels(x)))
+		return false;
+	return pw_selector_matches(&p->pod_sel, &x->dns_pod_labels);
+}
+
+/* Does a port of rule r let proto/53 through? (CoreDNS names its ports dns
+ * and dns-tcp) */
+static bool port_has_53(const struct pw_np_port *p, uint8_t proto)
+{
+	if (p->proto != proto)
+		return false;
+	if (!p->has_port)
+		return true;
+	if (p->named)
+		return !strcmp(p->named, proto == IPPROTO_UDP ? "dns" : "dns-tcp");
+	return p->port == 53 || (p->end_port && p->port <= 53 && p->end_port >= 53);
+}
+
+/* Does an egress rule of a policy in force for pod let it reach the
+ * cluster DNS on proto/53, by the rules' selectors alone? */
+static bool rules_reach_dns(const struct lctx *x, const struct pw_pod *pod, uint8_t proto)
+{
+	for (size_t p = 0; p < x->c->n_policies; p++) {
+		const struct pw_policy *pol = &x->c->policies[p];
+
+		if (!pol->types[PW_DIR_EGRESS] || !selects(pol, pod))
+			continue;
+		for (size_t r = 0; r < pol->n_rules[PW_DIR_EGRESS]; r++) {
+			const struct pw_np_rule *rule = &pol->rules[PW_DIR_EGRESS][r];
+			bool port = !rule->n_ports, peer = !rule->n_peers;
+
+			for (size_t k = 0; k < rule->n_ports && !port; k++)
+				port = port_has_53(&rule->ports[k], proto);
+			for (size_t k = 0; k < rule->n_peers && !peer; k++)
+				peer = peer_has_dns(x, pol, &rule->peers[k]);
+			if (port && peer)
+				return true;
+		}
+	}
+	return false;
 }
 
 static void lint_dns(struct lctx *x)
@@ -361,11 +407,15 @@ static void lint_dns(struct lctx *x)
 			if (!pod || (n_dns && is_dns_pod(x, pod)))
 				continue;
 			snprintf(names[base], sizeof(names[0]), "%s/%s", ep->ns, ep->name);
-			if (n_dns ? !(ep->dns_flags & PW_DNS_POLICY_UDP) : !any_udp53(&x->s, ep->ep_id)) {
+			/* with DNS pods, what the compiled state says; without,
+			 * what the rules' selectors would select */
+			if (n_dns ? !(ep->dns_flags & PW_DNS_POLICY_UDP)
+				  : !rules_reach_dns(x, pod, IPPROTO_UDP)) {
 				udp[nu++] = names[base];
 				if (!first_udp)
 					first_udp = pod;
-			} else if (n_dns && !(ep->dns_flags & PW_DNS_POLICY_TCP)) {
+			} else if (n_dns ? !(ep->dns_flags & PW_DNS_POLICY_TCP)
+					 : !rules_reach_dns(x, pod, IPPROTO_TCP)) {
 				tcp[nt++] = names[base];
 				if (!first_tcp)
 					first_tcp = pod;
@@ -712,6 +762,227 @@ static void lint_selects_none(struct lctx *x)
 	(void)ns_labels;
 }
 
+/* ------------------------------------------------------- policyTypes */
+
+static const char *dir_name(int d)
+{
+	return d ? "egress" : "ingress";
+}
+
+static void lint_policy_types(struct lctx *x)
+{
+	for (size_t p = 0; p < x->c->n_policies; p++) {
+		const struct pw_policy *pol = &x->c->policies[p];
+		struct pw_lint_finding *f;
+
+		for (int d = 0; d < 2; d++) {
+			if (pol->types[d] || !pol->n_rules[d])
+				continue;
+			/* only a written policyTypes can leave out a direction with rules */
+			f = add(x, PW_LINT_TYPES_IGNORE_RULES, &pol->rules[d][0].loc);
+			if (!f)
+				continue;
+			snprintf(f->msg, sizeof(f->msg),
+				 "policy %s/%s has %zu %s rule%s but its policyTypes leaves out %s: "
+				 "they are not in force (the pods it selects are not isolated for "
+				 "%s, and these rules allow nothing)", pol->ns, pol->name,
+				 pol->n_rules[d], dir_name(d), pol->n_rules[d] == 1 ? "" : "s",
+				 d ? "Egress" : "Ingress", dir_name(d));
+			snprintf(f->fix, sizeof(f->fix),
+				 "list both directions in policyTypes (or delete the %s rules):\n"
+				 "  policyTypes:\n"
+				 "  - Ingress\n"
+				 "  - Egress", dir_name(d));
+		}
+		if (!pol->types_given && !pol->n_rules[PW_DIR_INGRESS] &&
+		    pol->n_rules[PW_DIR_EGRESS]) {
+			f = add(x, PW_LINT_EGRESS_ONLY_CUTS_INGRESS, &pol->loc);
+			if (!f)
+				continue;
+			snprintf(f->msg, sizeof(f->msg),
+				 "policy %s/%s has egress rules only and no policyTypes: the API "
+				 "server makes it [Ingress, Egress], so the pods it selects are also "
+				 "isolated for ingress, with no ingress rule: they accept no traffic",
+				 pol->ns, pol->name);
+			snprintf(f->fix, sizeof(f->fix),
+				 "if only egress was meant, say so in spec (if cutting ingress was "
+				 "meant, write policyTypes: [Ingress, Egress]):\n"
+				 "  policyTypes:\n"
+				 "  - Egress");
+		}
+	}
+}
+
+/* ------------------------------------------------------- named-port-undefined */
+
+static bool pod_has_port(const struct pw_pod *pod, const char *name, uint8_t proto)
+{
+	for (size_t i = 0; i < pod->n_ports; i++)
+		if (pod->ports[i].name && !strcmp(pod->ports[i].name, name) &&
+		    pod->ports[i].proto == proto)
+			return true;
+	return false;
+}
+
+/* Is pod one of those a peer of pol selects (selector peers only)? */
+static bool peer_selects(const struct lctx *x, const struct pw_policy *pol,
+			 const struct pw_np_peer *p, const struct pw_pod *pod)
+{
+	if (p->kind != PW_PEER_SELECTOR)
+		return false;
+	if (!p->ns_sel.present ? strcmp(pol->ns, pod->ns) != 0
+			       : !pw_selector_matches(&p->ns_sel, ns_labels(x, pod->ns)))
+		return false;
+	return pw_selector_matches(&p->pod_sel, &pod->labels);
+}
+
+/* The pods a named port of rule r applies to: the policy's own pods for
+ * ingress, the rule's peers for egress. */
+static bool port_pod(const struct lctx *x, const struct pw_policy *pol, int d,
+		     const struct pw_np_rule *rule, const struct pw_pod *pod)
+{
+	if (d == PW_DIR_INGRESS)
+		return selects(pol, pod);
+	if (!rule->n_peers)
+		return true;
+	for (size_t k = 0; k < rule->n_peers; k++)
+		if (peer_selects(x, pol, &rule->peers[k], pod))
+			return true;
+	return false;
+}
+
+static void named_port_rule(struct lctx *x, const struct pw_policy *pol, int d, size_t r,
+			    const struct pw_np_rule *rule)
+{
+	const struct pw_cluster *c = x->c;
+
+	for (size_t k = 0; k < rule->n_ports; k++) {
+		const struct pw_np_port *pt = &rule->ports[k];
+		size_t n_pods = 0;
+		bool defined = false;
+		struct pw_lint_finding *f;
+
+		if (!pt->named)
+			continue;
+		for (size_t i = 0; i < c->n_pods && !defined; i++) {
+			if (!port_pod(x, pol, d, rule, &c->pods[i]))
+				continue;
+			n_pods++;
+			defined = pod_has_port(&c->pods[i], pt->named, pt->proto);
+		}
+		if (defined || !n_pods)
+			continue;  /* no pod to say it: selects-no-pod, peer-selects-nothing */
+		f = add(x, PW_LINT_NAMED_PORT_UNDEFINED, &rule->loc);
+		if (!f)
+			continue;
+		snprintf(f->msg, sizeof(f->msg),
+			 "policy %s/%s %s[%zu] allows the named port %s/%s, but none of the "
+			 "%zu pod%s it applies to (%s) has a container port of that name: "
+			 "it allows nothing", pol->ns, pol->name, dir_name(d), r,
+			 proto_name_of(pt->proto), pt->named, n_pods, n_pods == 1 ? "" : "s",
+			 d ? "the pods its peers select" : "the pods the policy selects");
+		snprintf(f->fix, sizeof(f->fix),
+			 "name the port in the pods' spec (containers[].ports[].name: %s), or "
+			 "write the number:\n"
+			 "    ports:\n"
+			 "    - protocol: %s\n"
+			 "      port: 8080   # the containerPort", pt->named,
+			 proto_name_of(pt->proto));
+	}
+}
+
+/* ------------------------------------------------------- peer-selects-nothing */
+
+static bool is_well_known_ns(const struct lctx *x, const char *name)
+{
+	return !strcmp(name, x->dns_ns) || is_system(name) || !strcmp(name, "default");
+}
+
+/* Does selector s match a namespace the input names, or one every cluster
+ * has (kube-system, default... with their name label only)? */
+static bool ns_sel_matches_any(const struct lctx *x, const struct pw_selector *s)
+{
+	static const char *const known[] = { "default", "kube-system", "kube-public",
+					     "kube-node-lease" };
+
+	for (size_t i = 0; i < x->c->n_namespaces; i++)
+		if (pw_selector_matches(s, &x->c->namespaces[i].labels))
+			return true;
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]) + 1; i++) {
+		const char *name = i < sizeof(known) / sizeof(known[0]) ? known[i] : x->dns_ns;
+		struct pw_label l = { (char *)NS_NAME_LABEL, (char *)name };
+		struct pw_labels ls = { &l, 1 };
+
+		if (!pw_cluster_namespace(x->c, name) && pw_selector_matches(s, &ls))
+			return true;
+	}
+	return false;
+}
+
+static void peer_nothing_rule(struct lctx *x, const struct pw_policy *pol, int d, size_t r,
+			      const struct pw_np_rule *rule)
+{
+	const struct pw_cluster *c = x->c;
+	bool have_ns = false;
+
+	for (size_t i = 0; i < c->n_namespaces; i++)
+		have_ns |= !c->namespaces[i].implicit;
+	for (size_t k = 0; k < rule->n_peers; k++) {
+		const struct pw_np_peer *p = &rule->peers[k];
+		struct pw_lint_finding *f;
+		size_t in_ns = 0, hit = 0;
+		char sel[256];
+		bool ns_none;
+
+		if (p->kind != PW_PEER_SELECTOR)
+			continue;
+		ns_none = p->ns_sel.present && !sel_empty(&p->ns_sel) && have_ns &&
+			  !ns_sel_matches_any(x, &p->ns_sel);
+		if (!ns_none && !sel_empty(&p->pod_sel)) {
+			/* only where the input has pods of the namespaces selected */
+			for (size_t i = 0; i < c->n_pods; i++) {
+				const struct pw_pod *pod = &c->pods[i];
+
+				if (p->ns_sel.present ? !pw_selector_matches(&p->ns_sel,
+									   ns_labels(x, pod->ns))
+						      : strcmp(pod->ns, pol->ns))
+					continue;
+				in_ns++;
+				hit += pw_selector_matches(&p->pod_sel, &pod->labels);
+			}
+			/* the cluster DNS the input does not show */
+			if (!in_ns || hit || (!count_dns_pods(x) && peer_has_dns(x, pol, p) &&
+					      is_well_known_ns(x, x->dns_ns)))
+				continue;
+		} else if (!ns_none) {
+			continue;
+		}
+		f = add(x, PW_LINT_PEER_SELECTS_NOTHING, p->loc.file ? &p->loc : &rule->loc);
+		if (!f)
+			continue;
+		sel_str(ns_none ? &p->ns_sel : &p->pod_sel, sel, sizeof(sel));
+		if (ns_none)
+			snprintf(f->msg, sizeof(f->msg),
+				 "policy %s/%s %s[%zu]: namespaceSelector %s matches none of the "
+				 "%zu namespaces of the input: this peer %s nothing", pol->ns,
+				 pol->name, dir_name(d), r, sel, c->n_namespaces,
+				 d ? "reaches" : "admits");
+		else
+			snprintf(f->msg, sizeof(f->msg),
+				 "policy %s/%s %s[%zu]: podSelector %s matches none of the %zu pod%s "
+				 "of the namespace%s it looks in: this peer %s nothing", pol->ns,
+				 pol->name, dir_name(d), r, sel, in_ns, in_ns == 1 ? "" : "s",
+				 p->ns_sel.present ? "s" : "", d ? "reaches" : "admits");
+		snprintf(f->fix, sizeof(f->fix),
+			 "check the selector against the labels (kubectl get %s --show-labels); "
+			 "every namespace has its name as a label:\n"
+			 "    - namespaceSelector:\n"
+			 "        matchLabels:\n"
+			 "          " NS_NAME_LABEL ": <namespace>",
+			 ns_none ? "namespaces" : "pods -A");
+	}
+}
+
 /* ------------------------------------------------------- entry point */
 
 static int find_cmp(const void *a, const void *b)
@@ -739,6 +1010,10 @@ int pw_lint(const struct pw_cluster *c, const struct pw_lint_opts *o,
 	x.dns_ns = x.o->dns_namespace ? x.o->dns_namespace : "kube-system";
 	x.dns_key = x.o->dns_label_key ? x.o->dns_label_key : "k8s-app";
 	x.dns_val = x.o->dns_label_value ? x.o->dns_label_value : "kube-dns";
+	x.dns_pod_label = (struct pw_label){ (char *)x.dns_key, (char *)x.dns_val };
+	x.dns_pod_labels = (struct pw_labels){ &x.dns_pod_label, 1 };
+	x.dns_ns_label = (struct pw_label){ (char *)NS_NAME_LABEL, (char *)x.dns_ns };
+	x.dns_ns_labels = (struct pw_labels){ &x.dns_ns_label, 1 };
 	copts.dns_namespace = x.dns_ns;
 	copts.dns_label_key = x.dns_key;
 	copts.dns_label_value = x.dns_val;
@@ -751,6 +1026,9 @@ int pw_lint(const struct pw_cluster *c, const struct pw_lint_opts *o,
 	for_each_rule(&x, split_peer_rule);
 	for_each_rule(&x, ipblock_rule);
 	lint_selects_none(&x);
+	lint_policy_types(&x);
+	for_each_rule(&x, named_port_rule);
+	for_each_rule(&x, peer_nothing_rule);
 	pw_state_free(&x.s);
 	if (x.oom) {
 		free(x.v);

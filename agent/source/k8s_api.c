@@ -34,7 +34,24 @@ const struct pw_k8s_resource pw_k8s_resources[] = {
 	{ "pods",            "",                  "/api/v1/pods",                              "Pod" },
 	{ "networkpolicies", "networking.k8s.io", "/apis/networking.k8s.io/v1/networkpolicies", "NetworkPolicy" },
 	{ "services",        "",                  "/api/v1/services",                          "Service" },
+	{ "nodes",           "",                  "/api/v1/nodes",                             "Node" },
+	{ "clusternetworkpolicies", "policy.networking.k8s.io",
+	  "/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies", "ClusterNetworkPolicy" },
 };
+
+/* How often a resource whose CRD is not installed is looked for again. */
+#define CRD_RETRY_MS 60000
+
+/*
+ * A resource served by a CRD (ClusterNetworkPolicy): a cluster without it
+ * is a cluster with none of them. Listing it answers 404 there; the agent
+ * says so once, counts it as listed and empty (NetworkPolicy goes on), and
+ * looks again every CRD_RETRY_MS.
+ */
+static bool from_crd(const struct pw_k8s_resource *r)
+{
+	return !strcmp(r->kind, "ClusterNetworkPolicy");
+}
 const size_t pw_k8s_n_resources = sizeof(pw_k8s_resources) / sizeof(pw_k8s_resources[0]);
 
 #define N_RES (sizeof(pw_k8s_resources) / sizeof(pw_k8s_resources[0]))
@@ -48,6 +65,7 @@ struct res {
 	json_t        *objs;        /* "ns/name" -> string (the trimmed object, compact JSON) */
 	bool           synced;      /* listed at least once */
 	bool           failing;     /* the last list or watch failed: retrying (readiness) */
+	bool           crd_missing_said; /* the warning that a CRD is missing was printed */
 	char           rv[128];     /* where the next watch starts */
 	/* thread-private */
 	unsigned       backoff_ms;
@@ -159,7 +177,8 @@ static json_t *trim(const struct pw_k8s_resource *r, json_t *obj)
 	json_t *o = json_object(), *spec = json_object_get(obj, "spec"), *v;
 
 	json_object_set_new(o, "apiVersion", json_string(!strcmp(r->kind, "NetworkPolicy")
-							 ? "networking.k8s.io/v1" : "v1"));
+							 ? "networking.k8s.io/v1" : from_crd(r)
+							 ? "policy.networking.k8s.io/v1alpha2" : "v1"));
 	json_object_set_new(o, "kind", json_string(r->kind));
 	json_object_set_new(o, "metadata", trim_meta(json_object_get(obj, "metadata")));
 	if (!strcmp(r->kind, "Pod")) {
@@ -184,9 +203,15 @@ static json_t *trim(const struct pw_k8s_resource *r, json_t *obj)
 		copy_field(nst, st, "podIPs");
 		json_object_set_new(o, "spec", ns);
 		json_object_set_new(o, "status", nst);
-	} else if (!strcmp(r->kind, "NetworkPolicy")) {
+	} else if (!strcmp(r->kind, "NetworkPolicy") || from_crd(r)) {
 		if (spec)
 			json_object_set(o, "spec", spec);
+	} else if (!strcmp(r->kind, "Node")) {
+		/* labels (in metadata) and addresses: what nodes peers read */
+		json_t *nst = json_object();
+
+		copy_field(nst, json_object_get(obj, "status"), "addresses");
+		json_object_set_new(o, "status", nst);
 	} else if (!strcmp(r->kind, "Service")) {
 		json_t *ns = json_object();
 
@@ -553,7 +578,30 @@ static void body_excerpt(const struct xfer *x, char *buf, size_t len)
 
 /* ------------------------------------------------------------ list, watch */
 
-/* 0 listed; 1 stop; -1 failed (backoff done by the caller) */
+/* 0 listed; 1 stop; 3 a CRD not installed (listed, empty); -1 failed (backoff done by the caller) */
+/* A CRD's resource answered 404: listed, empty (3: look again later). */
+static int crd_missing(struct res *s)
+{
+	bool first;
+
+	pthread_mutex_lock(&s->k->mu);
+	first = !s->synced || (s->objs && json_object_size(s->objs));
+	if (first && !s->crd_missing_said)
+		fprintf(stderr, "podwall: k8s: warning: %s.%s is not served (CRD not installed?): "
+			"%s is not enforced, NetworkPolicy is; looking again every %d s\n",
+			s->r->name, s->r->group, s->r->kind, CRD_RETRY_MS / 1000);
+	s->crd_missing_said = true;
+	json_decref(s->objs);
+	s->objs = json_object();
+	s->rv[0] = 0;
+	s->synced = true;
+	s->failing = false;
+	pthread_mutex_unlock(&s->k->mu);
+	if (first)
+		notify(s->k);
+	return 3;
+}
+
 static int do_list(struct res *s)
 {
 	json_t *objs = json_object();
@@ -582,6 +630,11 @@ static int do_list(struct res *s)
 			free(x.buf);
 			json_decref(objs);
 			return 1;
+		}
+		if (rc == CURLE_OK && x.code == 404 && from_crd(s->r)) {
+			free(x.buf);
+			json_decref(objs);
+			return crd_missing(s);
 		}
 		if (rc != CURLE_OK || x.code != 200) {
 			body_excerpt(&x, ex, sizeof(ex));
@@ -763,6 +816,10 @@ static void *res_thread(void *arg)
 			r = do_list(s);
 			if (r == 1)
 				break;
+			if (r == 3) {   /* a CRD not installed: no watch, look again later */
+				nap(s->k, CRD_RETRY_MS);
+				continue;
+			}
 			if (r < 0) {
 				set_failing(s, true);
 				backoff(s);

@@ -69,8 +69,8 @@ for d, _, files in os.walk(os.path.join(root, "agent")):
         for m in re.finditer(r'"(/apis?/[^"]*)"', open(os.path.join(d, f), errors="replace").read()):
             sys.exit("API path %s in %s" % (m.group(1), os.path.join(d, f)))
 for name, group, path, kind in rows:
-    want = "/api/v1/" + name if not group else "/apis/%s/v1/%s" % (group, name)
-    if path != want:
+    want = "/api/v1/" + name if not group else r"/apis/%s/v1(alpha|beta)?[0-9]*/%s" % (re.escape(group), name)
+    if not re.fullmatch(want, path):
         sys.exit("path %s does not name %s/%s" % (path, group, name))
     for v in verbs:
         print(group or "core", name, v)
@@ -99,7 +99,7 @@ contexts: [{name: t, context: {cluster: c, user: u}}]
 EOF
 "$PWC_PY" - >"$W/scenario.json" <<'EOF'
 import json
-res = ["namespaces", "pods", "networkpolicies", "services"]
+res = ["namespaces", "pods", "networkpolicies", "services", "nodes", "clusternetworkpolicies"]
 ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}
 print(json.dumps({
   "initial": {"namespaces": [ns]},

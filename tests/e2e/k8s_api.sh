@@ -310,12 +310,13 @@ else
 fi
 cni_d DEL
 
-# every request carried the token and asked only for the four resources
+# every request carried the token and asked only for the six resources
 "$PWC_PY" - "$REQLOG" <<'EOF' && pwe_pass requests_authenticated_and_read_only || pwe_fail requests_authenticated_and_read_only "see $REQLOG"
 import json, sys
 reqs = [json.loads(l) for l in open(sys.argv[1]) if '"req"' in l]
 assert reqs
-paths = {"/api/v1/namespaces", "/api/v1/pods", "/api/v1/services", "/apis/networking.k8s.io/v1/networkpolicies"}
+paths = {"/api/v1/namespaces", "/api/v1/pods", "/api/v1/services", "/apis/networking.k8s.io/v1/networkpolicies",
+         "/api/v1/nodes", "/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies"}
 for r in reqs:
     assert r["req"] == "GET" and r["auth"] and r["path"] in paths, r
 EOF

@@ -36,6 +36,8 @@ ap.add_argument("--cert")
 ap.add_argument("--key")
 ap.add_argument("--token")
 ap.add_argument("--client-ca", help="TLS: require a client certificate signed by this CA")
+ap.add_argument("--missing", action="append", default=[],
+                help="a resource the server does not serve (404), as a cluster without its CRD")
 a = ap.parse_args()
 
 PATHS = {
@@ -43,6 +45,8 @@ PATHS = {
     "/api/v1/pods": ("pods", "Pod", "v1"),
     "/api/v1/services": ("services", "Service", "v1"),
     "/apis/networking.k8s.io/v1/networkpolicies": ("networkpolicies", "NetworkPolicy", "networking.k8s.io/v1"),
+    "/api/v1/nodes": ("nodes", "Node", "v1"),
+    "/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies": ("clusternetworkpolicies", "ClusterNetworkPolicy", "policy.networking.k8s.io/v1alpha2"),
 }
 KIND = {r: (k, v) for _, (r, k, v) in PATHS.items()}
 
@@ -156,7 +160,7 @@ class H(BaseHTTPRequestHandler):
         log(req="GET", path=u.path, query=q, auth=auth.startswith("Bearer "))
         if a.token and auth != "Bearer " + a.token:
             return self.send_json(401, status(401, "Unauthorized", "Unauthorized"))
-        if u.path not in PATHS:
+        if u.path not in PATHS or PATHS[u.path][0] in a.missing:
             return self.send_json(404, status(404, "NotFound", "the server could not find the requested resource"))
         res, kind, api = PATHS[u.path]
         if q.get("watch") in ("1", "true"):

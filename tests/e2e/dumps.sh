@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# End to end: real cluster dumps mean what the API server means (issue 16).
+#
+#   node1: production/a (app=a), production/b (app=b, serves tcp/7000),
+#          production/c (app=c)
+#   policy: b accepts tcp/7000 from app=a only (ingress isolation only, so
+#           what b's to_pod sees of the source's identity decides)
+#
+# The agent's directory source also holds, as a `kubectl get -o yaml` dump
+# would: a finished Job pod (app=a, status.phase Succeeded) whose address is
+# c's now, and a hostNetwork pod (app=a) at the node's address. Neither is
+# an endpoint: c -> b stays denied (the finished pod's labels do not follow
+# its old address), a -> b allowed, the node reaches b as the node, and the
+# agent counts 3 endpoints. Then bad input, each refused by name with the
+# policy in force kept: two live pods on one address, an unknown field in a
+# NetworkPolicy (strict, as kubectl --validate=strict), one NetworkPolicy
+# defined in two files.
+#
+# Without a cluster: the lint examples of tests/lint give exactly their
+# expected findings; every command answers --help on stdout with exit 0 and
+# lists every option of its usage line; --version names the BPF ABI.
+#
+# Run: bash tests/e2e/dumps.sh (root; ./podwall built).
+set -uo pipefail
+. "$(dirname "$0")/../lib/e2e.sh"
+pwe_begin dumps
+
+# ------------------------------------------------------------ no cluster
+for d in tests/lint/*/; do
+	name=$(basename "$d")
+	got=$("$PODWALL" lint -f "$d" -o json 2>/dev/null | "$PWC_PY" -c '
+import json, os, sys
+d = sys.argv[1]
+for f in json.load(sys.stdin):
+    print("%s:%d: %s" % (os.path.relpath(f["file"], d), f["line"], f["rule"]))' "$d")
+	if [ "$got" = "$(cat "$d/expected.txt")" ]; then
+		pwe_pass "lint_example_$name" "$(wc -l <"$d/expected.txt") findings"
+	else
+		pwe_fail "lint_example_$name" "got [$(tr '\n' '|' <<<"$got")], want [$(tr '\n' '|' <"$d/expected.txt")]"
+	fi
+done
+
+bad=()
+for cmd in matrix agent apply uninstall monitor status lint explain bench; do
+	for h in --help -h; do
+		out=$("$PODWALL" "$cmd" "$h" 2>/dev/null); rc=$?
+		usage=$(sed -n '1s/^usage: //p' <<<"$out")
+		[ "$rc" = 0 ] && [ -n "$usage" ] || { bad+=("$cmd $h: rc $rc"); continue; }
+		# every option of the usage line is in the option list
+		for o in $(grep -oE -- '--[a-z][a-z-]*' <<<"$usage" | sort -u); do
+			grep -qE -- "^  (-[a-z], )? *$o( |$)" <<<"$out" || bad+=("$cmd: $o not listed")
+		done
+	done
+done
+if [ ${#bad[@]} -eq 0 ]; then pwe_pass help_every_command; else pwe_fail help_every_command "${bad[*]}"; fi
+out=$("$PODWALL" agent --help)
+if grep -q -- "--metrics" <<<"$out" && grep -q -- "--cni-pod-wait" <<<"$out"; then
+	pwe_pass help_agent_lists_every_option
+else
+	pwe_fail help_agent_lists_every_option "$out"
+fi
+out=$("$PODWALL" --version); rc=$?
+abi=$(sed -n 's/^#define PW_ABI_VERSION \([0-9]*\).*/\1/p' include/podwall/abi.h)
+if [ "$rc" = 0 ] && grep -qE "^podwall [0-9.]+ \(BPF ABI $abi\)$" <<<"$out"; then
+	pwe_pass version "$out"
+else
+	pwe_fail version "rc $rc: $out"
+fi
+out=$("$PODWALL" matrix --bogus 2>&1); rc=$?
+out2=$("$PODWALL" lint -f /nonexistent 2>&1); rc2=$?
+if [ "$rc" = 2 ] && [ "$rc2" = 2 ]; then pwe_pass usage_and_bad_input_exit_2; else
+	pwe_fail usage_and_bad_input_exit_2 "matrix --bogus: $rc, lint -f /nonexistent: $rc2"; fi
+
+# ------------------------------------------------------------ the agent
+A=production/a B=production/b C=production/c
+pwc_node node1
+pwc_namespace production
+pwc_pod node1 production a "app=a"
+pwc_pod node1 production b "app=b" "echo:7000/TCP"
+pwc_pod node1 production c "app=c"
+pwc_serve $B tcp 7000
+IP_C=$(pwc_ip $C) GW=$(_pwc_node_get node1 NODE_GW) NODE_NS=$(pwc_node_netns node1)
+
+pwc_write np-b.yaml <<EOF
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-from-a, namespace: production}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: a}}}]
+    ports: [{protocol: TCP, port: 7000}]
+EOF
+# as a dump has them; "aa-" sorts first: no first-wins may give it c's address
+pwc_write zz-dump.yaml <<EOF
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: aa-job-28391, namespace: production, labels: {app: a}}
+  spec: {nodeName: node1, restartPolicy: Never, containers: [{name: job, image: i}]}
+  status: {phase: Succeeded, podIP: $IP_C, podIPs: [{ip: $IP_C}]}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: aa-node-exporter, namespace: production, labels: {app: a}}
+  spec: {nodeName: node1, hostNetwork: true, containers: [{name: e, image: i}]}
+  status: {phase: Running, podIP: $GW, podIPs: [{ip: $GW}]}
+EOF
+pwc_agent_start node1
+LOG=$(pwc_agent_log node1)
+if pwe_wait_state "$PWE_START_S" "ok:$A $B 7000 tcp" "fail:$C $B 7000 tcp"; then
+	pwe_pass finished_pod_labels_do_not_follow_its_address
+else
+	pwe_fail finished_pod_labels_do_not_follow_its_address "$(tail -n 3 "$LOG" | tr '\n' ' ')"
+fi
+if grep -q "applied generation .*(3 endpoints" "$LOG" && ! grep -q "error\|duplicate" "$LOG"; then
+	pwe_pass finished_and_host_network_are_no_endpoints "$(grep -o '([0-9]* endpoints' "$LOG" | tail -n 1))"
+else
+	pwe_fail finished_and_host_network_are_no_endpoints "$(tail -n 3 "$LOG" | tr '\n' ' ')"
+fi
+# the node's own traffic is node traffic (allowed into pods, as kubelet probes)
+if timeout 5 nsenter --net="/run/netns/$NODE_NS" "$PWC_PY" -c "$PWC_PY_PROBE" tcp "$(pwc_ip $B)" 7000 1.5 2>/dev/null; then
+	pwe_pass host_network_traffic_is_node_traffic
+else
+	pwe_fail host_network_traffic_is_node_traffic "the node could not reach $B on 7000"
+fi
+
+# bad input: refused by name, the policy in force stays
+bad_input() {   # NAME FILE WANT_REGEX (stdin: the manifest)
+	local name=$1 file=$2 want=$3 n0
+	n0=$(grep -c "" "$LOG")
+	pwc_write "$file"
+	if pwc_wait_for 5 eval "tail -n +$((n0 + 1)) \"\$LOG\" | grep -qE \"\$want\"" &&
+	   pwe_matches ok "$A $B 7000 tcp" && pwe_matches fail "$C $B 7000 tcp"; then
+		pwe_pass "$name" "$(tail -n +$((n0 + 1)) "$LOG" | grep -E "$want" | head -n 1)"
+	else
+		pwe_fail "$name" "$(tail -n +$((n0 + 1)) "$LOG" | head -n 3 | tr '\n' ' ')"
+	fi
+	pwc_rm "$file"
+}
+bad_input two_live_pods_one_address_refused zz-bad.yaml \
+	"pods production/(c|zz-twin) and production/(c|zz-twin) .* both have address $IP_C" <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: zz-twin, namespace: production, labels: {app: a}}
+status: {phase: Running, podIP: $IP_C}
+EOF
+bad_input strict_unknown_field_refused zz-bad.yaml \
+	'zz-bad.yaml:8: spec.ingres: unknown field "ingres" \(did you mean "ingress"\?\)' <<EOF
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: typo, namespace: production}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  policyTypes: [Ingress]
+  # a typo must not open b to everyone
+  ingres:
+  - {}
+EOF
+bad_input duplicate_policy_names_both_places zz-bad.yaml \
+	'zz-bad.yaml:1: duplicate networkpolicy production/b-from-a \(also defined at .*np-b.yaml:1\)' <<EOF
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-from-a, namespace: production}
+spec: {podSelector: {}}
+EOF
+pwe_expect good_again ok "$A $B 7000 tcp"
+pwe_end

@@ -88,9 +88,9 @@ $(BUILD)/abi-next/podwall: $(filter-out $(BUILD)/agent/kernel/bpfobj.o,$(AGENT_O
 # podwall-cni: the chained CNI plugin (cni/), a small binary of its own that
 # talks to the agent over a unix socket (agent/source/cni_proto.h). Static by
 # default: the DaemonSet copies it onto nodes that need not have libjansson.
-CNI_SRCS    := $(sort $(wildcard cni/*.c))
+CNI_SRCS    := $(sort $(wildcard cni/*.c)) agent/kernel/atomic_file.c agent/kernel/netns.c
 CNI_LDFLAGS ?= -static
-podwall-cni: $(CNI_SRCS) $(wildcard cni/*.h) agent/source/cni_proto.h
+podwall-cni: $(CNI_SRCS) $(wildcard cni/*.h) agent/source/cni_proto.h agent/kernel/atomic_file.h agent/kernel/netns.h
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(CNI_LDFLAGS) $(CNI_SRCS) -ljansson -o $@
 
@@ -119,12 +119,13 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 FUZZ_LIBS  := -lyaml -ljansson -lbpf -lelf -lz -lcurl -lpthread
 FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 # what a target links besides its own file; the pure sources if not named here
-FUZZ_SRCS_fuzz_cni_request := agent/source/cni_server.c agent/kernel/bpfobj.c agent/kernel/route.c
+FUZZ_SRCS_fuzz_cni_request := agent/source/cni_server.c agent/kernel/bpfobj.c agent/kernel/route.c \
+			      agent/kernel/atomic_file.c
 FUZZ_SRCS_fuzz_cni_state   := $(FUZZ_SRCS_fuzz_cni_request)
-FUZZ_SRCS_fuzz_cni_plugin  := cni/chain.c cni/conflist.c
+FUZZ_SRCS_fuzz_cni_plugin  := cni/chain.c cni/conflist.c agent/kernel/atomic_file.c
 FUZZ_SRCS_fuzz_k8s_api     := $(PURE_SRCS) agent/source/kubeconfig.c
 FUZZ_SRCS_fuzz_kubeconfig  := agent/source/kubeconfig.c
-FUZZ_SRCS_fuzz_state_file  := $(PURE_SRCS) agent/ops/statefile.c
+FUZZ_SRCS_fuzz_state_file  := $(PURE_SRCS) agent/ops/statefile.c agent/kernel/atomic_file.c
 fuzz_srcs = $(if $(filter undefined,$(origin FUZZ_SRCS_$(1))),$(PURE_SRCS),$(FUZZ_SRCS_$(1)))
 define fuzz_rule
 $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c $(call fuzz_srcs,$(1)) $(wildcard agent/*.h agent/*/*.h cni/*.h) include/podwall/abi.h | $(BUILD)/podwall.skel.h

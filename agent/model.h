@@ -322,9 +322,35 @@ int pw_filecache_load(struct pw_filecache *fc, struct pw_cluster **out,
 /* Selector semantics (selector.c). A selector that is not present matches all. */
 bool pw_selector_matches(const struct pw_selector *sel, const struct pw_labels *labels);
 
+/*
+ * The semantics of one requirement of a label selector
+ * (metav1.LabelSelectorRequirement; a matchLabels entry is In with its one
+ * value), written once for every matcher (pw_selector_matches over a pod's
+ * labels, the compiler's over identity keys): has: the object has the key;
+ * in: it has it with one of the requirement's values. NotIn and
+ * DoesNotExist match objects without the key.
+ */
+static inline bool pw_sel_op_holds(enum pw_sel_op op, bool has, bool in)
+{
+	switch (op) {
+	case PW_SEL_IN:
+		return has && in;
+	case PW_SEL_NOT_IN:
+		return !(has && in);
+	case PW_SEL_EXISTS:
+		return has;
+	case PW_SEL_DOES_NOT_EXIST:
+		return !has;
+	}
+	return false; /* unknown operators never load */
+}
+
 const struct pw_namespace *pw_cluster_namespace(const struct pw_cluster *c, const char *name);
 /* an endpoint pod (pods), or NULL */
 const struct pw_pod *pw_cluster_pod(const struct pw_cluster *c, const char *ns, const char *name);
+/* The policies of namespace ns: c->policies[*lo, *hi) (pw_cluster_finish sorts them by
+ * namespace, so they are together). */
+void pw_cluster_ns_policies(const struct pw_cluster *c, const char *ns, size_t *lo, size_t *hi);
 /* a pod that is not an endpoint (skipped_pods), or NULL */
 const struct pw_pod *pw_cluster_skipped_pod(const struct pw_cluster *c, const char *ns,
 					    const char *name);

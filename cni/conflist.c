@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <jansson.h>
+#include "kernel/atomic_file.h"
 #include "conflist.h"
 
 
@@ -80,26 +81,22 @@ static char *primary(const char *dir)
 
 static int write_atomic(const char *dir, const char *name, json_t *o, mode_t mode)
 {
-	char tmp[4096], path[4096];
-	int fd;
+	char path[4096], *text = json_dumps(o, JSON_INDENT(2));
+	size_t len = text ? strlen(text) : 0;
+	char *t2 = text ? realloc(text, len + 2) : NULL;
+	int err;
 
-	snprintf(tmp, sizeof(tmp), "%s/.podwall-cni.%d.tmp", dir, (int)getpid());
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0) {
-		fprintf(stderr, "podwall-cni: %s: %s\n", tmp, strerror(errno));
+	if (!t2) {
+		free(text);
+		fprintf(stderr, "podwall-cni: writing %s: out of memory\n", path);
 		return -1;
 	}
-	if (json_dumpfd(o, fd, JSON_INDENT(2)) || write(fd, "\n", 1) != 1 || fsync(fd)) {
-		fprintf(stderr, "podwall-cni: writing %s: %s\n", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, path)) {
-		fprintf(stderr, "podwall-cni: rename %s -> %s: %s\n", tmp, path, strerror(errno));
-		unlink(tmp);
+	memcpy(t2 + len, "\n", 2);
+	err = pw_write_file_atomic(path, t2, len + 1, mode); /* temp file, fsync, rename */
+	free(t2);
+	if (err) {
+		fprintf(stderr, "podwall-cni: writing %s: %s\n", path, strerror(-err));
 		return -1;
 	}
 	return 0;

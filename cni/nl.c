@@ -12,6 +12,7 @@
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include "kernel/netns.h"
 #include "nl.h"
 
 #ifndef SO_NETNS_COOKIE
@@ -151,14 +152,7 @@ out:
 
 uint64_t cni_netns_cookie(void)
 {
-	uint64_t cookie = 0;
-	socklen_t len = sizeof(cookie);
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	uint64_t cookie;
 
-	if (fd < 0)
-		return 0;
-	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
-		cookie = 0;
-	close(fd);
-	return cookie;
+	return pw_netns_cookie(&cookie) ? 0 : cookie;
 }

@@ -87,8 +87,9 @@ static uint32_t be32(const uint8_t *p)
  * A pod selector made ready for many identities: the lengths of its
  * strings measured once, matched against the labels in identity keys
  * (identity.c: length-prefixed, one buffer) rather than with strcmp over
- * each representative pod's labels, scattered in memory. Same semantics as
- * pw_selector_matches; a selector too big for it uses that instead.
+ * each representative pod's labels, scattered in memory. The semantics are
+ * pw_sel_op_holds, as for pw_selector_matches (a differential test keeps the
+ * two views equal); a selector too big for it uses pw_selector_matches.
  */
 #define CSEL_MAX_REQ 16
 #define CSEL_MAX_VAL 32
@@ -96,7 +97,7 @@ static uint32_t be32(const uint8_t *p)
 struct csel_req {
 	const char  *key;
 	uint32_t     klen;
-	int          op;        /* enum pw_sel_op, or 0: equals values[0] */
+	enum pw_sel_op op;      /* matchLabels entries are PW_SEL_IN, one value */
 	size_t       val, n_val; /* in csel.val */
 };
 
@@ -147,7 +148,7 @@ static void csel_init(struct csel *cs, const struct pw_selector *sel)
 			return;
 		}
 		cs->req[cs->n++] = (struct csel_req){ sel->match_labels.v[i].key,
-			(uint32_t)strlen(sel->match_labels.v[i].key), 0, nv, 1 };
+			(uint32_t)strlen(sel->match_labels.v[i].key), PW_SEL_IN, nv, 1 };
 		cs->val[nv] = sel->match_labels.v[i].value;
 		cs->vlen[nv++] = (uint32_t)strlen(sel->match_labels.v[i].value);
 	}
@@ -158,7 +159,7 @@ static void csel_init(struct csel *cs, const struct pw_selector *sel)
 			cs->slow = true;
 			return;
 		}
-		cs->req[cs->n++] = (struct csel_req){ r->key, (uint32_t)strlen(r->key), (int)r->op,
+		cs->req[cs->n++] = (struct csel_req){ r->key, (uint32_t)strlen(r->key), r->op,
 						      nv, r->n_values };
 		for (size_t k = 0; k < r->n_values; k++) {
 			cs->val[nv] = r->values[k];
@@ -201,28 +202,8 @@ static bool csel_matches(const struct csel *cs, const struct podid *id)
 		uint32_t vlen = 0;
 		const uint8_t *v = pw_key_label(id, r->key, r->klen, &vlen);
 
-		switch (r->op) {
-		case 0:
-		case PW_SEL_IN:
-			if (!v || !csel_in(cs, r, v, vlen))
-				return false;
-			break;
-		case PW_SEL_NOT_IN:
-			/* NotIn also matches objects without the key */
-			if (v && csel_in(cs, r, v, vlen))
-				return false;
-			break;
-		case PW_SEL_EXISTS:
-			if (!v)
-				return false;
-			break;
-		case PW_SEL_DOES_NOT_EXIST:
-			if (v)
-				return false;
-			break;
-		default:
-			return false;  /* unknown operators never load */
-		}
+		if (!pw_sel_op_holds(r->op, v, v && csel_in(cs, r, v, vlen)))
+			return false;
 	}
 	return true;
 }
@@ -1027,34 +1008,6 @@ static int build_rules(struct cctx *x)
 }
 
 /* -------------------------------------------------------------- endpoints */
-/* the first policy of namespace ns (policies are sorted by ns, name) */
-static size_t first_policy(const struct pw_cluster *c, const char *ns)
-{
-	size_t lo = 0, hi = c->n_policies;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(c->policies[mid].ns, ns) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* The policies of namespace ns: [*lo, *hi). */
-static void ns_policies(const struct pw_cluster *c, const char *ns, size_t *lo, size_t *hi)
-{
-	*lo = *hi = first_policy(c, ns);
-	for (; *hi < c->n_policies; (*hi)++) {
-		if (*hi + 8 < c->n_policies)   /* overlap the misses */
-			__builtin_prefetch(c->policies[*hi + 8].ns);
-		if (strcmp(c->policies[*hi].ns, ns))
-			break;
-	}
-}
-
 static int sel_push(struct cctx *x, size_t p)
 {
 	if (x->n_sel == x->cap_sel) {
@@ -1141,7 +1094,7 @@ static int build_endpoints(struct cctx *x, struct local **locals, size_t *n_loca
 		/* the policies of its namespace (the previous endpoint's, often)
 		 * that select it: counted here, kept for build_policy */
 		if (!i || strcmp(pod->ns, c->pods[l[i - 1].pod].ns))
-			ns_policies(c, pod->ns, &p_lo, &p_hi);
+			pw_cluster_ns_policies(c, pod->ns, &p_lo, &p_hi);
 		l[i].sel_lo = x->n_sel;
 		for (size_t p = p_lo; p < p_hi; p++) {
 			const struct pw_policy *pol = &c->policies[p];

@@ -549,3 +549,25 @@ const struct pw_pod *pw_cluster_skipped_pod(const struct pw_cluster *c, const ch
 	return bsearch(&k, c->skipped_pods, c->n_skipped_pods, sizeof(*c->skipped_pods),
 		       pod_key_cmp);
 }
+
+void pw_cluster_ns_policies(const struct pw_cluster *c, const char *ns, size_t *lo, size_t *hi)
+{
+	size_t l = 0, h = c->n_policies;
+
+	while (l < h) {
+		size_t mid = l + (h - l) / 2;
+
+		if (strcmp(c->policies[mid].ns, ns) < 0)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	for (h = l; h < c->n_policies; h++) {
+		if (h + 8 < c->n_policies)   /* overlap the misses */
+			__builtin_prefetch(c->policies[h + 8].ns);
+		if (strcmp(c->policies[h].ns, ns))
+			break;
+	}
+	*lo = l;
+	*hi = h;
+}

@@ -34,34 +34,15 @@ bool pw_selector_matches(const struct pw_selector *sel, const struct pw_labels *
 	for (size_t i = 0; i < sel->match_labels.n; i++) {
 		const char *v = label_get(labels, sel->match_labels.v[i].key);
 
-		if (!v || strcmp(v, sel->match_labels.v[i].value))
+		if (!pw_sel_op_holds(PW_SEL_IN, v, v && !strcmp(v, sel->match_labels.v[i].value)))
 			return false;
 	}
 	for (size_t i = 0; i < sel->n_exprs; i++) {
 		const struct pw_sel_req *r = &sel->exprs[i];
 		const char *v = label_get(labels, r->key);
 
-		switch (r->op) {
-		case PW_SEL_IN:
-			if (!v || !in_values(r, v))
-				return false;
-			break;
-		case PW_SEL_NOT_IN:
-			/* NotIn also matches objects without the key */
-			if (v && in_values(r, v))
-				return false;
-			break;
-		case PW_SEL_EXISTS:
-			if (!v)
-				return false;
-			break;
-		case PW_SEL_DOES_NOT_EXIST:
-			if (v)
-				return false;
-			break;
-		default:
-			return false;  /* unknown operators never load */
-		}
+		if (!pw_sel_op_holds(r->op, v, v && in_values(r, v)))
+			return false;
 	}
 	return true;
 }

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include "clock.h"
+#include "kernel/atomic_file.h"
 #include "kernel/mapsync.h"
 #include "ops/statefile.h"
 
@@ -252,7 +253,7 @@ static int text_json(struct text *t, json_t *j, bool *first)
 	return err;
 }
 
-/* The file's text (without the final newline) into *out, malloc'd. */
+/* The file's text (with its final newline) into *out, malloc'd. */
 static int loaded_text(const struct pw_loaded *l, char **out, size_t *len)
 {
 	struct text t = { 0 };
@@ -294,7 +295,7 @@ static int loaded_text(const struct pw_loaded *l, char **out, size_t *len)
 	for (size_t i = 0; !err && i < l->n_rules; i++)
 		err = text_json(&t, rule_json(&l->rules[i]), &first);
 	if (!err)
-		err = text_lit(&t, "]}");
+		err = text_lit(&t, "]}\n");
 out:
 	if (err) {
 		free(t.p);
@@ -329,79 +330,25 @@ static int mkdir_private(const char *dir)
 
 int pw_loaded_save(const struct pw_loaded *l, const char *path)
 {
-	char dir[PATH_MAX], tmp[PATH_MAX + 32];
+	char dir[PATH_MAX];
 	char *text = NULL;
-	size_t len = 0, off = 0;
-	int fd = -1, err = 0;
+	size_t len = 0;
+	int err;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	err = mkdir_private(dirname(dir));
 	if (err)
 		return err;
 	err = loaded_text(l, &text, &len);
-	if (err)
-		return err;
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	if (fchmod(fd, 0600)) {
-		err = -errno;
-		goto out;
-	}
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (write(fd, "\n", 1) != 1 || fsync(fd)) {
-		err = errno ? -errno : -EIO;
-		goto out;
-	}
-	if (close(fd)) {
-		fd = -1;
-		err = -errno;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path))
-		err = -errno;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (err)
-		unlink(tmp);
+	if (!err)
+		err = pw_write_file_atomic(path, text, len, 0600);
 	free(text);
 	return err;
 }
 
 static int write_small(const char *path, const char *text)
 {
-	char tmp[PATH_MAX + 32];
-	int fd, err = 0;
-	size_t len = strlen(text);
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, len) != (ssize_t)len)
-		err = errno ? -errno : -EIO;
-	if (close(fd) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	return pw_write_file_atomic(path, text, strlen(text), 0600);
 }
 
 /*

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include "kernel/atomic_file.h"
 #include "kernel/bpfobj.h"
 #include "kernel/route.h"
 #include "source/cni_proto.h"
@@ -256,9 +257,9 @@ int pw_cni_reg_load(struct pw_cni_reg *r, const char *path, uint64_t cookie)
 
 int pw_cni_reg_save(const struct pw_cni_reg *r)
 {
-	char tmp[PATH_MAX];
 	json_t *root, *eps;
-	int fd, err = 0;
+	char *text;
+	int err = 0;
 
 	if (!r->path)
 		return 0;
@@ -269,22 +270,21 @@ int pw_cni_reg_save(const struct pw_cni_reg *r)
 			 "endpoints", eps);
 	if (!root)
 		return -ENOMEM;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", r->path) >= (int)sizeof(tmp)) {
-		json_decref(root);
-		return -ENAMETOOLONG;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = -errno;
+	text = json_dumps(root, JSON_INDENT(1));
+	if (!text) {
+		err = -ENOMEM;
 	} else {
-		if (json_dumpfd(root, fd, JSON_INDENT(1)) || write(fd, "\n", 1) != 1)
-			err = -EIO;
-		if (close(fd) && !err)
-			err = -errno;
-		if (!err && rename(tmp, r->path))
-			err = -errno;
-		if (err)
-			unlink(tmp);
+		size_t len = strlen(text);
+		char *t2 = realloc(text, len + 2);
+
+		if (t2) {
+			text = t2;
+			memcpy(text + len, "\n", 2);
+			err = pw_write_file_atomic(r->path, text, len + 1, 0600);
+		} else {
+			err = -ENOMEM;
+		}
+		free(text);
 	}
 	json_decref(root);
 	if (err)

@@ -1,5 +1,13 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Label selector semantics: every operator, NotIn on a missing key, {}. */
+/*
+ * Label selector semantics: every operator, NotIn on a missing key, {}; and
+ * a differential test of the two matchers (pw_selector_matches over a pod's
+ * labels, the compiler's compiled selector over identity keys) over random
+ * label sets and selectors.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include "check.h"
 #include "util.h"
 
@@ -151,6 +159,170 @@ static void t_selector_from_yaml(void)
 	pw_cluster_free(c);
 }
 
+/* ------------------------------------------------------------ differential */
+
+static uint64_t d_rnd_state;
+
+static uint32_t d_rnd(void)
+{
+	d_rnd_state ^= d_rnd_state << 13;
+	d_rnd_state ^= d_rnd_state >> 7;
+	d_rnd_state ^= d_rnd_state << 17;
+	return (uint32_t)d_rnd_state;
+}
+
+#define D_PODS 14
+static const char *const d_keys[] = { "a", "b", "c", "d" };
+static const char *const d_vals[] = { "x", "y", "z", "" };
+
+struct d_buf {
+	char   s[16384];
+	size_t n;
+};
+
+static void d_add(struct d_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void d_add(struct d_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	b->n += (size_t)vsnprintf(b->s + b->n, sizeof(b->s) - b->n, fmt, ap);
+	va_end(ap);
+	if (b->n >= sizeof(b->s))
+		b->n = sizeof(b->s) - 1;
+}
+
+/* A random selector, as a pw_selector (into the arrays given) and as YAML. */
+static void d_selector(struct pw_selector *sel, struct pw_label *ml, struct pw_sel_req *ex,
+		       char *(*vals)[4], struct d_buf *y)
+{
+	static const enum pw_sel_op ops[] = { PW_SEL_IN, PW_SEL_NOT_IN, PW_SEL_EXISTS,
+					      PW_SEL_DOES_NOT_EXIST };
+	static const char *const op_names[] = { "", "In", "NotIn", "Exists", "DoesNotExist" };
+	size_t n_ml = d_rnd() % 3, n_ex = d_rnd() % 4;
+	bool used[4] = { false, false, false, false };
+
+	memset(sel, 0, sizeof(*sel));
+	sel->present = true;
+	d_add(y, "{matchLabels: {");
+	for (size_t i = 0; i < n_ml; i++) {
+		size_t k = d_rnd() % 4;
+
+		if (used[k])
+			continue; /* one value per key in a map */
+		used[k] = true;
+		ml[sel->match_labels.n] = (struct pw_label){ (char *)d_keys[k],
+							     (char *)d_vals[d_rnd() % 4] };
+		d_add(y, "%s%s: \"%s\"", sel->match_labels.n ? ", " : "", ml[sel->match_labels.n].key,
+		      ml[sel->match_labels.n].value);
+		sel->match_labels.n++;
+	}
+	sel->match_labels.v = ml;
+	d_add(y, "}, matchExpressions: [");
+	for (size_t i = 0; i < n_ex; i++) {
+		struct pw_sel_req *r = &ex[i];
+		bool vused[4] = { false, false, false, false };
+
+		r->key = (char *)d_keys[d_rnd() % 4];
+		r->op = ops[d_rnd() % 4];
+		r->values = vals[i];
+		r->n_values = 0;
+		d_add(y, "%s{key: %s, operator: %s", i ? ", " : "", r->key, op_names[r->op]);
+		if (r->op == PW_SEL_IN || r->op == PW_SEL_NOT_IN) {
+			size_t nv = 1 + d_rnd() % 3;
+
+			d_add(y, ", values: [");
+			for (size_t k = 0; k < nv; k++) {
+				size_t v = d_rnd() % 4;
+
+				if (vused[v])
+					continue;
+				vused[v] = true;
+				r->values[r->n_values] = (char *)d_vals[v];
+				d_add(y, "%s\"%s\"", r->n_values ? ", " : "", d_vals[v]);
+				r->n_values++;
+			}
+			d_add(y, "]");
+		}
+		d_add(y, "}");
+	}
+	sel->exprs = ex;
+	sel->n_exprs = n_ex;
+	d_add(y, "]}");
+}
+
+/*
+ * One view is pw_selector_matches over each pod's labels; the other is the
+ * compiled state: b admits TCP 80 from the peers a podSelector selects, and
+ * the compiler matches that selector against identity keys (its own
+ * matcher). The two must agree for every pod, over random pods and
+ * selectors.
+ */
+static void t_selector_differential(void)
+{
+	d_rnd_state = 0x9e3779b97f4a7c15ull;
+	for (int round = 0; round < 150 && !check_failed_now; round++) {
+		struct pw_label ml[4];
+		struct pw_sel_req ex[4];
+		char *vals[4][4];
+		struct pw_selector sel;
+		struct d_buf y = { .n = 0 }, sy = { .n = 0 };
+		struct pw_state st = { 0 };
+		struct pw_error err = { { 0 } };
+		struct pw_cluster *c;
+
+		d_selector(&sel, ml, ex, vals, &sy);
+		d_add(&y, "apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n");
+		for (int i = 0; i < D_PODS; i++) {
+			d_add(&y, "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p%d\n"
+			      "  namespace: n\n  labels: {", i);
+			for (size_t k = 0, n = 0; k < 4; k++)
+				if (d_rnd() % 2)
+					d_add(&y, "%s%s: \"%s\"", n++ ? ", " : "", d_keys[k],
+					      d_vals[d_rnd() % 4]);
+			d_add(&y, "}\nstatus: {podIP: 10.9.0.%d}\n", i + 1);
+		}
+		d_add(&y, "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: t\n  namespace: n\n"
+		      "  labels: {role: target}\nstatus: {podIP: 10.9.1.1}\n"
+		      "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+		      "metadata: {name: admit, namespace: n}\nspec:\n"
+		      "  podSelector: {matchLabels: {role: target}}\n"
+		      "  ingress:\n  - from: [{podSelector: %s}]\n"
+		      "    ports: [{protocol: TCP, port: 80}]\n", sy.s);
+		c = t_compile(y.s, NULL, &st, &err);
+		CHECK(c != NULL);
+		if (!c) {
+			snprintf(check_why + strlen(check_why), sizeof(check_why) - strlen(check_why),
+				 ": %.200s (selector %.200s)", err.msg, sy.s);
+			break;
+		}
+		for (int i = 0; i < D_PODS; i++) {
+			char name[16], from[24];
+			const struct pw_pod *pod;
+			bool want, got;
+
+			snprintf(name, sizeof(name), "p%d", i);
+			snprintf(from, sizeof(from), "n/p%d", i);
+			pod = pw_cluster_pod(c, "n", name);
+			CHECK(pod != NULL);
+			if (!pod)
+				break;
+			want = pw_selector_matches(&sel, &pod->labels);
+			got = t_allowed(&st, from, "n/t", 80, 6);
+			CHECK_EQ(got, want);
+			if (got != want) {
+				snprintf(check_why + strlen(check_why),
+					 sizeof(check_why) - strlen(check_why),
+					 " (round %d, pod %s, selector %.200s)", round, name, sy.s);
+				break;
+			}
+		}
+		pw_state_free(&st);
+		pw_cluster_free(c);
+	}
+}
+
 int suite_selector(void)
 {
 	RUN(t_selector_absent_matches_all);
@@ -164,5 +336,6 @@ int suite_selector(void)
 	RUN(t_selector_does_not_exist);
 	RUN(t_selector_all_terms_anded);
 	RUN(t_selector_from_yaml);
+	RUN(t_selector_differential);
 	return check_n_fail;
 }

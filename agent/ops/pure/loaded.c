@@ -67,30 +67,15 @@ static bool policies_sorted(const struct pw_cluster *c)
 }
 
 /* The policies of namespace ns: [*lo, *hi) (all of them if not sorted). */
-static void ns_policies(const struct pw_cluster *c, bool sorted, const char *ns, size_t *lo_out,
-			size_t *hi_out)
+static void ns_policies(const struct pw_cluster *c, bool sorted, const char *ns, size_t *lo,
+			size_t *hi)
 {
-	size_t lo = 0, hi = c->n_policies;
-
-	if (!sorted) {
-		*lo_out = 0;
-		*hi_out = c->n_policies;
-		return;
+	if (sorted) {
+		pw_cluster_ns_policies(c, ns, lo, hi);
+	} else {
+		*lo = 0;
+		*hi = c->n_policies;
 	}
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(c->policies[mid].ns, ns) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*lo_out = lo;
-	while (hi < c->n_policies && !strcmp(c->policies[hi].ns, ns))
-		hi++;
-	if (hi < lo)
-		hi = lo;
-	*hi_out = hi;
 }
 
 static int id_cmp(const void *a, const void *b)

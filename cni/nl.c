@@ -15,9 +15,6 @@
 #include "kernel/netns.h"
 #include "nl.h"
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
 
 static void parse_attrs(struct rtattr *rta, int len, struct rtattr **tb, int max)
 {

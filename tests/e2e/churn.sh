@@ -167,7 +167,7 @@ set_policies() {
 	---
 	apiVersion: networking.k8s.io/v1
 	kind: NetworkPolicy
-	metadata: {name: extra-$s, namespace: churn}
+	metadata: {name: extra-${s,,}, namespace: churn}
 	spec:
 	  podSelector: {matchLabels: {app: server}}
 	  policyTypes: [Ingress]

@@ -33,12 +33,15 @@ for t in mmdebstrap podman runc; do
 done
 
 sources=("deb $MIRROR $SUITE main" "deb $MIRROR $SUITE-updates main")
+# essential: no apt (the packages come from outside); merged /usr set up by
+# mmdebstrap's hook, not by the usrmerge package (which would pull in perl)
+MMOPTS=(--variant=essential --quiet --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr)
 [ "$SECURITY" = none ] || sources+=("deb $SECURITY $SUITE-security main")
 
 # base NAME: make localhost/podwall-base-NAME:KEY unless it exists; prints its name
 base() {
 	local name=$1 key ref tmp t0
-	key=$( { sh deploy/image-deps.sh list "$name"; echo "$SUITE ${sources[*]}"; } |
+	key=$( { sh deploy/image-deps.sh list "$name"; echo "$SUITE ${sources[*]} ${MMOPTS[*]}"; } |
 		sha256sum | cut -c1-12)
 	ref=localhost/podwall-base-$name:$key
 	if [ "${REBASE:-0}" != 1 ] && pw_podman image exists "$ref"; then
@@ -49,8 +52,8 @@ base() {
 	t0=$(date +%s)
 	echo "image.sh: mmdebstrap $SUITE ($name: $(sh deploy/image-deps.sh list "$name" | xargs))" >&2
 	# no documentation, manual pages or translations in the image (copyright
-	# files stay); essential: no apt, the packages come from outside
-	if ! mmdebstrap --variant=essential --quiet \
+	# files stay)
+	if ! mmdebstrap "${MMOPTS[@]}" \
 		--include="$(sh deploy/image-deps.sh list "$name" | paste -sd, -)" \
 		--dpkgopt='path-exclude=/usr/share/doc/*' \
 		--dpkgopt='path-include=/usr/share/doc/*/copyright' \

@@ -140,6 +140,7 @@ EOF
 NAME=podwall-test-$PWC_PREFIX
 img_cleanup() {
 	pw_podman rm -f -t 2 "$NAME" "$NAME-init" >/dev/null 2>&1
+	pw_cgroup_remove "$(pw_cgroup_parent podwall)" # only what is empty
 }
 trap 'rc=$?; img_cleanup; (exit $rc); pwe_on_exit' EXIT
 RUN=("${PW_PODMAN_RUN[@]}" --network "ns:/run/netns/$NODE_NS")

@@ -54,6 +54,9 @@ enum pw_lint_rule {
 	PW_LINT_EGRESS_ONLY_CUTS_INGRESS,
 	PW_LINT_NAMED_PORT_UNDEFINED,
 	PW_LINT_PEER_SELECTS_NOTHING,
+	PW_LINT_ADMIN_DENY_SHADOWS_ALLOW,  /* lint_tiers.c */
+	PW_LINT_BASELINE_DENY_NO_DNS,
+	PW_LINT_EQUAL_PRIORITY_OVERLAP,
 	PW_LINT_MAX,
 };
 
@@ -82,6 +85,15 @@ struct pw_lint_opts {
  */
 int pw_lint(const struct pw_cluster *c, const struct pw_lint_opts *o,
 	    struct pw_lint_finding **out, size_t *n, struct pw_error *err);
+
+/* ClusterNetworkPolicy findings (lint_tiers.c) over the compiled state s of
+ * c (copts: how it was compiled), reported through add. */
+struct pw_state;
+struct pw_compile_opts;
+typedef struct pw_lint_finding *(*pw_lint_add_fn)(void *ctx, enum pw_lint_rule rule,
+						   const struct pw_loc *loc);
+void pw_lint_tiers(const struct pw_cluster *c, const struct pw_state *s,
+		   const struct pw_compile_opts *copts, pw_lint_add_fn add, void *ctx);
 
 /* enum pw_lint_rule of a name, or -1 */
 int pw_lint_rule_parse(const char *name);

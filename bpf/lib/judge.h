@@ -72,6 +72,7 @@ static __always_inline int pw_ct_recheck(struct pw_ct_val *v, const struct pw_en
 		r->rule_id = d.rule_id;
 		return 1;
 	}
+	r->rule_id = d.rule_id;   /* the rule that revokes it (a CNP Deny), if any */
 	if (pw_deny(cfg, ep, slot, r, PW_REASON_REVOKED)) {
 		v->generation = cfg->generation;
 		v->flags |= PW_CT_AUDIT;
@@ -245,9 +246,12 @@ __noinline int pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
 			ct_flags = PW_CT_DEFERRED;
 		} else {
 			r->new_flow = 1;
-			if (pw_decide(ep, slot, dir, &peer, p->proto, p->dport, 1, &d)) {
+			int ok = pw_decide(ep, slot, dir, &peer, p->proto, p->dport, 1, &d);
+
+			/* a drop names its rule too: a ClusterNetworkPolicy Deny */
+			r->rule_id = d.rule_id;
+			if (ok) {
 				r->reason = d.reason;
-				r->rule_id = d.rule_id;
 			} else if (pw_deny(cfg, ep, slot, r, d.reason)) {
 				ct_flags = PW_CT_AUDIT;
 			} else {

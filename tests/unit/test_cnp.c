@@ -7,8 +7,10 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include "check.h"
+#include "ops/lint.h"
 #include "util.h"
 
 #define CNP(tier, prio) "apiVersion: policy.networking.k8s.io/v1alpha2\n"  /* 1 */ \
@@ -329,6 +331,35 @@ static void t_cnp_rule_description(void)
 	pw_cluster_free(c);
 }
 
+/* tests/lint/tiers: the three ClusterNetworkPolicy findings, at their lines */
+static void t_cnp_lint(void)
+{
+	static const struct { enum pw_lint_rule rule; int line; } want[] = {
+		{ PW_LINT_ADMIN_DENY_SHADOWS_ALLOW, 37 },
+		{ PW_LINT_EQUAL_PRIORITY_OVERLAP, 52 },
+		{ PW_LINT_BASELINE_DENY_NO_DNS, 65 },
+	};
+	struct pw_cluster *c = pw_cluster_new();
+	struct pw_lint_finding *f = NULL;
+	struct pw_error err = { { 0 } };
+	char path[4096];
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/../../lint/tiers/cluster.yaml", t_data_dir);
+	CHECK_EQ(pw_cluster_load_path(c, path, &err), 0);
+	CHECK_EQ(pw_cluster_finish(c, &err), 0);
+	CHECK_EQ(pw_lint(c, NULL, &f, &n, &err), 0);
+	for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+		bool found = false;
+
+		for (size_t i = 0; i < n; i++)
+			found |= f[i].rule == want[k].rule && f[i].line == want[k].line;
+		CHECK(found);
+	}
+	free(f);
+	pw_cluster_free(c);
+}
+
 int suite_cnp(void)
 {
 	RUN(t_cnp_load_fields);
@@ -358,5 +389,6 @@ int suite_cnp(void)
 	RUN(t_cnp_pass_to_netpol_and_baseline);
 	RUN(t_cnp_named_port_and_range);
 	RUN(t_cnp_rule_description);
+	RUN(t_cnp_lint);
 	return check_n_fail;
 }

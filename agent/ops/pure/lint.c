@@ -27,6 +27,9 @@ const char *const pw_lint_rule_names[PW_LINT_MAX] = {
 	[PW_LINT_EGRESS_ONLY_CUTS_INGRESS] = "egress-only-cuts-ingress",
 	[PW_LINT_NAMED_PORT_UNDEFINED]     = "named-port-undefined",
 	[PW_LINT_PEER_SELECTS_NOTHING]     = "peer-selects-nothing",
+	[PW_LINT_ADMIN_DENY_SHADOWS_ALLOW] = "admin-deny-shadows-allow",
+	[PW_LINT_BASELINE_DENY_NO_DNS]     = "baseline-deny-without-dns",
+	[PW_LINT_EQUAL_PRIORITY_OVERLAP]   = "equal-priority-overlap",
 };
 
 int pw_lint_rule_parse(const char *name)
@@ -80,6 +83,11 @@ static struct pw_lint_finding *add(struct lctx *x, enum pw_lint_rule rule,
 }
 
 /* append to a fixed buffer */
+static struct pw_lint_finding *add_cb(void *ctx, enum pw_lint_rule rule, const struct pw_loc *loc)
+{
+	return add(ctx, rule, loc);
+}
+
 static void cat(char *buf, size_t len, const char *fmt, ...)
 {
 	size_t n = strlen(buf);
@@ -1029,6 +1037,7 @@ int pw_lint(const struct pw_cluster *c, const struct pw_lint_opts *o,
 	lint_policy_types(&x);
 	for_each_rule(&x, named_port_rule);
 	for_each_rule(&x, peer_nothing_rule);
+	pw_lint_tiers(c, &x.s, &copts, add_cb, &x);
 	pw_state_free(&x.s);
 	if (x.oom) {
 		free(x.v);

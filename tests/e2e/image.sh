@@ -139,7 +139,8 @@ EOF
 # ------------------------------------------------------------ the containers
 NAME=podwall-test-$PWC_PREFIX
 img_cleanup() {
-	pw_podman rm -f -t 2 "$NAME" "$NAME-init" >/dev/null 2>&1
+	pw_podman rm -f -i -t 2 "$NAME" >/dev/null 2>&1
+	pw_podman rm -f -i -t 2 "$NAME-init" >/dev/null 2>&1
 	pw_cgroup_remove "$(pw_cgroup_parent podwall)" # only what is empty
 }
 trap 'rc=$?; img_cleanup; (exit $rc); pwe_on_exit' EXIT

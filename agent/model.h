@@ -15,8 +15,17 @@
 #include <stdint.h>
 
 /* "file:line: field.path: message", ready to print. */
+/*
+ * What went wrong, for a caller to print: msg is the whole message
+ * ("file:line: field: what"); file, line and field repeat where it was when
+ * the input is to blame and the producer knows ("" and 0 otherwise).
+ * Layers below cmd/ fill one and return a negative errno; only cmd/ prints.
+ */
 struct pw_error {
 	char msg[1024];
+	char file[256];
+	int  line;
+	char field[256];
 };
 
 struct pw_loc {

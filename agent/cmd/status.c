@@ -186,223 +186,249 @@ static int status_opt(void *ctx, const struct pw_opt *o, const char *val)
 	return 0;
 }
 
-int cmd_status(int argc, char **argv)
+/* ------------------------------------------------------------ gather */
+
+/* What status shows, read once from the pins and the state file. */
+struct status {
+	struct pw_pins        pins;
+	bool                  pins_open;
+	struct pw_config      cfg;
+	bool                  audit_all;
+	char                  state_path[PATH_MAX];
+	struct pw_loaded      names;
+	bool                  have_names;
+	int                   serr;      /* why the state file is not there */
+	struct st_ep         *eps;
+	size_t                n_eps, n_audit;
+	struct pw_counter    *ctr;       /* PW_COUNTERS_MAX, summed over CPUs */
+	struct pw_map_fill    fill[PW_MAP_MAX];
+	struct pw_live_count  live;
+	int                   lerr;      /* why the live slot is unreadable */
+	bool                  split;     /* the LPM halves are pinned */
+};
+
+static void status_free(struct status *st)
 {
-	struct status_opts so = { 0 };
-	struct pw_pins pins;
-	struct pw_loaded names = { 0 };
-	struct pw_config cfg;
-	struct pw_counter *ctr = NULL;
-	struct pw_map_fill fill[PW_MAP_MAX];
-	struct pw_live_count live;
-	struct st_ep *eps = NULL;
-	char state_path[PATH_MAX] = "", buf[64], buf2[64];
-	const char *pin_dir = NULL;
-	size_t n_eps = 0, n_audit = 0;
-	bool json = false, have_names = false, audit_all, split;
-	int err, ret = PW_EXIT_SYSTEM, serr, lerr;
+	free(st->ctr);
+	free(st->eps);
+	pw_loaded_free(&st->names);
+	if (st->pins_open)
+		pw_pins_close(&st->pins);
+}
 
-	ret = pw_opts_parse(&pw_doc_status, argc, argv, status_opt, &so);
-	if (ret)
-		return ret == PW_OPTS_HELP ? PW_EXIT_OK : ret;
-	ret = PW_EXIT_SYSTEM;
-	json = so.json;
-	pin_dir = so.pin_dir;
+/*
+ * Read everything status shows. 0, or a negative errno with why set
+ * (-ENOENT: nothing is pinned there; pw_pins_open has said so).
+ */
+static int status_gather(const char *pin_dir, struct status *st, struct pw_error *why)
+{
+	int err;
 
+	memset(why, 0, sizeof(*why));
 	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_MAP_CONFIG) | PW_PIN_BIT(PW_MAP_ENDPOINTS),
-			   "status", &pins);
+			   "status", &st->pins);
 	if (err)
-		return err == -ENOENT ? PW_EXIT_FOUND : PW_EXIT_SYSTEM;
-	err = pw_pins_config(&pins, &cfg);
+		return err;
+	st->pins_open = true;
+	err = pw_pins_config(&st->pins, &st->cfg);
 	if (err) {
-		fprintf(stderr, "podwall status: reading config: %s\n", strerror(-err));
-		goto out;
+		snprintf(why->msg, sizeof(why->msg), "reading config: %s", strerror(-err));
+		return err;
 	}
-	audit_all = cfg.flags & PW_CFG_AUDIT_ALL;
-	pw_ops_state_path(pins.dir, state_path, sizeof(state_path));
-	serr = pw_loaded_load(state_path, &names);
-	have_names = !serr;
-	err = read_eps(&pins, have_names ? &names : NULL, &eps, &n_eps);
+	st->audit_all = st->cfg.flags & PW_CFG_AUDIT_ALL;
+	pw_ops_state_path(st->pins.dir, st->state_path, sizeof(st->state_path));
+	st->serr = pw_loaded_load(st->state_path, &st->names);
+	st->have_names = !st->serr;
+	err = read_eps(&st->pins, st->have_names ? &st->names : NULL, &st->eps, &st->n_eps);
 	if (err) {
-		fprintf(stderr, "podwall status: reading endpoints: %s\n", strerror(-err));
-		goto out;
+		snprintf(why->msg, sizeof(why->msg), "reading endpoints: %s", strerror(-err));
+		return err;
 	}
-	ctr = calloc(PW_COUNTERS_MAX, sizeof(*ctr));
-	if (!ctr)
-		goto out;
-	if (pw_pins_counters(&pins, ctr))
-		memset(ctr, 0, sizeof(*ctr) * PW_COUNTERS_MAX);
+	st->ctr = calloc(PW_COUNTERS_MAX, sizeof(*st->ctr));
+	if (!st->ctr) {
+		snprintf(why->msg, sizeof(why->msg), "out of memory");
+		return -ENOMEM;
+	}
+	if (pw_pins_counters(&st->pins, st->ctr))
+		memset(st->ctr, 0, sizeof(*st->ctr) * PW_COUNTERS_MAX);
 	for (int m = 0; m < PW_MAP_MAX; m++)
-		pw_pins_fill(&pins, (enum pw_map)m, cfg.active_slot & 1, &fill[m]);
-	lerr = pw_pins_live_count(&pins, &live);
-	split = pins.fd[PW_MAP_IPCACHE_LPM] >= 0 && pins.fd[PW_MAP_POLICY_LPM] >= 0;
-	for (size_t i = 0; i < n_eps; i++)
-		n_audit += !!(eps[i].ep.flags[cfg.active_slot & 1] & PW_EP_AUDIT);
+		pw_pins_fill(&st->pins, (enum pw_map)m, st->cfg.active_slot & 1, &st->fill[m]);
+	st->lerr = pw_pins_live_count(&st->pins, &st->live);
+	st->split = st->pins.fd[PW_MAP_IPCACHE_LPM] >= 0 && st->pins.fd[PW_MAP_POLICY_LPM] >= 0;
+	for (size_t i = 0; i < st->n_eps; i++)
+		st->n_audit += !!(st->eps[i].ep.flags[st->cfg.active_slot & 1] & PW_EP_AUDIT);
+	return 0;
+}
 
-	if (json) {
-		json_t *o = json_object(), *ja = json_array(), *jm = json_array(),
-		       *jc = json_array();
-		char *s;
+/* ------------------------------------------------------------ print */
 
-		json_object_set_new(o, "pin_dir", json_string(pins.dir));
-		json_object_set_new(o, "generation", json_integer(cfg.generation));
-		json_object_set_new(o, "active_slot", json_integer(cfg.active_slot));
-		json_object_set_new(o, "config_flags", json_integer(cfg.flags));
-		json_object_set_new(o, "mode", json_string(audit_all ? "audit" : "enforce"));
-		json_object_set_new(o, "events_allow",
-				    json_boolean(cfg.flags & PW_CFG_EVENTS_ALLOW));
-		json_object_set_new(o, "events_per_sec",
-				    json_integer(cfg.events_per_sec ? cfg.events_per_sec : 1000));
-		if (have_names) {
-			json_t *st = json_object();
+static void status_print_json(const struct status *st)
+{
+	json_t *o = json_object(), *ja = json_array(), *jm = json_array(),
+	       *jc = json_array();
+	char buf[64], buf2[64], *s;
 
-			json_object_set_new(st, "path", json_string(state_path));
-			json_object_set_new(st, "generation", json_integer(names.generation));
-			json_object_set_new(st, "written_at", json_integer(names.written_at));
-			json_object_set_new(st, "source", json_string(names.source ? names.source : ""));
-			json_object_set_new(st, "dns", json_string(names.dns_auto ? "auto" : "off"));
-			json_object_set_new(o, "state", st);
-		}
-		for (size_t i = 0; i < n_eps; i++) {
-			const struct st_ep *e = &eps[i];
-			uint32_t f = e->ep.flags[cfg.active_slot & 1];
-			json_t *x = json_object(), *iso = json_object(), *d = json_object(),
-			       *ips = json_array();
+	json_object_set_new(o, "pin_dir", json_string(st->pins.dir));
+	json_object_set_new(o, "generation", json_integer(st->cfg.generation));
+	json_object_set_new(o, "active_slot", json_integer(st->cfg.active_slot));
+	json_object_set_new(o, "config_flags", json_integer(st->cfg.flags));
+	json_object_set_new(o, "mode", json_string(st->audit_all ? "audit" : "enforce"));
+	json_object_set_new(o, "events_allow",
+			    json_boolean(st->cfg.flags & PW_CFG_EVENTS_ALLOW));
+	json_object_set_new(o, "events_per_sec",
+			    json_integer(st->cfg.events_per_sec ? st->cfg.events_per_sec : 1000));
+	if (st->have_names) {
+		json_t *sf = json_object();
 
-			json_object_set_new(x, "pod", e->name ? json_string(e->name->pod) : json_null());
-			if (f & PW_EP_HAS_V4)
-				json_array_append_new(ips, json_string(pw_ld_addr_str(e->ep.ip4, buf, sizeof(buf))));
-			if (f & PW_EP_HAS_V6)
-				json_array_append_new(ips, json_string(pw_ld_addr_str(e->ep.ip6, buf, sizeof(buf))));
-			json_object_set_new(x, "ips", ips);
-			json_object_set_new(x, "ifindex", json_integer(e->ifindex));
-			json_object_set_new(x, "ep_id", json_integer(e->ep.ep_id));
-			json_object_set_new(x, "identity", json_integer(e->ep.identity));
-			json_object_set_new(x, "identity_desc", json_string(
-				pw_ld_name_id(have_names ? &names : NULL, e->ep.identity, buf2, sizeof(buf2))));
-			json_object_set_new(iso, "ingress", json_boolean(f & PW_EP_ISOLATED_INGRESS));
-			json_object_set_new(iso, "egress", json_boolean(f & PW_EP_ISOLATED_EGRESS));
-			json_object_set_new(x, "isolated", iso);
-			json_object_set_new(x, "mode", json_string(audit_all || (f & PW_EP_AUDIT)
-								   ? "audit" : "enforce"));
-			json_object_set_new(d, "state", json_string(dns_state(e, cfg.active_slot, buf, sizeof(buf))));
-			json_object_set_new(d, "flags", json_integer(e->has_dns ? e->dns.flags[cfg.active_slot & 1] : 0));
-			json_object_set_new(d, "allowed", json_integer((json_int_t)e->dns.allowed));
-			json_object_set_new(d, "dropped", json_integer((json_int_t)e->dns.dropped));
-			json_object_set_new(x, "dns", d);
-			if (e->name) {
-				json_t *pol = json_object();
-
-				for (int dd = 0; dd < PW_DIR_MAX; dd++) {
-					json_t *a = json_array();
-
-					for (size_t k = 0; k < e->name->n_policies[dd]; k++)
-						json_array_append_new(a, json_string(e->name->policies[dd][k]));
-					json_object_set_new(pol, pw_dir_name((uint8_t)dd), a);
-				}
-				json_object_set_new(x, "policies", pol);
-			}
-			json_array_append_new(ja, x);
-		}
-		json_object_set_new(o, "endpoints", ja);
-		for (int m = 0; m < PW_MAP_MAX; m++) {
-			json_t *x = json_object();
-
-			if (pins.fd[m] < 0)
-				continue;
-			json_object_set_new(x, "map", json_string(pw_map_names[m]));
-			json_object_set_new(x, "type", json_string(map_type_name(fill[m].type)));
-			json_object_set_new(x, "capacity", json_integer(fill[m].max_entries));
-			if (fill[m].counted)
-				json_object_set_new(x, "entries", json_integer((json_int_t)fill[m].entries));
-			if (fill[m].counted && fill[m].slotted)
-				json_object_set_new(x, "live_slot_entries",
-						    json_integer((json_int_t)fill[m].live_slot));
-			if (fill[m].counted && m == PW_MAP_POLICY)
-				json_object_set_new(x, "live_slot_summaries",
-						    json_integer((json_int_t)fill[m].summaries));
-			json_array_append_new(jm, x);
-		}
-		json_object_set_new(o, "maps", jm);
-		json_object_set_new(o, "live_slot", lerr ? json_null() : live_json(&live, split));
-		for (uint32_t d = 0; d < PW_DIR_MAX; d++)
-			for (uint32_t v = 1; v < PW_VERDICT_MAX; v++)
-				for (uint32_t r = 0; r < PW_REASON_MAX; r++) {
-					const struct pw_counter *k = &ctr[PW_COUNTER_IDX(d, v, r)];
-					json_t *x;
-
-					if (!k->packets)
-						continue;
-					x = json_object();
-					json_object_set_new(x, "direction", json_string(pw_dir_name((uint8_t)d)));
-					json_object_set_new(x, "verdict", json_string(pw_verdict_name((uint8_t)v)));
-					json_object_set_new(x, "reason", json_string(pw_reason_name((uint8_t)r)));
-					json_object_set_new(x, "packets", json_integer((json_int_t)k->packets));
-					json_object_set_new(x, "bytes", json_integer((json_int_t)k->bytes));
-					json_array_append_new(jc, x);
-				}
-		json_object_set_new(o, "counters", jc);
-		s = json_dumps(o, JSON_INDENT(2));
-		if (s)
-			printf("%s\n", s);
-		free(s);
-		json_decref(o);
-		ret = PW_EXIT_OK;
-		goto out;
+		json_object_set_new(sf, "path", json_string(st->state_path));
+		json_object_set_new(sf, "generation", json_integer(st->names.generation));
+		json_object_set_new(sf, "written_at", json_integer(st->names.written_at));
+		json_object_set_new(sf, "source", json_string(st->names.source ? st->names.source : ""));
+		json_object_set_new(sf, "dns", json_string(st->names.dns_auto ? "auto" : "off"));
+		json_object_set_new(o, "state", sf);
 	}
+	for (size_t i = 0; i < st->n_eps; i++) {
+		const struct st_ep *e = &st->eps[i];
+		uint32_t f = e->ep.flags[st->cfg.active_slot & 1];
+		json_t *x = json_object(), *iso = json_object(), *d = json_object(),
+		       *ips = json_array();
 
-	printf("pin dir %s\n", pins.dir);
-	printf("policy generation %u, active slot %u, mode %s", cfg.generation,
-	       cfg.active_slot, audit_all ? "audit (every endpoint)" : "enforce");
-	if (!audit_all && n_audit)
-		printf(" (%zu endpoint%s in audit mode by namespace annotation)", n_audit,
-		       n_audit == 1 ? "" : "s");
+		json_object_set_new(x, "pod", e->name ? json_string(e->name->pod) : json_null());
+		if (f & PW_EP_HAS_V4)
+			json_array_append_new(ips, json_string(pw_ld_addr_str(e->ep.ip4, buf, sizeof(buf))));
+		if (f & PW_EP_HAS_V6)
+			json_array_append_new(ips, json_string(pw_ld_addr_str(e->ep.ip6, buf, sizeof(buf))));
+		json_object_set_new(x, "ips", ips);
+		json_object_set_new(x, "ifindex", json_integer(e->ifindex));
+		json_object_set_new(x, "ep_id", json_integer(e->ep.ep_id));
+		json_object_set_new(x, "identity", json_integer(e->ep.identity));
+		json_object_set_new(x, "identity_desc", json_string(
+			pw_ld_name_id(st->have_names ? &st->names : NULL, e->ep.identity, buf2, sizeof(buf2))));
+		json_object_set_new(iso, "ingress", json_boolean(f & PW_EP_ISOLATED_INGRESS));
+		json_object_set_new(iso, "egress", json_boolean(f & PW_EP_ISOLATED_EGRESS));
+		json_object_set_new(x, "isolated", iso);
+		json_object_set_new(x, "mode", json_string(st->audit_all || (f & PW_EP_AUDIT)
+							   ? "audit" : "enforce"));
+		json_object_set_new(d, "state", json_string(dns_state(e, st->cfg.active_slot, buf, sizeof(buf))));
+		json_object_set_new(d, "flags", json_integer(e->has_dns ? e->dns.flags[st->cfg.active_slot & 1] : 0));
+		json_object_set_new(d, "allowed", json_integer((json_int_t)e->dns.allowed));
+		json_object_set_new(d, "dropped", json_integer((json_int_t)e->dns.dropped));
+		json_object_set_new(x, "dns", d);
+		if (e->name) {
+			json_t *pol = json_object();
+
+			for (int dd = 0; dd < PW_DIR_MAX; dd++) {
+				json_t *a = json_array();
+
+				for (size_t k = 0; k < e->name->n_policies[dd]; k++)
+					json_array_append_new(a, json_string(e->name->policies[dd][k]));
+				json_object_set_new(pol, pw_dir_name((uint8_t)dd), a);
+			}
+			json_object_set_new(x, "policies", pol);
+		}
+		json_array_append_new(ja, x);
+	}
+	json_object_set_new(o, "endpoints", ja);
+	for (int m = 0; m < PW_MAP_MAX; m++) {
+		json_t *x = json_object();
+
+		if (st->pins.fd[m] < 0)
+			continue;
+		json_object_set_new(x, "map", json_string(pw_map_names[m]));
+		json_object_set_new(x, "type", json_string(map_type_name(st->fill[m].type)));
+		json_object_set_new(x, "capacity", json_integer(st->fill[m].max_entries));
+		if (st->fill[m].counted)
+			json_object_set_new(x, "entries", json_integer((json_int_t)st->fill[m].entries));
+		if (st->fill[m].counted && st->fill[m].slotted)
+			json_object_set_new(x, "live_slot_entries",
+					    json_integer((json_int_t)st->fill[m].live_slot));
+		if (st->fill[m].counted && m == PW_MAP_POLICY)
+			json_object_set_new(x, "live_slot_summaries",
+					    json_integer((json_int_t)st->fill[m].summaries));
+		json_array_append_new(jm, x);
+	}
+	json_object_set_new(o, "maps", jm);
+	json_object_set_new(o, "live_slot", st->lerr ? json_null() : live_json(&st->live, st->split));
+	for (uint32_t d = 0; d < PW_DIR_MAX; d++)
+		for (uint32_t v = 1; v < PW_VERDICT_MAX; v++)
+			for (uint32_t r = 0; r < PW_REASON_MAX; r++) {
+				const struct pw_counter *k = &st->ctr[PW_COUNTER_IDX(d, v, r)];
+				json_t *x;
+
+				if (!k->packets)
+					continue;
+				x = json_object();
+				json_object_set_new(x, "direction", json_string(pw_dir_name((uint8_t)d)));
+				json_object_set_new(x, "verdict", json_string(pw_verdict_name((uint8_t)v)));
+				json_object_set_new(x, "reason", json_string(pw_reason_name((uint8_t)r)));
+				json_object_set_new(x, "packets", json_integer((json_int_t)k->packets));
+				json_object_set_new(x, "bytes", json_integer((json_int_t)k->bytes));
+				json_array_append_new(jc, x);
+			}
+	json_object_set_new(o, "counters", jc);
+	s = json_dumps(o, JSON_INDENT(2));
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	json_decref(o);
+}
+
+static void status_print_text(const struct status *st)
+{
+	char buf[64];
+
+	printf("pin dir %s\n", st->pins.dir);
+	printf("policy generation %u, active slot %u, mode %s", st->cfg.generation,
+	       st->cfg.active_slot, st->audit_all ? "audit (every endpoint)" : "enforce");
+	if (!st->audit_all && st->n_audit)
+		printf(" (%zu endpoint%s in audit mode by namespace annotation)", st->n_audit,
+		       st->n_audit == 1 ? "" : "s");
 	printf(", events %s, at most %u/s per CPU\n",
-	       cfg.flags & PW_CFG_EVENTS_ALLOW ? "for drops, audits and allows"
+	       st->cfg.flags & PW_CFG_EVENTS_ALLOW ? "for drops, audits and allows"
 					       : "for drops and audits",
-	       cfg.events_per_sec ? cfg.events_per_sec : 1000);
-	if (have_names) {
+	       st->cfg.events_per_sec ? st->cfg.events_per_sec : 1000);
+	if (st->have_names) {
 		char when[32] = "?";
-		time_t t = (time_t)names.written_at;
+		time_t t = (time_t)st->names.written_at;
 		struct tm tm;
 
 		if (localtime_r(&t, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-		printf("state file %s: generation %u, written %s, source %s, dns %s\n", state_path,
-		       names.generation, when, names.source ? names.source : "?",
-		       names.dns_auto ? "auto" : "off");
-		if (names.generation != cfg.generation)
+		printf("state file %s: generation %u, written %s, source %s, dns %s\n", st->state_path,
+		       st->names.generation, when, st->names.source ? st->names.source : "?",
+		       st->names.dns_auto ? "auto" : "off");
+		if (st->names.generation != st->cfg.generation)
 			printf("note: the maps are at generation %u, the state file at %u: names may "
-			       "be out of date\n", cfg.generation, names.generation);
+			       "be out of date\n", st->cfg.generation, st->names.generation);
 	} else {
-		printf("state file %s: %s (names unknown)\n", state_path,
-		       serr == -ENOENT ? "none" : strerror(-serr));
+		printf("state file %s: %s (names unknown)\n", st->state_path,
+		       st->serr == -ENOENT ? "none" : strerror(-st->serr));
 	}
 
 	printf("\n%-32s %-15s %7s %-10s %-9s %-9s %-7s %-8s %9s %9s\n", "ENDPOINT", "ADDRESS",
 	       "IFINDEX", "IDENTITY", "INGRESS", "EGRESS", "MODE", "DNS", "DNS-OK", "DNS-DROP");
-	for (size_t i = 0; i < n_eps; i++) {
-		const struct st_ep *e = &eps[i];
-		uint32_t f = e->ep.flags[cfg.active_slot & 1];
+	for (size_t i = 0; i < st->n_eps; i++) {
+		const struct st_ep *e = &st->eps[i];
+		uint32_t f = e->ep.flags[st->cfg.active_slot & 1];
 		char id[16], dn[16];
 
 		snprintf(id, sizeof(id), "0x%x", e->ep.identity);
 		printf("%-32s %-15s %7u %-10s %-9s %-9s %-7s %-8s %9llu %9llu\n",
-		       e->name ? e->name->pod : "?", ep_addr(&e->ep, cfg.active_slot, buf, sizeof(buf)),
+		       e->name ? e->name->pod : "?", ep_addr(&e->ep, st->cfg.active_slot, buf, sizeof(buf)),
 		       e->ifindex, id, f & PW_EP_ISOLATED_INGRESS ? "isolated" : "open",
 		       f & PW_EP_ISOLATED_EGRESS ? "isolated" : "open",
-		       audit_all || (f & PW_EP_AUDIT) ? "audit" : "enforce",
-		       dns_state(e, cfg.active_slot, dn, sizeof(dn)),
+		       st->audit_all || (f & PW_EP_AUDIT) ? "audit" : "enforce",
+		       dns_state(e, st->cfg.active_slot, dn, sizeof(dn)),
 		       (unsigned long long)e->dns.allowed, (unsigned long long)e->dns.dropped);
 	}
-	if (!n_eps)
+	if (!st->n_eps)
 		printf("(no endpoints)\n");
 
 	printf("\n%-12s %-13s %10s %10s %7s\n", "MAP", "TYPE", "ENTRIES", "CAPACITY", "FILL");
 	for (int m = 0; m < PW_MAP_MAX; m++) {
-		const struct pw_map_fill *f = &fill[m];
+		const struct pw_map_fill *f = &st->fill[m];
 
-		if (pins.fd[m] < 0) {
+		if (st->pins.fd[m] < 0) {
 			printf("%-12s (not pinned)\n", pw_map_names[m]);
 			continue;
 		}
@@ -421,28 +447,28 @@ int cmd_status(int argc, char **argv)
 			printf("  (%llu in the live slot)", (unsigned long long)f->live_slot);
 		putchar('\n');
 	}
-	if (lerr)
-		printf("in force: the live slot is unreadable (%s)\n", strerror(-lerr));
-	else if (split)
+	if (st->lerr)
+		printf("in force: the live slot is unreadable (%s)\n", strerror(-st->lerr));
+	else if (st->split)
 		printf("in force (live slot %u, generation %u): %llu policy rules (%llu in policy, "
 		       "%llu in policy_lpm; summaries not counted), %llu ipcache entries (%llu in "
-		       "ipcache, %llu in ipcache_lpm)\n", live.slot, live.generation,
-		       (unsigned long long)(live.policy[0] + live.policy[1]),
-		       (unsigned long long)live.policy[0], (unsigned long long)live.policy[1],
-		       (unsigned long long)(live.ipcache[0] + live.ipcache[1]),
-		       (unsigned long long)live.ipcache[0], (unsigned long long)live.ipcache[1]);
+		       "ipcache, %llu in ipcache_lpm)\n", st->live.slot, st->live.generation,
+		       (unsigned long long)(st->live.policy[0] + st->live.policy[1]),
+		       (unsigned long long)st->live.policy[0], (unsigned long long)st->live.policy[1],
+		       (unsigned long long)(st->live.ipcache[0] + st->live.ipcache[1]),
+		       (unsigned long long)st->live.ipcache[0], (unsigned long long)st->live.ipcache[1]);
 	else
 		printf("in force (live slot %u, generation %u): %llu policy rules, %llu ipcache "
-		       "entries (maps of an older podwall: no LPM halves)\n", live.slot,
-		       live.generation, (unsigned long long)live.policy[0],
-		       (unsigned long long)live.ipcache[0]);
+		       "entries (maps of an older podwall: no LPM halves)\n", st->live.slot,
+		       st->live.generation, (unsigned long long)st->live.policy[0],
+		       (unsigned long long)st->live.ipcache[0]);
 
 	printf("\n%-9s %-7s %-20s %12s %14s\n", "DIRECTION", "VERDICT", "REASON", "PACKETS",
 	       "BYTES");
 	for (uint32_t d = 0; d < PW_DIR_MAX; d++)
 		for (uint32_t v = 1; v < PW_VERDICT_MAX; v++)
 			for (uint32_t r = 0; r < PW_REASON_MAX; r++) {
-				const struct pw_counter *k = &ctr[PW_COUNTER_IDX(d, v, r)];
+				const struct pw_counter *k = &st->ctr[PW_COUNTER_IDX(d, v, r)];
 
 				if (!k->packets)
 					continue;
@@ -450,11 +476,33 @@ int cmd_status(int argc, char **argv)
 				       pw_verdict_name((uint8_t)v), pw_reason_name((uint8_t)r),
 				       (unsigned long long)k->packets, (unsigned long long)k->bytes);
 			}
-	ret = PW_EXIT_OK;
-out:
-	free(ctr);
-	free(eps);
-	pw_loaded_free(&names);
-	pw_pins_close(&pins);
+}
+
+/* ------------------------------------------------------------ the command */
+
+int cmd_status(int argc, char **argv)
+{
+	struct status_opts so = { 0 };
+	struct status st;
+	struct pw_error why;
+	int ret, err;
+
+	ret = pw_opts_parse(&pw_doc_status, argc, argv, status_opt, &so);
+	if (ret)
+		return ret == PW_OPTS_HELP ? PW_EXIT_OK : ret;
+	memset(&st, 0, sizeof(st));
+	err = status_gather(so.pin_dir, &st, &why);
+	if (err) {
+		if (why.msg[0])
+			fprintf(stderr, "podwall status: %s\n", why.msg);
+		ret = err == -ENOENT && !st.pins_open ? PW_EXIT_FOUND : PW_EXIT_SYSTEM;
+	} else {
+		if (so.json)
+			status_print_json(&st);
+		else
+			status_print_text(&st);
+		ret = PW_EXIT_OK;
+	}
+	status_free(&st);
 	return ret;
 }

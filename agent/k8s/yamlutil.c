@@ -60,6 +60,9 @@ int ld_err(struct ld *ld, const yaml_node_t *n, const char *fmt, ...)
 		va_start(ap, fmt);
 		vformat(ld, ld->err->msg, sizeof(ld->err->msg), n, fmt, ap);
 		va_end(ap);
+		snprintf(ld->err->file, sizeof(ld->err->file), "%s", ld->file);
+		ld->err->line = ld_line(n);
+		snprintf(ld->err->field, sizeof(ld->err->field), "%.*s", (int)ld->plen, ld->path);
 	}
 	return -EINVAL;
 }

@@ -608,9 +608,28 @@ static void t_err_message_shape(void)
 	pw_cluster_free(c);
 }
 
+/* The parts of the message, for a caller that points at them (an editor, -o json). */
+static void t_err_parts(void)
+{
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = t_load("kind: Pod\n"
+				      "metadata:\n"
+				      "  name: a\n"
+				      "  namespace: x\n"
+				      "  name: b\n", &err, NULL);
+
+	CHECK(c == NULL);
+	pw_cluster_free(c);
+	CHECK_STR_CONTAINS(err.msg, "t.yaml:5: metadata: duplicate key");
+	CHECK(!strcmp(err.file, "t.yaml"));
+	CHECK_EQ(err.line, 5);
+	CHECK(!strcmp(err.field, "metadata"));
+}
+
 int suite_errors(void)
 {
 	RUN(t_err_malformed_yaml);
+	RUN(t_err_parts);
 	RUN(t_err_malformed_indentation);
 	RUN(t_err_tab_indentation);
 	RUN(t_err_document_not_a_mapping);

@@ -360,6 +360,13 @@ const struct pw_pod *pw_cluster_pod(const struct pw_cluster *c, const char *ns, 
 /* The policies of namespace ns: c->policies[*lo, *hi) (pw_cluster_finish sorts them by
  * namespace, so they are together). */
 void pw_cluster_ns_policies(const struct pw_cluster *c, const char *ns, size_t *lo, size_t *hi);
+/*
+ * The port a Service port's traffic reaches on backend pod, as kube-proxy
+ * resolves it: a numeric targetPort as is; a named one per pod, to the pod's
+ * container port of that name and protocol. 0: the pod has no such port
+ * (kube-proxy does not send this Service port's traffic to it).
+ */
+uint16_t pw_service_target(const struct pw_service_port *sp, const struct pw_pod *pod);
 /* a pod that is not an endpoint (skipped_pods), or NULL */
 const struct pw_pod *pw_cluster_skipped_pod(const struct pw_cluster *c, const char *ns,
 					    const char *name);

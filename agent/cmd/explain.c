@@ -275,36 +275,56 @@ static void print_json(const struct pw_why *w, const struct pw_loaded *l, const 
 	json_decref(o);
 }
 
-/* The Service port a (proto, port) of a ClusterIP goes to, and a backend. */
+/*
+ * The Service port a (proto, port) of a ClusterIP goes to, the backend, and
+ * the port the packet carries after kube-proxy's DNAT: a named targetPort is
+ * resolved per backend pod, and a pod that does not define it is no
+ * endpoint of that port. A local backend first (that is where this node's
+ * to_pod judges), else the first in name order: `matrix --external-ips`
+ * picks the same. Returns 0, PW_EXIT_FOUND (no backend has the port: no
+ * connection at all) or PW_EXIT_USAGE.
+ */
 static int pick_backend(struct pw_why *w, const struct pw_loaded *l, const struct pw_state *s)
 {
 	const struct pw_ld_svc *sv = w->svc;
-	uint16_t target = w->port;
-	const char *best = NULL;
+	const struct pw_ld_svc_port *sp = NULL;
+	size_t k = 0, best = SIZE_MAX;
 
-	for (size_t i = 0; i < sv->n_ports; i++)
-		if (sv->ports[i].port == w->port && sv->ports[i].proto == w->proto) {
-			if (sv->ports[i].target)
-				target = sv->ports[i].target;
-			else if (sv->ports[i].target_name)
-				fprintf(stderr, "podwall explain: note: Service %s port %u targets the "
-					"named port %s; probing port %u\n", sv->svc, w->port,
-					sv->ports[i].target_name, target);
+	for (k = 0; k < sv->n_ports; k++)
+		if (sv->ports[k].port == w->port && sv->ports[k].proto == w->proto) {
+			sp = &sv->ports[k];
 			break;
 		}
-	w->be_port = target;
-	/* a local backend first: that is where this node's to_pod judges */
-	for (size_t i = 0; i < sv->n_backends && !best; i++) {
-		const struct pw_ld_pod *p = pw_ld_pod_by_name(l, sv->backends[i]);
+	w->be_port = sp && sp->target ? sp->target : w->port;
+	for (int pass = 0; pass < 2 && best == SIZE_MAX; pass++)
+		for (size_t b = 0; b < sv->n_backends && best == SIZE_MAX; b++) {
+			const struct pw_ld_pod *p = pw_ld_pod_by_name(l, sv->backends[b]);
 
-		if (p && p->n_ips && ep_by_addr(s, p->ips[0]))
-			best = sv->backends[i];
+			if (sp && sp->target_name && sv->targets && !sv->targets[k * sv->n_backends + b])
+				continue;  /* not an endpoint of this port */
+			if (pass == 0 && !(p && p->n_ips && ep_by_addr(s, p->ips[0])))
+				continue;
+			best = b;
+		}
+	if (sp && sp->target_name) {
+		if (!sv->targets) {
+			fprintf(stderr, "podwall explain: note: Service %s port %u targets the named "
+				"port %s, unknown here (no pod ports in the state file); probing port "
+				"%u\n", sv->svc, w->port, sp->target_name, w->be_port);
+		} else if (best == SIZE_MAX) {
+			fprintf(stderr, "podwall explain: Service %s port %u/%s targets the named port "
+				"%s, which none of its %zu backend%s defines: kube-proxy has no endpoint "
+				"for it, no connection is made\n", sv->svc, w->port,
+				w->proto == IPPROTO_UDP ? "UDP" : w->proto == IPPROTO_SCTP ? "SCTP" : "TCP",
+				sp->target_name, sv->n_backends, sv->n_backends == 1 ? "" : "s");
+			return PW_EXIT_FOUND;
+		} else {
+			w->be_port = sv->targets[k * sv->n_backends + best];
+		}
 	}
-	if (!best && sv->n_backends)
-		best = sv->backends[0];
-	if (!best)
+	if (best == SIZE_MAX)
 		return 0;
-	return resolve(NULL, "--to (backend)", best, l, s, w->src.addr, &w->be);
+	return resolve(NULL, "--to (backend)", sv->backends[best], l, s, w->src.addr, &w->be);
 }
 
 int cmd_explain(int argc, char **argv)
@@ -402,7 +422,7 @@ int cmd_explain(int argc, char **argv)
 		}
 	}
 	w.svc = pw_ld_svc_by_addr(&names, w.dst.addr);
-	if (w.svc && pick_backend(&w, &names, &state))
+	if (w.svc && (ret = pick_backend(&w, &names, &state)))
 		goto out;
 
 	if (w.src.sep) {

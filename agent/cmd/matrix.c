@@ -476,6 +476,105 @@ out:
 	return err;
 }
 
+/* The Service whose ClusterIP a is, or NULL. */
+static const struct pw_service *service_of(const struct pw_cluster *c, const uint8_t *a)
+{
+	for (size_t i = 0; a && i < c->n_services; i++)
+		for (size_t k = 0; k < c->services[i].n_cluster_ips; k++)
+			if (!memcmp(c->services[i].cluster_ips[k], a, 16))
+				return &c->services[i];
+	return NULL;
+}
+
+/* Does Service sv select pod (every selector label equal; no selector: no pod)? */
+static bool svc_selects(const struct pw_service *sv, const struct pw_pod *pod)
+{
+	if (!sv->selector.n || strcmp(sv->ns, pod->ns))
+		return false;
+	for (size_t i = 0; i < sv->selector.n; i++) {
+		bool hit = false;
+
+		for (size_t k = 0; k < pod->labels.n && !hit; k++)
+			hit = !strcmp(pod->labels.v[k].key, sv->selector.v[i].key) &&
+			      !strcmp(pod->labels.v[k].value, sv->selector.v[i].value);
+		if (!hit)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A pod to a Service ClusterIP of --external-ips: the verdict of the packet
+ * kube-proxy sends on, after DNAT, to the backend `explain --to` picks (the
+ * first in name order that has the port: a named targetPort is resolved per
+ * pod, and a pod without it is no endpoint of that port), judged by the
+ * programs as on a node: from_pod defers, to_pod of the backend decides on
+ * the translated packet. No backend, or no such Service port: no connection.
+ */
+static int service_verdict(struct matrix *m, const struct classes *k, const size_t *peer_of_pod,
+			   size_t i, size_t j, uint8_t proto, uint16_t port, int8_t *out)
+{
+	const struct pw_service *sv = service_of(m->cluster, m->peers[j].v4 ? m->peers[j].v4
+								      : m->peers[j].v6);
+	const struct pw_service_port *sp = NULL;
+	const uint8_t *vip = m->peers[j].v4 ? m->peers[j].v4 : m->peers[j].v6, *sa, *na;
+	size_t be = SIZE_MAX, si, di;
+	uint16_t target = 0;
+	struct pw_probe_result r;
+	int err;
+
+	*out = 0;
+	for (size_t x = 0; x < sv->n_ports && !sp; x++)
+		if (sv->ports[x].port == port && sv->ports[x].proto == proto)
+			sp = &sv->ports[x];
+	for (size_t x = 0; sp && x < m->cluster->n_pods && be == SIZE_MAX; x++)
+		if (peer_of_pod[x] != SIZE_MAX && svc_selects(sv, &m->cluster->pods[x]) &&
+		    (target = pw_service_target(sp, &m->cluster->pods[x])))
+			be = peer_of_pod[x];
+	if (be == SIZE_MAX)
+		return 0;
+	si = k->rep[0][k->of[i]];
+	di = k->rep[0][k->of[be]];
+	if (k->of[i] == k->of[be] && i != be && k->rep[1][k->of[be]] != SIZE_MAX)
+		di = k->rep[1][k->of[be]];
+	sa = pw_addr_is_v4(vip) ? m->peers[si].v4 : m->peers[si].v6;
+	na = pw_addr_is_v4(vip) ? m->peers[di].v4 : m->peers[di].v6;
+	if (!sa || !na)
+		return 0;  /* the Service's family is not theirs */
+	err = pw_probe_run(m->probe, m->peers[si].dev, sa, m->peers[di].dev, vip, proto, port, na,
+			   target, &r);
+	if (!err)
+		*out = r.allowed;
+	return err;
+}
+
+static int service_columns(struct matrix *m, const struct matrix_opts *o, const struct classes *k,
+			   int8_t *verdicts)
+{
+	size_t pq = o->n_ports * o->n_protos, *peer_of_pod;
+	int err = 0;
+
+	peer_of_pod = malloc((m->cluster->n_pods + 1) * sizeof(*peer_of_pod));
+	if (!peer_of_pod)
+		return -ENOMEM;
+	memset(peer_of_pod, 0xff, (m->cluster->n_pods + 1) * sizeof(*peer_of_pod));
+	for (size_t i = 0; i < m->n_pods; i++)
+		peer_of_pod[m->peers[i].pod] = i;
+	for (size_t j = m->n_pods; j < m->n_peers && !err; j++) {
+		if (!service_of(m->cluster, m->peers[j].v4 ? m->peers[j].v4 : m->peers[j].v6))
+			continue;
+		for (size_t i = 0; i < m->n_pods && !err; i++)
+			for (size_t p = 0; p < o->n_ports && !err; p++)
+				for (size_t q = 0; q < o->n_protos && !err; q++)
+					err = service_verdict(m, k, peer_of_pod, i, j, o->protos[q],
+							      o->ports[p],
+							      &verdicts[(i * m->n_peers + j) * pq +
+									p * o->n_protos + q]);
+	}
+	free(peer_of_pod);
+	return err;
+}
+
 /* verdicts[((i * n_peers) + j) * n_ports * n_protos + port * n_protos + proto]: -1 not probed */
 static int evaluate(struct matrix *m, const struct matrix_opts *o, struct pw_state *st,
 		    int8_t *verdicts)
@@ -501,6 +600,9 @@ static int evaluate(struct matrix *m, const struct matrix_opts *o, struct pw_sta
 			else
 				memcpy(x, &k.cross[(a * k.n + b) * pq], pq);
 		}
+	err = service_columns(m, o, &k, verdicts);
+	if (err)
+		fprintf(stderr, "podwall matrix: probes to Service ClusterIPs: %s\n", strerror(-err));
 out:
 	free_classes(&k);
 	return err;

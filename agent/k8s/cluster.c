@@ -571,3 +571,14 @@ void pw_cluster_ns_policies(const struct pw_cluster *c, const char *ns, size_t *
 	*lo = l;
 	*hi = h;
 }
+
+uint16_t pw_service_target(const struct pw_service_port *sp, const struct pw_pod *pod)
+{
+	if (!sp->target_name)
+		return sp->target_port;
+	for (size_t i = 0; i < pod->n_ports; i++)
+		if (pod->ports[i].name && pod->ports[i].proto == sp->proto &&
+		    !strcmp(pod->ports[i].name, sp->target_name))
+			return pod->ports[i].port;
+	return 0;
+}

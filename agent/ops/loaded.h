@@ -59,6 +59,10 @@ struct pw_ld_svc {
 	size_t                 n_ports;
 	char                 **backends;   /* "ns/name" of the pods it selects */
 	size_t                 n_backends;
+	/* targets[k * n_backends + b]: the port ports[k] reaches on backends[b]
+	 * (pw_service_target: named ports per pod), 0 if b has none; NULL when
+	 * not known (read from a state file) */
+	uint16_t              *targets;
 };
 
 struct pw_ld_id {

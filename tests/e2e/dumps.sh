@@ -71,6 +71,56 @@ out2=$("$PODWALL" lint -f /nonexistent 2>&1); rc2=$?
 if [ "$rc" = 2 ] && [ "$rc2" = 2 ]; then pwe_pass usage_and_bad_input_exit_2; else
 	pwe_fail usage_and_bad_input_exit_2 "matrix --bogus: $rc, lint -f /nonexistent: $rc2"; fi
 
+# a Service's named targetPort, per backend pod as kube-proxy resolves it:
+# explain --to CLUSTERIP and matrix --external-ips CLUSTERIP judge the port
+# after DNAT (a-web's http is 8080, b-web's 9090; explain picks a-web) and agree
+SVC=$PWC_WORK/svc
+mkdir -p "$SVC"
+cat >"$SVC/objs.yaml" <<'YAML'
+kind: Pod
+metadata: {name: client, namespace: x, labels: {app: client}}
+status: {podIP: 198.18.200.1}
+---
+kind: Pod
+metadata: {name: a-web, namespace: x, labels: {app: web}}
+spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}
+status: {podIP: 198.18.200.2}
+---
+kind: Pod
+metadata: {name: b-web, namespace: x, labels: {app: web}}
+spec: {containers: [{name: c, ports: [{name: http, containerPort: 9090}]}]}
+status: {podIP: 198.18.200.3}
+---
+kind: Service
+metadata: {name: web, namespace: x}
+spec: {clusterIP: 198.19.0.10, selector: {app: web}, ports: [{port: 80, targetPort: http}]}
+YAML
+res=()
+for allow in 8080 9090 80; do
+	cat >"$SVC/pol.yaml" <<-YAML
+	kind: NetworkPolicy
+	apiVersion: networking.k8s.io/v1
+	metadata: {name: web, namespace: x}
+	spec:
+	  podSelector: {matchLabels: {app: web}}
+	  ingress:
+	  - from: [{podSelector: {matchLabels: {app: client}}}]
+	    ports: [{port: $allow}]
+	YAML
+	"$PODWALL" explain -f "$SVC/objs.yaml" -f "$SVC/pol.yaml" --from x/client --to 198.19.0.10 \
+		--port 80 >/dev/null 2>&1
+	x=$?
+	m=$("$PODWALL" matrix -f "$SVC/objs.yaml" -f "$SVC/pol.yaml" --external-ips 198.19.0.10 \
+		--ports 80 --from x/client --to 198.19.0.10 -o json 2>/dev/null |
+		"$PWC_PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["verdict"])')
+	res+=("$allow:explain=$x,matrix=$m")
+done
+if [ "${res[*]}" = "8080:explain=0,matrix=allow 9090:explain=1,matrix=deny 80:explain=1,matrix=deny" ]; then
+	pwe_pass service_named_target_port_after_dnat "${res[*]}"
+else
+	pwe_fail service_named_target_port_after_dnat "${res[*]}"
+fi
+
 # ------------------------------------------------------------ the agent
 A=production/a B=production/b C=production/c
 pwc_node node1

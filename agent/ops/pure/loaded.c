@@ -205,11 +205,19 @@ int pw_loaded_build(const struct pw_state *s, const struct pw_cluster *c,
 			v->backends = calloc(nb + 1, sizeof(char *));
 			if (!v->backends)
 				goto oom;
-			for (size_t k = 0; k < c->n_pods && !err; k++)
-				if (!strcmp(c->pods[k].ns, sv->ns) &&
-				    svc_selects(&sv->selector, &c->pods[k].labels))
-					v->backends[v->n_backends++] =
-						xfmt2(c->pods[k].ns, c->pods[k].name, &err);
+			v->targets = calloc(sv->n_ports * nb + 1, sizeof(*v->targets));
+			if (!v->targets)
+				goto oom;
+			for (size_t k = 0; k < c->n_pods && !err; k++) {
+				if (strcmp(c->pods[k].ns, sv->ns) ||
+				    !svc_selects(&sv->selector, &c->pods[k].labels))
+					continue;
+				for (size_t q = 0; q < sv->n_ports; q++)
+					v->targets[q * nb + v->n_backends] =
+						pw_service_target(&sv->ports[q], &c->pods[k]);
+				v->backends[v->n_backends++] =
+					xfmt2(c->pods[k].ns, c->pods[k].name, &err);
+			}
 		}
 	}
 
@@ -287,6 +295,7 @@ void pw_loaded_free(struct pw_loaded *l)
 		for (size_t k = 0; k < l->svcs[i].n_backends; k++)
 			free(l->svcs[i].backends[k]);
 		free(l->svcs[i].backends);
+		free(l->svcs[i].targets);
 	}
 	free(l->svcs);
 	for (size_t i = 0; l->ids && i < l->n_ids; i++)

@@ -376,8 +376,9 @@ int cmd_explain(int argc, char **argv)
 				PW_PIN_BIT(PW_MAP_LOCAL_IPS) | PW_PIN_BIT(PW_MAP_IPCACHE) |
 				PW_PIN_BIT(PW_MAP_POLICY) | PW_PIN_BIT(PW_MAP_DNS);
 
-		err = pw_pins_open(o.pin_dir, need, "explain", &pins);
+		err = pw_pins_open(o.pin_dir, need, &pins, &why);
 		if (err) {
+			fprintf(stderr, "podwall explain: %s\n", why.msg);
 			ret = err == -ENOENT ? PW_EXIT_FOUND : PW_EXIT_SYSTEM; /* nothing pinned */
 			goto out;
 		}

@@ -211,6 +211,7 @@ int cmd_monitor(int argc, char **argv)
 	struct sigaction sa = { 0 };
 	const char *pin_dir = NULL;
 	struct pw_config cfg;
+	struct pw_error why;
 	uint64_t pending = 0, last_refresh = 0;
 	int err, ret;
 
@@ -220,9 +221,11 @@ int cmd_monitor(int argc, char **argv)
 	ret = PW_EXIT_SYSTEM;
 	pin_dir = args.pin_dir;
 
-	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_MAP_EVENTS), "monitor", &pins);
-	if (err)
+	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_MAP_EVENTS), &pins, &why);
+	if (err) {
+		fprintf(stderr, "podwall monitor: %s\n", why.msg);
 		return err == -ENOENT ? PW_EXIT_FOUND : PW_EXIT_SYSTEM;
+	}
 	if (pw_ops_state_path(pins.dir, m.state_path, sizeof(m.state_path)) == 0)
 		mon_refresh_names(&m);
 	if (!m.have_state)

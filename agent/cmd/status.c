@@ -203,7 +203,8 @@ struct status {
 	struct pw_counter    *ctr;       /* PW_COUNTERS_MAX, summed over CPUs */
 	struct pw_map_fill    fill[PW_MAP_MAX];
 	struct pw_live_count  live;
-	int                   lerr;      /* why the live slot is unreadable */
+	int                   lerr;      /* the live slot is unreadable: why */
+	struct pw_error       lwhy;
 	bool                  split;     /* the LPM halves are pinned */
 };
 
@@ -226,7 +227,7 @@ static int status_gather(const char *pin_dir, struct status *st, struct pw_error
 
 	memset(why, 0, sizeof(*why));
 	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_MAP_CONFIG) | PW_PIN_BIT(PW_MAP_ENDPOINTS),
-			   "status", &st->pins);
+			   &st->pins, why);
 	if (err)
 		return err;
 	st->pins_open = true;
@@ -253,7 +254,7 @@ static int status_gather(const char *pin_dir, struct status *st, struct pw_error
 		memset(st->ctr, 0, sizeof(*st->ctr) * PW_COUNTERS_MAX);
 	for (int m = 0; m < PW_MAP_MAX; m++)
 		pw_pins_fill(&st->pins, (enum pw_map)m, st->cfg.active_slot & 1, &st->fill[m]);
-	st->lerr = pw_pins_live_count(&st->pins, &st->live);
+	st->lerr = pw_pins_live_count(&st->pins, &st->live, &st->lwhy);
 	st->split = st->pins.fd[PW_MAP_IPCACHE_LPM] >= 0 && st->pins.fd[PW_MAP_POLICY_LPM] >= 0;
 	for (size_t i = 0; i < st->n_eps; i++)
 		st->n_audit += !!(st->eps[i].ep.flags[st->cfg.active_slot & 1] & PW_EP_AUDIT);
@@ -448,7 +449,7 @@ static void status_print_text(const struct status *st)
 		putchar('\n');
 	}
 	if (st->lerr)
-		printf("in force: the live slot is unreadable (%s)\n", strerror(-st->lerr));
+		printf("in force: the live slot is unreadable (%s)\n", st->lwhy.msg);
 	else if (st->split)
 		printf("in force (live slot %u, generation %u): %llu policy rules (%llu in policy, "
 		       "%llu in policy_lpm; summaries not counted), %llu ipcache entries (%llu in "

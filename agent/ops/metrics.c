@@ -346,9 +346,11 @@ static void render(struct buf *b)
 
 	/* maps */
 	if (!M.fill_at || now - M.fill_at > FILL_CACHE_NS) {
+		struct pw_error why; /* a scrape shows what it can: no log per scrape */
+
 		for (int m = 0; m < PW_MAP_MAX; m++)
 			pw_pins_fill(&M.pins, (enum pw_map)m, cfg.active_slot & 1, &M.fill[m]);
-		M.live_err = pw_pins_live_count(&M.pins, &M.live);
+		M.live_err = pw_pins_live_count(&M.pins, &M.live, &why);
 		M.fill_at = now;
 	}
 	/* logical: what is in force, wherever it lives; absent when unreadable */
@@ -531,6 +533,7 @@ static int serve(const char *opt, const char *spec, bool metrics, struct MHD_Dae
 
 int pw_metrics_start(const char *pin_dir)
 {
+	struct pw_error why;
 	int err;
 
 	if (M.health_spec && !M.health_mhd) {
@@ -541,9 +544,11 @@ int pw_metrics_start(const char *pin_dir)
 	if (!M.spec || M.mhd)
 		return 0;
 	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_MAP_CONFIG) | PW_PIN_BIT(PW_MAP_COUNTERS),
-			   "agent", &M.pins);
-	if (err)
+			   &M.pins, &why);
+	if (err) {
+		fprintf(stderr, "podwall agent: %s\n", why.msg);
 		return err == -EINVAL ? -EIO : err;
+	}
 	M.pins_open = true;
 	pw_ops_state_path(M.pins.dir, M.state_path, sizeof(M.state_path));
 	err = serve("--metrics", M.spec, true, &M.mhd);

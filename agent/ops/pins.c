@@ -24,16 +24,17 @@ int pw_pins_default_dir(const char *pin_dir, char *buf, size_t len)
 	return pw_default_pin_dir(buf, len);
 }
 
-int pw_pins_open(const char *pin_dir, unsigned need, const char *prog, struct pw_pins *p)
+int pw_pins_open(const char *pin_dir, unsigned need, struct pw_pins *p, struct pw_error *why)
 {
 	char path[PATH_MAX + 32];
 	int err;
 
+	memset(why, 0, sizeof(*why));
 	for (int i = 0; i < PW_MAP_MAX; i++)
 		p->fd[i] = -1;
 	err = pw_pins_default_dir(pin_dir, p->dir, sizeof(p->dir));
 	if (err) {
-		fprintf(stderr, "podwall %s: pin dir: %s\n", prog, strerror(-err));
+		snprintf(why->msg, sizeof(why->msg), "pin dir: %s", strerror(-err));
 		return err;
 	}
 	for (int i = 0; i < PW_MAP_MAX; i++) {
@@ -43,11 +44,11 @@ int pw_pins_open(const char *pin_dir, unsigned need, const char *prog, struct pw
 			continue;
 		err = -errno;
 		if (err == -ENOENT)
-			fprintf(stderr, "podwall %s: no podwall maps pinned in %s (no agent or "
-				"apply ran with this pin dir? see --pin-dir)\n", prog, p->dir);
+			snprintf(why->msg, sizeof(why->msg), "no podwall maps pinned in %.700s (no agent "
+				 "or apply ran with this pin dir? see --pin-dir)", p->dir);
 		else
-			fprintf(stderr, "podwall %s: %s: %s%s\n", prog, path, strerror(-err),
-				err == -EPERM || err == -EACCES ? " (needs root)" : "");
+			snprintf(why->msg, sizeof(why->msg), "%.900s: %s%s", path, strerror(-err),
+				 err == -EPERM || err == -EACCES ? " (needs root)" : "");
 		pw_pins_close(p);
 		return err;
 	}
@@ -207,12 +208,11 @@ out:
 	return err;
 }
 
-int pw_pins_live_count(const struct pw_pins *p, struct pw_live_count *out)
+int pw_pins_live_count(const struct pw_pins *p, struct pw_live_count *out, struct pw_error *why)
 {
 	struct pw_map_fds fds;
 	struct pw_state live = { 0 };
 	struct pw_config cfg;
-	struct pw_error why;
 	bool split;
 	int err;
 
@@ -220,11 +220,9 @@ int pw_pins_live_count(const struct pw_pins *p, struct pw_live_count *out)
 	pw_pins_map_fds(p, &fds);
 	/* without both LPM pins the maps are an old podwall's: everything is in the two */
 	split = fds.fd[PW_MAP_IPCACHE_LPM] >= 0 && fds.fd[PW_MAP_POLICY_LPM] >= 0;
-	err = pw_sync_read_live(&fds, &cfg, &live, &why);
-	if (err) {
-		fprintf(stderr, "podwall: %s\n", why.msg);
+	err = pw_sync_read_live(&fds, &cfg, &live, why);
+	if (err)
 		return err;
-	}
 	out->slot = cfg.active_slot;
 	out->generation = cfg.generation;
 	/* which half an entry lives in is the writers' rule (abi.h), from its prefixlen */

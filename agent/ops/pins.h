@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "podwall/abi.h"
+#include "model.h" /* struct pw_error */
 
 #include "kernel/maps.h" /* enum pw_map: the pins are named by pw_map_names */
 
@@ -25,11 +26,11 @@ struct pw_pins {
 
 /*
  * Open the maps of pin_dir (NULL: the default pin dir of this network
- * namespace). The maps in need must be there, else -ENOENT after saying
- * so on stderr (prog: the command, for the message). Others are opened
- * when present.
+ * namespace). The maps in need must be there, else -ENOENT with why set
+ * (another negative errno: why says what failed). Others are opened when
+ * present. On failure nothing stays open.
  */
-int  pw_pins_open(const char *pin_dir, unsigned need, const char *prog, struct pw_pins *p);
+int  pw_pins_open(const char *pin_dir, unsigned need, struct pw_pins *p, struct pw_error *why);
 void pw_pins_close(struct pw_pins *p);
 
 /* Resolve NULL to the default pin dir of this network namespace. */
@@ -77,6 +78,7 @@ struct pw_live_count {
 	uint64_t ipcache[2];    /* addresses and prefixes: [0] ipcache, [1] ipcache_lpm */
 };
 
-int pw_pins_live_count(const struct pw_pins *p, struct pw_live_count *out);
+/* 0, or a negative errno with why set. */
+int pw_pins_live_count(const struct pw_pins *p, struct pw_live_count *out, struct pw_error *why);
 
 #endif

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# End to end, real packets: ClusterNetworkPolicy tiers (issue 17) through
+# `podwall agent --source DIR`.
+#
+#   node1: prod/a  prod/b (tcp 7000, 7001; udp 7002)  dev/c (tcp 7000)
+#
+#   1. Baseline: prod accepts prod on tcp/7000, then denies everything in:
+#      a -> b 7000 ok; a -> b 7001, udp 7002 and c -> b 7000 dropped.
+#   2. + a NetworkPolicy in prod admitting dev on 7000: NetworkPolicy decides
+#      before Baseline (c -> b ok, a -> b 7000 dropped: not in the policy).
+#   3. + an Admin Deny of dev on 7000 (and of prod's egress to dev): Admin
+#      decides before NetworkPolicy; an established c -> b connection stops
+#      at its next packet (revocation); a -> c dropped at a's egress.
+#   4. the Admin Deny becomes a Pass: NetworkPolicy decides again.
+#
+# Run: bash tests/e2e/tiers.sh (root; ./podwall built).
+set -uo pipefail
+. "$(dirname "$0")/../lib/e2e.sh"
+pwe_begin tiers
+
+A=prod/a B=prod/b C=dev/c
+pwc_node node1
+pwc_namespace prod "team=prod"
+pwc_namespace dev "team=dev"
+pwc_pod node1 prod a "app=a"
+pwc_pod node1 prod b "app=b"
+pwc_pod node1 dev c "app=c"
+pwc_serve $B tcp 7000
+pwc_serve $B tcp 7001
+pwc_serve $B udp 7002
+pwc_serve $C tcp 7000
+
+cnp() {   # NAME TIER PRIORITY NS_TEAM DIRECTION RULES...
+	local name=$1 tier=$2 prio=$3 team=$4 dir=$5 r; shift 5
+	printf 'apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\n'
+	printf 'metadata: {name: %s}\nspec:\n  tier: %s\n  priority: %s\n' "$name" "$tier" "$prio"
+	printf '  subject: {namespaces: {matchLabels: {team: %s}}}\n  %s:\n' "$team" "$dir"
+	for r in "$@"; do printf '  - %s\n' "$r"; done
+}
+
+cnp baseline-prod Baseline 10 prod ingress \
+	"{name: prod-web, action: Accept, from: [{namespaces: {matchLabels: {team: prod}}}], protocols: [{tcp: {destinationPort: {number: 7000}}}]}" \
+	"{name: default-deny, action: Deny, from: [{namespaces: {}}]}" | pwc_write cnp-baseline.yaml
+pwc_agent_start node1
+if pwe_wait_state "$PWE_START_S" "ok:$A $B 7000 tcp" "fail:$C $B 7000 tcp"; then
+	pwe_pass baseline_enforced
+else
+	pwe_fail baseline_enforced "not within ${PWE_START_S}s: $(tail -n 3 "$(pwc_agent_log node1)" | tr '\n' ' ')"
+fi
+pwe_expect baseline_accept_first ok "$A $B 7000 tcp" "$B $C 7000 tcp"
+pwe_expect baseline_deny_rest fail "$A $B 7001 tcp" "$A $B 7002 udp" "$C $B 7000 tcp"
+
+# 2. NetworkPolicy decides before Baseline
+pwc_write np-prod.yaml <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-from-dev, namespace: prod}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {team: dev}}}]
+    ports: [{port: 7000}]
+EOF
+if pwe_wait_state 5 "ok:$C $B 7000 tcp" "fail:$A $B 7000 tcp"; then
+	pwe_pass netpol_before_baseline
+else
+	pwe_fail netpol_before_baseline "c -> b 7000 ${PWC_RES["$C $B 7000 tcp"]:-?}, a -> b 7000 ${PWC_RES["$A $B 7000 tcp"]:-?}"
+fi
+
+# 3. Admin decides before NetworkPolicy; an established flow is revoked
+pwc_stream_start $C $B 7000
+STREAM=$PWC_STREAM_OUT
+sleep 1
+before=$(pwc_stream_bytes "$STREAM")
+{ cnp admin-dev Admin 5 prod ingress \
+	"{name: deny-dev, action: Deny, from: [{namespaces: {matchLabels: {team: dev}}}]}"
+  echo ---
+  cnp admin-egress Admin 6 prod egress \
+	"{name: deny-to-dev, action: Deny, to: [{namespaces: {matchLabels: {team: dev}}}]}"; } |
+	pwc_write cnp-admin.yaml
+if pwe_wait_state 5 "fail:$C $B 7000 tcp" "fail:$A $C 7000 tcp"; then
+	pwe_pass admin_before_netpol
+else
+	pwe_fail admin_before_netpol "c -> b 7000 ${PWC_RES["$C $B 7000 tcp"]:-?}, a -> c ${PWC_RES["$A $C 7000 tcp"]:-?}"
+fi
+sleep 1
+mid=$(pwc_stream_bytes "$STREAM")
+sleep 1.5
+after=$(pwc_stream_bytes "$STREAM")
+if [ "$mid" -gt "$before" ] || [ "$before" -gt 0 ]; then
+	if [ "$after" -eq "$mid" ]; then
+		pwe_pass admin_deny_revokes_established "$before bytes before, none after the Deny"
+	else
+		pwe_fail admin_deny_revokes_established "still flowing: $mid -> $after bytes"
+	fi
+else
+	pwe_fail admin_deny_revokes_established "the stream never flowed ($before bytes)"
+fi
+
+# 4. Pass hands the decision back to NetworkPolicy
+cnp admin-dev Admin 5 prod ingress \
+	"{name: pass-dev, action: Pass, from: [{namespaces: {matchLabels: {team: dev}}}]}" |
+	pwc_write cnp-admin.yaml
+if pwe_wait_state 5 "ok:$C $B 7000 tcp" "fail:$C $B 7001 tcp"; then
+	pwe_pass admin_pass_to_netpol
+else
+	pwe_fail admin_pass_to_netpol "c -> b 7000 ${PWC_RES["$C $B 7000 tcp"]:-?}"
+fi
+LOG=$(pwc_agent_log node1)
+if grep -qiE "error|rejected" "$LOG"; then
+	pwe_fail agent_log_clean "$(grep -iE 'error|rejected' "$LOG" | head -n 2 | tr '\n' ' ')"
+else
+	pwe_pass agent_log_clean
+fi
+pwe_end

@@ -205,6 +205,9 @@ struct status {
 	struct pw_live_count  live;
 	int                   lerr;      /* the live slot is unreadable: why */
 	struct pw_error       lwhy;
+	uint64_t              tiers[3];  /* entries by deciding tier (pins.h), if lerr == 0 */
+	uint64_t              tier_deny;
+	bool                  have_tiers;
 	bool                  split;     /* the LPM halves are pinned */
 };
 
@@ -255,6 +258,8 @@ static int status_gather(const char *pin_dir, struct status *st, struct pw_error
 	for (int m = 0; m < PW_MAP_MAX; m++)
 		pw_pins_fill(&st->pins, (enum pw_map)m, st->cfg.active_slot & 1, &st->fill[m]);
 	st->lerr = pw_pins_live_count(&st->pins, &st->live, &st->lwhy);
+	st->have_tiers = !st->lerr && !pw_pins_live_tiers(&st->pins, &st->names, st->tiers,
+							   &st->tier_deny);
 	st->split = st->pins.fd[PW_MAP_IPCACHE_LPM] >= 0 && st->pins.fd[PW_MAP_POLICY_LPM] >= 0;
 	for (size_t i = 0; i < st->n_eps; i++)
 		st->n_audit += !!(st->eps[i].ep.flags[st->cfg.active_slot & 1] & PW_EP_AUDIT);
@@ -463,7 +468,12 @@ static void status_print_text(const struct status *st)
 		       "entries (maps of an older podwall: no LPM halves)\n", st->live.slot,
 		       st->live.generation, (unsigned long long)st->live.policy[0],
 		       (unsigned long long)st->live.ipcache[0]);
-
+	if (st->have_tiers && st->tiers[1] + st->tiers[2])
+		printf("in force by tier: %llu ClusterNetworkPolicy Admin, %llu NetworkPolicy, %llu "
+		       "ClusterNetworkPolicy Baseline (entries by the tier of their deciding rule; "
+		       "%llu of all drop)\n", (unsigned long long)st->tiers[1],
+		       (unsigned long long)st->tiers[0], (unsigned long long)st->tiers[2],
+		       (unsigned long long)st->tier_deny);
 	printf("\n%-9s %-7s %-20s %12s %14s\n", "DIRECTION", "VERDICT", "REASON", "PACKETS",
 	       "BYTES");
 	for (uint32_t d = 0; d < PW_DIR_MAX; d++)

@@ -13,6 +13,7 @@
 #include "kernel/netns.h"
 #include "kernel/mapsync.h"
 #include "ops/pins.h"
+#include "ops/loaded.h"
 
 int pw_pins_default_dir(const char *pin_dir, char *buf, size_t len)
 {
@@ -230,6 +231,36 @@ int pw_pins_live_count(const struct pw_pins *p, struct pw_live_count *out, struc
 		out->policy[split && !PW_POL_IN_HASH(live.pol[i].key.prefixlen)]++;
 	for (size_t i = 0; i < live.n_ipc; i++)
 		out->ipcache[split && live.ipc[i].key.prefixlen != PW_IPC_EXACT_PREFIX]++;
+	pw_state_free(&live);
+	return 0;
+}
+
+int pw_pins_live_tiers(const struct pw_pins *p, const struct pw_loaded *names, uint64_t out[3],
+		       uint64_t *deny)
+{
+	struct pw_map_fds fds;
+	struct pw_state live = { 0 };
+	struct pw_config cfg;
+	struct pw_error why;
+	int err;
+
+	out[0] = out[1] = out[2] = 0;
+	*deny = 0;
+	pw_pins_map_fds(p, &fds);
+	err = pw_sync_read_live(&fds, &cfg, &live, &why);
+	if (err)
+		return err;
+	for (size_t i = 0; i < live.n_pol; i++) {
+		const struct pw_policy_val *v = &live.pol[i].val;
+		const struct pw_ld_rule *r = v->rule_id == PW_RULE_NONE ? NULL
+					     : pw_ld_rule(names, v->rule_id);
+		int t = 0;
+
+		if (r && pw_rule_is_tiered(r->policy))
+			t = r->policy[0] == 'A' ? 1 : 2;   /* "Admin tier ..." / "Baseline tier ..." */
+		out[t]++;
+		*deny += !!(v->flags & PW_POL_DENY);
+	}
 	pw_state_free(&live);
 	return 0;
 }

@@ -81,4 +81,14 @@ struct pw_live_count {
 /* 0, or a negative errno with why set. */
 int pw_pins_live_count(const struct pw_pins *p, struct pw_live_count *out, struct pw_error *why);
 
+/*
+ * The policy entries in force by the tier of the rule that decides them
+ * (names: the loaded-state file's rules): out[0] NetworkPolicy (or no rule),
+ * out[1] ClusterNetworkPolicy Admin tier, out[2] Baseline tier; deny: how
+ * many of all of them drop. 0 or a negative errno.
+ */
+struct pw_loaded;
+int pw_pins_live_tiers(const struct pw_pins *p, const struct pw_loaded *names, uint64_t out[3],
+		       uint64_t *deny);
+
 #endif

@@ -106,6 +106,14 @@ if pwe_wait_state 5 "ok:$C $B 7000 tcp" "fail:$C $B 7001 tcp"; then
 else
 	pwe_fail admin_pass_to_netpol "c -> b 7000 ${PWC_RES["$C $B 7000 tcp"]:-?}"
 fi
+# status counts the entries in force by the tier of their deciding rule
+ST=$(nsenter --net="/run/netns/$(pwc_node_netns node1)" "$PWE_ROOT/podwall" status \
+	--pin-dir "$(pwc_pin_dir node1)" 2>&1)
+if grep -qE "in force by tier: [1-9][0-9]* ClusterNetworkPolicy Admin, [0-9]+ NetworkPolicy, [1-9][0-9]* ClusterNetworkPolicy Baseline" <<<"$ST"; then
+	pwe_pass status_by_tier "$(grep 'in force by tier' <<<"$ST" | cut -c1-110)"
+else
+	pwe_fail status_by_tier "$(grep -i 'in force' <<<"$ST" | tr '\n' ' ')"
+fi
 LOG=$(pwc_agent_log node1)
 if grep -qiE "error|rejected" "$LOG"; then
 	pwe_fail agent_log_clean "$(grep -iE 'error|rejected' "$LOG" | head -n 2 | tr '\n' ' ')"

@@ -34,8 +34,7 @@ const struct pw_cmd_doc pw_doc_apply = {
 
 struct apply_args {
 	struct pw_agent_opts o;
-	const char          *files[PW_CMD_MAX_INPUTS];
-	size_t               n_files;
+	struct pw_cmd_inputs files;
 };
 
 static int apply_opt(void *ctx, const struct pw_opt *opt, const char *val)
@@ -46,11 +45,8 @@ static int apply_opt(void *ctx, const struct pw_opt *opt, const char *val)
 		return pw_opts_bad(&pw_doc_apply, "unexpected argument '%s'", val);
 	if (opt->id != O_FILE)
 		return pw_agent_opt(&pw_doc_apply, &a->o, opt, val);
-	if (a->n_files == PW_CMD_MAX_INPUTS)
-		return pw_opts_bad(&pw_doc_apply, "at most %d -f", PW_CMD_MAX_INPUTS);
-	a->files[a->n_files++] = val;
-	a->o.source = a->files[0];
-	return 0;
+	a->o.source = a->files.n ? a->files.v[0] : val;
+	return pw_cmd_add_input(&pw_doc_apply, &a->files, val);
 }
 
 int cmd_apply(int argc, char **argv)
@@ -66,7 +62,7 @@ int cmd_apply(int argc, char **argv)
 	int ret, err;
 
 	ret = pw_opts_parse(&pw_doc_apply, argc, argv, apply_opt, &a);
-	if (!ret && !a.n_files)
+	if (!ret && !a.files.n)
 		ret = pw_opts_bad(&pw_doc_apply, "no manifests given (-f FILE|DIR)");
 	if (ret) {
 		pw_agent_opts_free(op);
@@ -83,12 +79,12 @@ int cmd_apply(int argc, char **argv)
 
 	/* input first: bad input touches nothing, not even the pins; one
 	 * source is read as the agent reads it (who may write it is checked) */
-	if (a.n_files == 1) {
+	if (a.files.n == 1) {
 		err = pw_src_load_once(a.o.source, &c, &lerr);
 		if (err)
 			fprintf(stderr, "podwall apply: %s\n", lerr.msg);
 	} else {
-		err = pw_cmd_load("apply", a.files, a.n_files, &c) == PW_EXIT_OK ? 0 : -EINVAL;
+		err = pw_cmd_load("apply", &a.files, &c) == PW_EXIT_OK ? 0 : -EINVAL;
 	}
 	if (err) {
 		fprintf(stderr, "podwall apply: nothing applied; the policy in force stays in "

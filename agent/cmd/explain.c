@@ -39,8 +39,7 @@
 
 struct xopts {
 	const char *from, *to, *pin_dir;
-	const char *files[PW_CMD_MAX_INPUTS];
-	size_t      n_files;
+	struct pw_cmd_inputs files;
 	uint16_t    port;
 	uint8_t     proto;
 	bool        json;
@@ -83,10 +82,7 @@ static int explain_opt(void *ctx, const struct pw_opt *opt, const char *val)
 	case O_FROM: o->from = val; return 0;
 	case O_TO: o->to = val; return 0;
 	case O_FILE:
-		if (o->n_files == PW_CMD_MAX_INPUTS)
-			return pw_opts_bad(&pw_doc_explain, "at most %d -f", PW_CMD_MAX_INPUTS);
-		o->files[o->n_files++] = val;
-		return 0;
+		return pw_cmd_add_input(&pw_doc_explain, &o->files, val);
 	case O_PIN_DIR: o->pin_dir = val; return 0;
 	case O_OUTPUT: return pw_opts_output(&pw_doc_explain, val, &o->json);
 	case O_PORT:
@@ -117,7 +113,7 @@ static int parse(int argc, char **argv, struct xopts *o)
 		return ret;
 	if (!o->from || !o->to || !o->port)
 		return pw_opts_bad(&pw_doc_explain, "--from, --to and --port are needed");
-	if (o->n_files && o->pin_dir)
+	if (o->files.n && o->pin_dir)
 		return pw_opts_bad(&pw_doc_explain, "-f and --pin-dir exclude each other");
 	return 0;
 }
@@ -151,19 +147,10 @@ static int resolve(const struct pw_cluster *c, const char *what, const char *spe
 		size_t k = 0;
 
 		if (!p) {
-			char ns[256];
-			const char *slash = strchr(spec, '/');
-			const struct pw_pod *sk;
-
-			snprintf(ns, sizeof(ns), "%.*s", (int)(slash - spec), spec);
-			sk = pw_cluster_skipped_pod(c, ns, slash + 1);
-			if (sk)
-				fprintf(stderr, "podwall explain: %s %s: the pod is not an endpoint: "
-					"%s\n", what, spec, pw_pod_role_text(sk->role));
-			else
-				fprintf(stderr, "podwall explain: %s %s: no such pod%s\n", what, spec,
-					l && l->n_pods ? "" : " (no names known: is there a state "
-					"file? use an address)");
+			fprintf(stderr, "podwall explain: %s %s: %s%s\n", what, spec,
+				c ? pw_cmd_why_no_pod(c, spec) : "no such pod",
+				c || (l && l->n_pods) ? "" : " (no names known: is there a state "
+				"file? use an address)");
 			return PW_EXIT_USAGE;
 		}
 		if (!p->n_ips) {
@@ -352,10 +339,10 @@ int cmd_explain(int argc, char **argv)
 	w.port = o.port;
 
 	ret = PW_EXIT_SYSTEM;
-	if (o.n_files) {
+	if (o.files.n) {
 		struct pw_compile_opts copts = { 0 };
 
-		ret = pw_cmd_load("explain", o.files, o.n_files, &c);
+		ret = pw_cmd_load("explain", &o.files, &c);
 		if (ret)
 			goto out;
 		ret = PW_EXIT_SYSTEM;
@@ -368,7 +355,7 @@ int cmd_explain(int argc, char **argv)
 		if (pw_loaded_build(&state, c, NULL, false, &names))
 			goto out;
 		snprintf(source, sizeof(source), "a private copy of %s%s as compiled (every pod "
-			 "local, as matrix)", o.files[0], o.n_files > 1 ? " and the other -f" : "");
+			 "local, as matrix)", o.files.v[0], o.files.n > 1 ? " and the other -f" : "");
 	} else {
 		struct pw_map_fds fds;
 		struct pw_error why;

@@ -8,8 +8,10 @@
  * once on stderr, so that a pod missing from an answer is never a mystery.
  */
 #include <stdio.h>
+#include <string.h>
 #include "cmd/cmd.h"
 #include "cmd/input.h"
+#include "cmd/opts.h"
 
 #define NAMES_SHOWN 3
 
@@ -38,7 +40,32 @@ static void note_skipped(const char *cmd, const struct pw_cluster *c, enum pw_po
 		n > shown ? ", ..." : "", pw_pod_role_text(role));
 }
 
-int pw_cmd_load(const char *cmd, const char *const *paths, size_t n, struct pw_cluster **out)
+int pw_cmd_add_input(const struct pw_cmd_doc *d, struct pw_cmd_inputs *in, const char *path)
+{
+	if (in->n == PW_CMD_MAX_INPUTS)
+		return pw_opts_bad(d, "at most %d -f", PW_CMD_MAX_INPUTS);
+	in->v[in->n++] = path;
+	return 0;
+}
+
+const char *pw_cmd_why_no_pod(const struct pw_cluster *c, const char *spec)
+{
+	static char buf[512];
+	const char *slash = strchr(spec, '/');
+	const struct pw_pod *sk;
+	char ns[256];
+
+	if (!slash)
+		return "not NS/POD";
+	snprintf(ns, sizeof(ns), "%.*s", (int)(slash - spec), spec);
+	sk = pw_cluster_skipped_pod(c, ns, slash + 1);
+	if (!sk)
+		return pw_cluster_pod(c, ns, slash + 1) ? "the pod has no address" : "no such pod";
+	snprintf(buf, sizeof(buf), "the pod is not an endpoint: %s", pw_pod_role_text(sk->role));
+	return buf;
+}
+
+int pw_cmd_load(const char *cmd, const struct pw_cmd_inputs *in, struct pw_cluster **out)
 {
 	struct pw_error err = { { 0 } };
 	struct pw_cluster *c = pw_cluster_new();
@@ -49,8 +76,8 @@ int pw_cmd_load(const char *cmd, const char *const *paths, size_t n, struct pw_c
 		fprintf(stderr, "podwall %s: out of memory\n", cmd);
 		return PW_EXIT_SYSTEM;
 	}
-	for (size_t i = 0; i < n && !ret; i++)
-		ret = pw_cluster_load_path(c, paths[i], &err);
+	for (size_t i = 0; i < in->n && !ret; i++)
+		ret = pw_cluster_load_path(c, in->v[i], &err);
 	if (!ret)
 		ret = pw_cluster_finish(c, &err);
 	if (ret) {

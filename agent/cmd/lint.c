@@ -47,8 +47,7 @@ const struct pw_cmd_doc pw_doc_lint = {
 };
 
 struct lint_args {
-	const char         *files[PW_CMD_MAX_INPUTS];
-	size_t              n_files;
+	struct pw_cmd_inputs files;
 	struct pw_lint_opts lo;
 	char                key[256];
 	bool                json;
@@ -112,10 +111,7 @@ static int lint_opt(void *ctx, const struct pw_opt *o, const char *val)
 		return pw_opts_bad(&pw_doc_lint, "unexpected argument '%s'", val);
 	switch (o->id) {
 	case O_FILE:
-		if (a->n_files == PW_CMD_MAX_INPUTS)
-			return pw_opts_bad(&pw_doc_lint, "at most %d -f", PW_CMD_MAX_INPUTS);
-		a->files[a->n_files++] = val;
-		return 0;
+		return pw_cmd_add_input(&pw_doc_lint, &a->files, val);
 	case O_OUTPUT:
 		return pw_opts_output(&pw_doc_lint, val, &a->json);
 	case O_SYSTEM:
@@ -160,7 +156,7 @@ int cmd_lint(int argc, char **argv)
 		free(a);
 		return PW_EXIT_OK;
 	}
-	if (!ret && !a->n_files)
+	if (!ret && !a->files.n)
 		ret = pw_opts_bad(&pw_doc_lint, "no manifests given (-f FILE|DIR)");
 	if (ret) {
 		free(a);
@@ -168,7 +164,7 @@ int cmd_lint(int argc, char **argv)
 	}
 	json = a->json;
 
-	ret = pw_cmd_load("lint", a->files, a->n_files, &c);
+	ret = pw_cmd_load("lint", &a->files, &c);
 	if (ret)
 		goto out;
 	ret = PW_EXIT_USAGE;

@@ -39,8 +39,7 @@
 #define MAX_EXTERNALS 64
 
 struct matrix_opts {
-	const char *files[PW_CMD_MAX_INPUTS];
-	size_t      n_files;
+	struct pw_cmd_inputs files;
 	uint16_t    ports[MAX_PORTS];
 	size_t      n_ports;
 	uint8_t     protos[3];
@@ -181,10 +180,7 @@ static int matrix_opt(void *ctx, const struct pw_opt *opt, const char *val)
 		return pw_opts_bad(&pw_doc_matrix, "unexpected argument '%s'", val);
 	switch (opt->id) {
 	case O_FILE:
-		if (o->n_files == PW_CMD_MAX_INPUTS)
-			return pw_opts_bad(&pw_doc_matrix, "at most %d -f", PW_CMD_MAX_INPUTS);
-		o->files[o->n_files++] = val;
-		return 0;
+		return pw_cmd_add_input(&pw_doc_matrix, &o->files, val);
 	case O_OUTPUT: return pw_opts_output(&pw_doc_matrix, val, &o->json);
 	case O_PORTS:  return parse_ports(val, o) ? PW_EXIT_USAGE : 0;
 	case O_PROTOS: return parse_protos(val, o) ? PW_EXIT_USAGE : 0;
@@ -210,7 +206,7 @@ static int parse_args(int argc, char **argv, struct matrix_opts *o)
 	o->protos[0] = IPPROTO_TCP;
 	o->n_protos = 1;
 	ret = pw_opts_parse(&pw_doc_matrix, argc, argv, matrix_opt, o);
-	if (!ret && !o->n_files)
+	if (!ret && !o->files.n)
 		return pw_opts_bad(&pw_doc_matrix, "no manifests given (-f FILE|DIR)");
 	return ret;
 }
@@ -721,24 +717,12 @@ static int check_filter(const struct matrix *m, const char *opt, const char *spe
 	for (size_t i = 0; i < m->n_peers; i++)
 		if (!strcmp(m->peers[i].label, spec))
 			return 0;
-	if (strchr(spec, '/')) {
-		char ns[256];
-		const char *slash = strchr(spec, '/');
-		const struct pw_pod *sk;
-
-		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - spec), spec);
-		sk = pw_cluster_skipped_pod(m->cluster, ns, slash + 1);
-		if (sk)
-			fprintf(stderr, "podwall matrix: %s %s: the pod is not an endpoint: %s\n", opt,
-				spec, pw_pod_role_text(sk->role));
-		else if (pw_cluster_pod(m->cluster, ns, slash + 1))
-			fprintf(stderr, "podwall matrix: %s %s: the pod has no address\n", opt, spec);
-		else
-			fprintf(stderr, "podwall matrix: %s %s: no such pod\n", opt, spec);
-	} else {
+	if (strchr(spec, '/'))
+		fprintf(stderr, "podwall matrix: %s %s: %s\n", opt, spec,
+			pw_cmd_why_no_pod(m->cluster, spec));
+	else
 		fprintf(stderr, "podwall matrix: %s %s: neither NS/POD, NS/* nor an address of "
 			"--external-ips\n", opt, spec);
-	}
 	return PW_EXIT_USAGE;
 }
 
@@ -759,7 +743,7 @@ int cmd_matrix(int argc, char **argv)
 		goto out;
 	}
 
-	ret = pw_cmd_load("matrix", o.files, o.n_files, &c);
+	ret = pw_cmd_load("matrix", &o.files, &c);
 	if (ret)
 		goto out;
 	m.cluster = c;

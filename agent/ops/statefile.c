@@ -169,11 +169,40 @@ static json_t *svc_json(const struct pw_ld_svc *s)
 		json_object_set_new(p, "target", json_integer(s->ports[k].target));
 		if (s->ports[k].target_name)
 			json_object_set_new(p, "target_name", json_string(s->ports[k].target_name));
+		if (s->ports[k].target_name && s->targets) {
+			/* the named port resolved per backend (pw_service_target) */
+			json_t *t = json_array();
+
+			for (size_t b = 0; b < s->n_backends; b++)
+				json_array_append_new(t, json_integer(s->targets[k * s->n_backends + b]));
+			json_object_set_new(p, "targets", t);
+		}
 		json_array_append_new(ports, p);
 	}
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "backends", strs_json(s->backends, s->n_backends));
 	return o;
+}
+
+/* s->targets from the ports' "targets" (written for named target ports);
+ * left NULL when a named port has none (a state file of an older podwall) */
+static void read_targets(struct pw_ld_svc *s, json_t *ports)
+{
+	size_t nb = s->n_backends;
+
+	for (size_t k = 0; k < s->n_ports; k++)
+		if (s->ports[k].target_name &&
+		    json_array_size(json_object_get(json_array_get(ports, k), "targets")) != nb)
+			return;
+	s->targets = calloc(s->n_ports * nb + 1, sizeof(*s->targets));
+	for (size_t k = 0; s->targets && k < s->n_ports; k++) {
+		json_t *t = json_object_get(json_array_get(ports, k), "targets");
+
+		for (size_t b = 0; b < nb; b++)
+			s->targets[k * nb + b] = s->ports[k].target_name
+				? (uint16_t)json_integer_value(json_array_get(t, b))
+				: s->ports[k].target;
+	}
 }
 
 static json_t *id_json(const struct pw_ld_id *d)
@@ -922,6 +951,7 @@ int pw_loaded_load(const char *path, struct pw_loaded *l)
 		s->backends = jstrs(json_object_get(o, "backends"), &s->n_backends, &err);
 		if (err)
 			goto oom;
+		read_targets(s, ports);
 	}
 
 	a = json_object_get(root, "identities");

@@ -177,6 +177,31 @@ else
 	pwe_fail host_network_traffic_is_node_traffic "the node could not reach $B on 7000"
 fi
 
+# live explain: the named targetPort resolved per backend from the state file
+# (b's container port "echo" is 7000; the Service port is 80)
+pwc_write svc-b.yaml <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: svc-b, namespace: production}
+spec: {clusterIP: 198.19.0.20, selector: {app: b}, ports: [{port: 80, targetPort: echo}]}
+EOF
+PIN=$(pwc_pin_dir node1)
+xa=1 xc=0
+for _ in $(seq 50); do
+	out=$(timeout 30 nsenter --net="/run/netns/$NODE_NS" "$PODWALL" explain --pin-dir "$PIN" \
+		--from $A --to 198.19.0.20 --port 80 -o json 2>&1); xa=$?
+	grep -q '"backend": "production/b"' <<<"$out" && break
+	sleep 0.2
+done
+timeout 30 nsenter --net="/run/netns/$NODE_NS" "$PODWALL" explain --pin-dir "$PIN" \
+	--from $C --to 198.19.0.20 --port 80 >/dev/null 2>&1; xc=$?
+if [ "$xa" = 0 ] && [ "$xc" = 1 ] && grep -q '"port": 7000' <<<"$out"; then
+	pwe_pass live_explain_named_target_port "a: exit $xa, c: exit $xc, after DNAT to production/b:7000"
+else
+	pwe_fail live_explain_named_target_port "a: exit $xa, c: exit $xc: $(tr '\n' ' ' <<<"$out" | cut -c1-300)"
+fi
+pwc_rm svc-b.yaml
+
 # bad input: refused by name, the policy in force stays
 bad_input() {   # NAME FILE WANT_REGEX (stdin: the manifest)
 	local name=$1 file=$2 want=$3 n0

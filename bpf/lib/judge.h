@@ -82,6 +82,22 @@ static __always_inline int pw_ct_recheck(struct pw_ct_val *v, const struct pw_en
 }
 
 /*
+ * What an entry found in its own direction says (before any re-check): the
+ * flow is established, or, made before NAT to a Service, deferred.
+ */
+static __always_inline void pw_res_established(struct pw_res *r, const struct pw_ct_val *v)
+{
+	r->peer_id = v->peer_id;
+	r->rule_id = v->rule_id;
+	if (v->flags & PW_CT_DEFERRED) {
+		r->reason = PW_REASON_DEFERRED;
+		r->defer = 1;
+	} else {
+		r->reason = PW_REASON_CT_ESTABLISHED;
+	}
+}
+
+/*
  * Conntrack: returns 1 if the packet belongs to a tracked flow (r filled),
  * 0 if it is a new flow.
  */
@@ -97,18 +113,12 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 	v = r->est_miss ? NULL : pw_ct_get(&k, ep->ep_id, now);
 	/* a deferred entry past NAT is no verdict: judge the translated flow */
 	if (v && (!(v->flags & PW_CT_DEFERRED) || may_defer)) {
-		r->peer_id = v->peer_id;
-		r->rule_id = v->rule_id;
-		if (v->flags & PW_CT_DEFERRED) {
-			r->reason = PW_REASON_DEFERRED;
-			r->defer = 1;
-		} else {
-			r->reason = PW_REASON_CT_ESTABLISHED;
-			if (!pw_ct_recheck(v, ep, cfg, slot, dir, pw_remote(p, dir), p->proto,
-					   p->dport, r)) {
-				bpf_map_delete_elem(&conntrack, &k);
-				return 1;
-			}
+		pw_res_established(r, v);
+		if (!(v->flags & PW_CT_DEFERRED) &&
+		    !pw_ct_recheck(v, ep, cfg, slot, dir, pw_remote(p, dir), p->proto, p->dport,
+				   r)) {
+			bpf_map_delete_elem(&conntrack, &k);
+			return 1;
 		}
 		if (v->ifindex != r->ifindex)
 			v->ifindex = r->ifindex; /* this device's endpoint owns it: the fast path may */
@@ -180,14 +190,7 @@ static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw
 	if (pw_older(now, v->last_seen_ns, pw_ct_timeout_ns(k.proto, v->flags)))
 		return 0; /* expired: pw_judge deletes it */
 	r->verdict = PW_VERDICT_ALLOW;
-	r->peer_id = v->peer_id;
-	r->rule_id = v->rule_id;
-	if (v->flags & PW_CT_DEFERRED) {
-		r->reason = PW_REASON_DEFERRED;
-		r->defer = 1;
-	} else {
-		r->reason = PW_REASON_CT_ESTABLISHED;
-	}
+	pw_res_established(r, v);
 	if (pw_ct_touch(v, p, 0, now))
 		bpf_map_delete_elem(&conntrack, &k);
 	return 1;

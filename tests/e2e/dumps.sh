@@ -71,6 +71,24 @@ out2=$("$PODWALL" lint -f /nonexistent 2>&1); rc2=$?
 if [ "$rc" = 2 ] && [ "$rc2" = 2 ]; then pwe_pass usage_and_bad_input_exit_2; else
 	pwe_fail usage_and_bad_input_exit_2 "matrix --bogus: $rc, lint -f /nonexistent: $rc2"; fi
 
+# the same situation, the same exit code: nothing pinned is 1 in every command
+# that reads the pins; no such pod is 2
+NOPIN=$PWC_PIN_BASE/$PWC_PREFIX-nothing-here
+codes=()
+"$PODWALL" status --pin-dir "$NOPIN" >/dev/null 2>&1; codes+=("status=$?")
+"$PODWALL" monitor --pin-dir "$NOPIN" --count 1 >/dev/null 2>&1; codes+=("monitor=$?")
+"$PODWALL" explain --pin-dir "$NOPIN" --from 198.18.9.1 --to 198.18.9.2 --port 80 >/dev/null 2>&1
+codes+=("explain=$?")
+printf 'kind: Pod\nmetadata: {name: p, namespace: x}\nstatus: {podIP: 198.18.9.1}\n' >"$PWC_WORK/one.yaml"
+"$PODWALL" explain -f "$PWC_WORK/one.yaml" --from x/nope --to x/p --port 80 >/dev/null 2>&1
+codes+=("explain_no_pod=$?")
+"$PODWALL" matrix -f "$PWC_WORK/one.yaml" --from x/nope >/dev/null 2>&1; codes+=("matrix_no_pod=$?")
+if [ "${codes[*]}" = "status=1 monitor=1 explain=1 explain_no_pod=2 matrix_no_pod=2" ]; then
+	pwe_pass exit_codes_same_situation "${codes[*]}"
+else
+	pwe_fail exit_codes_same_situation "${codes[*]}"
+fi
+
 # a Service's named targetPort, per backend pod as kube-proxy resolves it:
 # explain --to CLUSTERIP and matrix --external-ips CLUSTERIP judge the port
 # after DNAT (a-web's http is 8080, b-web's 9090; explain picks a-web) and agree

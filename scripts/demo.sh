@@ -7,8 +7,12 @@
 #
 # 1. traffic matrix with no policy (everything open)
 # 2. `podwall agent --source DIR` in the node namespace(s)
-# 3. policies into DIR: default-deny-all, allow-dns, frontend->backend:8080,
-#    backend->postgres:5432
+# 3. policies into DIR, the cluster-wide way: one ClusterNetworkPolicy that
+#    denies by default (Baseline tier: each namespace's NetworkPolicy may
+#    open what it needs) and one that accepts DNS (Admin tier: a guardrail no
+#    namespace's policy can take away, NetworkPolicy egress included), instead
+#    of a default-deny and a DNS rule copied into every namespace; then the
+#    namespace's own NetworkPolicies frontend->backend:8080, backend->postgres:5432
 # 4. traffic matrix again: frontend->backend and backend->postgres allowed,
 #    DNS (dig over UDP and TCP) allowed from every pod, everything else denied
 # Everything is removed at the end, also on failure or Ctrl-C. Exit status 1 if
@@ -134,10 +138,44 @@ for node in $(pwc_nodes); do
 done
 
 step "3. Applying policies (written into $PWC_SRC)"
-pwc_seed_policies || exit 1
+pwc_write cluster-default-deny.yaml <<'EOF'
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: default-deny}
+spec:
+  tier: Baseline
+  priority: 100
+  subject:
+    namespaces:
+      matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system]}]
+  ingress:
+  - {name: deny-all, action: Deny, from: [{namespaces: {}}]}
+  egress:
+  - {name: deny-all, action: Deny, to: [{networks: [0.0.0.0/0, "::/0"]}]}
+EOF
+pwc_write cluster-allow-dns.yaml <<'EOF'
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: allow-dns}
+spec:
+  tier: Admin
+  priority: 10
+  subject: {namespaces: {}}
+  egress:
+  - name: cluster-dns
+    action: Accept
+    to:
+    - pods:
+        namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+        podSelector: {matchLabels: {k8s-app: kube-dns}}
+    protocols: [{udp: {destinationPort: {number: 53}}}, {tcp: {destinationPort: {number: 53}}}]
+EOF
+for n in frontend-to-backend backend-to-postgres; do
+	pwc_seed_policy "$n" | pwc_write "$n.yaml" || exit 1
+done
 printf '  %-26s %s\n' \
-	default-deny-all.yaml    "production: every pod isolated, ingress and egress" \
-	allow-dns.yaml           "production -> kube-system/k8s-app=kube-dns on udp/53, tcp/53" \
+	cluster-default-deny.yaml "ClusterNetworkPolicy, Baseline tier: all but kube-system deny by default, in and out" \
+	cluster-allow-dns.yaml   "ClusterNetworkPolicy, Admin tier: every pod -> kube-system/k8s-app=kube-dns udp+tcp/53" \
 	frontend-to-backend.yaml "frontend -> backend tcp/8080 (egress of frontend, ingress of backend)" \
 	backend-to-postgres.yaml "backend -> postgres tcp/5432 (egress of backend, ingress of postgres)"
 

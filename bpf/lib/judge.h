@@ -109,8 +109,11 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 	struct pw_ct_val *v;
 
 	/* established: (s->d, dir), unless the fast path just found none */
-	pw_ct_key_fill(&k, p->saddr, p->daddr, p->sport, p->dport, p->proto, dir);
-	v = r->est_miss ? NULL : pw_ct_get(&k, ep->ep_id, now);
+	v = NULL;
+	if (!r->est_miss) {
+		pw_ct_key_fill(&k, p->saddr, p->daddr, p->sport, p->dport, p->proto, dir);
+		v = pw_ct_get(&k, ep->ep_id, now);
+	}
 	/* a deferred entry past NAT is no verdict: judge the translated flow */
 	if (v && (!(v->flags & PW_CT_DEFERRED) || may_defer)) {
 		pw_res_established(r, v);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The agent's other sources (issue 7), as agent.c calls them:
+ * The agent's sources, as agent.c starts them and the engine's loop follows
+ * them: a manifest file or directory (inotify), or
  *
  *   --source k8s [--kubeconfig PATH]   the Kubernetes API (k8s_api.c): list +
  *                                      watch instead of a manifest directory;

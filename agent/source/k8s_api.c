@@ -246,7 +246,8 @@ static const char *obj_rv(json_t *obj)
 
 /*
  * Trim obj and check it with the loader. Returns the compact JSON text
- * (malloc'd), or NULL: *skip when the object does not take part, else it
+ * (malloc'd), or NULL: *skip when trim() leaves nothing (never, today: pods that are
+ * no endpoints are kept for the loader to set apart), else it
  * was rejected (err says why).
  */
 static char *admit(const struct pw_k8s_resource *r, json_t *obj, const char *key, bool *skip,

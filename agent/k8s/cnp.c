@@ -464,7 +464,28 @@ static int api_version(struct ld *ld, struct ld_field *f, const char *want, cons
 	return ret;
 }
 
+static int cnp_object(struct ld *ld, yaml_node_t *obj, struct ld_field *f);
+
+/*
+ * A ClusterNetworkPolicy is read strictly, as a NetworkPolicy is (netpol.c):
+ * a field the CRD does not define (a misspelled `protocol`, `prority`, an
+ * ingress peer's `nodes`) is an error naming it, never skipped, since
+ * skipping it would change what the policy allows or denies.
+ */
 int ld_cnp(struct ld *ld, yaml_node_t *obj, struct ld_field *f)
+{
+	static const char *const top[] = { "apiVersion", "kind", "metadata", "spec", "status" };
+	int ret;
+
+	ld->strict = true;
+	ret = ld_known_fields(ld, obj, top, sizeof(top) / sizeof(top[0]));
+	if (!ret)
+		ret = cnp_object(ld, obj, f);
+	ld->strict = false;
+	return ret;
+}
+
+static int cnp_object(struct ld *ld, yaml_node_t *obj, struct ld_field *f)
 {
 	struct ld_field sf[] = { { "tier" }, { "priority" }, { "subject" }, { "ingress" },
 				 { "egress" } };

@@ -110,7 +110,21 @@ ERR_CASE(t_cnp_err_from_empty,
 	 "spec.ingress[0].from: must have at least 1 item")
 ERR_CASE(t_cnp_err_ingress_networks,
 	 CNP("Admin", "1") "  ingress:\n  - action: Deny\n    from: [{networks: [10.0.0.0/8]}]\n",
-	 "t.yaml:10: spec.ingress[0].from[0]: exactly one of namespaces or pods must be set")
+	 "t.yaml:10: spec.ingress[0].from[0].networks: unknown field \"networks\" (known here: namespaces, pods)")
+/* strict, as for NetworkPolicy: a misspelled field is an error, never skipped */
+ERR_CASE(t_cnp_err_unknown_spec_field,
+	 CNP("Admin", "1") "  prority: 2\n",
+	 "t.yaml:8: spec.prority: unknown field \"prority\" (did you mean \"priority\"?)")
+ERR_CASE(t_cnp_err_unknown_rule_field,
+	 CNP("Admin", "1") "  ingress:\n  - action: Deny\n    from: [{namespaces: {}}]\n"
+	 "    protocol: [{tcp: {destinationPort: {number: 80}}}]\n",
+	 "t.yaml:11: spec.ingress[0].protocol: unknown field \"protocol\" (did you mean \"protocols\"?)")
+ERR_CASE(t_cnp_err_unknown_selector_field,
+	 CNP("Admin", "1") "  egress:\n  - action: Deny\n    to: [{namespaces: {matchLabel: {a: b}}}]\n",
+	 "spec.egress[0].to[0].namespaces.matchLabel: unknown field \"matchLabel\" (did you mean \"matchLabels\"?)")
+ERR_CASE(t_cnp_err_unknown_top_field,
+	 CNP("Admin", "1") "specs: {}\n",
+	 "t.yaml:8: specs: unknown field \"specs\" (did you mean \"spec\"?)")
 ERR_CASE(t_cnp_err_domain_deny,
 	 CNP("Admin", "1") "  egress:\n  - action: Deny\n    to: [{domainNames: [example.com]}]\n",
 	 "spec.egress[0].to[0]: domainNames peers are only allowed in Accept rules")
@@ -383,6 +397,10 @@ int suite_cnp(void)
 	RUN(t_cnp_err_duplicate);
 	RUN(t_cnp_err_api_version);
 	RUN(t_cnp_err_node_address);
+	RUN(t_cnp_err_unknown_spec_field);
+	RUN(t_cnp_err_unknown_rule_field);
+	RUN(t_cnp_err_unknown_selector_field);
+	RUN(t_cnp_err_unknown_top_field);
 	RUN(t_cnp_admin_deny_and_default);
 	RUN(t_cnp_priority_order);
 	RUN(t_cnp_tie_by_name);

@@ -2,7 +2,8 @@
 /*
  * podwall datapath: the four TC programs. The work lives in lib/:
  * parse.h (headers), policy.h (the verdict), conntrack.h, judge.h (one
- * packet, one direction), events.h (counters and the ring buffer), maps.h.
+ * packet, one direction), events.h (counters and the ring buffer), maps.h,
+ * fqdn.h and dnsparse.h (domain names learned from DNS answers).
  *
  *   from_pod   tc ingress of a pod's host veth: what the pod sends (egress)
  *   to_pod     tc egress of a pod's host veth: what the pod receives (ingress),
@@ -18,6 +19,7 @@
 #include "lib/conntrack.h"
 #include "lib/judge.h"
 #include "lib/events.h"
+#include "lib/fqdn.h"
 
 static __always_inline int pw_is_ip(__u16 eth_proto)
 {
@@ -122,6 +124,10 @@ int from_pod(struct __sk_buff *skb)
 		pw_judge(&p, ep, cfg, 1, &r);
 		if (r.defer)
 			skb->mark |= PW_MARK_DEFER;
+		/* a DNS query of a pod that learns names: remember it */
+		if (p.dport == bpf_htons(53) && r.verdict != PW_VERDICT_DROP &&
+		    pw_fqdn_learns(ep, cfg))
+			pw_fqdn_query(skb, &p, ep, cfg);
 	}
 	pw_report(skb, &p, cfg, ep, &r);
 	return pw_tc_verdict(&r);
@@ -183,6 +189,10 @@ int to_pod(struct __sk_buff *skb)
 		r.reason = PW_REASON_ND;
 	} else {
 		pw_judge(&p, ep, cfg, 0, &r);
+		/* a DNS answer to a pod that learns names, before the pod has it */
+		if (p.sport == bpf_htons(53) && r.verdict != PW_VERDICT_DROP &&
+		    pw_fqdn_learns(ep, cfg))
+			pw_fqdn_answer(skb, &p, ep, cfg);
 	}
 	pw_report(skb, &p, cfg, ep, &r);
 	return pw_tc_verdict(&r);

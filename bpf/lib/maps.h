@@ -117,4 +117,87 @@ struct {
 	__type(value, struct pw_ratelimit);
 } ratelimit SEC(".maps");
 
+/* Domain names (abi.h): the patterns in force, queries awaited, addresses learned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_MAX_NAMES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pw_name_key);
+	__type(value, struct pw_name_val);
+} name_set SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_MAX_DNS_QUERIES);
+	__type(key, struct pw_dns_query_key);
+	__type(value, struct pw_dns_query_val);
+} dns_queries SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_MAX_FQDN_SETS);
+	__type(key, struct pw_fqdn_key);
+	__type(value, struct pw_fqdn_set);
+} fqdn_learned SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PW_FQDN_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} fqdn_stats SEC(".maps");
+
+/*
+ * The DNS parser's working memory (dnsparse.h), one per CPU: a copy of the
+ * message and what is read from it. Not pinned state: every parse starts
+ * by overwriting what it uses. tc ingress and egress both run with bottom
+ * halves off, so one CPU parses one message at a time.
+ */
+#define PW_DNS_BUF 4096 /* a power of two: offsets are masked into it */
+
+struct pw_dns_addr {
+	__u8  addr[16];
+	__u32 ttl;
+	__u32 pad;
+};
+
+/* What a name read gives besides its end (dnsparse.h). */
+struct pw_name_out {
+	__u64 hash;
+	__u32 nlabels;
+	__u32 pad;
+};
+
+/* A message's header and question, as read (fqdn.h). */
+struct pw_dns_read {
+	struct pw_name_out q; /* the question's hash and labels */
+	__u32 qend;           /* offset after the question's name */
+	__u16 id;             /* network order */
+	__u16 flags;
+	__u16 ancount;
+	__u16 pad[3];
+};
+
+struct pw_dns_scratch {
+	__u8  msg[PW_DNS_BUF];
+	__u32 len;                            /* bytes of the message in msg */
+	__u32 msg_len;                        /* bytes of the whole message */
+	__u64 label_hash[PW_DNS_LABELS_MAX];  /* the name last read: each label's hash */
+	__u64 suffix_hash[PW_DNS_LABELS_MAX]; /* [j]: the name from label j on */
+	__u16 label_off[PW_DNS_LABELS_MAX];   /* where label j's length byte is */
+	__u64 chain[PW_DNS_CHAIN_MAX];        /* the question and the CNAMEs it led to */
+	struct pw_dns_addr addrs[PW_DNS_RR_MAX];
+	__u32 name_ids[PW_FQDN_NAMES];        /* the patterns the question matched */
+	struct pw_fqdn_set fresh;             /* a new set: owner written, ways kept zero */
+	struct pw_dns_read rd;                /* the message being read */
+	__u32 opaque;                         /* see pw_opaque() */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pw_dns_scratch);
+} dns_scratch SEC(".maps");
+
 #endif

@@ -150,6 +150,12 @@ struct pw_abi {
  */
 #define PW_EP_TIERED_INGRESS   (1u << 7)
 #define PW_EP_TIERED_EGRESS    (1u << 8)
+/*
+ * The pod's egress policy under the slot has domainNames peers: from_pod
+ * remembers its DNS queries and to_pod learns from the answers (see
+ * "domain names" below). Pods without it cost no DNS parsing.
+ */
+#define PW_EP_LEARN_NAMES      (1u << 9)
 
 struct pw_endpoint {
 	__u32 ep_id;          /* the policy-key namespace of this pod (= ifindex) */
@@ -195,6 +201,13 @@ struct pw_ipcache_key {
 #define PW_IPC_DNS     (1u << 0) /* the address is a cluster DNS server pod */
 #define PW_IPC_SERVICE (1u << 1) /* a Service ClusterIP: egress verdict deferred past NAT */
 #define PW_IPC_POD     (1u << 2) /* a pod address (/32 or /128) */
+/*
+ * A Service ClusterIP whose backends are cluster DNS pods (kube-dns): a
+ * pod's query to it is remembered for name learning like one to a
+ * PW_IPC_DNS pod. The answer reaches to_pod from this address, after the
+ * node's reverse NAT. Verdicts ignore the bit (PW_IPC_SERVICE decides).
+ */
+#define PW_IPC_DNS_SERVICE (1u << 3)
 
 struct pw_ipcache_val {
 	__u32 identity;
@@ -225,11 +238,15 @@ struct pw_ipcache_val {
  * PW_RULE_NONE.
  *
  * A domainNames peer (egress, Accept only) is meant to be keyed as a peer
- * identity like any other: the agent gives each distinct name set of the
+ * identity like any other: the agent gives each distinct pattern of the
  * rules in force an identity in the CIDR-group space (PW_ID_CIDR_MIN and
- * up), and the DNS answers it learns for those names become ipcache
- * entries (/32, /128) with that identity, so the policy entries above
- * need no change. Until names are learnt, such a peer matches nothing.
+ * up), the name_id of its name_set entry ("domain names" below). What the
+ * datapath learns from DNS answers is per pod (fqdn_learned), not ipcache
+ * entries: for a new egress flow, pw_fqdn_names() (bpf/lib/fqdn.h) gives
+ * the name identities this pod resolved to the destination, and each is a
+ * peer to look up besides the address's own identity, the verdict of
+ * highest tier precedence winning. That lookup is not wired into
+ * pw_decide yet; until it is, such a peer matches nothing.
  *
  * Two maps with the same key and value, split by prefixlen (PW_POL_IN_HASH):
  *   policy      HASH: the exact lengths FULL, ANY_PORT and ANY_PROTO (one
@@ -325,6 +342,189 @@ struct pw_dns {
 	__u32 flags[PW_SLOTS];
 	__u64 allowed;  /* DNS packets allowed (atomic adds) */
 	__u64 dropped;  /* DNS packets dropped */
+};
+
+/* ---------------------------------------------------------- domain names */
+/*
+ * ClusterNetworkPolicy egress peers `domainNames`, learned in the kernel
+ * from each pod's own DNS answers (bpf/lib/fqdn.h, bpf/lib/dnsparse.h):
+ *
+ *   from_pod  a query of a PW_EP_LEARN_NAMES pod to a cluster DNS server
+ *             (PW_IPC_DNS, PW_IPC_DNS_SERVICE) is remembered in dns_queries;
+ *   to_pod    an answer that matches one (same pod, port, id, question, from
+ *             the server asked) and whose question matches a name of the
+ *             name set teaches fqdn_learned: for that pod, each A/AAAA
+ *             address of the answer (following the CNAME chain from the
+ *             question) -> the name ids matched, until the record's TTL.
+ *
+ * Learned entries are per pod, not per identity. The upstream text
+ * (network-policy-api, NPEP-133 "Expected Behavior") expects "Pods to make
+ * a DNS query for a domain before sending traffic to it" and guarantees
+ * nothing to a pod that did not; so sharing is allowed, not required. Per
+ * pod is the stricter reading, and it keeps the cap a pod's own: a pod
+ * that resolves a great many names (or a wildcard zone it controls) fills
+ * its own entries, never its neighbours'.
+ *
+ * Name matching is exact. The question name is lower-cased (the trailing
+ * dot of a pattern is dropped by the compiler); a pattern is hashed as the
+ * kernel hashes the name (pw_name_* below, shared by both sides) and a hash
+ * hit is confirmed by comparing the wire bytes, so a crafted name whose
+ * hash collides with an allowed one opens nothing.
+ *   exact `a.example.com`     key (PW_NAME_EXACT, hash of a.example.com)
+ *   wildcard `*.example.com`  key (PW_NAME_WILDCARD, hash of example.com),
+ *             tested against every proper suffix of the question on a label
+ *             boundary: one or more whole labels before it, never the name
+ *             itself. The kernel hashes the labels right to left, so every
+ *             suffix's hash is one step from the next (at most 127 lookups).
+ */
+#define PW_DNS_WIRE_MAX    256  /* a name's wire form: 255 bytes and the RFC 1035 limit */
+#define PW_DNS_LABEL_MAX   63
+#define PW_DNS_LABELS_MAX  128  /* labels of a name of 255 wire bytes, at most 127 */
+#define PW_DNS_RR_MAX      64   /* answer records read; the rest are counted, not learned */
+#define PW_DNS_CHAIN_MAX   8    /* names in a CNAME chain, the question's included */
+#define PW_MAX_NAMES       16384
+#define PW_MAX_DNS_QUERIES 16384
+#define PW_DNS_QUERY_TIMEOUT 30 /* s: an answer later than this is not awaited */
+
+/*
+ * The life of a learned address: the record's TTL (the smallest along its
+ * CNAME chain), at least PW_FQDN_TTL_MIN s, so that the connection a pod
+ * opens right after a TTL-0 answer is not refused for a timer tick; at most
+ * PW_FQDN_TTL_MAX s (a day, the longest cache time of common resolvers), so
+ * that one answer claiming years cannot keep an address open after the
+ * name moved. An established connection outlives it (conntrack).
+ */
+#define PW_FQDN_TTL_MIN    5
+#define PW_FQDN_TTL_MAX    86400
+
+/*
+ * name_set: HASH, written by the agent per slot. One entry per distinct
+ * pattern of the domainNames peers in force; name_id is the peer identity
+ * of the policy entries of the rules that list it.
+ */
+#define PW_NAME_EXACT      1
+#define PW_NAME_WILDCARD   2
+
+struct pw_name_key {
+	__u8  slot;
+	__u8  kind;       /* PW_NAME_EXACT, PW_NAME_WILDCARD */
+	__u16 pad0;
+	__u32 pad1;
+	__u64 hash;       /* pw_name_* of the name (wildcard: without "*.") */
+};
+
+struct pw_name_val {
+	__u32 name_id;    /* the pattern's identity in policy keys */
+	__u16 wire_len;   /* bytes of wire[] used, the root label's 0 included */
+	__u16 pad;
+	__u8  wire[PW_DNS_WIRE_MAX]; /* lower-case wire form: "\1a\7example\3com\0" */
+};
+
+/*
+ * The name hash: 64-bit FNV-1a over each label's bytes (lower-case), then
+ * the labels folded right to left, so that the hash of a name is one step
+ * from the hash of its parent. pw_name_hash_suffix(PW_NAME_HASH_ROOT, ...)
+ * for "com", then with "example" for "example.com", and so on.
+ */
+#define PW_NAME_HASH_ROOT  0x9e3779b97f4a7c15ULL
+#define PW_NAME_FNV_BASIS  0xcbf29ce484222325ULL
+#define PW_NAME_FNV_PRIME  0x00000100000001b3ULL
+
+static inline __u64 pw_name_hash_byte(__u64 h, __u8 c)
+{
+	return (h ^ c) * PW_NAME_FNV_PRIME;
+}
+
+/* The hash of the name "label.parent" from the label's hash and the parent's. */
+static inline __u64 pw_name_hash_suffix(__u64 parent, __u64 label)
+{
+	__u64 h = (parent ^ label) * 0xff51afd7ed558ccdULL;
+
+	return h ^ (h >> 31) ^ (label << 7);
+}
+
+/*
+ * dns_queries: LRU_HASH of a pod's outstanding queries (from_pod), each
+ * consumed by its first answer (to_pod). sport and id as on the wire.
+ */
+struct pw_dns_query_key {
+	__u32  ep_id;
+	__be16 sport;     /* the pod's source port = the answer's destination port */
+	__u16  id;        /* DNS transaction id, network order */
+	__u64  qhash;     /* pw_name_* of the question, lower-case */
+};
+
+struct pw_dns_query_val {
+	__u8  server[16]; /* where the query went (a DNS pod or the DNS Service VIP) */
+	__u64 sent_ns;    /* pw_now() of the query */
+};
+
+/*
+ * fqdn_learned: LRU_HASH of sets, a per-pod set-associative cache: an
+ * address learned for pod ep_id lives in set (ep_id, pw_fqdn_set_of(addr)),
+ * in one of its PW_FQDN_WAYS ways. A pod so holds at most
+ * PW_FQDN_SETS_PER_POD * PW_FQDN_WAYS addresses (its cap, exact whatever
+ * the other pods do); a full set gives its way whose names expire first to
+ * the new address (counted PW_FQDN_EVICTED). The whole map is bounded too
+ * (LRU over sets). owner is the pod's address when the set was made: a set
+ * of a deleted pod whose veth ifindex a new pod got is not the new pod's.
+ *
+ * A way holds up to PW_FQDN_NAMES name ids for its address, each with its
+ * own expiry (CLOCK_MONOTONIC seconds, coarse): the names that reached the
+ * address (a CDN address behind two allowed names, or a name matched by an
+ * exact pattern and by a wildcard). Ways and names are written without a
+ * lock: two CPUs learning for one pod and set at once keep the last
+ * writer's field; a reader checks the address and the expiry, so a torn
+ * way reads as another address or as expired, never as a wider grant.
+ */
+#define PW_FQDN_WAYS          8
+#define PW_FQDN_SETS_PER_POD  128
+#define PW_FQDN_NAMES         4
+#define PW_FQDN_POD_CAP       (PW_FQDN_WAYS * PW_FQDN_SETS_PER_POD)
+#define PW_MAX_FQDN_SETS      16384
+
+struct pw_fqdn_key {
+	__u32 ep_id;
+	__u32 set;        /* pw_fqdn_set_of(addr) */
+};
+
+struct pw_fqdn_name {
+	__u32 name_id;    /* 0: free */
+	__u32 expires_s;
+};
+
+struct pw_fqdn_way {
+	__u8  addr[16];
+	struct pw_fqdn_name names[PW_FQDN_NAMES];
+};
+
+struct pw_fqdn_set {
+	__u8  owner[16];
+	struct pw_fqdn_way ways[PW_FQDN_WAYS];
+};
+
+/* The set of an address within its pod: a byte fold of the address. */
+static inline __u32 pw_fqdn_set_of(const __u8 *addr)
+{
+	__u32 h = 2166136261u;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	return (h ^ (h >> 15)) & (PW_FQDN_SETS_PER_POD - 1);
+}
+
+/* fqdn_stats: PERCPU_ARRAY of counters, indexed by enum pw_fqdn_stat. */
+enum pw_fqdn_stat {
+	PW_FQDN_QUERIES = 0,      /* queries remembered */
+	PW_FQDN_ANSWERS_LEARNED,  /* answers that taught at least one address */
+	PW_FQDN_ANSWERS_NO_NAME,  /* answers to a question no pattern matches */
+	PW_FQDN_ANSWERS_MALFORMED,/* cut short, bad names, pointer loops: nothing learned */
+	PW_FQDN_ANSWERS_FORGED,   /* no outstanding query, or not from the server asked */
+	PW_FQDN_ANSWERS_SKIPPED,  /* not learnable: error rcode, TC bit, TCP over segments */
+	PW_FQDN_ADDRS_LEARNED,    /* addresses written (new or refreshed) */
+	PW_FQDN_RECORDS_OVER,     /* records past PW_DNS_RR_MAX or the parse buffer */
+	PW_FQDN_EVICTED,          /* live ways or names given to another (the pod's cap) */
+	PW_FQDN_STAT_MAX,
 };
 
 /* -------------------------------------------------------------- conntrack */

@@ -1935,6 +1935,7 @@ int suite_route(void);   /* route_tests.c */
 int suite_mapsync(void); /* mapsync_tests.c */
 int suite_engine(void);  /* engine_tests.c */
 int suite_tiers(void);   /* tiers_tests.c */
+int suite_fqdn(void);    /* fqdn_tests.c */
 
 /*
  * The established fast path (judge.h: pw_judge_fast) skips the endpoint
@@ -2165,6 +2166,7 @@ int main(void)
 	fails = suite_mapsync();
 	fails += suite_engine();
 	fails += suite_tiers();
+	fails += suite_fqdn();
 	fails += suite_route(); /* route_tests.c: in a child, a netns of its own */
 
 	if (obj)

@@ -70,7 +70,7 @@ snapshot() {   # every pinned map but those that move with traffic
 	local f m
 	for f in "$PIN"/*; do
 		m=$(basename "$f")
-		case $m in conntrack|frags|counters|events|ratelimit) continue ;; esac
+		case $m in conntrack|frags|counters|events|ratelimit|dns_queries|fqdn_learned|fqdn_stats|dns_scratch) continue ;; esac
 		echo "== $m"; timeout 60 bpftool -j map dump pinned "$f" 2>&1
 	done
 }

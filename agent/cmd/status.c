@@ -186,6 +186,65 @@ static int status_opt(void *ctx, const struct pw_opt *o, const char *val)
 	return 0;
 }
 
+/* ------------------------------------------------------------ learned names */
+
+/* The names learned from DNS answers (abi.h "domain names"): counters and live entries. */
+struct st_names {
+	uint64_t stats[PW_FQDN_STAT_MAX];
+	struct pw_fqdn_entry *e;
+	size_t n;
+};
+
+static const char *const fqdn_stat_names[PW_FQDN_STAT_MAX] = {
+	[PW_FQDN_QUERIES]           = "queries",
+	[PW_FQDN_ANSWERS_LEARNED]   = "answers_learned",
+	[PW_FQDN_ANSWERS_NO_NAME]   = "answers_no_name",
+	[PW_FQDN_ANSWERS_MALFORMED] = "answers_malformed",
+	[PW_FQDN_ANSWERS_FORGED]    = "answers_forged",
+	[PW_FQDN_ANSWERS_SKIPPED]   = "answers_skipped",
+	[PW_FQDN_ADDRS_LEARNED]     = "addresses_learned",
+	[PW_FQDN_RECORDS_OVER]      = "records_over_bound",
+	[PW_FQDN_EVICTED]           = "evicted",
+};
+
+static uint32_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)ts.tv_sec;
+}
+
+/* The endpoint an entry belongs to: same ep_id and the address it learned under. */
+static const struct st_ep *names_owner(const struct st_ep *eps, size_t n_eps,
+				       const struct pw_fqdn_entry *x, uint32_t slot)
+{
+	for (size_t i = 0; i < n_eps; i++) {
+		const struct pw_endpoint *ep = &eps[i].ep;
+		const uint8_t *own = (ep->flags[slot & 1] & PW_EP_HAS_V4) ? ep->ip4 : ep->ip6;
+
+		if (ep->ep_id == x->ep_id)
+			return memcmp(own, x->owner, 16) ? NULL : &eps[i];
+	}
+	return NULL;
+}
+
+static void read_names(const struct pw_pins *p, struct st_names *nm)
+{
+	if (pw_pins_fqdn_stats(p, nm->stats))
+		memset(nm->stats, 0, sizeof(nm->stats));
+	if (pw_pins_fqdn_learned(p, mono_s(), &nm->e, &nm->n))
+		nm->n = 0;
+}
+
+static bool names_any(const struct st_names *nm)
+{
+	for (int i = 0; i < PW_FQDN_STAT_MAX; i++)
+		if (nm->stats[i])
+			return true;
+	return nm->n > 0;
+}
+
 /* ------------------------------------------------------------ gather */
 
 /* What status shows, read once from the pins and the state file. */
@@ -209,10 +268,12 @@ struct status {
 	uint64_t              tier_deny;
 	bool                  have_tiers;
 	bool                  split;     /* the LPM halves are pinned */
+	struct st_names       nm;        /* names learned from DNS answers */
 };
 
 static void status_free(struct status *st)
 {
+	free(st->nm.e);
 	free(st->ctr);
 	free(st->eps);
 	pw_loaded_free(&st->names);
@@ -263,6 +324,7 @@ static int status_gather(const char *pin_dir, struct status *st, struct pw_error
 	st->split = st->pins.fd[PW_MAP_IPCACHE_LPM] >= 0 && st->pins.fd[PW_MAP_POLICY_LPM] >= 0;
 	for (size_t i = 0; i < st->n_eps; i++)
 		st->n_audit += !!(st->eps[i].ep.flags[st->cfg.active_slot & 1] & PW_EP_AUDIT);
+	read_names(&st->pins, &st->nm);
 	return 0;
 }
 
@@ -335,6 +397,33 @@ static void status_print_json(const struct status *st)
 		json_array_append_new(ja, x);
 	}
 	json_object_set_new(o, "endpoints", ja);
+	{
+		json_t *jn = json_object(), *js = json_object(), *jl = json_array();
+
+		for (int i = 0; i < PW_FQDN_STAT_MAX; i++)
+			json_object_set_new(js, fqdn_stat_names[i],
+					    json_integer((json_int_t)st->nm.stats[i]));
+		for (size_t i = 0; i < st->nm.n; i++) {
+			const struct pw_fqdn_entry *x = &st->nm.e[i];
+			const struct st_ep *e = names_owner(st->eps, st->n_eps, x, st->cfg.active_slot);
+			json_t *jx;
+
+			if (!e)
+				continue;
+			jx = json_object();
+			json_object_set_new(jx, "pod", e->name ? json_string(e->name->pod) : json_null());
+			json_object_set_new(jx, "ep_id", json_integer(x->ep_id));
+			json_object_set_new(jx, "address", json_string(pw_ld_addr_str(x->addr, buf, sizeof(buf))));
+			json_object_set_new(jx, "name_id", json_integer(x->name_id));
+			json_object_set_new(jx, "name", json_string(pw_ld_name_id(
+				st->have_names ? &st->names : NULL, x->name_id, buf2, sizeof(buf2))));
+			json_object_set_new(jx, "ttl_left", json_integer(x->ttl_left));
+			json_array_append_new(jl, jx);
+		}
+		json_object_set_new(jn, "counters", js);
+		json_object_set_new(jn, "learned", jl);
+		json_object_set_new(o, "names", jn);
+	}
 	for (int m = 0; m < PW_MAP_MAX; m++) {
 		json_t *x = json_object();
 
@@ -429,6 +518,28 @@ static void status_print_text(const struct status *st)
 	}
 	if (!st->n_eps)
 		printf("(no endpoints)\n");
+
+	if (names_any(&st->nm)) {
+		char buf2[64];
+
+		printf("\nnames learned from DNS answers:");
+		for (int i = 0; i < PW_FQDN_STAT_MAX; i++)
+			printf(" %s %llu%s", fqdn_stat_names[i], (unsigned long long)st->nm.stats[i],
+			       i + 1 < PW_FQDN_STAT_MAX ? "," : "\n");
+		printf("%-32s %-39s %-24s %8s\n", "ENDPOINT", "ADDRESS", "NAME", "TTL-LEFT");
+		for (size_t i = 0; i < st->nm.n; i++) {
+			const struct pw_fqdn_entry *x = &st->nm.e[i];
+			const struct st_ep *e = names_owner(st->eps, st->n_eps, x, st->cfg.active_slot);
+
+			if (!e)
+				continue;
+			printf("%-32s %-39s %-24s %7us\n", e->name ? e->name->pod : "?",
+			       pw_ld_addr_str(x->addr, buf, sizeof(buf)),
+			       pw_ld_name_id(st->have_names ? &st->names : NULL, x->name_id, buf2,
+					     sizeof(buf2)),
+			       x->ttl_left);
+		}
+	}
 
 	printf("\n%-12s %-13s %10s %10s %7s\n", "MAP", "TYPE", "ENTRIES", "CAPACITY", "FILL");
 	for (int m = 0; m < PW_MAP_MAX; m++) {

@@ -726,6 +726,21 @@ static void ipc_set(struct ipc_tmp *t, const uint8_t addr[16], unsigned len, uin
 	t->prio = prio;
 }
 
+/*
+ * A Service of the cluster DNS: in the DNS namespace, selecting the DNS
+ * pods' label. Its ClusterIP is where pods send queries; the datapath
+ * remembers those for name learning (PW_IPC_DNS_SERVICE).
+ */
+static bool is_dns_service(const struct cctx *x, const struct pw_service *svc)
+{
+	if (!svc->ns || strcmp(svc->ns, x->o.dns_namespace))
+		return false;
+	for (size_t i = 0; i < svc->selector.n; i++)
+		if (!strcmp(svc->selector.v[i].key, x->o.dns_label_key))
+			return !strcmp(svc->selector.v[i].value, x->o.dns_label_value);
+	return false;
+}
+
 static int build_ipcache(struct cctx *x)
 {
 	const struct pw_cluster *c = x->c;
@@ -753,7 +768,8 @@ static int build_ipcache(struct cctx *x)
 	for (size_t i = 0; i < c->n_services; i++)
 		for (size_t k = 0; k < c->services[i].n_cluster_ips && k < 2; k++)
 			ipc_set(&t[n++], c->services[i].cluster_ips[k], 128, PW_ID_WORLD,
-				PW_IPC_SERVICE, (1ULL << 40) + i);
+				PW_IPC_SERVICE |
+				(is_dns_service(x, &c->services[i]) ? PW_IPC_DNS_SERVICE : 0), (1ULL << 40) + i);
 	for (size_t i = 0; i < x->n_groups; i++)
 		ipc_set(&t[n++], x->groups[i].pfx.addr, x->groups[i].pfx.len, x->groups[i].id,
 			0, (1ULL << 41) + i);

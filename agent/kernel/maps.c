@@ -29,6 +29,10 @@ const char *const pw_map_names[PW_MAP_MAX] = {
 	[PW_MAP_COUNTERS]    = "counters",
 	[PW_MAP_EVENTS]      = "events",
 	[PW_MAP_RATELIMIT]   = "ratelimit",
+	[PW_MAP_NAME_SET]    = "name_set",
+	[PW_MAP_DNS_QUERIES] = "dns_queries",
+	[PW_MAP_FQDN_LEARNED] = "fqdn_learned",
+	[PW_MAP_FQDN_STATS]  = "fqdn_stats",
 };
 
 void pw_map_fds_none(struct pw_map_fds *fds)
@@ -56,6 +60,10 @@ int pw_map_fds_from_obj(struct podwall_bpf *obj, struct pw_map_fds *fds)
 			[PW_MAP_COUNTERS]    = obj->maps.counters,
 			[PW_MAP_EVENTS]      = obj->maps.events,
 			[PW_MAP_RATELIMIT]   = obj->maps.ratelimit,
+			[PW_MAP_NAME_SET]    = obj->maps.name_set,
+			[PW_MAP_DNS_QUERIES] = obj->maps.dns_queries,
+			[PW_MAP_FQDN_LEARNED] = obj->maps.fqdn_learned,
+			[PW_MAP_FQDN_STATS]  = obj->maps.fqdn_stats,
 		};
 
 		for (int m = 0; m < PW_MAP_MAX; m++)

@@ -31,6 +31,10 @@ enum pw_map {
 	PW_MAP_COUNTERS,
 	PW_MAP_EVENTS,
 	PW_MAP_RATELIMIT,
+	PW_MAP_NAME_SET,     /* domain names (abi.h): the patterns in force */
+	PW_MAP_DNS_QUERIES,  /* DNS queries awaiting their answer (datapath-written) */
+	PW_MAP_FQDN_LEARNED, /* addresses learned per pod (datapath-written) */
+	PW_MAP_FQDN_STATS,   /* name learning counters */
 	PW_MAP_MAX,
 };
 

@@ -138,6 +138,108 @@ int pw_pins_pending_suppressed(const struct pw_pins *p, uint64_t *n)
 	return 0;
 }
 
+int pw_pins_fqdn_stats(const struct pw_pins *p, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *v;
+
+	memset(out, 0, sizeof(*out) * PW_FQDN_STAT_MAX);
+	if (p->fd[PW_MAP_FQDN_STATS] < 0)
+		return -ENOENT;
+	if (ncpu <= 0)
+		return -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < PW_FQDN_STAT_MAX; i++) {
+		if (bpf_map_lookup_elem(p->fd[PW_MAP_FQDN_STATS], &i, v)) {
+			int err = -errno;
+
+			free(v);
+			return err;
+		}
+		for (int c = 0; c < ncpu; c++)
+			out[i] += v[c];
+	}
+	free(v);
+	return 0;
+}
+
+static int fqdn_entry_cmp(const void *a, const void *b)
+{
+	const struct pw_fqdn_entry *x = a, *y = b;
+	int r;
+
+	if (x->ep_id != y->ep_id)
+		return x->ep_id < y->ep_id ? -1 : 1;
+	r = memcmp(x->addr, y->addr, 16);
+	if (r)
+		return r;
+	return x->name_id < y->name_id ? -1 : x->name_id > y->name_id;
+}
+
+int pw_pins_fqdn_learned(const struct pw_pins *p, uint32_t now_s, struct pw_fqdn_entry **out,
+			 size_t *n)
+{
+	int fd = p->fd[PW_MAP_FQDN_LEARNED];
+	struct pw_fqdn_key key, next, *prev = NULL;
+	struct pw_fqdn_set set;
+	struct pw_fqdn_entry *v = NULL, *t;
+	size_t len = 0, cap = 0;
+	int err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (fd < 0)
+		return -ENOENT;
+	for (;;) {
+		if (bpf_map_get_next_key(fd, prev, &next)) {
+			if (errno != ENOENT) {
+				err = -errno;
+				goto fail;
+			}
+			break;
+		}
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &set))
+			continue; /* evicted meanwhile */
+		for (int w = 0; w < PW_FQDN_WAYS; w++)
+			for (int k = 0; k < PW_FQDN_NAMES; k++) {
+				const struct pw_fqdn_name *nm = &set.ways[w].names[k];
+				int32_t left = (int32_t)(nm->expires_s - now_s);
+
+				if (!nm->name_id || left <= 0)
+					continue;
+				if (len == cap) {
+					cap = cap ? cap * 2 : 64;
+					t = realloc(v, cap * sizeof(*v));
+					if (!t) {
+						err = -ENOMEM;
+						goto fail;
+					}
+					v = t;
+				}
+				v[len].ep_id = key.ep_id;
+				v[len].name_id = nm->name_id;
+				memcpy(v[len].owner, set.owner, 16);
+				memcpy(v[len].addr, set.ways[w].addr, 16);
+				v[len].ttl_left = (uint32_t)left;
+				len++;
+			}
+		if (len > (size_t)PW_MAX_FQDN_SETS * PW_FQDN_WAYS * PW_FQDN_NAMES)
+			break; /* a map changing under the walk: enough */
+	}
+	if (len)
+		qsort(v, len, sizeof(*v), fqdn_entry_cmp);
+	*out = v;
+	*n = len;
+	return 0;
+fail:
+	free(v);
+	return err;
+}
+
 int pw_pins_fill(const struct pw_pins *p, enum pw_map m, uint32_t live_slot,
 		 struct pw_map_fill *out)
 {

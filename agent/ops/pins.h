@@ -46,6 +46,26 @@ int pw_pins_counters(const struct pw_pins *p, struct pw_counter *out);
 /* events suppressed by the rate limit and not yet reported with an event */
 int pw_pins_pending_suppressed(const struct pw_pins *p, uint64_t *n);
 
+/* fqdn_stats summed over CPUs, out[PW_FQDN_STAT_MAX]. -ENOENT if not pinned. */
+int pw_pins_fqdn_stats(const struct pw_pins *p, uint64_t *out);
+
+/* One name a pod has resolved to an address, still within its TTL (fqdn_learned). */
+struct pw_fqdn_entry {
+	uint32_t ep_id;
+	uint32_t name_id;
+	uint8_t  owner[16];    /* the pod's address when it learned: compare with the endpoint's */
+	uint8_t  addr[16];
+	uint32_t ttl_left;     /* seconds */
+};
+
+/*
+ * Every live entry of fqdn_learned, sorted by ep_id, address and name id,
+ * into *out (malloc'd, the caller frees). now_s: CLOCK_MONOTONIC seconds,
+ * the datapath's clock. -ENOENT if not pinned.
+ */
+int pw_pins_fqdn_learned(const struct pw_pins *p, uint32_t now_s, struct pw_fqdn_entry **out,
+			 size_t *n);
+
 struct pw_map_fill {
 	uint32_t type;          /* BPF_MAP_TYPE_* */
 	uint32_t max_entries;   /* capacity (ring buffer: bytes) */

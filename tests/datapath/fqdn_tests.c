@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sched.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/pkt_cls.h>
@@ -29,6 +31,7 @@
 #include "kernel/netlink.h"
 #include "kernel/pkt.h"
 #include "kernel/testrun.h"
+#include "ops/pins.h"
 
 #define F_POD   "10.9.0.1"
 #define F_DNS   "10.9.0.53"
@@ -175,7 +178,8 @@ static void fipc(const char *addr, uint32_t id, uint32_t flags)
 	}
 }
 
-static int ffresh(void)
+/* A fresh object (pinned under pin_dir, or private if NULL) and the world. */
+static int ffresh_at(const char *pin_dir)
 {
 	struct pw_config cfg = { .generation = 1 };
 	struct pw_endpoint ep = { 0 };
@@ -183,7 +187,7 @@ static int ffresh(void)
 	if (fobj)
 		pw_bpf_close(fobj);
 	fobj = NULL;
-	if (pw_bpf_open(NULL, &fobj))
+	if (pw_bpf_open(pin_dir, &fobj))
 		return -1;
 	CHECK_EQ(pw_bpf_set_config(fobj, &cfg), 0);
 	ep.ep_id = f_if;
@@ -198,6 +202,11 @@ static int ffresh(void)
 	fipc(F_OTHER, 0x104, PW_IPC_POD);
 	name_put("www.example.com", NAME_ID);
 	return 0;
+}
+
+static int ffresh(void)
+{
+	return ffresh_at(NULL);
 }
 
 static int frun(enum pw_prog prog, const struct pw_pkt *p)
@@ -695,6 +704,56 @@ static void t_fqdn_pod_cap(void)
 	CHECK_EQ(stat(PW_FQDN_EVICTED), 1);
 }
 
+/* What `podwall status` reads: the learned entries and counters, through the pins. */
+static void t_fqdn_pins_reader(void)
+{
+	char dir[] = "/sys/fs/bpf/podwall-fqdn-XXXXXX";
+	struct pw_fqdn_entry *e = NULL;
+	uint64_t st[PW_FQDN_STAT_MAX];
+	struct pw_pins pins;
+	struct dnsb m;
+	size_t n = 0;
+
+	/* a private mount namespace and bpffs: nothing outlives the process */
+	if (unshare(CLONE_NEWNS) || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+		CHECK(!"private bpffs");
+		return;
+	}
+	CHECK(mkdtemp(dir) != NULL);
+	rmdir(dir);
+	if (ffresh_at(dir)) {
+		CHECK(!"open pinned");
+		return;
+	}
+	query(71, "www.example.com", F_DNS, false);
+	db_start(&m, 71, true, "www.example.com");
+	db_addr(&m, NULL, 120, "198.51.100.71");
+	db_addr(&m, NULL, 60, "2001:db8::71");
+	answer_from(F_DNS, F_PORT, &m, false);
+	CHECK_EQ(pw_pins_open(dir, PW_PIN_BIT(PW_MAP_FQDN_LEARNED), "test", &pins), 0);
+	CHECK_EQ(pw_pins_fqdn_stats(&pins, st), 0);
+	CHECK_EQ(st[PW_FQDN_ANSWERS_LEARNED], 1);
+	CHECK_EQ(st[PW_FQDN_ADDRS_LEARNED], 2);
+	CHECK_EQ(pw_pins_fqdn_learned(&pins, now_s(), &e, &n), 0);
+	CHECK_EQ(n, 2);
+	if (n == 2) {
+		/* sorted by address: IPv4-mapped (::ffff:...) before 2001:... */
+		CHECK_EQ(memcmp(e[0].addr, FIP("198.51.100.71"), 16), 0);
+		CHECK(e[0].ttl_left > 110 && e[0].ttl_left <= 121);
+		CHECK_EQ(e[0].name_id, NAME_ID);
+		CHECK_EQ(e[0].ep_id, f_if);
+		CHECK_EQ(memcmp(e[0].owner, f_pod, 16), 0);
+		CHECK_EQ(memcmp(e[1].addr, FIP("2001:db8::71"), 16), 0);
+		CHECK(e[1].ttl_left > 50 && e[1].ttl_left <= 61);
+	}
+	free(e);
+	pw_pins_close(&pins);
+	pw_bpf_close(fobj);
+	fobj = NULL;
+	CHECK_EQ(pw_bpf_unpin(dir), 0);
+}
+
 int suite_fqdn(void)
 {
 	if (pw_nl_dummy_add("pwFqdn", &f_if) || pw_addr_parse(F_POD, f_pod)) {
@@ -710,6 +769,7 @@ int suite_fqdn(void)
 	RUN(t_fqdn_name_length_limit);
 	RUN(t_fqdn_records_past_the_bound);
 	RUN(t_fqdn_pod_cap);
+	RUN(t_fqdn_pins_reader);
 	if (fobj)
 		pw_bpf_close(fobj);
 	fobj = NULL;

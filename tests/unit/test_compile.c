@@ -345,6 +345,14 @@ static void t_compile_ipcache_entries(void)
 		"metadata: {name: web, namespace: prod}\n"
 		"spec: {clusterIP: 10.96.0.5, selector: {app: web}, ports: [{port: 80}]}\n"
 		"---\n"
+		"kind: Service\n"
+		"metadata: {name: kube-dns, namespace: kube-system}\n"
+		"spec: {clusterIP: 10.96.0.10, selector: {k8s-app: kube-dns}, ports: [{port: 53, protocol: UDP}]}\n"
+		"---\n"
+		"kind: Service\n"
+		"metadata: {name: not-dns, namespace: prod}\n"
+		"spec: {clusterIP: 10.96.0.11, selector: {k8s-app: kube-dns}, ports: [{port: 53, protocol: UDP}]}\n"
+		"---\n"
 		"kind: NetworkPolicy\n"
 		"metadata: {name: p, namespace: prod}\n"
 		"spec: {podSelector: {}, ingress: [{from: [{ipBlock: {cidr: 172.16.0.0/12}}]}]}\n",
@@ -356,8 +364,8 @@ static void t_compile_ipcache_entries(void)
 	CHECK(c);
 	if (!c)
 		return;
-	/* 7 pod addresses, 1 service, 1 group */
-	CHECK_EQ(s.n_ipc, 9);
+	/* 7 pod addresses, 3 services, 1 group */
+	CHECK_EQ(s.n_ipc, 11);
 	for (size_t i = 0; i < s.n_ipc; i++) {
 		const struct pw_state_ipc *e = &s.ipc[i];
 
@@ -380,6 +388,11 @@ static void t_compile_ipcache_entries(void)
 	pw_ip_parse("10.96.0.5", a, &v4);
 	CHECK(pw_state_ipcache_lookup(&s, a, &v) && v.flags == PW_IPC_SERVICE &&
 	      v.identity == PW_ID_WORLD);
+	/* the cluster DNS's Service (its namespace, the DNS pods' label), and a look-alike elsewhere */
+	pw_ip_parse("10.96.0.10", a, &v4);
+	CHECK(pw_state_ipcache_lookup(&s, a, &v) && v.flags == (PW_IPC_SERVICE | PW_IPC_DNS_SERVICE));
+	pw_ip_parse("10.96.0.11", a, &v4);
+	CHECK(pw_state_ipcache_lookup(&s, a, &v) && v.flags == PW_IPC_SERVICE);
 	pw_ip_parse("172.20.1.1", a, &v4);
 	CHECK(pw_state_ipcache_lookup(&s, a, &v) && v.identity >= PW_ID_CIDR_MIN);
 	pw_state_free(&s);

@@ -49,6 +49,12 @@ static __always_inline __u32 pw_now_s(void)
 	return pw_now() / PW_NSEC_PER_SEC;
 }
 
+/* The address a pod's learned sets carry as their owner (abi.h fqdn_learned). */
+static __always_inline const __u8 *pw_fqdn_owner(const struct pw_endpoint *ep, __u32 slot)
+{
+	return (ep->flags[slot & 1] & PW_EP_HAS_V4) ? ep->ip4 : ep->ip6;
+}
+
 static __always_inline int pw_fqdn_learns(const struct pw_endpoint *ep, const struct pw_config *cfg)
 {
 	return !!(ep->flags[cfg->active_slot & 1] & PW_EP_LEARN_NAMES);
@@ -359,10 +365,7 @@ static __always_inline __u32 pw_fqdn_learn(struct pw_dns_scratch *s, const struc
 		.now_s = pw_now_s(),
 	};
 
-	if (ep->flags[cfg->active_slot & 1] & PW_EP_HAS_V4)
-		__builtin_memcpy(l.owner, ep->ip4, 16);
-	else
-		__builtin_memcpy(l.owner, ep->ip6, 16);
+	__builtin_memcpy(l.owner, pw_fqdn_owner(ep, cfg->active_slot), 16);
 	bpf_loop(PW_DNS_RR_MAX, pw_fqdn_learn_step, &l, 0);
 	return l.learned;
 }
@@ -469,7 +472,7 @@ static __always_inline void pw_fqdn_answer(struct __sk_buff *skb, const struct p
 static __always_inline __u32 pw_fqdn_names(const struct pw_endpoint *ep, __u32 slot,
 					   const __u8 *addr, __u32 *ids)
 {
-	const __u8 *owner = (ep->flags[slot & 1] & PW_EP_HAS_V4) ? ep->ip4 : ep->ip6;
+	const __u8 *owner = pw_fqdn_owner(ep, slot);
 	struct pw_fqdn_key k = { .ep_id = ep->ep_id, .set = pw_fqdn_set_of(addr) };
 	struct pw_fqdn_set *set;
 	__u32 now_s, n = 0;

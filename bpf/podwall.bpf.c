@@ -96,7 +96,7 @@ int from_pod(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	parsed = pw_parse(skb, eth_proto, &p) >= 0;
 	/* a flow this device's endpoint vouched for: no endpoint lookup (judge.h) */
-	if (parsed && pw_judge_fast(&p, cfg, 1, &r)) {
+	if (parsed && !pw_fqdn_dns_port(&p, PW_DIR_EGRESS) && pw_judge_fast(&p, cfg, 1, &r)) {
 		if (r.defer)
 			skb->mark |= PW_MARK_DEFER;
 		pw_count(skb, r.dir, r.verdict, r.reason);
@@ -125,7 +125,7 @@ int from_pod(struct __sk_buff *skb)
 		if (r.defer)
 			skb->mark |= PW_MARK_DEFER;
 		/* a DNS query of a pod that learns names: remember it */
-		if (p.dport == bpf_htons(53) && r.verdict != PW_VERDICT_DROP &&
+		if (pw_fqdn_dns_port(&p, PW_DIR_EGRESS) && r.verdict != PW_VERDICT_DROP &&
 		    pw_fqdn_learns(ep, cfg))
 			pw_fqdn_query(skb, &p, ep, cfg);
 	}
@@ -154,7 +154,8 @@ int to_pod(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	parsed = pw_parse(skb, eth_proto, &p) >= 0;
 	/* a flow this device's endpoint vouched for: no endpoint lookup (judge.h) */
-	if (parsed && !deferred && pw_judge_fast(&p, cfg, 0, &r)) {
+	if (parsed && !deferred && !pw_fqdn_dns_port(&p, PW_DIR_INGRESS) &&
+	    pw_judge_fast(&p, cfg, 0, &r)) {
 		pw_count(skb, r.dir, r.verdict, r.reason);
 		return TC_ACT_OK;
 	}
@@ -190,7 +191,7 @@ int to_pod(struct __sk_buff *skb)
 	} else {
 		pw_judge(&p, ep, cfg, 0, &r);
 		/* a DNS answer to a pod that learns names, before the pod has it */
-		if (p.sport == bpf_htons(53) && r.verdict != PW_VERDICT_DROP &&
+		if (pw_fqdn_dns_port(&p, PW_DIR_INGRESS) && r.verdict != PW_VERDICT_DROP &&
 		    pw_fqdn_learns(ep, cfg))
 			pw_fqdn_answer(skb, &p, ep, cfg);
 	}

@@ -34,6 +34,8 @@ enum pwb_case {
 	PWB_V6_NEW,
 	PWB_V6_NEW_CT,
 	PWB_V6_DENY,
+	PWB_DNS_ANSWER,     /* a DNS answer (reply of a tracked query) to a pod that learns no names */
+	PWB_DNS_LEARN,      /* the same to a pod that learns: parsed, matched, learned (derived) */
 	PWB_NCASES,
 };
 
@@ -59,6 +61,7 @@ struct pwb_dp_size {
 	double   fill_ms;                /* time to write the maps */
 	struct pwb_dp_point c[PWB_NCASES];
 	double   ct_insert_ns[2];        /* derived conntrack insert cost, v4 / v6 */
+	double   dns_learn_ns;           /* derived: what learning adds to a DNS answer */
 };
 
 struct pwb_dp_result {

@@ -35,7 +35,18 @@
  *                rule), drop, counter, rate-limited event (the ring buffer
  *                is not drained: after the first events the rate limiter
  *                suppresses, as under a flood);
- *   pass_only    the baseline program, TC_ACT_OK and nothing else.
+ *   pass_only    the baseline program, TC_ACT_OK and nothing else;
+ *   dns-answer   IPv4 UDP: a DNS answer (one A record) from a cluster DNS
+ *                server, the reply of a tracked query, to a pod that learns
+ *                no names: the reply's verdict and the one port-53 test;
+ *   dns-answer+learn  the same answer to a pod that learns names (abi.h
+ *                PW_EP_LEARN_NAMES): question parsed, the awaited query found
+ *                (and consumed), the name set matched, the record read and
+ *                learned. A query is consumed by its answer, so this is
+ *                measured like new+ct: single runs, the query put back
+ *                before each, interleaved with single runs of dns-answer
+ *                with learning off; dns-answer + median(learn) -
+ *                median(plain).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +66,7 @@
 #include "kernel/netlink.h"
 #include "kernel/pkt.h"
 #include "kernel/testrun.h"
+#include "compiler/domain.h"
 #include "bench/bench.h"
 
 const char *const pwb_case_names[PWB_NCASES] = {
@@ -67,6 +79,8 @@ const char *const pwb_case_names[PWB_NCASES] = {
 	[PWB_V6_NEW]    = "v6-new",
 	[PWB_V6_NEW_CT] = "v6-new+ct",
 	[PWB_V6_DENY]   = "v6-deny",
+	[PWB_DNS_ANSWER] = "dns-answer",
+	[PWB_DNS_LEARN] = "dns-answer+learn",
 };
 
 const char *const pwb_case_desc[PWB_NCASES] = {
@@ -79,6 +93,8 @@ const char *const pwb_case_desc[PWB_NCASES] = {
 	[PWB_V6_NEW]    = "IPv6 new flow, allowed: ct miss, ipcache, policy hit (RST+ACK: no ct insert)",
 	[PWB_V6_NEW_CT] = "IPv6 new flow, allowed, with the conntrack insert (new + single-run SYN-RST delta)",
 	[PWB_V6_DENY]   = "IPv6 new flow, denied: ct miss, ipcache, policy misses (port, summary), drop, event",
+	[PWB_DNS_ANSWER] = "IPv4 DNS answer (1 A record), reply of a tracked query, to a pod that learns no names",
+	[PWB_DNS_LEARN] = "the same answer to a pod that learns names: parse, query match, name match, learn (dns-answer + single-run delta)",
 };
 
 #define ID_EP     0x00000100u
@@ -397,14 +413,152 @@ out:
 	return err;
 }
 
+/* ------------------------------------------------------ DNS answers */
+
+#define DNS_NAME  "api.example.com"
+#define DNS_ID    0x5151
+#define SPORT_DNS 40004
+
+/* The query (qr false) or its answer with one A record, as a UDP payload. */
+static size_t dns_msg(uint8_t *b, bool qr)
+{
+	static const uint8_t qname[] = "\3api\7example\3com";
+	size_t n = 0;
+
+	b[n++] = DNS_ID >> 8;
+	b[n++] = DNS_ID & 0xff;
+	b[n++] = qr ? 0x81 : 0x01;
+	b[n++] = qr ? 0x80 : 0x00;
+	memcpy(b + n, qr ? "\0\1\0\1\0\0\0\0" : "\0\1\0\0\0\0\0\0", 8);
+	n += 8;
+	memcpy(b + n, qname, sizeof(qname)); /* with the root's 0 */
+	n += sizeof(qname);
+	memcpy(b + n, "\0\1\0\1", 4);
+	n += 4;
+	if (qr) {
+		/* pointer to the question, A, IN, TTL 300, 4 bytes: 198.51.100.1 */
+		memcpy(b + n, "\xc0\x0c\0\1\0\1\0\0\x01\x2c\0\4\xc6\x33\x64\x01", 16);
+		n += 16;
+	}
+	return n;
+}
+
+struct dns_case {
+	struct pw_pkt query, answer;
+	struct pw_dns_query_key qk;
+	struct pw_dns_query_val qv;
+	struct pw_endpoint ep_plain, ep_learn;
+	int q_fd;
+};
+
+/*
+ * The DNS world for endpoint ifindex: a cluster DNS server address in the
+ * live slot, a name-set pattern for the name, the query's conntrack entry
+ * (from_pod runs it once), and the two endpoint states to switch between.
+ */
+static int dns_setup(struct podwall_bpf *obj, uint32_t ifindex, const struct addrs *a,
+		     struct dns_case *d)
+{
+	struct pw_ipcache_val iv = { .identity = ID_FILL, .flags = PW_IPC_POD | PW_IPC_DNS };
+	struct pw_ipcache_key ik;
+	struct pw_name_key nk;
+	struct pw_name_val nv;
+	struct pw_endpoint open_ep;
+	struct pw_config cfg;
+	struct pw_run_out ro;
+	uint8_t server[16], msg[128];
+	size_t n;
+	int err;
+
+	if ((err = pw_addr_parse("10.250.0.53", server)) ||
+	    (err = pw_bpf_get_config(obj, &cfg)) ||
+	    (err = pw_bpf_get_endpoint(obj, ifindex, &d->ep_plain)))
+		return err;
+	pw_ipcache_key_make(&ik, (uint8_t)(cfg.active_slot & 1), server, 128);
+	if ((err = pw_bpf_put_ipcache(obj, &ik, &iv)))
+		return err;
+	if ((err = pw_domain_entry(DNS_NAME, (uint8_t)(cfg.active_slot & 1), 0x01fff001u, &nk, &nv)))
+		return err;
+	if (bpf_map__update_elem(obj->maps.name_set, &nk, sizeof(nk), &nv, sizeof(nv), 0))
+		return -errno;
+	d->ep_learn = d->ep_plain;
+	d->ep_plain.flags[cfg.active_slot & 1] &= ~PW_EP_LEARN_NAMES;
+	d->ep_learn.flags[cfg.active_slot & 1] |= PW_EP_LEARN_NAMES;
+
+	n = dns_msg(msg, false);
+	if ((err = pw_pkt_udp(&d->query, a->ep[0], server, SPORT_DNS, 53, msg, (uint16_t)n)))
+		return err;
+	n = dns_msg(msg, true);
+	if ((err = pw_pkt_udp(&d->answer, server, a->ep[0], 53, SPORT_DNS, msg, (uint16_t)n)))
+		return err;
+	/*
+	 * The query opens the flow (and, learning on, is remembered: the key
+	 * below); the endpoint's egress policy is lifted for that one packet.
+	 */
+	open_ep = d->ep_learn;
+	open_ep.flags[cfg.active_slot & 1] &= ~PW_EP_ISOLATED_EGRESS;
+	if ((err = pw_bpf_put_endpoint(obj, ifindex, &open_ep)) ||
+	    (err = pw_test_run(pw_bpf_prog_fd(obj, PW_PROG_FROM_POD), d->query.data, d->query.len,
+			       ifindex, 0, &ro)))
+		return err;
+	d->q_fd = bpf_map__fd(obj->maps.dns_queries);
+	if (bpf_map_get_next_key(d->q_fd, NULL, &d->qk) ||
+	    bpf_map_lookup_elem(d->q_fd, &d->qk, &d->qv)) {
+		fprintf(stderr, "podwall bench: the DNS query was not remembered\n");
+		return -EPROTO;
+	}
+	return pw_bpf_put_endpoint(obj, ifindex, &d->ep_plain);
+}
+
+/*
+ * One run of the learning estimate: `samples` single runs of the answer
+ * with learning on and the query put back before each, interleaved with
+ * single runs with learning off; median(learn) - median(plain).
+ */
+static int dns_learn_run(struct podwall_bpf *obj, int prog_fd, uint32_t ifindex,
+			 const struct dns_case *d, int samples, double *out)
+{
+	double *a = calloc((size_t)samples, sizeof(double));
+	double *b = calloc((size_t)samples, sizeof(double));
+	struct pw_run_out o;
+	int err = 0;
+
+	if (!a || !b) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < samples; i++) {
+		if ((err = pw_bpf_put_endpoint(obj, ifindex, &d->ep_learn)))
+			goto out;
+		if (bpf_map_update_elem(d->q_fd, &d->qk, &d->qv, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+		if ((err = pw_test_run(prog_fd, d->answer.data, d->answer.len, ifindex, 0, &o)))
+			goto out;
+		a[i] = o.duration_ns;
+		if ((err = pw_bpf_put_endpoint(obj, ifindex, &d->ep_plain)))
+			goto out;
+		if ((err = pw_test_run(prog_fd, d->answer.data, d->answer.len, ifindex, 0, &o)))
+			goto out;
+		b[i] = o.duration_ns;
+	}
+	*out = pwb_median(a, samples) - pwb_median(b, samples);
+out:
+	free(a);
+	free(b);
+	return err;
+}
+
 static int bench_size(const struct pwb_dp_opts *o, uint32_t ifindex, const struct addrs *a,
 		      size_t entries, struct pwb_dp_size *sz)
 {
 	struct podwall_bpf *obj = NULL;
 	struct pw_pkt est[2], newp[2], syn[2], deny[2];
 	struct pw_ct_key syn_key[2];
+	struct dns_case dns;
 	int to_pod, pass, ct_fd, err;
-	double ct_runs[2][PWB_MAX_RUNS];
+	double ct_runs[2][PWB_MAX_RUNS], learn_runs[PWB_MAX_RUNS];
 	uint64_t t0;
 
 	memset(sz, 0, sizeof(*sz));
@@ -460,6 +614,11 @@ static int bench_size(const struct pwb_dp_opts *o, uint32_t ifindex, const struc
 		}
 	}
 
+	if ((err = dns_setup(obj, ifindex, a, &dns))) {
+		fprintf(stderr, "podwall bench: DNS answer setup: %s\n", strerror(-err));
+		goto out;
+	}
+
 	for (int run = 0; run < o->runs; run++) {
 		/* every case once per run: drift spreads over all of them */
 		struct { enum pwb_case c; int prog; const struct pw_pkt *p; } plan[] = {
@@ -470,6 +629,7 @@ static int bench_size(const struct pwb_dp_opts *o, uint32_t ifindex, const struc
 			{ PWB_V6_EST,    to_pod, &est[1] },
 			{ PWB_V6_NEW,    to_pod, &newp[1] },
 			{ PWB_V6_DENY,   to_pod, &deny[1] },
+			{ PWB_DNS_ANSWER, to_pod, &dns.answer },
 		};
 
 		for (size_t i = 0; i < sizeof(plan) / sizeof(plan[0]); i++) {
@@ -491,12 +651,17 @@ static int bench_size(const struct pwb_dp_opts *o, uint32_t ifindex, const struc
 				goto out;
 			}
 		}
+		err = dns_learn_run(obj, to_pod, ifindex, &dns, o->samples, &learn_runs[run]);
+		if (err) {
+			fprintf(stderr, "podwall bench: DNS learning runs: %s\n", strerror(-err));
+			goto out;
+		}
 	}
 
 	for (int c = 0; c < PWB_NCASES; c++) {
 		double tmp[PWB_MAX_RUNS];
 
-		if (c == PWB_V4_NEW_CT || c == PWB_V6_NEW_CT)
+		if (c == PWB_V4_NEW_CT || c == PWB_V6_NEW_CT || c == PWB_DNS_LEARN)
 			continue;
 		memcpy(tmp, sz->c[c].run_ns, sizeof(tmp));
 		sz->c[c].ns = pwb_median(tmp, o->runs);
@@ -513,6 +678,37 @@ static int bench_size(const struct pwb_dp_opts *o, uint32_t ifindex, const struc
 		memcpy(tmp, sz->c[nc].run_ns, sizeof(tmp));
 		sz->c[nc].ns = pwb_median(tmp, o->runs);
 		sz->c[nc].verdict = TC_ACT_OK;
+	}
+
+	{
+		double tmp[PWB_MAX_RUNS];
+
+		for (int run = 0; run < o->runs; run++)
+			sz->c[PWB_DNS_LEARN].run_ns[run] = sz->c[PWB_DNS_ANSWER].run_ns[run] +
+							   learn_runs[run];
+		memcpy(tmp, learn_runs, sizeof(tmp));
+		sz->dns_learn_ns = pwb_median(tmp, o->runs);
+		memcpy(tmp, sz->c[PWB_DNS_LEARN].run_ns, sizeof(tmp));
+		sz->c[PWB_DNS_LEARN].ns = pwb_median(tmp, o->runs);
+		sz->c[PWB_DNS_LEARN].verdict = TC_ACT_OK;
+	}
+	/* learning took place: the answer's address is in fqdn_learned */
+	{
+		uint8_t learned[16];
+		struct pw_fqdn_key k = { .ep_id = dns.ep_plain.ep_id };
+		struct pw_fqdn_set set;
+		bool found = false;
+
+		pw_addr_parse("198.51.100.1", learned);
+		k.set = pw_fqdn_set_of(learned);
+		if (!bpf_map__lookup_elem(obj->maps.fqdn_learned, &k, sizeof(k), &set, sizeof(set), 0))
+			for (int w = 0; w < PW_FQDN_WAYS; w++)
+				found |= !memcmp(set.ways[w].addr, learned, 16);
+		if (!found && !getenv("PWB_NOCHECK")) {
+			fprintf(stderr, "podwall bench: dns-answer+learn learned nothing\n");
+			err = -EPROTO;
+			goto out;
+		}
 	}
 
 	/* The cases must have taken the path they claim. */

@@ -66,7 +66,7 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 static bool flat_case(int c)
 {
 	/* measured cases of the policy path (not the baseline, not derived) */
-	return c != PWB_PASS_ONLY && c != PWB_V4_NEW_CT && c != PWB_V6_NEW_CT;
+	return c != PWB_PASS_ONLY && c != PWB_V4_NEW_CT && c != PWB_V6_NEW_CT && c != PWB_DNS_LEARN;
 }
 
 static void dp_flatness(const struct pwb_dp_result *r, double *worst, int *worst_case)
@@ -116,6 +116,7 @@ static void dp_table(const struct pwb_dp_result *r)
 		printf("  flatness: worst last/first ratio %.2f (%s); target <= 1.10: %s\n", worst,
 		       pwb_case_names[wc], worst <= 1.10 ? "met" : "not met");
 	printf("  new+ct = new + conntrack insert, measured with single runs (see podwall bench -h)\n");
+	printf("  dns-answer+learn = dns-answer + what name learning adds, measured with single runs\n");
 }
 
 static void dp_json(struct pwb_json *j, const struct pwb_dp_result *r)

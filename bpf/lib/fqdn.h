@@ -49,6 +49,18 @@ static __always_inline __u32 pw_now_s(void)
 	return pw_now() / PW_NSEC_PER_SEC;
 }
 
+/*
+ * A packet to port 53 (from_pod) or from it (to_pod): a query or answer
+ * that may teach names. It takes the endpoint's path, never the
+ * established fast path (judge.h), which knows no endpoint and so cannot
+ * tell whether the pod learns: a resolver that keeps its source port, or
+ * one TCP connection, sends every query of a flow after the first there.
+ */
+static __always_inline int pw_fqdn_dns_port(const struct pw_pkt *p, __u8 dir)
+{
+	return (dir == PW_DIR_EGRESS ? p->dport : p->sport) == bpf_htons(53);
+}
+
 /* The address a pod's learned sets carry as their owner (abi.h fqdn_learned). */
 static __always_inline const __u8 *pw_fqdn_owner(const struct pw_endpoint *ep, __u32 slot)
 {

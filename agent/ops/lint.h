@@ -95,6 +95,26 @@ typedef struct pw_lint_finding *(*pw_lint_add_fn)(void *ctx, enum pw_lint_rule r
 void pw_lint_tiers(const struct pw_cluster *c, const struct pw_state *s,
 		   const struct pw_compile_opts *copts, pw_lint_add_fn add, void *ctx);
 
+/*
+ * Default-deny coverage by the tiers (lint_tiers.c), for inputs with
+ * ClusterNetworkPolicies: what the compiled state does, for every pod of
+ * namespace ns in direction dir, to a peer no rule names specifically (a
+ * pod of a namespace of its own, with no labels) and, in egress, to
+ * addresses outside the cluster. ClusterNetworkPolicy ingress can name only
+ * pods, so ingress is judged on the pod peer alone.
+ */
+enum pw_tier_cover {
+	PW_COVER_NONE = 0,   /* some pod accepts/sends to the unnamed pod */
+	PW_COVER_PODS,       /* pods denied, addresses outside the cluster not */
+	PW_COVER_ALL,
+};
+struct pw_tier_probe;
+struct pw_tier_probe *pw_tier_probe_new(const struct pw_cluster *c,
+					const struct pw_compile_opts *copts);
+enum pw_tier_cover pw_tier_probe_ns(const struct pw_tier_probe *p, const struct pw_cluster *c,
+				    const char *ns, int dir);
+void pw_tier_probe_free(struct pw_tier_probe *p);
+
 /* enum pw_lint_rule of a name, or -1 */
 int pw_lint_rule_parse(const char *name);
 

@@ -306,6 +306,83 @@ static void t_lint_policy_selects_no_pod(void)
 	free(v);
 }
 
+/* the cluster-wide rollout of scripts/demo.sh, egress Deny to what `to` says */
+#define CNP_DEFAULT_DENY(to) \
+	"apiVersion: policy.networking.k8s.io/v1alpha2\n" \
+	"kind: ClusterNetworkPolicy\n" \
+	"metadata: {name: default-deny}\n" \
+	"spec:\n" \
+	"  tier: Baseline\n" \
+	"  priority: 100\n" \
+	"  subject: {namespaces: {matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system]}]}}\n" \
+	"  ingress: [{name: deny-all, action: Deny, from: [{namespaces: {}}]}]\n" \
+	"  egress: [{name: deny-all, action: Deny, to: [" to "]}]\n" \
+	"---\n"
+#define CNP_ALLOW_DNS \
+	"apiVersion: policy.networking.k8s.io/v1alpha2\n" \
+	"kind: ClusterNetworkPolicy\n" \
+	"metadata: {name: allow-dns}\n" \
+	"spec:\n" \
+	"  tier: Admin\n" \
+	"  priority: 10\n" \
+	"  subject: {namespaces: {}}\n" \
+	"  egress:\n" \
+	"  - name: cluster-dns\n" \
+	"    action: Accept\n" \
+	"    to: [{pods: {namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}}]\n" \
+	"    protocols: [{udp: {destinationPort: {number: 53}}}, {tcp: {destinationPort: {number: 53}}}]\n"
+
+static void t_lint_default_deny_by_tiers(void)
+{
+	size_t n;
+	const struct pw_lint_finding *f;
+	struct pw_lint_finding *v;
+
+	/* Baseline deny-all + Admin DNS Accept: default-denied, DNS reachable,
+	 * also for pods a NetworkPolicy isolates without a DNS rule */
+	v = lint(SEED_OBJS PAIRS "---\n" CNP_DEFAULT_DENY("{networks: [0.0.0.0/0, \"::/0\"]}")
+		 CNP_ALLOW_DNS, NULL, &n);
+	CHECK(n != 999);
+	CHECK_EQ(count(v, n, PW_LINT_NO_DEFAULT_DENY), 0);
+	CHECK_EQ(count(v, n, PW_LINT_EGRESS_NO_DNS), 0);
+	CHECK_EQ(count(v, n, PW_LINT_DNS_TCP), 0);
+	CHECK_EQ(count(v, n, PW_LINT_BASELINE_DENY_NO_DNS), 0);
+	free(v);
+	/* egress denied to namespaces only: addresses outside stay open */
+	v = lint(SEED_OBJS PAIRS "---\n" CNP_DEFAULT_DENY("{namespaces: {}}") CNP_ALLOW_DNS,
+		 NULL, &n);
+	CHECK_EQ(count(v, n, PW_LINT_NO_DEFAULT_DENY), 1);
+	f = find(v, n, PW_LINT_NO_DEFAULT_DENY);
+	if (f) {
+		CHECK_STR_CONTAINS(f->msg, "namespace production has 3 pods whose egress");
+		CHECK_STR_CONTAINS(f->msg, "not to addresses outside the cluster");
+		CHECK_STR_CONTAINS(f->fix, "networks: [0.0.0.0/0");
+	}
+	free(v);
+	/* no DNS Accept: the Baseline deny is named for it */
+	v = lint(SEED_OBJS PAIRS "---\n" CNP_DEFAULT_DENY("{networks: [0.0.0.0/0, \"::/0\"]}"),
+		 NULL, &n);
+	CHECK_EQ(count(v, n, PW_LINT_NO_DEFAULT_DENY), 0);
+	CHECK_EQ(count(v, n, PW_LINT_BASELINE_DENY_NO_DNS), 1);
+	free(v);
+	/* a Baseline deny of another namespace's pods only covers nothing here */
+	v = lint(SEED_OBJS PAIRS "---\n"
+		 "apiVersion: policy.networking.k8s.io/v1alpha2\n"
+		 "kind: ClusterNetworkPolicy\n"
+		 "metadata: {name: deny-some}\n"
+		 "spec:\n"
+		 "  tier: Baseline\n"
+		 "  priority: 100\n"
+		 "  subject: {namespaces: {}}\n"
+		 "  ingress: [{name: d, action: Deny, from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: frontend}}}}]}]\n",
+		 NULL, &n);
+	f = find(v, n, PW_LINT_NO_DEFAULT_DENY);
+	CHECK(f != NULL);
+	if (f)
+		CHECK_STR_CONTAINS(f->msg, "no default-deny for ingress and egress");
+	free(v);
+}
+
 static void t_lint_namespace_without_default_deny(void)
 {
 	struct pw_lint_opts o = { .include_system = true };
@@ -553,6 +630,7 @@ int suite_ops(void)
 	RUN(t_lint_ipblock_over_pods);
 	RUN(t_lint_policy_selects_no_pod);
 	RUN(t_lint_namespace_without_default_deny);
+	RUN(t_lint_default_deny_by_tiers);
 	RUN(t_lint_disable);
 	RUN(t_loaded_model);
 	RUN(t_why_names_the_allowing_rules);

@@ -197,15 +197,24 @@ static void names_list(char *buf, size_t len, const char *const *names, size_t n
 
 /* ------------------------------------------------------- no-default-deny */
 
-static void lint_default_deny(struct lctx *x)
+/*
+ * With ClusterNetworkPolicies a namespace may be default-denied the
+ * cluster-wide way (a Baseline Deny): what the compiled state does to a
+ * peer no rule names decides, per direction NetworkPolicy leaves open.
+ * Egress denied to pods but not outside the cluster is still a finding,
+ * with what is open. Without them, only NetworkPolicy (the output of old).
+ */
+static void lint_default_deny(struct lctx *x, const struct pw_compile_opts *copts)
 {
 	const struct pw_cluster *c = x->c;
+	struct pw_tier_probe *probe = c->n_cnps ? pw_tier_probe_new(c, copts) : NULL;
 
 	for (size_t i = 0; i < c->n_namespaces; i++) {
 		const struct pw_namespace *ns = &c->namespaces[i];
 		const struct pw_pod *first = NULL;
 		size_t n_pods = 0;
 		bool dd[2] = { false, false };
+		enum pw_tier_cover cover[2] = { PW_COVER_NONE, PW_COVER_NONE };
 		struct pw_lint_finding *f;
 		const char *which;
 
@@ -227,11 +236,31 @@ static void lint_default_deny(struct lctx *x)
 			for (int d = 0; d < 2; d++)
 				dd[d] |= pol->types[d];
 		}
+		for (int d = 0; d < 2 && probe; d++)
+			if (!dd[d])
+				cover[d] = pw_tier_probe_ns(probe, c, ns->name, d);
+		dd[0] |= cover[0] == PW_COVER_ALL;
+		dd[1] |= cover[1] == PW_COVER_ALL;
 		if (dd[0] && dd[1])
 			continue;
 		f = add(x, PW_LINT_NO_DEFAULT_DENY, ns->loc.file ? &ns->loc : &first->loc);
 		if (!f)
 			continue;
+		if (cover[1] == PW_COVER_PODS) {
+			/* the tiers deny egress to pods, not outside the cluster */
+			snprintf(f->msg, sizeof(f->msg),
+				 "namespace %s has %zu pod%s whose egress the ClusterNetworkPolicy "
+				 "tiers deny to pods but not to addresses outside the cluster (such "
+				 "as 192.0.2.1, 2001:db8::1)%s: a Deny to namespaces or pods leaves "
+				 "them open", ns->name, n_pods, n_pods == 1 ? "" : "s",
+				 !dd[0] ? ", and nothing denies their ingress by default" : "");
+			snprintf(f->fix, sizeof(f->fix),
+				 "add networks: [0.0.0.0/0, \"::/0\"] to the default-deny "
+				 "ClusterNetworkPolicy's egress Deny (or a NetworkPolicy default-deny "
+				 "with podSelector {} and policyTypes [%s] in %s)",
+				 !dd[0] ? "Ingress, Egress" : "Egress", ns->name);
+			continue;
+		}
 		which = !dd[0] && !dd[1] ? "Ingress, Egress" : !dd[0] ? "Ingress" : "Egress";
 		snprintf(f->msg, sizeof(f->msg),
 			 "namespace %s has %zu pod%s and no default-deny for %s (a policy with "
@@ -250,6 +279,7 @@ static void lint_default_deny(struct lctx *x)
 			 "  podSelector: {}\n"
 			 "  policyTypes: [%s]", ns->name, which);
 	}
+	pw_tier_probe_free(probe);
 }
 
 /* ------------------------------------------------------- egress and DNS */
@@ -1028,7 +1058,7 @@ int pw_lint(const struct pw_cluster *c, const struct pw_lint_opts *o,
 	ret = pw_compile(c, &copts, &x.s, err); /* every pod an endpoint */
 	if (ret)
 		return ret;
-	lint_default_deny(&x);
+	lint_default_deny(&x, &copts);
 	lint_dns(&x);
 	lint_dns_podsel(&x);
 	for_each_rule(&x, split_peer_rule);

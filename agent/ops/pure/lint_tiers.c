@@ -12,6 +12,7 @@
  *                              leaves their order to the implementation.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,4 +212,105 @@ void pw_lint_tiers(const struct pw_cluster *c, const struct pw_state *s,
 	dead_allows(c, s, copts, add, ctx);
 	baseline_dns(c, s, add, ctx);
 	priority_ties(c, add, ctx);
+}
+
+/* ------------------------------------------------ default-deny by the tiers */
+
+/*
+ * The probe: the cluster again with one more namespace (a name that sorts
+ * after every valid one, so the arrays stay sorted) holding one pod with no
+ * labels, compiled. Only empty selectors (namespaces: {}, NotIn, ...) and
+ * networks select it: what it gets is what a pod no rule names gets.
+ */
+#define NS_NAME_LABEL "kubernetes.io/metadata.name"
+#define PROBE_NS  "~podwall-lint-probe"
+#define PROBE_POD "unnamed"
+
+struct pw_tier_probe {
+	struct pw_state s;
+	uint32_t        pod_id;
+	uint32_t        ext_id[2];   /* 192.0.2.1, 2001:db8::1: outside the cluster */
+};
+
+static uint32_t identity_of(const struct pw_state *s, const uint8_t addr[16])
+{
+	struct pw_ipcache_val v;
+
+	pw_state_ipcache_lookup(s, addr, &v);
+	return v.identity;
+}
+
+struct pw_tier_probe *pw_tier_probe_new(const struct pw_cluster *c,
+					const struct pw_compile_opts *copts)
+{
+	static const uint8_t pod_ip[16] = { [10] = 0xff, [11] = 0xff, 198, 19, 255, 254 };
+	static const uint8_t ext4[16] = { [10] = 0xff, [11] = 0xff, 192, 0, 2, 1 };
+	static const uint8_t ext6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	struct pw_label name_label = { (char *)NS_NAME_LABEL, (char *)PROBE_NS };
+	struct pw_cluster pc = *c;
+	struct pw_tier_probe *p = calloc(1, sizeof(*p));
+	struct pw_namespace *nss = calloc(c->n_namespaces + 1, sizeof(*nss));
+	struct pw_pod *pods = calloc(c->n_pods + 1, sizeof(*pods));
+	int ret = -ENOMEM;
+
+	if (p && nss && pods) {
+		memcpy(nss, c->namespaces, c->n_namespaces * sizeof(*nss));
+		memcpy(pods, c->pods, c->n_pods * sizeof(*pods));
+		nss[c->n_namespaces] = (struct pw_namespace){
+			.name = (char *)PROBE_NS, .labels = { &name_label, 1 } };
+		pods[c->n_pods] = (struct pw_pod){ .ns = (char *)PROBE_NS, .name = (char *)PROBE_POD,
+						   .n_ips = 1 };
+		memcpy(pods[c->n_pods].ips[0], pod_ip, 16);
+		pc.namespaces = nss;
+		pc.n_namespaces++;
+		pc.pods = pods;
+		pc.n_pods++;
+		ret = pw_compile(&pc, copts, &p->s, NULL);
+	}
+	free(nss);
+	free(pods);
+	if (ret) {
+		free(p);
+		return NULL;
+	}
+	p->pod_id = identity_of(&p->s, pod_ip);
+	p->ext_id[0] = identity_of(&p->s, ext4);
+	p->ext_id[1] = identity_of(&p->s, ext6);
+	return p;
+}
+
+/* Is peer denied for ep in dir, on a port no rule is likely to name? */
+static bool probe_denied(const struct pw_state *s, const struct pw_state_ep *ep, int dir,
+			 uint32_t peer)
+{
+	return !pw_state_allows(s, ep, dir, peer, IPPROTO_TCP, 1, NULL) &&
+	       !pw_state_allows(s, ep, dir, peer, IPPROTO_UDP, 1, NULL);
+}
+
+enum pw_tier_cover pw_tier_probe_ns(const struct pw_tier_probe *p, const struct pw_cluster *c,
+				    const char *ns, int dir)
+{
+	enum pw_tier_cover cover = PW_COVER_ALL;
+
+	for (size_t k = 0; p && k < c->n_pods; k++) {
+		const struct pw_state_ep *ep;
+
+		if (strcmp(c->pods[k].ns, ns))
+			continue;
+		ep = pw_state_endpoint(&p->s, ns, c->pods[k].name);
+		if (!ep || !probe_denied(&p->s, ep, dir, p->pod_id))
+			return PW_COVER_NONE;
+		if (dir == PW_DIR_EGRESS && (!probe_denied(&p->s, ep, dir, p->ext_id[0]) ||
+					     !probe_denied(&p->s, ep, dir, p->ext_id[1])))
+			cover = PW_COVER_PODS;
+	}
+	return p ? cover : PW_COVER_NONE;
+}
+
+void pw_tier_probe_free(struct pw_tier_probe *p)
+{
+	if (!p)
+		return;
+	pw_state_free(&p->s);
+	free(p);
 }

@@ -50,6 +50,9 @@ static struct {
 	struct pw_map_fill  fill[PW_MAP_MAX];
 	struct pw_live_count live;         /* the policy set in force, counted logically */
 	int                 live_err;
+	uint64_t            tiers[3];      /* live entries by deciding tier (pins.h) */
+	uint64_t            tier_deny;     /* of them, entries that drop */
+	int                 tiers_err;
 	uint64_t            fill_at;
 } M = { .lock = PTHREAD_MUTEX_INITIALIZER, .last_ok = -1 };
 
@@ -351,6 +354,9 @@ static void render(struct buf *b)
 		for (int m = 0; m < PW_MAP_MAX; m++)
 			pw_pins_fill(&M.pins, (enum pw_map)m, cfg.active_slot & 1, &M.fill[m]);
 		M.live_err = pw_pins_live_count(&M.pins, &M.live, &why);
+		/* the tier of an entry is its rule's: needs the rule names of state.json */
+		M.tiers_err = M.have_names ? pw_pins_live_tiers(&M.pins, &M.names, M.tiers,
+								&M.tier_deny) : -ENOENT;
 		M.fill_at = now;
 	}
 	/* logical: what is in force, wherever it lives; absent when unreadable */
@@ -365,6 +371,20 @@ static void render(struct buf *b)
 		       "and ipcache_lpm.");
 		bprintf(b, "podwall_ipcache_entries %llu\n",
 			(unsigned long long)(M.live.ipcache[0] + M.live.ipcache[1]));
+	}
+	if (!M.tiers_err) {
+		static const char *const tier[3] = { "netpol", "admin", "baseline" };
+
+		header(b, "podwall_policy_tier_entries", "gauge",
+		       "Entries of the live slot in policy and policy_lpm, by the tier of the "
+		       "rule that decides them (admin, baseline: ClusterNetworkPolicy; netpol: "
+		       "NetworkPolicy and cells no rule decided).");
+		for (int t = 0; t < 3; t++)
+			bprintf(b, "podwall_policy_tier_entries{tier=\"%s\"} %llu\n", tier[t],
+				(unsigned long long)M.tiers[t]);
+		header(b, "podwall_policy_deny_entries", "gauge",
+		       "Entries of the live slot whose verdict is a ClusterNetworkPolicy Deny.");
+		bprintf(b, "podwall_policy_deny_entries %llu\n", (unsigned long long)M.tier_deny);
 	}
 	/* raw: what each map holds against its capacity */
 	header(b, "podwall_map_entries", "gauge",

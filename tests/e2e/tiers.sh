@@ -41,7 +41,8 @@ cnp() {   # NAME TIER PRIORITY NS_TEAM DIRECTION RULES...
 cnp baseline-prod Baseline 10 prod ingress \
 	"{name: prod-web, action: Accept, from: [{namespaces: {matchLabels: {team: prod}}}], protocols: [{tcp: {destinationPort: {number: 7000}}}]}" \
 	"{name: default-deny, action: Deny, from: [{namespaces: {}}]}" | pwc_write cnp-baseline.yaml
-pwc_agent_start node1
+MPORT=9091
+pwc_agent_start node1 --metrics "$MPORT"
 if pwe_wait_state "$PWE_START_S" "ok:$A $B 7000 tcp" "fail:$C $B 7000 tcp"; then
 	pwe_pass baseline_enforced
 else
@@ -113,6 +114,17 @@ if grep -qE "in force by tier: [1-9][0-9]* ClusterNetworkPolicy Admin, [0-9]+ Ne
 	pwe_pass status_by_tier "$(grep 'in force by tier' <<<"$ST" | cut -c1-110)"
 else
 	pwe_fail status_by_tier "$(grep -i 'in force' <<<"$ST" | tr '\n' ' ')"
+fi
+# /metrics counts the same entries by tier, and the Admin Deny's drops by reason
+M=$(timeout -k 1 5 nsenter --net="/run/netns/$(pwc_node_netns node1)" curl -s --max-time 3 \
+	"http://127.0.0.1:$MPORT/metrics")
+adm=$(awk '$1 == "podwall_policy_tier_entries{tier=\"admin\"}" {print $2}' <<<"$M")
+base=$(awk '$1 == "podwall_policy_tier_entries{tier=\"baseline\"}" {print $2}' <<<"$M")
+tdrop=$(awk '/^podwall_packets_total\{.*verdict="drop",reason="tier_denied"\}/ {s += $2} END {print s + 0}' <<<"$M")
+if [ "${adm:-0}" -gt 0 ] && [ "${base:-0}" -gt 0 ] && [ "$tdrop" -gt 0 ]; then
+	pwe_pass metrics_by_tier "admin $adm, baseline $base entries; $tdrop tier_denied drops"
+else
+	pwe_fail metrics_by_tier "admin '${adm:-}', baseline '${base:-}', tier_denied drops $tdrop: $(grep -E 'tier' <<<"$M" | head -n 4 | tr '\n' ' ')"
 fi
 LOG=$(pwc_agent_log node1)
 if grep -qiE "error|rejected" "$LOG"; then

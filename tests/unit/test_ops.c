@@ -383,6 +383,32 @@ static void t_lint_default_deny_by_tiers(void)
 	free(v);
 }
 
+/* no DNS pods in the input: an Admin Accept to kube-system's k8s-app=kube-dns
+ * is a DNS rule for the pods a NetworkPolicy isolates */
+static void t_lint_dns_by_admin_accept_without_dns_pods(void)
+{
+#define ISOLATED \
+	"kind: Pod\n" \
+	"metadata: {name: a, namespace: shop, labels: {app: a}}\n" \
+	"status: {podIP: 198.18.0.10}\n" \
+	"---\n" \
+	"kind: NetworkPolicy\n" \
+	"metadata: {name: a-out, namespace: shop}\n" \
+	"spec: {podSelector: {}, policyTypes: [Egress]}\n" \
+	"---\n"
+	size_t n;
+	struct pw_lint_finding *v = lint(ISOLATED CNP_ALLOW_DNS, NULL, &n);
+
+	CHECK(n != 999);
+	CHECK_EQ(count(v, n, PW_LINT_EGRESS_NO_DNS), 0);
+	CHECK_EQ(count(v, n, PW_LINT_DNS_TCP), 0);
+	free(v);
+	v = lint(ISOLATED "kind: ConfigMap\n", NULL, &n);
+	CHECK_EQ(count(v, n, PW_LINT_EGRESS_NO_DNS), 1);
+	free(v);
+#undef ISOLATED
+}
+
 static void t_lint_namespace_without_default_deny(void)
 {
 	struct pw_lint_opts o = { .include_system = true };
@@ -631,6 +657,7 @@ int suite_ops(void)
 	RUN(t_lint_policy_selects_no_pod);
 	RUN(t_lint_namespace_without_default_deny);
 	RUN(t_lint_default_deny_by_tiers);
+	RUN(t_lint_dns_by_admin_accept_without_dns_pods);
 	RUN(t_lint_disable);
 	RUN(t_loaded_model);
 	RUN(t_why_names_the_allowing_rules);

@@ -389,6 +389,42 @@ static bool rules_reach_dns(const struct lctx *x, const struct pw_pod *pod, uint
 	return false;
 }
 
+/* Does an Admin tier Accept for pod let it reach the cluster DNS on
+ * proto/53, by the selectors alone (no DNS pods in the input to compile)?
+ * Admin decides before NetworkPolicy, so its Accept is enough. */
+static bool admin_reaches_dns(const struct lctx *x, const struct pw_pod *pod, uint8_t proto)
+{
+	for (size_t i = 0; i < x->c->n_cnps; i++) {
+		const struct pw_cnp *p = &x->c->cnps[i];
+
+		if (p->tier != PW_TIER_ADMIN || !pw_selector_matches(&p->ns_sel, ns_labels(x, pod->ns)) ||
+		    (p->subject_pods && !pw_selector_matches(&p->pod_sel, &pod->labels)))
+			continue;
+		for (size_t r = 0; r < p->n_rules[PW_DIR_EGRESS]; r++) {
+			const struct pw_cnp_rule *rule = &p->rules[PW_DIR_EGRESS][r];
+			bool port = !rule->n_ports, peer = false;
+
+			if (rule->action != PW_ACT_ACCEPT)
+				continue;
+			for (size_t k = 0; k < rule->n_ports && !port; k++)
+				port = port_has_53(&rule->ports[k], proto);
+			for (size_t k = 0; k < rule->n_peers && !peer; k++) {
+				const struct pw_cnp_peer *q = &rule->peers[k];
+
+				if (q->kind == PW_CNP_NAMESPACES || q->kind == PW_CNP_PODS)
+					peer = pw_selector_matches(&q->ns_sel, dns_ns_labels(x)) &&
+					       (q->kind == PW_CNP_NAMESPACES ||
+						pw_selector_matches(&q->pod_sel, &x->dns_pod_labels));
+				for (size_t j = 0; q->kind == PW_CNP_NETWORKS && j < q->n_cidrs; j++)
+					peer |= q->cidrs[j].len == 0 || q->cidrs[j].len == 96;
+			}
+			if (port && peer)
+				return true;
+		}
+	}
+	return false;
+}
+
 static void lint_dns(struct lctx *x)
 {
 	const struct pw_cluster *c = x->c;
@@ -448,12 +484,14 @@ static void lint_dns(struct lctx *x)
 			/* with DNS pods, what the compiled state says; without,
 			 * what the rules' selectors would select */
 			if (n_dns ? !(ep->dns_flags & PW_DNS_POLICY_UDP)
-				  : !rules_reach_dns(x, pod, IPPROTO_UDP)) {
+				  : !rules_reach_dns(x, pod, IPPROTO_UDP) &&
+				    !admin_reaches_dns(x, pod, IPPROTO_UDP)) {
 				udp[nu++] = names[base];
 				if (!first_udp)
 					first_udp = pod;
 			} else if (n_dns ? !(ep->dns_flags & PW_DNS_POLICY_TCP)
-					 : !rules_reach_dns(x, pod, IPPROTO_TCP)) {
+					 : !rules_reach_dns(x, pod, IPPROTO_TCP) &&
+					   !admin_reaches_dns(x, pod, IPPROTO_TCP)) {
 				tcp[nt++] = names[base];
 				if (!first_tcp)
 					first_tcp = pod;

@@ -17,7 +17,8 @@ BPFTOOL  ?= bpftool
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+            -Werror=incompatible-pointer-types -Werror=implicit-function-declaration -Werror=int-conversion
 CPPFLAGS += -Iinclude -Iagent -I$(BUILD) -D_GNU_SOURCE
 LDLIBS   += -lbpf -lelf -lz -lyaml -lmicrohttpd -ljansson -lcurl -pthread
 

@@ -711,6 +711,7 @@ static void t_fqdn_pins_reader(void)
 	struct pw_fqdn_entry *e = NULL;
 	uint64_t st[PW_FQDN_STAT_MAX];
 	struct pw_pins pins;
+	struct pw_error why = { 0 };
 	struct dnsb m;
 	size_t n = 0;
 
@@ -731,7 +732,7 @@ static void t_fqdn_pins_reader(void)
 	db_addr(&m, NULL, 120, "198.51.100.71");
 	db_addr(&m, NULL, 60, "2001:db8::71");
 	answer_from(F_DNS, F_PORT, &m, false);
-	CHECK_EQ(pw_pins_open(dir, PW_PIN_BIT(PW_MAP_FQDN_LEARNED), "test", &pins), 0);
+	CHECK_EQ(pw_pins_open(dir, PW_PIN_BIT(PW_MAP_FQDN_LEARNED), &pins, &why), 0);
 	CHECK_EQ(pw_pins_fqdn_stats(&pins, st), 0);
 	CHECK_EQ(st[PW_FQDN_ANSWERS_LEARNED], 1);
 	CHECK_EQ(st[PW_FQDN_ADDRS_LEARNED], 2);

@@ -61,6 +61,9 @@ static bool has_ports(uint8_t proto)
 /* the rule that allowed it, if the verdict came from a rule */
 static const struct pw_ld_rule *ev_rule(const struct pw_event *e, const struct pw_loaded *l)
 {
+	/* a ClusterNetworkPolicy Deny's drop (or would-drop) carries that rule */
+	if (e->reason == PW_REASON_TIER_DENIED)
+		return pw_ld_rule(l, e->rule_id);
 	if (e->verdict != PW_VERDICT_ALLOW)
 		return NULL;
 	if (e->reason != PW_REASON_NONE && e->reason != PW_REASON_DNS_ALLOWED &&
@@ -149,6 +152,21 @@ void pw_ev_print_text(FILE *f, const struct pw_event *e, const struct pw_loaded 
 	fputs(")\n", f);
 }
 
+void pw_rule_json_tier(json_t *r, const char *policy)
+{
+	struct pw_tier_rule_text t;
+
+	if (pw_rule_tier_parse(policy, &t)) {
+		json_object_set_new(r, "tier", json_string("netpol"));
+		return;
+	}
+	json_object_set_new(r, "tier", json_string(t.tier));
+	json_object_set_new(r, "cluster_policy", json_string(t.name));
+	json_object_set_new(r, "priority", json_integer(t.priority));
+	json_object_set_new(r, "rule_name", json_string(t.rule));
+	json_object_set_new(r, "action", json_string(t.action));
+}
+
 static json_t *side_json(const uint8_t a[16], uint16_t port_be, uint8_t proto, uint32_t id,
 			 const char *name, const struct pw_loaded *l)
 {
@@ -199,6 +217,7 @@ void pw_ev_print_json(FILE *f, const struct pw_event *e, const struct pw_loaded 
 		json_object_set_new(r, "policy", json_string(rule->policy));
 		json_object_set_new(r, "direction", json_string(pw_dir_name(rule->dir)));
 		json_object_set_new(r, "index", json_integer(rule->index));
+		pw_rule_json_tier(r, rule->policy);
 		json_object_set_new(o, "rule", r);
 		json_array_append_new(pol, json_string(rule->policy));
 	}

@@ -42,6 +42,11 @@ uint64_t pw_ev_wall_ns(uint64_t mono_ns);
  */
 void pw_ev_print_text(FILE *f, const struct pw_event *e, const struct pw_loaded *l,
 		      const struct pw_ev_names *n);
+/* Add to a JSON rule object its deciding tier ("admin", "baseline",
+ * "netpol") and, for a ClusterNetworkPolicy rule, cluster_policy, priority,
+ * rule_name and action (parsed from its policy text). */
+struct json_t;
+void pw_rule_json_tier(struct json_t *r, const char *policy);
 /* One JSON object on one line. */
 void pw_ev_print_json(FILE *f, const struct pw_event *e, const struct pw_loaded *l,
 		      const struct pw_ev_names *n);

@@ -129,6 +129,16 @@ const struct pw_ld_rule *pw_ld_rule(const struct pw_loaded *l, uint32_t rule_id)
  * its tier, priority and rule itself? */
 bool pw_rule_is_tiered(const char *policy);
 
+/* The parts of such a text, for -o json: 0, or -EINVAL when it is not one. */
+struct pw_tier_rule_text {
+	char     tier[16];        /* "admin", "baseline" */
+	char     name[256];       /* the ClusterNetworkPolicy */
+	uint32_t priority;
+	char     rule[128];       /* its rule's name, "#N" for an unnamed one */
+	char     action[8];       /* "Accept", "Deny", "Pass" */
+};
+int pw_rule_tier_parse(const char *policy, struct pw_tier_rule_text *out);
+
 /*
  * A name for address a with identity id (id 0: unknown): "ns/pod",
  * "svc ns/name", the CIDR group of the identity ("10.0.0.0/8"), "host",

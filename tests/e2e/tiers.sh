@@ -73,6 +73,7 @@ pwc_stream_start $C $B 7000
 STREAM=$PWC_STREAM_OUT
 sleep 1
 before=$(pwc_stream_bytes "$STREAM")
+pwe_monitor_start node1 30
 { cnp admin-dev Admin 5 prod ingress \
 	"{name: deny-dev, action: Deny, from: [{namespaces: {matchLabels: {team: dev}}}]}"
   echo ---
@@ -96,6 +97,23 @@ if [ "$mid" -gt "$before" ] || [ "$before" -gt 0 ]; then
 	fi
 else
 	pwe_fail admin_deny_revokes_established "the stream never flowed ($before bytes)"
+fi
+
+# monitor -o json names the deciding rule field by field
+pwc_kill "$PWE_MON_PID"
+if ev=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    try: e = json.loads(line)
+    except ValueError: continue
+    r = e.get("rule") or {}
+    if (e.get("verdict") == "drop" and r.get("tier") == "admin" and r.get("cluster_policy") == "admin-dev"
+            and r.get("priority") == 5 and r.get("rule_name") == "deny-dev" and r.get("action") == "Deny"):
+        print(json.dumps(r)); sys.exit(0)
+sys.exit(1)' "$PWE_MON_OUT" 2>&1); then
+	pwe_pass monitor_json_names_tier_rule "$ev"
+else
+	pwe_fail monitor_json_names_tier_rule "$(grep -m2 drop "$PWE_MON_OUT" | grep -o '"rule":{[^}]*}' | tr '\n' ' ')"
 fi
 
 # 4. Pass hands the decision back to NetworkPolicy

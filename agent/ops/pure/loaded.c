@@ -384,6 +384,45 @@ bool pw_rule_is_tiered(const char *policy)
 			  !strncmp(policy, "Baseline tier policy ", 21));
 }
 
+/* copy [b, e) into dst of size n; false when it does not fit or is empty */
+static bool copy_span(char *dst, size_t n, const char *b, const char *e)
+{
+	if (e <= b || (size_t)(e - b) >= n)
+		return false;
+	memcpy(dst, b, (size_t)(e - b));
+	dst[e - b] = 0;
+	return true;
+}
+
+int pw_rule_tier_parse(const char *policy, struct pw_tier_rule_text *out)
+{
+	const char *name, *prio, *rule, *act, *end;
+	char *num_end;
+	unsigned long p;
+
+	memset(out, 0, sizeof(*out));
+	if (!pw_rule_is_tiered(policy))
+		return -EINVAL;
+	strcpy(out->tier, policy[0] == 'A' ? "admin" : "baseline");
+	/* a ClusterNetworkPolicy's name is a DNS label: no space; its rule's name may have some */
+	name = strchr(policy, ' ') + strlen(" tier policy ");
+	prio = strstr(name, " priority ");
+	if (!prio || !copy_span(out->name, sizeof(out->name), name, prio))
+		return -EINVAL;
+	p = strtoul(prio + strlen(" priority "), &num_end, 10);
+	if (num_end == prio + strlen(" priority ") || strncmp(num_end, " rule ", 6) || p > UINT32_MAX)
+		return -EINVAL;
+	out->priority = (uint32_t)p;
+	rule = num_end + strlen(" rule ");
+	act = strrchr(rule, '(');
+	end = act ? strchr(act, ')') : NULL;
+	if (!act || act == rule || act[-1] != ' ' || !end || end[1] ||
+	    !copy_span(out->rule, sizeof(out->rule), rule, act - 1) ||
+	    !copy_span(out->action, sizeof(out->action), act + 1, end))
+		return -EINVAL;
+	return 0;
+}
+
 const struct pw_ld_rule *pw_ld_rule(const struct pw_loaded *l, uint32_t rule_id)
 {
 	if (!l || rule_id >= l->n_rules)

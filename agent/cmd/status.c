@@ -93,7 +93,9 @@ static const char *dns_state(const struct st_ep *e, uint32_t slot, char *buf, si
 	uint32_t f = e->has_dns ? e->dns.flags[slot & 1] : 0;
 	uint32_t ef = e->ep.flags[slot & 1];
 
-	if (!(ef & PW_EP_ISOLATED_EGRESS))
+	/* the compiler judged DNS on the compiled state (build_dns): a pod no
+	 * NetworkPolicy isolates may still have a tier Deny over its DNS */
+	if (!(ef & (PW_EP_ISOLATED_EGRESS | PW_EP_TIERED_EGRESS)))
 		snprintf(buf, len, "open");
 	else if (f & PW_DNS_AUTO)
 		snprintf(buf, len, "auto");

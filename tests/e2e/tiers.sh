@@ -22,9 +22,11 @@ A=prod/a B=prod/b C=dev/c
 pwc_node node1
 pwc_namespace prod "team=prod"
 pwc_namespace dev "team=dev"
+pwc_namespace kube-system "team=sys"
 pwc_pod node1 prod a "app=a"
 pwc_pod node1 prod b "app=b"
 pwc_pod node1 dev c "app=c"
+pwc_pod node1 kube-system coredns "k8s-app=kube-dns"
 pwc_serve $B tcp 7000
 pwc_serve $B tcp 7001
 pwc_serve $B udp 7002
@@ -78,7 +80,8 @@ pwe_monitor_start node1 30
 	"{name: deny-dev, action: Deny, from: [{namespaces: {matchLabels: {team: dev}}}]}"
   echo ---
   cnp admin-egress Admin 6 prod egress \
-	"{name: deny-to-dev, action: Deny, to: [{namespaces: {matchLabels: {team: dev}}}]}"; } |
+	"{name: deny-to-dev, action: Deny, to: [{namespaces: {matchLabels: {team: dev}}}]}" \
+	"{name: deny-dns, action: Deny, to: [{namespaces: {matchLabels: {team: sys}}}]}"; } |
 	pwc_write cnp-admin.yaml
 if pwe_wait_state 5 "fail:$C $B 7000 tcp" "fail:$A $C 7000 tcp"; then
 	pwe_pass admin_before_netpol
@@ -97,6 +100,18 @@ if [ "$mid" -gt "$before" ] || [ "$before" -gt 0 ]; then
 	fi
 else
 	pwe_fail admin_deny_revokes_established "the stream never flowed ($before bytes)"
+fi
+
+# status's DNS column judges the compiled tiers, not NetworkPolicy isolation alone:
+# prod's egress to kube-system is an Admin Deny, dev's is open
+ST=$(nsenter --net="/run/netns/$(pwc_node_netns node1)" "$PWE_ROOT/podwall" status \
+	--pin-dir "$(pwc_pin_dir node1)" 2>&1)
+dns_a=$(awk '$1 == "prod/a" {print $8}' <<<"$ST")
+dns_c=$(awk '$1 == "dev/c" {print $8}' <<<"$ST")
+if [ "$dns_a" = DENIED ] && [ "$dns_c" = open ]; then
+	pwe_pass status_dns_by_tier "prod/a $dns_a, dev/c $dns_c"
+else
+	pwe_fail status_dns_by_tier "prod/a '$dns_a', dev/c '$dns_c'"
 fi
 
 # monitor -o json names the deciding rule field by field

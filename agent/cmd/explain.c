@@ -197,7 +197,7 @@ static void print_json(const struct pw_why *w, const struct pw_loaded *l, const 
 {
 	json_t *o = json_object(), *steps = json_array();
 	uint8_t v = pw_why_verdict(w);
-	char *s, buf[256];
+	char buf[256];
 
 	json_object_set_new(o, "from", json_string(w->src.name));
 	json_object_set_new(o, "to", json_string(w->dst.name));
@@ -255,11 +255,7 @@ static void print_json(const struct pw_why *w, const struct pw_loaded *l, const 
 		json_array_append_new(steps, x);
 	}
 	json_object_set_new(o, "steps", steps);
-	s = json_dumps(o, JSON_INDENT(2));
-	if (s)
-		printf("%s\n", s);
-	free(s);
-	json_decref(o);
+	pw_opts_print_json(o);
 }
 
 /*

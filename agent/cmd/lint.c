@@ -174,7 +174,6 @@ int cmd_lint(int argc, char **argv)
 	}
 	if (json) {
 		json_t *a = json_array();
-		char *s;
 
 		for (size_t i = 0; i < n; i++) {
 			json_t *o = json_object();
@@ -186,11 +185,7 @@ int cmd_lint(int argc, char **argv)
 			json_object_set_new(o, "fix", json_string(v[i].fix));
 			json_array_append_new(a, o);
 		}
-		s = json_dumps(a, JSON_INDENT(2));
-		if (s)
-			printf("%s\n", s);
-		free(s);
-		json_decref(a);
+		pw_opts_print_json(a);
 	} else {
 		for (size_t i = 0; i < n; i++)
 			print_text(&v[i]);

@@ -6,7 +6,9 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include "cmd/cmd.h"
 #include "cmd/opts.h"
 
@@ -145,4 +147,14 @@ int pw_opts_parse(const struct pw_cmd_doc *d, int argc, char **argv, pw_opt_fn f
 			return ret;
 	}
 	return 0;
+}
+
+void pw_opts_print_json(json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2));
+
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	json_decref(v);
 }

@@ -59,6 +59,10 @@ int pw_opts_bad(const struct pw_cmd_doc *d, const char *fmt, ...)
 /* -o: "text" (or its alias "table") or "json" into *json; else pw_opts_bad */
 int pw_opts_output(const struct pw_cmd_doc *d, const char *val, bool *json);
 
+struct json_t;
+/* -o json's output: v indented on stdout, then its reference dropped */
+void pw_opts_print_json(struct json_t *v);
+
 /* The option's name as the user wrote it in messages: "--ports" or "-o" */
 const char *pw_opt_name(const struct pw_opt *o);
 

@@ -336,7 +336,7 @@ static void status_print_json(const struct status *st)
 {
 	json_t *o = json_object(), *ja = json_array(), *jm = json_array(),
 	       *jc = json_array();
-	char buf[64], buf2[64], *s;
+	char buf[64], buf2[64];
 
 	json_object_set_new(o, "pin_dir", json_string(st->pins.dir));
 	json_object_set_new(o, "generation", json_integer(st->cfg.generation));
@@ -463,11 +463,7 @@ static void status_print_json(const struct status *st)
 				json_array_append_new(jc, x);
 			}
 	json_object_set_new(o, "counters", jc);
-	s = json_dumps(o, JSON_INDENT(2));
-	if (s)
-		printf("%s\n", s);
-	free(s);
-	json_decref(o);
+	pw_opts_print_json(o);
 }
 
 static void status_print_text(const struct status *st)

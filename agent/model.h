@@ -85,17 +85,26 @@ struct pw_container_port {
  * and every command goes by. A finished pod (status.phase Succeeded or
  * Failed) is gone: its address may already be another pod's. A hostNetwork
  * pod has the node's address: its traffic is node traffic, never a pod's.
+ * A terminating pod (metadata.deletionTimestamp set) is an endpoint until
+ * its object goes, but for one case that pw_cluster_finish decides: when a
+ * pod that is not terminating has one of its addresses, the sandbox of the
+ * terminating one is gone (its address went back to the pool and was given
+ * again) and the new pod is the endpoint: the terminating one is REPLACED.
  */
 enum pw_pod_role {
 	PW_POD_ENDPOINT = 0,
 	PW_POD_FINISHED,
 	PW_POD_HOST_NETWORK,
+	PW_POD_REPLACED,
 };
 
 /* phase: status.phase or NULL */
 enum pw_pod_role pw_pod_role_of(const char *phase, bool host_network);
 /* "finished (phase Succeeded)"-like words for messages: "finished", "hostNetwork" */
 const char *pw_pod_role_text(enum pw_pod_role r);
+struct pw_pod;
+/* the warning for a REPLACED pod, naming both pods and places */
+void pw_pod_replaced_text(const struct pw_pod *p, char *buf, size_t len);
 
 struct pw_pod {
 	char                     *ns;
@@ -107,6 +116,12 @@ struct pw_pod {
 	size_t                    n_ips;
 	char                     *host_veth;    /* annotation podwall.io/host-veth, or NULL */
 	enum pw_pod_role          role;         /* != ENDPOINT only in skipped_pods */
+	bool                      terminating;  /* metadata.deletionTimestamp set */
+	struct {                                /* role REPLACED: the pod that has the address */
+		const char   *ns, *name;
+		struct pw_loc loc;
+		uint8_t       ip[16];
+	} replaced_by;
 	struct pw_loc             loc;
 };
 

@@ -5,7 +5,8 @@
  * `-f policies/ -f dump.yaml` means both. Objects defined twice across
  * inputs are an error (pw_cluster_finish), like twice in one file. The pods
  * that are not endpoints (finished, hostNetwork: pw_pod_role_of) are said
- * once on stderr, so that a pod missing from an answer is never a mystery.
+ * once on stderr, so that a pod missing from an answer is never a mystery;
+ * a terminating pod whose address a new pod has, with a warning of its own.
  */
 #include <stdio.h>
 #include <string.h>
@@ -87,6 +88,15 @@ int pw_cmd_load(const char *cmd, const struct pw_cmd_inputs *in, struct pw_clust
 	}
 	note_skipped(cmd, c, PW_POD_FINISHED);
 	note_skipped(cmd, c, PW_POD_HOST_NETWORK);
+	/* rare and worth both names: one warning each */
+	for (size_t i = 0; i < c->n_skipped_pods; i++) {
+		char msg[1024];
+
+		if (c->skipped_pods[i].role != PW_POD_REPLACED)
+			continue;
+		pw_pod_replaced_text(&c->skipped_pods[i], msg, sizeof(msg));
+		fprintf(stderr, "podwall %s: warning: %s\n", cmd, msg);
+	}
 	*out = c;
 	return PW_EXIT_OK;
 }

@@ -57,6 +57,29 @@ static bool note(struct loop *l, int bits, bool *now)
 	return true;
 }
 
+/*
+ * A terminating pod that yields its address to a new pod (pw_cluster_finish)
+ * is said once, when it starts to: not again on each load while it lasts.
+ */
+static void warn_replaced(struct pw_engine *e, const struct pw_cluster *cur,
+			  const struct pw_cluster *next)
+{
+	for (size_t i = 0; i < next->n_skipped_pods; i++) {
+		const struct pw_pod *p = &next->skipped_pods[i], *was;
+		char msg[1024];
+
+		if (p->role != PW_POD_REPLACED)
+			continue;
+		was = cur ? pw_cluster_skipped_pod(cur, p->ns, p->name) : NULL;
+		if (was && was->role == PW_POD_REPLACED &&
+		    !strcmp(was->replaced_by.ns, p->replaced_by.ns) &&
+		    !strcmp(was->replaced_by.name, p->replaced_by.name))
+			continue;
+		pw_pod_replaced_text(p, msg, sizeof(msg));
+		pw_engine_log(e, "warning: %s", msg);
+	}
+}
+
 /* Load the sources' objects and push them; every source hears how it went. */
 static void load_and_push(struct loop *l, uint64_t t0)
 {
@@ -79,6 +102,7 @@ static void load_and_push(struct loop *l, uint64_t t0)
 					  "force until the source is fixed");
 		snprintf(why, sizeof(why), "%s", lerr.msg);
 	} else {
+		warn_replaced(e, l->cur, next);
 		err = pw_engine_push(e, next, l->cur ? PW_PUSH_SOURCE : PW_PUSH_FIRST, t0, &res);
 		if (!err || !res.input_error) {
 			/* keep the new objects (system errors retry on ticks) */

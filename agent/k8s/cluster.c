@@ -74,8 +74,22 @@ const char *pw_pod_role_text(enum pw_pod_role r)
 					 "gone, and its address may be another pod's";
 	case PW_POD_HOST_NETWORK: return "hostNetwork: it has the node's address, and its "
 					 "traffic is node traffic";
+	case PW_POD_REPLACED:     return "terminating (metadata.deletionTimestamp set) and "
+					 "its address is another pod's now";
 	}
 	return "?";
+}
+
+void pw_pod_replaced_text(const struct pw_pod *p, char *buf, size_t len)
+{
+	char ip[64];
+
+	pw_ip_format(p->replaced_by.ip, ip, sizeof(ip));
+	snprintf(buf, len, "pod %s/%s (%s:%d) is terminating and pod %s/%s (%s:%d) has its "
+		 "address %s: %s/%s is the endpoint there, %s/%s is none until its object goes",
+		 p->ns, p->name, p->loc.file, p->loc.line, p->replaced_by.ns, p->replaced_by.name,
+		 p->replaced_by.loc.file, p->replaced_by.loc.line, ip, p->replaced_by.ns,
+		 p->replaced_by.name, p->ns, p->name);
 }
 
 static void *add(struct pw_cluster *c, void **arr, size_t *n, size_t *cap, size_t size)
@@ -353,12 +367,27 @@ static int set_apart(struct pw_cluster *c, struct pw_error *err)
 	return pw_sort_stable(nv, c->n_skipped_pods, sizeof(*nv), pod_cmp);
 }
 
+static void replace_pod(struct pw_pod *old, const struct pw_pod *by, const uint8_t ip[16])
+{
+	old->role = PW_POD_REPLACED;
+	old->replaced_by.ns = by->ns;
+	old->replaced_by.name = by->name;
+	old->replaced_by.loc = by->loc;
+	memcpy(old->replaced_by.ip, ip, 16);
+}
+
 /*
- * Two endpoints with one address have no meaning (the kernel would give
- * the address to whichever came first): an error naming both. An open
- * addressing table of the addresses, so the cost is one pass.
+ * One endpoint per address. When two claim one, a terminating pod
+ * (deletionTimestamp) yields to one that is not: its sandbox is gone, as
+ * the address went back to the pool and was given again (a window of
+ * seconds in a real cluster, until the kubelet confirms the deletion); it
+ * becomes REPLACED and set_apart moves it out. Two pods that are not
+ * terminating (or both terminating: nothing tells which sandbox is real)
+ * have no meaning, the kernel would give the address to whichever came
+ * first: an error naming both. An open addressing table of the addresses,
+ * so the cost is one pass; whatever the order, the same pods yield.
  */
-static int check_pod_ips(const struct pw_cluster *c, struct pw_error *err)
+static int settle_pod_ips(struct pw_cluster *c, struct pw_error *err)
 {
 	size_t n = 0, cap = 16;
 	uint32_t *tab;
@@ -374,41 +403,51 @@ static int check_pod_ips(const struct pw_cluster *c, struct pw_error *err)
 	if (!tab)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->n_pods && !ret; i++) {
-		const struct pw_pod *q = &c->pods[i];
+		struct pw_pod *q = &c->pods[i];
 
-		for (size_t k = 0; k < q->n_ips && !ret; k++) {
+		for (size_t k = 0; k < q->n_ips && q->role == PW_POD_ENDPOINT && !ret; k++) {
 			uint32_t h = 2166136261u;
+			struct pw_pod *p = NULL;
 			size_t slot;
 
 			for (int b = 0; b < 16; b++)
 				h = (h ^ q->ips[k][b]) * 16777619u;
 			for (slot = h & (cap - 1); tab[slot]; slot = (slot + 1) & (cap - 1)) {
-				const struct pw_pod *p = &c->pods[tab[slot] - 1];
 				bool same = false;
 
+				p = &c->pods[tab[slot] - 1];
 				for (size_t j = 0; j < p->n_ips; j++)
 					same |= !memcmp(p->ips[j], q->ips[k], 16);
-				if (same && p != q) {
-					const struct pw_pod *a = loc_before(&q->loc, &p->loc) ? q : p;
-					const struct pw_pod *b = a == p ? q : p;
-					char ip[64];
-
-					pw_ip_format(q->ips[k], ip, sizeof(ip));
-					if (err)
-						snprintf(err->msg, sizeof(err->msg),
-							 "%s:%d: pods %s/%s and %s/%s (%s:%d) both have "
-							 "address %s: two live pods cannot share one (a "
-							 "finished pod says so in status.phase)",
-							 b->loc.file, b->loc.line, b->ns, b->name, a->ns,
-							 a->name, a->loc.file, a->loc.line, ip);
-					ret = -EINVAL;
-					break;
-				}
 				if (same)
 					break;
+				p = NULL;
 			}
-			if (!ret && !tab[slot])
+			if (p == q)
+				continue;  /* one address twice in one pod's list */
+			if (!p || p->role != PW_POD_ENDPOINT) {
+				tab[slot] = (uint32_t)i + 1;  /* free, or held by a replaced pod */
+			} else if (p->terminating && !q->terminating) {
+				replace_pod(p, q, q->ips[k]);
 				tab[slot] = (uint32_t)i + 1;
+			} else if (q->terminating && !p->terminating) {
+				replace_pod(q, p, q->ips[k]);
+			} else {
+				const struct pw_pod *a = loc_before(&q->loc, &p->loc) ? q : p;
+				const struct pw_pod *b = a == p ? q : p;
+				char ip[64];
+
+				pw_ip_format(q->ips[k], ip, sizeof(ip));
+				if (err)
+					snprintf(err->msg, sizeof(err->msg),
+						 "%s:%d: pods %s/%s and %s/%s (%s:%d) both have "
+						 "address %s: two %s pods cannot share one (a "
+						 "finished pod says so in status.phase; a pod that "
+						 "is not terminating takes the address of one that "
+						 "is)", b->loc.file, b->loc.line, b->ns, b->name,
+						 a->ns, a->name, a->loc.file, a->loc.line, ip,
+						 q->terminating ? "terminating" : "live");
+				ret = -EINVAL;
+			}
 		}
 	}
 	free(tab);
@@ -443,11 +482,9 @@ int pw_cluster_finish(struct pw_cluster *c, struct pw_error *err)
 		CHECK_DUPS(c->policies, c->n_policies, pol_cmp, "networkpolicy", OBJ_NS);
 		CHECK_DUPS(c->services, c->n_services, svc_cmp, "service", OBJ_NS);
 	}
-	ret = set_apart(c, err);
-	if (ret == -ENOMEM)
-		goto nomem;
+	ret = settle_pod_ips(c, err);
 	if (!ret)
-		ret = check_pod_ips(c, err);
+		ret = set_apart(c, err);
 	if (ret == -ENOMEM)
 		goto nomem;
 	if (ret)

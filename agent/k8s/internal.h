@@ -179,6 +179,7 @@ struct ld_meta {
 	char            *ns;
 	struct pw_labels labels;
 	yaml_node_t     *annotations;  /* mapping or NULL */
+	bool             terminating;  /* deletionTimestamp set */
 	yaml_node_t     *node;
 };
 int ld_metadata(struct ld *ld, yaml_node_t *obj, yaml_node_t *meta, bool want_ns,

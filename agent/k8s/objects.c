@@ -432,7 +432,8 @@ int ld_metadata(struct ld *ld, yaml_node_t *obj, yaml_node_t *meta, bool want_ns
 int ld_metadata_named(struct ld *ld, yaml_node_t *obj, yaml_node_t *meta, bool want_ns,
 		      enum ld_name_rule rule, struct ld_meta *out)
 {
-	struct ld_field f[] = { { "name" }, { "namespace" }, { "labels" }, { "annotations" } };
+	struct ld_field f[] = { { "name" }, { "namespace" }, { "labels" }, { "annotations" },
+				{ "deletionTimestamp" } };
 	size_t mark = ld_push_key(ld, "metadata");
 	int ret;
 
@@ -450,12 +451,12 @@ int ld_metadata_named(struct ld *ld, yaml_node_t *obj, yaml_node_t *meta, bool w
 		ret = ld_err(ld, obj, "missing");
 		goto out;
 	}
-	/* strict: every field of ObjectMeta is known, podwall reads four */
+	/* strict: every field of ObjectMeta is known, podwall reads five */
 	ret = strict ? ld_known_fields(ld, meta, object_meta,
 				       sizeof(object_meta) / sizeof(object_meta[0])) : 0;
 	ld->strict = false;
 	if (!ret)
-		ret = ld_fields(ld, meta, f, 4);
+		ret = ld_fields(ld, meta, f, 5);
 	ld->strict = strict;
 	if (ret)
 		goto out;
@@ -488,6 +489,17 @@ int ld_metadata_named(struct ld *ld, yaml_node_t *obj, yaml_node_t *meta, bool w
 		if (ret)
 			goto out;
 		out->annotations = f[3].val;
+	}
+	if (!ld_is_null(f[4].val)) {
+		/* an RFC 3339 time; what podwall reads is only that it is set */
+		size_t m2 = ld_push_key(ld, "deletionTimestamp");
+		char *when;
+
+		ret = ld_str(ld, f[4].val, 64, &when);
+		ld_pop(ld, m2);
+		if (ret)
+			goto out;
+		out->terminating = true;
 	}
 out:
 	ld_pop(ld, mark);
@@ -678,6 +690,7 @@ int ld_pod(struct ld *ld, yaml_node_t *obj, struct ld_field *f)
 	pod.ns = m.ns;
 	pod.name = m.name;
 	pod.labels = m.labels;
+	pod.terminating = m.terminating;
 	ret = ld_annotation(ld, &m, "podwall.io/host-veth", &pod.host_veth, &an);
 	if (ret)
 		return ret;

@@ -131,7 +131,7 @@ static void backoff(struct res *s)
 /* ------------------------------------------------------------ trimming */
 
 /* metadata: name, namespace, labels, and podwall.io/ annotations */
-static json_t *trim_meta(json_t *m)
+static json_t *trim_meta(json_t *m, bool pod)
 {
 	json_t *o = json_object(), *v, *ann, *a;
 	const char *key;
@@ -142,6 +142,9 @@ static json_t *trim_meta(json_t *m)
 		json_object_set(o, "namespace", v);
 	if ((v = json_object_get(m, "labels")))
 		json_object_set(o, "labels", v);
+	/* a terminating pod yields its address to a new pod (pw_cluster_finish) */
+	if (pod && (v = json_object_get(m, "deletionTimestamp")) && !json_is_null(v))
+		json_object_set(o, "deletionTimestamp", v);
 	ann = json_object_get(m, "annotations");
 	if (json_is_object(ann)) {
 		a = NULL;
@@ -180,7 +183,8 @@ static json_t *trim(const struct pw_k8s_resource *r, json_t *obj)
 							 ? "networking.k8s.io/v1" : from_crd(r)
 							 ? "policy.networking.k8s.io/v1alpha2" : "v1"));
 	json_object_set_new(o, "kind", json_string(r->kind));
-	json_object_set_new(o, "metadata", trim_meta(json_object_get(obj, "metadata")));
+	json_object_set_new(o, "metadata", trim_meta(json_object_get(obj, "metadata"),
+							  !strcmp(r->kind, "Pod")));
 	if (!strcmp(r->kind, "Pod")) {
 		json_t *st = json_object_get(obj, "status"), *ns = json_object(), *nst = json_object();
 		json_t *cs = json_object_get(spec, "containers"), *ncs = json_array(), *c;

@@ -11,7 +11,9 @@
 # c's now, and a hostNetwork pod (app=a) at the node's address. Neither is
 # an endpoint: c -> b stays denied (the finished pod's labels do not follow
 # its old address), a -> b allowed, the node reaches b as the node, and the
-# agent counts 3 endpoints. Then bad input, each refused by name with the
+# agent counts 3 endpoints. A terminating pod (deletionTimestamp) on c's
+# address yields it to c, with one warning naming both. Then bad input,
+# each refused by name with the
 # policy in force kept: two live pods on one address, an unknown field in a
 # NetworkPolicy (strict, as kubectl --validate=strict), one NetworkPolicy
 # defined in two files.
@@ -194,6 +196,42 @@ if timeout 5 nsenter --net="/run/netns/$NODE_NS" "$PWC_PY" -c "$PWC_PY_PROBE" tc
 else
 	pwe_fail host_network_traffic_is_node_traffic "the node could not reach $B on 7000"
 fi
+
+# a terminating pod (deletionTimestamp) whose address the live pod c has now,
+# as a real cluster shows for seconds after the address is given again: c
+# keeps it (the old pod's app=a does not follow the address), one warning
+# names both, nothing is refused
+n0=$(grep -c "" "$LOG")
+pwc_write zz-terminating.yaml <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: aa-old, namespace: production, labels: {app: a},
+  deletionTimestamp: "2026-12-07T08:00:00Z"}
+spec: {nodeName: node1, containers: [{name: old, image: i}]}
+status: {phase: Running, podIP: $IP_C, podIPs: [{ip: $IP_C}]}
+EOF
+want="warning: pod production/aa-old \(.*zz-terminating.yaml:1\) is terminating and pod production/c \(.*\) has its address $IP_C: production/c is the endpoint there"
+if pwc_wait_for 5 eval "tail -n +$((n0 + 1)) \"\$LOG\" | grep -qE \"\$want\"" &&
+   pwe_matches fail "$C $B 7000 tcp" && pwe_matches ok "$A $B 7000 tcp" &&
+   ! tail -n +$((n0 + 1)) "$LOG" | grep -q "both have address\|nothing applied"; then
+	pwe_pass terminating_pod_yields_its_address "$(tail -n +$((n0 + 1)) "$LOG" | grep -o 'warning: pod production/aa-old.*is the endpoint there' | head -n 1)"
+else
+	pwe_fail terminating_pod_yields_its_address "$(tail -n +$((n0 + 1)) "$LOG" | head -n 4 | tr '\n' ' ')"
+fi
+# said when the pod starts to yield, not again on each load while it lasts
+n1=$(grep -c "" "$LOG")
+pwc_write zz-touch.yaml <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: zz-elsewhere, namespace: production}
+status: {phase: Running, podIP: 198.18.250.77}
+EOF
+pwc_wait_for 5 eval "tail -n +$((n1 + 1)) \"\$LOG\" | grep -q 'applied generation'"
+nw=$(tail -n +$((n0 + 1)) "$LOG" | grep -c "warning: pod production/aa-old")
+if [ "$nw" = 1 ]; then pwe_pass terminating_warning_once; else
+	pwe_fail terminating_warning_once "$nw warnings: $(tail -n +$((n0 + 1)) "$LOG" | tr '\n' ' ' | cut -c1-400)"; fi
+pwc_rm zz-touch.yaml
+pwc_rm zz-terminating.yaml
 
 # live explain: the named targetPort resolved per backend from the state file
 # (b's container port "echo" is 7000; the Service port is 80)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "check.h"
 #include "ops/lint.h"
 #include "util.h"
@@ -87,12 +88,110 @@ static void t_dumps_shared_address(void)
 			    "status: {podIPs: [{ip: 10.0.0.9}, {ip: 'fd00::9'}]}\n---\n"
 			    "kind: Pod\nmetadata: {name: a, namespace: y}\n"
 			    "status: {podIP: 'fd00::9'}\n", m, sizeof(m)), -EINVAL);
-	CHECK_STR_CONTAINS(m, "t.yaml:5: pods y/a and x/b (t.yaml:1) both have address fd00::9");
+	CHECK_STR_CONTAINS(m, "t.yaml:5: pods y/a and x/b (t.yaml:1) both have address fd00::9: "
+			   "two live pods cannot share one");
 	/* a hostNetwork pod shares the node's address with every other one */
 	CHECK_EQ(t_load_err("kind: Pod\nmetadata: {name: a}\nspec: {hostNetwork: true}\n"
 			    "status: {podIP: 192.0.2.1}\n---\n"
 			    "kind: Pod\nmetadata: {name: b}\nspec: {hostNetwork: true}\n"
 			    "status: {podIP: 192.0.2.1}\n", m, sizeof(m)), 0);
+}
+
+/*
+ * A terminating pod (deletionTimestamp) yields its address to a pod that is
+ * not terminating: whatever the order, the new pod is the endpoint, the old
+ * one is set apart naming the new one; two terminating pods stay an error.
+ */
+#define OLD_POD "kind: Pod\nmetadata: {name: old, namespace: x, labels: {app: old},\n" \
+		"  deletionTimestamp: '2026-12-07T08:00:00Z'}\n" \
+		"status: {phase: Running, podIPs: [{ip: 10.0.0.9}, {ip: 'fd00::9'}]}\n"
+#define NEW_POD "kind: Pod\nmetadata: {name: new, namespace: y, labels: {app: new}}\n" \
+		"status: {phase: Pending, podIP: 'fd00::9'}\n"
+
+static void t_dumps_terminating_yields(void)
+{
+	const char *orders[] = { OLD_POD "---\n" NEW_POD, NEW_POD "---\n" OLD_POD };
+
+	for (size_t o = 0; o < 2; o++) {
+		struct pw_error err = { { 0 } };
+		struct pw_state s;
+		struct pw_cluster *c = t_compile(orders[o], NULL, &s, &err);
+		const struct pw_pod *old;
+		char msg[1024];
+
+		CHECK(c);
+		if (!c) {
+			fprintf(stderr, "  %s\n", err.msg);
+			continue;
+		}
+		CHECK(pw_cluster_pod(c, "y", "new"));
+		CHECK(!pw_cluster_pod(c, "x", "old"));
+		old = pw_cluster_skipped_pod(c, "x", "old");
+		CHECK(old && old->role == PW_POD_REPLACED && old->terminating);
+		if (old) {
+			pw_pod_replaced_text(old, msg, sizeof(msg));
+			CHECK_STR_CONTAINS(msg, o ? "pod x/old (t.yaml:5) is terminating and pod "
+						    "y/new (t.yaml:1) has its address fd00::9"
+						  : "pod x/old (t.yaml:1) is terminating and pod "
+						    "y/new (t.yaml:6) has its address fd00::9");
+			CHECK_STR_CONTAINS(msg, "y/new is the endpoint there");
+		}
+		/* the address is the new pod's; the old pod's other one is no one's */
+		CHECK(t_ep(&s, "y", "new"));
+		CHECK(!t_ep(&s, "x", "old"));
+		CHECK(t_ident(&s, "fd00::9") != PW_ID_WORLD);
+		CHECK_EQ(t_ident(&s, "10.0.0.9"), PW_ID_WORLD);
+		pw_state_free(&s);
+		pw_cluster_free(c);
+	}
+}
+
+/* the CNI source's way: the objects finished, then its pending stand-ins
+ * loaded into the same cluster and finished again (source.c) */
+static void t_dumps_terminating_yields_to_pending(void)
+{
+	struct pw_error err = { { 0 } };
+	struct pw_cluster *c = pw_cluster_new();
+	const char *pending = "kind: Pod\nmetadata: {name: p, namespace: podwall-pending}\n"
+			      "status: {podIPs: [{ip: 10.0.0.9}]}\n";
+	const struct pw_pod *old;
+
+	CHECK(c);
+	if (!c)
+		return;
+	CHECK_EQ(pw_cluster_load_buffer(c, "api", OLD_POD, strlen(OLD_POD), &err), 0);
+	CHECK_EQ(pw_cluster_finish(c, &err), 0);
+	CHECK(pw_cluster_pod(c, "x", "old"));
+	CHECK_EQ(pw_cluster_load_buffer(c, "pending", pending, strlen(pending), &err), 0);
+	CHECK_EQ(pw_cluster_finish(c, &err), 0);
+	old = pw_cluster_skipped_pod(c, "x", "old");
+	CHECK(old && old->role == PW_POD_REPLACED && !strcmp(old->replaced_by.name, "p"));
+	CHECK(pw_cluster_pod(c, "podwall-pending", "p"));
+	pw_cluster_free(c);
+}
+
+static void t_dumps_terminating_alone_or_twice(void)
+{
+	struct pw_error err = { { 0 } };
+	struct pw_state s;
+	char m[1024];
+	/* terminating and alone on its address: still an endpoint (its grace period) */
+	struct pw_cluster *c = t_compile(OLD_POD, NULL, &s, &err);
+
+	CHECK(c && pw_cluster_pod(c, "x", "old") && pw_cluster_pod(c, "x", "old")->terminating);
+	CHECK(c && !c->n_skipped_pods);
+	CHECK(t_ep(&s, "x", "old"));
+	pw_state_free(&s);
+	pw_cluster_free(c);
+	/* both terminating: nothing tells which sandbox is real */
+	CHECK_EQ(t_load_err(OLD_POD "---\nkind: Pod\nmetadata: {name: older, namespace: x,\n"
+			    "  deletionTimestamp: '2026-12-07T07:00:00Z'}\n"
+			    "status: {podIP: 10.0.0.9}\n", m, sizeof(m)), -EINVAL);
+	CHECK_STR_CONTAINS(m, "t.yaml:6: pods x/older and x/old (t.yaml:1) both have address "
+			   "10.0.0.9: two terminating pods cannot share one");
+	CHECK_EQ(t_load_err("kind: Pod\nmetadata: {name: a, deletionTimestamp: [now]}\n", m,
+			    sizeof(m)), -EINVAL);
+	CHECK_STR_CONTAINS(m, "metadata.deletionTimestamp: expected a string");
 }
 
 static void t_dumps_duplicate_objects(void)
@@ -366,6 +465,9 @@ int suite_dumps(void)
 	RUN(t_dumps_finished_and_host_network_set_apart);
 	RUN(t_dumps_bad_host_network);
 	RUN(t_dumps_shared_address);
+	RUN(t_dumps_terminating_yields);
+	RUN(t_dumps_terminating_yields_to_pending);
+	RUN(t_dumps_terminating_alone_or_twice);
 	RUN(t_dumps_duplicate_objects);
 	return check_n_fail;
 }

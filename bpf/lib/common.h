@@ -79,10 +79,42 @@ static __always_inline void *pw_lookup_counted(void *map, const void *key)
  * ~180 ns established packet on a 2-vCPU VM (podwall bench datapath). The
  * timeouts it serves are seconds. It may lag a precise timestamp (one
  * written by userspace) by up to a tick: compare with pw_older().
+ *
+ * Even the coarse read is a helper call that walks the timekeeper's
+ * seqcount (~15 ns, the largest single cost of an established packet), and
+ * its value only moves when a tick moves jiffies. bpf_jiffies64 and
+ * bpf_get_smp_processor_id are inlined by the verifier (~1 ns each), so each
+ * CPU keeps the coarse time it read at the jiffy it read it in, and reads
+ * the clock again only when jiffies moved: once a tick per CPU instead of
+ * once a packet. The tick handler advances jiffies just before the
+ * timekeeper, so a read in between keeps the previous tick's time for one
+ * more tick: the lag is then two ticks (8 ms at HZ=250), still nothing
+ * against second timeouts, and pw_older() already takes a "then" after
+ * "now". The slots live in .bss (an internal map: one per loaded object,
+ * never pinned, a cache that starts empty); tc programs run with bottom
+ * halves off, so a CPU's slot has one writer at a time. CPUs past
+ * PW_TICK_SLOTS share slots: two writers store the current tick's time, so
+ * a mixed read is still a time of that tick or the one before.
  */
+#define PW_TICK_SLOTS 256 /* a power of two */
+
+struct pw_tick {
+	__u64 jiffies;
+	__u64 ns;
+} __attribute__((aligned(64))); /* a cache line each: no CPU writes another's */
+
+static struct pw_tick pw_ticks[PW_TICK_SLOTS];
+
 static __always_inline __u64 pw_now(void)
 {
-	return bpf_ktime_get_coarse_ns();
+	struct pw_tick *t = &pw_ticks[bpf_get_smp_processor_id() & (PW_TICK_SLOTS - 1)];
+	__u64 j = bpf_jiffies64();
+
+	if (t->jiffies != j) {
+		t->ns = bpf_ktime_get_coarse_ns();
+		t->jiffies = j;
+	}
+	return t->ns;
 }
 
 /* then is more than age ns before now (a then after now is not). */

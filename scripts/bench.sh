@@ -6,14 +6,17 @@
 #   1. per packet   `podwall bench datapath`: BPF_PROG_TEST_RUN ns/packet of the
 #                   real programs at 10..100,000 policy entries (private maps,
 #                   private netns);
-#   2. real traffic four namespaces: a client, a node, a server pod behind the
-#                   filter and an unfiltered twin of it on the same node. UDP
-#                   packets/s (64-byte payload, iperf3 -b 0) and TCP throughput
-#                   with podwall and with the same rules as an iptables linear
+#   2. real traffic five namespaces: pod A (the client) -> node -> pod B (the
+#                   server) behind the filter, and an unfiltered twin of that
+#                   path on the same node (a client and a server no program and
+#                   no rule sees). UDP packets/s (64-byte payload, iperf3 -b 0)
+#                   and TCP throughput with podwall (from_pod on A's veth,
+#                   to_pod on B's) and with the same rules as an iptables linear
 #                   chain (legacy and nf_tables backends), an ipset hash:ip,port
 #                   match and an nftables set; each figure alternates 1 s slices
-#                   to the twin and to the server (A B B A), so every "x none"
-#                   ratio compares runs seconds apart; rounds rotate the order;
+#                   on the twin path and on the filtered one (A B B A), so every
+#                   "x none" ratio compares runs seconds apart; rounds rotate
+#                   the order;
 #   3. control plane `podwall bench control`: compile + load of 1,000 and 10,000
 #                   policies over 10,000 pods, change -> enforced latency with a
 #                   running agent, map memory, agent RSS.
@@ -69,13 +72,14 @@ WORK=$(mktemp -d /tmp/podwall-bench.XXXXXX)
 T0=$(date +%s)
 
 # ------------------------------------------------------------------ cleanup
-# Names unique to this run. N is the node, C an outside client (not a pod:
-# the rules name it by address, as ipBlock / -s rules do), S the server pod
-# the rules protect, U an unprotected twin of S on the same node: every
-# measurement alternates between U (no filter on its path) and S, so each
-# ratio compares runs seconds apart, on the same node, in the same state.
-N=pwb-node-$$ C=pwb-cli-$$ S=pwb-srv-$$ U=pwb-ref-$$
-SIP=198.18.1.2 UIP=198.18.1.3 CIP=198.18.2.2 GW=198.18.0.1
+# Names unique to this run. N is the node, C the client pod (the rules name
+# it by address, as ipBlock / -s rules do), S the server pod the rules
+# protect; V -> U is an unprotected twin of the path C -> S on the same node
+# (no pod podwall knows, no rule): every measurement alternates between
+# V -> U (no filter on its path) and C -> S, so each ratio compares runs
+# seconds apart, on the same node, in the same state.
+N=pwb-node-$$ C=pwb-cli-$$ S=pwb-srv-$$ U=pwb-ref-$$ V=pwb-rcl-$$
+SIP=198.18.1.2 UIP=198.18.1.3 CIP=198.18.2.2 VIP=198.18.2.3 GW=198.18.0.1
 SRV_PIDS= PW_APPLIED=
 
 cleanup() {
@@ -86,7 +90,7 @@ cleanup() {
 	[ -n "$PW_APPLIED" ] && pw_down
 	# Deleting a namespace removes its veths, tc programs, iptables rules,
 	# ipsets and nftables tables with it: nothing was ever added to the host's.
-	for ns in $N $C $S $U; do
+	for ns in $N $C $S $U $V; do
 		[ -e /run/netns/$ns ] && ip netns del $ns
 	done
 	rm -rf "$WORK"
@@ -97,25 +101,27 @@ trap 'exit 130' INT TERM
 
 # --------------------------------------------------------------- topology
 # client eth0 (198.18.2.2/32) == hc [node, 198.18.0.1] hs == eth0 server (198.18.1.2/32)
-#                                              hu == eth0 twin   (198.18.1.3/32)
+# twin c eth0 (198.18.2.3/32) == hv                     hu == eth0 twin s  (198.18.1.3/32)
 # /32 routes through each host veth, as the ptp CNI plugin leaves them.
 topo_up() {
-	ip netns add $N; ip netns add $C; ip netns add $S; ip netns add $U
-	for ns in $N $C $S $U; do ip -n $ns link set lo up; done
+	ip netns add $N; ip netns add $C; ip netns add $S; ip netns add $U; ip netns add $V
+	for ns in $N $C $S $U $V; do ip -n $ns link set lo up; done
 	ip link add hc netns $N type veth peer name eth0 netns $C
+	ip link add hv netns $N type veth peer name eth0 netns $V
 	ip link add hs netns $N type veth peer name eth0 netns $S
 	ip link add hu netns $N type veth peer name eth0 netns $U
 	ip netns exec $N sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
 		net.ipv4.conf.default.rp_filter=0
-	for d in hc hs hu; do
+	for d in hc hs hu hv; do
 		ip -n $N addr add $GW/32 dev $d
 		ip -n $N link set $d up
 	done
 	ip -n $N route add $CIP/32 dev hc
 	ip -n $N route add $SIP/32 dev hs
 	ip -n $N route add $UIP/32 dev hu
+	ip -n $N route add $VIP/32 dev hv
 	local ns ip
-	for ns in $C:$CIP $S:$SIP $U:$UIP; do
+	for ns in $C:$CIP $S:$SIP $U:$UIP $V:$VIP; do
 		ip=${ns#*:}; ns=${ns%%:*}
 		ip -n $ns addr add $ip/32 dev eth0
 		ip -n $ns link set eth0 up
@@ -144,7 +150,7 @@ topo_down() {
 	for p in $SRV_PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
 	SRV_PIDS=
 	[ -n "$PW_APPLIED" ] && pw_down
-	for ns in $N $C $S $U; do ip netns del $ns 2>/dev/null || true; done
+	for ns in $N $C $S $U $V; do ip netns del $ns 2>/dev/null || true; done
 }
 
 # ------------------------------------------------------------------ rules
@@ -190,7 +196,10 @@ for n in sizes:
         f.write("    oifname \"hs\" ip saddr . meta l4proto . th dport @allow accept\n")
         f.write("    oifname \"hs\" drop\n  }\n}\n")
     # podwall: the same rules as one NetworkPolicy of ipBlock /32 + port
-    # ingress rules selecting the server pod.
+    # ingress rules selecting the server pod; the client is a pod of the
+    # node too (not isolated), so its packets go through from_pod on hc and
+    # to_pod on hs, the path of pod A -> node -> pod B. An ipBlock /32 on a
+    # pod's address names that pod (its identity carries the CIDR group).
     with open(f"{work}/pw-{n}.yaml", "w") as f:
         f.write("""apiVersion: v1
 kind: Namespace
@@ -220,6 +229,23 @@ status:
   podIP: 198.18.1.2
   podIPs:
   - ip: 198.18.1.2
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: client
+  namespace: bench
+  labels:
+    app: client
+spec:
+  containers:
+  - name: iperf3
+    image: iperf3
+status:
+  phase: Running
+  podIP: 198.18.2.2
+  podIPs:
+  - ip: 198.18.2.2
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -288,14 +314,14 @@ probe() {
 # its path) and to the server (behind the filter), in the order A B B A ...
 # so that drift cancels. Prints "filtered reference" (summed over slices):
 # UDP: packets received per second; TCP: bits per second received.
-iperf_slice() {   # udp|tcp ip secs -> value (0 on failure)
+iperf_slice() {   # udp|tcp client-netns ip secs -> value (0 on failure)
 	local out="$WORK/slice.json"
 	if [ "$1" = udp ]; then
-		timeout $(($3 + 20)) ip netns exec $C \
-			iperf3 -c "$2" -u -l 64 -b 0 -t "$3" -A 0 -J >"$out" 2>&1 || true
+		timeout $(($4 + 20)) ip netns exec "$2" \
+			iperf3 -c "$3" -u -l 64 -b 0 -t "$4" -A 0 -J >"$out" 2>&1 || true
 	else
-		timeout $(($3 + 20)) ip netns exec $C \
-			iperf3 -c "$2" -t "$3" -A 0 -J >"$out" 2>&1 || true
+		timeout $(($4 + 20)) ip netns exec "$2" \
+			iperf3 -c "$3" -t "$4" -A 0 -J >"$out" 2>&1 || true
 	fi
 	$PY - "$out" "$1" <<'PYEOF'
 import json, sys
@@ -317,9 +343,9 @@ pair() {   # udp|tcp secs slices -> "filtered reference"
 	for k in $(seq 0 $(($3 - 1))); do
 		# A B B A: reference on k = 0, 3, 4, 7, ...
 		if [ $(( (k + 1) / 2 % 2 )) -eq 0 ]; then
-			v=$(iperf_slice "$1" $UIP "$2"); r=$((r + v)); nr=$((nr + 1))
+			v=$(iperf_slice "$1" $V $UIP "$2"); r=$((r + v)); nr=$((nr + 1))
 		else
-			v=$(iperf_slice "$1" $SIP "$2"); f=$((f + v)); nf=$((nf + 1))
+			v=$(iperf_slice "$1" $C $SIP "$2"); f=$((f + v)); nf=$((nf + 1))
 		fi
 	done
 	echo "$((f / (nf ? nf : 1))) $((r / (nr ? nr : 1)))"
@@ -328,7 +354,8 @@ pair() {   # udp|tcp secs slices -> "filtered reference"
 # Prints "udp_pps udp_ref_pps tcp_bps tcp_ref_bps". A first, discarded
 # slice warms the fresh namespaces up (neighbours, caches, the CPU clock).
 measure() {
-	iperf_slice udp $SIP 1 >/dev/null
+	iperf_slice udp $C $SIP 1 >/dev/null
+	iperf_slice udp $V $UIP 1 >/dev/null
 	echo "$(pair udp "$UDP_SECS" "$SLICES") $(pair tcp "$TCP_SECS" "$SLICES")"
 }
 
@@ -531,11 +558,12 @@ for n in sizes:
         if rs:
             pairs[f"podwall/{other}:{n}"] = dict(rules=n, against=other, udp_pps_ratio=med(rs),
                                                   per_round=rs, raw_pps_ratio=med(raw))
-traffic = dict(method="4 netns: client -> node -> server pod, and an unfiltered twin of the server on "
-               "the same node; veth pairs, /32 routes; filter in the node namespace on the server's "
-               "host veth (podwall: to_pod/from_pod via podwall apply; netfilter: FORWARD -o hs). "
+traffic = dict(method="5 netns: pod A (client) -> node -> pod B (server), and an unfiltered twin of "
+               "that path (its own client and server) on the same node; veth pairs, /32 routes; filter "
+               "in the node namespace (podwall: from_pod on A's host veth and to_pod on B's via podwall "
+               "apply; netfilter: FORWARD -o hs). "
                "iperf3 client on CPU 0 (which also runs the forwarding softirq), servers on CPU 1. "
-               "Each figure: slices to twin and server in A B B A order, UDP 64-byte payload -b 0 "
+               "Each figure: slices on the twin and the filtered path in A B B A order, UDP 64-byte payload -b 0 "
                "(packets received / s) and TCP; ratio = server / twin. Medians over rounds.",
                none_udp_pps=none_pps, none_tcp_bps=none_bps,
                summary=summary, podwall_vs=pairs, runs=rows)
@@ -552,6 +580,7 @@ def target(name, value, limit, ok_if, unit=""):
     met = None if value is None else (value >= limit if ok_if == ">=" else value < limit if ok_if == "<" else value <= limit)
     targets.append(dict(target=name, value=value, limit=limit, op=ok_if, unit=unit, met=met))
 target(f"real-traffic pps podwall@{big} rules / no program", g(summary, f"podwall:{big}", "udp_ratio_vs_none"), 0.90, ">=")
+target(f"real-traffic pps podwall@{big} rules / nftables set@{big}", g(pairs, f"podwall/nftables:{big}", "udp_pps_ratio"), 0.97, ">=")
 target(f"real-traffic pps podwall@{big} rules / iptables linear@{big}", g(pairs, f"podwall/iptables:{big}", "udp_pps_ratio"), 5.0, ">=")
 target("test_run ns/pkt at 100,000 entries / at 10 (worst case)", g(dp, "flatness", "worst_ratio"), 1.10, "<=")
 target("compile + load, 10,000 policies over 10,000 pods", g(cp, "compile_load", "10000", "total_ms"), 1000, "<", "ms")
@@ -617,8 +646,8 @@ if dp.get("cases"):
         for n in dp["notes"]: P("   note: " + n)
     P("")
 if summary:
-    P("2. real traffic: iperf3 over veth, client -> node -> server pod, filter in the node namespace;")
-    P("   'x none' = pps behind the filter / pps to the unfiltered twin, slices interleaved (median of rounds [min-max])")
+    P("2. real traffic: iperf3 over veth, pod A -> node -> pod B, filter in the node namespace;")
+    P("   'x none' = pps through the filter / pps on the unfiltered twin path, slices interleaved (median of rounds [min-max])")
     P("   %-13s %6s %10s %18s %9s %10s %8s  %s" % ("filter", "rules", "UDP pps", "x none", "ns/pkt", "TCP Gbit/s", "x none", "SYN to unlisted port"))
     for k, s in summary.items():
         rng = "" if s["tech"] == "none" else "%.3f [%.2f-%.2f]" % (s["udp_ratio_vs_none"] or 0, s["udp_ratio_min"] or 0, s["udp_ratio_max"] or 0)

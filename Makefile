@@ -35,8 +35,9 @@ MAIN_OBJ   := $(BUILD)/agent/main.o
 
 SAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.c))
-# plain C (libc, libyaml) beside the pure sources that the unit suites test too
-UNIT_EXTRA := agent/source/kubeconfig.c agent/kernel/watch.c
+# plain C (libc, libyaml, jansson) beside the pure sources that the unit suites test too
+UNIT_EXTRA := agent/source/kubeconfig.c agent/kernel/watch.c agent/ops/statefile.c \
+	      agent/kernel/atomic_file.c
 DP_SRCS    := $(sort $(wildcard tests/datapath/*.c))
 
 .PHONY: all setup test unit datapath conformance e2e demo bench image clean
@@ -100,7 +101,7 @@ $(BUILD)/tests/unit_tests: $(PURE_SRCS) $(UNIT_EXTRA) $(UNIT_SRCS) $(wildcard ag
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-		$(SAN_FLAGS) $(PURE_SRCS) $(UNIT_EXTRA) $(UNIT_SRCS) -lyaml -pthread -o $@
+		$(SAN_FLAGS) $(PURE_SRCS) $(UNIT_EXTRA) $(UNIT_SRCS) -lyaml -ljansson -pthread -o $@
 
 $(BUILD)/tests/datapath_tests: $(AGENT_OBJS) $(DP_SRCS) $(wildcard tests/lib/*.h) $(BUILD)/podwall-count.bpf.o
 	$(call msg,CC,$@)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Freeing, copying and comparing a compiled state (state.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "model.h"
 #include "state.h"
 
 void pw_state_free(struct pw_state *s)
@@ -61,4 +63,34 @@ bool pw_state_kernel_equal(const struct pw_state *a, const struct pw_state *b)
 		if (memcmp(&a->pol[i], &b->pol[i], sizeof(a->pol[i])))
 			return false;
 	return true;
+}
+
+static const char *span(const struct pw_state_rule *r, uint16_t at, uint16_t n, char *buf,
+			size_t len)
+{
+	if (!r->tier || at >= sizeof(r->policy) || n > sizeof(r->policy) - at)
+		n = 0;
+	snprintf(buf, len, "%.*s", (int)n, r->policy + at);
+	return buf;
+}
+
+const char *pw_state_rule_cnp(const struct pw_state_rule *r, char *buf, size_t len)
+{
+	return span(r, r->cnp_at, r->cnp_len, buf, len);
+}
+
+const char *pw_state_rule_name(const struct pw_state_rule *r, char *buf, size_t len)
+{
+	return span(r, r->rule_at, r->rule_len, buf, len);
+}
+
+const char *pw_tier_name(uint8_t tier)
+{
+	return tier == PW_TIER_ADMIN ? "admin" : tier == PW_TIER_BASELINE ? "baseline" : "netpol";
+}
+
+const char *pw_action_name(uint8_t action)
+{
+	return action == PW_ACT_ACCEPT ? "Accept" : action == PW_ACT_DENY ? "Deny"
+		: action == PW_ACT_PASS ? "Pass" : "";
 }

@@ -64,7 +64,21 @@ struct pw_state_rule {
 	/* "ns/name"; a ClusterNetworkPolicy rule: "Admin tier policy NAME
 	 * priority P rule RULE (Deny)" */
 	char     policy[320];
+	/* ClusterNetworkPolicy: spec.priority, and where the compiler wrote
+	 * the policy's name and its rule's name ("#N" when unnamed) in policy[]
+	 * (pw_state_rule_cnp, pw_state_rule_name): fields, never parsed back */
+	uint32_t priority;
+	uint16_t cnp_at, cnp_len;
+	uint16_t rule_at, rule_len;
 };
+
+/* A ClusterNetworkPolicy rule's policy name / rule name into buf ("" for a
+ * NetworkPolicy rule). Returns buf. */
+const char *pw_state_rule_cnp(const struct pw_state_rule *r, char *buf, size_t len);
+const char *pw_state_rule_name(const struct pw_state_rule *r, char *buf, size_t len);
+/* "admin", "baseline" ("netpol" for 0); "Accept", "Deny", "Pass" ("" for 0) */
+const char *pw_tier_name(uint8_t tier);
+const char *pw_action_name(uint8_t action);
 
 struct pw_state {
 	struct pw_state_ep       *eps;   size_t n_eps;   /* sorted by ns, name */

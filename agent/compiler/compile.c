@@ -1005,14 +1005,19 @@ static int build_rules(struct cctx *x)
 		sr->tier = m->tier;
 		sr->action = m->action;
 		sr->rule_index = m->index;
+		sr->priority = (uint32_t)cnp->priority;
 		sb_str(&b, m->tier == PW_TIER_ADMIN ? "Admin tier policy " : "Baseline tier policy ");
+		sr->cnp_at = (uint16_t)b.pos;
 		sb_str(&b, cnp->name);
+		sr->cnp_len = (uint16_t)(b.pos - sr->cnp_at);
 		sb_str(&b, " priority ");
 		sb_uint(&b, (unsigned)cnp->priority);
 		sb_str(&b, " rule ");
+		sr->rule_at = (uint16_t)b.pos;
 		sb_str(&b, cr->name[0] ? cr->name : "#");
 		if (!cr->name[0])
 			sb_uint(&b, m->index);
+		sr->rule_len = (uint16_t)(b.pos - sr->rule_at);
 		sb_str(&b, m->action == PW_ACT_ACCEPT ? " (Accept)" : m->action == PW_ACT_DENY
 			   ? " (Deny)" : " (Pass)");
 		x->trules[k] = (struct tier_rule){

@@ -140,7 +140,7 @@ void pw_ev_print_text(FILE *f, const struct pw_event *e, const struct pw_loaded 
 	}
 	fprintf(f, " (%s%s", e->verdict == PW_VERDICT_AUDIT ? "would drop: " : "",
 		pw_reason_text(e->reason, e->dir));
-	if (rule && pw_rule_is_tiered(rule->policy))
+	if (rule && rule->tier)
 		fprintf(f, "; %s", rule->policy);  /* the tier, policy, priority, rule */
 	else if (rule)
 		fprintf(f, "; rule %s %s[%u]", rule->policy, pw_dir_name(rule->dir), rule->index);
@@ -152,19 +152,22 @@ void pw_ev_print_text(FILE *f, const struct pw_event *e, const struct pw_loaded 
 	fputs(")\n", f);
 }
 
-void pw_rule_json_tier(json_t *r, const char *policy)
+json_t *pw_rule_json(const struct pw_ld_rule *rule)
 {
-	struct pw_tier_rule_text t;
+	json_t *r = json_object();
 
-	if (pw_rule_tier_parse(policy, &t)) {
-		json_object_set_new(r, "tier", json_string("netpol"));
-		return;
-	}
-	json_object_set_new(r, "tier", json_string(t.tier));
-	json_object_set_new(r, "cluster_policy", json_string(t.name));
-	json_object_set_new(r, "priority", json_integer(t.priority));
-	json_object_set_new(r, "rule_name", json_string(t.rule));
-	json_object_set_new(r, "action", json_string(t.action));
+	json_object_set_new(r, "id", json_integer(rule->id));
+	json_object_set_new(r, "policy", json_string(rule->policy));
+	json_object_set_new(r, "direction", json_string(pw_dir_name(rule->dir)));
+	json_object_set_new(r, "index", json_integer(rule->index));
+	json_object_set_new(r, "tier", json_string(pw_tier_name(rule->tier)));
+	if (!rule->tier)
+		return r;
+	json_object_set_new(r, "cluster_policy", json_string(rule->cluster_policy));
+	json_object_set_new(r, "priority", json_integer(rule->priority));
+	json_object_set_new(r, "rule_name", json_string(rule->rule_name));
+	json_object_set_new(r, "action", json_string(pw_action_name(rule->action)));
+	return r;
 }
 
 static json_t *side_json(const uint8_t a[16], uint16_t port_be, uint8_t proto, uint32_t id,
@@ -211,14 +214,7 @@ void pw_ev_print_json(FILE *f, const struct pw_event *e, const struct pw_loaded 
 	json_object_set_new(o, "ep_id", json_integer(e->ep_id));
 	json_object_set_new(o, "ifindex", json_integer(e->ifindex));
 	if (rule) {
-		json_t *r = json_object();
-
-		json_object_set_new(r, "id", json_integer(rule->id));
-		json_object_set_new(r, "policy", json_string(rule->policy));
-		json_object_set_new(r, "direction", json_string(pw_dir_name(rule->dir)));
-		json_object_set_new(r, "index", json_integer(rule->index));
-		pw_rule_json_tier(r, rule->policy);
-		json_object_set_new(o, "rule", r);
+		json_object_set_new(o, "rule", pw_rule_json(rule));
 		json_array_append_new(pol, json_string(rule->policy));
 	}
 	for (size_t i = 0; iso && i < iso->n_policies[e->dir]; i++)

@@ -42,11 +42,12 @@ uint64_t pw_ev_wall_ns(uint64_t mono_ns);
  */
 void pw_ev_print_text(FILE *f, const struct pw_event *e, const struct pw_loaded *l,
 		      const struct pw_ev_names *n);
-/* Add to a JSON rule object its deciding tier ("admin", "baseline",
- * "netpol") and, for a ClusterNetworkPolicy rule, cluster_policy, priority,
- * rule_name and action (parsed from its policy text). */
+/* A deciding rule as JSON, as monitor and status say it: id, policy,
+ * direction, index, its tier ("admin", "baseline", "netpol") and, for a
+ * ClusterNetworkPolicy rule, cluster_policy, priority, rule_name and action
+ * (the names file's fields). */
 struct json_t;
-void pw_rule_json_tier(struct json_t *r, const char *policy);
+struct json_t *pw_rule_json(const struct pw_ld_rule *rule);
 /* One JSON object on one line. */
 void pw_ev_print_json(FILE *f, const struct pw_event *e, const struct pw_loaded *l,
 		      const struct pw_ev_names *n);

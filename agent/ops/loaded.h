@@ -75,8 +75,15 @@ struct pw_ld_rule {
 	uint32_t id;
 	uint8_t  dir;             /* enum pw_dir */
 	uint32_t index;           /* in spec.ingress / spec.egress */
-	char    *policy;          /* "ns/name" */
+	char    *policy;          /* "ns/name"; a ClusterNetworkPolicy rule: its description */
 	char    *where;           /* "file:line" of the rule, or NULL */
+	/* a ClusterNetworkPolicy rule (tier != 0): what the description says,
+	 * as fields of their own (pw_state_rule) */
+	uint8_t  tier;            /* 0: NetworkPolicy; enum pw_tier */
+	uint8_t  action;          /* enum pw_action */
+	uint32_t priority;
+	char    *cluster_policy;  /* its name */
+	char    *rule_name;       /* "#N" for an unnamed one */
 };
 
 struct pw_loaded {
@@ -124,20 +131,6 @@ const struct pw_ld_pod *pw_ld_pod_by_name(const struct pw_loaded *l, const char 
 const struct pw_ld_svc *pw_ld_svc_by_addr(const struct pw_loaded *l, const uint8_t a[16]);
 const struct pw_ld_id *pw_ld_id(const struct pw_loaded *l, uint32_t id);
 const struct pw_ld_rule *pw_ld_rule(const struct pw_loaded *l, uint32_t rule_id);
-/* Is this rule's policy text a ClusterNetworkPolicy rule's ("Admin tier
- * policy NAME priority P rule RULE (Deny)", compiler/compile.c), which names
- * its tier, priority and rule itself? */
-bool pw_rule_is_tiered(const char *policy);
-
-/* The parts of such a text, for -o json: 0, or -EINVAL when it is not one. */
-struct pw_tier_rule_text {
-	char     tier[16];        /* "admin", "baseline" */
-	char     name[256];       /* the ClusterNetworkPolicy */
-	uint32_t priority;
-	char     rule[128];       /* its rule's name, "#N" for an unnamed one */
-	char     action[8];       /* "Accept", "Deny", "Pass" */
-};
-int pw_rule_tier_parse(const char *policy, struct pw_tier_rule_text *out);
 
 /*
  * A name for address a with identity id (id 0: unknown): "ns/pod",

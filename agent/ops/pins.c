@@ -358,8 +358,8 @@ int pw_pins_live_tiers(const struct pw_pins *p, const struct pw_loaded *names, u
 					     : pw_ld_rule(names, v->rule_id);
 		int t = 0;
 
-		if (r && pw_rule_is_tiered(r->policy))
-			t = r->policy[0] == 'A' ? 1 : 2;   /* "Admin tier ..." / "Baseline tier ..." */
+		if (r && (r->tier == PW_TIER_ADMIN || r->tier == PW_TIER_BASELINE))
+			t = r->tier;   /* 1: admin, 2: baseline */
 		out[t]++;
 		*deny += !!(v->flags & PW_POL_DENY);
 	}

@@ -229,6 +229,13 @@ static json_t *rule_json(const struct pw_ld_rule *r)
 	json_object_set_new(o, "index", json_integer(r->index));
 	if (r->where)
 		json_object_set_new(o, "where", json_string(r->where));
+	if (r->tier) {
+		json_object_set_new(o, "tier", json_string(pw_tier_name(r->tier)));
+		json_object_set_new(o, "cluster_policy", json_string(r->cluster_policy));
+		json_object_set_new(o, "priority", json_integer(r->priority));
+		json_object_set_new(o, "rule_name", json_string(r->rule_name));
+		json_object_set_new(o, "action", json_string(pw_action_name(r->action)));
+	}
 	return o;
 }
 
@@ -838,6 +845,23 @@ static uint8_t dir_parse(const char *s)
 	return s && !strcmp(s, "egress") ? PW_DIR_EGRESS : PW_DIR_INGRESS;
 }
 
+/* the words pw_tier_name / pw_action_name write: true and *out when s is one */
+static bool tier_parse(const char *s, uint8_t *out)
+{
+	for (uint8_t t = PW_TIER_ADMIN; s && t <= PW_TIER_BASELINE; t++)
+		if (!strcmp(s, pw_tier_name(t)))
+			return *out = t, true;
+	return false;
+}
+
+static bool action_parse(const char *s, uint8_t *out)
+{
+	for (uint8_t a = PW_ACT_ACCEPT; s && a <= PW_ACT_PASS; a++)
+		if (!strcmp(s, pw_action_name(a)))
+			return *out = a, true;
+	return false;
+}
+
 static int id_cmp(const void *a, const void *b)
 {
 	const struct pw_ld_id *x = a, *y = b;
@@ -989,6 +1013,21 @@ int pw_loaded_load(const char *path, struct pw_loaded *l)
 		r->where = jstr(o, "where", &err);
 		if (err || !r->policy)
 			goto oom;
+		if (tier_parse(json_string_value(json_object_get(o, "tier")), &r->tier) &&
+		    action_parse(json_string_value(json_object_get(o, "action")), &r->action)) {
+			r->priority = (uint32_t)jint(o, "priority");
+			r->cluster_policy = jstr(o, "cluster_policy", &err);
+			r->rule_name = jstr(o, "rule_name", &err);
+			if (err)
+				goto oom;
+		}
+		if (!r->cluster_policy || !r->rule_name) {
+			/* not a ClusterNetworkPolicy rule (or one said without its fields) */
+			free(r->cluster_policy);
+			free(r->rule_name);
+			r->cluster_policy = r->rule_name = NULL;
+			r->tier = r->action = 0;
+		}
 	}
 	json_decref(root);
 	return 0;

@@ -9,8 +9,11 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "check.h"
 #include "ops/lint.h"
+#include "ops/loaded.h"
+#include "ops/statefile.h"
 #include "util.h"
 
 #define CNP(tier, prio) "apiVersion: policy.networking.k8s.io/v1alpha2\n"  /* 1 */ \
@@ -345,6 +348,72 @@ static void t_cnp_rule_description(void)
 	pw_cluster_free(c);
 }
 
+/*
+ * The deciding rule's tier, policy, priority, name and action are fields of
+ * the rule, from the compiler through the names file (what monitor, status,
+ * explain and the metrics read) and back, never parsed out of its text: a
+ * policy and a rule name with the description's own words in them stay whole.
+ */
+static void t_cnp_rule_fields_in_names_file(void)
+{
+	char path[] = "/tmp/podwall-unit-names-XXXXXX", buf[320];
+	struct pw_loaded l, back;
+	struct pw_state s;
+	struct pw_cluster *c = compile(PODS
+		"---\nkind: ClusterNetworkPolicy\nmetadata: {name: priority}\n"
+		"spec:\n  tier: Baseline\n  priority: 7\n"
+		"  subject: {namespaces: {matchLabels: {team: a}}}\n"
+		"  ingress:\n  - {name: 'rule (x) priority 1', action: Pass, from: [" FROM_B "]}\n"
+		"  - {action: Accept, from: [" FROM_ALL "]}\n", &s);
+	const struct pw_ld_rule *r0 = NULL, *r1 = NULL;
+	int fd = mkstemp(path);
+
+	CHECK(c != NULL && fd >= 0);
+	if (!c || fd < 0)
+		return;
+	close(fd);
+	for (size_t i = 0; i < s.n_rules; i++) {
+		const struct pw_state_rule *r = &s.rules[i];
+
+		if (!r->tier)
+			continue;
+		CHECK_EQ(r->tier, PW_TIER_BASELINE);
+		CHECK_EQ(r->priority, 7);
+		CHECK(!strcmp(pw_state_rule_cnp(r, buf, sizeof(buf)), "priority"));
+		pw_state_rule_name(r, buf, sizeof(buf));
+		CHECK(r->rule_index == 0 ? !strcmp(buf, "rule (x) priority 1") && r->action == PW_ACT_PASS
+					 : !strcmp(buf, "#1") && r->action == PW_ACT_ACCEPT);
+	}
+	CHECK_EQ(pw_loaded_build(&s, c, NULL, false, &l), 0);
+	CHECK_EQ(pw_loaded_save(&l, path), 0);
+	CHECK_EQ(pw_loaded_load(path, &back), 0);
+	unlink(path);
+	for (size_t i = 0; i < back.n_rules; i++) {
+		if (back.rules[i].tier && back.rules[i].index == 0)
+			r0 = &back.rules[i];
+		else if (back.rules[i].tier)
+			r1 = &back.rules[i];
+		else
+			CHECK(!back.rules[i].cluster_policy && !back.rules[i].rule_name);
+	}
+	CHECK(r0 && r1);
+	if (r0 && r1) {
+		CHECK_EQ(r0->tier, PW_TIER_BASELINE);
+		CHECK_EQ(r0->action, PW_ACT_PASS);
+		CHECK_EQ(r0->priority, 7);
+		CHECK(!strcmp(r0->cluster_policy, "priority"));
+		CHECK(!strcmp(r0->rule_name, "rule (x) priority 1"));
+		CHECK(!strcmp(r0->policy, "Baseline tier policy priority priority 7 rule "
+				"rule (x) priority 1 (Pass)"));
+		CHECK_EQ(r1->action, PW_ACT_ACCEPT);
+		CHECK(!strcmp(r1->rule_name, "#1"));
+	}
+	pw_loaded_free(&l);
+	pw_loaded_free(&back);
+	pw_state_free(&s);
+	pw_cluster_free(c);
+}
+
 /* tests/lint/tiers: the three ClusterNetworkPolicy findings, at their lines */
 static void t_cnp_lint(void)
 {
@@ -407,6 +476,7 @@ int suite_cnp(void)
 	RUN(t_cnp_pass_to_netpol_and_baseline);
 	RUN(t_cnp_named_port_and_range);
 	RUN(t_cnp_rule_description);
+	RUN(t_cnp_rule_fields_in_names_file);
 	RUN(t_cnp_lint);
 	return check_n_fail;
 }

@@ -22,13 +22,14 @@
 
 static const char *const dir_names[2] = { "ingress", "egress" };
 
-/* The ClusterNetworkPolicy a rule description names ("T tier policy NAME ..."). */
+/* The ClusterNetworkPolicy of a tier rule (its cluster_policy field). */
 static const struct pw_cnp *cnp_of(const struct pw_cluster *c, const struct pw_state_rule *r)
 {
-	char name[256];
+	char name[sizeof(r->policy)];
 
-	if (sscanf(r->policy, "%*s tier policy %255s", name) != 1)
+	if (!r->tier)
 		return NULL;
+	pw_state_rule_cnp(r, name, sizeof(name));
 	for (size_t i = 0; i < c->n_cnps; i++)
 		if (!strcmp(c->cnps[i].name, name))
 			return &c->cnps[i];

@@ -243,6 +243,15 @@ int pw_loaded_build(const struct pw_state *s, const struct pw_cluster *c,
 		lr->dir = r->dir;
 		lr->index = r->rule_index;
 		lr->policy = xstrdup(r->policy, &err);
+		lr->tier = r->tier;
+		if (r->tier) {
+			char buf[sizeof(r->policy)];
+
+			lr->action = r->action;
+			lr->priority = r->priority;
+			lr->cluster_policy = xstrdup(pw_state_rule_cnp(r, buf, sizeof(buf)), &err);
+			lr->rule_name = xstrdup(pw_state_rule_name(r, buf, sizeof(buf)), &err);
+		}
 		out->n_rules++;
 	}
 	/* where each rule is written */
@@ -304,6 +313,8 @@ void pw_loaded_free(struct pw_loaded *l)
 	for (size_t i = 0; l->rules && i < l->n_rules; i++) {
 		free(l->rules[i].policy);
 		free(l->rules[i].where);
+		free(l->rules[i].cluster_policy);
+		free(l->rules[i].rule_name);
 	}
 	free(l->rules);
 	memset(l, 0, sizeof(*l));
@@ -376,51 +387,6 @@ const struct pw_ld_id *pw_ld_id(const struct pw_loaded *l, uint32_t id)
 			hi = mid;
 	}
 	return NULL;
-}
-
-bool pw_rule_is_tiered(const char *policy)
-{
-	return policy && (!strncmp(policy, "Admin tier policy ", 18) ||
-			  !strncmp(policy, "Baseline tier policy ", 21));
-}
-
-/* copy [b, e) into dst of size n; false when it does not fit or is empty */
-static bool copy_span(char *dst, size_t n, const char *b, const char *e)
-{
-	if (e <= b || (size_t)(e - b) >= n)
-		return false;
-	memcpy(dst, b, (size_t)(e - b));
-	dst[e - b] = 0;
-	return true;
-}
-
-int pw_rule_tier_parse(const char *policy, struct pw_tier_rule_text *out)
-{
-	const char *name, *prio, *rule, *act, *end;
-	char *num_end;
-	unsigned long p;
-
-	memset(out, 0, sizeof(*out));
-	if (!pw_rule_is_tiered(policy))
-		return -EINVAL;
-	strcpy(out->tier, policy[0] == 'A' ? "admin" : "baseline");
-	/* a ClusterNetworkPolicy's name is a DNS label: no space; its rule's name may have some */
-	name = strchr(policy, ' ') + strlen(" tier policy ");
-	prio = strstr(name, " priority ");
-	if (!prio || !copy_span(out->name, sizeof(out->name), name, prio))
-		return -EINVAL;
-	p = strtoul(prio + strlen(" priority "), &num_end, 10);
-	if (num_end == prio + strlen(" priority ") || strncmp(num_end, " rule ", 6) || p > UINT32_MAX)
-		return -EINVAL;
-	out->priority = (uint32_t)p;
-	rule = num_end + strlen(" rule ");
-	act = strrchr(rule, '(');
-	end = act ? strchr(act, ')') : NULL;
-	if (!act || act == rule || act[-1] != ' ' || !end || end[1] ||
-	    !copy_span(out->rule, sizeof(out->rule), rule, act - 1) ||
-	    !copy_span(out->action, sizeof(out->action), act + 1, end))
-		return -EINVAL;
-	return 0;
 }
 
 const struct pw_ld_rule *pw_ld_rule(const struct pw_loaded *l, uint32_t rule_id)

@@ -76,7 +76,7 @@ static void print_rule_name(FILE *f, const struct pw_loaded *l, uint32_t rule_id
 {
 	const struct pw_ld_rule *r = pw_ld_rule(l, rule_id);
 
-	if (r && pw_rule_is_tiered(r->policy)) {
+	if (r && r->tier) {
 		/* "Admin tier policy NAME priority P rule RULE (Action)" */
 		fprintf(f, "%s", r->policy);
 	} else if (r) {

@@ -22,6 +22,7 @@
 #include <bpf/bpf.h>
 #include "cmd/cmd.h"
 #include "cmd/opts.h"
+#include "ops/events.h"
 #include "ops/loaded.h"
 #include "ops/pins.h"
 #include "ops/statefile.h"
@@ -271,10 +272,13 @@ struct status {
 	bool                  have_tiers;
 	bool                  split;     /* the LPM halves are pinned */
 	struct st_names       nm;        /* names learned from DNS answers */
+	struct pw_live_rule  *rules;     /* -o json: the rules in force per endpoint */
+	size_t                n_rules;
 };
 
 static void status_free(struct status *st)
 {
+	free(st->rules);
 	free(st->nm.e);
 	free(st->ctr);
 	free(st->eps);
@@ -287,7 +291,8 @@ static void status_free(struct status *st)
  * Read everything status shows. 0, or a negative errno with why set
  * (-ENOENT: nothing is pinned there; pw_pins_open has said so).
  */
-static int status_gather(const char *pin_dir, struct status *st, struct pw_error *why)
+static int status_gather(const char *pin_dir, bool rules, struct status *st,
+			 struct pw_error *why)
 {
 	int err;
 
@@ -327,7 +332,44 @@ static int status_gather(const char *pin_dir, struct status *st, struct pw_error
 	for (size_t i = 0; i < st->n_eps; i++)
 		st->n_audit += !!(st->eps[i].ep.flags[st->cfg.active_slot & 1] & PW_EP_AUDIT);
 	read_names(&st->pins, &st->nm);
+	if (rules && !st->lerr && pw_pins_live_rules(&st->pins, &st->rules, &st->n_rules))
+		st->n_rules = 0;
 	return 0;
+}
+
+/*
+ * The rules that decide an endpoint's entries in force, per direction, with
+ * the names file's fields (a ClusterNetworkPolicy rule split as monitor
+ * splits it); a rule the names file does not know is said by its id.
+ */
+static json_t *ep_rules_json(const struct status *st, uint32_t ep_id)
+{
+	json_t *o = json_object(), *a[PW_DIR_MAX];
+	size_t lo = 0, hi = st->n_rules;
+
+	for (int d = 0; d < PW_DIR_MAX; d++)
+		a[d] = json_array();
+	while (lo < hi) {   /* the first of ep_id: rules are sorted by it */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->rules[mid].ep_id < ep_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < st->n_rules && st->rules[i].ep_id == ep_id; i++) {
+		const struct pw_live_rule *x = &st->rules[i];
+		const struct pw_ld_rule *r = st->have_names ? pw_ld_rule(&st->names, x->rule_id)
+							    : NULL;
+
+		if (x->dir >= PW_DIR_MAX)
+			continue;
+		json_array_append_new(a[x->dir], r ? pw_rule_json(r)
+						   : json_pack("{s:I}", "id", (json_int_t)x->rule_id));
+	}
+	for (int d = 0; d < PW_DIR_MAX; d++)
+		json_object_set_new(o, pw_dir_name((uint8_t)d), a[d]);
+	return o;
 }
 
 /* ------------------------------------------------------------ print */
@@ -377,6 +419,8 @@ static void status_print_json(const struct status *st)
 		json_object_set_new(iso, "ingress", json_boolean(f & PW_EP_ISOLATED_INGRESS));
 		json_object_set_new(iso, "egress", json_boolean(f & PW_EP_ISOLATED_EGRESS));
 		json_object_set_new(x, "isolated", iso);
+		json_object_set_new(x, "tiered", json_pack("{s:b, s:b}",
+			"ingress", !!(f & PW_EP_TIERED_INGRESS), "egress", !!(f & PW_EP_TIERED_EGRESS)));
 		json_object_set_new(x, "mode", json_string(st->audit_all || (f & PW_EP_AUDIT)
 							   ? "audit" : "enforce"));
 		json_object_set_new(d, "state", json_string(dns_state(e, st->cfg.active_slot, buf, sizeof(buf))));
@@ -396,6 +440,8 @@ static void status_print_json(const struct status *st)
 			}
 			json_object_set_new(x, "policies", pol);
 		}
+		if (!st->lerr)
+			json_object_set_new(x, "rules", ep_rules_json(st, e->ep.ep_id));
 		json_array_append_new(ja, x);
 	}
 	json_object_set_new(o, "endpoints", ja);
@@ -446,6 +492,10 @@ static void status_print_json(const struct status *st)
 	}
 	json_object_set_new(o, "maps", jm);
 	json_object_set_new(o, "live_slot", st->lerr ? json_null() : live_json(&st->live, st->split));
+	if (st->have_tiers)
+		json_object_set_new(o, "in_force_by_tier", json_pack("{s:I, s:I, s:I, s:I}",
+			"admin", (json_int_t)st->tiers[1], "netpol", (json_int_t)st->tiers[0],
+			"baseline", (json_int_t)st->tiers[2], "deny", (json_int_t)st->tier_deny));
 	for (uint32_t d = 0; d < PW_DIR_MAX; d++)
 		for (uint32_t v = 1; v < PW_VERDICT_MAX; v++)
 			for (uint32_t r = 0; r < PW_REASON_MAX; r++) {
@@ -464,6 +514,21 @@ static void status_print_json(const struct status *st)
 			}
 	json_object_set_new(o, "counters", jc);
 	pw_opts_print_json(o);
+}
+
+/*
+ * A direction's column: "isolated" (a NetworkPolicy selects the pod: what
+ * no rule allows drops), "tiers" (not isolated, but ClusterNetworkPolicy
+ * rules select it: they decide what they match, the rest is allowed),
+ * "open" (nothing selects it).
+ */
+static const char *isolation(uint32_t flags, uint8_t dir)
+{
+	if (flags & (dir == PW_DIR_INGRESS ? PW_EP_ISOLATED_INGRESS : PW_EP_ISOLATED_EGRESS))
+		return "isolated";
+	if (flags & (dir == PW_DIR_INGRESS ? PW_EP_TIERED_INGRESS : PW_EP_TIERED_EGRESS))
+		return "tiers";
+	return "open";
 }
 
 static void status_print_text(const struct status *st)
@@ -508,8 +573,7 @@ static void status_print_text(const struct status *st)
 		snprintf(id, sizeof(id), "0x%x", e->ep.identity);
 		printf("%-32s %-15s %7u %-10s %-9s %-9s %-7s %-8s %9llu %9llu\n",
 		       e->name ? e->name->pod : "?", ep_addr(&e->ep, st->cfg.active_slot, buf, sizeof(buf)),
-		       e->ifindex, id, f & PW_EP_ISOLATED_INGRESS ? "isolated" : "open",
-		       f & PW_EP_ISOLATED_EGRESS ? "isolated" : "open",
+		       e->ifindex, id, isolation(f, PW_DIR_INGRESS), isolation(f, PW_DIR_EGRESS),
 		       st->audit_all || (f & PW_EP_AUDIT) ? "audit" : "enforce",
 		       dns_state(e, st->cfg.active_slot, dn, sizeof(dn)),
 		       (unsigned long long)e->dns.allowed, (unsigned long long)e->dns.dropped);
@@ -611,7 +675,7 @@ int cmd_status(int argc, char **argv)
 	if (ret)
 		return ret == PW_OPTS_HELP ? PW_EXIT_OK : ret;
 	memset(&st, 0, sizeof(st));
-	err = status_gather(so.pin_dir, &st, &why);
+	err = status_gather(so.pin_dir, so.json, &st, &why);
 	if (err) {
 		if (why.msg[0])
 			fprintf(stderr, "podwall status: %s\n", why.msg);

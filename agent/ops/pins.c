@@ -366,3 +366,51 @@ int pw_pins_live_tiers(const struct pw_pins *p, const struct pw_loaded *names, u
 	pw_state_free(&live);
 	return 0;
 }
+
+static int live_rule_cmp(const void *a, const void *b)
+{
+	const struct pw_live_rule *x = a, *y = b;
+
+	if (x->ep_id != y->ep_id)
+		return x->ep_id < y->ep_id ? -1 : 1;
+	if (x->dir != y->dir)
+		return x->dir < y->dir ? -1 : 1;
+	return (x->rule_id > y->rule_id) - (x->rule_id < y->rule_id);
+}
+
+int pw_pins_live_rules(const struct pw_pins *p, struct pw_live_rule **out, size_t *n)
+{
+	struct pw_map_fds fds;
+	struct pw_state live = { 0 };
+	struct pw_live_rule *v;
+	struct pw_config cfg;
+	struct pw_error why;
+	size_t k = 0;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	pw_pins_map_fds(p, &fds);
+	err = pw_sync_read_live(&fds, &cfg, &live, &why);
+	if (err)
+		return err;
+	v = malloc((live.n_pol ? live.n_pol : 1) * sizeof(*v));
+	if (!v) {
+		pw_state_free(&live);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < live.n_pol; i++) {
+		const struct pw_state_pol *e = &live.pol[i];
+
+		if (e->val.rule_id == PW_RULE_NONE || e->key.prefixlen == PW_POL_PREFIX_SUMMARY)
+			continue;
+		v[k++] = (struct pw_live_rule){ e->key.ep_id, e->val.rule_id, e->key.dir };
+	}
+	pw_state_free(&live);
+	qsort(v, k, sizeof(*v), live_rule_cmp);
+	for (size_t i = 0; i < k; i++)
+		if (!*n || live_rule_cmp(&v[*n - 1], &v[i]))
+			v[(*n)++] = v[i];
+	*out = v;
+	return 0;
+}

@@ -111,4 +111,16 @@ struct pw_loaded;
 int pw_pins_live_tiers(const struct pw_pins *p, const struct pw_loaded *names, uint64_t out[3],
 		       uint64_t *deny);
 
+/*
+ * The rules in force: each (ep_id, dir, rule_id) that decides at least one
+ * policy entry of the live slot, once, sorted. *out is malloc'd (free it).
+ * 0 or a negative errno.
+ */
+struct pw_live_rule {
+	uint32_t ep_id;
+	uint32_t rule_id;
+	uint8_t  dir;
+};
+int pw_pins_live_rules(const struct pw_pins *p, struct pw_live_rule **out, size_t *n);
+
 #endif

@@ -114,6 +114,15 @@ else
 	pwe_fail status_dns_by_tier "prod/a '$dns_a', dev/c '$dns_c'"
 fi
 
+# the INGRESS/EGRESS columns say what decides: prod/a's egress only tier rules
+# (admin-egress), its ingress only Baseline; b's ingress a NetworkPolicy; c nothing
+cols=$(awk '$1 == "prod/a" || $1 == "prod/b" || $1 == "dev/c" {printf "%s %s/%s ", $1, $5, $6}' <<<"$ST")
+if [ "$cols" = "dev/c open/open prod/a tiers/tiers prod/b isolated/tiers " ]; then
+	pwe_pass status_columns_say_tiers "$cols"
+else
+	pwe_fail status_columns_say_tiers "$cols"
+fi
+
 # monitor -o json names the deciding rule field by field
 pwc_kill "$PWE_MON_PID"
 if ev=$(python3 -c '
@@ -147,6 +156,25 @@ if grep -qE "in force by tier: [1-9][0-9]* ClusterNetworkPolicy Admin, [0-9]+ Ne
 	pwe_pass status_by_tier "$(grep 'in force by tier' <<<"$ST" | cut -c1-110)"
 else
 	pwe_fail status_by_tier "$(grep -i 'in force' <<<"$ST" | tr '\n' ' ')"
+fi
+# status -o json: the rules in force per endpoint, a ClusterNetworkPolicy rule
+# split into its fields as monitor splits it, and the entries by tier
+if sj=$(nsenter --net="/run/netns/$(pwc_node_netns node1)" "$PWE_ROOT/podwall" status \
+	--pin-dir "$(pwc_pin_dir node1)" -o json 2>&1 | python3 -c '
+import json, sys
+st = json.load(sys.stdin)
+ing = {e["pod"]: e["rules"]["ingress"] for e in st["endpoints"]}
+want = {"tier": "baseline", "cluster_policy": "baseline-prod", "priority": 10,
+        "rule_name": "default-deny", "action": "Deny"}
+deny = [r for r in ing["prod/a"] if all(r.get(k) == v for k, v in want.items())]
+netpol = [r for r in ing["prod/b"] if r.get("tier") == "netpol" and r["policy"] == "prod/b-from-dev"]
+t = st["in_force_by_tier"]
+if deny and netpol and "cluster_policy" not in netpol[0] and t["baseline"] > 0 and t["netpol"] > 0:
+    print(json.dumps(deny[0])); sys.exit(0)
+print({p: [(r.get("tier"), r.get("cluster_policy"), r.get("rule_name")) for r in v] for p, v in ing.items()}, t); sys.exit(1)'); then
+	pwe_pass status_json_rule_fields "$sj"
+else
+	pwe_fail status_json_rule_fields "$sj"
 fi
 # /metrics counts the same entries by tier, and the Admin Deny's drops by reason
 M=$(timeout -k 1 5 nsenter --net="/run/netns/$(pwc_node_netns node1)" curl -s --max-time 3 \

@@ -190,8 +190,12 @@ int cmd_lint(int argc, char **argv)
 		for (size_t i = 0; i < n; i++)
 			print_text(&v[i]);
 	}
-	fprintf(stderr, "podwall lint: %zu finding%s (%zu namespaces, %zu pods, %zu policies)\n",
-		n, n == 1 ? "" : "s", c->n_namespaces, c->n_pods, c->n_policies);
+	/* both kinds of policy, each by its name: one count of "policies" hid the other */
+	fprintf(stderr, "podwall lint: %zu finding%s (%zu namespace%s, %zu pod%s, %zu "
+		"NetworkPolic%s, %zu ClusterNetworkPolic%s)\n", n, n == 1 ? "" : "s",
+		c->n_namespaces, c->n_namespaces == 1 ? "" : "s", c->n_pods,
+		c->n_pods == 1 ? "" : "s", c->n_policies, c->n_policies == 1 ? "y" : "ies",
+		c->n_cnps, c->n_cnps == 1 ? "y" : "ies");
 	ret = n ? PW_EXIT_FOUND : PW_EXIT_OK;
 out:
 	free(v);

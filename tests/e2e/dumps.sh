@@ -42,6 +42,26 @@ for f in json.load(sys.stdin):
 	fi
 done
 
+# lint's summary counts both kinds of policy, each by its name, as the input has them
+bad=()
+for d in tests/lint/*/; do
+	want=$("$PWC_PY" -c '
+import glob, os, sys, yaml
+n = {"NetworkPolicy": 0, "ClusterNetworkPolicy": 0}
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "**", "*.y*ml"), recursive=True)):
+    for doc in yaml.safe_load_all(open(f)):
+        for o in (doc or {}).get("items", [doc]) if doc else []:
+            if o.get("kind") in n:
+                n[o["kind"]] += 1
+p = lambda k, one, many: "%d %s" % (n[k], one if n[k] == 1 else many)
+print(p("NetworkPolicy", "NetworkPolicy", "NetworkPolicies") + ", " +
+      p("ClusterNetworkPolicy", "ClusterNetworkPolicy", "ClusterNetworkPolicies") + ")")' "$d")
+	got=$("$PODWALL" lint -f "$d" 2>&1 >/dev/null | tail -n 1)
+	[[ "$got" == *", $want" ]] || bad+=("$d: got '$got', want '... $want'")
+done
+if [ ${#bad[@]} -eq 0 ]; then pwe_pass lint_summary_counts_both_policy_kinds; else
+	pwe_fail lint_summary_counts_both_policy_kinds "${bad[*]}"; fi
+
 bad=()
 for cmd in matrix agent apply uninstall monitor status lint explain bench; do
 	for h in --help -h; do

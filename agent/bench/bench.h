@@ -104,6 +104,9 @@ struct pwb_cl_load {
 	size_t   n_eps, n_ipc, n_pol, n_ids, n_rules;
 };
 
+#define PWB_TAIL_MIN 2
+#define PWB_TAIL_MAX 8
+
 struct pwb_cl_latency {
 	int      n;                     /* changes measured */
 	int      missed;                /* changes never seen within the timeout */
@@ -111,6 +114,18 @@ struct pwb_cl_latency {
 	double   apply_p50_ms, apply_p99_ms; /* the agent's own "applied in" times */
 	/* medians of the stages the agent's apply line reports (PWB_STAGE_*) */
 	double   stage_p50_ms[5];
+	/* the slowest 1 % of the changes (at least PWB_TAIL_MIN), slowest first:
+	 * where their time went, from the apply line of the generation seen */
+	struct pwb_cl_slow {
+		int    index;           /* which change of the series, from 1 */
+		double ms;              /* change -> enforced */
+		double apply_ms;        /* the agent's apply (NAN: no line of that generation) */
+		double stage_ms[5];     /* PWB_STAGE_* */
+		double cpu_ms;          /* the agent thread's CPU time in the push */
+		long   minflt, nvcsw, nivcsw;
+		bool   read_back;       /* its sync read the maps back (no sync cache) */
+	} tail[PWB_TAIL_MAX];
+	int      n_tail;
 };
 
 /* The stages of the agent's "applied ... (ms: load L resolve R ...)" line. */

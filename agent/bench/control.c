@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -563,34 +565,43 @@ static bool agent_alive(const struct agent *a)
 
 const char *const pwb_stage_names[PWB_STAGES] = { "load", "resolve", "compile", "sync", "attach" };
 
-/*
- * "applied generation N in X ms: ... (ms: load L resolve R compile C sync S
- * attach A)" lines of the agent's log from offset on: X into v, the stages
- * into stages[PWB_STAGES * i + stage] (NAN when a line has none).
- */
-static int apply_times(const char *log, long *offset, double *v, double *stages, int max)
+/* One "applied generation N in X ms: ... (ms: load L resolve R compile C
+ * sync S attach A; cpu U ms, faults F+M, switches V+I)" line of the agent. */
+struct apply_line {
+	unsigned gen;
+	double   ms, stage[PWB_STAGES], cpu_ms;
+	long     minflt, majflt, nvcsw, nivcsw;
+	bool     read_back;
+};
+
+/* The apply lines of the agent's log from offset on (at most max). */
+static int apply_lines(const char *log, long *offset, struct apply_line *v, int max)
 {
 	char line[1024];
-	unsigned gen;
-	double ms;
 	int n = 0;
 	FILE *f = fopen(log, "r");
 
 	if (!f)
 		return 0;
 	fseek(f, *offset, SEEK_SET);
-	while (fgets(line, sizeof(line), f)) {
+	while (fgets(line, sizeof(line), f) && n < max) {
 		const char *st = strstr(line, "ms: load ");
-		double *sv = stages + (size_t)n * PWB_STAGES;
+		const char *cpu = strstr(line, "; cpu ");
+		struct apply_line *a = &v[n];
+		double *sv = a->stage;
 
-		if (sscanf(line, "podwall: applied generation %u in %lf ms", &gen, &ms) != 2 ||
-		    n >= max)
+		if (sscanf(line, "podwall: applied generation %u in %lf ms", &a->gen, &a->ms) != 2)
 			continue;
-		v[n] = ms;
 		if (!st || sscanf(st, "ms: load %lf resolve %lf compile %lf sync %lf attach %lf",
 				  &sv[0], &sv[1], &sv[2], &sv[3], &sv[4]) != PWB_STAGES)
 			for (int k = 0; k < PWB_STAGES; k++)
 				sv[k] = NAN;
+		if (!cpu || sscanf(cpu, "; cpu %lf ms, faults %ld+%ld, switches %ld+%ld", &a->cpu_ms,
+				   &a->minflt, &a->majflt, &a->nvcsw, &a->nivcsw) != 5) {
+			a->cpu_ms = NAN;
+			a->minflt = a->majflt = a->nvcsw = a->nivcsw = -1;
+		}
+		a->read_back = strstr(line, "; maps read back") != NULL;
 		n++;
 	}
 	*offset = ftell(f);
@@ -612,6 +623,99 @@ static void lat_stats(double *v, int n, struct pwb_cl_latency *l)
 	l->max_ms = v[n - 1];
 }
 
+/* The agent's apply: its median, p99 and the median of each stage. */
+static void apply_stats(const struct apply_line *ap, int n_ap, struct pwb_cl_latency *l)
+{
+	double *one = calloc((size_t)n_ap + 1, sizeof(double));
+
+	l->apply_p50_ms = l->apply_p99_ms = NAN;
+	for (int k = 0; k < PWB_STAGES; k++)
+		l->stage_p50_ms[k] = NAN;
+	if (!one || !n_ap)
+		goto out;
+	for (int i = 0; i < n_ap; i++)
+		one[i] = ap[i].ms;
+	l->apply_p50_ms = pwb_percentile(one, n_ap, 50);
+	l->apply_p99_ms = pwb_percentile(one, n_ap, 99);
+	for (int k = 0; k < PWB_STAGES; k++) {
+		int m = 0;
+
+		for (int i = 0; i < n_ap; i++)
+			if (!isnan(ap[i].stage[k]))
+				one[m++] = ap[i].stage[k];
+		l->stage_p50_ms[k] = m ? pwb_percentile(one, m, 50) : NAN;
+	}
+out:
+	free(one);
+}
+
+/*
+ * The slowest 1 % of the n changes (ms[i], seen at generation gen[i]), with
+ * the apply line of that generation: what a slow change was slow in.
+ */
+static void slow_tail(const double *ms, const unsigned *gen, const int *index, int n, const struct apply_line *ap,
+		      int n_ap, struct pwb_cl_latency *l)
+{
+	int want = (n + 99) / 100;
+	bool taken[n > 0 ? n : 1];
+
+	if (want < PWB_TAIL_MIN)
+		want = PWB_TAIL_MIN;
+	if (want > PWB_TAIL_MAX)
+		want = PWB_TAIL_MAX;
+	memset(taken, 0, sizeof(taken));
+	for (l->n_tail = 0; l->n_tail < want && l->n_tail < n; l->n_tail++) {
+		struct pwb_cl_slow *t = &l->tail[l->n_tail];
+		int worst = -1;
+
+		for (int i = 0; i < n; i++)
+			if (!taken[i] && (worst < 0 || ms[i] > ms[worst]))
+				worst = i;
+		taken[worst] = true;
+		t->ms = ms[worst];
+		t->index = index[worst];
+		t->apply_ms = t->cpu_ms = NAN;
+		for (int k = 0; k < PWB_STAGES; k++)
+			t->stage_ms[k] = NAN;
+		t->minflt = t->nvcsw = t->nivcsw = -1;
+		for (int i = 0; i < n_ap; i++) {
+			if (ap[i].gen != gen[worst])
+				continue;
+			t->apply_ms = ap[i].ms;
+			memcpy(t->stage_ms, ap[i].stage, sizeof(t->stage_ms));
+			t->cpu_ms = ap[i].cpu_ms;
+			t->minflt = ap[i].minflt;
+			t->nvcsw = ap[i].nvcsw;
+			t->nivcsw = ap[i].nivcsw;
+			t->read_back = ap[i].read_back;
+		}
+	}
+}
+
+/*
+ * Waiting for the agent must not compete with it: a poll of the maps every
+ * 50 us preempts the agent whenever they share a CPU (its slowest applies
+ * showed 50-200 involuntary switches), and a poller made SCHED_IDLE starves
+ * on a busy machine (hundreds of ms late). So the bench sleeps until the
+ * agent's log grows (the apply line is written right after the sync), and
+ * looks at the maps then, or at the latest every WAIT_SLICE_MS.
+ */
+#define WAIT_SLICE_MS 1
+
+static void wait_log(int ifd)
+{
+	struct pollfd p = { .fd = ifd, .events = POLLIN };
+	char ev[4096];
+
+	if (ifd < 0) {
+		sleep_us(WAIT_SLICE_MS * 1000);
+		return;
+	}
+	if (poll(&p, 1, WAIT_SLICE_MS) > 0)
+		while (read(ifd, ev, sizeof(ev)) > 0)
+			;
+}
+
 /*
  * One series: `changes` edits, each timed from the rename to the moment the
  * live slot shows it.
@@ -619,15 +723,18 @@ static void lat_stats(double *v, int n, struct pwb_cl_latency *l)
 static int series(struct agent *a, bool label, int changes, struct pwb_cl_latency *l,
 		  bool verbose)
 {
+	int max_ap = changes * 4 + 16;
 	double *v = calloc((size_t)changes, sizeof(double));
-	double *ap = calloc((size_t)changes * 4 + 16, sizeof(double));
-	double *sp = calloc(((size_t)changes * 4 + 16) * PWB_STAGES, sizeof(double));
-	double *one = calloc((size_t)changes * 4 + 16, sizeof(double));
+	double *sorted = calloc((size_t)changes, sizeof(double));
+	unsigned *gen = calloc((size_t)changes, sizeof(unsigned));
+	int *index = calloc((size_t)changes, sizeof(int));
+	struct apply_line *ap = calloc((size_t)max_ap, sizeof(*ap));
+	int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	long off = 0;
 	int n = 0, err = 0, n_ap;
 	FILE *f;
 
-	if (!v || !ap || !sp || !one) {
+	if (!v || !sorted || !gen || !index || !ap) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -638,6 +745,10 @@ static int series(struct agent *a, bool label, int changes, struct pwb_cl_latenc
 		fclose(f);
 	}
 	l->missed = 0;
+	if (ifd >= 0 && inotify_add_watch(ifd, a->log, IN_MODIFY) < 0) {
+		close(ifd);
+		ifd = -1;
+	}
 	for (int i = 1; i <= changes; i++) {
 		struct pw_config before, now;
 		unsigned port = 10000 + (unsigned)i;
@@ -658,7 +769,7 @@ static int series(struct agent *a, bool label, int changes, struct pwb_cl_latenc
 				seen = true;
 				break;
 			}
-			sleep_us(50);
+			wait_log(ifd);
 		}
 		if (!seen) {
 			l->missed++;
@@ -669,35 +780,29 @@ static int series(struct agent *a, bool label, int changes, struct pwb_cl_latenc
 			}
 			continue;
 		}
-		v[n++] = (pwb_now_ns() - t0) / 1e6;
+		v[n] = (pwb_now_ns() - t0) / 1e6;
+		index[n] = i;
+		gen[n++] = now.generation;
 		/* let the agent settle, and vary the phase against its 1 s tick */
 		sleep_us(5000 + (unsigned)(i * 7919 % 20) * 1000);
 	}
-	lat_stats(v, n, l);
-	n_ap = apply_times(a->log, &off, ap, sp, changes * 4 + 16);
-	if (n_ap) {
-		l->apply_p50_ms = pwb_percentile(ap, n_ap, 50);
-		l->apply_p99_ms = pwb_percentile(ap, n_ap, 99);
-	} else {
-		l->apply_p50_ms = l->apply_p99_ms = NAN;
-	}
-	for (int k = 0; k < PWB_STAGES; k++) {
-		int m = 0;
-
-		for (int i = 0; i < n_ap; i++)
-			if (!isnan(sp[(size_t)i * PWB_STAGES + k]))
-				one[m++] = sp[(size_t)i * PWB_STAGES + k];
-		l->stage_p50_ms[k] = m ? pwb_percentile(one, m, 50) : NAN;
-	}
+	n_ap = apply_lines(a->log, &off, ap, max_ap);
+	slow_tail(v, gen, index, n, ap, n_ap, l);
+	memcpy(sorted, v, (size_t)n * sizeof(*v));
+	lat_stats(sorted, n, l);
+	apply_stats(ap, n_ap, l);
 	if (verbose)
 		fprintf(stderr, "podwall bench: %s changes: p50 %.2f ms, p99 %.2f ms (%d missed); "
 			"agent apply p50 %.2f ms\n", label ? "pod label" : "policy file", l->p50_ms,
 			l->p99_ms, l->missed, l->apply_p50_ms);
 out:
+	if (ifd >= 0)
+		close(ifd);
 	free(v);
+	free(sorted);
+	free(gen);
+	free(index);
 	free(ap);
-	free(sp);
-	free(one);
 	return err;
 }
 

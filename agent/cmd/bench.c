@@ -217,6 +217,26 @@ static void lat_json(struct pwb_json *j, const char *key, const struct pwb_cl_la
 	for (int k = 0; k < PWB_STAGES; k++)
 		pwb_json_num(j, pwb_stage_names[k], l->stage_p50_ms[k]);
 	pwb_json_end(j);
+	pwb_json_arr(j, "slowest");
+	for (int i = 0; i < l->n_tail; i++) {
+		const struct pwb_cl_slow *t = &l->tail[i];
+
+		pwb_json_obj(j, NULL);
+		pwb_json_int(j, "change", t->index);
+		pwb_json_num(j, "ms", t->ms);
+		pwb_json_num(j, "agent_apply_ms", t->apply_ms);
+		pwb_json_obj(j, "agent_stage_ms");
+		for (int k = 0; k < PWB_STAGES; k++)
+			pwb_json_num(j, pwb_stage_names[k], t->stage_ms[k]);
+		pwb_json_end(j);
+		pwb_json_num(j, "agent_cpu_ms", t->cpu_ms);
+		pwb_json_int(j, "agent_minor_faults", t->minflt);
+		pwb_json_int(j, "agent_voluntary_switches", t->nvcsw);
+		pwb_json_int(j, "agent_involuntary_switches", t->nivcsw);
+		pwb_json_bool(j, "agent_maps_read_back", t->read_back);
+		pwb_json_end(j);
+	}
+	pwb_json_end(j);
 	pwb_json_end(j);
 }
 
@@ -307,6 +327,23 @@ static void lat_line(const char *what, const struct pwb_cl_latency *l)
 	printf("      agent's apply, median per stage:");
 	for (int k = 0; k < PWB_STAGES; k++)
 		printf(" %s %.2f ms%s", pwb_stage_names[k], l->stage_p50_ms[k], k + 1 < PWB_STAGES ? "," : "\n");
+	/* the slow tail: the agent's stages, its CPU time (the rest of its wall
+	 * time it waited: for a CPU, a lock, the kernel), and the time outside
+	 * its apply (the wake-up on the change, the bench seeing the maps) */
+	for (int i = 0; i < l->n_tail; i++) {
+		const struct pwb_cl_slow *t = &l->tail[i];
+
+		printf("      %s %6.2f ms (change %3d):", i ? "       " : "slowest", t->ms, t->index);
+		if (isnan(t->apply_ms)) {
+			printf(" no apply line of its generation\n");
+			continue;
+		}
+		for (int k = 0; k < PWB_STAGES; k++)
+			printf(" %s %.1f", pwb_stage_names[k], t->stage_ms[k]);
+		printf(", outside the apply %.1f; cpu %.1f ms, %ld faults, %ld+%ld switches%s\n",
+		       t->ms - t->apply_ms, t->cpu_ms, t->minflt, t->nvcsw, t->nivcsw,
+		       t->read_back ? "; maps read back" : "");
+	}
 }
 
 static void cl_table(const struct pwb_cl_result *r)

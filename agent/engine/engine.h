@@ -63,6 +63,13 @@ struct pw_push_result {
 	/* where ms went: load (objects from the source, before start), resolve
 	 * (pods' devices, uplinks, node addresses), compile, sync, attach */
 	double                 load_ms, resolve_ms, compile_ms, sync_ms, attach_ms;
+	/* the engine thread from the load's start (pw_engine_load_begins; else
+	 * the push's) to the push's end:
+	 * CPU time (well under the wall time: it waited for a CPU or the
+	 * kernel), page faults (minor: fresh memory first touched), context
+	 * switches (voluntary: it slept on a lock or I/O; involuntary: preempted) */
+	double                 cpu_ms;
+	long                   minflt, majflt, nvcsw, nivcsw;
 };
 
 /*
@@ -114,6 +121,9 @@ void pw_engine_verify_next(struct pw_engine *e);
  * (and errors). start_ns: when this pass began, load included (the timing).
  * Returns 0, or a negative errno (res->input_error: the input's fault).
  */
+/* A load for a push starting at start_ns begins: the push's CPU time, faults
+ * and switches (pw_push_result) count from here, else from the push's start. */
+void pw_engine_load_begins(struct pw_engine *e, uint64_t start_ns);
 int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push_kind kind,
 		   uint64_t start_ns, struct pw_push_result *res);
 

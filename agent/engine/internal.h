@@ -8,9 +8,16 @@
 #define PODWALL_ENGINE_INTERNAL_H
 
 #include <limits.h>
+#include <sys/resource.h>
 #include "compiler.h"
 #include "engine/engine.h"
 #include "kernel/route.h"
+
+/* The engine thread's CPU time and resource use, to tell a slow push's cause. */
+struct pw_thread_use {
+	uint64_t      cpu_ns;
+	struct rusage ru;
+};
 
 struct pw_engine {
 	struct pw_engine_config cfg;
@@ -51,6 +58,11 @@ struct pw_engine {
 	size_t               memo_n_pods;
 	uint32_t            *memo_up;
 	size_t               memo_n_up;
+
+	/* the engine thread's use since the start of the load of the next push
+	 * (pw_engine_load_begins), for the apply line */
+	struct pw_thread_use use0;
+	uint64_t             use0_start_ns;
 
 	/* health (pw_engine_health), written with atomics: read by other threads */
 	bool                 h_synced, h_attached, h_source_ok;

@@ -92,6 +92,7 @@ static void load_and_push(struct loop *l, uint64_t t0)
 
 	memset(&lerr, 0, sizeof(lerr));
 	why[0] = 0;
+	pw_engine_load_begins(e, t0);
 	err = l->r->load(l->r->load_ctx, &next, &lerr);
 	if (err) {
 		pw_engine_log(e, "%s", lerr.msg);

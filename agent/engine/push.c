@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include "clock.h"
 #include "engine/internal.h"
 #include "kernel/bpfobj.h"
@@ -57,18 +58,25 @@ int pw_engine_compile(struct pw_engine *e, const struct pw_resolution *r, struct
 	return 0;
 }
 
+/* How the agent syncs: its mode in config, its cache of what the maps hold. */
+static void sync_opts(const struct pw_engine *e, struct pw_sync_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->cfg_mask = PW_CFG_AUDIT_ALL;
+	o->cfg_flags = e->cfg.audit ? PW_CFG_AUDIT_ALL : 0;
+	o->cache = e->sync_cache;
+}
+
 int pw_engine_sync(struct pw_engine *e, const struct pw_state *st, struct pw_push_result *res)
 {
-	struct pw_sync_opts sopts = { 0 };
+	struct pw_sync_opts sopts;
 	uint64_t t0 = pw_now_ns();
 	int err;
 
 	err = pw_engine_bpf(e);
 	if (err)
 		return err;
-	sopts.cfg_mask = PW_CFG_AUDIT_ALL;
-	sopts.cfg_flags = e->cfg.audit ? PW_CFG_AUDIT_ALL : 0;
-	sopts.cache = e->sync_cache;
+	sync_opts(e, &sopts);
 	pw_engine_lock(e, true);
 	err = pw_sync(e->obj, st, &sopts, &res->sync);
 	pw_engine_lock(e, false);
@@ -121,6 +129,24 @@ int pw_engine_attach(struct pw_engine *e, const struct pw_tc_spot *spots, size_t
 	return err;
 }
 
+/*
+ * After the first sync into empty maps, the idle slot is empty: the first
+ * change would write the whole set there (mapsync.h: fill_idle). Filled now,
+ * after the set is in force and attached, it writes only its difference.
+ */
+static void fill_idle_slot(struct pw_engine *e, const struct pw_state *st)
+{
+	struct pw_sync_opts sopts;
+	struct pw_sync_stats ss;
+
+	sync_opts(e, &sopts);
+	sopts.fill_idle = true;
+	pw_engine_lock(e, true);
+	if (pw_sync(e->obj, st, &sopts, &ss) == 0 && ss.warning[0])
+		pw_engine_log(e, "warning: %s", ss.warning);
+	pw_engine_lock(e, false);
+}
+
 /* A verify tick with nothing else to do: are the filters where they were put? */
 static void verify_filters(struct pw_engine *e, struct pw_push_result *res)
 {
@@ -131,17 +157,48 @@ static void verify_filters(struct pw_engine *e, struct pw_push_result *res)
 			      res->att.attached, res->att.replaced, res->att.detached);
 }
 
+static void thread_use(struct pw_thread_use *u)
+{
+	struct timespec ts;
+
+	memset(u, 0, sizeof(*u));
+	if (!clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		u->cpu_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	getrusage(RUSAGE_THREAD, &u->ru);
+}
+
+void pw_engine_load_begins(struct pw_engine *e, uint64_t start_ns)
+{
+	thread_use(&e->use0);
+	e->use0_start_ns = start_ns;
+}
+
+static void thread_use_since(const struct pw_thread_use *u0, struct pw_push_result *res)
+{
+	struct pw_thread_use u;
+
+	thread_use(&u);
+	res->cpu_ms = (double)(u.cpu_ns - u0->cpu_ns) / 1e6;
+	res->minflt = u.ru.ru_minflt - u0->ru.ru_minflt;
+	res->majflt = u.ru.ru_majflt - u0->ru.ru_majflt;
+	res->nvcsw = u.ru.ru_nvcsw - u0->ru.ru_nvcsw;
+	res->nivcsw = u.ru.ru_nivcsw - u0->ru.ru_nivcsw;
+}
+
 static void log_apply(const struct pw_engine *e, const struct pw_push_result *r)
 {
 	const struct pw_sync_stats *s = &r->sync;
 
 	pw_engine_log(e, "applied generation %u in %.1f ms: %zu added, %zu changed, "
 		      "%zu removed (%zu endpoints%s; tc: %u attached, %u replaced, %u adopted, "
-		      "%u detached%s; ms: load %.1f resolve %.1f compile %.1f sync %.1f attach %.1f)",
+		      "%u detached%s; ms: load %.1f resolve %.1f compile %.1f sync %.1f attach %.1f; "
+		      "cpu %.1f ms, faults %ld+%ld, switches %ld+%ld%s)",
 		      s->generation, r->ms, s->added, s->changed, s->removed, r->n_endpoints,
 		      e->cfg.audit ? ", audit mode" : "", r->att.attached, r->att.replaced,
 		      r->att.adopted, r->att.detached, r->att.missing ? ", some devices vanished" : "",
-		      r->load_ms, r->resolve_ms, r->compile_ms, r->sync_ms, r->attach_ms);
+		      r->load_ms, r->resolve_ms, r->compile_ms, r->sync_ms, r->attach_ms, r->cpu_ms,
+		      r->minflt, r->majflt, r->nvcsw, r->nivcsw,
+		      r->did_sync && !s->cached ? "; maps read back" : "");
 }
 
 /* Same objects, same devices as the last successful push: nothing to compile. */
@@ -178,12 +235,17 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 	bool state_changed, spots_changed, names_due = false;
 	uint64_t t0 = pw_now_ns();
 	bool verify = kind == PW_PUSH_TICK && e->verify_due; /* list every filter */
+	struct pw_thread_use use0;
 	int err;
 
 	if (kind == PW_PUSH_TICK)
 		e->verify_due = false;
 	memset(res, 0, sizeof(*res));
 	res->load_ms = (double)(t0 - start_ns) / 1e6;
+	if (e->use0_start_ns == start_ns)
+		use0 = e->use0; /* from the start of the load */
+	else
+		thread_use(&use0);
 
 	/* resolve: which pods are local, and where: one netlink pass */
 	err = pw_engine_resolve(e, c, kind != PW_PUSH_SOURCE, kind != PW_PUSH_TICK, &r);
@@ -247,8 +309,11 @@ int pw_engine_push(struct pw_engine *e, const struct pw_cluster *c, enum pw_push
 		spots = NULL;
 	}
 
+	if (kind == PW_PUSH_FIRST && res->sync.switched)
+		fill_idle_slot(e, &st);
 	memo_take(e, &r);
 	res->ms = ms_since(start_ns);
+	thread_use_since(&use0, res);
 	if (kind != PW_PUSH_TICK || res->sync.switched || res->att.attached ||
 	    res->att.replaced || res->att.detached)
 		log_apply(e, res);

@@ -91,6 +91,11 @@ struct pw_sync_opts {
 	uint32_t cfg_mask;
 	/* NULL: read every map back (one-shot callers, e.g. apply) */
 	struct pw_sync_cache *cache;
+	/* when the live slot already holds desired, write it into the idle slot
+	 * too (no flip, no new generation), so that the next change writes only
+	 * its difference there: a caller that synced into empty maps and will
+	 * sync again (the agent after its first pass) */
+	bool fill_idle;
 };
 
 /*

@@ -703,10 +703,76 @@ out:
 	free(u);
 }
 
+/*
+ * fill_idle: after a first sync into empty maps, the idle slot is made to
+ * hold the live set (no flip, the same generation), so the next change
+ * writes only its difference there; the maps are then the same as those of
+ * a writer that did not fill (whose first change wrote the whole set), and
+ * stay so over random changes.
+ */
+static void t_sync_fill_idle(void)
+{
+	struct universe *u = calloc(1, sizeof(*u));
+	struct pair p = { 0 };
+	struct pw_state s = { 0 };
+	struct pw_sync_opts fill;
+	struct pw_sync_stats fs;
+	uint32_t gen;
+
+	if (!u || pair_open(&p))
+		goto out;
+	rnd_state = 0x2545f4914f6cdd1dull;
+	universe_make(u);
+	universe_shuffle(u);
+	pair_sync_u(&p, u);
+	CHECK_EQ(p.ea, 0);
+	gen = p.sa.generation;
+	if (state_of(u, false, &s))
+		goto out;
+	fill = p.oa;
+	fill.fill_idle = true;
+	CHECK_EQ(pw_sync(p.a, &s, &fill, &fs), 0);
+	CHECK(!fs.switched);
+	CHECK(fs.cached);
+	CHECK_EQ(fs.generation, gen);
+	CHECK(fs.writes >= s.n_ipc + s.n_pol); /* the whole set, into the idle slot */
+	live_is(p.a, &s, 0);
+	CHECK_EQ(pw_sync(p.a, &s, &fill, &fs), 0); /* filled: nothing to write */
+	CHECK_EQ(fs.writes, 0);
+	CHECK(!fs.switched);
+	step_why("fill", 0, &p);
+
+	universe_touch(u);
+	state_drop(&s);
+	if (state_of(u, false, &s))
+		goto out;
+	p.ea = pw_sync(p.a, &s, &p.oa, &p.sa);
+	p.eb = pw_sync(p.b, &s, &p.ob, &p.sb);
+	CHECK_EQ(p.ea, 0);
+	CHECK_EQ(p.eb, 0);
+	CHECK(p.sa.cached);
+	CHECK(p.sa.switched);
+	CHECK(p.sa.writes + 16 < p.sb.writes); /* the difference, not the whole set */
+	if (same_maps(p.a, p.b))
+		live_is(p.a, &s, 0);
+	step_why("change", 1, &p);
+	for (int step = 2; step < 30 && !check_failed_now; step++) {
+		universe_touch(u);
+		pair_sync_u(&p, u);
+		CHECK_EQ(p.ea, 0);
+		step_why("change", step, &p);
+	}
+out:
+	state_drop(&s);
+	pair_close(&p);
+	free(u);
+}
+
 int suite_mapsync(void)
 {
 	RUN(t_sync_cache_same_as_read_back);
 	RUN(t_sync_cache_steps_aside);
 	RUN(t_sync_cache_enospc);
+	RUN(t_sync_fill_idle);
 	return check_n_fail;
 }

@@ -43,11 +43,7 @@ static __always_inline int pw_nd_source_ok(const struct pw_pkt *p, const struct 
 static __always_inline int pw_source_ok(const struct pw_pkt *p, const struct pw_endpoint *ep,
 					__u32 slot)
 {
-	__u32 f = ep->flags[slot & 1];
-
-	if (p->family == 4)
-		return (f & PW_EP_HAS_V4) && pw_addr_eq(p->saddr, ep->ip4);
-	return (f & PW_EP_HAS_V6) && pw_addr_eq(p->saddr, ep->ip6);
+	return pw_ep_owns(ep, slot, p->family, p->saddr);
 }
 
 /*

@@ -12,15 +12,19 @@
  * timeout deletes it and reports a miss. Each entry remembers the policy
  * generation of its verdict; the caller re-checks when it differs.
  *
- * The fast path (judge.h: pw_judge_fast) answers a packet of a tracked flow
- * in the direction that made the entry without the endpoint lookup: the
- * entry's ifindex names the device whose endpoint vouched for it under
- * the generation it carries. It is set when the entry is made (the device
- * of the endpoint judged: from_pod's and to_pod's own, or the sender's
- * that local_ips gives past NAT) and when the usual path finds the entry
- * in that direction and keeps it (the endpoint of the device owns it, and
- * from_pod checked the source address first); a re-check from the reply
- * direction that moves the generation clears it. Every change of an
+ * The fast path (judge.h: pw_judge_fast) answers a packet of a tracked flow,
+ * in the direction that made the entry or a reply, without the endpoint
+ * lookup: the entry's ifindex names the device whose endpoint vouched for it
+ * under the generation it carries. It is set when the entry is made (the
+ * device of the endpoint judged: from_pod's and to_pod's own, or the
+ * sender's that local_ips gives past NAT) and when the usual path finds the
+ * entry in that direction and keeps it (the endpoint of the device owns it,
+ * and from_pod checked the source address first; an ingress entry names the
+ * device only if its destination is the endpoint's own address, so that a
+ * reply from_pod takes on the fast path has the source the check would
+ * pass); a re-check from the reply direction that moves the generation
+ * clears it. A reply arrives on the device that made the entry (from_pod's
+ * egress entry, to_pod's ingress one, of the same veth). Every change of an
  * endpoint comes with a new generation (mapsync: endpoints are written
  * before the switch, deleted after it), so an entry whose ifindex is this
  * device and whose generation is the live one was vouched for by this

@@ -23,7 +23,8 @@ struct pw_res {
 	__u8  defer;     /* set PW_MARK_DEFER: verdict taken past NAT */
 	__u8  dir;       /* in: enum pw_dir the verdict is for */
 	__u8  est_miss;  /* in: pw_judge_fast found no entry in this direction */
-	__u8  pad[2];
+	__u8  reply_miss; /* in: nor one in the reply direction */
+	__u8  pad;
 	__u32 ifindex;   /* in: the device of the endpoint judged (its endpoints key) */
 };
 
@@ -31,6 +32,35 @@ struct pw_res {
 static __always_inline const __u8 *pw_remote(const struct pw_pkt *p, __u8 dir)
 {
 	return dir == PW_DIR_EGRESS ? p->daddr : p->saddr;
+}
+
+/* addr (of family 4 or 6) is the endpoint's own address under the slot. */
+static __always_inline int pw_ep_owns(const struct pw_endpoint *ep, __u32 slot, __u8 family,
+				      const __u8 *addr)
+{
+	__u32 f = ep->flags[slot & 1];
+
+	if (family == 4)
+		return (f & PW_EP_HAS_V4) && pw_addr_eq(addr, ep->ip4);
+	return (f & PW_EP_HAS_V6) && pw_addr_eq(addr, ep->ip6);
+}
+
+/*
+ * The device an entry made or kept by this check may name for the fast path
+ * (conntrack.h): the endpoint's own, except for an ingress packet to an
+ * address that is not the endpoint's. An egress entry's source is the
+ * endpoint's (from_pod checked it; past NAT, local_ips found the sender by
+ * it); an ingress entry's destination is then too, so that a reply taken on
+ * the fast path in from_pod comes from the endpoint's own address, as the
+ * source check would have made sure.
+ */
+static __always_inline __u32 pw_vouch_ifindex(const struct pw_pkt *p,
+					      const struct pw_endpoint *ep, __u32 slot,
+					      const struct pw_res *r)
+{
+	if (r->dir == PW_DIR_INGRESS && !pw_ep_owns(ep, slot, p->family, p->daddr))
+		return 0;
+	return r->ifindex;
 }
 
 /* A denial: audit mode passes it (and says so), else it drops. */
@@ -107,6 +137,7 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 {
 	struct pw_ct_key k;
 	struct pw_ct_val *v;
+	__u32 vouch;
 
 	/* established: (s->d, dir), unless the fast path just found none */
 	v = NULL;
@@ -123,8 +154,10 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 			bpf_map_delete_elem(&conntrack, &k);
 			return 1;
 		}
-		if (v->ifindex != r->ifindex)
-			v->ifindex = r->ifindex; /* this device's endpoint owns it: the fast path may */
+		/* this device's endpoint owns it: the fast path may */
+		vouch = pw_vouch_ifindex(p, ep, slot, r);
+		if (v->ifindex != vouch)
+			v->ifindex = vouch;
 		if (pw_ct_touch(v, p, 0, now))
 			bpf_map_delete_elem(&conntrack, &k);
 		return 1;
@@ -132,7 +165,7 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 
 	/* reply: (d->s, !dir); the entry's own destination port is our sport */
 	pw_ct_key_fill(&k, p->daddr, p->saddr, p->dport, p->sport, p->proto, !dir);
-	v = pw_ct_get(&k, ep->ep_id, now);
+	v = r->reply_miss ? NULL : pw_ct_get(&k, ep->ep_id, now);
 	if (v) {
 		__u32 gen = v->generation;
 
@@ -163,19 +196,22 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 }
 
 /*
- * The established fast path (conntrack.h says why it may skip the endpoint):
- * a packet of a tracked flow in the direction that made the entry, whose
+ * The fast path (conntrack.h says why it may skip the endpoint): a packet of
+ * a tracked flow, in the direction that made the entry or its reply, whose
  * entry this device vouched for under the live generation, gets the verdict
- * pw_judge would give it (established, or deferred in from_pod) without the
- * endpoint lookup. Not for fragments (pw_judge follows first fragments) nor
- * neighbour discovery. Returns 1 if r is the verdict, else 0 (r->est_miss
- * set if there is no entry, so that pw_judge does not look again).
+ * pw_judge would give it (established, or deferred in from_pod; a reply)
+ * without the endpoint lookup. Not for fragments (pw_judge follows first
+ * fragments) nor neighbour discovery; a reply of a deferred entry (made
+ * before NAT, re-stamped by pw_judge_ct) takes the full path. Returns 1 if r
+ * is the verdict, else 0, with r->est_miss and r->reply_miss set for the
+ * lookups that found nothing, so that pw_judge does not look again.
  */
 static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw_config *cfg,
 					 int may_defer, struct pw_res *r)
 {
 	struct pw_ct_key k;
 	struct pw_ct_val *v;
+	int reply = 0;
 	__u64 now;
 
 	if (p->frag != PW_FRAG_NONE || p->nd)
@@ -184,17 +220,30 @@ static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw
 	v = bpf_map_lookup_elem(&conntrack, &k);
 	if (!v) {
 		r->est_miss = 1;
-		return 0;
+		/* reply: (d->s, !dir), as pw_judge_ct looks it up */
+		pw_ct_key_fill(&k, p->daddr, p->saddr, p->dport, p->sport, p->proto, !r->dir);
+		v = bpf_map_lookup_elem(&conntrack, &k);
+		if (!v) {
+			r->reply_miss = 1;
+			return 0;
+		}
+		reply = 1;
 	}
 	if (v->ifindex != r->ifindex || v->generation != cfg->generation ||
-	    ((v->flags & PW_CT_DEFERRED) && !may_defer))
+	    ((v->flags & PW_CT_DEFERRED) && (reply || !may_defer)))
 		return 0;
 	now = pw_now();
 	if (pw_older(now, v->last_seen_ns, pw_ct_timeout_ns(k.proto, v->flags)))
 		return 0; /* expired: pw_judge deletes it */
 	r->verdict = PW_VERDICT_ALLOW;
-	pw_res_established(r, v);
-	if (pw_ct_touch(v, p, 0, now))
+	if (reply) {
+		r->peer_id = v->peer_id;
+		r->rule_id = v->rule_id;
+		r->reason = PW_REASON_CT_REPLY;
+	} else {
+		pw_res_established(r, v);
+	}
+	if (pw_ct_touch(v, p, reply, now))
 		bpf_map_delete_elem(&conntrack, &k);
 	return 1;
 }
@@ -266,8 +315,9 @@ __noinline int pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
 		}
 		/* ICMP errors and RSTs open nothing */
 		if (!p->icmp_err && !(p->proto == PW_IPPROTO_TCP && (p->tcp_flags & PW_TCP_RST)))
-			pw_ct_create(p, dir, cfg->generation, ep->ep_id, r->ifindex, peer.identity,
-				     r->rule_id, ct_flags, now);
+			pw_ct_create(p, dir, cfg->generation, ep->ep_id,
+				     pw_vouch_ifindex(p, ep, slot, r), peer.identity, r->rule_id,
+				     ct_flags, now);
 	}
 
 	if (r->verdict != PW_VERDICT_DROP && p->frag == PW_FRAG_FIRST)

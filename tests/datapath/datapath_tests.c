@@ -1938,11 +1938,13 @@ int suite_tiers(void);   /* tiers_tests.c */
 int suite_fqdn(void);    /* fqdn_tests.c */
 
 /*
- * The established fast path (judge.h: pw_judge_fast) skips the endpoint
- * lookup only for entries this device vouched for under the live
- * generation: the same tuple on another device, a spoofed source copying
- * another pod's flow, an endpoint replaced under a new generation and a
- * reply re-check that moved the generation all take the full path.
+ * The fast path (judge.h: pw_judge_fast) skips the endpoint lookup only for
+ * entries this device vouched for under the live generation: the same tuple
+ * on another device, a spoofed source copying another pod's flow, an
+ * endpoint replaced under a new generation and a reply re-check that moved
+ * the generation all take the full path. A reply passes on it too, but an
+ * ingress entry vouches only when its destination is the endpoint's own
+ * address: a reply from another source is still spoofed.
  */
 static void t_conntrack_fast_path_owner(void)
 {
@@ -1968,6 +1970,21 @@ static void t_conntrack_fast_path_owner(void)
 	CHECK_EQ(from_pod(&C, tcp(B.a4, A.a4, 40000, 80, PW_TCPF_ACK)), SHOT);
 	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_DROP, PW_REASON_SPOOFED), 1);
 	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 40000, 80, PW_TCPF_ACK)), OK);
+
+	/* A answers, on the fast path: a reply */
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 80, 40000, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_REPLY), 1);
+	CHECK_EQ(ct_get(B.a4, A.a4, 40000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK(v.flags & PW_CT_SEEN_REPLY);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 80, 40000, PW_TCPF_ACK)), OK);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_REPLY), 1);
+	/* an allowed packet routed to A's device for an address not A's... */
+	CHECK_EQ(to_pod(&A, tcp(B.a4, IP("198.18.77.7"), 40001, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(ct_get(B.a4, IP("198.18.77.7"), 40001, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK_EQ(v.ifindex, 0);
+	/* ...vouches for no reply from that address: A did not send it */
+	CHECK_EQ(from_pod(&A, tcp(IP("198.18.77.7"), B.a4, 80, 40001, PW_TCPF_ACK)), SHOT);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_DROP, PW_REASON_SPOOFED), 2);
 
 	/* a reply re-checked under a new generation: no longer vouched for... */
 	cfg.generation++;
@@ -2002,7 +2019,7 @@ static void t_conntrack_fast_path_owner(void)
  * isolated, both with the NO_ANY bits mapsync would derive.
  */
 #define LOOKUPS_ESTABLISHED_MAX 3  /* a packet of a tracked flow, its direction */
-#define LOOKUPS_REPLY_MAX       5  /* a reply of a tracked flow */
+#define LOOKUPS_REPLY_MAX       4  /* a reply of a tracked flow */
 #define LOOKUPS_NEW_MAX         7  /* a new flow, allowed by a rule */
 #define LOOKUPS_DENY_MAX       10  /* a new flow denied, with its event */
 

@@ -193,7 +193,12 @@ static json_t *side_json(const struct pw_why_side *s)
 	return o;
 }
 
-static void print_json(const struct pw_why *w, const struct pw_loaded *l, const char *source)
+struct be_alt;
+static json_t *backends_json(const struct pw_why *w, const struct be_alt *alt, size_t n);
+static bool backends_agree(const struct pw_why *w, const struct be_alt *alt, size_t n);
+
+static void print_json(const struct pw_why *w, const struct pw_loaded *l, const char *source,
+		       const struct be_alt *alt, size_t n_alt)
 {
 	json_t *o = json_object(), *steps = json_array();
 	uint8_t v = pw_why_verdict(w);
@@ -215,6 +220,11 @@ static void print_json(const struct pw_why *w, const struct pw_loaded *l, const 
 		json_object_set_new(sv, "service", json_string(w->svc->svc));
 		json_object_set_new(sv, "backend", json_string(w->be.name));
 		json_object_set_new(sv, "port", json_integer(w->be_port));
+		if (n_alt) {   /* every backend of the port, and whether they agree */
+			json_object_set_new(sv, "backends", backends_json(w, alt, n_alt));
+			json_object_set_new(sv, "backends_agree",
+					    json_boolean(backends_agree(w, alt, n_alt)));
+		}
 		json_object_set_new(o, "service", sv);
 	}
 	for (size_t i = 0; i < w->res.n_steps; i++) {
@@ -310,6 +320,105 @@ static int pick_backend(struct pw_why *w, const struct pw_loaded *l, const struc
 	return resolve(NULL, "--to (backend)", sv->backends[best], l, s, w->src.addr, &w->be);
 }
 
+/*
+ * The Service's other backends of the port (pick_backend's rule: a named
+ * targetPort per pod, a pod without it is none), each with the port its
+ * packet carries after DNAT: kube-proxy may send a connection to any of
+ * them, so each is judged too and the answer says when they differ.
+ */
+struct be_alt {
+	struct pw_why_side     side;
+	uint16_t               port;
+	int                    dev;     /* index in the probe's eps, or -1: not local */
+	struct pw_probe_result res;
+};
+
+static size_t other_backends(const struct pw_why *w, const struct pw_loaded *l,
+			     const struct pw_state *s, struct be_alt **out)
+{
+	const struct pw_ld_svc *sv = w->svc;
+	const struct pw_ld_svc_port *sp = NULL;
+	struct be_alt *v;
+	size_t k, n = 0;
+
+	*out = NULL;
+	for (k = 0; k < sv->n_ports && !sp; k++)
+		if (sv->ports[k].port == w->port && sv->ports[k].proto == w->proto)
+			sp = &sv->ports[k];
+	k--;   /* the index of sp */
+	if (!w->be.name[0] || sv->n_backends < 2 || !(v = calloc(sv->n_backends, sizeof(*v))))
+		return 0;
+	for (size_t b = 0; b < sv->n_backends; b++) {
+		uint16_t port = sp && sp->target ? sp->target : w->port;
+
+		if (!strcmp(sv->backends[b], w->be.name))
+			continue;  /* the one judged */
+		if (sp && sp->target_name && sv->targets) {
+			port = sv->targets[k * sv->n_backends + b];
+			if (!port)
+				continue;  /* not an endpoint of this port */
+		}
+		if (!pw_ld_pod_by_name(l, sv->backends[b]) ||
+		    resolve(NULL, "--to (backend)", sv->backends[b], l, s, w->src.addr, &v[n].side))
+			continue;
+		v[n].port = port;
+		v[n].dev = -1;
+		n++;
+	}
+	if (!n)
+		free(v);
+	else
+		*out = v;
+	return n;
+}
+
+static const char *verdict_word(const struct pw_why *w, const struct pw_probe_result *res,
+				bool json)
+{
+	struct pw_why t = *w;
+	uint8_t v;
+
+	t.res = *res;
+	v = pw_why_verdict(&t);
+	return v == PW_VERDICT_DROP ? json ? "deny" : "DENY" : v == PW_VERDICT_AUDIT
+	       ? json ? "audit" : "AUDIT" : json ? "allow" : "ALLOW";
+}
+
+static bool backends_agree(const struct pw_why *w, const struct be_alt *alt, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(verdict_word(w, &w->res, true), verdict_word(w, &alt[i].res, true)))
+			return false;
+	return true;
+}
+
+static void print_backends_text(const struct pw_why *w, const struct be_alt *alt, size_t n)
+{
+	bool agree = backends_agree(w, alt, n);
+
+	printf("\nService %s port %u/%s has %zu backends of that port, and their verdicts %s: "
+	       "%s:%u %s (judged above)", w->svc->svc, w->port, pw_proto_name(w->proto), n + 1,
+	       agree ? "agree" : "DIFFER", w->be.name, w->be_port, verdict_word(w, &w->res, false));
+	for (size_t i = 0; i < n; i++)
+		printf(", %s:%u %s", alt[i].side.name, alt[i].port, verdict_word(w, &alt[i].res, false));
+	printf(agree ? "\n" : "\n(a connection's fate depends on the backend kube-proxy picks; "
+	       "explain each with --to NS/POD --port PORT)\n");
+}
+
+static json_t *backends_json(const struct pw_why *w, const struct be_alt *alt, size_t n)
+{
+	json_t *a = json_array();
+
+	json_array_append_new(a, json_pack("{s:s, s:i, s:s, s:b}", "backend", w->be.name, "port",
+					   w->be_port, "verdict", verdict_word(w, &w->res, true),
+					   "judged", 1));
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:i, s:s, s:b}", "backend",
+						   alt[i].side.name, "port", alt[i].port, "verdict",
+						   verdict_word(w, &alt[i].res, true), "judged", 0));
+	return a;
+}
+
 int cmd_explain(int argc, char **argv)
 {
 	struct xopts o;
@@ -321,7 +430,9 @@ int cmd_explain(int argc, char **argv)
 	struct pw_error perr = { 0 };
 	struct pw_pins pins;
 	struct pw_config cfg = { 0 };
-	const struct pw_state_ep *eps[3];
+	const struct pw_state_ep **eps = NULL;
+	struct be_alt *alt = NULL;
+	size_t n_alt = 0;
 	char source[PATH_MAX + 128];
 	size_t n_eps = 0;
 	int src_i = -1, dst_i = -1, err, ret;
@@ -408,15 +519,34 @@ int cmd_explain(int argc, char **argv)
 	w.svc = pw_ld_svc_by_addr(&names, w.dst.addr);
 	if (w.svc && (ret = pick_backend(&w, &names, &state)))
 		goto out;
+	if (w.svc)
+		n_alt = other_backends(&w, &names, &state, &alt);
+	ret = PW_EXIT_SYSTEM;
+	eps = calloc(2 + n_alt, sizeof(*eps));
+	if (!eps)
+		goto out;
+	for (size_t i = 0; i < n_alt; i++)
+		if (alt[i].side.sep) {
+			alt[i].dev = (int)(2 + i);
+			eps[2 + i] = alt[i].side.sep;
+		}
 
+	/* eps: [0] the source, [1] the destination (or backend), [2 + i] alt[i]; a
+	 * missing one is given again as one present (a device once each) */
 	if (w.src.sep) {
-		src_i = (int)n_eps;
-		eps[n_eps++] = w.src.sep;
+		src_i = 0;
+		eps[0] = w.src.sep;
 	}
 	if (w.svc ? w.be.sep != NULL : w.dst.sep != NULL) {
-		dst_i = (int)n_eps;
-		eps[n_eps++] = w.svc ? w.be.sep : w.dst.sep;
+		dst_i = 1;
+		eps[1] = w.svc ? w.be.sep : w.dst.sep;
 	}
+	n_eps = 2 + n_alt;
+	for (size_t i = 0; i < n_eps; i++)
+		for (size_t j = 0; !eps[i] && j < n_eps; j++)
+			eps[i] = eps[j];
+	if (!eps[0])
+		n_eps = 0;   /* nothing local */
 
 	ret = PW_EXIT_SYSTEM;
 	if (pins_open) { /* done with the live maps: the probe moves to its own netns */
@@ -428,16 +558,24 @@ int cmd_explain(int argc, char **argv)
 		goto out;
 	err = pw_probe_run(probe, src_i, w.src.addr, dst_i, w.dst.addr, o.proto, o.port,
 			   w.svc && w.be.name[0] ? w.be.addr : NULL, w.be_port, &w.res);
+	for (size_t i = 0; i < n_alt && !err; i++)
+		err = pw_probe_run(probe, src_i, w.src.addr, alt[i].dev, w.dst.addr, o.proto,
+				   o.port, alt[i].side.addr, alt[i].port, &alt[i].res);
 	if (err) {
 		fprintf(stderr, "podwall explain: running the probe: %s\n", strerror(-err));
 		goto out;
 	}
-	if (o.json)
-		print_json(&w, &names, source);
-	else
+	if (o.json) {
+		print_json(&w, &names, source, alt, n_alt);
+	} else {
 		pw_why_print(stdout, &w, &names, &state);
+		if (n_alt)
+			print_backends_text(&w, alt, n_alt);
+	}
 	ret = pw_why_verdict(&w) == PW_VERDICT_DROP ? PW_EXIT_FOUND : PW_EXIT_OK;
 out:
+	free(eps);
+	free(alt);
 	pw_probe_close(probe);
 	if (pins_open)
 		pw_pins_close(&pins);

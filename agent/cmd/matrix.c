@@ -62,12 +62,25 @@ struct peer {
 	size_t         pod;     /* cluster pod index (pods only) */
 };
 
+/* One backend's verdict in a cell to a Service whose backends differ (PW_MIXED). */
+struct be_verdict {
+	size_t   cell;    /* index in verdicts[] */
+	size_t   pod;     /* cluster pod index of the backend */
+	uint16_t target;  /* the port after DNAT */
+	int8_t   allowed;
+};
+
+/* a verdicts[] cell to a Service ClusterIP whose backends do not agree */
+#define PW_MIXED 2
+
 struct matrix {
 	struct pw_probe    *probe;
 	struct peer        *peers;  /* pods first, then externals */
 	size_t              n_pods, n_peers;
 	const struct pw_cluster *cluster;
 	uint32_t           *pod_ifindex; /* by cluster pod index: made up (index + 1) until probed */
+	struct be_verdict  *split;  /* the backends of PW_MIXED cells, in cell order */
+	size_t              n_split;
 };
 
 static const char *proto_name(uint8_t p)
@@ -501,46 +514,87 @@ static bool svc_selects(const struct pw_service *sv, const struct pw_pod *pod)
 
 /*
  * A pod to a Service ClusterIP of --external-ips: the verdict of the packet
- * kube-proxy sends on, after DNAT, to the backend `explain --to` picks (the
- * first in name order that has the port: a named targetPort is resolved per
- * pod, and a pod without it is no endpoint of that port), judged by the
- * programs as on a node: from_pod defers, to_pod of the backend decides on
- * the translated packet. No backend, or no such Service port: no connection.
+ * kube-proxy sends on, after DNAT, to each backend that has the port (a
+ * named targetPort is resolved per pod, and a pod without it is no endpoint
+ * of that port), judged by the programs as on a node: from_pod defers,
+ * to_pod of the backend decides on the translated packet. When the
+ * backends agree, that is the cell; when they do not, the cell is PW_MIXED
+ * and every backend's verdict is kept (m->split): a connection's fate is
+ * then kube-proxy's pick. Backends the compiled maps cannot tell apart (one
+ * class) with one target port are probed once. No backend, or no such
+ * Service port: no connection.
  */
 static int service_verdict(struct matrix *m, const struct classes *k, const size_t *peer_of_pod,
-			   size_t i, size_t j, uint8_t proto, uint16_t port, int8_t *out)
+			   size_t i, size_t j, uint8_t proto, uint16_t port, size_t cell,
+			   int8_t *out)
 {
 	const struct pw_service *sv = service_of(m->cluster, m->peers[j].v4 ? m->peers[j].v4
 								      : m->peers[j].v6);
 	const struct pw_service_port *sp = NULL;
 	const uint8_t *vip = m->peers[j].v4 ? m->peers[j].v4 : m->peers[j].v6, *sa, *na;
-	size_t be = SIZE_MAX, si, di;
-	uint16_t target = 0;
-	struct pw_probe_result r;
-	int err;
+	struct be_verdict *bv = NULL;
+	size_t n = 0, si, di;
+	int err = 0;
 
 	*out = 0;
 	for (size_t x = 0; x < sv->n_ports && !sp; x++)
 		if (sv->ports[x].port == port && sv->ports[x].proto == proto)
 			sp = &sv->ports[x];
-	for (size_t x = 0; sp && x < m->cluster->n_pods && be == SIZE_MAX; x++)
-		if (peer_of_pod[x] != SIZE_MAX && svc_selects(sv, &m->cluster->pods[x]) &&
-		    (target = pw_service_target(sp, &m->cluster->pods[x])))
-			be = peer_of_pod[x];
-	if (be == SIZE_MAX)
+	if (!sp)
 		return 0;
-	si = k->rep[0][k->of[i]];
-	di = k->rep[0][k->of[be]];
-	if (k->of[i] == k->of[be] && i != be && k->rep[1][k->of[be]] != SIZE_MAX)
-		di = k->rep[1][k->of[be]];
-	sa = pw_addr_is_v4(vip) ? m->peers[si].v4 : m->peers[si].v6;
-	na = pw_addr_is_v4(vip) ? m->peers[di].v4 : m->peers[di].v6;
-	if (!sa || !na)
-		return 0;  /* the Service's family is not theirs */
-	err = pw_probe_run(m->probe, m->peers[si].dev, sa, m->peers[di].dev, vip, proto, port, na,
-			   target, &r);
-	if (!err)
-		*out = r.allowed;
+	bv = malloc(m->cluster->n_pods * sizeof(*bv) + 1);
+	if (!bv)
+		return -ENOMEM;
+	for (size_t x = 0; x < m->cluster->n_pods && !err; x++) {
+		size_t be = peer_of_pod[x];
+		uint16_t target;
+		struct pw_probe_result r;
+		bool seen = false;
+
+		if (be == SIZE_MAX || !svc_selects(sv, &m->cluster->pods[x]) ||
+		    !(target = pw_service_target(sp, &m->cluster->pods[x])))
+			continue;
+		si = k->rep[0][k->of[i]];
+		di = k->rep[0][k->of[be]];
+		if (k->of[i] == k->of[be] && i != be && k->rep[1][k->of[be]] != SIZE_MAX)
+			di = k->rep[1][k->of[be]];
+		sa = pw_addr_is_v4(vip) ? m->peers[si].v4 : m->peers[si].v6;
+		na = pw_addr_is_v4(vip) ? m->peers[di].v4 : m->peers[di].v6;
+		if (!sa || !na)
+			continue;  /* the Service's family is not theirs */
+		bv[n] = (struct be_verdict){ cell, x, target, 0 };
+		for (size_t y = 0; y < n && !seen; y++)
+			if (k->of[peer_of_pod[bv[y].pod]] == k->of[be] && bv[y].target == target &&
+			    (k->of[i] != k->of[be] || (i == be) == (i == peer_of_pod[bv[y].pod]))) {
+				bv[n].allowed = bv[y].allowed;  /* the maps cannot tell them apart */
+				seen = true;
+			}
+		if (!seen) {
+			err = pw_probe_run(m->probe, m->peers[si].dev, sa, m->peers[di].dev, vip,
+					   proto, port, na, target, &r);
+			bv[n].allowed = (int8_t)r.allowed;
+		}
+		n++;
+	}
+	if (!err && n) {
+		bool agree = true;
+
+		for (size_t y = 1; y < n; y++)
+			agree &= bv[y].allowed == bv[0].allowed;
+		*out = agree ? bv[0].allowed : PW_MIXED;
+		if (!agree) {
+			struct be_verdict *g = realloc(m->split, (m->n_split + n) * sizeof(*g));
+
+			if (!g) {
+				err = -ENOMEM;
+			} else {
+				memcpy(g + m->n_split, bv, n * sizeof(*g));
+				m->split = g;
+				m->n_split += n;
+			}
+		}
+	}
+	free(bv);
 	return err;
 }
 
@@ -562,10 +616,12 @@ static int service_columns(struct matrix *m, const struct matrix_opts *o, const 
 		for (size_t i = 0; i < m->n_pods && !err; i++)
 			for (size_t p = 0; p < o->n_ports && !err; p++)
 				for (size_t q = 0; q < o->n_protos && !err; q++)
+				{
+					size_t cell = (i * m->n_peers + j) * pq + p * o->n_protos + q;
+
 					err = service_verdict(m, k, peer_of_pod, i, j, o->protos[q],
-							      o->ports[p],
-							      &verdicts[(i * m->n_peers + j) * pq +
-									p * o->n_protos + q]);
+							      o->ports[p], cell, &verdicts[cell]);
+				}
 	}
 	free(peer_of_pod);
 	return err;
@@ -635,6 +691,47 @@ static bool col_shown(const struct matrix *m, const struct matrix_opts *o, size_
 	return peer_matches(o->to, m->peers[j].label);
 }
 
+/* The backends of a PW_MIXED cell: ,"backends":[{"backend":..,"port":..,"verdict":..}] */
+static void print_split_json(const struct matrix *m, size_t cell)
+{
+	bool first = true;
+
+	printf(",\"backends\":[");
+	for (size_t b = 0; b < m->n_split; b++) {
+		const struct be_verdict *x = &m->split[b];
+		const struct pw_pod *pod = &m->cluster->pods[x->pod];
+
+		if (x->cell != cell)
+			continue;
+		printf("%s{\"backend\":\"%s/%s\",\"port\":%u,\"verdict\":\"%s\"}",
+		       first ? "" : ",", pod->ns, pod->name, x->target, x->allowed ? "allow" : "deny");
+		first = false;
+	}
+	putchar(']');
+}
+
+/* Under a table: each shown PW_MIXED cell of (p, q), with every backend's verdict. */
+static void print_split_notes(const struct matrix *m, const struct matrix_opts *o, size_t p,
+			      size_t q, bool (*shown)(const struct matrix *, const struct matrix_opts *,
+						      size_t, size_t))
+{
+	size_t pq = o->n_ports * o->n_protos;
+
+	for (size_t b = 0; b < m->n_split; b++) {
+		const struct be_verdict *x = &m->split[b];
+		size_t i = x->cell / pq / m->n_peers, j = x->cell / pq % m->n_peers;
+		const struct pw_pod *pod = &m->cluster->pods[x->pod];
+
+		if (x->cell % pq != p * o->n_protos + q || !shown(m, o, i, j))
+			continue;
+		if (!b || m->split[b - 1].cell != x->cell)
+			printf("~ %s -> %s: the Service's backends differ:", m->peers[i].label,
+			       m->peers[j].label);
+		printf(" %s/%s:%u %s%s", pod->ns, pod->name, x->target, x->allowed ? "allow" : "deny",
+		       b + 1 < m->n_split && m->split[b + 1].cell == x->cell ? "," : "\n");
+	}
+}
+
 /* verdicts[((i * n_peers) + j) * n_ports * n_protos + port * n_protos + proto] */
 static void print_json(const struct matrix *m, const struct matrix_opts *o, const int8_t *v)
 {
@@ -655,13 +752,35 @@ static void print_json(const struct matrix *m, const struct matrix_opts *o, cons
 					printf(",\"to\":");
 					print_json_str(m->peers[j].label);
 					printf(",\"port\":%u,\"protocol\":\"%s\",\"verdict\":\"%s\"",
-					       o->ports[p], proto_name(o->protos[q]), x ? "allow" : "deny");
+					       o->ports[p], proto_name(o->protos[q]),
+					       x == PW_MIXED ? "mixed" : x ? "allow" : "deny");
 					if (fam)
 						printf(",\"family\":%d", fam);
+					if (x == PW_MIXED)
+						print_split_json(m, ((i * m->n_peers + j) * o->n_ports + p) *
+								 o->n_protos + q);
 					putchar('}');
 					first = false;
 				}
 	printf("]\n");
+}
+
+static bool cell_shown(const struct matrix *m, const struct matrix_opts *o, size_t i, size_t j)
+{
+	return row_shown(m, o, i) && col_shown(m, o, j);
+}
+
+/* a shown PW_MIXED cell in the table of port p, protocol q */
+static bool has_split(const struct matrix *m, const struct matrix_opts *o, size_t p, size_t q)
+{
+	size_t pq = o->n_ports * o->n_protos;
+
+	for (size_t b = 0; b < m->n_split; b++)
+		if (m->split[b].cell % pq == p * o->n_protos + q &&
+		    cell_shown(m, o, m->split[b].cell / pq / m->n_peers,
+			       m->split[b].cell / pq % m->n_peers))
+			return true;
+	return false;
 }
 
 static void print_table(const struct matrix *m, const struct matrix_opts *o, const int8_t *v)
@@ -676,8 +795,9 @@ static void print_table(const struct matrix *m, const struct matrix_opts *o, con
 	}
 	for (size_t p = 0; p < o->n_ports; p++)
 		for (size_t q = 0; q < o->n_protos; q++) {
-			printf("%u/%s  (rows: from, columns: to; . allow, X deny)", o->ports[p],
-			       proto_name(o->protos[q]));
+			printf("%u/%s  (rows: from, columns: to; . allow, X deny%s)", o->ports[p],
+			       proto_name(o->protos[q]), has_split(m, o, p, q) ? "; ~ a Service's "
+			       "backends differ, see below" : "");
 			if (dual)
 				printf("  over IPv%d between dual-stack ends (--family %d for IPv%d); "
 				       "over the one family an end has otherwise",
@@ -696,10 +816,12 @@ static void print_table(const struct matrix *m, const struct matrix_opts *o, con
 					int cw = (int)strlen(m->peers[j].label);
 
 					if (col_shown(m, o, j))
-						printf(" %*s%c", cw - 1, "", x < 0 ? ' ' : x ? '.' : 'X');
+						printf(" %*s%c", cw - 1, "", x < 0 ? ' ' : x == PW_MIXED
+						       ? '~' : x ? '.' : 'X');
 				}
 				putchar('\n');
 			}
+			print_split_notes(m, o, p, q, cell_shown);
 			putchar('\n');
 		}
 }
@@ -825,6 +947,7 @@ out:
 	pw_state_free(&state);
 	free(m.peers);
 	free(m.pod_ifindex);
+	free(m.split);
 	for (size_t i = 0; i < o.n_ext; i++)
 		free(o.ext_names[i]);
 	pw_cluster_free(c);

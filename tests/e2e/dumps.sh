@@ -113,7 +113,9 @@ fi
 
 # a Service's named targetPort, per backend pod as kube-proxy resolves it:
 # explain --to CLUSTERIP and matrix --external-ips CLUSTERIP judge the port
-# after DNAT (a-web's http is 8080, b-web's 9090; explain picks a-web) and agree
+# after DNAT (a-web's http is 8080, b-web's 9090) on every backend: explain
+# judges a-web and lists each backend's verdict, matrix marks the cell
+# "mixed" when the backends differ, and the two agree backend by backend
 SVC=$PWC_WORK/svc
 mkdir -p "$SVC"
 cat >"$SVC/objs.yaml" <<'YAML'
@@ -148,17 +150,49 @@ for allow in 8080 9090 80; do
 	    ports: [{port: $allow}]
 	YAML
 	"$PODWALL" explain -f "$SVC/objs.yaml" -f "$SVC/pol.yaml" --from x/client --to 198.19.0.10 \
-		--port 80 >/dev/null 2>&1
+		--port 80 -o json >"$SVC/explain.json" 2>/dev/null
 	x=$?
-	m=$("$PODWALL" matrix -f "$SVC/objs.yaml" -f "$SVC/pol.yaml" --external-ips 198.19.0.10 \
-		--ports 80 --from x/client --to 198.19.0.10 -o json 2>/dev/null |
-		"$PWC_PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["verdict"])')
+	"$PODWALL" matrix -f "$SVC/objs.yaml" -f "$SVC/pol.yaml" --external-ips 198.19.0.10 \
+		--ports 80 --from x/client --to 198.19.0.10 -o json >"$SVC/matrix.json" 2>/dev/null
+	# every backend's verdict, as explain and matrix each say it
+	m=$("$PWC_PY" -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["service"]
+m = json.load(open(sys.argv[2]))[0]
+eb = " ".join("%s:%d=%s" % (b["backend"], b["port"], b["verdict"]) for b in e["backends"])
+mb = " ".join("%s:%d=%s" % (b["backend"], b["port"], b["verdict"]) for b in m.get("backends", []))
+same = eb == mb if m["verdict"] == "mixed" else all(b["verdict"] == m["verdict"] for b in e["backends"])
+print("%s,agree=%s,[%s]%s" % (m["verdict"], e["backends_agree"], eb, "" if same else ",MATRIX:[%s]" % mb))
+' "$SVC/explain.json" "$SVC/matrix.json")
 	res+=("$allow:explain=$x,matrix=$m")
 done
-if [ "${res[*]}" = "8080:explain=0,matrix=allow 9090:explain=1,matrix=deny 80:explain=1,matrix=deny" ]; then
+want="8080:explain=0,matrix=mixed,agree=False,[x/a-web:8080=allow x/b-web:9090=deny]"
+want+=" 9090:explain=1,matrix=mixed,agree=False,[x/a-web:8080=deny x/b-web:9090=allow]"
+want+=" 80:explain=1,matrix=deny,agree=True,[x/a-web:8080=deny x/b-web:9090=deny]"
+if [ "${res[*]}" = "$want" ]; then
 	pwe_pass service_named_target_port_after_dnat "${res[*]}"
 else
 	pwe_fail service_named_target_port_after_dnat "${res[*]}"
+fi
+# the text says it too: explain lists each backend, matrix marks the cell and names them
+cat >"$SVC/pol.yaml" <<-YAML
+	kind: NetworkPolicy
+	apiVersion: networking.k8s.io/v1
+	metadata: {name: web, namespace: x}
+	spec:
+	  podSelector: {matchLabels: {app: web}}
+	  ingress:
+	  - from: [{podSelector: {matchLabels: {app: client}}}]
+	    ports: [{port: 8080}]
+	YAML
+xt=$("$PODWALL" explain -f "$SVC/objs.yaml" -f "$SVC/pol.yaml" --from x/client --to 198.19.0.10 --port 80 2>&1)
+mt=$("$PODWALL" matrix -f "$SVC/objs.yaml" -f "$SVC/pol.yaml" --external-ips 198.19.0.10 --ports 80 2>&1)
+if grep -q "their verdicts DIFFER: x/a-web:8080 ALLOW (judged above), x/b-web:9090 DENY" <<<"$xt" &&
+   grep -qE "^x/client +X +X +\. +~$" <<<"$mt" &&
+   grep -q "^~ x/client -> 198.19.0.10: the Service's backends differ: x/a-web:8080 allow, x/b-web:9090 deny$" <<<"$mt"; then
+	pwe_pass service_backends_differ_said "$(grep DIFFER <<<"$xt" | cut -c1-100)"
+else
+	pwe_fail service_backends_differ_said "$(tail -n 3 <<<"$xt" | tr '\n' ' ') | $(tr '\n' ' ' <<<"$mt")"
 fi
 
 # ------------------------------------------------------------ the agent

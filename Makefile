@@ -26,7 +26,7 @@ BPF_CFLAGS := -g -O2 -target bpf -Wall -Wno-unused-function -Iinclude -Ibpf -I$(
 BPF_HDRS   := include/podwall/abi.h $(wildcard bpf/lib/*.h)
 
 # Pure userspace code (no syscalls): unit-tested under ASan/UBSan.
-PURE_SRCS  := agent/state.c $(sort $(wildcard agent/k8s/*.c agent/compiler/*.c agent/ops/pure/*.c))
+PURE_SRCS  := agent/state.c agent/log.c $(sort $(wildcard agent/k8s/*.c agent/compiler/*.c agent/ops/pure/*.c))
 AGENT_SRCS := $(PURE_SRCS) $(sort $(wildcard agent/kernel/*.c agent/engine/*.c agent/cmd/*.c agent/bench/*.c agent/ops/*.c agent/source/*.c))
 # the CNI configuration editor of podwall-cni: the agent keeps the chain, uninstall removes it
 AGENT_SRCS += cni/conflist.c
@@ -122,11 +122,11 @@ FUZZ_LIBS  := -lyaml -ljansson -lbpf -lelf -lz -lcurl -lpthread
 FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 # what a target links besides its own file; the pure sources if not named here
 FUZZ_SRCS_fuzz_cni_request := agent/source/cni_server.c agent/kernel/bpfobj.c agent/kernel/route.c \
-			      agent/kernel/atomic_file.c
+			      agent/kernel/atomic_file.c agent/log.c
 FUZZ_SRCS_fuzz_cni_state   := $(FUZZ_SRCS_fuzz_cni_request)
 FUZZ_SRCS_fuzz_cni_plugin  := cni/chain.c cni/conflist.c agent/kernel/atomic_file.c
 FUZZ_SRCS_fuzz_k8s_api     := $(PURE_SRCS) agent/source/kubeconfig.c
-FUZZ_SRCS_fuzz_kubeconfig  := agent/source/kubeconfig.c
+FUZZ_SRCS_fuzz_kubeconfig  := agent/source/kubeconfig.c agent/log.c
 FUZZ_SRCS_fuzz_state_file  := $(PURE_SRCS) agent/ops/statefile.c agent/kernel/atomic_file.c
 fuzz_srcs = $(if $(filter undefined,$(origin FUZZ_SRCS_$(1))),$(PURE_SRCS),$(FUZZ_SRCS_$(1)))
 define fuzz_rule

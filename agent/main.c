@@ -8,6 +8,7 @@
 #include "podwall/abi.h"
 #include "cmd/cmd.h"
 #include "cmd/opts.h"
+#include "log.h"
 
 const struct pw_command pw_commands[] = {
 	{ "matrix",    cmd_matrix,    &pw_doc_matrix },
@@ -33,8 +34,15 @@ static void usage(FILE *f)
 		"failed\n");
 }
 
+/* what the layers below cmd/ say while they go on (log.h): one line each */
+static void log_stderr(void *ctx, enum pw_log_level level, const char *line)
+{
+	fprintf(stderr, "%s\n", line);
+}
+
 int main(int argc, char **argv)
 {
+	pw_log_set(log_stderr, NULL);
 	if (argc < 2) {
 		usage(stderr);
 		return PW_EXIT_USAGE;

@@ -28,6 +28,11 @@ struct pw_error {
 	char field[256];
 };
 
+/* Say why in err->msg (err may be NULL; file, line and field are left as
+ * they are) and return ret: `return pw_errorf(err, -EINVAL, "...")`. (log.c) */
+int pw_errorf(struct pw_error *err, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 struct pw_loc {
 	const char *file;  /* owned by the cluster */
 	int         line;  /* 1-based; 0 if unknown */
@@ -301,7 +306,7 @@ struct pw_cluster *pw_cluster_ref(const struct pw_cluster *c);
 /*
  * Load a YAML stream (multi-document, `kind: List` and *List kinds) from a
  * file, or every *.yaml / *.yml / *.json file of a directory in name order,
- * adding to c. Unknown kinds are skipped with a note on stderr. After the
+ * adding to c. Unknown kinds are skipped with a note (pw_info, log.h). After the
  * last load, pw_cluster_finish() adds implicit namespaces and sorts objects.
  * Returns 0 or a negative errno with err set ("file:line: field: message").
  */

@@ -2,13 +2,13 @@
 # Run every test suite and print one summary line: "N passed, N failed".
 # Each suite prints "PASS name" / "FAIL name: why" lines; a suite that exits
 # non-zero without printing a FAIL line counts as one failure of its own.
-# Usage: tests/run.sh [SUITE...]   suites: unit datapath conformance cnp e2e
+# Usage: tests/run.sh [SUITE...]   suites: layers unit datapath conformance cnp e2e
 # (conformance runs cnp too: the ClusterNetworkPolicy cases)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(unit datapath conformance e2e)
+[ ${#suites[@]} -eq 0 ] && suites=(layers unit datapath conformance e2e)
 # conformance means both harnesses: NetworkPolicy, then ClusterNetworkPolicy
 for i in "${!suites[@]}"; do
 	[ "${suites[$i]}" = conformance ] && suites=("${suites[@]:0:$((i + 1))}" cnp "${suites[@]:$((i + 1))}") && break
@@ -35,6 +35,7 @@ run_suite() {   # name, command...
 PY=python3
 for s in "${suites[@]}"; do
 	case $s in
+	layers)      run_suite layers bash tests/check_layers.sh ;; # DESIGN §9: no stdio below cmd/
 	unit)        run_suite unit build/tests/unit_tests ;;
 	datapath)    run_suite datapath build/tests/datapath_tests ;;
 	conformance) # the team's shared copy when it is there, else the one vendored here

@@ -371,10 +371,10 @@ static int bench_load(const char *root, size_t pods, size_t local_pods, size_t p
 
 	/* The BPF object first: opening and verifying it is the agent's start. */
 	t0 = pwb_now_ns();
-	err = pw_bpf_open(NULL, &obj);
+	err = pw_bpf_open(NULL, &obj, &perr);
 	l->obj_load_ms = (pwb_now_ns() - t0) / 1e6;
 	if (err) {
-		fprintf(stderr, "podwall bench: loading the BPF object: %s\n", strerror(-err));
+		fprintf(stderr, "podwall bench: loading the BPF object: %s\n", perr.msg);
 		return err;
 	}
 
@@ -903,7 +903,7 @@ static void agent_stop(struct agent *a)
 			close(*fd);
 			*fd = -1;
 		}
-	pw_bpf_unpin(a->pin);
+	pw_bpf_unpin(a->pin, NULL);
 }
 
 static int run_agent(const struct pwb_cl_opts *o, const char *root, struct pwb_cl_result *r)

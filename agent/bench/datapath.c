@@ -554,6 +554,7 @@ static int bench_size(const struct pwb_dp_opts *o, uint32_t ifindex, const struc
 		      size_t entries, struct pwb_dp_size *sz)
 {
 	struct podwall_bpf *obj = NULL;
+	struct pw_error why = { { 0 } };
 	struct pw_pkt est[2], newp[2], syn[2], deny[2];
 	struct pw_ct_key syn_key[2];
 	struct dns_case dns;
@@ -562,9 +563,9 @@ static int bench_size(const struct pwb_dp_opts *o, uint32_t ifindex, const struc
 	uint64_t t0;
 
 	memset(sz, 0, sizeof(*sz));
-	err = pw_bpf_open(NULL, &obj);
+	err = pw_bpf_open(NULL, &obj, &why);
 	if (err) {
-		fprintf(stderr, "podwall bench: loading the BPF object: %s\n", strerror(-err));
+		fprintf(stderr, "podwall bench: loading the BPF object: %s\n", why.msg);
 		return err;
 	}
 	t0 = pwb_now_ns();

@@ -169,8 +169,10 @@ static int measure(bool tiers, int repeat, int runs, struct point *pt)
 		goto out;
 	}
 	pt->n_pol = s.n_pol;
-	if ((ret = pw_bpf_open(NULL, &obj)))
+	if ((ret = pw_bpf_open(NULL, &obj, &err))) {
+		fprintf(stderr, "podwall bench tiers: loading the BPF object: %s\n", err.msg);
 		goto out;
+	}
 	t0 = pwb_now_ns();
 	ret = pw_sync(obj, &s, NULL, NULL);
 	pt->sync_ms = (pwb_now_ns() - t0) / 1e6;

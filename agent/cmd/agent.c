@@ -155,6 +155,7 @@ const struct pw_cmd_doc pw_doc_agent = {
 static int agent_opt(void *ctx, const struct pw_opt *opt, const char *val)
 {
 	struct pw_agent_opts *o = ctx;
+	struct pw_error why = { { 0 } };
 	int err;
 
 	if (!opt)
@@ -164,13 +165,18 @@ static int agent_opt(void *ctx, const struct pw_opt *opt, const char *val)
 		o->source = val;
 		return 0;
 	case O_METRICS: case O_HEALTH:
-		return pw_metrics_opt(opt->long_name, val) ? PW_EXIT_USAGE : 0; /* ops */
+		err = pw_metrics_opt(opt->long_name, val, &why); /* ops */
+		break;
 	case O_KUBECONFIG: case O_KUBE_CONTEXT: case O_CNI_SOCKET: case O_CNI_STATE:
 	case O_CNI_POD_WAIT: case O_CNI_CONF_DIR:
-		err = pw_src_opt(opt->long_name, val); /* source */
-		return err ? PW_EXIT_USAGE : 0;
+		err = pw_src_opt(opt->long_name, val, &why); /* source */
+		break;
+	default:
+		return pw_agent_opt(&pw_doc_agent, o, opt, val);
 	}
-	return pw_agent_opt(&pw_doc_agent, o, opt, val);
+	if (err)
+		fprintf(stderr, "podwall agent: %s\n", why.msg);
+	return err ? PW_EXIT_USAGE : 0;
 }
 
 /* A negative errno of a layer below: bad usage (-EINVAL) or the system. */
@@ -185,6 +191,7 @@ int cmd_agent(int argc, char **argv)
 	struct pw_engine_hooks hooks;
 	struct pw_agent_opts o;
 	struct pw_engine *e = NULL;
+	struct pw_error why = { { 0 } };
 	sigset_t mask, oldmask;
 	struct stat sst;
 	int ret, err;
@@ -228,10 +235,11 @@ int cmd_agent(int argc, char **argv)
 	if (err)
 		goto out;
 	pw_health_set_engine(e); /* ops: /healthz, /readyz read the engine's facts */
-	err = pw_metrics_start(pw_engine_pin_dir(e)); /* ops: --metrics, --health */
+	err = pw_metrics_start(pw_engine_pin_dir(e), &why); /* ops: --metrics, --health */
 	if (!err)
-		err = pw_src_start(o.source, pw_engine_pin_dir(e)); /* source */
+		err = pw_src_start(o.source, pw_engine_pin_dir(e), &why); /* source */
 	if (err) {
+		fprintf(stderr, "podwall agent: %s\n", why.msg[0] ? why.msg : strerror(-err));
 		ret = exit_code(err);
 		goto out;
 	}

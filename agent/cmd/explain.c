@@ -553,9 +553,11 @@ int cmd_explain(int argc, char **argv)
 		pw_pins_close(&pins);
 		pins_open = false;
 	}
-	err = pw_probe_open(&state, eps, n_eps, cfg.flags, &probe);
-	if (err)
+	err = pw_probe_open(&state, eps, n_eps, cfg.flags, &probe, &perr);
+	if (err) {
+		fprintf(stderr, "podwall explain: %s\n", perr.msg);
 		goto out;
+	}
 	err = pw_probe_run(probe, src_i, w.src.addr, dst_i, w.dst.addr, o.proto, o.port,
 			   w.svc && w.be.name[0] ? w.be.addr : NULL, w.be_port, &w.res);
 	for (size_t i = 0; i < n_alt && !err; i++)

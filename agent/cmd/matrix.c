@@ -75,6 +75,7 @@ struct be_verdict {
 
 struct matrix {
 	struct pw_probe    *probe;
+	struct pw_error     why;    /* what the probe failed at */
 	struct peer        *peers;  /* pods first, then externals */
 	size_t              n_pods, n_peers;
 	const struct pw_cluster *cluster;
@@ -379,7 +380,7 @@ static int load_members(struct matrix *m, struct pw_state *st, const struct clas
 		    member[ep->ifindex - 1] == SIZE_MAX)
 			continue;
 		pe = &m->peers[member[ep->ifindex - 1]];
-		pe->dev = pw_probe_add_dev(m->probe, &ifindex);
+		pe->dev = pw_probe_add_dev(m->probe, &ifindex, &m->why);
 		if (pe->dev < 0) {
 			err = pe->dev;
 			goto out;
@@ -392,7 +393,7 @@ static int load_members(struct matrix *m, struct pw_state *st, const struct clas
 	for (size_t i = 0; i < st->n_pol; i++)
 		if (bsearch(&st->pol[i].key.ep_id, ids, n_ids, sizeof(*ids), cmp_u32))
 			part.pol[part.n_pol++] = st->pol[i];
-	err = pw_probe_load(m->probe, &part, 0, false, "the compiled state");
+	err = pw_probe_load(m->probe, &part, 0, false, "the compiled state", &m->why);
 out:
 	free(ids);
 	free(member);
@@ -871,9 +872,11 @@ int cmd_matrix(int argc, char **argv)
 	m.cluster = c;
 
 	ret = PW_EXIT_SYSTEM;
-	err = pw_probe_new("podwall matrix", &m.probe);
-	if (err)
+	err = pw_probe_new(&m.probe, &m.why);
+	if (err) {
+		fprintf(stderr, "podwall matrix: %s\n", m.why.msg);
 		goto out;
+	}
 
 	/* Every pod with an address is local, under a made-up ifindex until it is probed. */
 	m.pod_ifindex = calloc(c->n_pods + 1, sizeof(*m.pod_ifindex));
@@ -933,8 +936,11 @@ int cmd_matrix(int argc, char **argv)
 	verdicts = malloc(m.n_peers * m.n_peers * o.n_ports * o.n_protos + 1);
 	if (!verdicts)
 		goto out;
-	if (evaluate(&m, &o, &state, verdicts))
+	if (evaluate(&m, &o, &state, verdicts)) {
+		if (m.why.msg[0])
+			fprintf(stderr, "podwall matrix: %s\n", m.why.msg);
 		goto out;
+	}
 
 	if (o.json)
 		print_json(&m, &o, verdicts);

@@ -116,6 +116,7 @@ int cmd_uninstall(int argc, char **argv)
 {
 	struct uninstall_args a = { .conf_dir = "/etc/cni/net.d", .sock = PW_CNI_DEFAULT_SOCKET };
 	struct pw_attach_stats st;
+	struct pw_error why = { { 0 } };
 	struct pw_rt *rt = NULL;
 	char pin_dir[PATH_MAX];
 	const char *opt_pin, *conf_dir, *sock;
@@ -195,9 +196,11 @@ int cmd_uninstall(int argc, char **argv)
 		ret = PW_EXIT_USAGE;
 		goto out;
 	}
-	err = pw_bpf_unpin(pin_dir); /* podwall's map names only, then the dir if empty */
-	if (err)
+	err = pw_bpf_unpin(pin_dir, &why); /* podwall's map names only, then the dir if empty */
+	if (err) {
+		fprintf(stderr, "podwall: %s\n", why.msg);
 		goto out;
+	}
 	pw_ops_remove_state(pin_dir); /* the names file explain/status read, if any */
 	if (!opt_pin)
 		rmdir(PW_PIN_ROOT); /* only if empty: other netns' pins stay */

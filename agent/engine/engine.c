@@ -109,14 +109,15 @@ const char *pw_engine_pin_dir(const struct pw_engine *e)
 
 int pw_engine_bpf(struct pw_engine *e)
 {
+	struct pw_error why = { 0 };
 	int err;
 
 	if (e->obj)
 		return 0;
-	err = pw_bpf_open(e->cfg.private_maps ? NULL : e->pin_dir, &e->obj);
+	err = pw_bpf_open(e->cfg.private_maps ? NULL : e->pin_dir, &e->obj, &why);
 	if (err) {
 		pw_engine_log(e, "cannot load the BPF object with maps pinned in %s: %s",
-			      e->pin_dir, strerror(-err));
+			      e->pin_dir, why.msg[0] ? why.msg : strerror(-err));
 		return err;
 	}
 	/* agent and apply on the same pins take turns (flock on the pin dir) */

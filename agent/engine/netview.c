@@ -112,6 +112,11 @@ void pw_engine_resolution_free(struct pw_resolution *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static void note_log(void *ctx, const char *line)
+{
+	pw_engine_log(ctx, "%s", line);
+}
+
 int pw_engine_resolve(struct pw_engine *e, const struct pw_cluster *c, bool force,
 		      bool verbose, struct pw_resolution *r)
 {
@@ -127,10 +132,11 @@ int pw_engine_resolve(struct pw_engine *e, const struct pw_cluster *c, bool forc
 	if (err)
 		goto fail;
 	live->n_local = live->n_missing = live->n_queries = 0;
-	live->verbose = verbose;
+	live->note = verbose ? note_log : NULL; /* through the engine's log */
+	live->note_ctx = e;
 	for (size_t i = 0; i < c->n_pods; i++)
 		r->ifindex[i] = resolve_pod(e, &c->pods[i]);
-	live->verbose = false;
+	live->note = NULL;
 
 	err = resolve_uplinks(e, &r->uplinks, &r->n_uplinks);
 	if (err) {

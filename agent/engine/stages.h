@@ -35,7 +35,8 @@ struct pw_resolution {
 
 /*
  * Resolve every pod of c and the uplinks. The network view is dumped again
- * when force is set or the monitor saw a change; verbose: the resolver says
+ * when force is set or the monitor saw a change; verbose: the resolver says,
+ * through hooks.log,
  * what it could not find. -ENODEV: a strict uplink is missing (bad input).
  */
 int  pw_engine_resolve(struct pw_engine *e, const struct pw_cluster *c, bool force,

@@ -64,21 +64,6 @@ struct fc_deps {
 	struct fc_file *v[];
 };
 
-static int errf(struct pw_error *err, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int errf(struct pw_error *err, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 /* Atomic: the last cluster holding a file may be dropped on another thread
  * (the state-file writer's reference, model.h pw_cluster_ref). */
 static void file_unref(struct fc_file *f)
@@ -263,7 +248,8 @@ static int limit_error(const struct fc_file *f, const struct kind *k, size_t nth
 		line = lines[nth];
 		free(lines);
 	}
-	return errf(err, -EINVAL, "%s:%d: out of memory (or too many %s)", f->path, line, k->what);
+	return pw_errorf(err, -EINVAL, "%s:%d: out of memory (or too many %s)",
+			 f->path, line, k->what);
 }
 
 /*
@@ -330,7 +316,7 @@ static int concat(struct pw_cluster *c, struct fc_file **v, size_t n, const stru
 		return 0;
 	dst = pw_arena_calloc(&pw_store(c)->arena, total, k->size);
 	if (!dst)
-		return errf(err, -ENOMEM, "out of memory");
+		return pw_errorf(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		size_t cnt = *k_count(k, v[i]->c);
 
@@ -361,11 +347,11 @@ static int combine(struct fc_file **v, size_t n, struct pw_cluster **out, struct
 
 	*out = NULL;
 	if (!c)
-		return errf(err, -ENOMEM, "out of memory");
+		return pw_errorf(err, -ENOMEM, "out of memory");
 	d = malloc(sizeof(*d) + n * sizeof(d->v[0]));
 	if (!d) {
 		pw_cluster_free(c);
-		return errf(err, -ENOMEM, "out of memory");
+		return pw_errorf(err, -ENOMEM, "out of memory");
 	}
 	d->n = n;
 	for (size_t i = 0; i < n; i++)
@@ -440,7 +426,7 @@ static int parse_file(const char *path, int racy_sec, struct fc_file *old, struc
 			free(f->path);
 			free(f);
 		}
-		return errf(err, -ENOMEM, "%s: out of memory", path);
+		return pw_errorf(err, -ENOMEM, "%s: out of memory", path);
 	}
 	f->refs = 1;
 	ret = pw_cluster_load_buffer(f->c, path, buf, len, err);
@@ -452,7 +438,7 @@ static int parse_file(const char *path, int racy_sec, struct fc_file *old, struc
 		size_t cnt = *k_count(kd, f->c);
 
 		if (pw_sort_stable(*k_arr(kd, f->c), cnt, kd->size, kd->cmp)) {
-			ret = errf(err, -ENOMEM, "%s: out of memory", path);
+			ret = pw_errorf(err, -ENOMEM, "%s: out of memory", path);
 			break;
 		}
 		for (size_t i = 1; kd->unique && i < cnt; i++)
@@ -490,7 +476,7 @@ int pw_filecache_load(struct pw_filecache *fc, struct pw_cluster **out,
 		struct pw_cluster *c = pw_cluster_new();
 
 		if (!c)
-			return errf(err, -ENOMEM, "out of memory");
+			return pw_errorf(err, -ENOMEM, "out of memory");
 		ret = pw_cluster_load_path(c, fc->source, err);
 		if (!ret)
 			ret = pw_cluster_finish(c, err);
@@ -505,7 +491,7 @@ int pw_filecache_load(struct pw_filecache *fc, struct pw_cluster **out,
 
 	/* what the source holds now, in load order (as pw_cluster_load_path) */
 	if (stat(fc->source, &sst))
-		return errf(err, -errno, "%s: %s", fc->source, strerror(errno));
+		return pw_errorf(err, -errno, "%s: %s", fc->source, strerror(errno));
 	/* the agent's source: say so if others than root could change it */
 	pw_perm_check_source(&fc->perms, fc->source, S_ISDIR(sst.st_mode));
 	if (S_ISDIR(sst.st_mode)) {
@@ -516,14 +502,14 @@ int pw_filecache_load(struct pw_filecache *fc, struct pw_cluster **out,
 		ents = calloc(1, sizeof(*ents));
 		if (!ents || !(ents[0].path = strdup(fc->source))) {
 			free(ents);
-			return errf(err, -ENOMEM, "%s: out of memory", fc->source);
+			return pw_errorf(err, -ENOMEM, "%s: out of memory", fc->source);
 		}
 		ents[0].st = sst;
 		n = 1;
 	}
 	files = calloc(n ? n : 1, sizeof(*files));
 	if (!files) {
-		ret = errf(err, -ENOMEM, "%s: out of memory", fc->source);
+		ret = pw_errorf(err, -ENOMEM, "%s: out of memory", fc->source);
 		goto fail;
 	}
 
@@ -574,6 +560,6 @@ fail:
 		list_release(files, got);
 	pw_load_entries_free(ents, n);
 	if (err && !err->msg[0])
-		errf(err, ret, "%s: %s", fc->source, strerror(-ret));
+		pw_errorf(err, ret, "%s: %s", fc->source, strerror(-ret));
 	return ret;
 }

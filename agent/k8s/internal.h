@@ -236,7 +236,7 @@ struct pw_load_entry {
 int pw_load_list_dir(const char *path, struct pw_load_entry **out, size_t *n,
 		     struct pw_error *err);
 void pw_load_entries_free(struct pw_load_entry *v, size_t n);
-/* ---- who could change the source (srcperm.c): a warning on stderr, once per
+/* ---- who could change the source (srcperm.c): a warning (pw_warn), once per
  * (inode, mode, owner), for a source directory (or a file source's
  * directory), an ancestor of it or a manifest that is writable by group or
  * others or owned by neither root nor the agent's uid; never an error. */

@@ -15,21 +15,6 @@
 #include <unistd.h>
 #include "k8s/internal.h"
 
-static int errf(struct pw_error *err, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int errf(struct pw_error *err, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 static int line_of_offset(const char *buf, size_t len, size_t off)
 {
 	int line = 1;
@@ -48,19 +33,20 @@ static int yaml_problem(const char *file, const char *buf, size_t len, yaml_pars
 	int line;
 
 	if (p->error == YAML_MEMORY_ERROR)
-		return errf(err, -ENOMEM, "%s: out of memory parsing YAML", file);
+		return pw_errorf(err, -ENOMEM, "%s: out of memory parsing YAML", file);
 	if (p->error == YAML_READER_ERROR) {
 		line = line_of_offset(buf, len, p->problem_offset);
-		return errf(err, -EINVAL, "%s:%d: invalid YAML: %s (byte offset %zu)", file, line,
-			    p->problem ? p->problem : "unreadable input", p->problem_offset);
+		return pw_errorf(err, -EINVAL, "%s:%d: invalid YAML: %s (byte offset %zu)",
+				 file, line,
+				 p->problem ? p->problem : "unreadable input", p->problem_offset);
 	}
 	line = (int)p->problem_mark.line + 1;
 	if (p->context)
-		return errf(err, -EINVAL, "%s:%d: invalid YAML: %s %s (line %d)", file, line,
-			    p->problem ? p->problem : "error", p->context,
-			    (int)p->context_mark.line + 1);
-	return errf(err, -EINVAL, "%s:%d: invalid YAML: %s", file, line,
-		    p->problem ? p->problem : "error");
+		return pw_errorf(err, -EINVAL, "%s:%d: invalid YAML: %s %s (line %d)", file, line,
+				 p->problem ? p->problem : "error", p->context,
+				 (int)p->context_mark.line + 1);
+	return pw_errorf(err, -EINVAL, "%s:%d: invalid YAML: %s", file, line,
+			 p->problem ? p->problem : "error");
 }
 
 /* The implicit type of a plain scalar event's text. */
@@ -182,7 +168,7 @@ static int prescan(const char *file, const char *buf, size_t len, struct lost_ta
 	bool done = false;
 
 	if (!yaml_parser_initialize(&p))
-		return errf(err, -ENOMEM, "%s: out of memory", file);
+		return pw_errorf(err, -ENOMEM, "%s: out of memory", file);
 	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
 	while (!done && !ret) {
 		int line;
@@ -201,19 +187,21 @@ static int prescan(const char *file, const char *buf, size_t len, struct lost_ta
 			break;
 		case YAML_ALIAS_EVENT:
 			if (++aliases > PW_LOAD_MAX_ALIASES)
-				ret = errf(err, -EINVAL, "%s:%d: more than %d aliases in one document",
-					   file, line, PW_LOAD_MAX_ALIASES);
+				ret = pw_errorf(err, -EINVAL, "%s:%d: more than %d aliases in one "
+						"document",
+						file, line, PW_LOAD_MAX_ALIASES);
 			break;
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_MAPPING_START_EVENT:
 			if ((ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
 								  : ev.data.mapping_start.anchor) &&
 			    ++anchors > PW_LOAD_MAX_ANCHORS)
-				ret = errf(err, -EINVAL, "%s:%d: more than %d anchors in one document",
-					   file, line, PW_LOAD_MAX_ANCHORS);
+				ret = pw_errorf(err, -EINVAL, "%s:%d: more than %d anchors in one "
+						"document",
+						file, line, PW_LOAD_MAX_ANCHORS);
 			if (!ret && ++depth > PW_LOAD_MAX_DEPTH)
-				ret = errf(err, -EINVAL, "%s:%d: nested deeper than %d levels", file,
-					   line, PW_LOAD_MAX_DEPTH);
+				ret = pw_errorf(err, -EINVAL, "%s:%d: nested deeper than %d levels",
+						file, line, PW_LOAD_MAX_DEPTH);
 			nodes++;
 			break;
 		case YAML_SEQUENCE_END_EVENT:
@@ -222,11 +210,13 @@ static int prescan(const char *file, const char *buf, size_t len, struct lost_ta
 			break;
 		case YAML_SCALAR_EVENT:
 			if (ev.data.scalar.anchor && ++anchors > PW_LOAD_MAX_ANCHORS)
-				ret = errf(err, -EINVAL, "%s:%d: more than %d anchors in one document",
-					   file, line, PW_LOAD_MAX_ANCHORS);
+				ret = pw_errorf(err, -EINVAL, "%s:%d: more than %d anchors in one "
+						"document",
+						file, line, PW_LOAD_MAX_ANCHORS);
 			else if (ev.data.scalar.length > PW_LOAD_MAX_SCALAR)
-				ret = errf(err, -EINVAL, "%s:%d: scalar of %zu bytes, more than %u",
-					   file, line, ev.data.scalar.length, PW_LOAD_MAX_SCALAR);
+				ret = pw_errorf(err, -EINVAL, "%s:%d: scalar of %zu bytes, more "
+						"than %u",
+						file, line, ev.data.scalar.length, PW_LOAD_MAX_SCALAR);
 			else if (!lt->set && str_tag_lost(&ev))
 				*lt = (struct lost_tag){ true, ev.start_mark.index,
 							 !strcmp((const char *)ev.data.scalar.tag, "!") };
@@ -236,8 +226,8 @@ static int prescan(const char *file, const char *buf, size_t len, struct lost_ta
 			break;
 		}
 		if (!ret && nodes > PW_LOAD_MAX_NODES)
-			ret = errf(err, -EINVAL, "%s:%d: document has more than %u nodes", file,
-				   line, PW_LOAD_MAX_NODES);
+			ret = pw_errorf(err, -EINVAL, "%s:%d: document has more than %u nodes",
+					file, line, PW_LOAD_MAX_NODES);
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&p);
@@ -352,15 +342,15 @@ int pw_cluster_load_buffer(struct pw_cluster *c, const char *name, const char *b
 		name = "<buffer>";
 	ld.file = pw_arena_strdup(a, name);
 	if (!ld.file)
-		return errf(err, -ENOMEM, "%s: out of memory", name);
+		return pw_errorf(err, -ENOMEM, "%s: out of memory", name);
 	if (len > PW_LOAD_MAX_FILE)
-		return errf(err, -EFBIG, "%s: %zu bytes, more than the limit of %u", name, len,
-			    PW_LOAD_MAX_FILE);
+		return pw_errorf(err, -EFBIG, "%s: %zu bytes, more than the limit of %u", name, len,
+				 PW_LOAD_MAX_FILE);
 	ret = prescan(ld.file, buf, len, &lt, err);
 	if (ret)
 		return ret;
 	if (!yaml_parser_initialize(&p))
-		return errf(err, -ENOMEM, "%s: out of memory", name);
+		return pw_errorf(err, -ENOMEM, "%s: out of memory", name);
 	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
 	for (;;) {
 		yaml_document_t doc;
@@ -401,14 +391,14 @@ static int read_fd(int fd, const char *path, char **out, size_t *len, struct pw_
 	char *buf = malloc(cap);
 
 	if (!buf)
-		return errf(err, -ENOMEM, "%s: out of memory", path);
+		return pw_errorf(err, -ENOMEM, "%s: out of memory", path);
 	for (;;) {
 		ssize_t r;
 
 		if (n > PW_LOAD_MAX_FILE) {
 			free(buf);
-			return errf(err, -EFBIG, "%s: more than the limit of %u bytes", path,
-				    PW_LOAD_MAX_FILE);
+			return pw_errorf(err, -EFBIG, "%s: more than the limit of %u bytes", path,
+					 PW_LOAD_MAX_FILE);
 		}
 		if (n == cap) {
 			char *nb;
@@ -416,7 +406,7 @@ static int read_fd(int fd, const char *path, char **out, size_t *len, struct pw_
 			nb = realloc(buf, cap * 2);
 			if (!nb) {
 				free(buf);
-				return errf(err, -ENOMEM, "%s: out of memory", path);
+				return pw_errorf(err, -ENOMEM, "%s: out of memory", path);
 			}
 			buf = nb;
 			cap *= 2;
@@ -428,7 +418,7 @@ static int read_fd(int fd, const char *path, char **out, size_t *len, struct pw_
 			if (e == EINTR)
 				continue;
 			free(buf);
-			return errf(err, -e, "%s: read: %s", path, strerror(e));
+			return pw_errorf(err, -e, "%s: read: %s", path, strerror(e));
 		}
 		if (r == 0)
 			break;
@@ -436,8 +426,8 @@ static int read_fd(int fd, const char *path, char **out, size_t *len, struct pw_
 	}
 	if (n > PW_LOAD_MAX_FILE) {
 		free(buf);
-		return errf(err, -EFBIG, "%s: more than the limit of %u bytes", path,
-			    PW_LOAD_MAX_FILE);
+		return pw_errorf(err, -EFBIG, "%s: more than the limit of %u bytes", path,
+				 PW_LOAD_MAX_FILE);
 	}
 	*out = buf;
 	*len = n;
@@ -458,13 +448,13 @@ int pw_load_read_file(const char *path, char **buf, size_t *len, struct stat *st
 	else
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errf(err, -errno, "%s: %s", path, strerror(errno));
+		return pw_errorf(err, -errno, "%s: %s", path, strerror(errno));
 	have_st = fstat(fd, &st) == 0;
 	if (have_st && S_ISREG(st.st_mode) && st.st_size > PW_LOAD_MAX_FILE) {
 		if (fd != STDIN_FILENO)
 			close(fd);
-		return errf(err, -EFBIG, "%s: %lld bytes, more than the limit of %u", path,
-			    (long long)st.st_size, PW_LOAD_MAX_FILE);
+		return pw_errorf(err, -EFBIG, "%s: %lld bytes, more than the limit of %u", path,
+				 (long long)st.st_size, PW_LOAD_MAX_FILE);
 	}
 	ret = read_fd(fd, path, buf, len, err);
 	if (fd != STDIN_FILENO)
@@ -522,7 +512,7 @@ int pw_load_list_dir(const char *path, struct pw_load_entry **out, size_t *n_out
 	*out = NULL;
 	*n_out = 0;
 	if (!d)
-		return errf(err, -errno, "%s: %s", path, strerror(errno));
+		return pw_errorf(err, -errno, "%s: %s", path, strerror(errno));
 	while ((de = readdir(d))) {
 		char *full;
 		struct stat st;
@@ -531,7 +521,7 @@ int pw_load_list_dir(const char *path, struct pw_load_entry **out, size_t *n_out
 			continue;
 		if (asprintf(&full, "%s%s%s", path, ends_with(path, "/") ? "" : "/",
 			     de->d_name) < 0) {
-			ret = errf(err, -ENOMEM, "%s: out of memory", path);
+			ret = pw_errorf(err, -ENOMEM, "%s: out of memory", path);
 			break;
 		}
 		if (stat(full, &st) || !S_ISREG(st.st_mode)) {
@@ -544,7 +534,7 @@ int pw_load_list_dir(const char *path, struct pw_load_entry **out, size_t *n_out
 
 			if (!nv) {
 				free(full);
-				ret = errf(err, -ENOMEM, "%s: out of memory", path);
+				ret = pw_errorf(err, -ENOMEM, "%s: out of memory", path);
 				break;
 			}
 			v = nv;
@@ -585,7 +575,7 @@ int pw_cluster_load_path(struct pw_cluster *c, const char *path, struct pw_error
 	if (err)
 		err->msg[0] = 0;
 	if (strcmp(path, "-") && stat(path, &st))
-		return errf(err, -errno, "%s: %s", path, strerror(errno));
+		return pw_errorf(err, -errno, "%s: %s", path, strerror(errno));
 	if (strcmp(path, "-") && S_ISDIR(st.st_mode))
 		return load_dir(c, path, err);
 	return load_file(c, path, err);

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "k8s/internal.h"
+#include "log.h"
 
 #define SEEN_MAX 4096   /* then forget, and maybe warn again */
 
@@ -99,9 +100,9 @@ static void warn(struct pw_perm_seen *s, const char *what, const char *path,
 
 	if (!why || seen(s, st))
 		return;
-	fprintf(stderr, "podwall: warning: %s %s %s: whoever can change it can change the "
+	pw_warn("podwall: warning: %s %s %s: whoever can change it can change the "
 		"policy in force; make it root-owned and not group- or world-writable "
-		"(docs/THREAT-MODEL.md)%s\n", what, path, why,
+		"(docs/THREAT-MODEL.md)%s", what, path, why,
 		S_ISDIR(st->st_mode) && kubelet_volume(path)
 			? "; a ConfigMap volume's directory is kubelet's (an emptyDir, 0777): "
 			  "then keep every container of the agent's pod trusted"

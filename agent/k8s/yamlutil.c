@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include "k8s/internal.h"
+#include "log.h"
 
 size_t ld_push_key(struct ld *ld, const char *key)
 {
@@ -79,7 +80,7 @@ void ld_note(struct ld *ld, const yaml_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg + k, sizeof(msg) - (size_t)k, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s\n", msg);
+	pw_info("%s", msg);
 }
 
 yaml_node_t *ld_node(struct ld *ld, int idx)

@@ -25,6 +25,8 @@
 
 #include "podwall.skel.h"
 #include "kernel/bpfobj.h"
+#include "log.h"
+#include "model.h" /* struct pw_error */
 
 #define PW_BPFFS "/sys/fs/bpf"
 
@@ -44,22 +46,16 @@ static int is_bpffs(const char *path)
 	return st.f_type == BPF_FS_MAGIC;
 }
 
-int pw_bpffs_mount(void)
+int pw_bpffs_mount(struct pw_error *why)
 {
 	int err = is_bpffs(PW_BPFFS);
 
 	if (err == 1)
 		return 0;
-	if (err == -ENOENT && mkdir(PW_BPFFS, 0700) && errno != EEXIST) {
-		err = -errno;
-		fprintf(stderr, "podwall: mkdir %s: %s\n", PW_BPFFS, strerror(-err));
-		return err;
-	}
-	if (mount("bpf", PW_BPFFS, "bpf", 0, "mode=0700")) {
-		err = -errno;
-		fprintf(stderr, "podwall: mount -t bpf bpf %s: %s\n", PW_BPFFS, strerror(-err));
-		return err;
-	}
+	if (err == -ENOENT && mkdir(PW_BPFFS, 0700) && errno != EEXIST)
+		return pw_errorf(why, -errno, "mkdir %s: %s", PW_BPFFS, strerror(errno));
+	if (mount("bpf", PW_BPFFS, "bpf", 0, "mode=0700"))
+		return pw_errorf(why, -errno, "mount -t bpf bpf %s: %s", PW_BPFFS, strerror(errno));
 	return 0;
 }
 
@@ -87,7 +83,7 @@ static int mkdir_p(const char *dir, mode_t mode)
 	return 0;
 }
 
-static int set_pin_paths(struct podwall_bpf *skel, const char *pin_dir)
+static int set_pin_paths(struct podwall_bpf *skel, const char *pin_dir, struct pw_error *why)
 {
 	struct bpf_map *map;
 	char path[PATH_MAX];
@@ -101,11 +97,9 @@ static int set_pin_paths(struct podwall_bpf *skel, const char *pin_dir)
 		    (int)sizeof(path))
 			return -ENAMETOOLONG;
 		err = bpf_map__set_pin_path(map, path);
-		if (err) {
-			fprintf(stderr, "podwall: pin path %s for map %s: %s\n", path,
-				bpf_map__name(map), strerror(-err));
-			return err;
-		}
+		if (err)
+			return pw_errorf(why, err, "pin path %s for map %s: %s", path,
+					 bpf_map__name(map), strerror(-err));
 	}
 	return 0;
 }
@@ -139,11 +133,11 @@ static void adopt_unsplit_pins(const char *pin_dir)
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
 		    info.type == BPF_MAP_TYPE_LPM_TRIE && access(to, F_OK) && errno == ENOENT) {
 			if (rename(from, to))
-				fprintf(stderr, "podwall: rename %s to %s: %s\n", from, to,
+				pw_warn("podwall: rename %s to %s: %s", from, to,
 					strerror(errno));
 			else
-				fprintf(stderr, "podwall: %s: adopted as %s (maps of an older podwall)\n",
-					from, names[i][1]);
+				pw_info("podwall: %s: adopted as %s (maps of an older "
+					"podwall)", from, names[i][1]);
 		}
 		close(fd);
 	}
@@ -197,7 +191,7 @@ static uint32_t pinned_abi(const char *dir)
 }
 
 /* Every pin of dir (not its subdirectories): rename into to, or unlink (to NULL). */
-static int move_pins(const char *dir, const char *to)
+static int move_pins(const char *dir, const char *to, struct pw_error *why)
 {
 	char from[PATH_MAX], dst[PATH_MAX];
 	struct dirent *de;
@@ -218,8 +212,8 @@ static int move_pins(const char *dir, const char *to)
 			err = -errno;
 		}
 		if (err) {
-			fprintf(stderr, "podwall: %s %s: %s\n", to ? "moving" : "removing", from,
-				strerror(-err));
+			pw_errorf(why, err, "%s %s: %s", to ? "moving" : "removing", from,
+				  strerror(-err));
 			break;
 		}
 	}
@@ -231,7 +225,7 @@ static int move_pins(const char *dir, const char *to)
  * Before the load: pins of another version go to pin_dir/prev. *fresh: the
  * maps about to be made are new (nothing of ours is pinned in pin_dir).
  */
-static int retire_other_abi(const char *pin_dir, bool *fresh)
+static int retire_other_abi(const char *pin_dir, bool *fresh, struct pw_error *why)
 {
 	char prev[PATH_MAX];
 	uint32_t v = pinned_abi(pin_dir);
@@ -245,15 +239,15 @@ static int retire_other_abi(const char *pin_dir, bool *fresh)
 		/* a switch to v was under way, and is now given up for ours: its
 		 * unfinished maps go (programs using them keep them), prev stays
 		 * the set to carry from */
-		fprintf(stderr, "podwall: %s: maps of ABI version %u from an unfinished switch: "
-			"replaced\n", pin_dir, v);
-		err = move_pins(pin_dir, NULL);
+		pw_info("podwall: %s: maps of ABI version %u from an unfinished "
+			"switch: replaced", pin_dir, v);
+		err = move_pins(pin_dir, NULL, why);
 	} else {
 		if (mkdir(prev, 0700) && errno != EEXIST)
-			return -errno;
-		err = move_pins(pin_dir, prev);
-		fprintf(stderr, "podwall: %s: maps of ABI version %u, this podwall's is %u: new "
-			"maps beside them, then every hook switched to them\n", pin_dir, v,
+			return pw_errorf(why, -errno, "mkdir %s: %s", prev, strerror(errno));
+		err = move_pins(pin_dir, prev, why);
+		pw_info("podwall: %s: maps of ABI version %u, this podwall's is %u: "
+			"new maps beside them, then every hook switched to them", pin_dir, v,
 			PW_ABI_PINNED);
 	}
 	*fresh = true;
@@ -349,7 +343,7 @@ static long carry_map(struct bpf_map *map, const struct btf *nbtf, const char *p
 	if (ofd < 0)
 		return 0;
 	if (!same_layout(ofd, map, nbtf)) {
-		fprintf(stderr, "podwall: %s: another layout, not carried over\n", path);
+		pw_warn("podwall: %s: another layout, not carried over", path);
 		close(ofd);
 		return 0;
 	}
@@ -392,10 +386,10 @@ static void carry_state(struct podwall_bpf *skel, const char *prev, bool fresh)
 		long n = carry_map(maps[i], nbtf, prev, fresh);
 
 		if (n < 0)
-			fprintf(stderr, "podwall: carrying %s/%s over: %s\n", prev,
+			pw_warn("podwall: carrying %s/%s over: %s", prev,
 				bpf_map__name(maps[i]), strerror((int)-n));
 		else if (n && maps[i] == skel->maps.conntrack)
-			fprintf(stderr, "podwall: %ld tracked flows carried over from %s\n", n, prev);
+			pw_info("podwall: %ld tracked flows carried over from %s", n, prev);
 	}
 }
 
@@ -423,19 +417,18 @@ int pw_bpf_switch_done(struct podwall_bpf *obj)
 	if (access(prev, F_OK))
 		return 0;
 	carry_state(obj, prev, false); /* the flows the old programs saw meanwhile */
-	err = move_pins(prev, NULL);
+	err = move_pins(prev, NULL, NULL);
 	if (!err && rmdir(prev) && errno != ENOENT)
 		err = -errno;
-	if (err)
-		fprintf(stderr, "podwall: removing %s: %s\n", prev, strerror(-err));
-	else
-		fprintf(stderr, "podwall: %s: every hook runs the ABI version %u programs; the "
-			"old maps are gone\n", dir, PW_ABI_PINNED);
-	return err;
+	if (!err)
+		pw_info("podwall: %s: every hook runs the ABI version %u programs; "
+			"the old maps are gone", dir, PW_ABI_PINNED);
+	return err; /* the caller says it (pw_attach_stats.error) */
 }
 
 /* Stamp the pins with our version, carry over from prev if a switch is under way. */
-static int abi_after_load(struct podwall_bpf *skel, const char *pin_dir, bool fresh)
+static int abi_after_load(struct podwall_bpf *skel, const char *pin_dir, bool fresh,
+			  struct pw_error *why)
 {
 	struct pw_abi a = { .version = PW_ABI_PINNED };
 	char prev[PATH_MAX];
@@ -443,11 +436,9 @@ static int abi_after_load(struct podwall_bpf *skel, const char *pin_dir, bool fr
 	int err;
 
 	err = bpf_map__update_elem(skel->maps.abi, &zero, sizeof(zero), &a, sizeof(a), BPF_ANY);
-	if (err) {
-		fprintf(stderr, "podwall: writing the ABI version into %s/abi: %s\n", pin_dir,
-			strerror(-err));
-		return err;
-	}
+	if (err)
+		return pw_errorf(why, err, "writing the ABI version into %s/abi: %s", pin_dir,
+				 strerror(-err));
 	snprintf(prev, sizeof(prev), "%s/" PW_PREV, pin_dir);
 	if (!access(prev, F_OK))
 		carry_state(skel, prev, fresh);
@@ -455,7 +446,7 @@ static int abi_after_load(struct podwall_bpf *skel, const char *pin_dir, bool fr
 }
 
 static int open_load(const char *pin_dir, const struct pw_bpf_sizes *sz,
-		     struct podwall_bpf **out)
+		     struct podwall_bpf **out, struct pw_error *why)
 {
 	struct podwall_bpf *skel;
 	bool fresh = false;
@@ -463,28 +454,25 @@ static int open_load(const char *pin_dir, const struct pw_bpf_sizes *sz,
 
 	*out = NULL;
 	if (pin_dir) {
-		err = pw_bpffs_mount();
+		err = pw_bpffs_mount(why);
 		if (err)
 			return err;
 		err = mkdir_p(pin_dir, 0700);
-		if (err) {
-			fprintf(stderr, "podwall: mkdir -p %s: %s\n", pin_dir, strerror(-err));
-			return err;
-		}
-		err = retire_other_abi(pin_dir, &fresh);
+		if (err)
+			return pw_errorf(why, err, "mkdir -p %s: %s", pin_dir, strerror(-err));
+		err = retire_other_abi(pin_dir, &fresh, why);
 		if (err)
 			return err;
 	}
 
 	skel = podwall_bpf__open();
 	if (!skel) {
-		err = -errno;
-		fprintf(stderr, "podwall: open BPF object: %s\n", strerror(-err));
-		return err ? err : -EINVAL;
+		err = errno ? -errno : -EINVAL;
+		return pw_errorf(why, err, "open BPF object: %s", strerror(-err));
 	}
 	if (pin_dir) {
 		adopt_unsplit_pins(pin_dir);
-		err = set_pin_paths(skel, pin_dir);
+		err = set_pin_paths(skel, pin_dir, why);
 		if (err)
 			goto cleanup;
 	}
@@ -492,24 +480,28 @@ static int open_load(const char *pin_dir, const struct pw_bpf_sizes *sz,
 		err = bpf_map__set_max_entries(skel->maps.endpoints, sz->endpoints);
 		err = err ? err : bpf_map__set_max_entries(skel->maps.local_ips, sz->endpoints * 2);
 		err = err ? err : bpf_map__set_max_entries(skel->maps.dns, sz->endpoints);
-		if (err)
+		if (err) {
+			pw_errorf(why, err, "sizing the maps: %s", strerror(-err));
 			goto cleanup;
+		}
 	}
 	if (sz && sz->conntrack && (err = bpf_map__set_max_entries(skel->maps.conntrack,
-								   sz->conntrack)))
+								   sz->conntrack))) {
+		pw_errorf(why, err, "sizing the maps: %s", strerror(-err));
 		goto cleanup;
+	}
 	/* With pin paths set, libbpf reuses compatible pins and pins new maps. */
 	err = podwall_bpf__load(skel);
 	if (err) {
-		fprintf(stderr, "podwall: load BPF object%s%s: %s%s\n",
-			pin_dir ? " with maps pinned in " : "", pin_dir ? pin_dir : "",
-			strerror(-err),
-			pin_dir ? " (a pinned map of another definition? remove it with pw_bpf_unpin)"
-				: "");
+		pw_errorf(why, err, "load BPF object%s%s: %s%s",
+			  pin_dir ? " with maps pinned in " : "", pin_dir ? pin_dir : "",
+			  strerror(-err),
+			  pin_dir ? " (a pinned map of another definition? podwall uninstall "
+				    "removes the pins)" : "");
 		goto cleanup;
 	}
 	if (pin_dir) {
-		err = abi_after_load(skel, pin_dir, fresh);
+		err = abi_after_load(skel, pin_dir, fresh, why);
 		if (err)
 			goto cleanup;
 	}
@@ -521,14 +513,15 @@ cleanup:
 	return err;
 }
 
-int pw_bpf_open(const char *pin_dir, struct podwall_bpf **out)
+int pw_bpf_open(const char *pin_dir, struct podwall_bpf **out, struct pw_error *why)
 {
-	return open_load(pin_dir, NULL, out);
+	return open_load(pin_dir, NULL, out, why);
 }
 
-int pw_bpf_open_private(const struct pw_bpf_sizes *sz, struct podwall_bpf **out)
+int pw_bpf_open_private(const struct pw_bpf_sizes *sz, struct podwall_bpf **out,
+			struct pw_error *why)
 {
-	return open_load(NULL, sz, out);
+	return open_load(NULL, sz, out, why);
 }
 
 void pw_bpf_close(struct podwall_bpf *obj)
@@ -536,7 +529,7 @@ void pw_bpf_close(struct podwall_bpf *obj)
 	podwall_bpf__destroy(obj);
 }
 
-int pw_bpf_unpin(const char *pin_dir)
+int pw_bpf_unpin(const char *pin_dir, struct pw_error *why)
 {
 	struct podwall_bpf *skel;
 	struct bpf_map *map;
@@ -546,37 +539,33 @@ int pw_bpf_unpin(const char *pin_dir)
 	/* Opening (not loading) the skeleton gives the map names. */
 	skel = podwall_bpf__open();
 	if (!skel) {
-		err = -errno;
-		fprintf(stderr, "podwall: open BPF object: %s\n", strerror(-err));
-		return err ? err : -EINVAL;
+		err = errno ? -errno : -EINVAL;
+		return pw_errorf(why, err, "open BPF object: %s", strerror(-err));
 	}
 	bpf_object__for_each_map(map, skel->obj) {
 		if (bpf_map__is_internal(map))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
 		if (unlink(path) && errno != ENOENT) {
-			err = -errno;
-			fprintf(stderr, "podwall: unpin %s: %s\n", path, strerror(errno));
+			err = pw_errorf(why, -errno, "unpin %s: %s", path, strerror(errno));
 			goto cleanup;
 		}
 	}
 	/* the maps of an unfinished ABI switch (prev: podwall's own, whatever their names) */
 	snprintf(path, sizeof(path), "%s/" PW_PREV, pin_dir);
 	if (!access(path, F_OK)) {
-		err = move_pins(path, NULL);
+		err = move_pins(path, NULL, why);
 		if (err)
 			goto cleanup;
 		if (rmdir(path) && errno != ENOENT)
-			fprintf(stderr, "podwall: rmdir %s: %s\n", path, strerror(errno));
+			pw_warn("podwall: rmdir %s: %s", path, strerror(errno));
 	}
 	if (rmdir(pin_dir) && errno != ENOENT) {
-		if (errno == ENOTEMPTY || errno == EEXIST) {
-			fprintf(stderr, "podwall: kept %s: it holds pins that are not podwall maps\n",
-				pin_dir);
-		} else {
-			err = -errno;
-			fprintf(stderr, "podwall: rmdir %s: %s\n", pin_dir, strerror(errno));
-		}
+		if (errno == ENOTEMPTY || errno == EEXIST)
+			pw_warn("podwall: kept %s: it holds pins that are not "
+				"podwall maps", pin_dir);
+		else
+			err = pw_errorf(why, -errno, "rmdir %s: %s", pin_dir, strerror(errno));
 	}
 cleanup:
 	podwall_bpf__destroy(skel);

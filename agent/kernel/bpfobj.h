@@ -6,7 +6,8 @@
  * writers/readers for every map, so that nobody else hand-builds keys.
  *
  * Every function returns 0 or a negative errno (libbpf style). Failures of
- * open/load/pin say on stderr what failed and with what. Addresses are 16
+ * open/load/pin say in a pw_error (may be NULL) what failed and with what;
+ * what is adopted or carried over is said through log.h. Addresses are 16
  * bytes, IPv4 as IPv4-mapped IPv6, as in abi.h.
  */
 #ifndef PODWALL_KERNEL_BPFOBJ_H
@@ -16,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "podwall/abi.h"
+#include "model.h" /* struct pw_error */
 
 struct podwall_bpf;
 
@@ -36,7 +38,7 @@ extern const char *const pw_prog_names[PW_PROG_MAX]; /* "from_pod", ... */
  * pin_dir/<map name> (internal constant maps excepted); maps already pinned there with a compatible
  * definition are reused (this is how a restarted agent adopts the state).
  */
-int pw_bpf_open(const char *pin_dir, struct podwall_bpf **out);
+int pw_bpf_open(const char *pin_dir, struct podwall_bpf **out, struct pw_error *why);
 void pw_bpf_close(struct podwall_bpf *obj);
 
 /*
@@ -48,7 +50,8 @@ struct pw_bpf_sizes {
 	uint32_t endpoints;   /* endpoints and dns; local_ips twice that */
 	uint32_t conntrack;
 };
-int pw_bpf_open_private(const struct pw_bpf_sizes *sz, struct podwall_bpf **out);
+int pw_bpf_open_private(const struct pw_bpf_sizes *sz, struct podwall_bpf **out,
+			struct pw_error *why);
 
 /*
  * Pins of another ABI version (abi.h, PW_ABI_VERSION) are not reused:
@@ -61,10 +64,10 @@ int pw_bpf_open_private(const struct pw_bpf_sizes *sz, struct podwall_bpf **out)
 int pw_bpf_switch_done(struct podwall_bpf *obj);
 
 /* Remove podwall's map pins from pin_dir (and prev), then pin_dir itself if empty. */
-int pw_bpf_unpin(const char *pin_dir);
+int pw_bpf_unpin(const char *pin_dir, struct pw_error *why);
 
 /* Mount bpffs at /sys/fs/bpf unless something bpffs is already there. */
-int pw_bpffs_mount(void);
+int pw_bpffs_mount(struct pw_error *why);
 
 int pw_bpf_prog_fd(const struct podwall_bpf *obj, enum pw_prog prog);
 

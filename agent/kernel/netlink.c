@@ -118,17 +118,10 @@ int pw_nl_dummy_add(const char *name, uint32_t *ifindex)
 		if (err != -EOPNOTSUPP)
 			break;
 	}
-	if (err) {
-		fprintf(stderr, "podwall: create device %s: %s\n", name, strerror(-err));
-		return err;
-	}
+	if (err)
+		return err; /* the caller names the device and says why it wanted it */
 	*ifindex = if_nametoindex(name);
-	if (!*ifindex) {
-		err = -errno;
-		fprintf(stderr, "podwall: index of new device %s: %s\n", name, strerror(-err));
-		return err;
-	}
-	return 0;
+	return *ifindex ? 0 : -errno;
 }
 
 static int link_change(const char *name, int type, unsigned int flags, unsigned int change)
@@ -163,8 +156,7 @@ int pw_private_netns(void)
 	if (unshare(CLONE_NEWNET)) {
 		int err = -errno;
 
-		fprintf(stderr, "podwall: unshare(CLONE_NEWNET): %s\n", strerror(-err));
-		return err;
+		return err; /* the caller says what it needed it for */
 	}
 	return 0;
 }

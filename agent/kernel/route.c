@@ -3,6 +3,7 @@
  * route: rtnetlink with a raw AF_NETLINK socket (route.h).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1119,6 +1120,22 @@ static const char *annotated_dev_refused(struct pw_resolver *r, uint32_t ifindex
 	return NULL;
 }
 
+static void note(const struct pw_resolver *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void note(const struct pw_resolver *r, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (!r->note)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	r->note(r->note_ctx, line);
+}
+
 uint32_t pw_resolve_local(void *ctx, const struct pw_pod *pod)
 {
 	struct pw_resolver *r = ctx;
@@ -1130,18 +1147,15 @@ uint32_t pw_resolve_local(void *ctx, const struct pw_pod *pod)
 
 		if (!ifindex) {
 			r->n_missing++;
-			if (r->verbose)
-				fprintf(stderr, "podwall: pod %s/%s: host veth %s (annotation "
-					"podwall.io/host-veth) does not exist (yet)\n",
-					pod->ns, pod->name, pod->host_veth);
+			note(r, "pod %s/%s: host veth %s (annotation podwall.io/host-veth) does "
+			     "not exist (yet)", pod->ns, pod->name, pod->host_veth);
 			return 0;
 		}
 		why = annotated_dev_refused(r, ifindex);
 		if (why) {
-			if (r->verbose)
-				fprintf(stderr, "podwall: pod %s/%s: annotation podwall.io/host-veth "
-					"names %s, which %s: ignored, the pod is not enforced here\n",
-					pod->ns, pod->name, pod->host_veth, why);
+			note(r, "pod %s/%s: annotation podwall.io/host-veth names %s, which %s: "
+			     "ignored, the pod is not enforced here", pod->ns, pod->name,
+			     pod->host_veth, why);
 			return 0;
 		}
 		r->n_local++;

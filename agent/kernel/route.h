@@ -103,7 +103,10 @@ struct pw_resolver {
 	struct pw_rt      *rt;
 	size_t             n_local;    /* pods found local in this pass */
 	size_t             n_missing;  /* annotated devices that do not exist (yet) */
-	bool               verbose;    /* note missing annotated devices on stderr */
+	/* if set, told (one line, no newline) of annotated devices missing or
+	 * refused: the engine's log on the pushes that report */
+	void             (*note)(void *ctx, const char *line);
+	void              *note_ctx;
 	struct pw_rt_snap *snap;       /* pw_resolver_snapshot; NULL: ask per lookup */
 	size_t             n_queries;  /* netlink requests made by lookups */
 };

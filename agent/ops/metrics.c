@@ -17,6 +17,7 @@
 #include <microhttpd.h>
 #include "clock.h"
 #include "engine/engine.h"
+#include "log.h"
 #include "ops/health.h"
 #include "ops/loaded.h"
 #include "ops/metrics.h"
@@ -56,7 +57,7 @@ static struct {
 	uint64_t            fill_at;
 } M = { .lock = PTHREAD_MUTEX_INITIALIZER, .last_ok = -1 };
 
-int pw_metrics_opt(const char *name, const char *spec)
+int pw_metrics_opt(const char *name, const char *spec, struct pw_error *err)
 {
 	struct sockaddr_storage sa;
 	unsigned len;
@@ -65,10 +66,8 @@ int pw_metrics_opt(const char *name, const char *spec)
 
 	if (strcmp(name, "metrics") && strcmp(name, "health"))
 		return -ENOENT;
-	if (pw_metrics_parse_addr(spec, &sa, &len, &loopback, &why)) {
-		fprintf(stderr, "podwall agent: --%s %s: %s\n", name, spec, why);
-		return -EINVAL;
-	}
+	if (pw_metrics_parse_addr(spec, &sa, &len, &loopback, &why))
+		return pw_errorf(err, -EINVAL, "--%s %s: %s", name, spec, why);
 	if (!strcmp(name, "metrics"))
 		M.spec = spec;
 	else
@@ -514,7 +513,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 }
 
 /* One server at spec (opt: the option that named it); metrics: /metrics too. */
-static int serve(const char *opt, const char *spec, bool metrics, struct MHD_Daemon **out)
+static int serve(const char *opt, const char *spec, bool metrics, struct MHD_Daemon **out,
+		 struct pw_error *err)
 {
 	struct sockaddr_storage sa;
 	unsigned len, flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
@@ -522,10 +522,8 @@ static int serve(const char *opt, const char *spec, bool metrics, struct MHD_Dae
 	const char *why;
 	char shown[INET6_ADDRSTRLEN + 16];
 
-	if (pw_metrics_parse_addr(spec, &sa, &len, &loopback, &why)) {
-		fprintf(stderr, "podwall agent: %s %s: %s\n", opt, spec, why);
-		return -EINVAL;
-	}
+	if (pw_metrics_parse_addr(spec, &sa, &len, &loopback, &why))
+		return pw_errorf(err, -EINVAL, "%s %s: %s", opt, spec, why);
 	if (sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	*out = MHD_start_daemon(flags, 0, NULL, NULL, handler, metrics ? (void *)1 : NULL,
@@ -533,16 +531,14 @@ static int serve(const char *opt, const char *spec, bool metrics, struct MHD_Dae
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
 				MHD_OPTION_END);
-	if (!*out) {
-		fprintf(stderr, "podwall agent: %s %s: cannot serve there (address in use, "
-			"or not an address of this network namespace?)\n", opt, spec);
-		return -EADDRNOTAVAIL;
-	}
+	if (!*out)
+		return pw_errorf(err, -EADDRNOTAVAIL, "%s %s: cannot serve there (address in "
+				 "use, or not an address of this network namespace?)", opt, spec);
 	if (sa.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, shown, sizeof(shown));
 	else
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, shown, sizeof(shown));
-	fprintf(stderr, "podwall: %s at http://%s%s%s:%u/%s%s\n", metrics ? "metrics" : "health",
+	pw_info("podwall: %s at http://%s%s%s:%u/%s%s", metrics ? "metrics" : "health",
 		sa.ss_family == AF_INET6 ? "[" : "", shown, sa.ss_family == AF_INET6 ? "]" : "",
 		ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *)&sa)->sin_port
 					      : ((struct sockaddr_in6 *)&sa)->sin6_port),
@@ -551,27 +547,24 @@ static int serve(const char *opt, const char *spec, bool metrics, struct MHD_Dae
 	return 0;
 }
 
-int pw_metrics_start(const char *pin_dir)
+int pw_metrics_start(const char *pin_dir, struct pw_error *why)
 {
-	struct pw_error why;
 	int err;
 
 	if (M.health_spec && !M.health_mhd) {
-		err = serve("--health", M.health_spec, false, &M.health_mhd);
+		err = serve("--health", M.health_spec, false, &M.health_mhd, why);
 		if (err)
 			return err;
 	}
 	if (!M.spec || M.mhd)
 		return 0;
 	err = pw_pins_open(pin_dir, PW_PIN_BIT(PW_MAP_CONFIG) | PW_PIN_BIT(PW_MAP_COUNTERS),
-			   &M.pins, &why);
-	if (err) {
-		fprintf(stderr, "podwall agent: %s\n", why.msg);
+			   &M.pins, why);
+	if (err)
 		return err == -EINVAL ? -EIO : err;
-	}
 	M.pins_open = true;
 	pw_ops_state_path(M.pins.dir, M.state_path, sizeof(M.state_path));
-	err = serve("--metrics", M.spec, true, &M.mhd);
+	err = serve("--metrics", M.spec, true, &M.mhd, why);
 	if (err) {
 		pw_pins_close(&M.pins);
 		M.pins_open = false;

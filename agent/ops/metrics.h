@@ -32,18 +32,18 @@
 /*
  * --metrics SPEC or --health SPEC (name "metrics", "health") of `podwall
  * agent` (its option table, cmd/agent.c): check SPEC and remember it for
- * pw_metrics_start. Returns 0, -EINVAL after saying why, or -ENOENT for
+ * pw_metrics_start. Returns 0, -EINVAL with err said, or -ENOENT for
  * another name.
  */
-int pw_metrics_opt(const char *name, const char *spec);
+int pw_metrics_opt(const char *name, const char *spec, struct pw_error *err);
 
 /*
  * Serve the metrics of the maps pinned in pin_dir, if --metrics was given,
  * and health if --health was (else 0 and nothing happens). Returns 0, -EINVAL for a bad or refused
- * address, another negative errno if the server cannot start (after saying
- * why).
+ * address, another negative errno if the server cannot start, with why
+ * said. Where it serves is said through pw_info (log.h).
  */
-int pw_metrics_start(const char *pin_dir);
+int pw_metrics_start(const char *pin_dir, struct pw_error *why);
 void pw_metrics_stop(void);
 
 /* One apply attempt: how long it took and whether it succeeded. */

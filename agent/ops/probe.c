@@ -18,7 +18,6 @@
 #include "podwall.skel.h"
 
 struct pw_probe {
-	const char         *who;           /* message prefix */
 	struct podwall_bpf *obj;
 	struct ring_buffer *rb;            /* traced only */
 	int                 from_fd, to_fd, remote_fd;
@@ -40,7 +39,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-int pw_probe_new(const char *who, struct pw_probe **out)
+int pw_probe_new(struct pw_probe **out, struct pw_error *why)
 {
 	struct pw_probe *p;
 	int err;
@@ -49,13 +48,11 @@ int pw_probe_new(const char *who, struct pw_probe **out)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->who = who;
 	err = pw_private_netns();
 	if (err) {
-		fprintf(stderr, "%s: cannot make a private network namespace: %s (needs root)\n",
-			who, strerror(-err));
 		free(p);
-		return err;
+		return pw_errorf(why, err, "cannot make a private network namespace: %s "
+				 "(needs root)", strerror(-err));
 	}
 	*out = p;
 	return 0;
@@ -77,23 +74,21 @@ static int push_index(struct pw_probe *p, uint32_t ifindex)
 	return (int)p->n++;
 }
 
-int pw_probe_add_dev(struct pw_probe *p, uint32_t *ifindex)
+int pw_probe_add_dev(struct pw_probe *p, uint32_t *ifindex, struct pw_error *why)
 {
 	char name[16];
 	int err;
 
 	snprintf(name, sizeof(name), "pw%zu", p->n_devs);
 	err = pw_nl_dummy_add(name, ifindex);
-	if (err) {
-		fprintf(stderr, "%s: cannot create device %s: %s\n", p->who, name, strerror(-err));
-		return err;
-	}
+	if (err)
+		return pw_errorf(why, err, "cannot create device %s: %s", name, strerror(-err));
 	p->n_devs++;
 	return push_index(p, *ifindex);
 }
 
 int pw_probe_load(struct pw_probe *p, const struct pw_state *s, uint32_t cfg_flags, bool trace,
-		  const char *what)
+		  const char *what, struct pw_error *why)
 {
 	struct pw_sync_opts so = { 0 };
 	struct pw_sync_stats st = { 0 };
@@ -112,35 +107,30 @@ int pw_probe_load(struct pw_probe *p, const struct pw_state *s, uint32_t cfg_fla
 	 * cheap to flush between probes (pw_probe_run) and batches */
 	sz.endpoints = s->n_eps > PW_MAX_ENDPOINTS ? (uint32_t)s->n_eps : 0;
 	sz.conntrack = PW_PROBE_CT_ENTRIES;
-	err = pw_bpf_open_private(&sz, &p->obj);
+	err = pw_bpf_open_private(&sz, &p->obj, why);
 	if (err)
 		return err;
 	/* allowed flows report events too only when traced: matrix wants verdicts, fast */
 	so.cfg_mask = PW_CFG_AUDIT_ALL | PW_CFG_EVENTS_ALLOW;
 	so.cfg_flags = (cfg_flags & PW_CFG_AUDIT_ALL) | (trace ? PW_CFG_EVENTS_ALLOW : 0);
 	err = pw_sync(p->obj, s, &so, &st);
-	if (err) {
-		fprintf(stderr, "%s: loading %s: %s\n", p->who, what,
-			st.error[0] ? st.error : strerror(-err));
-		return err;
-	}
+	if (err)
+		return pw_errorf(why, err, "loading %s: %s", what,
+				 st.error[0] ? st.error : strerror(-err));
 	p->from_fd = pw_bpf_prog_fd(p->obj, PW_PROG_FROM_POD);
 	p->to_fd = pw_bpf_prog_fd(p->obj, PW_PROG_TO_POD);
 	p->remote_fd = pw_bpf_prog_fd(p->obj, PW_PROG_TO_REMOTE);
 	if (trace) {
 		p->rb = ring_buffer__new(bpf_map__fd(p->obj->maps.events), on_event, p, NULL);
-		if (!p->rb) {
-			err = -errno;
-			fprintf(stderr, "%s: events ring buffer: %s\n", p->who, strerror(-err));
-			return err;
-		}
+		if (!p->rb)
+			return pw_errorf(why, -errno, "events ring buffer: %s", strerror(errno));
 	}
 	p->trace = trace;
 	return 0;
 }
 
 int pw_probe_open(const struct pw_state *s, const struct pw_state_ep *const *eps, size_t n,
-		  uint32_t cfg_flags, struct pw_probe **out)
+		  uint32_t cfg_flags, struct pw_probe **out, struct pw_error *why)
 {
 	struct pw_state copy;
 	struct pw_probe *p = NULL;
@@ -151,7 +141,7 @@ int pw_probe_open(const struct pw_state *s, const struct pw_state_ep *const *eps
 	copy.eps = calloc(n + 1, sizeof(*copy.eps));
 	if (!copy.eps)
 		return -ENOMEM;
-	err = pw_probe_new("podwall", &p);
+	err = pw_probe_new(&p, why);
 	if (err)
 		goto fail;
 	copy.n_eps = 0;
@@ -169,14 +159,14 @@ int pw_probe_open(const struct pw_state *s, const struct pw_state_ep *const *eps
 			}
 		if (dup)
 			continue;
-		err = pw_probe_add_dev(p, &ifindex);
+		err = pw_probe_add_dev(p, &ifindex, why);
 		if (err < 0)
 			goto fail;
 		copy.eps[copy.n_eps] = *eps[i];
 		copy.eps[copy.n_eps].ifindex = ifindex;
 		copy.n_eps++;
 	}
-	err = pw_probe_load(p, &copy, cfg_flags, true, "the private copy");
+	err = pw_probe_load(p, &copy, cfg_flags, true, "the private copy", why);
 	if (err)
 		goto fail;
 	free(copy.eps);

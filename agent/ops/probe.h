@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "model.h" /* struct pw_error */
 #include "state.h"
 
 #define PW_PROBE_MAX_STEPS 6
@@ -63,37 +64,37 @@ struct pw_probe;
 
 /*
  * A probe with no device and nothing loaded, in a new private network
- * namespace. who prefixes its messages on stderr ("podwall matrix").
- * Returns 0 or a negative errno (said on stderr).
+ * namespace. Returns 0 or a negative errno (said in why, as every function
+ * here that takes one).
  */
-int pw_probe_new(const char *who, struct pw_probe **out);
+int pw_probe_new(struct pw_probe **out, struct pw_error *why);
 
 /*
  * A dummy device that stands for one endpoint's host veth: *ifindex is
  * its ifindex (for the state to load), the return value its index for
- * pw_probe_run (>= 0), or a negative errno (said on stderr).
+ * pw_probe_run (>= 0), or a negative errno.
  */
-int pw_probe_add_dev(struct pw_probe *p, uint32_t *ifindex);
+int pw_probe_add_dev(struct pw_probe *p, uint32_t *ifindex, struct pw_error *why);
 
 /*
  * Load s into the private maps, once: its endpoints' ifindexes must be
  * devices of p. cfg_flags: PW_CFG_AUDIT_ALL as live. trace: every judgement
  * as a step in pw_probe_run's result (events and counters), else the
  * verdict only. what names s in a message on failure ("the compiled
- * state"). Returns 0 or a negative errno (said on stderr).
+ * state"). Returns 0 or a negative errno.
  */
 int pw_probe_load(struct pw_probe *p, const struct pw_state *s, uint32_t cfg_flags, bool trace,
-		  const char *what);
+		  const char *what, struct pw_error *why);
 
 /*
  * pw_probe_new, devices and pw_probe_load, traced, for part of a state:
  * only eps[0..n) become endpoints (each gets a dummy device, once even if
  * given twice; their ifindex in s is ignored); every ipcache and policy
  * entry of s is loaded. cfg_flags: PW_CFG_AUDIT_ALL as live. Returns 0 or
- * a negative errno (said on stderr).
+ * a negative errno.
  */
 int pw_probe_open(const struct pw_state *s, const struct pw_state_ep *const *eps, size_t n,
-		  uint32_t cfg_flags, struct pw_probe **out);
+		  uint32_t cfg_flags, struct pw_probe **out, struct pw_error *why);
 void pw_probe_close(struct pw_probe *p);
 
 /*

@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include "clock.h"
 #include "kernel/atomic_file.h"
+#include "log.h"
 #include "kernel/mapsync.h"
 #include "ops/statefile.h"
 
@@ -507,8 +508,9 @@ fail:
 
 static void warn_write(const char *pin_dir, const char *path, int err)
 {
-	fprintf(stderr, "podwall: warning: cannot write the state file for %s (%s): %s; "
-		"monitor/status/explain will show numbers, not names\n", pin_dir,
+	/* the writer thread has no caller to return to: a warning through pw_warn (log.h) */
+	pw_warn("podwall: warning: cannot write the state file for %s (%s): %s; "
+		"monitor/status/explain will show numbers, not names", pin_dir,
 		path && path[0] ? path : "?", strerror(-err));
 }
 

@@ -48,7 +48,7 @@ int pw_ops_state_path(const char *pin_dir, char *buf, size_t len);
  * DNS mode, source; either may be NULL). The write is queued: s is copied
  * (what the file needs of it) and c referenced (pw_cluster_ref), so the
  * caller may free both at once, but must not change c's objects any more
- * (the writer reads them meanwhile). Failures are reported on stderr, never undo
+ * (the writer reads them meanwhile). Failures are warned of (pw_warn), never undo
  * the sync, and are returned: here if the write could not be queued (0 or a
  * negative errno), by pw_ops_state_flush if the write itself failed.
  */

@@ -7,12 +7,14 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include "../../cni/conflist.h"
 #include "source/cni_chain.h"
+#include "log.h"
 
 static struct {
 	pthread_t   th;
@@ -23,13 +25,27 @@ static struct {
 
 static void check(void)
 {
+	char *said = NULL, *line, *nl;
+	size_t len = 0;
+	FILE *info = open_memstream(&said, &len); /* what it did, as log lines */
+	int r;
+
+	if (!info)
+		return; /* no memory: the next change of the directory tries again */
 	/* -2: no configuration (yet): the init container waited for one; a
 	 * primary CNI that removed its file will write it again */
-	int r = pw_conflist_chain(K.dir, K.sock, false, stderr);
-
+	r = pw_conflist_chain(K.dir, K.sock, false, info);
+	fclose(info);
+	for (line = said; line && *line; line = nl ? nl + 1 : line + strlen(line)) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		pw_info("%s", line);
+	}
+	free(said);
 	if (r == 1)
-		fprintf(stderr, "podwall: the CNI configuration in %s had lost podwall-cni: "
-			"chained again\n", K.dir);
+		pw_warn("podwall: the CNI configuration in %s had lost podwall-cni: "
+			"chained again", K.dir);
 }
 
 static void *keeper(void *arg)
@@ -94,7 +110,7 @@ int pw_chain_keeper_start(const char *conf_dir, const char *sock)
 		return -err;
 	}
 	K.running = true;
-	fprintf(stderr, "podwall: keeping podwall-cni chained in %s\n", conf_dir);
+	pw_info("podwall: keeping podwall-cni chained in %s", conf_dir);
 	return 0;
 }
 

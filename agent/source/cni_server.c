@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "kernel/atomic_file.h"
+#include "log.h"
 #include "kernel/bpfobj.h"
 #include "kernel/route.h"
 #include "source/cni_proto.h"
@@ -115,8 +116,8 @@ bool pw_cni_reg_refresh(struct pw_cni_reg *r, struct pw_rt *rt, bool drop_gone)
 			changed = true;
 		e->alive = alive;
 		if (gone && drop_gone) {
-			fprintf(stderr, "podwall: cni: %s/%s (container %.12s): host veth %s #%u is "
-				"gone; forgetting it\n", e->ns, e->name, e->cid, e->veth, e->ifindex);
+			pw_info("podwall: cni: %s/%s (container %.12s): host veth %s #%u is "
+				"gone; forgetting it", e->ns, e->name, e->cid, e->veth, e->ifindex);
 			ep_free(e);
 			changed = true;
 			continue;
@@ -227,13 +228,13 @@ int pw_cni_reg_load(struct pw_cni_reg *r, const char *path, uint64_t cookie)
 	if (!root) {
 		if (access(path, F_OK) && errno == ENOENT)
 			return 0;
-		fprintf(stderr, "podwall: cni: %s: %s (line %d); starting with no endpoints\n", path,
+		pw_warn("podwall: cni: %s: %s (line %d); starting with no endpoints", path,
 			jerr.text, jerr.line);
 		return 0;
 	}
 	if ((uint64_t)json_integer_value(json_object_get(root, "netnsCookie")) != cookie) {
-		fprintf(stderr, "podwall: cni: %s belongs to another network namespace; starting "
-			"with no endpoints\n", path);
+		pw_info("podwall: cni: %s belongs to another network namespace; starting "
+			"with no endpoints", path);
 		json_decref(root);
 		return 0;
 	}
@@ -243,14 +244,14 @@ int pw_cni_reg_load(struct pw_cni_reg *r, const char *path, uint64_t cookie)
 		char why[256];
 
 		if (ep_from_json(o, &e, why, sizeof(why))) {
-			fprintf(stderr, "podwall: cni: %s: endpoint %zu: %s; skipped\n", path, i, why);
+			pw_warn("podwall: cni: %s: endpoint %zu: %s; skipped", path, i, why);
 			continue;
 		}
 		if (!pw_cni_reg_put(r, &e))
 			ep_free(&e);
 	}
 	json_decref(root);
-	fprintf(stderr, "podwall: cni: %zu endpoint%s restored from %s\n", r->n,
+	pw_info("podwall: cni: %zu endpoint%s restored from %s", r->n,
 		r->n == 1 ? "" : "s", path);
 	return 0;
 }
@@ -288,7 +289,7 @@ int pw_cni_reg_save(const struct pw_cni_reg *r)
 	}
 	json_decref(root);
 	if (err)
-		fprintf(stderr, "podwall: cni: saving %s: %s\n", r->path, strerror(-err));
+		pw_warn("podwall: cni: saving %s: %s", r->path, strerror(-err));
 	return err;
 }
 
@@ -313,7 +314,7 @@ static int mkdir_p(const char *dir, mode_t mode)
 	return 0;
 }
 
-int pw_cni_listen(const char *path)
+int pw_cni_listen(const char *path, struct pw_error *why)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[PATH_MAX], *slash;
@@ -321,21 +322,19 @@ int pw_cni_listen(const char *path)
 	int fd, err;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
+		return pw_errorf(why, -ENAMETOOLONG, "cni: %s: %s", path, strerror(ENAMETOOLONG));
 	strcpy(sa.sun_path, path);
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = 0;
 		err = mkdir_p(dir, 0700);
-		if (err) {
-			fprintf(stderr, "podwall: cni: mkdir %s: %s\n", dir, strerror(-err));
-			return err;
-		}
+		if (err)
+			return pw_errorf(why, err, "cni: mkdir %s: %s", dir, strerror(-err));
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return -errno;
+		return pw_errorf(why, -errno, "cni: socket: %s", strerror(errno));
 	/* a socket file left by a dead agent is replaced; a live agent's is not */
 	{
 		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -343,8 +342,8 @@ int pw_cni_listen(const char *path)
 		if (probe >= 0 && !connect(probe, (struct sockaddr *)&sa, sizeof(sa))) {
 			close(probe);
 			close(fd);
-			fprintf(stderr, "podwall: cni: %s: another agent is listening there\n", path);
-			return -EADDRINUSE;
+			return pw_errorf(why, -EADDRINUSE, "cni: %s: another agent is listening "
+					 "there", path);
 		}
 		if (probe >= 0)
 			close(probe);
@@ -358,9 +357,8 @@ int pw_cni_listen(const char *path)
 	if (!err && listen(fd, 128))
 		err = -errno;
 	if (err) {
-		fprintf(stderr, "podwall: cni: %s: %s\n", path, strerror(-err));
 		close(fd);
-		return err;
+		return pw_errorf(why, err, "cni: %s: %s", path, strerror(-err));
 	}
 	return fd;
 }

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+struct pw_error;
+
 struct pw_rt;
 
 struct pw_cni_ep {
@@ -66,9 +68,9 @@ bool pw_cni_reg_refresh(struct pw_cni_reg *r, struct pw_rt *rt, bool drop_gone);
 /*
  * Listen on path (its directory is made 0700, the socket is 0600, a stale
  * socket file is replaced; a live one, i.e. another agent, is an error).
- * Returns the listening fd or -errno.
+ * Returns the listening fd or -errno (why said).
  */
-int pw_cni_listen(const char *path);
+int pw_cni_listen(const char *path, struct pw_error *why);
 
 /* The name of ns/name's stand-in while no Pod object is known (pending). */
 #define PW_CNI_PENDING_NS "podwall-pending"

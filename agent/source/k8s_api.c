@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include "model.h"
+#include "log.h"
 #include "source/k8s_api.h"
 #include "source/kubeconfig.h"
 
@@ -304,7 +305,7 @@ static bool store_put(struct res *s, json_t *obj)
 		if (skip)
 			changed = json_object_del(s->objs, key) == 0;
 		else
-			fprintf(stderr, "podwall: k8s: %s %s rejected: %s; %s\n", s->r->kind, key,
+			pw_warn("podwall: k8s: %s %s rejected: %s; %s", s->r->kind, key,
 				err.msg, json_object_get(s->objs, key) ? "its previous version stays "
 				"in force" : "it is not applied");
 	} else {
@@ -401,7 +402,7 @@ static void handle_event(struct xfer *x, const char *line)
 		changed = json_object_del(s->objs, key) == 0;
 		pthread_mutex_unlock(&s->k->mu);
 	} else if (strcmp(type, "BOOKMARK")) {
-		fprintf(stderr, "podwall: k8s: %s: unknown watch event type %s; ignored\n",
+		pw_warn("podwall: k8s: %s: unknown watch event type %s; ignored",
 			s->r->name, type);
 	}
 	pthread_mutex_lock(&s->k->mu);
@@ -592,8 +593,8 @@ static int crd_missing(struct res *s)
 	pthread_mutex_lock(&s->k->mu);
 	first = !s->synced || (s->objs && json_object_size(s->objs));
 	if (first && !s->crd_missing_said)
-		fprintf(stderr, "podwall: k8s: warning: %s.%s is not served (CRD not installed?): "
-			"%s is not enforced, NetworkPolicy is; looking again every %d s\n",
+		pw_warn("podwall: k8s: warning: %s.%s is not served (CRD not installed?): "
+			"%s is not enforced, NetworkPolicy is; looking again every %d s",
 			s->r->name, s->r->group, s->r->kind, CRD_RETRY_MS / 1000);
 	s->crd_missing_said = true;
 	json_decref(s->objs);
@@ -645,18 +646,18 @@ static int do_list(struct res *s)
 			body_excerpt(&x, ex, sizeof(ex));
 			if (rc == CURLE_OK && x.code == 410 && cont[0]) {
 				/* the continue token expired: start over */
-				fprintf(stderr, "podwall: k8s: list %s: continue token expired; "
-					"listing from the start\n", s->r->name);
+				pw_info("podwall: k8s: list %s: continue token expired; "
+					"listing from the start", s->r->name);
 				free(x.buf);
 				json_object_clear(objs);
 				cont[0] = 0;
 				continue;
 			}
 			if (rc != CURLE_OK)
-				fprintf(stderr, "podwall: k8s: list %s: %s; retrying\n", s->r->name,
+				pw_warn("podwall: k8s: list %s: %s; retrying", s->r->name,
 					curl_easy_strerror(rc));
 			else
-				fprintf(stderr, "podwall: k8s: list %s: HTTP %ld%s: %s; retrying\n",
+				pw_warn("podwall: k8s: list %s: HTTP %ld%s: %s; retrying",
 					s->r->name, x.code, x.code == 401 ? " Unauthorized" :
 					x.code == 403 ? " Forbidden (does the ClusterRole grant list?)" : "",
 					ex);
@@ -668,7 +669,7 @@ static int do_list(struct res *s)
 		free(x.buf);
 		items = json_object_get(body, "items");
 		if (!json_is_array(items)) {
-			fprintf(stderr, "podwall: k8s: list %s: the answer has no items\n", s->r->name);
+			pw_info("podwall: k8s: list %s: the answer has no items", s->r->name);
 			json_decref(body);
 			json_decref(objs);
 			return -1;
@@ -695,7 +696,7 @@ static int do_list(struct res *s)
 
 				if (old)
 					json_object_set(objs, key, old);
-				fprintf(stderr, "podwall: k8s: %s %s rejected: %s; %s\n", s->r->kind,
+				pw_warn("podwall: k8s: %s %s rejected: %s; %s", s->r->kind,
 					key, err.msg, old ? "its previous version stays in force"
 							  : "it is not applied");
 			}
@@ -726,7 +727,7 @@ static int do_list(struct res *s)
 		snprintf(s->rv, sizeof(s->rv), "%s", rv);
 		s->synced = true;
 		s->failing = false;
-		fprintf(stderr, "podwall: k8s: listed %zu %s at resourceVersion %s%s\n",
+		pw_info("podwall: k8s: listed %zu %s at resourceVersion %s%s",
 			json_object_size(objs), s->r->name, rv[0] ? rv : "?",
 			first ? "" : same ? " (no change)" : "");
 		pthread_mutex_unlock(&s->k->mu);
@@ -763,19 +764,19 @@ static int do_watch(struct res *s)
 		return 1;
 	}
 	if (x.relist) {
-		fprintf(stderr, "podwall: k8s: watch %s: resourceVersion %s is too old (410 Gone, %s); "
-			"listing again\n", s->r->name, rv, x.why);
+		pw_info("podwall: k8s: watch %s: resourceVersion %s is too old (410 Gone, %s); "
+			"listing again", s->r->name, rv, x.why);
 		free(x.buf);
 		return 2;
 	}
 	if (x.code == 410) {
-		fprintf(stderr, "podwall: k8s: watch %s: resourceVersion %s is too old (HTTP 410 "
-			"Gone); listing again\n", s->r->name, rv);
+		pw_info("podwall: k8s: watch %s: resourceVersion %s is too old (HTTP 410 "
+			"Gone); listing again", s->r->name, rv);
 		free(x.buf);
 		return 2;
 	}
 	if (x.failed) {
-		fprintf(stderr, "podwall: k8s: watch %s: %s; reconnecting\n", s->r->name, x.why);
+		pw_info("podwall: k8s: watch %s: %s; reconnecting", s->r->name, x.why);
 		free(x.buf);
 		return -1;
 	}
@@ -786,8 +787,8 @@ static int do_watch(struct res *s)
 		return 0;
 	}
 	if (rc != CURLE_OK && x.code == 200) {
-		fprintf(stderr, "podwall: k8s: watch %s: connection dropped after %zu event%s (%s); "
-			"reconnecting from resourceVersion %s\n", s->r->name, x.events,
+		pw_info("podwall: k8s: watch %s: connection dropped after %zu event%s (%s); "
+			"reconnecting from resourceVersion %s", s->r->name, x.events,
 			x.events == 1 ? "" : "s", curl_easy_strerror(rc), s->rv);
 		free(x.buf);
 		if (x.events)
@@ -796,10 +797,10 @@ static int do_watch(struct res *s)
 	}
 	body_excerpt(&x, ex, sizeof(ex));
 	if (rc != CURLE_OK)
-		fprintf(stderr, "podwall: k8s: watch %s: %s; retrying\n", s->r->name,
+		pw_warn("podwall: k8s: watch %s: %s; retrying", s->r->name,
 			curl_easy_strerror(rc));
 	else
-		fprintf(stderr, "podwall: k8s: watch %s: HTTP %ld: %s; retrying\n", s->r->name,
+		pw_warn("podwall: k8s: watch %s: HTTP %ld: %s; retrying", s->r->name,
 			x.code, ex);
 	free(x.buf);
 	return -1;
@@ -851,22 +852,23 @@ static void *res_thread(void *arg)
 
 /* ------------------------------------------------------------ public */
 
-int pw_k8s_start(const struct pw_k8s_opts *o, struct pw_k8s **out)
+int pw_k8s_start(const struct pw_k8s_opts *o, struct pw_k8s **out, struct pw_error *err_out)
 {
 	struct pw_k8s *k = calloc(1, sizeof(*k));
-	char why[1024] = "";
+	struct pw_error why = { { 0 } };
 	int err;
 
 	*out = NULL;
 	if (!k)
 		return -ENOMEM;
 	k->notify_fd = o->notify_fd;
-	err = o->kubeconfig ? pw_kcfg_load(o->kubeconfig, o->context, &k->cfg, why, sizeof(why))
-			    : pw_kcfg_in_cluster(&k->cfg, why, sizeof(why));
+	err = o->kubeconfig ? pw_kcfg_load(o->kubeconfig, o->context, &k->cfg, &why)
+			    : pw_kcfg_in_cluster(&k->cfg, &why);
 	if (err) {
-		fprintf(stderr, "podwall agent: --source k8s: %s\n", why);
 		free(k);
-		return -EINVAL;
+		if (err_out)
+			*err_out = why; /* the kubeconfig's file, line and field */
+		return pw_errorf(err_out, -EINVAL, "--source k8s: %.1000s", why.msg);
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		pw_kcfg_free(&k->cfg);
@@ -875,10 +877,16 @@ int pw_k8s_start(const struct pw_k8s_opts *o, struct pw_k8s **out)
 	}
 	pthread_mutex_init(&k->mu, NULL);
 	pthread_cond_init(&k->cv, NULL);
-	fprintf(stderr, "podwall: k8s: API server %s (%s); watching", k->cfg.server, k->cfg.origin);
-	for (size_t i = 0; i < N_RES; i++)
-		fprintf(stderr, " %s", pw_k8s_resources[i].name);
-	fprintf(stderr, "\n");
+	{
+		char names[256] = "";
+		size_t at = 0;
+
+		for (size_t i = 0; i < N_RES && at < sizeof(names); i++)
+			at += (size_t)snprintf(names + at, sizeof(names) - at, " %s",
+					       pw_k8s_resources[i].name);
+		pw_info("podwall: k8s: API server %s (%s); watching%s", k->cfg.server,
+			k->cfg.origin, names);
+	}
 	for (size_t i = 0; i < N_RES; i++) {
 		struct res *s = &k->res[i];
 
@@ -886,9 +894,8 @@ int pw_k8s_start(const struct pw_k8s_opts *o, struct pw_k8s **out)
 		s->k = k;
 		err = pthread_create(&s->th, NULL, res_thread, s);
 		if (err) {
-			fprintf(stderr, "podwall agent: thread: %s\n", strerror(err));
 			pw_k8s_stop(k);
-			return -err;
+			return pw_errorf(err_out, -err, "thread: %s", strerror(err));
 		}
 		s->th_started = true;
 	}

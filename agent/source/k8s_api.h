@@ -42,7 +42,9 @@ struct pw_k8s_resource {
 extern const struct pw_k8s_resource pw_k8s_resources[];
 extern const size_t pw_k8s_n_resources;
 
-int  pw_k8s_start(const struct pw_k8s_opts *o, struct pw_k8s **out);
+/* 0, or -EINVAL (a kubeconfig or cluster config that does not do) or another
+ * negative errno, with err_out said; the watches then log through log.h. */
+int  pw_k8s_start(const struct pw_k8s_opts *o, struct pw_k8s **out, struct pw_error *err_out);
 void pw_k8s_stop(struct pw_k8s *k);
 
 /*

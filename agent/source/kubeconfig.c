@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <yaml.h>
+#include "model.h" /* struct pw_error */
 #include "source/kubeconfig.h"
 
 void pw_kcfg_free(struct pw_kcfg *c)
@@ -112,8 +113,11 @@ char *pw_kcfg_token(const struct pw_kcfg *c)
 	return c->token ? strdup(c->token) : NULL;
 }
 
-int pw_kcfg_in_cluster(struct pw_kcfg *out, char *why, size_t why_len)
+int pw_kcfg_in_cluster(struct pw_kcfg *out, struct pw_error *err)
 {
+	char *why = err->msg;
+	size_t why_len = sizeof(err->msg);
+
 	const char *host = getenv("KUBERNETES_SERVICE_HOST");
 	const char *port = getenv("KUBERNETES_SERVICE_PORT");
 	char buf[512];
@@ -158,6 +162,7 @@ struct kdoc {
 	yaml_document_t d;
 	char            dir[PATH_MAX];
 	const char     *path;
+	struct pw_error *err;           /* why = err->msg */
 	char           *why;
 	size_t          why_len;
 	/* mapping pairs looked at, and the cap: aliases share nodes, so a list
@@ -165,16 +170,18 @@ struct kdoc {
 	size_t          visits, max_visits;
 };
 
-static int kerr(struct kdoc *k, const yaml_node_t *n, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+/* why = "PATH:LINE: " and the message, the place in err too; -EINVAL */
+static int kfail_at(struct kdoc *k, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static int kerr(struct kdoc *k, const yaml_node_t *n, const char *field, const char *fmt, ...)
+static int kfail_at(struct kdoc *k, int line, const char *fmt, ...)
 {
 	va_list ap;
 	int m;
 
-	m = snprintf(k->why, k->why_len, "%s:%d: %s%s", k->path,
-		     n ? (int)n->start_mark.line + 1 : 1, field ? field : "", field ? ": " : "");
+	snprintf(k->err->file, sizeof(k->err->file), "%s", k->path);
+	k->err->line = line;
+	m = snprintf(k->why, k->why_len, "%s:%d: ", k->path, line);
 	if (m < 0 || (size_t)m >= k->why_len)
 		return -EINVAL;
 	va_start(ap, fmt);
@@ -183,16 +190,21 @@ static int kerr(struct kdoc *k, const yaml_node_t *n, const char *field, const c
 	return -EINVAL;
 }
 
-/* why = the whole message; -EINVAL */
-static int kfail(struct kdoc *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* why = "PATH:LINE: field: " and the message (the place in err too); -EINVAL */
+static int kerr(struct kdoc *k, const yaml_node_t *n, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
-static int kfail(struct kdoc *k, const char *fmt, ...)
+static int kerr(struct kdoc *k, const yaml_node_t *n, const char *field, const char *fmt, ...)
 {
+	char msg[sizeof(k->err->msg)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(k->why, k->why_len, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	kfail_at(k, n ? (int)n->start_mark.line + 1 : 1, "%s%s%s", field ? field : "",
+		 field ? ": " : "", msg);
+	snprintf(k->err->field, sizeof(k->err->field), "%s", field ? field : "");
 	return -EINVAL;
 }
 
@@ -465,10 +477,8 @@ static int yaml_error(struct kdoc *k, yaml_parser_t *p)
 		snprintf(k->why, k->why_len, "%s: out of memory parsing YAML", k->path);
 		return -ENOMEM;
 	}
-	snprintf(k->why, k->why_len, "%s:%zu: invalid YAML: %s", k->path,
-		 (p->error == YAML_READER_ERROR ? 0 : p->problem_mark.line) + 1,
-		 p->problem ? p->problem : "error");
-	return -EINVAL;
+	return kfail_at(k, (int)(p->error == YAML_READER_ERROR ? 0 : p->problem_mark.line) + 1,
+			"invalid YAML: %s", p->problem ? p->problem : "error");
 }
 
 /* The first document as events, every bound checked, before it is built. */
@@ -506,15 +516,15 @@ static int prescan(struct kdoc *k, const char *buf, size_t len)
 		case YAML_ALIAS_EVENT:
 			is_node = true;
 			if (++aliases > PW_KCFG_MAX_ALIASES)
-				ret = kfail(k, "%s:%d: more than %d aliases",
-					       k->path, line, PW_KCFG_MAX_ALIASES);
+				ret = kfail_at(k, line, "more than %d aliases",
+					       PW_KCFG_MAX_ALIASES);
 			break;
 		case YAML_SCALAR_EVENT:
 			is_node = true;
 			anchor = ev.data.scalar.anchor;
 			if (ev.data.scalar.length > PW_KCFG_MAX_SCALAR)
-				ret = kfail(k, "%s:%d: scalar of %zu bytes, more "
-					       "than %u", k->path, line, ev.data.scalar.length,
+				ret = kfail_at(k, line, "scalar of %zu bytes, more "
+					       "than %u", ev.data.scalar.length,
 					       PW_KCFG_MAX_SCALAR);
 			break;
 		case YAML_SEQUENCE_START_EVENT:
@@ -534,21 +544,19 @@ static int prescan(struct kdoc *k, const char *buf, size_t len)
 			/* counted in the collection it is in, then maybe opens one */
 			if (depth > 0 && ++items[depth] > (is_map[depth] ? 2u : 1u) *
 								  (size_t)PW_KCFG_MAX_ENTRIES)
-				ret = kfail(k, "%s:%d: a list or mapping of more "
-					       "than %d entries", k->path, line,
-					       PW_KCFG_MAX_ENTRIES);
+				ret = kfail_at(k, line, "a list or mapping of more "
+					       "than %d entries", PW_KCFG_MAX_ENTRIES);
 			else if (anchor && ++anchors > PW_KCFG_MAX_ANCHORS)
-				ret = kfail(k, "%s:%d: more than %d anchors",
-					       k->path, line, PW_KCFG_MAX_ANCHORS);
+				ret = kfail_at(k, line, "more than %d anchors",
+					       PW_KCFG_MAX_ANCHORS);
 			else if (++nodes > PW_KCFG_MAX_NODES)
-				ret = kfail(k, "%s:%d: more than %u nodes",
-					       k->path, line, PW_KCFG_MAX_NODES);
+				ret = kfail_at(k, line, "more than %u nodes",
+					       PW_KCFG_MAX_NODES);
 			else if (ev.type == YAML_SEQUENCE_START_EVENT ||
 				 ev.type == YAML_MAPPING_START_EVENT) {
 				if (++depth > PW_KCFG_MAX_DEPTH)
-					ret = kfail(k, "%s:%d: nested deeper than "
-						       "%d levels", k->path, line,
-						       PW_KCFG_MAX_DEPTH);
+					ret = kfail_at(k, line, "nested deeper than "
+						       "%d levels", PW_KCFG_MAX_DEPTH);
 				else {
 					items[depth] = 0;
 					is_map[depth] = ev.type == YAML_MAPPING_START_EVENT;
@@ -581,9 +589,11 @@ static int yaml_bool(const yaml_node_t *n)
 	return -1;
 }
 
-int pw_kcfg_load(const char *path, const char *context, struct pw_kcfg *out, char *why,
-		 size_t why_len)
+int pw_kcfg_load(const char *path, const char *context, struct pw_kcfg *out,
+		 struct pw_error *err)
 {
+	char *why = err->msg;
+	size_t why_len = sizeof(err->msg);
 	struct kdoc k;
 	yaml_parser_t p;
 	yaml_node_t *root, *ctx, *cl, *us, *v;
@@ -597,6 +607,8 @@ int pw_kcfg_load(const char *path, const char *context, struct pw_kcfg *out, cha
 	memset(out, 0, sizeof(*out));
 	memset(&k, 0, sizeof(k));
 	k.path = path;
+	memset(err, 0, sizeof(*err));
+	k.err = err;
 	k.why = why;
 	k.why_len = why_len;
 	why[0] = 0;

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct pw_error;
+
 #define PW_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
 /* Bounds on a kubeconfig (hostile input as much as a manifest is; those of
@@ -54,10 +56,11 @@ struct pw_kcfg {
 	char          *origin;          /* "kubeconfig PATH (context C)" or "in-cluster" */
 };
 
-/* 0, or -errno with why set. */
-int  pw_kcfg_load(const char *path, const char *context, struct pw_kcfg *out, char *why,
-		  size_t why_len);
-int  pw_kcfg_in_cluster(struct pw_kcfg *out, char *why, size_t why_len);
+/* 0, or -errno with err set: its msg always ("PATH:LINE: field: why" when
+ * the file is to blame), file, line and field when the place is known. */
+int  pw_kcfg_load(const char *path, const char *context, struct pw_kcfg *out,
+		  struct pw_error *err);
+int  pw_kcfg_in_cluster(struct pw_kcfg *out, struct pw_error *err);
 void pw_kcfg_free(struct pw_kcfg *c);
 
 /* The bearer token for the next request (token_file re-read), malloc'd; NULL if none. */

@@ -30,6 +30,7 @@
 #include <sys/timerfd.h>
 #include <jansson.h>
 #include "model.h"
+#include "log.h"
 #include "clock.h"
 #include "engine/engine.h"
 #include "kernel/attach.h"
@@ -102,7 +103,7 @@ static struct {
 
 /* ------------------------------------------------------------ options */
 
-int pw_src_opt(const char *name, const char *val)
+int pw_src_opt(const char *name, const char *val, struct pw_error *why)
 {
 	char *end;
 
@@ -118,11 +119,9 @@ int pw_src_opt(const char *name, const char *val)
 		S.cni_conf_dir = val;
 	else if (!strcmp(name, "cni-pod-wait")) {
 		S.pod_wait_ms = strtol(val, &end, 10);
-		if (!*val || *end || S.pod_wait_ms < 0 || S.pod_wait_ms > 600000) {
-			fprintf(stderr, "podwall agent: bad value '%s' for --cni-pod-wait "
-				"(milliseconds, 0..600000)\n", val);
-			return -EINVAL;
-		}
+		if (!*val || *end || S.pod_wait_ms < 0 || S.pod_wait_ms > 600000)
+			return pw_errorf(why, -EINVAL, "bad value '%s' for --cni-pod-wait "
+					 "(milliseconds, 0..600000)", val);
 	} else
 		return -ENOENT;
 	return 0;
@@ -430,7 +429,7 @@ static void handle_request(struct conn *c)
 
 	err = pw_cni_parse_request(c->buf, c->op, sizeof(c->op), &ep, &cookie, why, sizeof(why));
 	if (err) {
-		fprintf(stderr, "podwall: cni: bad request: %s\n", why);
+		pw_warn("podwall: cni: bad request: %s", why);
 		conn_reply(c, false, PW_CNI_E_DECODE, "bad request", why, false);
 		return;
 	}
@@ -442,7 +441,7 @@ static void handle_request(struct conn *c)
 	if (cookie && S.cookie && cookie != S.cookie) {
 		snprintf(why, sizeof(why), "podwall-cni runs in network namespace cookie %llu, the "
 			 "agent in %llu", (unsigned long long)cookie, (unsigned long long)S.cookie);
-		fprintf(stderr, "podwall: cni: %s %s: %s\n", c->op, pod_str(c, pbuf, sizeof(pbuf)), why);
+		pw_warn("podwall: cni: %s %s: %s", c->op, pod_str(c, pbuf, sizeof(pbuf)), why);
 		free(ep.cid); free(ep.ns); free(ep.name);
 		conn_reply(c, false, PW_CNI_E_AGENT, "wrong network namespace", why, false);
 		return;
@@ -502,7 +501,7 @@ static void handle_request(struct conn *c)
 		if (err || strcmp(l.name, ep.veth)) {
 			snprintf(why, sizeof(why), "host veth %s #%u: %s", ep.veth, ep.ifindex,
 				 err ? strerror(-err) : "another device has that index");
-			fprintf(stderr, "podwall: cni: ADD %s: %s\n", pod_str(c, pbuf, sizeof(pbuf)), why);
+			pw_warn("podwall: cni: ADD %s: %s", pod_str(c, pbuf, sizeof(pbuf)), why);
 			free(ep.cid); free(ep.ns); free(ep.name);
 			conn_reply(c, false, PW_CNI_E_NO_VETH, "no such host veth in the agent's "
 				   "network namespace", why, false);
@@ -583,7 +582,7 @@ static void conn_accept(void)
 		if (fd < 0)
 			return;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.uid != 0) {
-			fprintf(stderr, "podwall: cni: refused a connection from uid %d (root only)\n",
+			pw_warn("podwall: cni: refused a connection from uid %d (root only)",
 				(int)cred.uid);
 			close(fd);
 			continue;
@@ -636,60 +635,49 @@ bool pw_src_in_sync(char *why, size_t len)
 	return pw_k8s_in_sync(S.k8s, why, len);
 }
 
-int pw_src_start(const char *source, const char *pin_dir)
+int pw_src_start(const char *source, const char *pin_dir, struct pw_error *why)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	int err;
 
 	S.source = source;
 	S.api = pw_src_is_api(source);
-	if (!S.api && (S.kubeconfig || S.context)) {
-		fprintf(stderr, "podwall agent: --kubeconfig/--kube-context need --source k8s\n");
-		return -EINVAL;
-	}
+	if (!S.api && (S.kubeconfig || S.context))
+		return pw_errorf(why, -EINVAL, "--kubeconfig/--kube-context need --source k8s");
 	if (!S.api) {
 		err = pw_watch_open(source, &S.watch);
-		if (err) {
-			fprintf(stderr, "podwall agent: watching %s: %s\n", source, strerror(-err));
-			return sys_err(err);
-		}
+		if (err)
+			return pw_errorf(why, sys_err(err), "watching %s: %s", source,
+					 strerror(-err));
 	}
-	if (S.cni_conf_dir && !S.cni_socket) {
-		fprintf(stderr, "podwall agent: --cni-conf-dir needs --cni-socket (the socket "
-			"its entry names)\n");
-		return -EINVAL;
-	}
+	if (S.cni_conf_dir && !S.cni_socket)
+		return pw_errorf(why, -EINVAL, "--cni-conf-dir needs --cni-socket (the socket "
+				 "its entry names)");
 	if (!S.api && !S.cni_socket)
 		return 0;
 	snprintf(S.pin_dir, sizeof(S.pin_dir), "%s", pin_dir);
 	pw_netns_cookie(&S.cookie); /* 0 if unknown: requests are not checked */
 	S.epfd = epoll_create1(EPOLL_CLOEXEC);
 	S.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (S.epfd < 0 || S.timer_fd < 0) {
-		fprintf(stderr, "podwall agent: epoll/timerfd: %s\n", strerror(errno));
-		return sys_err(-errno);
-	}
+	if (S.epfd < 0 || S.timer_fd < 0)
+		return pw_errorf(why, sys_err(-errno), "epoll/timerfd: %s", strerror(errno));
 	ev.data.u64 = TAG_TIMER;
 	epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.timer_fd, &ev);
 	err = pw_rt_open(&S.rt);
-	if (err) {
-		fprintf(stderr, "podwall agent: rtnetlink: %s\n", strerror(-err));
-		return sys_err(err);
-	}
+	if (err)
+		return pw_errorf(why, sys_err(err), "rtnetlink: %s", strerror(-err));
 	S.started = true;
 
 	if (S.api) {
 		struct pw_k8s_opts ko = { .kubeconfig = S.kubeconfig, .context = S.context };
 
 		S.k8s_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (S.k8s_efd < 0) {
-			fprintf(stderr, "podwall agent: eventfd: %s\n", strerror(errno));
-			return sys_err(-errno);
-		}
+		if (S.k8s_efd < 0)
+			return pw_errorf(why, sys_err(-errno), "eventfd: %s", strerror(errno));
 		ev.data.u64 = TAG_K8S;
 		epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.k8s_efd, &ev);
 		ko.notify_fd = S.k8s_efd;
-		err = pw_k8s_start(&ko, &S.k8s);
+		err = pw_k8s_start(&ko, &S.k8s, why);
 		if (err)
 			return err == -EINVAL ? -EINVAL : sys_err(err);
 	}
@@ -707,22 +695,25 @@ int pw_src_start(const char *source, const char *pin_dir)
 		}
 		err = pw_cni_reg_load(&S.reg, state, S.cookie);
 		if (err)
-			return sys_err(err);
+			return pw_errorf(why, sys_err(err), "cni: loading %s: %s", state,
+					 strerror(-err));
 		pw_cni_reg_refresh(&S.reg, S.rt, true);
 		idx_rebuild();
-		S.listen_fd = pw_cni_listen(S.cni_socket);
+		S.listen_fd = pw_cni_listen(S.cni_socket, why);
 		if (S.listen_fd < 0)
 			return sys_err(S.listen_fd);
 		ev.data.u64 = TAG_LISTEN;
 		epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.listen_fd, &ev);
-		fprintf(stderr, "podwall: cni: serving podwall-cni on %s (registry %s, %zu endpoint%s; "
-			"ADD waits up to %ld ms for a Pod object)\n", S.cni_socket, state, S.reg.n,
+		pw_info("podwall: cni: serving podwall-cni on %s (registry %s, %zu endpoint%s; "
+			"ADD waits up to %ld ms for a Pod object)", S.cni_socket, state, S.reg.n,
 			S.reg.n == 1 ? "" : "s", S.pod_wait_ms);
 		/* only now: a pod whose ADD the new entry brings finds the socket */
 		if (S.cni_conf_dir) {
 			err = pw_chain_keeper_start(S.cni_conf_dir, S.cni_socket);
 			if (err)
-				return sys_err(err);
+				return pw_errorf(why, sys_err(err), "cni: keeping "
+						 "podwall-cni chained in %s: %s",
+						 S.cni_conf_dir, strerror(-err));
 		}
 	}
 	return 0;
@@ -813,7 +804,7 @@ static void cni_pushed(void *ctx, int err, const char *why_push)
 			continue;
 		pod_str(c, pbuf, sizeof(pbuf));
 		if (!strcmp(c->op, "DEL")) {
-			fprintf(stderr, "podwall: cni: DEL %s: removed in %.1f ms%s\n", pbuf, ms,
+			pw_info("podwall: cni: DEL %s: removed in %.1f ms%s", pbuf, ms,
 				pushed ? "" : " (the maps follow with the next good change)");
 			conn_reply(c, true, 0, "removed", NULL, false);
 			continue;
@@ -831,7 +822,7 @@ static void cni_pushed(void *ctx, int err, const char *why_push)
 			else
 				verify_enforced(r->ifindex, why, sizeof(why));
 			if (why[0]) {
-				fprintf(stderr, "podwall: cni: ADD %s: not enforced: %s\n", pbuf, why);
+				pw_warn("podwall: cni: ADD %s: not enforced: %s", pbuf, why);
 				if (r) {
 					pw_cni_reg_del(&S.reg, c->cid, c->ifname);
 					pw_cni_reg_save(&S.reg);
@@ -841,7 +832,7 @@ static void cni_pushed(void *ctx, int err, const char *why_push)
 					   why, false);
 				continue;
 			}
-			fprintf(stderr, "podwall: cni: ADD %s: host veth %s #%u enforced in %.1f ms%s\n",
+			pw_info("podwall: cni: ADD %s: host veth %s #%u enforced in %.1f ms%s",
 				pbuf, r->veth, r->ifindex, ms,
 				pending ? " (no Pod object yet: isolated until it is known)" : "");
 			conn_reply(c, true, 0, pending ? "enforced (pending: isolated until its Pod "

@@ -36,9 +36,9 @@ struct pw_error;
 
 /* One of the sources' options of `podwall agent` (its table, cmd/agent.c):
  * name is the long name ("cni-socket", "cni-state", "cni-pod-wait",
- * "kubeconfig", "kube-context"). 0, -EINVAL after saying why, or -ENOENT
+ * "kubeconfig", "kube-context"). 0, -EINVAL with why said, or -ENOENT
  * for a name that is not ours. */
-int pw_src_opt(const char *name, const char *val);
+int pw_src_opt(const char *name, const char *val, struct pw_error *why);
 
 /* --source names the Kubernetes API ("k8s", "kubernetes") rather than a path. */
 bool pw_src_is_api(const char *source);
@@ -46,9 +46,10 @@ bool pw_src_is_api(const char *source);
 /*
  * Start what the options asked for, for source (a path or the API) and the
  * maps pinned in pin_dir. 0, -EINVAL for bad usage, or another negative
- * errno (after saying why).
+ * errno, with why said. What the sources then see (a CNI ADD, a watch
+ * reconnecting) they say through log.h.
  */
-int pw_src_start(const char *source, const char *pin_dir);
+int pw_src_start(const char *source, const char *pin_dir, struct pw_error *why);
 
 /* The started sources, for the engine's loop (pw_engine_run.src): how many. */
 size_t pw_src_sources(struct pw_engine_source *out, size_t max);

@@ -32,6 +32,7 @@
 #include "kernel/netlink.h"
 #include "kernel/pkt.h"
 #include "kernel/testrun.h"
+#include "log.h"
 
 /* ------------------------------------------------------------- the world */
 
@@ -143,7 +144,7 @@ static int fresh(void)
 	if (obj)
 		pw_bpf_close(obj);
 	obj = NULL;
-	if (pw_bpf_open(NULL, &obj)) {
+	if (pw_bpf_open(NULL, &obj, NULL)) {
 		CHECK(!"pw_bpf_open");
 		return -1;
 	}
@@ -1291,11 +1292,11 @@ static void t_pinned_maps_are_reused(void)
 	}
 	CHECK(mkdtemp(dir) != NULL);
 	rmdir(dir);
-	CHECK_EQ(pw_bpf_open(dir, &a), 0);
+	CHECK_EQ(pw_bpf_open(dir, &a, NULL), 0);
 	if (!a)
 		return;
 	CHECK_EQ(pw_bpf_set_config(a, &c1), 0);
-	CHECK_EQ(pw_bpf_open(dir, &b), 0);
+	CHECK_EQ(pw_bpf_open(dir, &b, NULL), 0);
 	if (b) {
 		CHECK_EQ(pw_bpf_get_config(b, &c2), 0);
 		CHECK_EQ(c2.generation, 77);
@@ -1303,7 +1304,7 @@ static void t_pinned_maps_are_reused(void)
 	}
 	pw_bpf_close(a);
 	CHECK(access(dir, F_OK) == 0);
-	CHECK_EQ(pw_bpf_unpin(dir), 0);
+	CHECK_EQ(pw_bpf_unpin(dir, NULL), 0);
 	CHECK(access(dir, F_OK) != 0);
 	umount("/sys/fs/bpf");
 }
@@ -1404,7 +1405,7 @@ static void t_unsplit_pins_adopted(void)
 	snprintf(path, sizeof(path), "%s/policy", dir);
 	CHECK_EQ(bpf_obj_pin(fp, path), 0);
 	close(fi);
-	CHECK_EQ(pw_bpf_open(dir, &a), 0);
+	CHECK_EQ(pw_bpf_open(dir, &a, NULL), 0);
 	if (a) {
 		CHECK_EQ(bpf_map__lookup_elem(a->maps.policy_lpm, &k, sizeof(k), &got, sizeof(got), 0), 0);
 		CHECK_EQ(got.rule_id, 9);
@@ -1417,7 +1418,7 @@ static void t_unsplit_pins_adopted(void)
 		pw_bpf_close(a);
 	}
 	close(fp);
-	CHECK_EQ(pw_bpf_unpin(dir), 0);
+	CHECK_EQ(pw_bpf_unpin(dir, NULL), 0);
 	CHECK(access(dir, F_OK) != 0);
 	umount("/sys/fs/bpf");
 }
@@ -2127,11 +2128,18 @@ static void t_lookup_counts(void)
 	bpf_object__close(c.o);
 }
 
+/* what bpfobj and the engine's layers say while they go on (log.h) */
+static void log_stderr(void *ctx, enum pw_log_level level, const char *line)
+{
+	fprintf(stderr, "%s\n", line);
+}
+
 int main(void)
 {
 	int fails;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	pw_log_set(log_stderr, NULL);
 	if (setup()) {
 		printf("ERROR datapath setup: need root, unshare(CLONE_NEWNET) and a dummy or ifb device\n");
 		return 1;

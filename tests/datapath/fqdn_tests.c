@@ -187,7 +187,7 @@ static int ffresh_at(const char *pin_dir)
 	if (fobj)
 		pw_bpf_close(fobj);
 	fobj = NULL;
-	if (pw_bpf_open(pin_dir, &fobj))
+	if (pw_bpf_open(pin_dir, &fobj, NULL))
 		return -1;
 	CHECK_EQ(pw_bpf_set_config(fobj, &cfg), 0);
 	ep.ep_id = f_if;
@@ -752,7 +752,7 @@ static void t_fqdn_pins_reader(void)
 	pw_pins_close(&pins);
 	pw_bpf_close(fobj);
 	fobj = NULL;
-	CHECK_EQ(pw_bpf_unpin(dir), 0);
+	CHECK_EQ(pw_bpf_unpin(dir, NULL), 0);
 }
 
 int suite_fqdn(void)

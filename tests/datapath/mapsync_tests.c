@@ -370,7 +370,7 @@ struct pair {
 static int pair_open(struct pair *p)
 {
 	memset(p, 0, sizeof(*p));
-	if (pw_bpf_open(NULL, &p->a) || pw_bpf_open(NULL, &p->b) ||
+	if (pw_bpf_open(NULL, &p->a, NULL) || pw_bpf_open(NULL, &p->b, NULL) ||
 	    !(p->cache = pw_sync_cache_new())) {
 		CHECK(!"two BPF objects and a cache");
 		return -1;
@@ -577,7 +577,7 @@ static void t_sync_cache_steps_aside(void)
 	step_why("part", at++, &p);
 
 	/* other maps, the very same config: the map ids tell them apart */
-	if (pw_bpf_open(NULL, &other)) {
+	if (pw_bpf_open(NULL, &other, NULL)) {
 		CHECK(!"a third BPF object");
 		goto out;
 	}

@@ -303,7 +303,7 @@ int suite_tiers(void)
 	ifa = if_nametoindex("pwA");
 	ifb = if_nametoindex("pwB");
 	ifc = if_nametoindex("pwC");
-	if (!ifa || !ifb || !ifc || pw_bpf_open(NULL, &o)) {
+	if (!ifa || !ifb || !ifc || pw_bpf_open(NULL, &o, NULL)) {
 		printf("FAIL tiers: setup (devices pwA/pwB/pwC, a private BPF object)\n");
 		return 1;
 	}

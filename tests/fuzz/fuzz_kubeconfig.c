@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "model.h"
 #include "source/kubeconfig.h"
 
 static char path[128];
@@ -20,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pw_kcfg cfg;
 	struct pw_blob b;
-	char why[1024], *s;
+	struct pw_error why;
+	char *s;
 	int fd, r;
 
 	if (!path[0]) {
@@ -38,8 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(fd);
 
 	for (int i = 0; i < 2; i++) {
-		r = pw_kcfg_load(path, i ? "c" : NULL, &cfg, why, sizeof(why));
-		if (r && !why[0])
+		r = pw_kcfg_load(path, i ? "c" : NULL, &cfg, &why);
+		if (r && !why.msg[0])
 			abort();   /* every failure says why */
 		if (!r) {
 			if (!cfg.server || (strncmp(cfg.server, "https://", 8) &&

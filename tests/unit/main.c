@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "log.h"
 #include "util.h"
 
 int suite_selector(void);
@@ -43,12 +44,20 @@ static const char *find_dir(const char *argv0, const char *rel)
 	return NULL;
 }
 
+/* what the loaders say while they go on (log.h), on stderr as podwall does:
+ * tests capture it (notes, warnings) */
+static void log_stderr(void *ctx, enum pw_log_level level, const char *line)
+{
+	fprintf(stderr, "%s\n", line);
+}
+
 int main(int argc, char **argv)
 {
 	int fails = 0;
 	const char *d;
 
 	(void)argc;
+	pw_log_set(log_stderr, NULL);
 	d = find_dir(argv[0], "tests/unit/data");
 	if (d)
 		t_data_dir = d;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "check.h"
+#include "model.h"
 #include "source/kubeconfig.h"
 
 static char kdir[64];
@@ -49,6 +50,8 @@ static void write_file(const char *data, size_t len)
 	close(fd);
 }
 
+static struct pw_error last_err; /* of the last load() */
+
 /* load text; 0 or the error, with why; *ms how long it took */
 static int load(const char *text, size_t len, struct pw_kcfg *cfg, char *why, size_t n,
 		double *ms)
@@ -58,8 +61,9 @@ static int load(const char *text, size_t len, struct pw_kcfg *cfg, char *why, si
 
 	write_file(text, len);
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	r = pw_kcfg_load(kpath, NULL, cfg, why, n);
+	r = pw_kcfg_load(kpath, NULL, cfg, &last_err);
 	clock_gettime(CLOCK_MONOTONIC, &b);
+	snprintf(why, n, "%s", last_err.msg);
 	if (ms)
 		*ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 	return r;
@@ -78,6 +82,9 @@ static void refused(const char *text, size_t len, const char *want)
 	CHECK_EQ(load(text, len, &cfg, why, sizeof(why), &ms), -EINVAL);
 	snprintf(full, sizeof(full), "%s%s", kpath, want);
 	CHECK_STR_CONTAINS(why, full);
+	/* the place as pw_error's fields too: the file, and the line want names */
+	CHECK(!strcmp(last_err.file, kpath));
+	CHECK_EQ(last_err.line, atoi(want + 1));
 	CHECK(!cfg.server && !cfg.token && !cfg.origin);
 	CHECK(ms < 2000);
 }
@@ -161,6 +168,22 @@ REFUSED(t_kcfg_wrong_type_server,
 	"contexts: [{name: c, context: {cluster: k}}]\n"
 	"clusters: [{name: k, cluster: {server: [https://198.18.0.1]}}]\n",
 	":3: clusters[0].cluster.server: expected a string, got a list")
+
+/* the field as pw_error's field, not only in the message */
+static void t_kcfg_error_field(void)
+{
+	struct pw_kcfg cfg;
+	char why[512];
+	const char *text = "current-context: c\n"
+			   "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+			   "clusters: [{name: k, cluster: {server: 'https://198.18.0.1'}}]\n"
+			   "users: [{name: u, user: {client-key-data: '!!!'}}]\n";
+
+	memset(&cfg, 0, sizeof(cfg));
+	CHECK_EQ(load(text, strlen(text), &cfg, why, sizeof(why), NULL), -EINVAL);
+	CHECK(!strcmp(last_err.field, "users[0].user.client-key-data"));
+	CHECK_EQ(last_err.line, 4);
+}
 
 REFUSED(t_kcfg_wrong_type_clusters,
 	"current-context: c\n"
@@ -308,7 +331,7 @@ static void t_kcfg_alias_fanout_capped(void)
 static void t_kcfg_file_too_large(void)
 {
 	struct pw_kcfg cfg;
-	char why[512];
+	struct pw_error e;
 	int fd;
 
 	write_file("current-context: c\n# ", 21);
@@ -316,8 +339,8 @@ static void t_kcfg_file_too_large(void)
 	CHECK(fd >= 0 && ftruncate(fd, (off_t)PW_KCFG_MAX_FILE + 1) == 0);
 	if (fd >= 0)
 		close(fd);
-	CHECK_EQ(pw_kcfg_load(kpath, NULL, &cfg, why, sizeof(why)), -EFBIG);
-	CHECK_STR_CONTAINS(why, "16777217 bytes, more than the limit of 16777216");
+	CHECK_EQ(pw_kcfg_load(kpath, NULL, &cfg, &e), -EFBIG);
+	CHECK_STR_CONTAINS(e.msg, "16777217 bytes, more than the limit of 16777216");
 	CHECK(!cfg.server);
 }
 
@@ -325,19 +348,19 @@ static void t_kcfg_file_too_large(void)
 static void t_kcfg_endless_file(void)
 {
 	struct pw_kcfg cfg;
-	char why[512];
+	struct pw_error e;
 
-	CHECK_EQ(pw_kcfg_load("/dev/zero", NULL, &cfg, why, sizeof(why)), -EFBIG);
-	CHECK_STR_CONTAINS(why, "/dev/zero: more than the limit of 16777216 bytes");
+	CHECK_EQ(pw_kcfg_load("/dev/zero", NULL, &cfg, &e), -EFBIG);
+	CHECK_STR_CONTAINS(e.msg, "/dev/zero: more than the limit of 16777216 bytes");
 }
 
 static void t_kcfg_missing_file(void)
 {
 	struct pw_kcfg cfg;
-	char why[512];
+	struct pw_error e;
 
-	CHECK_EQ(pw_kcfg_load("/nonexistent/kubeconfig", NULL, &cfg, why, sizeof(why)), -ENOENT);
-	CHECK_STR_CONTAINS(why, "/nonexistent/kubeconfig: No such file or directory");
+	CHECK_EQ(pw_kcfg_load("/nonexistent/kubeconfig", NULL, &cfg, &e), -ENOENT);
+	CHECK_STR_CONTAINS(e.msg, "/nonexistent/kubeconfig: No such file or directory");
 }
 
 int suite_kubeconfig(void)
@@ -349,6 +372,7 @@ int suite_kubeconfig(void)
 	RUN(t_kcfg_duplicate_top_key);
 	RUN(t_kcfg_duplicate_context_name);
 	RUN(t_kcfg_wrong_type_server);
+	RUN(t_kcfg_error_field);
 	RUN(t_kcfg_wrong_type_clusters);
 	RUN(t_kcfg_wrong_type_entry);
 	RUN(t_kcfg_wrong_type_root);

@@ -83,86 +83,73 @@ int pw_pins_config(const struct pw_pins *p, struct pw_config *cfg)
 	return 0;
 }
 
-int pw_pins_counters(const struct pw_pins *p, struct pw_counter *out)
+/*
+ * The one reader of per-CPU arrays: for each key in [0, n_keys), add(out,
+ * key, v) for every CPU's value v (vsize bytes; the kernel lays them out 8
+ * byte aligned). 0, -ENOENT if m is not open, or a negative errno.
+ */
+static int read_percpu(const struct pw_pins *p, enum pw_map m, uint32_t n_keys, size_t vsize,
+		       void (*add)(void *out, uint32_t key, const void *v), void *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	struct pw_counter *v;
+	size_t stride = (vsize + 7) & ~(size_t)7;
+	unsigned char *v;
+	int err = 0;
 
-	memset(out, 0, sizeof(*out) * PW_COUNTERS_MAX);
-	if (p->fd[PW_MAP_COUNTERS] < 0)
+	if (p->fd[m] < 0)
 		return -ENOENT;
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
-	v = calloc((size_t)ncpu, sizeof(*v));
+	v = calloc((size_t)ncpu, stride);
 	if (!v)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < PW_COUNTERS_MAX; i++) {
-		if (bpf_map_lookup_elem(p->fd[PW_MAP_COUNTERS], &i, v)) {
-			int err = -errno;
-
-			free(v);
-			return err;
+	for (uint32_t k = 0; k < n_keys; k++) {
+		if (bpf_map_lookup_elem(p->fd[m], &k, v)) {
+			err = -errno;
+			break;
 		}
-		for (int c = 0; c < ncpu; c++) {
-			out[i].packets += v[c].packets;
-			out[i].bytes += v[c].bytes;
-		}
+		for (int c = 0; c < ncpu; c++)
+			add(out, k, v + (size_t)c * stride);
 	}
 	free(v);
-	return 0;
+	return err;
+}
+
+static void add_counter(void *out, uint32_t key, const void *v)
+{
+	const struct pw_counter *c = v;
+	struct pw_counter *o = out;
+
+	o[key].packets += c->packets;
+	o[key].bytes += c->bytes;
+}
+
+int pw_pins_counters(const struct pw_pins *p, struct pw_counter *out)
+{
+	memset(out, 0, sizeof(*out) * PW_COUNTERS_MAX);
+	return read_percpu(p, PW_MAP_COUNTERS, PW_COUNTERS_MAX, sizeof(*out), add_counter, out);
+}
+
+static void add_suppressed(void *out, uint32_t key, const void *v)
+{
+	*(uint64_t *)out += ((const struct pw_ratelimit *)v)->suppressed;
 }
 
 int pw_pins_pending_suppressed(const struct pw_pins *p, uint64_t *n)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct pw_ratelimit *v;
-	uint32_t zero = 0;
-
 	*n = 0;
-	if (p->fd[PW_MAP_RATELIMIT] < 0)
-		return -ENOENT;
-	if (ncpu <= 0)
-		return -EINVAL;
-	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(p->fd[PW_MAP_RATELIMIT], &zero, v)) {
-		int err = -errno;
+	return read_percpu(p, PW_MAP_RATELIMIT, 1, sizeof(struct pw_ratelimit), add_suppressed, n);
+}
 
-		free(v);
-		return err;
-	}
-	for (int c = 0; c < ncpu; c++)
-		*n += v[c].suppressed;
-	free(v);
-	return 0;
+static void add_u64(void *out, uint32_t key, const void *v)
+{
+	((uint64_t *)out)[key] += *(const uint64_t *)v;
 }
 
 int pw_pins_fqdn_stats(const struct pw_pins *p, uint64_t *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *v;
-
 	memset(out, 0, sizeof(*out) * PW_FQDN_STAT_MAX);
-	if (p->fd[PW_MAP_FQDN_STATS] < 0)
-		return -ENOENT;
-	if (ncpu <= 0)
-		return -EINVAL;
-	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < PW_FQDN_STAT_MAX; i++) {
-		if (bpf_map_lookup_elem(p->fd[PW_MAP_FQDN_STATS], &i, v)) {
-			int err = -errno;
-
-			free(v);
-			return err;
-		}
-		for (int c = 0; c < ncpu; c++)
-			out[i] += v[c];
-	}
-	free(v);
-	return 0;
+	return read_percpu(p, PW_MAP_FQDN_STATS, PW_FQDN_STAT_MAX, sizeof(*out), add_u64, out);
 }
 
 static int fqdn_entry_cmp(const void *a, const void *b)

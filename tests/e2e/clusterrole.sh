@@ -87,16 +87,7 @@ fi
 pwc_node node1
 NODE_NS=$(pwc_node_netns node1)
 W=$PWC_WORK/rbac
-mkdir -p "$W/ctl"
-echo 0 >"$W/ctl/phase"
-cat >"$W/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-current-context: t
-clusters: [{name: c, cluster: {server: "http://127.0.0.1:6443"}}]
-users: [{name: u, user: {token: rbac-test}}]
-contexts: [{name: t, context: {cluster: c, user: u}}]
-EOF
+pwe_replay_kubeconfig "$W" rbac-test
 "$PWC_PY" - >"$W/scenario.json" <<'EOF'
 import json
 res = ["namespaces", "pods", "networkpolicies", "services", "nodes", "clusternetworkpolicies"]
@@ -110,9 +101,8 @@ print(json.dumps({
     {"name": "gone", "events": [{"resource": r, "type": "GONE"} for r in res]},
   ]}))
 EOF
-pwc_spawn "$W/replay.log" nsenter --net="/run/netns/$NODE_NS" "$PWC_PY" "$PWE_ROOT/tests/e2e/k8s_replay.py" \
-	--scenario "$W/scenario.json" --control "$W/ctl" --log "$W/requests.jsonl" --port 6443 --token rbac-test
-_pwc_wait_listen "$NODE_NS" tcp 6443 || { pwe_fail clusterrole "the replay server did not start"; exit 1; }
+pwe_replay_start "$NODE_NS" "$W" rbac rbac-test ||
+	{ pwe_fail clusterrole "the replay server did not start"; exit 1; }
 pwc_agent_start node1 --source k8s --kubeconfig "$W/kubeconfig"
 LOG=$(pwc_agent_log node1)
 lists() { grep -c "podwall: k8s: listed" "$LOG"; }
@@ -127,7 +117,7 @@ else
 	pwe_fail agent_driven_through_lists_watches_and_410s "only $(lists) lists: $(tail -n 3 "$LOG" | tr '\n' ' ')"
 fi
 sleep 1
-observed=$("$PWC_PY" - "$W/requests.jsonl" 2>&1 <<'EOF'
+observed=$("$PWC_PY" - "$W/requests-rbac.jsonl" 2>&1 <<'EOF'
 import json, re, sys
 for line in open(sys.argv[1]):
     r = json.loads(line)
@@ -154,7 +144,7 @@ observed=$(sort -u <<<"$observed")
 missing=$(comm -23 <(echo "$observed") <(echo "$granted"))
 unused=$(comm -13 <(echo "$observed") <(echo "$granted"))
 if [ -z "$missing" ]; then
-	pwe_pass every_request_is_granted "$(grep -c '"req"' "$W/requests.jsonl") requests"
+	pwe_pass every_request_is_granted "$(grep -c '"req"' "$W/requests-rbac.jsonl") requests"
 else
 	pwe_fail every_request_is_granted "not granted: $(tr '\n' ';' <<<"$missing")"
 fi

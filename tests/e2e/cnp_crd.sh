@@ -12,16 +12,7 @@ pwe_begin cnp_crd
 pwc_node node1
 NODE_NS=$(pwc_node_netns node1)
 W=$PWC_WORK/cnp
-mkdir -p "$W/ctl"
-echo 0 >"$W/ctl/phase"
-cat >"$W/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-current-context: t
-clusters: [{name: c, cluster: {server: "http://127.0.0.1:6443"}}]
-users: [{name: u, user: {token: cnp-test}}]
-contexts: [{name: t, context: {cluster: c, user: u}}]
-KC
+pwe_replay_kubeconfig "$W" cnp-test
 "$PWC_PY" - >"$W/scenario.json" <<'PY'
 import json
 ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x", "labels": {"team": "x"}}}
@@ -39,11 +30,9 @@ PY
 
 run_agent() {   # label, replay args...
 	local label=$1; shift
-	pwc_spawn "$W/replay-$label.log" nsenter --net="/run/netns/$NODE_NS" "$PWC_PY" \
-		"$PWE_ROOT/tests/e2e/k8s_replay.py" --scenario "$W/scenario.json" --control "$W/ctl" \
-		--log "$W/requests-$label.jsonl" --port 6443 --token cnp-test "$@"
-	REPLAY=$PWC_LAST_PID
-	_pwc_wait_listen "$NODE_NS" tcp 6443 || { pwe_fail cnp_crd "the replay server did not start"; exit 1; }
+	pwe_replay_start "$NODE_NS" "$W" "$label" cnp-test "$@" ||
+		{ pwe_fail cnp_crd "the replay server did not start"; exit 1; }
+	REPLAY=$PWE_REPLAY_PID
 	pwc_agent_start node1 --source k8s --kubeconfig "$W/kubeconfig"
 	LOG=$(pwc_agent_log node1)
 }

@@ -245,6 +245,35 @@ pwe_tls_localhost() {
 		-days 1 -extfile "$d/ext" -out "$d/srv.crt" 2>/dev/null
 }
 
+# pwe_replay_kubeconfig DIR TOKEN: DIR/kubeconfig for the stand-in API server
+# of pwe_replay_start (http://127.0.0.1:6443, bearer TOKEN), and its control
+# directory DIR/ctl at phase 0 (k8s_replay.py --control).
+pwe_replay_kubeconfig() {
+	mkdir -p "$1/ctl" && echo 0 >"$1/ctl/phase" &&
+	cat >"$1/kubeconfig" <<-KC
+	apiVersion: v1
+	kind: Config
+	current-context: t
+	clusters: [{name: c, cluster: {server: "http://127.0.0.1:6443"}}]
+	users: [{name: u, user: {token: $2}}]
+	contexts: [{name: t, context: {cluster: c, user: u}}]
+	KC
+}
+
+# pwe_replay_start NETNS DIR LABEL TOKEN [k8s_replay.py ARGS...]: serve
+# DIR/scenario.json on 127.0.0.1:6443 of NETNS (http, bearer TOKEN, control
+# DIR/ctl), its requests logged to DIR/requests-LABEL.jsonl, its output to
+# DIR/replay-LABEL.log; PWE_REPLAY_PID. Fails if it does not listen.
+pwe_replay_start() {
+	local ns=$1 d=$2 label=$3 token=$4
+	shift 4
+	pwc_spawn "$d/replay-$label.log" nsenter --net="/run/netns/$ns" "$PWC_PY" \
+		"$PWE_ROOT/tests/e2e/k8s_replay.py" --scenario "$d/scenario.json" --control "$d/ctl" \
+		--log "$d/requests-$label.jsonl" --port 6443 --token "$token" "$@"
+	PWE_REPLAY_PID=$PWC_LAST_PID
+	_pwc_wait_listen "$ns" tcp 6443
+}
+
 # ---------------------------------------------------------- podwall's own state
 
 # pwe_dns_counter NODE FIELD: the sum of FIELD (allowed, dropped) over the

@@ -24,14 +24,6 @@
 	"  priority: " prio "\n"                                           /* 6 */ \
 	"  subject: {namespaces: {}}\n"                                    /* 7 */
 
-#define ERR_CASE(fn, yaml, want)                                              \
-	static void fn(void)                                                  \
-	{                                                                     \
-		char m[1024];                                                 \
-		CHECK_EQ(t_load_err(yaml, m, sizeof(m)), -EINVAL);            \
-		CHECK_STR_CONTAINS(m, want);                                  \
-	}
-
 /* ------------------------------------------------------------- loading */
 static void t_cnp_load_fields(void)
 {

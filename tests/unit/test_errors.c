@@ -13,14 +13,6 @@
 	   "spec:\n"                                         /* 4 */  \
 	   "  podSelector: {}\n"                             /* 5 */
 
-#define ERR_CASE(fn, yaml, want)                                              \
-	static void fn(void)                                                  \
-	{                                                                     \
-		char m[1024];                                                 \
-		CHECK_EQ(t_load_err(yaml, m, sizeof(m)), -EINVAL);            \
-		CHECK_STR_CONTAINS(m, want);                                  \
-	}
-
 /* ------------------------------------------------------------ syntax */
 ERR_CASE(t_err_malformed_yaml,
 	 "kind: Pod\n"

@@ -19,14 +19,6 @@
 	   "  ingress:\n"                                    /* 6 */  \
 	   "  - ports:\n"                                    /* 7 */
 
-#define ERR_CASE(fn, yaml, want)                                              \
-	static void fn(void)                                                  \
-	{                                                                     \
-		char m[1024];                                                 \
-		CHECK_EQ(t_load_err(yaml, m, sizeof(m)), -EINVAL);            \
-		CHECK_STR_CONTAINS(m, want);                                  \
-	}
-
 /* ------------------------------------------------------------ typing */
 
 struct want {

@@ -18,6 +18,15 @@ extern const char *t_cases_dir;
 struct pw_cluster *t_load(const char *yaml, struct pw_error *err, int *ret);
 /* The error message of loading yaml ("" when it loads) and the return code */
 int t_load_err(const char *yaml, char *msg, size_t len);
+/* A test named fn: loading yaml is refused (-EINVAL) with a message that
+ * holds want (needs check.h and errno.h where it is used). */
+#define ERR_CASE(fn, yaml, want)                                              \
+	static void fn(void)                                                  \
+	{                                                                     \
+		char m[1024];                                                 \
+		CHECK_EQ(t_load_err(yaml, m, sizeof(m)), -EINVAL);            \
+		CHECK_STR_CONTAINS(m, want);                                  \
+	}
 /* Load yaml and compile with opts (NULL: every pod local) into *s. */
 struct pw_cluster *t_compile(const char *yaml, const struct pw_compile_opts *opts,
 			     struct pw_state *s, struct pw_error *err);

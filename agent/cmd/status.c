@@ -208,6 +208,7 @@ static const char *const fqdn_stat_names[PW_FQDN_STAT_MAX] = {
 	[PW_FQDN_ADDRS_LEARNED]     = "addresses_learned",
 	[PW_FQDN_RECORDS_OVER]      = "records_over_bound",
 	[PW_FQDN_EVICTED]           = "evicted",
+	[PW_FQDN_EXPIRED]           = "expired",
 };
 
 static uint32_t mono_s(void)

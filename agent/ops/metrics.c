@@ -54,6 +54,8 @@ static struct {
 	uint64_t            tiers[3];      /* live entries by deciding tier (pins.h) */
 	uint64_t            tier_deny;     /* of them, entries that drop */
 	int                 tiers_err;
+	uint64_t            fqdn_names[2]; /* learned names held: [0] live, [1] expired */
+	int                 fqdn_err;
 	uint64_t            fill_at;
 } M = { .lock = PTHREAD_MUTEX_INITIALIZER, .last_ok = -1 };
 
@@ -276,6 +278,52 @@ static void header(struct buf *b, const char *name, const char *type, const char
 	bprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/*
+ * Name learning (abi.h "domain names"): the datapath's fqdn_stats. Absent
+ * when the map is not pinned (pins of a podwall without name learning).
+ */
+static void render_fqdn_stats(struct buf *b)
+{
+	static const struct { enum pw_fqdn_stat idx; const char *result; } answers[] = {
+		{ PW_FQDN_ANSWERS_LEARNED, "learned" },
+		{ PW_FQDN_ANSWERS_NO_NAME, "no_name" },
+		{ PW_FQDN_ANSWERS_MALFORMED, "malformed" },
+		{ PW_FQDN_ANSWERS_FORGED, "forged" },
+		{ PW_FQDN_ANSWERS_SKIPPED, "skipped" },
+	};
+	static const struct { enum pw_fqdn_stat idx; const char *name, *help; } counters[] = {
+		{ PW_FQDN_QUERIES, "podwall_fqdn_queries_total",
+		  "DNS queries of pods that learn names, remembered to match their answers." },
+		{ PW_FQDN_ADDRS_LEARNED, "podwall_fqdn_addresses_learned_total",
+		  "Addresses written into fqdn_learned from DNS answers (new or refreshed)." },
+		{ PW_FQDN_EXPIRED, "podwall_fqdn_names_expired_total",
+		  "Learned names whose TTL ran out, counted when the datapath takes their slot "
+		  "back for a newer answer." },
+		{ PW_FQDN_EVICTED, "podwall_fqdn_names_evicted_total",
+		  "Learned addresses or names given up before their TTL ran out for a newer one: "
+		  "the pod was at its cap." },
+		{ PW_FQDN_RECORDS_OVER, "podwall_fqdn_records_over_bound_total",
+		  "Answer records past the parser's bound (PW_DNS_RR_MAX or its buffer), not "
+		  "learned." },
+	};
+	uint64_t st[PW_FQDN_STAT_MAX];
+
+	if (pw_pins_fqdn_stats(&M.pins, st))
+		return;
+	header(b, "podwall_fqdn_answers_total", "counter",
+	       "DNS answers to pods that learn names, by result: learned (taught at least one "
+	       "address), no_name (no domainNames pattern matches the question), malformed "
+	       "(refused by the bounded parser), forged (no query of the pod awaits it from its "
+	       "source: refused), skipped (error rcode, truncated, TCP over several segments).");
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++)
+		bprintf(b, "podwall_fqdn_answers_total{result=\"%s\"} %llu\n", answers[i].result,
+			(unsigned long long)st[answers[i].idx]);
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		header(b, counters[i].name, "counter", counters[i].help);
+		bprintf(b, "%s %llu\n", counters[i].name, (unsigned long long)st[counters[i].idx]);
+	}
+}
+
 static void render(struct buf *b)
 {
 	struct pw_counter *ctr = calloc(PW_COUNTERS_MAX, sizeof(*ctr));
@@ -346,6 +394,8 @@ static void render(struct buf *b)
 		}
 	}
 
+	render_fqdn_stats(b);
+
 	/* maps */
 	if (!M.fill_at || now - M.fill_at > FILL_CACHE_NS) {
 		struct pw_error why; /* a scrape shows what it can: no log per scrape */
@@ -356,6 +406,8 @@ static void render(struct buf *b)
 		/* the tier of an entry is its rule's: needs the rule names of state.json */
 		M.tiers_err = M.have_names ? pw_pins_live_tiers(&M.pins, &M.names, M.tiers,
 								&M.tier_deny) : -ENOENT;
+		M.fqdn_err = pw_pins_fqdn_count(&M.pins, (uint32_t)(now / 1000000000ull),
+						&M.fqdn_names[0], &M.fqdn_names[1]);
 		M.fill_at = now;
 	}
 	/* logical: what is in force, wherever it lives; absent when unreadable */
@@ -384,6 +436,16 @@ static void render(struct buf *b)
 		header(b, "podwall_policy_deny_entries", "gauge",
 		       "Entries of the live slot whose verdict is a ClusterNetworkPolicy Deny.");
 		bprintf(b, "podwall_policy_deny_entries %llu\n", (unsigned long long)M.tier_deny);
+	}
+	if (!M.fqdn_err) {
+		header(b, "podwall_fqdn_learned_names", "gauge",
+		       "Names learned from DNS answers held in fqdn_learned, one per (pod, address, "
+		       "name): live (within their TTL) or expired (TTL run out, slot not yet taken "
+		       "back).");
+		bprintf(b, "podwall_fqdn_learned_names{state=\"live\"} %llu\n",
+			(unsigned long long)M.fqdn_names[0]);
+		bprintf(b, "podwall_fqdn_learned_names{state=\"expired\"} %llu\n",
+			(unsigned long long)M.fqdn_names[1]);
 	}
 	/* raw: what each map holds against its capacity */
 	header(b, "podwall_map_entries", "gauge",

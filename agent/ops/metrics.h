@@ -15,6 +15,11 @@
  *   podwall_last_apply_success                        gauge 0/1
  *   podwall_last_apply_timestamp_seconds              gauge
  *   podwall_events_suppressed_pending                 gauge
+ *   podwall_fqdn_answers_total{result}, podwall_fqdn_queries_total,
+ *   podwall_fqdn_addresses_learned_total, podwall_fqdn_names_expired_total,
+ *   podwall_fqdn_names_evicted_total, podwall_fqdn_records_over_bound_total
+ *                                                     counters (fqdn_stats)
+ *   podwall_fqdn_learned_names{state}                 gauge (fqdn_learned)
  *
  * The same server answers /healthz and /readyz (health.h); `--health
  * [ADDR:]PORT` serves only those two, on an address of its own.

@@ -165,65 +165,124 @@ static int fqdn_entry_cmp(const void *a, const void *b)
 	return x->name_id < y->name_id ? -1 : x->name_id > y->name_id;
 }
 
-int pw_pins_fqdn_learned(const struct pw_pins *p, uint32_t now_s, struct pw_fqdn_entry **out,
-			 size_t *n)
+/*
+ * Call fn for every set of fqdn_learned (a set evicted during the walk is
+ * skipped). Stops early when fn returns non-zero and returns that.
+ */
+static int fqdn_walk(const struct pw_pins *p,
+		     int (*fn)(const struct pw_fqdn_key *k, const struct pw_fqdn_set *set, void *ctx),
+		     void *ctx)
 {
 	int fd = p->fd[PW_MAP_FQDN_LEARNED];
 	struct pw_fqdn_key key, next, *prev = NULL;
 	struct pw_fqdn_set set;
-	struct pw_fqdn_entry *v = NULL, *t;
-	size_t len = 0, cap = 0;
-	int err = 0;
+	size_t sets = 0;
+	int err;
 
-	*out = NULL;
-	*n = 0;
 	if (fd < 0)
 		return -ENOENT;
-	for (;;) {
-		if (bpf_map_get_next_key(fd, prev, &next)) {
-			if (errno != ENOENT) {
-				err = -errno;
-				goto fail;
-			}
-			break;
-		}
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &set))
 			continue; /* evicted meanwhile */
-		for (int w = 0; w < PW_FQDN_WAYS; w++)
-			for (int k = 0; k < PW_FQDN_NAMES; k++) {
-				const struct pw_fqdn_name *nm = &set.ways[w].names[k];
-				int32_t left = (int32_t)(nm->expires_s - now_s);
-
-				if (!nm->name_id || left <= 0)
-					continue;
-				if (len == cap) {
-					cap = cap ? cap * 2 : 64;
-					t = realloc(v, cap * sizeof(*v));
-					if (!t) {
-						err = -ENOMEM;
-						goto fail;
-					}
-					v = t;
-				}
-				v[len].ep_id = key.ep_id;
-				v[len].name_id = nm->name_id;
-				memcpy(v[len].owner, set.owner, 16);
-				memcpy(v[len].addr, set.ways[w].addr, 16);
-				v[len].ttl_left = (uint32_t)left;
-				len++;
-			}
-		if (len > (size_t)PW_MAX_FQDN_SETS * PW_FQDN_WAYS * PW_FQDN_NAMES)
-			break; /* a map changing under the walk: enough */
+		err = fn(&key, &set, ctx);
+		if (err)
+			return err;
+		if (++sets > PW_MAX_FQDN_SETS * 2)
+			return 0; /* a map changing under the walk: enough */
 	}
-	if (len)
-		qsort(v, len, sizeof(*v), fqdn_entry_cmp);
-	*out = v;
-	*n = len;
+	return errno == ENOENT ? 0 : -errno;
+}
+
+struct fqdn_collect {
+	uint32_t now_s;
+	struct pw_fqdn_entry *v;
+	size_t len, cap;
+};
+
+static int fqdn_collect_set(const struct pw_fqdn_key *key, const struct pw_fqdn_set *set, void *ctx)
+{
+	struct fqdn_collect *c = ctx;
+	struct pw_fqdn_entry *t;
+
+	for (int w = 0; w < PW_FQDN_WAYS; w++)
+		for (int k = 0; k < PW_FQDN_NAMES; k++) {
+			const struct pw_fqdn_name *nm = &set->ways[w].names[k];
+			int32_t left = (int32_t)(nm->expires_s - c->now_s);
+
+			if (!nm->name_id || left <= 0)
+				continue;
+			if (c->len == c->cap) {
+				size_t cap = c->cap ? c->cap * 2 : 64;
+
+				t = realloc(c->v, cap * sizeof(*t));
+				if (!t)
+					return -ENOMEM;
+				c->v = t;
+				c->cap = cap;
+			}
+			t = &c->v[c->len++];
+			t->ep_id = key->ep_id;
+			t->name_id = nm->name_id;
+			memcpy(t->owner, set->owner, 16);
+			memcpy(t->addr, set->ways[w].addr, 16);
+			t->ttl_left = (uint32_t)left;
+		}
 	return 0;
-fail:
-	free(v);
+}
+
+int pw_pins_fqdn_learned(const struct pw_pins *p, uint32_t now_s, struct pw_fqdn_entry **out,
+			 size_t *n)
+{
+	struct fqdn_collect c = { .now_s = now_s };
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	err = fqdn_walk(p, fqdn_collect_set, &c);
+	if (err) {
+		free(c.v);
+		return err;
+	}
+	if (c.len)
+		qsort(c.v, c.len, sizeof(*c.v), fqdn_entry_cmp);
+	*out = c.v;
+	*n = c.len;
+	return 0;
+}
+
+struct fqdn_count {
+	uint32_t now_s;
+	uint64_t live, expired;
+};
+
+static int fqdn_count_set(const struct pw_fqdn_key *key, const struct pw_fqdn_set *set, void *ctx)
+{
+	struct fqdn_count *c = ctx;
+
+	(void)key;
+	for (int w = 0; w < PW_FQDN_WAYS; w++)
+		for (int k = 0; k < PW_FQDN_NAMES; k++) {
+			const struct pw_fqdn_name *nm = &set->ways[w].names[k];
+
+			if (!nm->name_id)
+				continue;
+			if ((int32_t)(nm->expires_s - c->now_s) > 0)
+				c->live++;
+			else
+				c->expired++;
+		}
+	return 0;
+}
+
+int pw_pins_fqdn_count(const struct pw_pins *p, uint32_t now_s, uint64_t *live, uint64_t *expired)
+{
+	struct fqdn_count c = { .now_s = now_s };
+	int err = fqdn_walk(p, fqdn_count_set, &c);
+
+	*live = c.live;
+	*expired = c.expired;
 	return err;
 }
 

@@ -66,6 +66,13 @@ struct pw_fqdn_entry {
 int pw_pins_fqdn_learned(const struct pw_pins *p, uint32_t now_s, struct pw_fqdn_entry **out,
 			 size_t *n);
 
+/*
+ * The names fqdn_learned holds: live (within their TTL) and expired (their
+ * TTL ran out, their slot not yet taken back). 0 or a negative errno.
+ */
+int pw_pins_fqdn_count(const struct pw_pins *p, uint32_t now_s, uint64_t *live,
+		       uint64_t *expired);
+
 struct pw_map_fill {
 	uint32_t type;          /* BPF_MAP_TYPE_* */
 	uint32_t max_entries;   /* capacity (ring buffer: bytes) */

@@ -242,6 +242,16 @@ static __always_inline __u64 pw_ld64(const __u8 *p)
 	return v;
 }
 
+/* The names a way still holds, live or expired (a free way holds none). */
+static __always_inline __u32 pw_fqdn_held(const struct pw_fqdn_way *way)
+{
+	__u32 n = 0;
+
+	for (int k = 0; k < PW_FQDN_NAMES; k++)
+		n += !!way->names[k].name_id;
+	return n;
+}
+
 /*
  * Put address a of s->addrs -> s->name_ids[0, n) (each until expires) into
  * a pod's set: into the address's own way, else a free or expired one,
@@ -286,6 +296,8 @@ __noinline int pw_fqdn_put(struct pw_fqdn_set *set, struct pw_dns_scratch *s, __
 	if (best_score != PW_FQDN_SAME) {
 		if (best_score != PW_FQDN_FREE)
 			pw_fqdn_stat(PW_FQDN_EVICTED, 1);
+		else
+			pw_fqdn_stat(PW_FQDN_EXPIRED, pw_fqdn_held(way));
 		__builtin_memset(way, 0, sizeof(*way));
 		__builtin_memcpy(way->addr, &a0, 8);
 		__builtin_memcpy(way->addr + 8, &a1, 8);
@@ -317,6 +329,8 @@ __noinline int pw_fqdn_put(struct pw_fqdn_set *set, struct pw_dns_scratch *s, __
 		}
 		if (slot_score != PW_FQDN_FREE)
 			pw_fqdn_stat(PW_FQDN_EVICTED, 1);
+		else if (nm->name_id)
+			pw_fqdn_stat(PW_FQDN_EXPIRED, 1);
 		nm->name_id = id;
 		nm->expires_s = expires;
 	}

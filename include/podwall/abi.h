@@ -524,6 +524,7 @@ enum pw_fqdn_stat {
 	PW_FQDN_ADDRS_LEARNED,    /* addresses written (new or refreshed) */
 	PW_FQDN_RECORDS_OVER,     /* records past PW_DNS_RR_MAX or the parse buffer */
 	PW_FQDN_EVICTED,          /* live ways or names given to another (the pod's cap) */
+	PW_FQDN_EXPIRED,          /* names whose TTL ran out, counted when their slot is taken back */
 	PW_FQDN_STAT_MAX,
 };
 

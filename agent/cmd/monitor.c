@@ -3,8 +3,9 @@
  * podwall monitor [-o json] [--pod NS/POD] [--namespace NS]
  *                 [--verdict drop|allow|audit] [--pin-dir P] [--count N] [--backlog]
  *
- * Live verdict events from the pinned ring buffer (opened by path: nothing
- * is loaded or changed), named with the loaded-state file (re-read when the
+ * Live verdict events, and the addresses pods learn from DNS answers, from
+ * the pinned ring buffer (opened by path: nothing is loaded or changed),
+ * named with the loaded-state file (re-read when the
  * agent rewrites it). Events the kernel's rate limit suppressed are counted
  * in the next event of the same CPU: they are reported as they come
  * ("N events suppressed by the kernel rate limit"), totalled at the end,
@@ -152,7 +153,7 @@ const struct pw_cmd_doc pw_doc_monitor = {
 	"monitor",
 	"[-o text|json] [--pod NS/POD] [--namespace NS] [--verdict drop|allow|audit] "
 	"[--pin-dir P] [--count N] [--backlog]",
-	"live verdict events with reasons, policies and DNS names",
+	"live verdict events with reasons, policies and DNS names; names learned from DNS",
 	monitor_opts,
 };
 

@@ -9,14 +9,25 @@
 #include <time.h>
 #include "ops/events.h"
 
+/* The no-name drop's words (abi.h PW_EVENT_NO_NAME). */
+static const char no_name_text[] =
+	"no lookup of an allowed name returned this address for this pod";
+
+static bool ev_learned(const struct pw_event *e)
+{
+	return e->flags & PW_EVENT_NAME_LEARNED;
+}
+
 void pw_ev_names(const struct pw_event *e, const struct pw_loaded *l, struct pw_ev_names *n)
 {
 	const struct pw_ld_ep *ep = pw_ld_ep_by_id(l, e->ep_id);
+	/* a learned address: src is the DNS server, dst the address; the identities are not theirs */
+	bool by_addr = ev_learned(e);
 
 	if (!ep)
 		ep = pw_ld_ep_by_ifindex(l, e->ifindex);
-	pw_ld_name_addr(l, e->saddr, e->src_identity, n->src, sizeof(n->src));
-	pw_ld_name_addr(l, e->daddr, e->dst_identity, n->dst, sizeof(n->dst));
+	pw_ld_name_addr(l, e->saddr, by_addr ? 0 : e->src_identity, n->src, sizeof(n->src));
+	pw_ld_name_addr(l, e->daddr, by_addr ? 0 : e->dst_identity, n->dst, sizeof(n->dst));
 	snprintf(n->ep, sizeof(n->ep), "%s", ep ? ep->pod : "");
 }
 
@@ -122,6 +133,37 @@ static void print_dns_name(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* The domainNames pattern of a name id, if the loaded state describes it. */
+static const char *ev_pattern(const struct pw_event *e, const struct pw_loaded *l)
+{
+	const struct pw_ld_id *d = pw_ld_id(l, e->dst_identity);
+
+	return d && d->desc && d->desc[0] ? d->desc : NULL;
+}
+
+/*
+ * A learned address in words:
+ *   12:00:01.250 app/a learned "www.example.com" -> 198.19.101.10 ttl 5s
+ *   (name id 16777301; answer of svc/kube-system/kube-dns)
+ */
+static void print_learned_text(FILE *f, const struct pw_event *e, const struct pw_loaded *l,
+			       const struct pw_ev_names *n, const char *ts)
+{
+	const char *pattern = ev_pattern(e, l);
+	char ep[32];
+
+	snprintf(ep, sizeof(ep), "ep %u", e->ep_id);
+	fprintf(f, "%s %s learned ", ts, n->ep[0] ? n->ep : ep);
+	print_dns_name(f, (e->flags & PW_EVENT_HAS_DNS) ? e->dns_name : "");
+	fprintf(f, " -> %s ttl %us (", n->dst, e->ttl_s);
+	if (pattern)
+		fprintf(f, "%s, ", pattern);
+	fprintf(f, "name id %u", e->dst_identity);
+	if (e->rule_id > 1)
+		fprintf(f, " and %u more", e->rule_id - 1);
+	fprintf(f, "; answer of %s)\n", n->src);
+}
+
 void pw_ev_print_text(FILE *f, const struct pw_event *e, const struct pw_loaded *l,
 		      const struct pw_ev_names *n)
 {
@@ -130,6 +172,10 @@ void pw_ev_print_text(FILE *f, const struct pw_event *e, const struct pw_loaded 
 	char ts[48];
 
 	fmt_time(pw_ev_wall_ns(e->ts_ns), ts, sizeof(ts), false);
+	if (ev_learned(e)) {
+		print_learned_text(f, e, l, n, ts);
+		return;
+	}
 	fprintf(f, "%s %s -> %s %s", ts, n->src, n->dst, pw_proto_name(e->proto));
 	if (has_ports(e->proto))
 		fprintf(f, "/%u", ntohs(e->dport));
@@ -149,6 +195,8 @@ void pw_ev_print_text(FILE *f, const struct pw_event *e, const struct pw_loaded 
 		for (size_t i = 0; i < iso->n_policies[e->dir]; i++)
 			fprintf(f, "%s%s", i ? ", " : "", iso->policies[e->dir][i]);
 	}
+	if (e->flags & PW_EVENT_NO_NAME)
+		fprintf(f, "; %s", no_name_text);
 	fputs(")\n", f);
 }
 
@@ -187,16 +235,79 @@ static json_t *side_json(const uint8_t a[16], uint16_t port_be, uint8_t proto, u
 	return o;
 }
 
+/* The event's DNS name as a JSON string (a name that is not UTF-8 is "(unprintable)"). */
+static void json_dns_name(json_t *o, const char *key, const struct pw_event *e)
+{
+	char name[PW_DNS_NAME_MAX + 1];
+
+	memcpy(name, e->dns_name, PW_DNS_NAME_MAX);
+	name[PW_DNS_NAME_MAX] = 0;
+	json_object_set_new(o, key, json_string(name));
+	if (!json_object_get(o, key))
+		json_object_set_new(o, key, json_string("(unprintable)"));
+}
+
+static void print_json_line(FILE *f, json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT);
+
+	if (s) {
+		fprintf(f, "%s\n", s);
+		free(s);
+	}
+	json_decref(o);
+}
+
+/*
+ * A learned address as one object: {"type":"learned", "endpoint", "ep_id",
+ * "name", "name_id", "pattern" (when known), "patterns" (how many matched),
+ * "addr", "ttl", "server": {"addr", "name"}}.
+ */
+static void print_learned_json(FILE *f, const struct pw_event *e, const struct pw_loaded *l,
+			       const struct pw_ev_names *n, const char *ts)
+{
+	json_t *o = json_object(), *srv = json_object();
+	const char *pattern = ev_pattern(e, l);
+	char buf[64];
+
+	json_object_set_new(o, "type", json_string("learned"));
+	json_object_set_new(o, "time", json_string(ts));
+	json_object_set_new(o, "ts_ns", json_integer((json_int_t)e->ts_ns));
+	if (n->ep[0])
+		json_object_set_new(o, "endpoint", json_string(n->ep));
+	json_object_set_new(o, "ep_id", json_integer(e->ep_id));
+	if (e->flags & PW_EVENT_HAS_DNS)
+		json_dns_name(o, "name", e);
+	json_object_set_new(o, "name_id", json_integer(e->dst_identity));
+	if (pattern)
+		json_object_set_new(o, "pattern", json_string(pattern));
+	json_object_set_new(o, "patterns", json_integer(e->rule_id));
+	json_object_set_new(o, "addr", json_string(pw_ld_addr_str(e->daddr, buf, sizeof(buf))));
+	json_object_set_new(o, "ttl", json_integer(e->ttl_s));
+	json_object_set_new(srv, "addr", json_string(pw_ld_addr_str(e->saddr, buf, sizeof(buf))));
+	json_object_set_new(srv, "name", json_string(n->src));
+	json_object_set_new(o, "server", srv);
+	if (e->suppressed)
+		json_object_set_new(o, "suppressed_before", json_integer(e->suppressed));
+	print_json_line(f, o);
+}
+
 void pw_ev_print_json(FILE *f, const struct pw_event *e, const struct pw_loaded *l,
 		      const struct pw_ev_names *n)
 {
 	const struct pw_ld_rule *rule = ev_rule(e, l);
 	const struct pw_ld_ep *iso = ev_isolating(e, l);
-	json_t *o = json_object(), *pol = json_array();
+	json_t *o, *pol;
 	uint64_t wall = pw_ev_wall_ns(e->ts_ns);
-	char ts[40], *s;
+	char ts[40];
 
 	fmt_time(wall, ts, sizeof(ts), true);
+	if (ev_learned(e)) {
+		print_learned_json(f, e, l, n, ts);
+		return;
+	}
+	o = json_object();
+	pol = json_array();
 	json_object_set_new(o, "type", json_string("event"));
 	json_object_set_new(o, "time", json_string(ts));
 	json_object_set_new(o, "ts_ns", json_integer((json_int_t)e->ts_ns));
@@ -220,21 +331,11 @@ void pw_ev_print_json(FILE *f, const struct pw_event *e, const struct pw_loaded 
 	for (size_t i = 0; iso && i < iso->n_policies[e->dir]; i++)
 		json_array_append_new(pol, json_string(iso->policies[e->dir][i]));
 	json_object_set_new(o, "policies", pol);
-	if (e->flags & PW_EVENT_HAS_DNS) {
-		char name[PW_DNS_NAME_MAX + 1];
-
-		memcpy(name, e->dns_name, PW_DNS_NAME_MAX);
-		name[PW_DNS_NAME_MAX] = 0;
-		json_object_set_new(o, "dns", json_string(name));
-		if (!json_object_get(o, "dns")) /* not UTF-8: keep it printable */
-			json_object_set_new(o, "dns", json_string("(unprintable)"));
-	}
+	if (e->flags & PW_EVENT_HAS_DNS)
+		json_dns_name(o, "dns", e);
+	if (e->flags & PW_EVENT_NO_NAME)
+		json_object_set_new(o, "fqdn", json_string(no_name_text));
 	if (e->suppressed)
 		json_object_set_new(o, "suppressed_before", json_integer(e->suppressed));
-	s = json_dumps(o, JSON_COMPACT);
-	if (s) {
-		fprintf(f, "%s\n", s);
-		free(s);
-	}
-	json_decref(o);
+	print_json_line(f, o);
 }

@@ -2,7 +2,8 @@
 /*
  * Verdict events (abi.h struct pw_event) in words: who, to whom, protocol
  * and port, verdict, reason, the policies involved and the DNS name, as one
- * text line or one JSON object. Names come from the loaded state (loaded.h);
+ * text line or one JSON object; and the addresses pods learn from DNS
+ * answers (PW_EVENT_NAME_LEARNED: "type": "learned"). Names come from the loaded state (loaded.h);
  * without it, addresses and numbers are printed.
  */
 #ifndef PODWALL_OPS_EVENTS_H

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The question name of a DNS query, for events: "everything broke after
- * default-deny" is easier to read as "api.example.com dropped". The DNS
+ * The question name of a DNS message, for events: "everything broke after
+ * default-deny" is easier to read as "api.example.com dropped"; a learned
+ * address reads as the name the pod asked for (fqdn.h). The DNS
  * allowance and its counters are part of the verdict (policy.h).
  */
 #ifndef PW_BPF_DNS_H
@@ -19,33 +20,15 @@ static __always_inline int pw_is_dns_query(const struct pw_pkt *p)
 }
 
 /*
- * Write the question name of the query in p, dotted and NUL-terminated, to
- * out (PW_DNS_NAME_MAX bytes; longer names are cut). Returns 1 if a name
- * was found. The wire form "\3www\7example\3com\0" becomes
- * "www.example.com" by moving every byte one place left and turning each
- * length byte after the first into a dot, in place.
+ * Turn the wire form of a name in out[0, n) ("\3www\7example\3com\0"),
+ * in place, into "www.example.com", NUL-terminated (PW_DNS_NAME_MAX bytes;
+ * longer names are cut): every byte moves one place left and each length
+ * byte after the first becomes a dot. Returns 1 if a name was found.
  */
-static __always_inline int pw_dns_qname(struct __sk_buff *skb, const struct pw_pkt *p, char *out)
+static __always_inline int pw_dns_dotted(char *out, __u64 n)
 {
-	__u32 off = p->payload_off;
-	__u64 n;
 	__u8 rem;
 	int i;
-
-	if (p->proto == PW_IPPROTO_TCP)
-		off += 2; /* the message length */
-	off += PW_DNS_HDR_LEN;
-	if (off >= skb->len)
-		return 0;
-	/* 64-bit all along, and a barrier: the verifier must see the clamp */
-	n = (__u64)skb->len - off;
-	if (n > PW_DNS_NAME_MAX)
-		n = PW_DNS_NAME_MAX;
-	asm volatile("" : "+r"(n));
-	if (n < 1 || n > PW_DNS_NAME_MAX)
-		return 0;
-	if (bpf_skb_load_bytes(skb, off, out, n))
-		return 0;
 
 	/*
 	 * rem counts the bytes left in the current label: comparing it with a
@@ -78,6 +61,33 @@ static __always_inline int pw_dns_qname(struct __sk_buff *skb, const struct pw_p
 	}
 	out[PW_DNS_NAME_MAX - 1] = 0;
 	return 1;
+}
+
+/*
+ * Write the question name of the query in p, dotted and NUL-terminated, to
+ * out (PW_DNS_NAME_MAX bytes; longer names are cut). Returns 1 if a name
+ * was found.
+ */
+static __always_inline int pw_dns_qname(struct __sk_buff *skb, const struct pw_pkt *p, char *out)
+{
+	__u32 off = p->payload_off;
+	__u64 n;
+
+	if (p->proto == PW_IPPROTO_TCP)
+		off += 2; /* the message length */
+	off += PW_DNS_HDR_LEN;
+	if (off >= skb->len)
+		return 0;
+	/* 64-bit all along, and a barrier: the verifier must see the clamp */
+	n = (__u64)skb->len - off;
+	if (n > PW_DNS_NAME_MAX)
+		n = PW_DNS_NAME_MAX;
+	asm volatile("" : "+r"(n));
+	if (n < 1 || n > PW_DNS_NAME_MAX)
+		return 0;
+	if (bpf_skb_load_bytes(skb, off, out, n))
+		return 0;
+	return pw_dns_dotted(out, n);
 }
 
 #endif

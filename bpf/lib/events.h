@@ -3,7 +3,9 @@
  * What the datapath reports: per-CPU counters of every packet by
  * (direction, verdict, reason), and verdict events to the ring buffer
  * (drops, audit would-drops, and allows of new flows when asked),
- * rate-limited per CPU in one-second windows.
+ * rate-limited per CPU in one-second windows (evring.h). An egress drop of
+ * a pod that learns names says whether any lookup of the pod's returned
+ * the address (fqdn.h).
  */
 #ifndef PW_BPF_EVENTS_H
 #define PW_BPF_EVENTS_H
@@ -13,8 +15,8 @@
 #include "lib/parse.h"
 #include "lib/dns.h"
 #include "lib/judge.h"
-
-#define PW_EVENTS_PER_SEC_DEFAULT 1000
+#include "lib/evring.h"
+#include "lib/fqdn.h"
 
 static __always_inline void pw_count(struct __sk_buff *skb, __u8 dir, __u8 verdict, __u8 reason)
 {
@@ -35,42 +37,42 @@ static __always_inline void pw_count(struct __sk_buff *skb, __u8 dir, __u8 verdi
  * otherwise count it as suppressed (reported with the next event sent).
  * A global function: verified once for all its callers.
  */
+/*
+ * An egress drop of a pod that learns names, to an address outside the
+ * pods for which it holds no live learned name: say so (the reader prints
+ * "no lookup of an allowed name returned this address for this pod").
+ */
+static __always_inline int pw_emit_no_name(const struct pw_pkt *p, const struct pw_config *cfg,
+					   const struct pw_endpoint *ep, const struct pw_res *r)
+{
+	__u32 ids[PW_FQDN_NAMES];
+	__u32 slot = cfg->active_slot & 1;
+
+	if (r->dir != PW_DIR_EGRESS || r->verdict == PW_VERDICT_ALLOW ||
+	    !(ep->flags[slot] & PW_EP_LEARN_NAMES))
+		return 0;
+	if (r->peer_id != PW_ID_WORLD && r->peer_id < PW_ID_CIDR_MIN)
+		return 0; /* a pod or the node: names are not how it is reached */
+	return pw_fqdn_names(ep, slot, p->daddr, ids) == 0;
+}
+
+/*
+ * Report one event, if this CPU's budget for the current second allows
+ * (evring.h). A global function: verified once for all its callers.
+ */
 __noinline int pw_emit(struct __sk_buff *skb, const struct pw_pkt *p,
 		       const struct pw_config *cfg, const struct pw_endpoint *ep,
 		       const struct pw_res *r)
 {
-	__u64 now = pw_now(); /* the window; the event's own time is precise */
-	struct pw_ratelimit *rl;
 	struct pw_event *ev;
-	__u32 zero = 0, limit;
 	__u8 dir;
 
-	if (!p || !cfg || !ep || !r)
+	if (!skb || !p || !cfg || !ep || !r)
 		return 0;
 	dir = r->dir;
-	limit = cfg->events_per_sec;
-	rl = bpf_map_lookup_elem(&ratelimit, &zero);
-	if (!rl)
+	ev = pw_event_reserve(cfg->events_per_sec);
+	if (!ev)
 		return 0;
-	if (!limit)
-		limit = PW_EVENTS_PER_SEC_DEFAULT;
-	if (pw_older(now, rl->window_start_ns, PW_NSEC_PER_SEC - 1)) {
-		rl->window_start_ns = now;
-		rl->sent = 0;
-	}
-	if (rl->sent >= limit) {
-		rl->suppressed++;
-		return 0;
-	}
-	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	if (!ev) {
-		rl->suppressed++; /* ring full: the reader is behind */
-		return 0;
-	}
-	rl->sent++;
-
-	__builtin_memset(ev, 0, sizeof(*ev));
-	ev->ts_ns = bpf_ktime_get_ns();
 	__builtin_memcpy(ev->saddr, p->saddr, 16);
 	__builtin_memcpy(ev->daddr, p->daddr, 16);
 	ev->sport = p->sport;
@@ -89,10 +91,10 @@ __noinline int pw_emit(struct __sk_buff *skb, const struct pw_pkt *p,
 		ev->dst_identity = ep->identity;
 	}
 	ev->rule_id = r->rule_id;
-	ev->suppressed = rl->suppressed;
-	rl->suppressed = 0;
 	if (pw_is_dns_query(p) && pw_dns_qname(skb, p, ev->dns_name))
 		ev->flags |= PW_EVENT_HAS_DNS;
+	if (pw_emit_no_name(p, cfg, ep, r))
+		ev->flags |= PW_EVENT_NO_NAME;
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
 }

@@ -23,6 +23,10 @@
  *
  * pw_fqdn_names() is the lookup for the egress verdict: the names this
  * pod has resolved to an address, still within their TTL.
+ *
+ * Every address learned is reported to the events ring (abi.h
+ * PW_EVENT_NAME_LEARNED: pod, question, address, TTL, name id), under the
+ * verdict events' rate limit (evring.h).
  */
 #ifndef PW_BPF_FQDN_H
 #define PW_BPF_FQDN_H
@@ -32,6 +36,8 @@
 #include "lib/parse.h"
 #include "lib/policy.h"
 #include "lib/dnsparse.h"
+#include "lib/dns.h"
+#include "lib/evring.h"
 
 static __always_inline void pw_fqdn_stat(__u32 idx, __u64 n)
 {
@@ -337,6 +343,49 @@ __noinline int pw_fqdn_put(struct pw_fqdn_set *set, struct pw_dns_scratch *s, __
 	return 0;
 }
 
+/*
+ * Report address a of the scratch's answer, learned for ttl seconds; the
+ * rest of the event is in s->ev. A global function of scalars: the ring
+ * buffer's code is verified once, and the learning loop's stack (deep
+ * already: program, answer, loop step) grows by this frame alone.
+ */
+__noinline int pw_fqdn_emit_learned(__u32 a, __u32 ttl)
+{
+	struct pw_dns_scratch *s;
+	struct pw_dns_event *e;
+	struct pw_event *ev;
+	__u32 zero = 0;
+
+	s = bpf_map_lookup_elem(&dns_scratch, &zero);
+	if (!s)
+		return 0;
+	e = &s->ev;
+	ev = pw_event_reserve(e->limit);
+	if (!ev)
+		return 0;
+	__builtin_memcpy(ev->saddr, e->server, 16);
+	__builtin_memcpy(ev->daddr, s->addrs[a & (PW_DNS_RR_MAX - 1)].addr, 16);
+	ev->sport = e->sport;
+	ev->dport = e->dport;
+	ev->proto = e->proto;
+	ev->dir = PW_DIR_EGRESS;
+	ev->verdict = PW_VERDICT_ALLOW;
+	ev->reason = PW_REASON_NONE;
+	ev->ifindex = e->ep_id;
+	ev->ep_id = e->ep_id;
+	ev->src_identity = e->identity;
+	ev->dst_identity = s->name_ids[0];
+	ev->rule_id = e->n_names;
+	ev->ttl_s = ttl;
+	ev->flags = PW_EVENT_NAME_LEARNED;
+	/* the question (lower-cased by the parser, as matched): right after the header */
+	__builtin_memcpy(ev->dns_name, s->msg + PW_DNS_HDR_LEN, PW_DNS_NAME_MAX);
+	if (pw_dns_dotted(ev->dns_name, PW_DNS_NAME_MAX))
+		ev->flags |= PW_EVENT_HAS_DNS;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
 /* Learning s->addrs[0, n) for one pod: one address per step. */
 struct pw_fqdn_learning {
 	struct pw_dns_scratch *s;
@@ -375,12 +424,14 @@ static long pw_fqdn_learn_step(__u64 i, void *ctx)
 			return 0;
 	}
 	pw_fqdn_put(set, s, a, l->n_names, l->now_s + ttl);
+	pw_fqdn_emit_learned(a, ttl);
 	l->learned++;
 	return 0;
 }
 
 /* Learn s->addrs[0, n_addrs) for ep under the matched names. Returns how many were written. */
-static __always_inline __u32 pw_fqdn_learn(struct pw_dns_scratch *s, const struct pw_endpoint *ep,
+static __always_inline __u32 pw_fqdn_learn(struct pw_dns_scratch *s, const struct pw_pkt *p,
+					   const struct pw_endpoint *ep,
 					   const struct pw_config *cfg, __u32 n_addrs, __u32 n_names)
 {
 	struct pw_fqdn_learning l = {
@@ -392,6 +443,14 @@ static __always_inline __u32 pw_fqdn_learn(struct pw_dns_scratch *s, const struc
 	};
 
 	__builtin_memcpy(l.owner, pw_fqdn_owner(ep, cfg->active_slot), 16);
+	__builtin_memcpy(s->ev.server, p->saddr, 16);
+	s->ev.ep_id = ep->ep_id;
+	s->ev.identity = ep->identity;
+	s->ev.limit = cfg->events_per_sec;
+	s->ev.n_names = n_names;
+	s->ev.sport = p->sport;
+	s->ev.dport = p->dport;
+	s->ev.proto = p->proto;
 	bpf_loop(PW_DNS_RR_MAX, pw_fqdn_learn_step, &l, 0);
 	return l.learned;
 }
@@ -451,14 +510,14 @@ __noinline int pw_fqdn_answer_check(struct __sk_buff *skb, const struct pw_pkt *
 }
 
 /* to_pod, second half: read the records of the answer checked, learn their addresses. */
-__noinline int pw_fqdn_answer_learn(const struct pw_endpoint *ep, const struct pw_config *cfg,
-				    __u32 n_names)
+__noinline int pw_fqdn_answer_learn(const struct pw_pkt *p, const struct pw_endpoint *ep,
+				    const struct pw_config *cfg, __u32 n_names)
 {
 	struct pw_dns_scratch *s;
 	__u32 zero = 0, n_addrs = 0, learned, ancount;
 	int err;
 
-	if (!ep || !cfg)
+	if (!p || !ep || !cfg)
 		return 0;
 	s = bpf_map_lookup_elem(&dns_scratch, &zero);
 	if (!s)
@@ -472,7 +531,7 @@ __noinline int pw_fqdn_answer_learn(const struct pw_endpoint *ep, const struct p
 	if (err == PW_DNS_PAST_BUF || ancount > PW_DNS_RR_MAX)
 		pw_fqdn_stat(PW_FQDN_RECORDS_OVER,
 			     ancount > PW_DNS_RR_MAX ? ancount - PW_DNS_RR_MAX : 1);
-	learned = pw_fqdn_learn(s, ep, cfg, n_addrs, n_names);
+	learned = pw_fqdn_learn(s, p, ep, cfg, n_addrs, n_names);
 	if (learned) {
 		pw_fqdn_stat(PW_FQDN_ANSWERS_LEARNED, 1);
 		pw_fqdn_stat(PW_FQDN_ADDRS_LEARNED, learned);
@@ -487,7 +546,7 @@ static __always_inline void pw_fqdn_answer(struct __sk_buff *skb, const struct p
 	int n = pw_fqdn_answer_check(skb, p, ep, cfg);
 
 	if (n > 0)
-		pw_fqdn_answer_learn(ep, cfg, n);
+		pw_fqdn_answer_learn(p, ep, cfg, n);
 }
 
 /*

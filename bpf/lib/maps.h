@@ -178,6 +178,19 @@ struct pw_dns_read {
 	__u16 pad[3];
 };
 
+/* Whose answer is being learned from, for its events (fqdn.h). */
+struct pw_dns_event {
+	__u8   server[16]; /* the answer's source: the DNS server the pod asked */
+	__u32  ep_id;
+	__u32  identity;   /* the pod's */
+	__u32  limit;      /* config.events_per_sec */
+	__u32  n_names;    /* patterns the question matched (name_ids) */
+	__be16 sport;      /* the answer's ports: 53 and the pod's */
+	__be16 dport;
+	__u8   proto;
+	__u8   pad[3];
+};
+
 struct pw_dns_scratch {
 	__u8  msg[PW_DNS_BUF];
 	__u32 len;                            /* bytes of the message in msg */
@@ -190,6 +203,7 @@ struct pw_dns_scratch {
 	__u32 name_ids[PW_FQDN_NAMES];        /* the patterns the question matched */
 	struct pw_fqdn_set fresh;             /* a new set: owner written, ways kept zero */
 	struct pw_dns_read rd;                /* the message being read */
+	struct pw_dns_event ev;               /* who it is from and to */
 	__u32 opaque;                         /* see pw_opaque() */
 };
 

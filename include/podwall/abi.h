@@ -606,6 +606,21 @@ struct pw_counter {
  * `suppressed` counts events this CPU skipped since its previous event.
  */
 #define PW_EVENT_HAS_DNS (1u << 0)
+/*
+ * Not a verdict: pod ep_id learned the address daddr from an answer of
+ * saddr (the DNS server it asked) to its question dns_name (lower-cased,
+ * as matched; HAS_DNS set too), for ttl_s seconds (clamped, abi.h "domain names"); dst_identity is
+ * the name_id of the first pattern the question matched, rule_id how many
+ * it matched. dir EGRESS (what it opens), verdict ALLOW, reason NONE. One
+ * event per address, under the same rate limit as the verdicts.
+ */
+#define PW_EVENT_NAME_LEARNED (1u << 1)
+/*
+ * On an egress drop of a pod that learns names (PW_EP_LEARN_NAMES), to an
+ * address outside the pods: the pod holds no live learned name for it, so
+ * no lookup of an allowed name returned this address for this pod.
+ */
+#define PW_EVENT_NO_NAME (1u << 2)
 
 struct pw_event {
 	__u64 ts_ns;
@@ -625,6 +640,7 @@ struct pw_event {
 	__u32 suppressed;
 	__u32 flags;      /* PW_EVENT_* */
 	char  dns_name[PW_DNS_NAME_MAX]; /* dotted, NUL-terminated if HAS_DNS */
+	__u32 ttl_s;      /* PW_EVENT_NAME_LEARNED: the address's life */
 };
 
 /* per-CPU rate limiter state for events (ARRAY of 1, PERCPU) */

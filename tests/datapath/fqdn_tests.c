@@ -31,6 +31,7 @@
 #include "kernel/netlink.h"
 #include "kernel/pkt.h"
 #include "kernel/testrun.h"
+#include "ops/events.h"
 #include "ops/pins.h"
 
 #define F_POD   "10.9.0.1"
@@ -704,6 +705,160 @@ static void t_fqdn_pod_cap(void)
 	CHECK_EQ(stat(PW_FQDN_EVICTED), 1);
 }
 
+/* ------------------------------------------------------------ events */
+
+#define F_MAX_EVS 16
+static struct pw_event f_evs[F_MAX_EVS];
+static int f_n_evs;
+
+static int f_ev_cb(void *ctx, void *data, size_t len)
+{
+	(void)ctx;
+	if (f_n_evs < F_MAX_EVS && len >= sizeof(struct pw_event))
+		memcpy(&f_evs[f_n_evs++], data, sizeof(struct pw_event));
+	return 0;
+}
+
+/* The events the object's ring holds now, into f_evs; how many. */
+static int f_drain(void)
+{
+	struct ring_buffer *rb;
+
+	f_n_evs = 0;
+	rb = ring_buffer__new(bpf_map__fd(fobj->maps.events), f_ev_cb, NULL, NULL);
+	if (!rb)
+		return -1;
+	ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	return f_n_evs;
+}
+
+/* Each address learned is an event: pod, question (lower-cased), address, TTL, name id. */
+static void t_fqdn_learned_events(void)
+{
+	struct dnsb m;
+
+	if (ffresh()) {
+		CHECK(!"open");
+		return;
+	}
+	f_drain();
+	query(0x5151, "WWW.Example.com", F_DNS, false);
+	db_start(&m, 0x5151, true, "WWW.Example.com");
+	db_addr(&m, NULL, 300, "198.51.100.51");
+	db_addr(&m, NULL, 1, "2001:db8::51"); /* clamped to PW_FQDN_TTL_MIN */
+	answer_from(F_DNS, F_PORT, &m, false);
+	CHECK_EQ(f_drain(), 2);
+	for (int i = 0; i < f_n_evs && i < 2; i++) {
+		const struct pw_event *e = &f_evs[i];
+
+		CHECK_EQ(e->flags, PW_EVENT_NAME_LEARNED | PW_EVENT_HAS_DNS);
+		CHECK_EQ(strcmp(e->dns_name, "www.example.com"), 0); /* as matched */
+		CHECK_EQ(e->ep_id, f_if);
+		CHECK_EQ(e->src_identity, 0x100);
+		CHECK_EQ(e->dst_identity, NAME_ID);
+		CHECK_EQ(e->rule_id, 1);
+		CHECK_EQ(e->dir, PW_DIR_EGRESS);
+		CHECK_EQ(e->verdict, PW_VERDICT_ALLOW);
+		CHECK_EQ(memcmp(e->saddr, FIP(F_DNS), 16), 0);
+		CHECK_EQ(ntohs(e->dport), F_PORT);
+		CHECK_EQ(memcmp(e->daddr, FIP(i ? "2001:db8::51" : "198.51.100.51"), 16), 0);
+		CHECK_EQ(e->ttl_s, i ? PW_FQDN_TTL_MIN : 300);
+	}
+	/* monitor's words for it, without a state file: numbers and addresses */
+	if (f_n_evs >= 1) {
+		struct pw_ev_names nm;
+		char txt[512] = "", js[1024] = "";
+		FILE *f;
+
+		pw_ev_names(&f_evs[0], NULL, &nm);
+		f = fmemopen(txt, sizeof(txt) - 1, "w");
+		pw_ev_print_text(f, &f_evs[0], NULL, &nm);
+		fclose(f);
+		CHECK(strstr(txt, " learned \"www.example.com\" -> 198.51.100.51 ttl 300s (name id ") != NULL);
+		CHECK(strstr(txt, "; answer of " F_DNS ")") != NULL);
+		f = fmemopen(js, sizeof(js) - 1, "w");
+		pw_ev_print_json(f, &f_evs[0], NULL, &nm);
+		fclose(f);
+		CHECK(strstr(js, "\"type\":\"learned\"") != NULL);
+		CHECK(strstr(js, "\"name\":\"www.example.com\"") != NULL);
+		CHECK(strstr(js, "\"addr\":\"198.51.100.51\"") != NULL);
+		CHECK(strstr(js, "\"ttl\":300") != NULL);
+	}
+	/* a name no pattern matches, a forged answer: no event */
+	query(0x5152, "other.example.com", F_DNS, false);
+	db_start(&m, 0x5152, true, "other.example.com");
+	db_addr(&m, NULL, 300, "198.51.100.52");
+	answer_from(F_DNS, F_PORT, &m, false);
+	db_start(&m, 0x5153, true, "www.example.com");
+	db_addr(&m, NULL, 300, "198.51.100.53");
+	answer_from(F_OTHER, F_PORT, &m, false);
+	CHECK_EQ(f_drain(), 0);
+}
+
+/*
+ * An egress drop of a pod that learns names, to an address outside the
+ * pods with no live learned name: the event says no lookup returned it.
+ * To one it learned (dropped all the same: no rule here), it does not.
+ */
+static void t_fqdn_drop_says_no_name(void)
+{
+	struct pw_endpoint ep = { 0 };
+	struct pw_pkt_spec sp = { .proto = IPPROTO_TCP, .sport = 41000, .dport = 443,
+				  .tcp_flags = PW_TCPF_SYN };
+	struct pw_pkt p;
+	struct dnsb m;
+
+	if (ffresh()) {
+		CHECK(!"open");
+		return;
+	}
+	query(0x5252, "www.example.com", F_DNS, false);
+	db_start(&m, 0x5252, true, "www.example.com");
+	db_addr(&m, NULL, 300, "198.51.100.61");
+	answer_from(F_DNS, F_PORT, &m, false);
+	/* now isolated for egress, with no rule: every new flow drops */
+	ep.ep_id = f_if;
+	ep.identity = 0x100;
+	memcpy(ep.ip4, f_pod, 16);
+	ep.flags[0] = ep.flags[1] = PW_EP_HAS_V4 | PW_EP_LEARN_NAMES | PW_EP_ISOLATED_EGRESS;
+	CHECK_EQ(pw_bpf_put_endpoint(fobj, f_if, &ep), 0);
+	f_drain();
+
+	memcpy(sp.saddr, f_pod, 16);
+	memcpy(sp.daddr, FIP("198.51.100.62"), 16);
+	CHECK_EQ(pw_pkt_build(&p, &sp), 0);
+	CHECK_EQ(frun(PW_PROG_FROM_POD, &p), TC_ACT_SHOT);
+	CHECK_EQ(f_drain(), 1);
+	CHECK(f_evs[0].flags & PW_EVENT_NO_NAME);
+	CHECK_EQ(f_evs[0].verdict, PW_VERDICT_DROP);
+	{
+		struct pw_ev_names nm;
+		char txt[512] = "";
+		FILE *f;
+
+		pw_ev_names(&f_evs[0], NULL, &nm);
+		f = fmemopen(txt, sizeof(txt) - 1, "w");
+		pw_ev_print_text(f, &f_evs[0], NULL, &nm);
+		fclose(f);
+		CHECK(strstr(txt, "; no lookup of an allowed name returned this address for this "
+			      "pod)") != NULL);
+	}
+
+	memcpy(sp.daddr, FIP("198.51.100.61"), 16);
+	CHECK_EQ(pw_pkt_build(&p, &sp), 0);
+	frun(PW_PROG_FROM_POD, &p);
+	if (f_drain() == 1)
+		CHECK(!(f_evs[0].flags & PW_EVENT_NO_NAME));
+
+	/* to a pod: names are not how it is reached */
+	memcpy(sp.daddr, FIP(F_OTHER), 16);
+	CHECK_EQ(pw_pkt_build(&p, &sp), 0);
+	CHECK_EQ(frun(PW_PROG_FROM_POD, &p), TC_ACT_SHOT);
+	CHECK_EQ(f_drain(), 1);
+	CHECK(!(f_evs[0].flags & PW_EVENT_NO_NAME));
+}
+
 /* What `podwall status` reads: the learned entries and counters, through the pins. */
 static void t_fqdn_pins_reader(void)
 {
@@ -749,6 +904,17 @@ static void t_fqdn_pins_reader(void)
 		CHECK(e[1].ttl_left > 50 && e[1].ttl_left <= 61);
 	}
 	free(e);
+	/* what the metrics count: live names, and those whose TTL ran out */
+	{
+		uint64_t live = 0, expired = 0;
+
+		CHECK_EQ(pw_pins_fqdn_count(&pins, now_s(), &live, &expired), 0);
+		CHECK_EQ(live, 2);
+		CHECK_EQ(expired, 0);
+		CHECK_EQ(pw_pins_fqdn_count(&pins, now_s() + 90, &live, &expired), 0);
+		CHECK_EQ(live, 1);
+		CHECK_EQ(expired, 1);
+	}
 	pw_pins_close(&pins);
 	pw_bpf_close(fobj);
 	fobj = NULL;
@@ -770,6 +936,8 @@ int suite_fqdn(void)
 	RUN(t_fqdn_name_length_limit);
 	RUN(t_fqdn_records_past_the_bound);
 	RUN(t_fqdn_pod_cap);
+	RUN(t_fqdn_learned_events);
+	RUN(t_fqdn_drop_says_no_name);
 	RUN(t_fqdn_pins_reader);
 	if (fobj)
 		pw_bpf_close(fobj);

@@ -137,8 +137,7 @@ kind: Service
 metadata: {name: web, namespace: x}
 spec: {clusterIP: 198.19.0.10, selector: {app: web}, ports: [{port: 80, targetPort: http}]}
 YAML
-res=()
-for allow in 8080 9090 80; do
+web_policy() {   # PORT: web admits the client on PORT only
 	cat >"$SVC/pol.yaml" <<-YAML
 	kind: NetworkPolicy
 	apiVersion: networking.k8s.io/v1
@@ -147,8 +146,12 @@ for allow in 8080 9090 80; do
 	  podSelector: {matchLabels: {app: web}}
 	  ingress:
 	  - from: [{podSelector: {matchLabels: {app: client}}}]
-	    ports: [{port: $allow}]
+	    ports: [{port: $1}]
 	YAML
+}
+res=()
+for allow in 8080 9090 80; do
+	web_policy $allow
 	"$PODWALL" explain -f "$SVC/objs.yaml" -f "$SVC/pol.yaml" --from x/client --to 198.19.0.10 \
 		--port 80 -o json >"$SVC/explain.json" 2>/dev/null
 	x=$?
@@ -175,16 +178,7 @@ else
 	pwe_fail service_named_target_port_after_dnat "${res[*]}"
 fi
 # the text says it too: explain lists each backend, matrix marks the cell and names them
-cat >"$SVC/pol.yaml" <<-YAML
-	kind: NetworkPolicy
-	apiVersion: networking.k8s.io/v1
-	metadata: {name: web, namespace: x}
-	spec:
-	  podSelector: {matchLabels: {app: web}}
-	  ingress:
-	  - from: [{podSelector: {matchLabels: {app: client}}}]
-	    ports: [{port: 8080}]
-	YAML
+web_policy 8080
 xt=$("$PODWALL" explain -f "$SVC/objs.yaml" -f "$SVC/pol.yaml" --from x/client --to 198.19.0.10 --port 80 2>&1)
 mt=$("$PODWALL" matrix -f "$SVC/objs.yaml" -f "$SVC/pol.yaml" --external-ips 198.19.0.10 --ports 80 2>&1)
 if grep -q "their verdicts DIFFER: x/a-web:8080 ALLOW (judged above), x/b-web:9090 DENY" <<<"$xt" &&

@@ -9,13 +9,14 @@
 #
 # Steps (the replay server releases one at a time; after each, the enforced
 # state must follow, checked with real connections):
-#   0 lists (pods paged: continue tokens), no policy          a->b open
+#   0 lists (pods paged: continue tokens), no policy          a->b open; a terminating
+#     pod (app=a) on c's address yields it to c, warned once
 #   1 watch ADDED netpol deny-b (ingress of b: nothing)       a->b refused, a->c open
 #   2 watch MODIFIED deny-b (from app=a on 7000), and a
 #     NetworkPolicy the loader rejects (ICMP)                 a->b open, c->b refused; the
 #                                                             bad one is reported, not applied
 #   3 BOOKMARK, then the connection is dropped, then
-#     DELETED deny-b                                          the watch resumes at the
+#     DELETED deny-b (and the terminating pod goes)                                         the watch resumes at the
 #                                                             bookmark's version: c->b open
 #   4 an ADDED deny-all that is never streamed, then an
 #     ERROR 410 event                                         relist: a->b, a->c refused
@@ -100,6 +101,9 @@ def pod(name, labels, ip_, extra=None):
     if extra:
         p["spec"].update(extra)
     return p
+def terminating(p):
+    p["metadata"].update(deletionTimestamp="2024-01-01T00:10:00Z", deletionGracePeriodSeconds=30)
+    return p
 def np(name, spec):
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": name, "namespace": "prod", "uid": "uid-np-" + name,
@@ -123,7 +127,8 @@ sc = {
                    for n in ("prod", "kube-system")],
     "pods": [pod("a", {"app": "a"}, ip["a"]), pod("b", {"app": "b"}, ip["b"]), pod("c", {"app": "c"}, ip["c"]),
              pod("hostnet", {"app": "b"}, os.environ["NODE_IP"], {"hostNetwork": True}),
-             dict(pod("done", {"app": "a"}, "198.18.1.99"), status={"phase": "Succeeded", "podIP": "198.18.1.99"})],
+             dict(pod("done", {"app": "a"}, "198.18.1.99"), status={"phase": "Succeeded", "podIP": "198.18.1.99"}),
+             terminating(pod("old-c", {"app": "a"}, ip["c"]))],
     "services": [{"apiVersion": "v1", "kind": "Service",
                   "metadata": {"name": "kube-dns", "namespace": "kube-system"},
                   "spec": {"type": "ClusterIP", "clusterIP": "198.19.255.10", "clusterIPs": ["198.19.255.10"],
@@ -135,7 +140,8 @@ sc = {
     {"name": "added", "events": [ev("networkpolicies", "ADDED", deny_b)]},
     {"name": "modified", "events": [ev("networkpolicies", "MODIFIED", allow_b), ev("networkpolicies", "ADDED", bad)]},
     {"name": "bookmark-drop-deleted", "events": [ev("networkpolicies", "BOOKMARK"), ev("networkpolicies", "DROP"),
-                                                 ev("networkpolicies", "DELETED", allow_b)]},
+                                                 ev("networkpolicies", "DELETED", allow_b),
+                                                 ev("pods", "DELETED", terminating(pod("old-c", {"app": "a"}, ip["c"])))]},
     {"name": "gone", "events": [ev("networkpolicies", "ADDED", deny_all, silent=True), ev("networkpolicies", "GONE")]},
     {"name": "http410", "events": [ev("pods", "DROP"), ev("pods", "HTTP410"),
                                    ev("pods", "MODIFIED", pod("c", {"app": "a"}, ip["c"]), silent=True),
@@ -172,14 +178,22 @@ if pwc_wait_for 20 synced; then
 else
 	pwe_fail api_up_later_initial_lists_applied "$(tail -n 5 "$LOG" | tr '\n' ' ')"
 fi
-# all 5 pods are kept (trimmed); hostNetwork and finished pods take no part:
+# all 6 pods are kept (trimmed); hostNetwork and finished pods take no part:
 # the loader sets them apart (pw_pod_role_of); the probes below show it
-if grep -q "listed 5 pods" "$LOG" && grep -q '"cont": true' "$REQLOG"; then
+if grep -q "listed 6 pods" "$LOG" && grep -q '"cont": true' "$REQLOG"; then
 	pwe_pass list_pages_with_continue_and_trims_pods
 else
 	pwe_fail list_pages_with_continue_and_trims_pods "$(grep 'listed' "$LOG" | tr '\n' ' ')"
 fi
 pwe_expect no_policy_all_open ok "$A $B 7000 tcp" "$C $B 7000 tcp" "$B $C 7000 tcp"
+# old-c is terminating (deletionTimestamp, kept by the trim) on c's address:
+# c keeps it (step 2 shows c is not app=a), one warning names both
+nw=$(grep -c "warning: pod prod/old-c .* is terminating and pod prod/c .* has its address $(pwc_ip $C): prod/c is the endpoint there" "$LOG")
+if [ "$nw" = 1 ] && ! grep -q "both have address" "$LOG"; then
+	pwe_pass terminating_pod_yields_its_address "$(grep -o 'warning: pod prod/old-c.*' "$LOG" | cut -c1-120)"
+else
+	pwe_fail terminating_pod_yields_its_address "$nw warnings: $(grep -E 'old-c|address' "$LOG" | head -n 3 | tr '\n' ' ')"
+fi
 
 # step S: release it, then wait (10 s) for the states given
 step() {

@@ -122,6 +122,7 @@ struct pwb_cl_latency {
 		double apply_ms;        /* the agent's apply (NAN: no line of that generation) */
 		double stage_ms[5];     /* PWB_STAGE_* */
 		double cpu_ms;          /* the agent thread's CPU time in the push */
+		double runq_ms;         /* ... and its wait for a CPU (NAN: unknown) */
 		long   minflt, nvcsw, nivcsw;
 		bool   read_back;       /* its sync read the maps back (no sync cache) */
 	} tail[PWB_TAIL_MAX];

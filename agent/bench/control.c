@@ -569,7 +569,7 @@ const char *const pwb_stage_names[PWB_STAGES] = { "load", "resolve", "compile", 
  * sync S attach A; cpu U ms, faults F+M, switches V+I)" line of the agent. */
 struct apply_line {
 	unsigned gen;
-	double   ms, stage[PWB_STAGES], cpu_ms;
+	double   ms, stage[PWB_STAGES], cpu_ms, runq_ms;
 	long     minflt, majflt, nvcsw, nivcsw;
 	bool     read_back;
 };
@@ -596,9 +596,10 @@ static int apply_lines(const char *log, long *offset, struct apply_line *v, int 
 				  &sv[0], &sv[1], &sv[2], &sv[3], &sv[4]) != PWB_STAGES)
 			for (int k = 0; k < PWB_STAGES; k++)
 				sv[k] = NAN;
-		if (!cpu || sscanf(cpu, "; cpu %lf ms, faults %ld+%ld, switches %ld+%ld", &a->cpu_ms,
-				   &a->minflt, &a->majflt, &a->nvcsw, &a->nivcsw) != 5) {
-			a->cpu_ms = NAN;
+		if (!cpu || sscanf(cpu, "; cpu %lf ms, run queue %lf ms, faults %ld+%ld, switches "
+				   "%ld+%ld", &a->cpu_ms, &a->runq_ms, &a->minflt, &a->majflt,
+				   &a->nvcsw, &a->nivcsw) != 6) {
+			a->cpu_ms = a->runq_ms = NAN;
 			a->minflt = a->majflt = a->nvcsw = a->nivcsw = -1;
 		}
 		a->read_back = strstr(line, "; maps read back") != NULL;
@@ -674,7 +675,7 @@ static void slow_tail(const double *ms, const unsigned *gen, const int *index, i
 		taken[worst] = true;
 		t->ms = ms[worst];
 		t->index = index[worst];
-		t->apply_ms = t->cpu_ms = NAN;
+		t->apply_ms = t->cpu_ms = t->runq_ms = NAN;
 		for (int k = 0; k < PWB_STAGES; k++)
 			t->stage_ms[k] = NAN;
 		t->minflt = t->nvcsw = t->nivcsw = -1;
@@ -684,6 +685,7 @@ static void slow_tail(const double *ms, const unsigned *gen, const int *index, i
 			t->apply_ms = ap[i].ms;
 			memcpy(t->stage_ms, ap[i].stage, sizeof(t->stage_ms));
 			t->cpu_ms = ap[i].cpu_ms;
+			t->runq_ms = ap[i].runq_ms;
 			t->minflt = ap[i].minflt;
 			t->nvcsw = ap[i].nvcsw;
 			t->nivcsw = ap[i].nivcsw;
@@ -1030,12 +1032,22 @@ static int rm_entry(const char *path, const struct stat *st, int type, struct FT
 
 int pwb_control(const struct pwb_cl_opts *o, struct pwb_cl_result *r)
 {
-	char root[] = "/tmp/podwall-bench-cp.XXXXXX";
+	/*
+	 * The files live in memory (tmpfs), as a ConfigMap's or Secret's volume
+	 * does on a node: on this VM's disk (ext4 mounted with discard) every
+	 * rename over an old file freed its blocks with a synchronous discard,
+	 * 1-10 ms of the change, and the agent's directory listing waited for
+	 * it on the directory's lock. Where /dev/shm is missing: /tmp.
+	 */
+	char root[] = "/dev/shm/podwall-bench-cp.XXXXXX";
 	int netns = -1, err = 0;
 
 	memset(r, 0, sizeof(*r));
-	if (!mkdtemp(root))
-		return -errno;
+	if (!mkdtemp(root)) {
+		memcpy(root, "/tmp/podwall-bench-cp.XXXXXX", sizeof("/tmp/podwall-bench-cp.XXXXXX"));
+		if (!mkdtemp(root))
+			return -errno;
+	}
 
 	for (int i = 0; i < o->n_policies && i < PWB_MAX_CL; i++) {
 		err = bench_load(root, o->pods, o->local_pods, o->policies[i], o->verbose,

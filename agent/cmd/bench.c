@@ -230,6 +230,7 @@ static void lat_json(struct pwb_json *j, const char *key, const struct pwb_cl_la
 			pwb_json_num(j, pwb_stage_names[k], t->stage_ms[k]);
 		pwb_json_end(j);
 		pwb_json_num(j, "agent_cpu_ms", t->cpu_ms);
+		pwb_json_num(j, "agent_run_queue_ms", t->runq_ms);
 		pwb_json_int(j, "agent_minor_faults", t->minflt);
 		pwb_json_int(j, "agent_voluntary_switches", t->nvcsw);
 		pwb_json_int(j, "agent_involuntary_switches", t->nivcsw);
@@ -340,8 +341,9 @@ static void lat_line(const char *what, const struct pwb_cl_latency *l)
 		}
 		for (int k = 0; k < PWB_STAGES; k++)
 			printf(" %s %.1f", pwb_stage_names[k], t->stage_ms[k]);
-		printf(", outside the apply %.1f; cpu %.1f ms, %ld faults, %ld+%ld switches%s\n",
-		       t->ms - t->apply_ms, t->cpu_ms, t->minflt, t->nvcsw, t->nivcsw,
+		printf(", outside the apply %.1f; cpu %.1f ms, run queue %.1f ms, %ld faults, "
+		       "%ld+%ld switches%s\n", t->ms - t->apply_ms, t->cpu_ms, t->runq_ms,
+		       t->minflt, t->nvcsw, t->nivcsw,
 		       t->read_back ? "; maps read back" : "");
 	}
 }

@@ -69,6 +69,7 @@ struct pw_push_result {
 	 * kernel), page faults (minor: fresh memory first touched), context
 	 * switches (voluntary: it slept on a lock or I/O; involuntary: preempted) */
 	double                 cpu_ms;
+	double                 runq_ms;     /* runnable, waiting for a CPU (NAN: unknown) */
 	long                   minflt, majflt, nvcsw, nivcsw;
 };
 

@@ -16,6 +16,7 @@
 /* The engine thread's CPU time and resource use, to tell a slow push's cause. */
 struct pw_thread_use {
 	uint64_t      cpu_ns;
+	uint64_t      runq_ns;   /* waited on a run queue (schedstat), 0: unknown */
 	struct rusage ru;
 };
 

@@ -8,8 +8,12 @@
  * that did not fit is not retried until the objects change.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 #include "clock.h"
 #include "engine/internal.h"
@@ -157,6 +161,27 @@ static void verify_filters(struct pw_engine *e, struct pw_push_result *res)
 			      res->att.attached, res->att.replaced, res->att.detached);
 }
 
+/* How long this thread waited for a CPU, all told (schedstat: on-CPU time,
+ * run-queue wait, slices); 0 where the kernel does not say. */
+static uint64_t thread_runq_ns(void)
+{
+	unsigned long long on_cpu, waited = 0;
+	char buf[128];
+	ssize_t n;
+	int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	if (sscanf(buf, "%llu %llu", &on_cpu, &waited) != 2)
+		return 0;
+	return waited;
+}
+
 static void thread_use(struct pw_thread_use *u)
 {
 	struct timespec ts;
@@ -165,6 +190,7 @@ static void thread_use(struct pw_thread_use *u)
 	if (!clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
 		u->cpu_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	getrusage(RUSAGE_THREAD, &u->ru);
+	u->runq_ns = thread_runq_ns();
 }
 
 void pw_engine_load_begins(struct pw_engine *e, uint64_t start_ns)
@@ -179,6 +205,7 @@ static void thread_use_since(const struct pw_thread_use *u0, struct pw_push_resu
 
 	thread_use(&u);
 	res->cpu_ms = (double)(u.cpu_ns - u0->cpu_ns) / 1e6;
+	res->runq_ms = u.runq_ns && u0->runq_ns ? (double)(u.runq_ns - u0->runq_ns) / 1e6 : NAN;
 	res->minflt = u.ru.ru_minflt - u0->ru.ru_minflt;
 	res->majflt = u.ru.ru_majflt - u0->ru.ru_majflt;
 	res->nvcsw = u.ru.ru_nvcsw - u0->ru.ru_nvcsw;
@@ -192,12 +219,12 @@ static void log_apply(const struct pw_engine *e, const struct pw_push_result *r)
 	pw_engine_log(e, "applied generation %u in %.1f ms: %zu added, %zu changed, "
 		      "%zu removed (%zu endpoints%s; tc: %u attached, %u replaced, %u adopted, "
 		      "%u detached%s; ms: load %.1f resolve %.1f compile %.1f sync %.1f attach %.1f; "
-		      "cpu %.1f ms, faults %ld+%ld, switches %ld+%ld%s)",
+		      "cpu %.1f ms, run queue %.1f ms, faults %ld+%ld, switches %ld+%ld%s)",
 		      s->generation, r->ms, s->added, s->changed, s->removed, r->n_endpoints,
 		      e->cfg.audit ? ", audit mode" : "", r->att.attached, r->att.replaced,
 		      r->att.adopted, r->att.detached, r->att.missing ? ", some devices vanished" : "",
 		      r->load_ms, r->resolve_ms, r->compile_ms, r->sync_ms, r->attach_ms, r->cpu_ms,
-		      r->minflt, r->majflt, r->nvcsw, r->nivcsw,
+		      r->runq_ms, r->minflt, r->majflt, r->nvcsw, r->nivcsw,
 		      r->did_sync && !s->cached ? "; maps read back" : "");
 }
 

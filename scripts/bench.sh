@@ -583,6 +583,14 @@ target(f"real-traffic pps podwall@{big} rules / no program", g(summary, f"podwal
 target(f"real-traffic pps podwall@{big} rules / nftables set@{big}", g(pairs, f"podwall/nftables:{big}", "udp_pps_ratio"), 0.97, ">=")
 target(f"real-traffic pps podwall@{big} rules / iptables linear@{big}", g(pairs, f"podwall/iptables:{big}", "udp_pps_ratio"), 5.0, ">=")
 target("test_run ns/pkt at 100,000 entries / at 10 (worst case)", g(dp, "flatness", "worst_ratio"), 1.10, "<=")
+# per hook: to_pod at 10,000 entries, the worse of IPv4 and IPv6
+def dp_ns(case, entries=10000):
+    v = [p["ns_per_pkt"] for c in (g(dp, "cases") or []) if c["name"] in ("v4-" + case, "v6-" + case)
+         for p in c["points"] if p["entries"] == entries]
+    return max(v) if len(v) == 2 else None
+target("test_run ns/pkt established at 10,000 entries (worse of v4/v6)", dp_ns("established"), 80, "<=", "ns")
+target("test_run ns/pkt new flow at 10,000 entries", dp_ns("new"), 200, "<=", "ns")
+target("test_run ns/pkt new flow + conntrack insert at 10,000 entries", dp_ns("new+ct"), 300, "<=", "ns")
 target("compile + load, 10,000 policies over 10,000 pods", g(cp, "compile_load", "10000", "total_ms"), 1000, "<", "ms")
 target("change -> enforced p99 (worst of policy / pod label)", g(cp, "latency", "worst_p99_ms"), 10, "<", "ms")
 def mx_s(pods, share=True):

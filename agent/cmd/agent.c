@@ -205,6 +205,11 @@ int cmd_agent(int argc, char **argv)
 		return ret == PW_OPTS_HELP ? PW_EXIT_OK : ret;
 	}
 	pw_agent_opts_done(&o);
+	if (pw_src_check(o.source, &why)) { /* bad usage: before anything is pinned */
+		fprintf(stderr, "podwall agent: %s\n", why.msg);
+		pw_agent_opts_free(&o);
+		return PW_EXIT_USAGE;
+	}
 	if (!pw_src_is_api(o.source) && stat(o.source, &sst)) { /* k8s is no path */
 		fprintf(stderr, "podwall agent: --source %s: %s\n", o.source, strerror(errno));
 		pw_agent_opts_free(&o);

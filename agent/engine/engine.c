@@ -116,8 +116,11 @@ int pw_engine_bpf(struct pw_engine *e)
 		return 0;
 	err = pw_bpf_open(e->cfg.private_maps ? NULL : e->pin_dir, &e->obj, &why);
 	if (err) {
-		pw_engine_log(e, "cannot load the BPF object with maps pinned in %s: %s",
-			      e->pin_dir, why.msg[0] ? why.msg : strerror(-err));
+		if (why.msg[0]) /* it names the pin dir where it matters */
+			pw_engine_log(e, "cannot load the BPF object: %s", why.msg);
+		else
+			pw_engine_log(e, "cannot load the BPF object with maps pinned in %s: %s",
+				      e->pin_dir, strerror(-err));
 		return err;
 	}
 	/* agent and apply on the same pins take turns (flock on the pin dir) */

@@ -635,24 +635,32 @@ bool pw_src_in_sync(char *why, size_t len)
 	return pw_k8s_in_sync(S.k8s, why, len);
 }
 
+int pw_src_check(const char *source, struct pw_error *why)
+{
+	if (!pw_src_is_api(source) && (S.kubeconfig || S.context))
+		return pw_errorf(why, -EINVAL, "--kubeconfig/--kube-context need --source k8s");
+	if (S.cni_conf_dir && !S.cni_socket)
+		return pw_errorf(why, -EINVAL, "--cni-conf-dir needs --cni-socket (the socket "
+				 "its entry names)");
+	return 0;
+}
+
 int pw_src_start(const char *source, const char *pin_dir, struct pw_error *why)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	int err;
 
+	err = pw_src_check(source, why);
+	if (err)
+		return err;
 	S.source = source;
 	S.api = pw_src_is_api(source);
-	if (!S.api && (S.kubeconfig || S.context))
-		return pw_errorf(why, -EINVAL, "--kubeconfig/--kube-context need --source k8s");
 	if (!S.api) {
 		err = pw_watch_open(source, &S.watch);
 		if (err)
 			return pw_errorf(why, sys_err(err), "watching %s: %s", source,
 					 strerror(-err));
 	}
-	if (S.cni_conf_dir && !S.cni_socket)
-		return pw_errorf(why, -EINVAL, "--cni-conf-dir needs --cni-socket (the socket "
-				 "its entry names)");
 	if (!S.api && !S.cni_socket)
 		return 0;
 	snprintf(S.pin_dir, sizeof(S.pin_dir), "%s", pin_dir);

@@ -43,6 +43,10 @@ int pw_src_opt(const char *name, const char *val, struct pw_error *why);
 /* --source names the Kubernetes API ("k8s", "kubernetes") rather than a path. */
 bool pw_src_is_api(const char *source);
 
+/* Whether the sources' options go together for source (before anything is
+ * loaded or pinned): 0, or -EINVAL with why said. pw_src_start checks too. */
+int pw_src_check(const char *source, struct pw_error *why);
+
 /*
  * Start what the options asked for, for source (a path or the API) and the
  * maps pinned in pin_dir. 0, -EINVAL for bad usage, or another negative

@@ -16,7 +16,9 @@
 # transfers loses no connection and lets no denied flow through, and the
 # restarted agent adopts, applies what changed meanwhile, and logs how many
 # entries it changed; bad YAML (and a bad field) leave the old policy in force
-# and the next good change is applied; uninstall removes pins and attachments.
+# and the next good change is applied; bad usage (--kubeconfig with a
+# directory source) exits 2 with nothing pinned; uninstall removes pins and
+# attachments.
 #
 # Run: bash tests/e2e/agent.sh (root; ./podwall built). PWC_KEEP=1 keeps the
 # state directory (logs) in /tmp.
@@ -62,6 +64,19 @@ else
 	pwe_fail agents_start_in_node_namespaces "an agent exited: $(tail -n 2 "$(pwc_agent_log node1)" "$(pwc_agent_log node2)" | tr '\n' ' ')"
 fi
 pwe_expect open_without_policy ok "${ALLOWED[@]}" "${DENIED_ALL[@]}"
+
+# bad usage is refused (exit 2, why) before anything is loaded or pinned
+UPIN=$(pwc_pin_dir usage)
+out=$(timeout 10 nsenter --net="/run/netns/$(pwc_node_netns node1)" "$PODWALL" agent \
+	--source "$PWC_SRC" --kubeconfig /nonexistent --pin-dir "$UPIN" 2>&1); rc=$?
+if [ $rc -eq 2 ] && grep -q "^podwall agent: --kubeconfig/--kube-context need --source k8s$" \
+	<<<"$out" && [ ! -e "$UPIN" ]; then
+	pwe_pass agent_bad_usage_pins_nothing "exit $rc: $out"
+else
+	pwe_fail agent_bad_usage_pins_nothing "exit $rc, $UPIN $([ -e "$UPIN" ] && echo exists ||
+		echo absent): $out"
+	rm -rf "$UPIN" # its maps only: nothing of it is attached (node1's agent is)
+fi
 
 PAIR_PORTS=(7000/TCP 7001/UDP 5201/TCP)
 pwe_np_default_deny production | pwc_write np-default-deny.yaml

@@ -17,6 +17,12 @@ Services) as one YAML stream on stdout, for `podwall matrix`.
         without an address, DNS pods, an audit namespace, port ranges,
         Services; --print-externals prints addresses worth probing with
         --external-ips instead of the dump.
+  gen-dump.py --random --cnp --seed S   the same, plus Nodes, hostNetwork and
+        finished pods, NetworkPolicies whose ipBlock excepts cut pod
+        addresses, and ClusterNetworkPolicies of both tiers (unique
+        priorities, Pass, networks over pod and node addresses, ports, ranges
+        and named ports) for tests/oracle/; --print-externals --cnp prints the
+        addresses for that variant (outside the pods, the Nodes' among them).
 
 Addresses: 10.0.0.0/8 and fd00::/64 (dumps are never applied to a host).
 The same arguments always give the same bytes.
@@ -115,7 +121,7 @@ def policy(ns, name, sel, types, ingress, egress):
 
 
 # ------------------------------------------------------------------ random
-def random_dump(seed, pods):
+def random_dump(seed, pods, cnp=False):
     r = random.Random(seed)
     out = []
     nss = ["ns-%d" % i for i in range(r.randint(2, 4))]
@@ -154,6 +160,8 @@ def random_dump(seed, pods):
         sel = r.choice([{}, {"app": r.choice(["web", "api", "db"])}, {"ver": "v1"}])
         types = r.choice([["Ingress"], ["Egress"], ["Ingress", "Egress"]])
         out.append(policy(ns, "np-%d" % k, sel, types, rules(r, nets), rules(r, nets, egress=True)))
+    if cnp:
+        out += cnp_docs(random.Random(seed * 7919 + 1), nss, pods)
     if r.random() < 0.5:
         out.append("---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc\n  namespace: %s\n"
                    "spec:\n  clusterIP: 10.96.0.10\n  selector: {app: web}\n  ports:\n"
@@ -206,6 +214,82 @@ def rules(r, nets, egress=False):
     return out
 
 
+# ------------------------------------------------------------------ ClusterNetworkPolicy
+NODE_ADDRS = ["10.250.0.1", "10.250.0.2", "fd00:250::1"]
+
+
+def cnp_docs(r, nss, pods):
+    """Nodes, a hostNetwork and a finished pod, NetworkPolicies whose ipBlock
+    excepts cut pod addresses, and random ClusterNetworkPolicies."""
+    import json
+    out = []
+    for k, addrs in enumerate([NODE_ADDRS[:1], NODE_ADDRS[1:]]):
+        out.append("---\napiVersion: v1\nkind: Node\nmetadata:\n  name: node-%d\n  labels: %s\n"
+                   "status:\n  addresses:\n%s  - {type: Hostname, address: node-%d}\n" % (
+                       k, flow({"zone": "z%d" % k}),
+                       "".join("  - {type: InternalIP, address: %s}\n" % a for a in addrs), k))
+    hn = pod_doc(nss[0], "hostnet", {"app": "web"}, [("http", 80, "TCP")], [NODE_ADDRS[0]])
+    out.append(hn.replace("spec:\n", "spec:\n  hostNetwork: true\n", 1))
+    done = pod_doc(nss[-1], "finished", {"app": "api"}, [("http", 80, "TCP")], ["10.1.9.9"])
+    out.append(done.replace("phase: Running", "phase: Succeeded"))
+    # ipBlocks whose excepts cut pod addresses, each the one way in
+    for k in range(r.randint(1, 3)):
+        cut = ["10.1.0.%d/%d" % (4 * r.randint(0, 12), r.choice([30, 31, 32])) for _ in range(r.randint(1, 3))]
+        blk = {"ipBlock": {"cidr": r.choice(["10.1.0.0/26", "10.1.0.0/16", "0.0.0.0/0"]), "except": cut}}
+        rule = [{"from" if k % 2 else "to": [blk]}]
+        out.append(policy(r.choice(nss), "np-cut-%d" % k, r.choice([{}, {"app": r.choice(["web", "api"])}]),
+                          ["Ingress" if k % 2 else "Egress"], rule, rule))
+    prios = r.sample(range(0, 40), 8)
+    for k in range(r.randint(1, 6)):
+        tier = r.choice(["Admin", "Admin", "Baseline"])
+        spec = {"tier": tier, "priority": prios[k], "subject": cnp_selector(r, nss)}
+        for key in r.sample(["ingress", "egress"], r.randint(1, 2)):
+            spec[key] = [cnp_rule(r, nss, key, tier, i) for i in range(r.randint(1, 4))]
+        out.append("---\napiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\n"
+                   "metadata:\n  name: cnp-%d\nspec: %s\n" % (k, json.dumps(spec)))
+    return out
+
+
+def cnp_selector(r, nss):
+    c = r.random()
+    if c < 0.3:
+        return {"namespaces": r.choice([{}, {"matchLabels": {"team": r.choice(["a", "b"])}},
+                                        {"matchLabels": {"kubernetes.io/metadata.name": r.choice(nss)}}])}
+    return {"pods": {"namespaceSelector": r.choice([{}, {"matchLabels": {"env": r.choice(["prod", "dev"])}}]),
+                     "podSelector": r.choice([{}, {"matchLabels": {"app": r.choice(["web", "api", "db"])}},
+                                              {"matchExpressions": [{"key": "ver", "operator": "Exists"}]}])}}
+
+
+def cnp_rule(r, nss, key, tier, i):
+    peers, plain = [], True
+    for _ in range(r.randint(1, 2)):
+        c = r.random()
+        if c < 0.55 or key == "ingress":
+            peers.append(cnp_selector(r, nss))
+        elif c < 0.85:
+            plain = False
+            peers.append({"networks": r.sample(["10.1.0.0/26", "10.1.0.0/16", "10.1.2.0/24", "10.2.0.0/16",
+                                                "0.0.0.0/0", "fd00::/120", "10.250.0.0/30", "::/0"],
+                                               r.randint(1, 2))})
+        else:
+            plain = False
+            peers.append({"nodes": r.choice([{}, {"matchLabels": {"zone": r.choice(["z0", "z1"])}}])})
+    rule = {"name": "r%d" % i, "action": r.choice(["Accept", "Deny", "Pass"]),
+            "from" if key == "ingress" else "to": peers}
+    if r.random() < 0.6:
+        protos = []
+        for _ in range(r.randint(1, 2)):
+            c = r.random()
+            if c < 0.25 and plain:
+                protos.append({"destinationNamedPort": r.choice(["http", "dns", "alt", "sc"])})
+            else:
+                port = {"number": r.choice([53, 80, 81])} if c < 0.7 else \
+                    {"range": {"start": r.choice([53, 79, 80]), "end": r.choice([81, 100])}}
+                protos.append({r.choice(["tcp", "udp", "sctp"]): {"destinationPort": port}})
+        rule["protocols"] = protos
+    return rule
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--pods", type=int, default=1000)
@@ -213,11 +297,15 @@ def main():
     ap.add_argument("--random", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--print-externals", action="store_true")
+    ap.add_argument("--cnp", action="store_true")
     a = ap.parse_args()
+    if a.print_externals and a.cnp:
+        print(",".join(["10.1.2.77", "10.2.0.1", "192.0.2.1", "fd00::ffff"] + NODE_ADDRS))
+        return
     if a.print_externals:
         print("10.1.0.5,10.1.1.9,10.2.0.1,10.96.0.10,fd00::3,192.0.2.1")
         return
-    docs = random_dump(a.seed, a.pods) if a.random else bench(a.pods, a.replicas)
+    docs = random_dump(a.seed, a.pods, a.cnp) if a.random else bench(a.pods, a.replicas)
     sys.stdout.write("".join(docs))
 
 

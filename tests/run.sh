@@ -2,13 +2,13 @@
 # Run every test suite and print one summary line: "N passed, N failed".
 # Each suite prints "PASS name" / "FAIL name: why" lines; a suite that exits
 # non-zero without printing a FAIL line counts as one failure of its own.
-# Usage: tests/run.sh [SUITE...]   suites: layers unit datapath conformance cnp e2e
+# Usage: tests/run.sh [SUITE...]   suites: layers unit datapath conformance cnp oracle e2e
 # (conformance runs cnp too: the ClusterNetworkPolicy cases)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(layers unit datapath conformance e2e)
+[ ${#suites[@]} -eq 0 ] && suites=(layers unit datapath conformance oracle e2e)
 # conformance means both harnesses: NetworkPolicy, then ClusterNetworkPolicy
 for i in "${!suites[@]}"; do
 	[ "${suites[$i]}" = conformance ] && suites=("${suites[@]:0:$((i + 1))}" cnp "${suites[@]:$((i + 1))}") && break
@@ -47,6 +47,8 @@ for s in "${suites[@]}"; do
 		     run_suite matrix-share bash tests/matrix/differential.sh ;;
 	cnp)         run_suite conformance-cnp $PY tests/cnp-conformance/check_cnp.py \
 			--impl ./podwall tests/cnp-conformance/cases ;;
+	oracle)      # matrix against an independent evaluator of the API texts, random dumps
+		     run_suite oracle bash tests/oracle/differential.sh ;;
 	e2e)         for t in tests/e2e/*.sh; do
 			[ -e "$t" ] || continue
 			run_suite "e2e/$(basename "$t" .sh)" bash "$t"

@@ -45,7 +45,6 @@ static __always_inline void pw_count(struct __sk_buff *skb, __u8 dir, __u8 verdi
 static __always_inline int pw_emit_no_name(const struct pw_pkt *p, const struct pw_config *cfg,
 					   const struct pw_endpoint *ep, const struct pw_res *r)
 {
-	__u32 ids[PW_FQDN_NAMES];
 	__u32 slot = cfg->active_slot & 1;
 
 	if (r->dir != PW_DIR_EGRESS || r->verdict == PW_VERDICT_ALLOW ||
@@ -53,7 +52,7 @@ static __always_inline int pw_emit_no_name(const struct pw_pkt *p, const struct 
 		return 0;
 	if (r->peer_id != PW_ID_WORLD && r->peer_id < PW_ID_CIDR_MIN)
 		return 0; /* a pod or the node: names are not how it is reached */
-	return pw_fqdn_names(ep, slot, p->daddr, ids) == 0;
+	return pw_fqdn_names(ep, slot, p->daddr, NULL) == 0;
 }
 
 /*

@@ -430,8 +430,7 @@ static long pw_fqdn_learn_step(__u64 i, void *ctx)
 }
 
 /* Learn s->addrs[0, n_addrs) for ep under the matched names. Returns how many were written. */
-static __always_inline __u32 pw_fqdn_learn(struct pw_dns_scratch *s, const struct pw_pkt *p,
-					   const struct pw_endpoint *ep,
+static __always_inline __u32 pw_fqdn_learn(struct pw_dns_scratch *s, const struct pw_endpoint *ep,
 					   const struct pw_config *cfg, __u32 n_addrs, __u32 n_names)
 {
 	struct pw_fqdn_learning l = {
@@ -443,14 +442,6 @@ static __always_inline __u32 pw_fqdn_learn(struct pw_dns_scratch *s, const struc
 	};
 
 	__builtin_memcpy(l.owner, pw_fqdn_owner(ep, cfg->active_slot), 16);
-	__builtin_memcpy(s->ev.server, p->saddr, 16);
-	s->ev.ep_id = ep->ep_id;
-	s->ev.identity = ep->identity;
-	s->ev.limit = cfg->events_per_sec;
-	s->ev.n_names = n_names;
-	s->ev.sport = p->sport;
-	s->ev.dport = p->dport;
-	s->ev.proto = p->proto;
 	bpf_loop(PW_DNS_RR_MAX, pw_fqdn_learn_step, &l, 0);
 	return l.learned;
 }
@@ -504,20 +495,31 @@ __noinline int pw_fqdn_answer_check(struct __sk_buff *skb, const struct pw_pkt *
 	x.nlabels = r->q.nlabels;
 	x.qend = r->qend;
 	bpf_loop(PW_DNS_LABELS_MAX, pw_name_match_step, &x, 0);
-	if (!x.n)
+	if (!x.n) {
 		pw_fqdn_stat(PW_FQDN_ANSWERS_NO_NAME, 1);
+		return 0;
+	}
+	/* whose answer it is, for the events of the addresses it teaches */
+	__builtin_memcpy(s->ev.server, p->saddr, 16);
+	s->ev.ep_id = ep->ep_id;
+	s->ev.identity = ep->identity;
+	s->ev.limit = cfg->events_per_sec;
+	s->ev.n_names = x.n;
+	s->ev.sport = p->sport;
+	s->ev.dport = p->dport;
+	s->ev.proto = p->proto;
 	return x.n;
 }
 
 /* to_pod, second half: read the records of the answer checked, learn their addresses. */
-__noinline int pw_fqdn_answer_learn(const struct pw_pkt *p, const struct pw_endpoint *ep,
-				    const struct pw_config *cfg, __u32 n_names)
+__noinline int pw_fqdn_answer_learn(const struct pw_endpoint *ep, const struct pw_config *cfg,
+				    __u32 n_names)
 {
 	struct pw_dns_scratch *s;
 	__u32 zero = 0, n_addrs = 0, learned, ancount;
 	int err;
 
-	if (!p || !ep || !cfg)
+	if (!ep || !cfg)
 		return 0;
 	s = bpf_map_lookup_elem(&dns_scratch, &zero);
 	if (!s)
@@ -531,7 +533,7 @@ __noinline int pw_fqdn_answer_learn(const struct pw_pkt *p, const struct pw_endp
 	if (err == PW_DNS_PAST_BUF || ancount > PW_DNS_RR_MAX)
 		pw_fqdn_stat(PW_FQDN_RECORDS_OVER,
 			     ancount > PW_DNS_RR_MAX ? ancount - PW_DNS_RR_MAX : 1);
-	learned = pw_fqdn_learn(s, p, ep, cfg, n_addrs, n_names);
+	learned = pw_fqdn_learn(s, ep, cfg, n_addrs, n_names);
 	if (learned) {
 		pw_fqdn_stat(PW_FQDN_ANSWERS_LEARNED, 1);
 		pw_fqdn_stat(PW_FQDN_ADDRS_LEARNED, learned);
@@ -546,12 +548,12 @@ static __always_inline void pw_fqdn_answer(struct __sk_buff *skb, const struct p
 	int n = pw_fqdn_answer_check(skb, p, ep, cfg);
 
 	if (n > 0)
-		pw_fqdn_answer_learn(p, ep, cfg, n);
+		pw_fqdn_answer_learn(ep, cfg, n);
 }
 
 /*
  * The egress lookup: the names ep resolved to addr and whose TTL has not
- * run out, into ids[PW_FQDN_NAMES]; returns how many. For the verdict of a
+ * run out, into ids[PW_FQDN_NAMES] (unless NULL); returns how many. For the verdict of a
  * new flow: each id is a peer identity of domainNames rules.
  */
 static __always_inline __u32 pw_fqdn_names(const struct pw_endpoint *ep, __u32 slot,
@@ -572,8 +574,11 @@ static __always_inline __u32 pw_fqdn_names(const struct pw_endpoint *ep, __u32 s
 		if (!pw_addr_eq(w->addr, addr))
 			continue;
 		for (int k2 = 0; k2 < PW_FQDN_NAMES; k2++)
-			if (w->names[k2].name_id && (__s32)(w->names[k2].expires_s - now_s) > 0)
-				ids[n++ & (PW_FQDN_NAMES - 1)] = w->names[k2].name_id;
+			if (w->names[k2].name_id && (__s32)(w->names[k2].expires_s - now_s) > 0) {
+				if (ids) /* NULL: count them only */
+					ids[n & (PW_FQDN_NAMES - 1)] = w->names[k2].name_id;
+				n++;
+			}
 		break;
 	}
 	return n;

@@ -148,6 +148,7 @@ struct pw_np_port {
 enum pw_peer_kind {
 	PW_PEER_SELECTOR = 1, /* podSelector and/or namespaceSelector */
 	PW_PEER_IPBLOCK,
+	PW_PEER_NAME,         /* a domainNames pattern (compiler only: name_id) */
 };
 
 struct pw_np_peer {
@@ -157,6 +158,7 @@ struct pw_np_peer {
 	struct pw_cidr     cidr;
 	struct pw_cidr    *except;
 	size_t             n_except;
+	uint32_t           name_id;   /* PW_PEER_NAME */
 	struct pw_loc      loc;
 };
 

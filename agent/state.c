@@ -16,6 +16,7 @@ void pw_state_free(struct pw_state *s)
 	free(s->pol);
 	free(s->ids);
 	free(s->rules);
+	free(s->names);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -25,7 +26,8 @@ int pw_state_copy_kernel(struct pw_state *dst, const struct pw_state *src)
 	dst->eps = malloc((src->n_eps ? src->n_eps : 1) * sizeof(*dst->eps));
 	dst->ipc = malloc((src->n_ipc ? src->n_ipc : 1) * sizeof(*dst->ipc));
 	dst->pol = malloc((src->n_pol ? src->n_pol : 1) * sizeof(*dst->pol));
-	if (!dst->eps || !dst->ipc || !dst->pol) {
+	dst->names = malloc((src->n_names ? src->n_names : 1) * sizeof(*dst->names));
+	if (!dst->eps || !dst->ipc || !dst->pol || !dst->names) {
 		pw_state_free(dst);
 		return -ENOMEM;
 	}
@@ -35,6 +37,9 @@ int pw_state_copy_kernel(struct pw_state *dst, const struct pw_state *src)
 		memcpy(dst->ipc, src->ipc, src->n_ipc * sizeof(*dst->ipc));
 	if (src->n_pol)
 		memcpy(dst->pol, src->pol, src->n_pol * sizeof(*dst->pol));
+	if (src->n_names)
+		memcpy(dst->names, src->names, src->n_names * sizeof(*dst->names));
+	dst->n_names = src->n_names;
 	dst->n_eps = src->n_eps;
 	dst->n_ipc = src->n_ipc;
 	dst->n_pol = src->n_pol;
@@ -51,7 +56,10 @@ static bool ep_equal(const struct pw_state_ep *a, const struct pw_state_ep *b)
 
 bool pw_state_kernel_equal(const struct pw_state *a, const struct pw_state *b)
 {
-	if (a->n_eps != b->n_eps || a->n_ipc != b->n_ipc || a->n_pol != b->n_pol)
+	if (a->n_eps != b->n_eps || a->n_ipc != b->n_ipc || a->n_pol != b->n_pol ||
+	    a->n_names != b->n_names)
+		return false;
+	if (a->n_names && memcmp(a->names, b->names, a->n_names * sizeof(*a->names)))
 		return false;
 	for (size_t i = 0; i < a->n_eps; i++)
 		if (!ep_equal(&a->eps[i], &b->eps[i]))

@@ -40,11 +40,18 @@ struct pw_state_pol {
 	struct pw_policy_val val;
 };
 
+/* A domainNames pattern in force (abi.h name_set). */
+struct pw_state_name {
+	struct pw_name_key key;      /* slot 0 */
+	struct pw_name_val val;
+};
+
 /* What an identity stands for, so that status/explain/monitor can name it. */
 enum pw_identity_kind {
 	PW_IDK_POD = 1,
 	PW_IDK_CIDR,
 	PW_IDK_RESERVED,
+	PW_IDK_NAME,            /* a domainNames pattern: desc is the pattern */
 };
 
 struct pw_state_identity {
@@ -86,12 +93,13 @@ struct pw_state {
 	struct pw_state_pol      *pol;   size_t n_pol;
 	struct pw_state_identity *ids;   size_t n_ids;   /* sorted by id */
 	struct pw_state_rule     *rules; size_t n_rules; /* rule_id == index */
+	struct pw_state_name     *names; size_t n_names; /* sorted by key */
 };
 
 void pw_state_free(struct pw_state *s);
 
 /*
- * What the kernel sees of a state: eps, ipc and pol (ids and rules only name
+ * What the kernel sees of a state: eps, ipc, pol and names (ids and rules only name
  * things for ops). Copy into dst (0 or -ENOMEM; free with pw_state_free), and
  * compare two states on that part.
  */

@@ -118,6 +118,10 @@ int from_pod(struct __sk_buff *skb)
 		r.reason = PW_REASON_SPOOFED;
 	} else {
 		pw_judge(&p, ep, cfg, 1, &r);
+		if (r.names) {   /* a new flow of a pod that learns names */
+			pw_judge_names(&p, ep, cfg, &r);
+			pw_judge_finish(&p, ep, cfg, &r);
+		}
 		if (r.defer)
 			skb->mark |= PW_MARK_DEFER;
 		/* a DNS query of a pod that learns names: remember it */

@@ -22,7 +22,7 @@
 #include "compiler/internal.h"
 #include "k8s/ip.h"
 
-enum { REF_ANY, REF_POD, REF_GROUP, REF_HOST };
+enum { REF_ANY, REF_POD, REF_GROUP, REF_HOST, REF_NAME /* idx: the name's identity */ };
 
 struct ref {
 	uint32_t kind;
@@ -66,6 +66,8 @@ static uint32_t ref_id(const struct cctx *x, const struct ref *r)
 		return x->groups[r->idx].id;
 	case REF_HOST:
 		return PW_ID_HOST;
+	case REF_NAME:
+		return r->idx;
 	default:
 		return PW_ID_ANY;
 	}
@@ -499,6 +501,14 @@ static int rule_peers(struct cctx *x, const struct pw_policy *pol, size_t pol_ns
 		const struct pw_np_peer *p = &rule->peers[k];
 		int ret;
 
+		if (p->kind == PW_PEER_NAME) {
+			if (p->name_id == PW_ID_ANY)
+				continue;
+			ret = ref_push(out, &cap, (struct ref){ REF_NAME, p->name_id });
+			if (ret)
+				return ret;
+			continue;
+		}
 		if (p->kind == PW_PEER_IPBLOCK) {
 			ret = block_pods(x, p, out, &cap);
 			for (size_t h = 0; !ret && h < x->o.n_host_addrs; h++)
@@ -890,7 +900,7 @@ static void pod_desc(const struct cctx *x, const struct podid *id, char *buf, si
 static int build_ids(struct cctx *x)
 {
 	static const char *const reserved[] = { "any", "host", "world" };
-	size_t n = 3 + x->n_ids + x->n_groups;
+	size_t n_pc = 3 + x->n_ids + x->n_groups, n = n_pc + x->n_names;
 	struct pw_state_identity *v = calloc(n, sizeof(*v));
 	/* id in the high half, source in the low one: 0..2 reserved, then
 	 * pod identities, then CIDR groups */
@@ -906,7 +916,8 @@ static int build_ids(struct cctx *x)
 	/* sort by id first (ids are distinct), then write each in its place */
 	for (size_t k = 0; k < n; k++) {
 		uint32_t id = k < 3 ? (uint32_t)k
-			: k < 3 + x->n_ids ? x->ids[k - 3].id : x->groups[k - 3 - x->n_ids].id;
+			: k < 3 + x->n_ids ? x->ids[k - 3].id
+			: k < n_pc ? x->groups[k - 3 - x->n_ids].id : x->names[k - n_pc].id;
 
 		o[k] = (uint64_t)id << 32 | k;
 	}
@@ -929,9 +940,12 @@ static int build_ids(struct cctx *x)
 		} else if (i < 3 + x->n_ids) {
 			v[k].kind = PW_IDK_POD;
 			pod_desc(x, &x->ids[i - 3], v[k].desc, sizeof(v[k].desc));
-		} else {
+		} else if (i < n_pc) {
 			v[k].kind = PW_IDK_CIDR;
 			pw_cidr_format(&x->groups[i - 3 - x->n_ids].pfx, v[k].desc, sizeof(v[k].desc));
+		} else {
+			v[k].kind = PW_IDK_NAME;
+			snprintf(v[k].desc, sizeof(v[k].desc), "%s", x->names[i - n_pc].pattern);
 		}
 	}
 	free(o);
@@ -1258,9 +1272,17 @@ static int build_policy(struct cctx *x, const struct local *l, size_t n_locals)
 			if (!ret && tiered)
 				ret = emit_cnp_rules(x, &l[i], ep, d, fl & iso_bit[d], cache, &memo,
 						     &raw);
+			size_t first = pv.n;
+
 			if (!ret && tiered && !raw.oom && !raw.full)
 				ret = pw_tiers_resolve(raw.v, raw.n, x->trules, fl & iso_bit[d],
 						       &pv.v, &pv.n, &pv.cap);
+			/* entries of learned names: the pod learns from its DNS answers */
+			for (size_t e = first; !ret && d == PW_DIR_EGRESS && e < pv.n; e++)
+				if (pw_id_is_name(pv.v[e].key.peer_id)) {
+					x->out->eps[i].flags |= PW_EP_LEARN_NAMES;
+					break;
+				}
 		}
 		if (pv.oom || raw.oom)
 			ret = -ENOMEM;
@@ -1368,6 +1390,8 @@ int pw_compile(const struct pw_cluster *c, const struct pw_compile_opts *opts,
 	if (!ret && (ret = build_ipcache(&x)))
 		pw_compile_err(&x, ret, "out of memory");
 	if (!ret && (ret = build_ids(&x)))
+		pw_compile_err(&x, ret, "out of memory");
+	if (!ret && (ret = pw_tiers_name_set(&x)))
 		pw_compile_err(&x, ret, "out of memory");
 	if (!ret)
 		build_dns(&x);

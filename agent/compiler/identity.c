@@ -157,7 +157,7 @@ static int group_ids(struct cctx *x)
 		h[i] = pw_hash64(key, sizeof(key));
 	}
 	/* groups are sorted by prefix, which is the order of their keys */
-	ret = pw_assign_ids(h, x->n_groups, PW_ID_CIDR_MIN, UINT32_MAX, ids);
+	ret = pw_assign_ids(h, x->n_groups, PW_ID_CIDR_MIN, PW_ID_NAME_MIN - 1, ids);
 	for (size_t i = 0; !ret && i < x->n_groups; i++)
 		x->groups[i].id = ids[i];
 	free(h);

@@ -157,6 +157,12 @@ struct podid {
  */
 enum { SEG_ADMIN = 1, SEG_NEXT = 2 };   /* Admin tier; what follows a Pass */
 
+/* A distinct domainNames pattern of the rules in force and its identity. */
+struct cname {
+	const char *pattern;  /* as loaded: lower-case, no trailing dot */
+	uint32_t    id;       /* [PW_ID_NAME_MIN, PW_ID_NAME_MAX], from its hash */
+};
+
 struct crule_meta {
 	size_t   cnp;      /* index in c->cnps */
 	uint32_t rank;     /* evaluation order: Admin tier first, then Baseline */
@@ -182,6 +188,10 @@ void pw_tiers_free(struct cctx *x);
  * to *out (n, cap). */
 int pw_tiers_select(const struct cctx *x, const struct pw_pod *pod,
 		    const struct pw_labels *ns_labels, size_t **out, size_t *n, size_t *cap);
+/* The identity of a domainNames pattern in force (PW_ID_ANY if none). */
+uint32_t pw_tiers_name_id(const struct cctx *x, const char *pattern);
+/* The name_set entries of the patterns in force, into x->out (names). */
+int pw_tiers_name_set(struct cctx *x);
 /*
  * Resolve the entries raw[0..n) that the rules of one (endpoint, direction)
  * give (allow-shaped: key and rule_id; rule r's part is rules[rule_id]) into
@@ -233,6 +243,8 @@ struct cctx {
 	struct tier_rule             *trules;  /* per rule_id */
 	size_t                       *csel;    /* cnp_order indexes selecting each endpoint */
 	size_t                        n_csel, cap_csel;
+	struct cname                 *names;   /* domainNames patterns, sorted by pattern */
+	size_t                        n_names;
 };
 
 /* The pod identities of one namespace: ids[lo, hi). */

@@ -17,12 +17,18 @@
  * The datapath has no loop over rules: per (endpoint, direction) the
  * resolution below writes, for every (peer, port shape) some rule names,
  * the verdict of the rules that cover that cell, so that the longest
- * matching entry carries the final verdict (include/podwall/abi.h).
+ * matching entry carries the final verdict (include/podwall/abi.h), with
+ * the deciding rule's rank (and that of an Admin Pass before it): what the
+ * datapath needs to join the entries of the names a pod learned with the
+ * address's (abi.h, "policy"). A domainNames pattern is a peer identity of
+ * its own (PW_ID_NAME_MIN and up, from its hash); its entries are resolved
+ * among the rules that list it only, as the datapath looks them up apart.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include "compiler/domain.h"
 #include "compiler/internal.h"
 
 /* --------------------------------------------------------------- building */
@@ -72,9 +78,10 @@ static void host_block(struct pw_np_peer *p, const uint8_t addr[16], const struc
 }
 
 /* The NetworkPolicy shape of one ClusterNetworkPolicy rule (arrays malloc'd). */
-static int convert_rule(const struct pw_cluster *c, const struct pw_cnp_rule *cr,
+static int convert_rule(const struct cctx *x, const struct pw_cnp_rule *cr,
 			struct pw_np_rule *out, bool *none)
 {
+	const struct pw_cluster *c = x->c;
 	static const uint8_t protos[3] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP };
 	size_t n_peers = 0, n_ports = 0;
 
@@ -88,7 +95,9 @@ static int convert_rule(const struct pw_cluster *c, const struct pw_cnp_rule *cr
 		else if (p->kind == PW_CNP_NODES)
 			for (size_t i = 0; i < c->n_nodes; i++)
 				n_peers += c->nodes[i].n_addrs;
-		else if (p->kind != PW_CNP_DOMAINS)
+		else if (p->kind == PW_CNP_DOMAINS)
+			n_peers += p->n_domains;
+		else
 			n_peers++;
 	}
 	for (size_t k = 0; k < cr->n_ports; k++)
@@ -129,8 +138,16 @@ static int convert_rule(const struct pw_cluster *c, const struct pw_cnp_rule *cr
 						   &p->loc);
 			}
 			break;
-		default:
-			/* domainNames: no identity until names are learnt (abi.h) */
+		case PW_CNP_DOMAINS:
+			/* keyed by the pattern's identity; the datapath joins
+			 * the names a pod learned (abi.h) */
+			for (size_t i = 0; i < p->n_domains; i++, q++) {
+				memset(q, 0, sizeof(*q));
+				q->kind = PW_PEER_NAME;
+				q->name_id = pw_tiers_name_id(x, p->domains[i]);
+				q->loc = p->loc;
+				out->n_peers++;
+			}
 			break;
 		}
 	}
@@ -151,6 +168,99 @@ static int convert_rule(const struct pw_cluster *c, const struct pw_cnp_rule *cr
 	return 0;
 }
 
+static int cname_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cname *)a)->pattern, ((const struct cname *)b)->pattern);
+}
+
+uint32_t pw_tiers_name_id(const struct cctx *x, const char *pattern)
+{
+	struct cname k = { pattern, 0 };
+	const struct cname *e = x->n_names ? bsearch(&k, x->names, x->n_names, sizeof(k),
+						     cname_cmp) : NULL;
+
+	return e ? e->id : PW_ID_ANY;
+}
+
+/* The distinct domainNames patterns of every rule, each with its identity. */
+static int build_names(struct cctx *x)
+{
+	const struct pw_cluster *c = x->c;
+	size_t n = 0, w = 0;
+	uint64_t *h;
+	uint32_t *ids;
+	int ret;
+
+	for (size_t i = 0; i < c->n_cnps; i++)
+		for (size_t r = 0; r < c->cnps[i].n_rules[PW_DIR_EGRESS]; r++) {
+			const struct pw_cnp_rule *cr = &c->cnps[i].rules[PW_DIR_EGRESS][r];
+
+			for (size_t k = 0; k < cr->n_peers; k++)
+				if (cr->peers[k].kind == PW_CNP_DOMAINS)
+					n += cr->peers[k].n_domains;
+		}
+	if (!n)
+		return 0;
+	x->names = calloc(n, sizeof(*x->names));
+	h = calloc(n, sizeof(*h));
+	ids = calloc(n, sizeof(*ids));
+	if (!x->names || !h || !ids) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < c->n_cnps; i++)
+		for (size_t r = 0; r < c->cnps[i].n_rules[PW_DIR_EGRESS]; r++) {
+			const struct pw_cnp_rule *cr = &c->cnps[i].rules[PW_DIR_EGRESS][r];
+
+			for (size_t k = 0; k < cr->n_peers; k++)
+				for (size_t d = 0; cr->peers[k].kind == PW_CNP_DOMAINS &&
+						   d < cr->peers[k].n_domains; d++)
+					x->names[w++].pattern = cr->peers[k].domains[d];
+		}
+	qsort(x->names, n, sizeof(*x->names), cname_cmp);
+	w = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!w || strcmp(x->names[w - 1].pattern, x->names[i].pattern))
+			x->names[w++] = x->names[i];
+	for (size_t i = 0; i < w; i++)
+		h[i] = pw_hash64(x->names[i].pattern, strlen(x->names[i].pattern));
+	/* stable across compiles: the same pattern keeps its identity, and
+	 * conntrack entries opened through it (abi.h PW_CT_NAME) keep meaning it */
+	ret = pw_assign_ids(h, w, PW_ID_NAME_MIN, PW_ID_NAME_MAX, ids);
+	for (size_t i = 0; !ret && i < w; i++)
+		x->names[i].id = ids[i];
+	x->n_names = w;
+out:
+	free(h);
+	free(ids);
+	return ret;
+}
+
+static int name_set_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct pw_state_name *)a)->key,
+		      &((const struct pw_state_name *)b)->key, sizeof(struct pw_name_key));
+}
+
+int pw_tiers_name_set(struct cctx *x)
+{
+	struct pw_state_name *v = calloc(x->n_names ? x->n_names : 1, sizeof(*v));
+	size_t w = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < x->n_names; i++) {
+		/* the loader validated the pattern: a refusal here is a bug */
+		if (pw_domain_entry(x->names[i].pattern, 0, x->names[i].id, &v[w].key, &v[w].val))
+			continue;
+		w++;
+	}
+	qsort(v, w, sizeof(*v), name_set_cmp);
+	x->out->names = v;
+	x->out->n_names = w;
+	return 0;
+}
+
 int pw_tiers_build(struct cctx *x)
 {
 	const struct pw_cluster *c = x->c;
@@ -166,6 +276,8 @@ int pw_tiers_build(struct cctx *x)
 	x->cmeta = calloc(n ? n : 1, sizeof(*x->cmeta));
 	if (!x->cnp_order || !x->cnp_first || !x->crules || !x->cmeta)
 		return -ENOMEM;
+	if ((ret = build_names(x)))
+		return ret;
 	for (size_t i = 0; i < c->n_cnps; i++)
 		x->cnp_order[i] = i;
 	sort_order(c->cnps, x->cnp_order, c->n_cnps);
@@ -177,7 +289,7 @@ int pw_tiers_build(struct cctx *x)
 			for (size_t r = 0; r < cnp->n_rules[d]; r++, k++) {
 				struct crule_meta *m = &x->cmeta[k];
 
-				ret = convert_rule(c, &cnp->rules[d][r], &x->crules[k], &m->none);
+				ret = convert_rule(x, &cnp->rules[d][r], &x->crules[k], &m->none);
 				x->n_crules = k + 1;
 				if (ret)
 					return ret;
@@ -206,6 +318,7 @@ void pw_tiers_free(struct cctx *x)
 	free(x->cnp_first);
 	free(x->trules);
 	free(x->csel);
+	free(x->names);
 }
 
 int pw_tiers_select(const struct cctx *x, const struct pw_pod *pod,
@@ -297,18 +410,35 @@ static bool shape_holds(uint32_t aplen, uint8_t aproto, uint16_t aport, const st
 struct verdict {
 	uint32_t rule_id;
 	uint32_t flags;    /* PW_POL_DENY, PW_POL_DEFAULT */
+	uint32_t rank;     /* the deciding rule's (abi.h PW_RANK_*) */
+	uint32_t pass;     /* the Admin Pass the cell went through, or PW_RANK_NONE */
 };
+
+/* What a miss means to the datapath: the tiers' default. */
+static struct verdict default_verdict(bool isolated)
+{
+	return (struct verdict){ PW_RULE_NONE, PW_POL_DEFAULT | (isolated ? PW_POL_DENY : 0),
+				 isolated ? PW_RANK_NP : PW_RANK_NONE, PW_RANK_NONE };
+}
+
+static bool verdict_eq(const struct verdict *a, const struct verdict *b)
+{
+	return a->rule_id == b->rule_id && a->flags == b->flags && a->rank == b->rank &&
+	       a->pass == b->pass;
+}
 
 /*
  * The verdict at shape s of the rules in a[0..na) and b[0..nb) (the peer's
  * own entries and the any-peer ones, each in evaluation order): the first
  * Admin rule that holds s decides, or passes to the rules after the Admin
- * tier; there the first decides; else the default.
+ * tier; there the first decides; else the default. The verdict carries the
+ * deciding rule's rank (NetworkPolicy's is PW_RANK_NP, as its isolation's
+ * default) and the rank of the Admin Pass on the way.
  */
 static struct verdict decide(const struct tent *a, size_t na, const struct tent *b, size_t nb,
 			     const struct shape *s, bool isolated)
 {
-	struct verdict v = { PW_RULE_NONE, PW_POL_DEFAULT | (isolated ? PW_POL_DENY : 0) };
+	struct verdict v = default_verdict(isolated);
 	bool passed = false;
 	size_t i = 0, j = 0;
 
@@ -326,12 +456,14 @@ static struct verdict decide(const struct tent *a, size_t na, const struct tent 
 			continue;
 		if (e->action == PW_ACT_PASS) {
 			if (e->seg != SEG_ADMIN)   /* a Baseline Pass: the default, allow */
-				return (struct verdict){ e->rule_id, PW_POL_DEFAULT };
+				return (struct verdict){ e->rule_id, PW_POL_DEFAULT, e->rank, v.pass };
 			passed = true;
 			v.rule_id = e->rule_id;
+			v.pass = e->rank;
 			continue;
 		}
-		return (struct verdict){ e->rule_id, e->action == PW_ACT_DENY ? PW_POL_DENY : 0 };
+		return (struct verdict){ e->rule_id, e->action == PW_ACT_DENY ? PW_POL_DENY : 0,
+					 e->rank, v.pass };
 	}
 	return v;
 }
@@ -362,6 +494,8 @@ static int push_out(struct pw_state_pol **out, size_t *n, size_t *cap, uint32_t 
 	e->key.port = htons(s->plen > PW_POL_PREFIX_ANY_PORT ? s->port : 0);
 	e->val.rule_id = v.rule_id;
 	e->val.flags = v.flags;
+	e->val.rank = v.rank;
+	e->val.pass_rank = v.pass;
 	return 0;
 }
 
@@ -371,7 +505,9 @@ static int push_out(struct pw_state_pol **out, size_t *n, size_t *cap, uint32_t 
  * every shape of both). A shape whose verdict is that of its nearest
  * written ancestor is left out (the longest match finds the ancestor);
  * so is, for the any peer, a shape with no written ancestor whose verdict
- * is the default (a miss gives the default).
+ * is the default (a miss gives the default). A name peer's own rules alone
+ * decide its cells (any is empty then): the datapath looks names up apart
+ * and joins them with the address's verdict.
  */
 static int resolve_peer(uint32_t peer, const struct tent *own, size_t n_own,
 			const struct tent *any, size_t n_any, const struct pw_state_pol *like,
@@ -402,12 +538,13 @@ static int resolve_peer(uint32_t peer, const struct tent *own, size_t n_own,
 				up = &vs[j];
 				break;
 			}
-		if (up)
-			kept[i] = up->rule_id != vs[i].rule_id || up->flags != vs[i].flags;
-		else
-			kept[i] = peer != PW_ID_ANY ||
-				  vs[i].flags != (PW_POL_DEFAULT | (isolated ? PW_POL_DENY : 0)) ||
-				  vs[i].rule_id != PW_RULE_NONE;
+		if (up) {
+			kept[i] = !verdict_eq(up, &vs[i]);
+		} else {
+			struct verdict dv = default_verdict(isolated);
+
+			kept[i] = peer != PW_ID_ANY || !verdict_eq(&dv, &vs[i]);
+		}
 		if (kept[i] && (ret = push_out(out, n_out, cap, peer, like, &sh[i], vs[i])))
 			return ret;
 	}
@@ -448,8 +585,10 @@ int pw_tiers_resolve(struct pw_state_pol *raw, size_t n, const struct tier_rule 
 	for (size_t i = 0, j; i < n && !ret; i = j) {
 		for (j = i + 1; j < n && t[j].peer == t[i].peer; j++)
 			;
-		ret = resolve_peer(t[i].peer, t + i, j - i, t, n_any, &raw[0], isolated, sh, vs,
-				   kept, out, n_out, cap);
+		/* a name's cells: its own rules only (the datapath joins them) */
+		ret = resolve_peer(t[i].peer, t + i, j - i, t,
+				   pw_id_is_name(t[i].peer) ? 0 : n_any, &raw[0], isolated, sh,
+				   vs, kept, out, n_out, cap);
 	}
 out:
 	free(t);

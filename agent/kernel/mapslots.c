@@ -107,6 +107,10 @@ struct sync {
 	size_t ipc_garbage, pol_garbage;   /* entries with a slot byte > 1 */
 	struct pw_tab ep, lip, dns;           /* raw */
 	struct pw_tab ep_norm, dns_norm;      /* live-slot view */
+	/* name_set (per slot like ipcache, small: read whole every sync) */
+	bool have_names;
+	struct pw_tab nm_all, nm_A, nm_I, w_nm;
+	size_t nm_garbage;
 
 	/* desired: logical (w_ipc, w_pol), then split over the halves */
 	struct pw_tab w_ipc, w_pol;           /* slot-0 keys, canonical */
@@ -123,7 +127,8 @@ static void sync_free(struct sync *s)
 	struct pw_tab *tabs[] = { &s->ipc_all, &s->pol_all, &s->ipl_all, &s->pll_all, &s->ep,
 			       &s->lip, &s->dns, &s->ep_norm, &s->dns_norm, &s->w_ipc,
 			       &s->w_pol, &s->w_ipch, &s->w_ipcl, &s->w_polh, &s->w_poll,
-			       &s->w_ep, &s->w_lip, &s->w_dns };
+			       &s->w_ep, &s->w_lip, &s->w_dns, &s->nm_all, &s->nm_A, &s->nm_I,
+			       &s->w_nm };
 
 	for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++)
 		pw_tab_free(tabs[i]);
@@ -224,6 +229,23 @@ static int build_desired(struct sync *s, const struct pw_state *d)
 	dropped = pw_tab_sort_dedup(&s->w_pol);
 	if (dropped)
 		warn(st, "policy: %zu duplicate keys ignored", dropped);
+
+	for (size_t i = 0; i < d->n_names; i++) {
+		struct pw_name_key k = d->names[i].key;
+
+		k.slot = 0;
+		memset(k.pad, 0, sizeof(k.pad));
+		err = pw_tab_push(&s->w_nm, &k, &d->names[i].val);
+		if (err)
+			return err;
+	}
+	dropped = pw_tab_sort_dedup(&s->w_nm);
+	if (dropped)
+		warn(st, "name_set: %zu duplicate names ignored", dropped);
+	if (s->w_nm.n && !s->have_names) {
+		pw_why(st->error, "map name_set: not given, and the policy has domainNames peers");
+		return -EINVAL;
+	}
 
 	/* (ep_id, dir) that have any-peer entries: the others get PW_EP_NO_ANY_* */
 	pw_tab_init(&any_dirs, sizeof(uint64_t), 0);
@@ -766,9 +788,83 @@ static int write_pre_flip(struct sync *s)
 	return 0;
 }
 
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The names learned by, and the DNS queries awaited for, endpoints that
+ * left their device (a deleted pod, or another pod on the device): ep_id
+ * comes from the pod's namespace and name, so a pod made again under the
+ * same name gets it back, and the owner check of fqdn_learned (the pod's
+ * address) does not tell them apart when the address comes back too. So
+ * the sets of the ep_id go (PW_FQDN_SETS_PER_POD keys, no walk) and its
+ * queries (one walk over dns_queries, bounded by its size). After the
+ * flip: the endpoint entry is gone or another's then. Best effort: a
+ * learned entry is a cache of DNS answers, never a grant on its own.
+ */
+static void forget_names(struct sync *s)
+{
+	int lfd = s->fds->fd[PW_MAP_FQDN_LEARNED], qfd = s->fds->fd[PW_MAP_DNS_QUERIES];
+	uint32_t *gone = calloc(s->ep.n ? s->ep.n : 1, sizeof(*gone));
+	struct pw_dns_query_key k, next, *dead = NULL;
+	size_t n = 0, n_dead = 0, cap_dead = 0;
+	bool more;
+
+	if (!gone)
+		return;
+	for (size_t i = 0; i < s->ep.n; i++) {
+		const uint8_t *w = pw_tab_find(&s->w_ep, pw_tab_key(&s->ep, i));
+		struct pw_endpoint old, now;
+
+		memcpy(&old, pw_tab_val(&s->ep, i), sizeof(old));
+		if (w)
+			memcpy(&now, w + s->w_ep.ksz, sizeof(now));
+		if (!w || now.ep_id != old.ep_id)
+			gone[n++] = old.ep_id;
+	}
+	if (!n)
+		goto out;
+	qsort(gone, n, sizeof(*gone), u32_cmp);
+	for (size_t i = 0; lfd >= 0 && i < n; i++)
+		for (uint32_t set = 0; set < PW_FQDN_SETS_PER_POD; set++) {
+			struct pw_fqdn_key fk = { .ep_id = gone[i], .set = set };
+
+			bpf_map_delete_elem(lfd, &fk);
+		}
+	/* collect, then delete: deleting while walking may restart the walk */
+	more = qfd >= 0 && !bpf_map_get_next_key(qfd, NULL, &next);
+	while (more) {
+		k = next;
+		more = !bpf_map_get_next_key(qfd, &k, &next);
+		if (!bsearch(&k.ep_id, gone, n, sizeof(*gone), u32_cmp))
+			continue;
+		if (n_dead == cap_dead) {
+			size_t cap = cap_dead ? cap_dead * 2 : 64;
+			struct pw_dns_query_key *nv = realloc(dead, cap * sizeof(*nv));
+
+			if (!nv)
+				break;
+			dead = nv;
+			cap_dead = cap;
+		}
+		dead[n_dead++] = k;
+	}
+	for (size_t i = 0; i < n_dead; i++)
+		bpf_map_delete_elem(qfd, &dead[i]);
+out:
+	free(gone);
+	free(dead);
+}
+
 static int delete_post_flip(struct sync *s)
 {
 	int err, first = 0;
+
+	forget_names(s);
 
 	for (size_t i = 0; i < s->ep.n; i++)
 		if (!pw_tab_find(&s->w_ep, pw_tab_key(&s->ep, i))) {
@@ -845,6 +941,14 @@ static int read_all(struct sync *s)
 		err = pw_map_meta(f->fd[m], pw_map_names[m], want[i].ksz, want[i].vsz, &s->m[m],
 				  st->error);
 	}
+	/* name_set: optional too (a caller's own set of maps may have none) */
+	s->have_names = f->fd[PW_MAP_NAME_SET] >= 0;
+	_Static_assert(offsetof(struct pw_name_key, slot) == LPM_SLOT_OFF,
+		       "name_set keys have the slot where write_slot stamps it");
+	if (!err && s->have_names)
+		err = pw_map_meta(f->fd[PW_MAP_NAME_SET], pw_map_names[PW_MAP_NAME_SET],
+				  sizeof(struct pw_name_key), sizeof(struct pw_name_val),
+				  &s->m[PW_MAP_NAME_SET], st->error);
 	if (err)
 		return err;
 
@@ -899,6 +1003,18 @@ static int read_all(struct sync *s)
 					  &s->pol_garbage);
 		if (!err)
 			err = build_logical(s);
+		if (err)
+			return err;
+	}
+
+	pw_tab_init(&s->nm_all, sizeof(struct pw_name_key), sizeof(struct pw_name_val));
+	pw_tab_init(&s->nm_A, sizeof(struct pw_name_key), sizeof(struct pw_name_val));
+	pw_tab_init(&s->nm_I, sizeof(struct pw_name_key), sizeof(struct pw_name_val));
+	if (s->have_names) {
+		err = pw_tab_read_map(&s->m[PW_MAP_NAME_SET], pw_map_names[PW_MAP_NAME_SET],
+					      &s->nm_all, st->error);
+		if (!err)
+			err = split_slots(&s->nm_all, s->A, &s->nm_A, &s->nm_I, &s->nm_garbage);
 		if (err)
 			return err;
 	}
@@ -1063,6 +1179,7 @@ int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
 	pw_tab_init(&s.w_lip, sizeof(struct pw_addr), sizeof(uint32_t));
 	pw_tab_init(&s.w_dns, sizeof(uint32_t), sizeof(struct pw_dns));
 
+	pw_tab_init(&s.w_nm, sizeof(struct pw_name_key), sizeof(struct pw_name_val));
 	err = read_all(&s);
 	if (!err && !s.have_lpm) {
 		pw_why(st->error, "maps ipcache_lpm/policy_lpm: not given (maps of an older podwall? "
@@ -1088,6 +1205,7 @@ int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
 	pw_tab_diff_count(&s.ep_norm, &s.w_ep, &st->map[PW_MAP_ENDPOINTS]);
 	pw_tab_diff_count(&s.dns_norm, &s.w_dns, &st->map[PW_MAP_DNS]);
 	pw_tab_diff_count(&s.lip, &s.w_lip, &st->map[PW_MAP_LOCAL_IPS]);
+	pw_tab_diff_count(&s.nm_A, &s.w_nm, &st->map[PW_MAP_NAME_SET]);
 	slots_equal = true;
 	for (int m = 0; m < PW_MAP_MAX; m++) {
 		struct pw_sync_count *c = &st->map[m];
@@ -1127,6 +1245,8 @@ int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
 		err = check_room(&s, PW_MAP_LOCAL_IPS, s.lip.n + pw_tab_count_new(&s.lip, &s.w_lip));
 	if (!err)
 		err = check_room(&s, PW_MAP_DNS, s.dns.n + pw_tab_count_new(&s.dns, &s.w_dns));
+	if (!err && s.have_names)
+		err = check_room(&s, PW_MAP_NAME_SET, s.nm_A.n + s.w_nm.n);
 	if (err)
 		goto fail_nochange;
 
@@ -1144,6 +1264,8 @@ int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
 			err = write_slot(&s, PW_MAP_POLICY, &s.pol_all, &s.v.pol_I, &s.w_polh);
 		if (!err)
 			err = write_slot(&s, PW_MAP_POLICY_LPM, &s.pll_all, &s.v.pll_I, &s.w_poll);
+		if (!err && s.have_names)
+			err = write_slot(&s, PW_MAP_NAME_SET, &s.nm_all, &s.nm_I, &s.w_nm);
 		if (!err)
 			err = write_pre_flip(&s);
 		if (err)
@@ -1252,6 +1374,17 @@ int pw_slots_read_live(const struct pw_map_fds *fds, struct pw_config *cfg_out,
 		}
 	}
 	out->n_eps = s.ep.n;
+	out->names = calloc(s.nm_A.n ? s.nm_A.n : 1, sizeof(*out->names));
+	if (!out->names) {
+		err = -ENOMEM;
+		pw_state_free(out);
+		goto out;
+	}
+	for (size_t i = 0; i < s.nm_A.n; i++) {
+		memcpy(&out->names[i].key, pw_tab_key(&s.nm_A, i), sizeof(out->names[i].key));
+		memcpy(&out->names[i].val, pw_tab_val(&s.nm_A, i), sizeof(out->names[i].val));
+	}
+	out->n_names = s.nm_A.n;
 out:
 	sync_free(&s);
 	return err;

@@ -256,7 +256,7 @@ out:
 int pw_tab_read_map(const struct pw_map_meta *m, const char *name, struct pw_tab *t,
 			char *why)
 {
-	uint8_t key[64], next[64], val[256];
+	uint8_t key[64], next[64], val[sizeof(struct pw_name_val) + 8]; /* the largest value read */
 	const void *prev = NULL;
 	size_t iter = 0, limit = (size_t)m->max_entries * 2 + 64;
 	int err;

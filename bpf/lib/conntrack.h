@@ -93,7 +93,7 @@ static __always_inline struct pw_ct_val *pw_ct_get(struct pw_ct_key *k, __u32 ep
 
 static __always_inline void pw_ct_create(const struct pw_pkt *p, __u8 dir, __u32 generation,
 					 __u32 ep_id, __u32 ifindex, __u32 peer_id, __u32 rule_id,
-					 __u32 flags, __u64 now)
+					 __u32 name_id, __u32 flags, __u64 now)
 {
 	struct pw_ct_key k;
 	struct pw_ct_val v = {
@@ -104,6 +104,7 @@ static __always_inline void pw_ct_create(const struct pw_pkt *p, __u8 dir, __u32
 		.peer_id = peer_id,
 		.rule_id = rule_id,
 		.ifindex = ifindex,
+		.name_id = name_id,
 	};
 
 	if (p->proto == PW_IPPROTO_TCP && (p->tcp_flags & PW_TCP_FIN))

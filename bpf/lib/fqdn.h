@@ -22,7 +22,9 @@
  * verdict of the DNS packet itself.
  *
  * pw_fqdn_names() is the lookup for the egress verdict: the names this
- * pod has resolved to an address, still within their TTL.
+ * pod has resolved to an address, still within their TTL. pw_judge_names()
+ * joins their policy entries with the address's verdict in tier order
+ * (abi.h, "policy") for a new egress flow that pw_judge left to it.
  *
  * Every address learned is reported to the events ring (abi.h
  * PW_EVENT_NAME_LEARNED: pod, question, address, TTL, name id), under the
@@ -35,6 +37,7 @@
 #include "lib/maps.h"
 #include "lib/parse.h"
 #include "lib/policy.h"
+#include "lib/judge.h"
 #include "lib/dnsparse.h"
 #include "lib/dns.h"
 #include "lib/evring.h"
@@ -563,15 +566,21 @@ static __always_inline __u32 pw_fqdn_names(const struct pw_endpoint *ep, __u32 s
 	struct pw_fqdn_key k = { .ep_id = ep->ep_id, .set = pw_fqdn_set_of(addr) };
 	struct pw_fqdn_set *set;
 	__u32 now_s, n = 0;
+	__u64 a0, a1;
 
 	set = bpf_map_lookup_elem(&fqdn_learned, &k);
 	if (!set || !pw_addr_eq(set->owner, owner))
 		return 0;
 	now_s = pw_now_s();
+	a0 = pw_ld64(addr);
+	a1 = pw_ld64(addr + 8);
+	/* a loop, not 8 unrolled copies: their registers spill past the
+	 * stack pw_judge_names has (the verifier bounds a call chain's) */
+#pragma clang loop unroll(disable)
 	for (int i = 0; i < PW_FQDN_WAYS; i++) {
 		struct pw_fqdn_way *w = &set->ways[i];
 
-		if (!pw_addr_eq(w->addr, addr))
+		if (pw_ld64(w->addr) != a0 || pw_ld64(w->addr + 8) != a1)
 			continue;
 		for (int k2 = 0; k2 < PW_FQDN_NAMES; k2++)
 			if (w->names[k2].name_id && (__s32)(w->names[k2].expires_s - now_s) > 0) {
@@ -582,6 +591,68 @@ static __always_inline __u32 pw_fqdn_names(const struct pw_endpoint *ep, __u32 s
 		break;
 	}
 	return n;
+}
+
+/*
+ * The join of a new egress flow of a pod that learns names (pw_judge left
+ * r->names set, with the address's verdict in r): the names ep resolved to
+ * the destination whose TTL has not run out; if there are any, the
+ * address's entry again for its rank and Admin Pass (pw_judge keeps them
+ * nowhere: a field more in pw_res is stack the programs do not have), and
+ * each name's entry for (proto, port); the one ranked first that decides
+ * before the address's verdict (pw_name_beats, abi.h) allows the flow
+ * under its rule. r->name_id is the name the flow's conntrack entry will
+ * remember (PW_CT_NAME): the winner, else the first-ranked name allowed
+ * for the flow, so that a re-check after a policy change joins it even
+ * once its TTL ran out. The lookups past fqdn_learned's are for addresses
+ * the pod learned names for only. The caller then opens the flow (judge.h
+ * pw_judge_finish).
+ *
+ * A global function, called by the program itself rather than inside
+ * pw_judge: the verifier bounds the stack of a whole call chain.
+ */
+__noinline int pw_judge_names(const struct pw_pkt *p, const struct pw_endpoint *ep,
+			      const struct pw_config *cfg, struct pw_res *r)
+{
+	struct pw_policy_key k = {};
+	struct pw_ipcache_val peer;
+	struct pw_policy_val *v;
+	__u32 ids[PW_FQDN_NAMES], n, slot, best = PW_RANK_NONE, first = PW_RANK_NONE;
+	__u32 a_rank = PW_RANK_NONE, a_pass = PW_RANK_NONE;
+	__be16 dport;
+
+	if (!p || !ep || !cfg || !r || !r->names)
+		return 0;
+	r->name_id = 0;
+	slot = cfg->active_slot & 1;
+	dport = pw_is_icmp(p->proto) ? 0 : p->dport;
+	n = pw_fqdn_names(ep, slot, p->daddr, ids);
+	if (n) {
+		pw_ipcache_get(slot, p->daddr, &peer);
+		v = pw_policy_lookup(&k, ep, slot, PW_DIR_EGRESS, peer.identity, p->proto, dport);
+		a_rank = v ? v->rank : pw_isolated(ep, slot, PW_DIR_EGRESS) ? PW_RANK_NP
+								  : PW_RANK_NONE;
+		a_pass = v ? v->pass_rank : PW_RANK_NONE;
+	}
+	for (__u32 i = 0; i < PW_FQDN_NAMES; i++) {
+		if (i >= n)
+			break;
+		v = pw_policy_peer(&k, ids[i], p->proto, dport);
+		if (!v || (v->flags & PW_POL_DENY))
+			continue;
+		if (best == PW_RANK_NONE && v->rank < first) {
+			first = v->rank;
+			r->name_id = ids[i];
+		}
+		if (v->rank >= best || !pw_name_beats(v->rank, a_rank, a_pass))
+			continue;
+		best = v->rank;
+		r->name_id = ids[i];
+		r->rule_id = v->rule_id;
+		r->reason = PW_REASON_NONE;
+		r->verdict = PW_VERDICT_ALLOW;
+	}
+	return 0;
 }
 
 #endif

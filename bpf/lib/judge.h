@@ -24,8 +24,12 @@ struct pw_res {
 	__u8  dir;       /* in: enum pw_dir the verdict is for */
 	__u8  est_miss;  /* in: pw_judge_fast found no entry in this direction */
 	__u8  reply_miss; /* in: nor one in the reply direction */
-	__u8  pad;
+	__u8  names;     /* out: a new egress flow of a pod that learns names, its
+			  * address's verdict in verdict, reason and rule_id: the
+			  * caller joins the names (fqdn.h pw_judge_names), then
+			  * opens it (pw_judge_finish) */
 	__u32 ifindex;   /* in: the device of the endpoint judged (its endpoints key) */
+	__u32 name_id;   /* names: the name the flow's conntrack entry remembers */
 };
 
 /* The remote address of a packet in a direction. */
@@ -89,12 +93,20 @@ static __always_inline int pw_ct_recheck(struct pw_ct_val *v, const struct pw_en
 {
 	struct pw_ipcache_val peer;
 	struct pw_decision d;
+	int ok;
 
 	if (v->generation == cfg->generation)
 		return 1;
 	pw_ipcache_get(slot, remote, &peer);
 	r->peer_id = peer.identity;
-	if (pw_decide(ep, slot, edir, &peer, proto, dport, 0, &d)) {
+	/* a flow a learned name opened: that name joins, TTL or not (abi.h PW_CT_NAME) */
+	ok = pw_decide(ep, slot, edir, &peer, proto, dport, 0,
+		       (v->flags & PW_CT_NAME) ? v->name_id : 0, &d);
+	if (v->name_id != d.name_id) {
+		v->name_id = d.name_id;   /* its rules are gone */
+		v->flags &= ~PW_CT_NAME;
+	}
+	if (ok) {
 		v->generation = cfg->generation;
 		v->peer_id = peer.identity;
 		v->rule_id = d.rule_id;
@@ -249,9 +261,38 @@ static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw
 }
 
 /*
+ * The end of a new flow's verdict (ok: allowed; r->reason and r->rule_id
+ * set): a denial, or an audit pass; the conntrack entry (ct_flags, and the
+ * name that opened it: PW_CT_NAME); the record of a first fragment.
+ */
+static __always_inline void pw_judge_open(const struct pw_pkt *p, const struct pw_endpoint *ep,
+					  const struct pw_config *cfg, __u32 slot,
+					  struct pw_res *r, int ok, __u32 ct_flags,
+					  __u32 name_id, __u64 now)
+{
+	if (!ok) {
+		if (!pw_deny(cfg, ep, slot, r, r->reason))
+			return;
+		ct_flags |= PW_CT_AUDIT;
+	}
+	/* ICMP errors and RSTs open nothing */
+	if (!p->icmp_err && !(p->proto == PW_IPPROTO_TCP && (p->tcp_flags & PW_TCP_RST)))
+		pw_ct_create(p, r->dir, cfg->generation, ep->ep_id, pw_vouch_ifindex(p, ep, slot, r),
+			     r->peer_id, r->rule_id, name_id, ct_flags, now);
+	if (r->verdict != PW_VERDICT_DROP && p->frag == PW_FRAG_FIRST)
+		pw_frag_record(p, r->dir, r->defer ? PW_CT_DEFERRED : 0);
+}
+
+/*
  * The verdict of packet p for endpoint ep in direction r->dir. may_defer: a
  * flow to a Service address gets PW_MARK_DEFER instead of a verdict (only
- * before NAT, in from_pod).
+ * before NAT, in from_pod). A new egress flow of an endpoint that learns
+ * names, judged in from_pod, returns with r->names set and no verdict yet:
+ * the caller joins the names (fqdn.h pw_judge_names), then opens the flow
+ * (pw_judge_finish), each a frame of its own under the program's, where
+ * there is room (the verifier's 512 bytes hold every frame of a call
+ * chain, and pw_judge's leaves none to a callee). Past NAT (may_defer 0) names are not joined:
+ * a pod learned the address it connects to, not a Service's backend.
  *
  * A global function: the verifier checks it once, not once per caller.
  */
@@ -263,8 +304,8 @@ __noinline int pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
 	__u64 now = pw_now();
 	struct pw_ipcache_val peer;
 	struct pw_decision d;
-	__u32 ct_flags = 0;
 	__u32 *fv;
+	int ok;
 
 	if (!p || !ep || !cfg || !r)
 		return 0;
@@ -298,30 +339,48 @@ __noinline int pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
 		if (dir == PW_DIR_EGRESS && may_defer && (peer.flags & PW_IPC_SERVICE)) {
 			r->reason = PW_REASON_DEFERRED;
 			r->defer = 1;
-			ct_flags = PW_CT_DEFERRED;
-		} else {
-			r->new_flow = 1;
-			int ok = pw_decide(ep, slot, dir, &peer, p->proto, p->dport, 1, &d);
-
-			/* a drop names its rule too: a ClusterNetworkPolicy Deny */
-			r->rule_id = d.rule_id;
-			if (ok) {
-				r->reason = d.reason;
-			} else if (pw_deny(cfg, ep, slot, r, d.reason)) {
-				ct_flags = PW_CT_AUDIT;
-			} else {
-				return 0;
-			}
+			pw_judge_open(p, ep, cfg, slot, r, 1, PW_CT_DEFERRED, 0, now);
+			return 0;
 		}
-		/* ICMP errors and RSTs open nothing */
-		if (!p->icmp_err && !(p->proto == PW_IPPROTO_TCP && (p->tcp_flags & PW_TCP_RST)))
-			pw_ct_create(p, dir, cfg->generation, ep->ep_id,
-				     pw_vouch_ifindex(p, ep, slot, r), peer.identity, r->rule_id,
-				     ct_flags, now);
+		r->new_flow = 1;
+		ok = pw_decide(ep, slot, dir, &peer, p->proto, p->dport, 1, 0, &d);
+		/* a drop names its rule too: a ClusterNetworkPolicy Deny */
+		r->rule_id = d.rule_id;
+		r->reason = d.reason;
+		if (dir == PW_DIR_EGRESS && may_defer && (ep->flags[slot] & PW_EP_LEARN_NAMES) &&
+		    d.reason != PW_REASON_DNS_ALLOWED && d.reason != PW_REASON_DNS_DENIED) {
+			r->names = 1;
+			r->verdict = ok ? PW_VERDICT_ALLOW : PW_VERDICT_DROP;
+			return 0;
+		}
+		pw_judge_open(p, ep, cfg, slot, r, ok, 0, 0, now);
+		return 0;
 	}
 
 	if (r->verdict != PW_VERDICT_DROP && p->frag == PW_FRAG_FIRST)
 		pw_frag_record(p, dir, r->defer ? PW_CT_DEFERRED : 0);
+	return 0;
+}
+
+/*
+ * A new flow pw_judge left with r->names, after pw_judge_names: its
+ * verdict taken (r->verdict, reason, rule_id, name_id), open it as
+ * pw_judge would have. A global function: see pw_judge.
+ */
+__noinline int pw_judge_finish(const struct pw_pkt *p, const struct pw_endpoint *ep,
+			       const struct pw_config *cfg, struct pw_res *r)
+{
+	__u32 slot;
+	int ok;
+
+	if (!p || !ep || !cfg || !r || !r->names)
+		return 0;
+	r->names = 0;
+	slot = cfg->active_slot & 1;
+	ok = r->verdict != PW_VERDICT_DROP;
+	r->verdict = PW_VERDICT_ALLOW;
+	pw_judge_open(p, ep, cfg, slot, r, ok, r->name_id ? PW_CT_NAME : 0, r->name_id,
+		      pw_now());
 	return 0;
 }
 

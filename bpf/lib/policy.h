@@ -25,6 +25,9 @@
 
 struct pw_decision {
 	__u32 rule_id;
+	__u32 name_id;   /* a re-check's name (pw_decide ct_name), if its entry is there */
+	__u32 rank;      /* the deciding rule's place in tier order (abi.h) */
+	__u32 pass_rank; /* the Admin Pass on the way, else PW_RANK_NONE */
 	__u8  reason;
 };
 
@@ -140,21 +143,19 @@ pw_policy_peer(struct pw_policy_key *k, __u32 peer_id, __u8 proto, __be16 port)
  * latter unless the endpoint's flags say it has no any-peer entry.
  */
 static __always_inline struct pw_policy_val *
-pw_policy_lookup(const struct pw_endpoint *ep, __u32 slot, __u8 dir, __u32 peer_id, __u8 proto,
-		 __be16 port)
+pw_policy_lookup(struct pw_policy_key *k, const struct pw_endpoint *ep, __u32 slot, __u8 dir,
+		 __u32 peer_id, __u8 proto, __be16 port)
 {
-	struct pw_policy_key k = {
-		.slot = slot,
-		.dir = dir,
-		.ep_id = ep->ep_id,
-	};
 	__u32 no_any = dir == PW_DIR_EGRESS ? PW_EP_NO_ANY_EGRESS : PW_EP_NO_ANY_INGRESS;
 	struct pw_policy_val *v;
 
-	v = pw_policy_peer(&k, peer_id, proto, port);
+	k->slot = slot;
+	k->dir = dir;
+	k->ep_id = ep->ep_id;
+	v = pw_policy_peer(k, peer_id, proto, port);
 	if (v || peer_id == PW_ID_ANY || (ep->flags[slot & 1] & no_any))
 		return v;
-	return pw_policy_peer(&k, PW_ID_ANY, proto, port);
+	return pw_policy_peer(k, PW_ID_ANY, proto, port);
 }
 
 /*
@@ -168,9 +169,12 @@ static __always_inline int pw_policy_verdict(const struct pw_policy_val *pv, int
 {
 	if (!pv) {
 		d->reason = isolated ? PW_REASON_POLICY_DENIED : PW_REASON_NOT_ISOLATED;
+		d->rank = isolated ? PW_RANK_NP : PW_RANK_NONE;
 		return !isolated;
 	}
 	d->rule_id = pv->rule_id;
+	d->rank = pv->rank;
+	d->pass_rank = pv->pass_rank;
 	if (pv->flags & PW_POL_DENY) {
 		d->reason = (pv->flags & PW_POL_DEFAULT) ? PW_REASON_POLICY_DENIED
 							 : PW_REASON_TIER_DENIED;
@@ -182,18 +186,26 @@ static __always_inline int pw_policy_verdict(const struct pw_policy_val *pv, int
 
 /*
  * May ep talk to peer in dir on (proto, dport)? Returns 1 (allow) or 0, with
- * the reason and the rule. count_dns: count a DNS packet in the dns map
- * (new flows count, re-checks do not).
+ * the reason, the rule and its rank. count_dns: count a DNS packet in the
+ * dns map (new flows count, re-checks do not). The names an endpoint
+ * learned are joined with this verdict by the caller for a new flow
+ * (fqdn.h pw_judge_names); a re-check of a flow a name opened passes that
+ * name as ct_name, joined here (abi.h), whether or not its TTL ran out,
+ * with d->name_id = ct_name while the name still has an entry.
  */
 static __always_inline int pw_decide(const struct pw_endpoint *ep, __u32 slot, __u8 dir,
 				     const struct pw_ipcache_val *peer, __u8 proto, __be16 dport,
-				     int count_dns, struct pw_decision *d)
+				     int count_dns, __u32 ct_name, struct pw_decision *d)
 {
+	struct pw_policy_key k = {};
 	struct pw_policy_val *pv;
 	struct pw_dns *dn;
 	int isolated, ok;
 
 	d->rule_id = 0;
+	d->name_id = 0;
+	d->rank = PW_RANK_NONE;
+	d->pass_rank = PW_RANK_NONE;
 	slot &= 1;
 	if (pw_is_icmp(proto))
 		dport = 0; /* ICMP only matches any-protocol rules */
@@ -217,7 +229,7 @@ static __always_inline int pw_decide(const struct pw_endpoint *ep, __u32 slot, _
 			d->reason = PW_REASON_DNS_ALLOWED;
 			return 1;
 		}
-		pv = pw_policy_lookup(ep, slot, dir, peer->identity, proto, dport);
+		pv = pw_policy_lookup(&k, ep, slot, dir, peer->identity, proto, dport);
 		ok = pw_policy_verdict(pv, isolated, d);
 		if (dn && count_dns)
 			__sync_fetch_and_add(ok ? &dn->allowed : &dn->dropped, 1);
@@ -225,8 +237,20 @@ static __always_inline int pw_decide(const struct pw_endpoint *ep, __u32 slot, _
 		return ok;
 	}
 
-	pv = pw_policy_lookup(ep, slot, dir, peer->identity, proto, dport);
-	return pw_policy_verdict(pv, isolated, d);
+	pv = pw_policy_lookup(&k, ep, slot, dir, peer->identity, proto, dport);
+	ok = pw_policy_verdict(pv, isolated, d);
+	if (!ct_name)
+		return ok;
+	/* the same key, another peer: no stack (judge.h's frame has none to spare) */
+	pv = pw_policy_peer(&k, ct_name, proto, dport);
+	if (!pv || (pv->flags & PW_POL_DENY))
+		return ok;
+	d->name_id = ct_name;
+	if (!pw_name_beats(pv->rank, d->rank, d->pass_rank))
+		return ok;
+	d->rule_id = pv->rule_id;
+	d->reason = PW_REASON_NONE;
+	return 1;
 }
 
 #endif

@@ -32,8 +32,12 @@
  *   1: NetworkPolicy only (allow entries).
  *   2: ClusterNetworkPolicy tiers: policy values carry PW_POL_DENY and
  *      PW_POL_DEFAULT, endpoints PW_EP_TIERED_*, reason PW_REASON_TIER_DENIED.
+ *   3: domain names joined with the tiers: policy values carry the deciding
+ *      rule's rank and the rank of an Admin Pass before it, name identities
+ *      (PW_ID_NAME_MIN), name_set keys with the slot where the writers
+ *      expect it, conntrack entries that remember the name that opened them.
  */
-#define PW_ABI_VERSION 2
+#define PW_ABI_VERSION 3
 
 /* ---------------------------------------------------------------- sizes */
 #define PW_MAX_ENDPOINTS   4096
@@ -54,7 +58,19 @@
 #define PW_ID_HOST       1u          /* the node itself */
 #define PW_ID_WORLD      2u          /* no ipcache entry: outside the cluster */
 #define PW_ID_POD_MIN    0x00000100u /* pod identities: [POD_MIN, CIDR_MIN) */
-#define PW_ID_CIDR_MIN   0x01000000u /* CIDR-group identities: [CIDR_MIN, ..) */
+#define PW_ID_CIDR_MIN   0x01000000u /* CIDR-group identities: [CIDR_MIN, NAME_MIN) */
+/*
+ * domainNames patterns: [NAME_MIN, NAME_MAX], from a stable hash of the
+ * pattern. Never an ipcache identity: only policy keys (egress), name_set
+ * values, fqdn_learned names and the conntrack entries they opened.
+ */
+#define PW_ID_NAME_MIN   0xf0000000u
+#define PW_ID_NAME_MAX   0xfffffffeu
+
+static inline int pw_id_is_name(__u32 id)
+{
+	return id >= PW_ID_NAME_MIN && id <= PW_ID_NAME_MAX;
+}
 
 /* ------------------------------------------------------------ verdicts */
 enum pw_verdict {
@@ -237,16 +253,35 @@ struct pw_ipcache_val {
  * decided (the tiers' default, or a Pass): rule_id is then the Pass rule or
  * PW_RULE_NONE.
  *
- * A domainNames peer (egress, Accept only) is meant to be keyed as a peer
- * identity like any other: the agent gives each distinct pattern of the
- * rules in force an identity in the CIDR-group space (PW_ID_CIDR_MIN and
- * up), the name_id of its name_set entry ("domain names" below). What the
- * datapath learns from DNS answers is per pod (fqdn_learned), not ipcache
- * entries: for a new egress flow, pw_fqdn_names() (bpf/lib/fqdn.h) gives
- * the name identities this pod resolved to the destination, and each is a
- * peer to look up besides the address's own identity, the verdict of
- * highest tier precedence winning. That lookup is not wired into
- * pw_decide yet; until it is, such a peer matches nothing.
+ * Domain names (egress, Accept rules only) and the join. Each distinct
+ * pattern of the domainNames peers in force is a peer identity in
+ * [PW_ID_NAME_MIN, PW_ID_NAME_MAX] (the name_id of its name_set entry);
+ * the rules that list it compile to entries (ep, egress, name_id, proto,
+ * port) resolved among themselves like any peer's, so that the longest
+ * matching entry is the first such rule in tier order that covers the port.
+ * What the datapath learns from DNS answers is per pod (fqdn_learned), not
+ * ipcache entries: for a new egress flow of a PW_EP_LEARN_NAMES endpoint,
+ * pw_fqdn_names() (bpf/lib/fqdn.h) gives the names this pod resolved to
+ * the destination, and the verdict is the rule that comes first in the
+ * global order among the address's verdict and those names' entries:
+ *
+ *   rank       every tier-resolved value carries its deciding rule's place
+ *              in the order: the Admin tier (by priority, then rule order)
+ *              below PW_RANK_NP, NetworkPolicy (a union, one band) at
+ *              PW_RANK_NP (its allow and its isolation's default drop),
+ *              the Baseline tier above, "no rule decided" PW_RANK_NONE. A
+ *              Baseline Pass decides (the default, allow) at its own rank.
+ *   pass_rank  an address cell an Admin Pass reached: that Pass's rank
+ *              (PW_RANK_NONE if none). The Pass ends the Admin tier for
+ *              the flow: an Admin name rule ranked after it is skipped.
+ *
+ * A name entry (rank n) beats the address's verdict (rank a, pass p) iff
+ * n < a and, if n is an Admin rank, n < p. A miss of the address is rank
+ * PW_RANK_NP when the endpoint is isolated (NetworkPolicy's default drop)
+ * and PW_RANK_NONE otherwise. Baseline name rules are not compiled for an
+ * endpoint that NetworkPolicy isolates (NetworkPolicy decides then). Only
+ * Accept rules carry names, so a name can only open; an address Deny
+ * ranked before it still drops.
  *
  * Two maps with the same key and value, split by prefixlen (PW_POL_IN_HASH):
  *   policy      HASH: the exact lengths FULL, ANY_PORT and ANY_PROTO (one
@@ -293,7 +328,22 @@ struct pw_policy_key {
 struct pw_policy_val {
 	__u32 rule_id;    /* index into the agent's rule table (explain/monitor) */
 	__u32 flags;      /* summary entries: PW_POLSUM_*; others: PW_POL_* */
+	__u32 rank;       /* tier-resolved entries: the deciding rule's place (above) */
+	__u32 pass_rank;  /* the Admin Pass the cell went through, else PW_RANK_NONE */
 };
+
+#define PW_RANK_NP     0x7fffffffu /* NetworkPolicy's band; Admin below, Baseline above */
+#define PW_RANK_NONE   0xffffffffu /* no rule decided */
+
+/*
+ * The join (above): does a name entry of rank n decide before the
+ * address's verdict of rank a, reached through an Admin Pass of rank pass?
+ * One function for the datapath and for explain, so that they agree.
+ */
+static inline int pw_name_beats(__u32 n, __u32 a, __u32 pass)
+{
+	return n < a && (n > PW_RANK_NP || n < pass);
+}
 
 #define PW_POL_DENY    (1u << 16) /* the cell's verdict is drop */
 #define PW_POL_DEFAULT (1u << 17) /* no rule decided: the tiers' default */
@@ -406,10 +456,9 @@ struct pw_dns {
 #define PW_NAME_WILDCARD   2
 
 struct pw_name_key {
-	__u8  slot;
-	__u8  kind;       /* PW_NAME_EXACT, PW_NAME_WILDCARD */
-	__u16 pad0;
-	__u32 pad1;
+	__u32 kind;       /* PW_NAME_EXACT, PW_NAME_WILDCARD */
+	__u8  slot;       /* where the per-slot writers put it (as ipcache's, policy's) */
+	__u8  pad[3];
 	__u64 hash;       /* pw_name_* of the name (wildcard: without "*.") */
 };
 
@@ -550,6 +599,14 @@ struct pw_ct_key {
 #define PW_CT_CLOSING    (1u << 1) /* FIN seen: short timeout */
 #define PW_CT_DEFERRED   (1u << 2) /* flow to a Service VIP: verdict taken post-NAT */
 #define PW_CT_AUDIT      (1u << 3) /* created by an audit pass */
+/*
+ * Opened through a learned name: name_id is the name whose entry allowed
+ * it. A re-check (a new policy generation) joins that name with the
+ * address even after its TTL ran out or its way was given to another
+ * address: an established connection outlives the TTL, the policy still
+ * decides whether the name is allowed.
+ */
+#define PW_CT_NAME       (1u << 4)
 
 struct pw_ct_val {
 	__u64 last_seen_ns;
@@ -559,6 +616,8 @@ struct pw_ct_val {
 	__u32 peer_id;    /* peer identity at that time */
 	__u32 rule_id;
 	__u32 ifindex;    /* device whose check last vouched for it under this generation; 0 none (conntrack.h) */
+	__u32 name_id;    /* PW_CT_NAME: the name that opened it */
+	__u32 pad;
 };
 
 /* CT timeouts, seconds */

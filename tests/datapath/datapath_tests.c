@@ -1937,6 +1937,7 @@ int suite_mapsync(void); /* mapsync_tests.c */
 int suite_engine(void);  /* engine_tests.c */
 int suite_tiers(void);   /* tiers_tests.c */
 int suite_fqdn(void);    /* fqdn_tests.c */
+int suite_fqdn_join(void); /* fqdn_join_tests.c */
 
 /*
  * The fast path (judge.h: pw_judge_fast) skips the endpoint lookup only for
@@ -2192,6 +2193,7 @@ int main(void)
 	fails += suite_engine();
 	fails += suite_tiers();
 	fails += suite_fqdn();
+	fails += suite_fqdn_join();
 	fails += suite_route(); /* route_tests.c: in a child, a netns of its own */
 
 	if (obj)

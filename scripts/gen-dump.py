@@ -239,7 +239,31 @@ def cnp_docs(r, nss, pods):
         rule = [{"from" if k % 2 else "to": [blk]}]
         out.append(policy(r.choice(nss), "np-cut-%d" % k, r.choice([{}, {"app": r.choice(["web", "api"])}]),
                           ["Ingress" if k % 2 else "Egress"], rule, rule))
+    # pods of two containers: a named port is looked up in every container
+    for k in range(r.randint(1, 3)):
+        ns = r.choice(nss)
+        d = pod_doc(ns, "multi-%d" % k, {"app": r.choice(["web", "api", "db"])},
+                    [("http", r.choice([80, 81, 100]), "TCP")], ["10.1.5.%d" % (k + 1), "fd00::5:%d" % (k + 1)])
+        d = d.replace("status:\n", "  - name: side\n    image: app\n    ports:\n"
+                      "    - {name: alt, containerPort: %d, protocol: UDP}\n"
+                      "    - {name: sc, containerPort: 100, protocol: SCTP}\nstatus:\n" % r.choice([80, 81]), 1)
+        out.append(d)
+    # policyTypes left to its default: Ingress, plus Egress when egress rules exist
+    import json as _json
+    for k in range(r.randint(0, 2)):
+        spec = {"podSelector": r.choice([{}, {"matchLabels": {"app": r.choice(["web", "api", "db"])}}])}
+        for key in r.sample(["ingress", "egress"], r.randint(1, 2)):
+            spec[key] = [] if r.random() < 0.3 else \
+                [{"from" if key == "ingress" else "to": [{"podSelector": {"matchExpressions": [
+                    {"key": "app", "operator": r.choice(["In", "NotIn"]), "values": ["web", "db"]}]}}],
+                  # no protocol: TCP
+                  "ports": [r.choice([{"port": r.choice([80, "http", "alt"])}, {"port": 79, "endPort": 81}])]}]
+        out.append("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
+                   "  name: np-default-%d\n  namespace: %s\nspec: %s\n" % (k, r.choice(nss), _json.dumps(spec)))
+    # unique priorities, but now and then a tie (podwall orders ties by name)
     prios = r.sample(range(0, 40), 8)
+    if r.random() < 0.3:
+        prios[1] = prios[0]
     for k in range(r.randint(1, 6)):
         tier = r.choice(["Admin", "Admin", "Baseline"])
         spec = {"tier": tier, "priority": prios[k], "subject": cnp_selector(r, nss)}
@@ -254,6 +278,8 @@ def cnp_selector(r, nss):
     c = r.random()
     if c < 0.3:
         return {"namespaces": r.choice([{}, {"matchLabels": {"team": r.choice(["a", "b"])}},
+                                        {"matchExpressions": [{"key": "env", "operator": "NotIn",
+                                                               "values": [r.choice(["prod", "dev"])]}]},
                                         {"matchLabels": {"kubernetes.io/metadata.name": r.choice(nss)}}])}
     return {"pods": {"namespaceSelector": r.choice([{}, {"matchLabels": {"env": r.choice(["prod", "dev"])}}]),
                      "podSelector": r.choice([{}, {"matchLabels": {"app": r.choice(["web", "api", "db"])}},
@@ -300,7 +326,8 @@ def main():
     ap.add_argument("--cnp", action="store_true")
     a = ap.parse_args()
     if a.print_externals and a.cnp:
-        print(",".join(["10.1.2.77", "10.2.0.1", "192.0.2.1", "fd00::ffff"] + NODE_ADDRS))
+        # 10.1.9.9: the finished pod's address, outside the pods now
+        print(",".join(["10.1.2.77", "10.1.9.9", "10.2.0.1", "192.0.2.1", "fd00::ffff"] + NODE_ADDRS))
         return
     if a.print_externals:
         print("10.1.0.5,10.1.1.9,10.2.0.1,10.96.0.10,fd00::3,192.0.2.1")

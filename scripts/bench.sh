@@ -36,10 +36,15 @@
 # ever exist inside those namespaces (their own netfilter tables), and only the
 # PIDs this script started are killed.
 #
+#   6. dns          scripts/bench-dns.sh: a real DNS query's round trip through
+#                   the veths to dnsmasq with and without name learning
+#                   (domainNames), interleaved rounds, median and p99.
+#
 # Knobs (environment): BENCH_ROUNDS (3), BENCH_SLICES (4) of BENCH_UDP_SECS (1)
 # and BENCH_TCP_SECS (1) seconds, BENCH_RT_SIZES ("10 10000"), BENCH_TECHS
 # ("podwall iptables iptables-nft ipset nftables"), BENCH_SKIP ("" or any of
-# "datapath traffic control matrix tiers"), BENCH_MATRIX_PODS ("1000 5000"),
+# "datapath traffic control matrix tiers dns"), BENCH_DNS_ROUNDS (6) and
+# BENCH_DNS_QUERIES (2000), BENCH_MATRIX_PODS ("1000 5000"),
 # BENCH_OUT (bench-results).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -392,6 +397,18 @@ else
 		{ say "error: podwall bench tiers failed; going on"; : >"$OUT/tiers.txt"; FAILED="$FAILED tiers"; }
 fi
 
+# ------------------------------------------------- 6. DNS round trip, names learned
+# A real query through the veths to dnsmasq, with and without name learning
+# (scripts/bench-dns.sh: the arms interleaved in one run, median and p99).
+if skipped dns; then
+	say "dns: skipped"
+	echo '{}' >"$OUT/dns.json"
+else
+	say "dns: scripts/bench-dns.sh (round trip with and without name learning)"
+	BENCH_PODWALL=$PW bash scripts/bench-dns.sh "$OUT" ||
+		{ say "error: bench-dns.sh failed; going on"; echo '{}' >"$OUT/dns.json"; FAILED="$FAILED dns"; }
+fi
+
 # ------------------------------------------------------------------ 4. matrix
 # Each size: the dump generated, then `podwall matrix` timed (wall clock, the
 # best of BENCH_MATRIX_RUNS, default 3: other load on the machine only adds);
@@ -490,6 +507,7 @@ def jload(p):
 dp = jload(f"{out}/datapath.json")
 cp = jload(f"{out}/control.json")
 mx = jload(f"{out}/matrix.json")
+dn = jload(f"{out}/dns.json")
 
 # ---- real traffic: each row holds its own paired reference (the twin)
 rows = []
@@ -607,7 +625,7 @@ res = dict(
     machine=dict(kernel=platform.release(), cpus=os.cpu_count(),
                  cpu=sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip(),
                  iperf3=sh("iperf3 --version | head -1"), iptables=sh("iptables --version")),
-    datapath=dp, traffic=traffic, control=cp, matrix=mx, targets=targets)
+    datapath=dp, traffic=traffic, control=cp, matrix=mx, dns=dn, targets=targets)
 json.dump(res, open(f"{out}/bench.json", "w"), indent=1)
 
 # ---- gnuplot data
@@ -697,6 +715,13 @@ if mx.get("runs"):
     for r in mx["runs"]:
         P("   %-10s %6d pods: %8.2f s  (%s peers in %s classes: %s probes through the kernel)" % (
           r["mode"], r["pods"], r["wall_ms"] / 1000.0, r["peers"], r["classes"], r["probes"]))
+    P("")
+if dn.get("learn"):
+    P("6. DNS round trip: a real query through the veths to dnsmasq, %d rounds x %d queries, arms interleaved" % (
+      dn["rounds"], dn["queries_per_round"]))
+    for arm, what in (("plain", "no learning (networks peer)"), ("learn", "names learned (domainNames peer)")):
+        P("   %-34s median %7.1f us   p99 %7.1f us" % (what, dn[arm]["median_us"], dn[arm]["p99_us"]))
+    P("   learning adds                      median %+7.1f us   p99 %+7.1f us" % (dn["delta_median_us"], dn["delta_p99_us"]))
     P("")
 P("targets")
 for t in targets:

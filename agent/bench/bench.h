@@ -160,6 +160,11 @@ int pwb_control(const struct pwb_cl_opts *o, struct pwb_cl_result *r);
  * and ns/packet with and without 1,000 CNP rules (tiers.c); a table on out. */
 int pwb_tiers(int repeat, int runs, FILE *out);
 
+/* ---------------------------------------------------------------- names */
+/* A new egress packet matched through a learned domain name vs a networks
+ * CIDR: from_pod ns/packet of each (names.c); a table or one JSON object. */
+int pwb_names(int repeat, int runs, bool json, FILE *out);
+
 /* ---------------------------------------------------------------- util */
 
 uint64_t pwb_now_ns(void);

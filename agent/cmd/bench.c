@@ -409,7 +409,7 @@ static const struct pw_opt bench_opts[] = {
 
 const struct pw_cmd_doc pw_doc_bench = {
 	"bench",
-	"[datapath|control|tiers|all] [-o text|json] [--entries N,N,...] [--repeat N] [--runs N] "
+	"[datapath|control|tiers|names|all] [-o text|json] [--entries N,N,...] [--repeat N] [--runs N] "
 	"[--samples N] [--cpu N] [--pods N] [--local-pods N] [--policies N,N] [--changes N] "
 	"[--no-agent] [-v]",
 	"per-packet and control-plane figures",
@@ -429,12 +429,13 @@ static const char bench_about[] =
 	"  them: --changes (100) policy edits and pod label edits, each timed\n"
 	"  until the pinned config generation moves; map memory, agent RSS.\n"
 	"  Run it in a network namespace of its own (scripts/bench.sh does).\n"
-	"tiers: NetworkPolicy rules with and without ClusterNetworkPolicy tiers.\n";
+	"tiers: NetworkPolicy rules with and without ClusterNetworkPolicy tiers.\n"
+	"names: a new egress packet matched through a learned domain name vs a networks CIDR.\n";
 
 struct bench_args {
 	struct pwb_dp_opts *dp;
 	struct pwb_cl_opts *cl;
-	bool                json, do_dp, do_cl, do_tiers, part_given;
+	bool                json, do_dp, do_cl, do_tiers, do_names, part_given;
 };
 
 static int bench_opt(void *ctx, const struct pw_opt *o, const char *val)
@@ -449,9 +450,10 @@ static int bench_opt(void *ctx, const struct pw_opt *o, const char *val)
 		a->do_dp = !strcmp(val, "datapath") || !strcmp(val, "all");
 		a->do_cl = !strcmp(val, "control") || !strcmp(val, "all");
 		a->do_tiers = !strcmp(val, "tiers");
-		if (!a->do_dp && !a->do_cl && !a->do_tiers)
+		a->do_names = !strcmp(val, "names");
+		if (!a->do_dp && !a->do_cl && !a->do_tiers && !a->do_names)
 			return pw_opts_bad(&pw_doc_bench, "unknown part '%s' (datapath, control, "
-					   "tiers, all)", val);
+					   "tiers, names, all)", val);
 		return 0;
 	}
 	switch (o->id) {
@@ -518,6 +520,12 @@ int cmd_bench(int argc, char **argv)
 	self[sl] = 0;
 	cl.self = self;
 
+	if (args.do_names) {
+		err = pwb_names(dp.repeat, dp.runs, json, stdout);
+		if (err)
+			fprintf(stderr, "podwall bench: names: %s\n", strerror(-err));
+		return err ? PW_EXIT_SYSTEM : PW_EXIT_OK;
+	}
 	if (do_tiers) {
 		err = pwb_tiers(dp.repeat, dp.runs, stdout);
 		if (err)

@@ -38,7 +38,9 @@
 #
 #   6. dns          scripts/bench-dns.sh: a real DNS query's round trip through
 #                   the veths to dnsmasq with and without name learning
-#                   (domainNames), interleaved rounds, median and p99.
+#                   (domainNames), interleaved rounds, median and p99; and
+#                   `podwall bench names`: from_pod ns/packet of a new egress
+#                   packet matched through a learned name vs a networks CIDR.
 #
 # Knobs (environment): BENCH_ROUNDS (3), BENCH_SLICES (4) of BENCH_UDP_SECS (1)
 # and BENCH_TCP_SECS (1) seconds, BENCH_RT_SIZES ("10 10000"), BENCH_TECHS
@@ -403,7 +405,11 @@ fi
 if skipped dns; then
 	say "dns: skipped"
 	echo '{}' >"$OUT/dns.json"
+	echo '{}' >"$OUT/names.json"
 else
+	say "dns: podwall bench names (a new egress packet through a learned name vs a CIDR)"
+	"$PW" bench names -o json >"$OUT/names.json" ||
+		{ say "error: podwall bench names failed; going on"; echo '{}' >"$OUT/names.json"; FAILED="$FAILED names"; }
 	say "dns: scripts/bench-dns.sh (round trip with and without name learning)"
 	BENCH_PODWALL=$PW bash scripts/bench-dns.sh "$OUT" ||
 		{ say "error: bench-dns.sh failed; going on"; echo '{}' >"$OUT/dns.json"; FAILED="$FAILED dns"; }
@@ -508,6 +514,9 @@ dp = jload(f"{out}/datapath.json")
 cp = jload(f"{out}/control.json")
 mx = jload(f"{out}/matrix.json")
 dn = jload(f"{out}/dns.json")
+nm = jload(f"{out}/names.json")
+if nm:
+    dn["per_packet"] = nm
 
 # ---- real traffic: each row holds its own paired reference (the twin)
 rows = []
@@ -722,6 +731,13 @@ if dn.get("learn"):
     for arm, what in (("plain", "no learning (networks peer)"), ("learn", "names learned (domainNames peer)")):
         P("   %-34s median %7.1f us   p99 %7.1f us" % (what, dn[arm]["median_us"], dn[arm]["p99_us"]))
     P("   learning adds                      median %+7.1f us   p99 %+7.1f us" % (dn["delta_median_us"], dn["delta_p99_us"]))
+elif nm:
+    P("6. names")
+if nm.get("v4-new-egress-name") is not None:
+    P("   a new egress packet, from_pod ns/packet (BPF_PROG_TEST_RUN, median of %s x %s):" % (nm["runs"], nm["repeat"]))
+    P("   %-34s %8.1f ns" % ("v4-new-egress-name (learned name)", nm["v4-new-egress-name"]))
+    P("   %-34s %8.1f ns" % ("v4-new-egress-cidr (networks)", nm["v4-new-egress-cidr"]))
+if dn.get("learn") or nm:
     P("")
 P("targets")
 for t in targets:

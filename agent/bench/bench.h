@@ -175,6 +175,12 @@ int      pwb_pin(int cpu, void *old, size_t oldsz);
 void     pwb_unpin(const void *old, size_t oldsz);
 void     pwb_kernel_release(char *buf, size_t len);
 uint64_t pwb_rss_bytes(int pid, uint64_t *peak); /* VmRSS (and VmHWM) of pid */
+/*
+ * Run fn(ctx, dev) in a private network namespace whose one device
+ * "pwbench0" (up) is dev, the endpoint's host veth for BPF_PROG_TEST_RUN;
+ * back in the caller's namespace after. fn's result, or a negative errno.
+ */
+int      pwb_in_private_dev(int (*fn)(void *ctx, uint32_t dev), void *ctx);
 
 /* A minimal streaming JSON writer: enough for numbers, strings, nesting. */
 struct pwb_json {

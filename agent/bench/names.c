@@ -14,12 +14,9 @@
  * Both must pass, and the name's address must drop before the lookup.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <netinet/in.h>
 #include <linux/pkt_cls.h>
 
@@ -27,7 +24,6 @@
 #include "compiler.h"
 #include "kernel/bpfobj.h"
 #include "kernel/mapsync.h"
-#include "kernel/netlink.h"
 #include "kernel/pkt.h"
 #include "kernel/testrun.h"
 #include "bench/bench.h"
@@ -164,26 +160,29 @@ out:
 	return ret;
 }
 
+struct names_run {
+	int repeat, runs;
+	double name_ns, cidr_ns;
+};
+
+static int measure_in(void *ctx, uint32_t d)
+{
+	struct names_run *n = ctx;
+
+	dev = d;
+	return measure(n->repeat, n->runs, &n->name_ns, &n->cidr_ns);
+}
+
 int pwb_names(int repeat, int runs, bool json, FILE *out)
 {
-	double name_ns = 0, cidr_ns = 0;
-	int netns, err;
+	struct names_run n = { .repeat = repeat, .runs = runs < PWB_MAX_RUNS ? runs : PWB_MAX_RUNS };
+	double name_ns, cidr_ns;
+	int err;
 
-	if (runs > PWB_MAX_RUNS)
-		runs = PWB_MAX_RUNS;
-	netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (netns < 0)
-		return -errno;
-	err = pw_private_netns();
-	if (!err)
-		err = pw_nl_dummy_add("pwbench0", &dev);
-	if (!err)
-		err = pw_nl_link_up("pwbench0");
-	if (!err)
-		err = measure(repeat, runs, &name_ns, &cidr_ns);
-	if (setns(netns, CLONE_NEWNET) && !err)
-		err = -errno;
-	close(netns);
+	runs = n.runs;
+	err = pwb_in_private_dev(measure_in, &n);
+	name_ns = n.name_ns;
+	cidr_ns = n.cidr_ns;
 	if (err)
 		return err;
 	if (json) {

@@ -204,28 +204,31 @@ out:
 	return ret;
 }
 
+struct both {
+	int repeat, runs;
+	struct point np, t;
+};
+
+static int measure_both(void *ctx, uint32_t d)
+{
+	struct both *b = ctx;
+	int err;
+
+	dev = d;
+	err = measure(false, b->repeat, b->runs, &b->np);
+	return err ? err : measure(true, b->repeat, b->runs, &b->t);
+}
+
 int pwb_tiers(int repeat, int runs, FILE *out)
 {
-	struct point np = { 0 }, t = { 0 };
-	int netns, err;
+	struct both b = { .repeat = repeat, .runs = runs < PWB_MAX_RUNS ? runs : PWB_MAX_RUNS };
+	struct point np, t;
+	int err;
 
-	if (runs > PWB_MAX_RUNS)
-		runs = PWB_MAX_RUNS;
-	netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (netns < 0)
-		return -errno;
-	err = pw_private_netns();
-	if (!err)
-		err = pw_nl_dummy_add("pwbench0", &dev);
-	if (!err)
-		err = pw_nl_link_up("pwbench0");
-	if (!err)
-		err = measure(false, repeat, runs, &np);
-	if (!err)
-		err = measure(true, repeat, runs, &t);
-	if (setns(netns, CLONE_NEWNET) && !err)
-		err = -errno;
-	close(netns);
+	runs = b.runs;
+	err = pwb_in_private_dev(measure_both, &b);
+	np = b.np;
+	t = b.t;
 	if (err)
 		return err;
 	fprintf(out, "ClusterNetworkPolicy tiers (1,000 pods, 100 local; to_pod, median of %d x %d)\n",

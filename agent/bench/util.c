@@ -3,8 +3,11 @@
  * bench util: the clock, order statistics, CPU pinning, /proc readers and a
  * small streaming JSON writer (no JSON library in the agent's link line).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <sched.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +15,7 @@
 
 #include "bench/bench.h"
 #include "clock.h"
+#include "kernel/netlink.h"
 
 uint64_t pwb_now_ns(void)
 {
@@ -192,4 +196,25 @@ void pwb_json_null(struct pwb_json *j, const char *key)
 {
 	j_sep(j, key);
 	fputs("null", j->f);
+}
+
+int pwb_in_private_dev(int (*fn)(void *ctx, uint32_t dev), void *ctx)
+{
+	uint32_t dev = 0;
+	int netns, err;
+
+	netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (netns < 0)
+		return -errno;
+	err = pw_private_netns();
+	if (!err)
+		err = pw_nl_dummy_add("pwbench0", &dev);
+	if (!err)
+		err = pw_nl_link_up("pwbench0");
+	if (!err)
+		err = fn(ctx, dev);
+	if (setns(netns, CLONE_NEWNET) && !err)
+		err = -errno;
+	close(netns);
+	return err;
 }

@@ -312,6 +312,17 @@ if not seen:
 print(tot)' "$2"
 }
 
+# pwe_agent_log_clean NODE: one check that the node's agent logged no error
+# and rejected nothing.
+pwe_agent_log_clean() {
+	local log; log=$(pwc_agent_log "$1")
+	if grep -qiE "error|rejected" "$log"; then
+		pwe_fail agent_log_clean "$(grep -iE 'error|rejected' "$log" | head -n 2 | tr '\n' ' ')"
+	else
+		pwe_pass agent_log_clean
+	fi
+}
+
 # pwe_monitor_start NODE SECONDS: `podwall monitor -o json` in the node's
 # namespace for at most SECONDS; its output file is PWE_MON_OUT.
 pwe_monitor_start() {

@@ -236,6 +236,8 @@ def cnp_docs(r, nss, pods):
     for k in range(r.randint(1, 3)):
         cut = ["10.1.0.%d/%d" % (4 * r.randint(0, 12), r.choice([30, 31, 32])) for _ in range(r.randint(1, 3))]
         blk = {"ipBlock": {"cidr": r.choice(["10.1.0.0/26", "10.1.0.0/16", "0.0.0.0/0"]), "except": cut}}
+        if r.random() < 0.25:   # one Node's address, not the other's
+            blk = {"ipBlock": {"cidr": "10.250.0.0/24", "except": ["10.250.0.2/32"]}}
         rule = [{"from" if k % 2 else "to": [blk]}]
         out.append(policy(r.choice(nss), "np-cut-%d" % k, r.choice([{}, {"app": r.choice(["web", "api"])}]),
                           ["Ingress" if k % 2 else "Egress"], rule, rule))
@@ -295,7 +297,7 @@ def cnp_rule(r, nss, key, tier, i):
         elif c < 0.85:
             plain = False
             peers.append({"networks": r.sample(["10.1.0.0/26", "10.1.0.0/16", "10.1.2.0/24", "10.2.0.0/16",
-                                                "0.0.0.0/0", "fd00::/120", "10.250.0.0/30", "::/0"],
+                                                "0.0.0.0/0", "fd00::/120", "10.250.0.0/30", "::/0", "10.250.0.1/32"],
                                                r.randint(1, 2))})
         else:
             plain = False

@@ -24,6 +24,9 @@ pod it is about (the "subject"):
   4. allowed.
 A namespace annotated podwall.io/mode: audit enforces nothing (would-be drops
 pass), in the direction its pod is the subject of.
+An ipBlock (and a CNP networks peer) matches the address of the packet, a pod's
+too: the NetworkPolicy text leaves ipBlocks over pod addresses to the
+implementation, and podwall documents that it matches them.
 An end given as an address (--external-ips) has no policy judged; when it is a
 pod's address, the other end's selectors see that pod.
 Pods that are not endpoints (no address, hostNetwork, phase Succeeded/Failed)

@@ -343,7 +343,13 @@ out:
 	return 0;
 }
 
-/* mkdir -p with mode for every component we create; the last one is chmod'ed. */
+/*
+ * mkdir -p, each component we create private (0700; the umask cannot widen
+ * it). A directory that already exists keeps its mode: the state file's
+ * directory is podwall's own (PW_STATE_ROOT/<pin dir name>), but a path an
+ * operator or a test gives may end in a shared directory such as /tmp, and
+ * tightening that would break everyone else who uses it.
+ */
 static int mkdir_private(const char *dir)
 {
 	char tmp[PATH_MAX];
@@ -359,8 +365,6 @@ static int mkdir_private(const char *dir)
 		*p = '/';
 	}
 	if (mkdir(tmp, 0700) && errno != EEXIST)
-		return -errno;
-	if (chmod(tmp, 0700))
 		return -errno;
 	return 0;
 }

@@ -7,9 +7,11 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "check.h"
 #include "ops/lint.h"
 #include "ops/loaded.h"
@@ -348,7 +350,8 @@ static void t_cnp_rule_description(void)
  */
 static void t_cnp_rule_fields_in_names_file(void)
 {
-	char path[] = "/tmp/podwall-unit-names-XXXXXX", buf[320];
+	/* a directory of the test's own: the writer makes the file's directory */
+	char dir[] = "/tmp/podwall-unit-names-XXXXXX", path[64], buf[320];
 	struct pw_loaded l, back;
 	struct pw_state s;
 	struct pw_cluster *c = compile(PODS
@@ -358,12 +361,13 @@ static void t_cnp_rule_fields_in_names_file(void)
 		"  ingress:\n  - {name: 'rule (x) priority 1', action: Pass, from: [" FROM_B "]}\n"
 		"  - {action: Accept, from: [" FROM_ALL "]}\n", &s);
 	const struct pw_ld_rule *r0 = NULL, *r1 = NULL;
-	int fd = mkstemp(path);
+	bool made = mkdtemp(dir) != NULL;
 
-	CHECK(c != NULL && fd >= 0);
-	if (!c || fd < 0)
+	CHECK(c != NULL && made);
+	if (!c || !made)
 		return;
-	close(fd);
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	chmod(dir, 0755);
 	for (size_t i = 0; i < s.n_rules; i++) {
 		const struct pw_state_rule *r = &s.rules[i];
 
@@ -378,8 +382,15 @@ static void t_cnp_rule_fields_in_names_file(void)
 	}
 	CHECK_EQ(pw_loaded_build(&s, c, NULL, false, &l), 0);
 	CHECK_EQ(pw_loaded_save(&l, path), 0);
+	{
+		/* a directory the writer did not make keeps its mode (it once made /tmp 0700) */
+		struct stat st;
+
+		CHECK(!stat(dir, &st) && (st.st_mode & 07777) == 0755);
+	}
 	CHECK_EQ(pw_loaded_load(path, &back), 0);
 	unlink(path);
+	rmdir(dir);
 	for (size_t i = 0; i < back.n_rules; i++) {
 		if (back.rules[i].tier && back.rules[i].index == 0)
 			r0 = &back.rules[i];

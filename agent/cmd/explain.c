@@ -15,6 +15,12 @@
  *                 file. Pods of other nodes are not judged here.
  *   -f FILE|DIR   the manifests, compiled as `matrix` compiles them (every pod
  *                 is local).
+ *   --to-name N   (live only) the destinations are the addresses the source
+ *                 pod learned from its own DNS answers for a domainNames
+ *                 pattern that name N matches (fqdn_learned, within their
+ *                 TTL); each is judged with those learned names in the
+ *                 probe's maps, as the kernel joins them (abi.h). A pod that
+ *                 has not resolved N is an error.
  *
 
 
@@ -25,10 +31,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "cmd/cmd.h"
 #include "cmd/input.h"
 #include "cmd/opts.h"
 #include "compiler.h"
+#include "compiler/domain.h"
+#include "k8s/ip.h"
 #include "kernel/bpfobj.h"
 #include "kernel/mapsync.h"
 #include "ops/loaded.h"
@@ -38,19 +47,21 @@
 #include "ops/why.h"
 
 struct xopts {
-	const char *from, *to, *pin_dir;
+	const char *from, *to, *to_name, *pin_dir;
 	struct pw_cmd_inputs files;
 	uint16_t    port;
 	uint8_t     proto;
 	bool        json;
 };
 
-enum { O_FROM = 1, O_TO, O_PORT, O_PROTO, O_FILE, O_PIN_DIR, O_OUTPUT };
+enum { O_FROM = 1, O_TO, O_TO_NAME, O_PORT, O_PROTO, O_FILE, O_PIN_DIR, O_OUTPUT };
 
 static const struct pw_opt explain_opts[] = {
 	{ O_FROM, 0, "from", "NS/POD|IP", "the source of the flow", NULL },
 	{ O_TO, 0, "to", "NS/POD|IP", "its destination (a Service ClusterIP: judged after DNAT)",
 	  NULL },
+	{ O_TO_NAME, 0, "to-name", "NAME", "instead of --to: the addresses the source pod "
+	  "learned for NAME from its own DNS answers (live maps only)", NULL },
 	{ O_PORT, 'p', "port", "N", "its destination port", NULL },
 	{ O_PROTO, 0, "protocol", "TCP|UDP|SCTP", "its protocol (default TCP)", NULL },
 	{ O_FILE, 'f', "filename", "FILE|DIR", "judge these manifests (several -f are merged) "
@@ -63,7 +74,7 @@ static const struct pw_opt explain_opts[] = {
 
 const struct pw_cmd_doc pw_doc_explain = {
 	"explain",
-	"--from NS/POD|IP --to NS/POD|IP --port N [--protocol TCP|UDP|SCTP] "
+	"--from NS/POD|IP --to NS/POD|IP|--to-name NAME --port N [--protocol TCP|UDP|SCTP] "
 	"[-f FILE|DIR... | --pin-dir P] [-o text|json]",
 	"the verdict of a new flow and its chain of reasons, decided by the kernel; exit 1 when "
 	"denied",
@@ -81,6 +92,7 @@ static int explain_opt(void *ctx, const struct pw_opt *opt, const char *val)
 	switch (opt->id) {
 	case O_FROM: o->from = val; return 0;
 	case O_TO: o->to = val; return 0;
+	case O_TO_NAME: o->to_name = val; return 0;
 	case O_FILE:
 		return pw_cmd_add_input(&pw_doc_explain, &o->files, val);
 	case O_PIN_DIR: o->pin_dir = val; return 0;
@@ -111,10 +123,72 @@ static int parse(int argc, char **argv, struct xopts *o)
 	ret = pw_opts_parse(&pw_doc_explain, argc, argv, explain_opt, o);
 	if (ret)
 		return ret;
-	if (!o->from || !o->to || !o->port)
-		return pw_opts_bad(&pw_doc_explain, "--from, --to and --port are needed");
+	if (!o->from || !(o->to || o->to_name) || !o->port)
+		return pw_opts_bad(&pw_doc_explain, "--from, --to (or --to-name) and --port are "
+				   "needed");
+	if (o->to && o->to_name)
+		return pw_opts_bad(&pw_doc_explain, "--to and --to-name exclude each other");
+	if (o->to_name && o->files.n)
+		return pw_opts_bad(&pw_doc_explain, "--to-name reads what the pod learned: the "
+				   "live maps, not -f");
 	if (o->files.n && o->pin_dir)
 		return pw_opts_bad(&pw_doc_explain, "-f and --pin-dir exclude each other");
+	return 0;
+}
+
+/*
+ * The identities of the domainNames patterns of s that name matches: the
+ * exact pattern equal to it, and the wildcards of its proper suffixes
+ * (abi.h, "domain names"). Returns how many (at most max).
+ */
+static size_t name_ids_of(const struct pw_state *s, const char *name, uint32_t *ids, size_t max)
+{
+	char pat[PW_DNS_WIRE_MAX + 3];
+	size_t n = 0;
+
+	for (const char *at = name; at && *at && n < max; at = strchr(at, '.'), at = at ? at + 1 : NULL) {
+		struct pw_name_key k;
+		struct pw_name_val v;
+
+		snprintf(pat, sizeof(pat), "%s%s", at == name ? "" : "*.", at);
+		if (pw_domain_entry(pat, 0, 0, &k, &v))
+			continue;
+		for (size_t i = 0; i < s->n_names && n < max; i++)
+			if (s->names[i].key.kind == k.kind && s->names[i].key.hash == k.hash &&
+			    s->names[i].val.wire_len == v.wire_len &&
+			    !memcmp(s->names[i].val.wire, v.wire, v.wire_len))
+				ids[n++] = s->names[i].val.name_id;
+	}
+	return n;
+}
+
+/* The live learned entries of ep for the names ids[0..n): *out, *n_out. 0 or -errno. */
+static int learned_for(struct pw_pins *pins, const struct pw_state_ep *ep, const uint32_t *ids,
+		       size_t n_ids, struct pw_fqdn_entry **out, size_t *n_out)
+{
+	struct pw_fqdn_entry *e = NULL;
+	struct timespec ts;
+	size_t n = 0, w = 0;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	err = pw_pins_fqdn_learned(pins, (uint32_t)ts.tv_sec, &e, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		bool mine = e[i].ep_id == ep->ep_id, named = false;
+
+		for (size_t k = 0; mine && k < ep->n_ips && k < 2 && !named; k++)
+			named = !memcmp(e[i].owner, ep->ips[k], 16);
+		mine = mine && named;   /* the owner: this pod, not one before it */
+		named = false;
+		for (size_t k = 0; mine && k < n_ids && !named; k++)
+			named = e[i].name_id == ids[k];
+		if (mine && named)
+			e[w++] = e[i];
+	}
+	*out = e;
+	*n_out = w;
 	return 0;
 }
 
@@ -433,7 +507,9 @@ int cmd_explain(int argc, char **argv)
 	const struct pw_state_ep **eps = NULL;
 	struct be_alt *alt = NULL;
 	size_t n_alt = 0;
-	char source[PATH_MAX + 128];
+	char source[PATH_MAX + 128], to_buf[64];
+	struct pw_fqdn_entry *learned = NULL;
+	size_t n_learned = 0;
 	size_t n_eps = 0;
 	int src_i = -1, dst_i = -1, err, ret;
 	bool pins_open = false;
@@ -504,6 +580,33 @@ int cmd_explain(int argc, char **argv)
 	ret = PW_EXIT_USAGE;
 	if (resolve(c, "--from", o.from, &names, &state, NULL, &w.src))
 		goto out;
+	if (o.to_name) {
+		uint32_t ids[64];
+		size_t n_ids = name_ids_of(&state, o.to_name, ids, 64);
+
+		if (!w.src.sep) {
+			fprintf(stderr, "podwall explain: --to-name: %s is not a pod of this node "
+				"(names are learned per pod, where its DNS answers pass)\n", o.from);
+			goto out;
+		}
+		err = n_ids ? learned_for(&pins, w.src.sep, ids, n_ids, &learned, &n_learned) : 0;
+		if (err) {
+			fprintf(stderr, "podwall explain: reading fqdn_learned in %s: %s\n", pins.dir,
+				strerror(-err));
+			ret = PW_EXIT_SYSTEM;
+			goto out;
+		}
+		if (!n_learned) {
+			fprintf(stderr, "podwall explain: %s has not resolved %s: no address learned "
+				"from its own DNS answers is live for %s\n", o.from, o.to_name,
+				n_ids ? "a domainNames pattern that matches it"
+				      : "it (no domainNames pattern in force matches it)");
+			ret = PW_EXIT_FOUND;
+			goto out;
+		}
+		pw_ip_format(learned[0].addr, to_buf, sizeof(to_buf));
+		o.to = to_buf;
+	}
 	if (resolve(c, "--to", o.to, &names, &state, w.src.addr, &w.dst))
 		goto out;
 	if (is_v4(w.src.addr) != is_v4(w.dst.addr)) {
@@ -558,6 +661,16 @@ int cmd_explain(int argc, char **argv)
 		fprintf(stderr, "podwall explain: %s\n", perr.msg);
 		goto out;
 	}
+	/* what the pod learned, in the probe's maps: the kernel joins it */
+	for (size_t i = 0; i < n_learned && !err; i++)
+		err = pw_probe_put_learned(probe, learned[i].ep_id, learned[i].owner,
+					   learned[i].addr, learned[i].name_id,
+					   learned[i].ttl_left);
+	if (err) {
+		fprintf(stderr, "podwall explain: loading the learned names: %s\n",
+			strerror(-err));
+		goto out;
+	}
 	err = pw_probe_run(probe, src_i, w.src.addr, dst_i, w.dst.addr, o.proto, o.port,
 			   w.svc && w.be.name[0] ? w.be.addr : NULL, w.be_port, &w.res);
 	for (size_t i = 0; i < n_alt && !err; i++)
@@ -567,6 +680,9 @@ int cmd_explain(int argc, char **argv)
 		fprintf(stderr, "podwall explain: running the probe: %s\n", strerror(-err));
 		goto out;
 	}
+	if (o.to_name && !o.json)
+		printf("%s resolved %s to %s (TTL %us left)\n", o.from, o.to_name, o.to,
+		       learned[0].ttl_left);
 	if (o.json) {
 		print_json(&w, &names, source, alt, n_alt);
 	} else {
@@ -575,7 +691,30 @@ int cmd_explain(int argc, char **argv)
 			print_backends_text(&w, alt, n_alt);
 	}
 	ret = pw_why_verdict(&w) == PW_VERDICT_DROP ? PW_EXIT_FOUND : PW_EXIT_OK;
+	/* --to-name: every other address learned for it, each judged the same way */
+	for (size_t i = 1; i < n_learned; i++) {
+		if (!memcmp(learned[i].addr, learned[i - 1].addr, 16))
+			continue;   /* sorted by address: one judgement each */
+		pw_ip_format(learned[i].addr, to_buf, sizeof(to_buf));
+		if (resolve(c, "--to", to_buf, &names, &state, w.src.addr, &w.dst) ||
+		    is_v4(w.src.addr) != is_v4(w.dst.addr))
+			continue;
+		memset(&w.res, 0, sizeof(w.res));
+		if (pw_probe_run(probe, src_i, w.src.addr, -1, w.dst.addr, o.proto, o.port, NULL,
+				 0, &w.res))
+			continue;
+		if (o.json) {
+			print_json(&w, &names, source, NULL, 0);
+		} else {
+			printf("\n%s resolved %s to %s (TTL %us left)\n", o.from, o.to_name, to_buf,
+			       learned[i].ttl_left);
+			pw_why_print(stdout, &w, &names, &state);
+		}
+		if (pw_why_verdict(&w) == PW_VERDICT_DROP)
+			ret = PW_EXIT_FOUND;
+	}
 out:
+	free(learned);
 	free(eps);
 	free(alt);
 	pw_probe_close(probe);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kernel/bpfobj.h"
 #include "kernel/mapsync.h"
@@ -447,4 +449,40 @@ out:
 	free(taken);
 	free(sports);
 	return err;
+}
+
+int pw_probe_put_learned(struct pw_probe *p, uint32_t ep_id, const uint8_t owner[16],
+			 const uint8_t addr[16], uint32_t name_id, uint32_t ttl_s)
+{
+	struct pw_fqdn_key k = { .ep_id = ep_id, .set = pw_fqdn_set_of(addr) };
+	struct pw_fqdn_set set;
+	struct timespec ts;
+	int fd = bpf_map__fd(p->obj->maps.fqdn_learned), w;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	if (bpf_map_lookup_elem(fd, &k, &set) || memcmp(set.owner, owner, 16)) {
+		memset(&set, 0, sizeof(set));
+		memcpy(set.owner, owner, 16);
+	}
+	/* the address's way, else a free one */
+	for (w = 0; w < PW_FQDN_WAYS; w++)
+		if (!memcmp(set.ways[w].addr, addr, 16))
+			break;
+	for (int i = 0; w == PW_FQDN_WAYS && i < PW_FQDN_WAYS; i++)
+		if (!set.ways[i].names[0].name_id) {
+			w = i;
+			memcpy(set.ways[w].addr, addr, 16);
+		}
+	if (w == PW_FQDN_WAYS)
+		return -ENOSPC;
+	for (int i = 0; i < PW_FQDN_NAMES; i++) {
+		struct pw_fqdn_name *nm = &set.ways[w].names[i];
+
+		if (nm->name_id && nm->name_id != name_id)
+			continue;
+		nm->name_id = name_id;
+		nm->expires_s = (uint32_t)ts.tv_sec + (ttl_s ? ttl_s : 1);
+		return bpf_map_update_elem(fd, &k, &set, BPF_ANY);
+	}
+	return -ENOSPC;
 }

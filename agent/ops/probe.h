@@ -98,6 +98,16 @@ int pw_probe_open(const struct pw_state *s, const struct pw_state_ep *const *eps
 void pw_probe_close(struct pw_probe *p);
 
 /*
+ * Teach the probe's datapath that the pod ep_id (whose address was owner)
+ * resolved a name of identity name_id to addr, for ttl_s more seconds, as
+ * its DNS answer would have (abi.h fqdn_learned): explain --to-name judges
+ * a flow to a learned address with the pod's own learned names. 0 or a
+ * negative errno.
+ */
+int pw_probe_put_learned(struct pw_probe *p, uint32_t ep_id, const uint8_t owner[16],
+			 const uint8_t addr[16], uint32_t name_id, uint32_t ttl_s);
+
+/*
  * Run the first packet of a flow saddr:PW_PROBE_SPORT -> daddr:dport.
  * src/dst: index into the eps given to pw_probe_open (or as returned by
  * pw_probe_add_dev), or -1 (not a local endpoint: its program does not run). With nat_daddr (a Service VIP

@@ -517,6 +517,10 @@ struct pw_dns_query_val {
  * the new address (counted PW_FQDN_EVICTED). The whole map is bounded too
  * (LRU over sets). owner is the pod's address when the set was made: a set
  * of a deleted pod whose veth ifindex a new pod got is not the new pod's.
+ * ep_id comes from the pod's namespace and name, so a pod made again under
+ * the same name (a StatefulSet's) may come back at the same address: the
+ * agent deletes an endpoint's sets and dns_queries when the endpoint leaves
+ * its device (mapsync), so that nothing learned is inherited.
  *
  * A way holds up to PW_FQDN_NAMES name ids for its address, each with its
  * own expiry (CLOCK_MONOTONIC seconds, coarse): the names that reached the

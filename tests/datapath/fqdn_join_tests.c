@@ -10,11 +10,14 @@
  * (to NetworkPolicy or Baseline); a Baseline name loses to a NetworkPolicy
  * that isolates; `*.example.org` and `example.org`; the rule's ports; a
  * new flow after the TTL; an established flow across a policy change after
- * the TTL (kept while the policy still allows the name, revoked when not).
+ * the TTL (kept while the policy still allows the name, revoked when not);
+ * a deleted pod's names are not inherited by a pod made again under its
+ * name (the same ep_id and address).
  *
  * Uses the datapath suite's devices pwA and pwB as the pods a/a and b/b.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,14 +50,21 @@ static uint32_t ifa, ifb;
 static uint16_t sport = 30000;   /* a new flow per probe */
 static uint16_t qid = 100;       /* a new DNS query each time */
 
-static const char *world =
-	"kind: Namespace\nmetadata: {name: a, labels: {team: a}}\n---\n"
-	"kind: Namespace\nmetadata: {name: b, labels: {team: b}}\n---\n"
+#define POD_A "kind: Pod\nmetadata: {name: a, namespace: a, labels: {app: a}}\n" \
+	"status: {podIP: " IP_A "}\n---\n"
+#define WORLD_NS "kind: Namespace\nmetadata: {name: a, labels: {team: a}}\n---\n"      \
+	"kind: Namespace\nmetadata: {name: b, labels: {team: b}}\n---\n"                  \
 	"kind: Namespace\nmetadata: {name: kube-system}\n---\n"
-	"kind: Pod\nmetadata: {name: a, namespace: a, labels: {app: a}}\nstatus: {podIP: " IP_A "}\n---\n"
-	"kind: Pod\nmetadata: {name: b, namespace: b, labels: {app: b}}\nstatus: {podIP: " IP_B "}\n---\n"
-	"kind: Pod\nmetadata: {name: coredns, namespace: kube-system, labels: {k8s-app: kube-dns}}\n"
-	"status: {podIP: " IP_DNS "}\n";
+#define WORLD_REST "kind: Pod\nmetadata: {name: b, namespace: b, labels: {app: b}}\n"   \
+	"status: {podIP: " IP_B "}\n---\n"                                              \
+	"kind: Pod\nmetadata: {name: coredns, namespace: kube-system, labels: {k8s-app: kube-dns}}\n" \
+	"status: {podIP: " IP_DNS "}\n"
+
+/* The pods and namespaces; with_a: pod a too (else it was deleted). */
+static const char *world_of(bool with_a)
+{
+	return with_a ? WORLD_NS POD_A WORLD_REST : WORLD_NS WORLD_REST;
+}
 
 /* One ClusterNetworkPolicy over namespaces a and b, egress rules. */
 #define CNP(name, tier, prio, rules)                                             \
@@ -89,9 +99,10 @@ static const uint8_t *addr(const char *s)
 	return p;
 }
 
-/* Compile world + extra (DNS allowed outright: --dns=auto) and sync it. 0 or -1. */
-static int apply(const char *extra)
+/* Compile the world + extra (DNS allowed outright: --dns=auto) and sync it. 0 or -1. */
+static int apply_world(bool with_a, const char *extra)
 {
+	const char *world = world_of(with_a);
 	struct pw_compile_opts opts = { .is_local = local, .dns_auto = true };
 	struct pw_cluster *c = pw_cluster_new();
 	struct pw_state s;
@@ -113,6 +124,11 @@ out:
 	free(y);
 	CHECK_EQ(ret, 0);
 	return ret;
+}
+
+static int apply(const char *extra)
+{
+	return apply_world(true, extra);
 }
 
 static int run(enum pw_prog prog, uint32_t ifindex, const struct pw_pkt *p)
@@ -355,6 +371,24 @@ static void t_fqdn_join_expiry(void)
 	CHECK(!tcp_out(ifa, IP_A, est, EXT1, 443, PW_TCPF_ACK));
 }
 
+/* what a deleted pod learned is not a new pod's of the same name (same ep_id, same address) */
+static void t_fqdn_join_deleted_pod_forgotten(void)
+{
+	const char *cnp = CNP("names", "Admin", "10", NAMES_443) CNP("deny", "Admin", "20", DENY_ALL);
+
+	if (fresh() || apply(cnp))
+		return;
+	resolve(ifa, IP_A, "www.example.com", EXT1);
+	CHECK(A_TO(EXT1, 443));
+	if (apply_world(false, cnp))   /* a deleted */
+		return;
+	if (apply(cnp))                /* and made again: the same name, address and device */
+		return;
+	CHECK(!A_TO(EXT1, 443));
+	resolve(ifa, IP_A, "www.example.com", EXT1);
+	CHECK(A_TO(EXT1, 443));
+}
+
 int suite_fqdn_join(void)
 {
 	ifa = if_nametoindex("pwA");
@@ -369,6 +403,7 @@ int suite_fqdn_join(void)
 	RUN(t_fqdn_join_pass);
 	RUN(t_fqdn_join_networkpolicy_isolates);
 	RUN(t_fqdn_join_expiry);
+	RUN(t_fqdn_join_deleted_pod_forgotten);
 	if (o)
 		pw_bpf_close(o);
 	o = NULL;

@@ -28,6 +28,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "apply.h"
 #include "check.h"
 #include "dnsmsg.h"
 #include "podwall.skel.h"
@@ -104,24 +105,8 @@ static int apply_world(bool with_a, const char *extra)
 {
 	const char *world = world_of(with_a);
 	struct pw_compile_opts opts = { .is_local = local, .dns_auto = true };
-	struct pw_cluster *c = pw_cluster_new();
-	struct pw_state s;
-	struct pw_error err = { { 0 } };
-	size_t len = strlen(world) + strlen(extra) + 8;
-	char *y = malloc(len);
-	int ret = -1;
+	int ret = dp_apply_yaml(o, world, extra, &opts);
 
-	snprintf(y, len, "%s%s", world, extra);
-	if (!c || pw_cluster_load_buffer(c, "t.yaml", y, strlen(y), &err) ||
-	    pw_cluster_finish(c, &err) || pw_compile(c, &opts, &s, &err)) {
-		fprintf(stderr, "apply: %s\n", err.msg);
-		goto out;
-	}
-	ret = pw_sync(o, &s, NULL, NULL) ? -1 : 0;
-	pw_state_free(&s);
-out:
-	pw_cluster_free(c);
-	free(y);
 	CHECK_EQ(ret, 0);
 	return ret;
 }

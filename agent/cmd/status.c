@@ -26,6 +26,7 @@
 #include "ops/loaded.h"
 #include "ops/pins.h"
 #include "ops/statefile.h"
+#include "state.h"
 
 
 struct st_ep {
@@ -295,6 +296,8 @@ static void status_free(struct status *st)
 static int status_gather(const char *pin_dir, bool rules, struct status *st,
 			 struct pw_error *why)
 {
+	struct pw_state live = { 0 };
+	struct pw_config lcfg;
 	int err;
 
 	memset(why, 0, sizeof(*why));
@@ -326,15 +329,20 @@ static int status_gather(const char *pin_dir, bool rules, struct status *st,
 		memset(st->ctr, 0, sizeof(*st->ctr) * PW_COUNTERS_MAX);
 	for (int m = 0; m < PW_MAP_MAX; m++)
 		pw_pins_fill(&st->pins, (enum pw_map)m, st->cfg.active_slot & 1, &st->fill[m]);
-	st->lerr = pw_pins_live_count(&st->pins, &st->live, &st->lwhy);
-	st->have_tiers = !st->lerr && !pw_pins_live_tiers(&st->pins, &st->names, st->tiers,
-							   &st->tier_deny);
+	/* the live slot read once: counts, tiers and (json) the rules in force */
+	st->lerr = pw_pins_read_live(&st->pins, &lcfg, &live, &st->lwhy);
+	if (!st->lerr) {
+		pw_pins_live_count(&st->pins, &lcfg, &live, &st->live);
+		pw_pins_live_tiers(&live, &st->names, st->tiers, &st->tier_deny);
+		st->have_tiers = true;
+		if (rules && pw_pins_live_rules(&live, &st->rules, &st->n_rules))
+			st->n_rules = 0;
+		pw_state_free(&live);
+	}
 	st->split = st->pins.fd[PW_MAP_IPCACHE_LPM] >= 0 && st->pins.fd[PW_MAP_POLICY_LPM] >= 0;
 	for (size_t i = 0; i < st->n_eps; i++)
 		st->n_audit += !!(st->eps[i].ep.flags[st->cfg.active_slot & 1] & PW_EP_AUDIT);
 	read_names(&st->pins, &st->nm);
-	if (rules && !st->lerr && pw_pins_live_rules(&st->pins, &st->rules, &st->n_rules))
-		st->n_rules = 0;
 	return 0;
 }
 

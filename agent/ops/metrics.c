@@ -23,6 +23,7 @@
 #include "ops/metrics.h"
 #include "ops/pins.h"
 #include "ops/statefile.h"
+#include "state.h"
 
 static const double buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 				  0.5, 1, 2.5, 5, 10 };
@@ -399,13 +400,20 @@ static void render(struct buf *b)
 	/* maps */
 	if (!M.fill_at || now - M.fill_at > FILL_CACHE_NS) {
 		struct pw_error why; /* a scrape shows what it can: no log per scrape */
+		struct pw_state live = { 0 };
+		struct pw_config lcfg;
 
 		for (int m = 0; m < PW_MAP_MAX; m++)
 			pw_pins_fill(&M.pins, (enum pw_map)m, cfg.active_slot & 1, &M.fill[m]);
-		M.live_err = pw_pins_live_count(&M.pins, &M.live, &why);
+		/* the live slot read once for the counts and the tiers */
+		M.live_err = pw_pins_read_live(&M.pins, &lcfg, &live, &why);
+		if (!M.live_err)
+			pw_pins_live_count(&M.pins, &lcfg, &live, &M.live);
 		/* the tier of an entry is its rule's: needs the rule names of state.json */
-		M.tiers_err = M.have_names ? pw_pins_live_tiers(&M.pins, &M.names, M.tiers,
-								&M.tier_deny) : -ENOENT;
+		M.tiers_err = M.live_err ? M.live_err : M.have_names ? 0 : -ENOENT;
+		if (!M.tiers_err)
+			pw_pins_live_tiers(&live, &M.names, M.tiers, &M.tier_deny);
+		pw_state_free(&live);
 		M.fqdn_err = pw_pins_fqdn_count(&M.pins, (uint32_t)(now / 1000000000ull),
 						&M.fqdn_names[0], &M.fqdn_names[1]);
 		M.fill_at = now;

@@ -357,49 +357,38 @@ out:
 	return err;
 }
 
-int pw_pins_live_count(const struct pw_pins *p, struct pw_live_count *out, struct pw_error *why)
+int pw_pins_read_live(const struct pw_pins *p, struct pw_config *cfg, struct pw_state *live,
+		      struct pw_error *why)
 {
 	struct pw_map_fds fds;
-	struct pw_state live = { 0 };
-	struct pw_config cfg;
-	bool split;
-	int err;
 
-	memset(out, 0, sizeof(*out));
 	pw_pins_map_fds(p, &fds);
-	/* without both LPM pins the maps are an old podwall's: everything is in the two */
-	split = fds.fd[PW_MAP_IPCACHE_LPM] >= 0 && fds.fd[PW_MAP_POLICY_LPM] >= 0;
-	err = pw_sync_read_live(&fds, &cfg, &live, why);
-	if (err)
-		return err;
-	out->slot = cfg.active_slot;
-	out->generation = cfg.generation;
-	/* which half an entry lives in is the writers' rule (abi.h), from its prefixlen */
-	for (size_t i = 0; i < live.n_pol; i++)
-		out->policy[split && !PW_POL_IN_HASH(live.pol[i].key.prefixlen)]++;
-	for (size_t i = 0; i < live.n_ipc; i++)
-		out->ipcache[split && live.ipc[i].key.prefixlen != PW_IPC_EXACT_PREFIX]++;
-	pw_state_free(&live);
-	return 0;
+	return pw_sync_read_live(&fds, cfg, live, why);
 }
 
-int pw_pins_live_tiers(const struct pw_pins *p, const struct pw_loaded *names, uint64_t out[3],
-		       uint64_t *deny)
+void pw_pins_live_count(const struct pw_pins *p, const struct pw_config *cfg,
+			const struct pw_state *live, struct pw_live_count *out)
 {
-	struct pw_map_fds fds;
-	struct pw_state live = { 0 };
-	struct pw_config cfg;
-	struct pw_error why;
-	int err;
+	/* without both LPM pins the maps are an old podwall's: everything is in the two */
+	bool split = p->fd[PW_MAP_IPCACHE_LPM] >= 0 && p->fd[PW_MAP_POLICY_LPM] >= 0;
 
+	memset(out, 0, sizeof(*out));
+	out->slot = cfg->active_slot;
+	out->generation = cfg->generation;
+	/* which half an entry lives in is the writers' rule (abi.h), from its prefixlen */
+	for (size_t i = 0; i < live->n_pol; i++)
+		out->policy[split && !PW_POL_IN_HASH(live->pol[i].key.prefixlen)]++;
+	for (size_t i = 0; i < live->n_ipc; i++)
+		out->ipcache[split && live->ipc[i].key.prefixlen != PW_IPC_EXACT_PREFIX]++;
+}
+
+void pw_pins_live_tiers(const struct pw_state *live, const struct pw_loaded *names,
+			uint64_t out[3], uint64_t *deny)
+{
 	out[0] = out[1] = out[2] = 0;
 	*deny = 0;
-	pw_pins_map_fds(p, &fds);
-	err = pw_sync_read_live(&fds, &cfg, &live, &why);
-	if (err)
-		return err;
-	for (size_t i = 0; i < live.n_pol; i++) {
-		const struct pw_policy_val *v = &live.pol[i].val;
+	for (size_t i = 0; i < live->n_pol; i++) {
+		const struct pw_policy_val *v = &live->pol[i].val;
 		const struct pw_ld_rule *r = v->rule_id == PW_RULE_NONE ? NULL
 					     : pw_ld_rule(names, v->rule_id);
 		int t = 0;
@@ -409,8 +398,6 @@ int pw_pins_live_tiers(const struct pw_pins *p, const struct pw_loaded *names, u
 		out[t]++;
 		*deny += !!(v->flags & PW_POL_DENY);
 	}
-	pw_state_free(&live);
-	return 0;
 }
 
 static int live_rule_cmp(const void *a, const void *b)
@@ -424,35 +411,23 @@ static int live_rule_cmp(const void *a, const void *b)
 	return (x->rule_id > y->rule_id) - (x->rule_id < y->rule_id);
 }
 
-int pw_pins_live_rules(const struct pw_pins *p, struct pw_live_rule **out, size_t *n)
+int pw_pins_live_rules(const struct pw_state *live, struct pw_live_rule **out, size_t *n)
 {
-	struct pw_map_fds fds;
-	struct pw_state live = { 0 };
 	struct pw_live_rule *v;
-	struct pw_config cfg;
-	struct pw_error why;
 	size_t k = 0;
-	int err;
 
 	*out = NULL;
 	*n = 0;
-	pw_pins_map_fds(p, &fds);
-	err = pw_sync_read_live(&fds, &cfg, &live, &why);
-	if (err)
-		return err;
-	v = malloc((live.n_pol ? live.n_pol : 1) * sizeof(*v));
-	if (!v) {
-		pw_state_free(&live);
+	v = malloc((live->n_pol ? live->n_pol : 1) * sizeof(*v));
+	if (!v)
 		return -ENOMEM;
-	}
-	for (size_t i = 0; i < live.n_pol; i++) {
-		const struct pw_state_pol *e = &live.pol[i];
+	for (size_t i = 0; i < live->n_pol; i++) {
+		const struct pw_state_pol *e = &live->pol[i];
 
 		if (e->val.rule_id == PW_RULE_NONE || e->key.prefixlen == PW_POL_PREFIX_SUMMARY)
 			continue;
 		v[k++] = (struct pw_live_rule){ e->key.ep_id, e->val.rule_id, e->key.dir };
 	}
-	pw_state_free(&live);
 	qsort(v, k, sizeof(*v), live_rule_cmp);
 	for (size_t i = 0; i < k; i++)
 		if (!*n || live_rule_cmp(&v[*n - 1], &v[i]))

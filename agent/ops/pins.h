@@ -93,10 +93,19 @@ int pw_pins_fill(const struct pw_pins *p, enum pw_map m, uint32_t live_slot,
 		 struct pw_map_fill *out);
 
 /*
- * The policy set in force, counted logically: the live slot read back as
- * one state (pw_sync_read_live), so that a rule counts once wherever it
- * lives (hash or LPM half) and the policy summaries do not count. [0] is the
- * entries that live in the hash half, [1] those in the LPM half.
+ * The live slot read back as one state (pw_sync_read_live over the pins):
+ * what the three below count and list, read once for all of them. 0, or a
+ * negative errno with why set; pw_state_free(live) after.
+ */
+struct pw_state;
+int pw_pins_read_live(const struct pw_pins *p, struct pw_config *cfg, struct pw_state *live,
+		      struct pw_error *why);
+
+/*
+ * The policy set in force, counted logically over the live slot read as one
+ * state, so that a rule counts once wherever it lives (hash or LPM half) and
+ * the policy summaries do not count. [0] is the entries that live in the
+ * hash half, [1] those in the LPM half.
  */
 struct pw_live_count {
 	uint32_t slot;          /* the live slot and generation of that read */
@@ -105,18 +114,19 @@ struct pw_live_count {
 	uint64_t ipcache[2];    /* addresses and prefixes: [0] ipcache, [1] ipcache_lpm */
 };
 
-/* 0, or a negative errno with why set. */
-int pw_pins_live_count(const struct pw_pins *p, struct pw_live_count *out, struct pw_error *why);
+/* live and cfg from pw_pins_read_live; p says whether the maps are split. */
+void pw_pins_live_count(const struct pw_pins *p, const struct pw_config *cfg,
+			const struct pw_state *live, struct pw_live_count *out);
 
 /*
  * The policy entries in force by the tier of the rule that decides them
  * (names: the loaded-state file's rules): out[0] NetworkPolicy (or no rule),
  * out[1] ClusterNetworkPolicy Admin tier, out[2] Baseline tier; deny: how
- * many of all of them drop. 0 or a negative errno.
+ * many of all of them drop.
  */
 struct pw_loaded;
-int pw_pins_live_tiers(const struct pw_pins *p, const struct pw_loaded *names, uint64_t out[3],
-		       uint64_t *deny);
+void pw_pins_live_tiers(const struct pw_state *live, const struct pw_loaded *names,
+			uint64_t out[3], uint64_t *deny);
 
 /*
  * The rules in force: each (ep_id, dir, rule_id) that decides at least one
@@ -128,6 +138,6 @@ struct pw_live_rule {
 	uint32_t rule_id;
 	uint8_t  dir;
 };
-int pw_pins_live_rules(const struct pw_pins *p, struct pw_live_rule **out, size_t *n);
+int pw_pins_live_rules(const struct pw_state *live, struct pw_live_rule **out, size_t *n);
 
 #endif

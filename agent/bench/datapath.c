@@ -380,37 +380,72 @@ static int run_repeat(int prog_fd, const struct pw_pkt *p, uint32_t ifindex, int
 }
 
 /*
- * One run of the conntrack-insert estimate: `samples` single runs of a SYN
- * whose entry is deleted before each, interleaved with single runs of the
- * RST of `new`; returns median(SYN) - median(RST).
+ * median(A) - median(B) over `samples` single runs of each, interleaved
+ * (A B A B ...), so that both see the same machine: step(ctx, arm) prepares
+ * and times one run of arm 0 (A) or 1 (B) into *ns. 0 or a negative errno.
  */
-static int ct_insert_run(int prog_fd, int ct_fd, uint32_t ifindex, const struct pw_pkt *syn,
-			 const struct pw_ct_key *syn_key, const struct pw_pkt *rst, int samples,
-			 double *out)
+typedef int (*ab_step_fn)(void *ctx, int arm, double *ns);
+
+static int ab_median_diff(ab_step_fn step, void *ctx, int samples, double *out)
 {
 	double *a = calloc((size_t)samples, sizeof(double));
 	double *b = calloc((size_t)samples, sizeof(double));
-	struct pw_run_out o;
 	int err = 0;
 
 	if (!a || !b) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (int i = 0; i < samples; i++) {
-		bpf_map_delete_elem(ct_fd, syn_key);
-		if ((err = pw_test_run(prog_fd, syn->data, syn->len, ifindex, 0, &o)))
+	for (int i = 0; i < samples; i++)
+		if ((err = step(ctx, 0, &a[i])) || (err = step(ctx, 1, &b[i])))
 			goto out;
-		a[i] = o.duration_ns;
-		if ((err = pw_test_run(prog_fd, rst->data, rst->len, ifindex, 0, &o)))
-			goto out;
-		b[i] = o.duration_ns;
-	}
 	*out = pwb_median(a, samples) - pwb_median(b, samples);
 out:
 	free(a);
 	free(b);
 	return err;
+}
+
+/* One single test run of pkt: its duration into *ns. */
+static int timed_run(int prog_fd, const struct pw_pkt *pkt, uint32_t ifindex, double *ns)
+{
+	struct pw_run_out o;
+	int err = pw_test_run(prog_fd, pkt->data, pkt->len, ifindex, 0, &o);
+
+	if (!err)
+		*ns = o.duration_ns;
+	return err;
+}
+
+/*
+ * The conntrack-insert estimate: A a SYN whose entry is deleted before each
+ * run, B the RST of `new` (the same verdict, no insert).
+ */
+struct ct_insert_case {
+	int prog_fd, ct_fd;
+	uint32_t ifindex;
+	const struct pw_pkt *syn, *rst;
+	const struct pw_ct_key *syn_key;
+};
+
+static int ct_insert_step(void *ctx, int arm, double *ns)
+{
+	const struct ct_insert_case *c = ctx;
+
+	if (arm == 0) {
+		bpf_map_delete_elem(c->ct_fd, c->syn_key);
+		return timed_run(c->prog_fd, c->syn, c->ifindex, ns);
+	}
+	return timed_run(c->prog_fd, c->rst, c->ifindex, ns);
+}
+
+static int ct_insert_run(int prog_fd, int ct_fd, uint32_t ifindex, const struct pw_pkt *syn,
+			 const struct pw_ct_key *syn_key, const struct pw_pkt *rst, int samples,
+			 double *out)
+{
+	struct ct_insert_case c = { prog_fd, ct_fd, ifindex, syn, rst, syn_key };
+
+	return ab_median_diff(ct_insert_step, &c, samples, out);
 }
 
 /* ------------------------------------------------------ DNS answers */
@@ -511,43 +546,35 @@ static int dns_setup(struct podwall_bpf *obj, uint32_t ifindex, const struct add
 }
 
 /*
- * One run of the learning estimate: `samples` single runs of the answer
- * with learning on and the query put back before each, interleaved with
- * single runs with learning off; median(learn) - median(plain).
+ * The learning estimate: A the answer with learning on and the query put
+ * back before each run, B the same answer with learning off.
  */
+struct dns_learn_case {
+	struct podwall_bpf *obj;
+	int prog_fd;
+	uint32_t ifindex;
+	const struct dns_case *d;
+};
+
+static int dns_learn_step(void *ctx, int arm, double *ns)
+{
+	const struct dns_learn_case *c = ctx;
+	const struct dns_case *d = c->d;
+	int err = pw_bpf_put_endpoint(c->obj, c->ifindex, arm == 0 ? &d->ep_learn : &d->ep_plain);
+
+	if (err)
+		return err;
+	if (arm == 0 && bpf_map_update_elem(d->q_fd, &d->qk, &d->qv, BPF_ANY))
+		return -errno;
+	return timed_run(c->prog_fd, &d->answer, c->ifindex, ns);
+}
+
 static int dns_learn_run(struct podwall_bpf *obj, int prog_fd, uint32_t ifindex,
 			 const struct dns_case *d, int samples, double *out)
 {
-	double *a = calloc((size_t)samples, sizeof(double));
-	double *b = calloc((size_t)samples, sizeof(double));
-	struct pw_run_out o;
-	int err = 0;
+	struct dns_learn_case c = { obj, prog_fd, ifindex, d };
 
-	if (!a || !b) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (int i = 0; i < samples; i++) {
-		if ((err = pw_bpf_put_endpoint(obj, ifindex, &d->ep_learn)))
-			goto out;
-		if (bpf_map_update_elem(d->q_fd, &d->qk, &d->qv, BPF_ANY)) {
-			err = -errno;
-			goto out;
-		}
-		if ((err = pw_test_run(prog_fd, d->answer.data, d->answer.len, ifindex, 0, &o)))
-			goto out;
-		a[i] = o.duration_ns;
-		if ((err = pw_bpf_put_endpoint(obj, ifindex, &d->ep_plain)))
-			goto out;
-		if ((err = pw_test_run(prog_fd, d->answer.data, d->answer.len, ifindex, 0, &o)))
-			goto out;
-		b[i] = o.duration_ns;
-	}
-	*out = pwb_median(a, samples) - pwb_median(b, samples);
-out:
-	free(a);
-	free(b);
-	return err;
+	return ab_median_diff(dns_learn_step, &c, samples, out);
 }
 
 static int bench_size(const struct pwb_dp_opts *o, uint32_t ifindex, const struct addrs *a,

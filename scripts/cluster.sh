@@ -367,19 +367,25 @@ _pwc_wait_listen() { # netns proto port
 	return 1
 }
 
-# pwc_dns_pod NODE [NS] [NAME] NAME=IP...: the cluster DNS, a pod labelled
-# k8s-app=kube-dns (namespace kube-system, pod coredns by default) running
-# dnsmasq on its IP, port 53 UDP and TCP, answering A records NAME=IP (and
-# REFUSED/NXDOMAIN for the rest: no upstream).
+# pwc_dns_pod NODE [NS] [NAME] NAME=IP|--OPTION...: the cluster DNS, a pod
+# labelled k8s-app=kube-dns (namespace kube-system, pod coredns by default)
+# running dnsmasq on its IP, port 53 UDP and TCP, answering A records NAME=IP
+# (and REFUSED/NXDOMAIN for the rest: no upstream); an argument that starts
+# with -- is a dnsmasq option of its own (--local-ttl=2, --cname=..., ...).
 pwc_dns_pod() {
 	local node=$1; shift
 	local ns=kube-system name=coredns
-	case ${1:-} in *=*|'') ;; *) ns=$1; shift ;; esac
-	case ${1:-} in *=*|'') ;; *) name=$1; shift ;; esac
+	case ${1:-} in *=*|--*|'') ;; *) ns=$1; shift ;; esac
+	case ${1:-} in *=*|--*|'') ;; *) name=$1; shift ;; esac
 	pwc_pod "$node" "$ns" "$name" "k8s-app=kube-dns" "dns:53/UDP,dns-tcp:53/TCP"
 	local ip netns args=() rec
 	ip=$(pwc_ip "$ns/$name"); netns=$(pwc_pod_netns "$ns/$name")
-	for rec in "$@"; do args+=("--address=/${rec%%=*}/${rec#*=}"); done
+	for rec in "$@"; do
+		case $rec in
+		--*) args+=("$rec") ;;
+		*)   args+=("--address=/${rec%%=*}/${rec#*=}") ;;
+		esac
+	done
 	pwc_spawn "$PWC_WORK/logs/dnsmasq-$ns-$name.log" nsenter --net="/run/netns/$netns" \
 		dnsmasq --no-daemon --no-resolv --no-hosts --conf-file=/dev/null \
 		--listen-address="$ip" --bind-interfaces --port=53 --log-queries \

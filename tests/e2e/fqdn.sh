@@ -52,19 +52,12 @@ pwc_namespace kube-system "team=sys"
 pwc_pod node1 app a "app=a"
 pwc_pod node1 app b "app=b"
 pwc_pod node1 free ctl "app=ctl"
-pwc_pod node1 kube-system coredns "k8s-app=kube-dns" "dns:53/UDP,dns-tcp:53/TCP"
-
 # the cluster DNS: dnsmasq with short TTLs, a CNAME, exact host records
-DNS_IP=$(pwc_ip kube-system/coredns)
-pwc_spawn "$PWC_WORK/logs/dnsmasq.log" nsenter --net="/run/netns/$(pwc_pod_netns kube-system/coredns)" \
-	dnsmasq --no-daemon --no-resolv --no-hosts --conf-file=/dev/null \
-	--listen-address="$DNS_IP" --bind-interfaces --port=53 --log-queries --local-ttl=2 \
+pwc_dns_pod node1 --local-ttl=2 \
 	--host-record=www.example.com,$WWW --host-record=a.b.example.com,$DEEP \
 	--host-record=example.com,$APEX --host-record=cdn.other.net,$CDN \
 	--cname=alias.example.org,cdn.other.net,2 --host-record=short.example.net,$SHORT \
 	--host-record=tcp.example.net,$TCPN --host-record=other.example.net,$OTHER
-_pwc_wait_listen "$(pwc_pod_netns kube-system/coredns)" udp 53 || pwe_note "dnsmasq not listening"
-_pwc_wait_listen "$(pwc_pod_netns kube-system/coredns)" tcp 53
 pwc_service kube-system kube-dns $DNS_VIP "k8s-app=kube-dns" "53/UDP:53,53/TCP:53"
 # after the Service: not one of its backends, only a DNS server pods may ask
 pwc_pod node1 kube-system silent "k8s-app=kube-dns" "dns:53/UDP"

@@ -27,6 +27,10 @@
  * empty, for the next compile to fill.) Everything else (CIDR groups,
  * namespaces, options) is computed afresh by every compile: the output is
  * the same with or without a cache.
+ *
+ * It also keeps the order of the last ipcache (struct pw_ipc_memo): not
+ * addresses but the keys themselves, compared whole before use, so it holds
+ * whatever cluster they came from.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -43,6 +47,7 @@ struct pw_compile_cache {
 	 * and each page faults when first written */
 	struct pw_pfxstore spare;
 	struct pw_refmap   spare_refs;
+	struct pw_ipc_memo ipc;
 };
 
 struct pw_compile_cache *pw_compile_cache_new(void)
@@ -58,6 +63,7 @@ void pw_compile_cache_free(struct pw_compile_cache *cc)
 	pw_refmap_free(&cc->refs);
 	pw_pfxstore_free(&cc->spare);
 	pw_refmap_free(&cc->spare_refs);
+	pw_ipc_memo_free(&cc->ipc);
 	pw_cluster_free(cc->pinned);
 	free(cc);
 }
@@ -306,8 +312,21 @@ void pw_cache_take_spare(struct pw_compile_cache *cc, struct pw_pfxstore *store,
 	memset(&cc->spare_refs, 0, sizeof(cc->spare_refs));
 }
 
+const struct pw_ipc_memo *pw_cache_ipc(const struct pw_compile_cache *cc)
+{
+	return &cc->ipc;
+}
+
+void pw_ipc_memo_free(struct pw_ipc_memo *m)
+{
+	free(m->keys);
+	free(m->keep);
+	memset(m, 0, sizeof(*m));
+}
+
 void pw_cache_commit(struct pw_compile_cache *cc, const struct pw_cluster *c,
-		     struct pw_pfxstore *store, struct pw_refmap *refs, size_t reused)
+		     struct pw_pfxstore *store, struct pw_refmap *refs, size_t reused,
+		     struct pw_ipc_memo *ipc)
 {
 	struct pw_cluster *pin = pw_cluster_ref(c);
 
@@ -325,4 +344,9 @@ void pw_cache_commit(struct pw_compile_cache *cc, const struct pw_cluster *c,
 		pw_refmap_free(&cc->refs);
 	memset(store, 0, sizeof(*store));
 	memset(refs, 0, sizeof(*refs));
+	if (ipc->keys) {
+		pw_ipc_memo_free(&cc->ipc);
+		cc->ipc = *ipc;
+		memset(ipc, 0, sizeof(*ipc));
+	}
 }

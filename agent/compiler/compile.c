@@ -713,6 +713,7 @@ static size_t pol_dedup(struct pw_state_pol *v, size_t n, bool *distinct)
 struct ipc_tmp {
 	struct pw_state_ipc e;
 	uint64_t            prio;   /* lower wins a shared key: pods, services, groups */
+	uint32_t            at;     /* its place in the order made (struct pw_ipc_memo) */
 };
 
 static int ipc_tmp_cmp(const void *a, const void *b)
@@ -749,6 +750,34 @@ static bool is_dns_service(const struct cctx *x, const struct pw_service *svc)
 		if (!strcmp(svc->selector.v[i].key, x->o.dns_label_key))
 			return !strcmp(svc->selector.v[i].value, x->o.dns_label_value);
 	return false;
+}
+
+/* The last ipcache's order holds for the n entries t (their keys, in the
+ * order made, are the memo's)? */
+static bool ipc_memo_fits(const struct pw_ipc_memo *m, const struct ipc_tmp *t, size_t n)
+{
+	if (!m->keys || m->n != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(&m->keys[i], &t[i].e.key, sizeof(t[i].e.key)))
+			return false;
+	return true;
+}
+
+/* A memo of the n entries t, in the order made; keep is filled by the sort. */
+static int ipc_memo_begin(struct pw_ipc_memo *m, const struct ipc_tmp *t, size_t n)
+{
+	pw_ipc_memo_free(m);
+	m->keys = malloc((n ? n : 1) * sizeof(*m->keys));
+	m->keep = malloc((n ? n : 1) * sizeof(*m->keep));
+	if (!m->keys || !m->keep || n > UINT32_MAX) {
+		pw_ipc_memo_free(m);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		m->keys[i] = t[i].e.key;
+	m->n = n;
+	return 0;
 }
 
 static int build_ipcache(struct cctx *x)
@@ -788,20 +817,39 @@ static int build_ipcache(struct cctx *x)
 	if (x->v6_covers_v4)
 		ipc_set(&t[n++], pw_v4_mapped_space.addr, pw_v4_mapped_space.len, PW_ID_WORLD, 0,
 			1ULL << 42);
-	/* by key, then prio: t is in prio order already, and the radix sort
-	 * is stable (qsort, if it has no memory) */
-	_Static_assert(offsetof(struct ipc_tmp, e.key) == 0, "the key leads");
-	if (pw_sort_bytes(t, n, sizeof(*t), sizeof(t->e.key)))
-		qsort(t, n, sizeof(*t), ipc_tmp_cmp);
+	for (size_t i = 0; i < n; i++)
+		t[i].at = (uint32_t)i;
 	x->out->ipc = calloc(n ? n : 1, sizeof(*x->out->ipc));
 	if (!x->out->ipc) {
 		free(t);
 		return -ENOMEM;
 	}
+	if (x->o.cache && ipc_memo_fits(pw_cache_ipc(x->o.cache), t, n)) {
+		const struct pw_ipc_memo *m = pw_cache_ipc(x->o.cache);
+
+		for (size_t i = 0; i < m->n_keep; i++)
+			x->out->ipc[i] = t[m->keep[i]].e;
+		x->out->n_ipc = m->n_keep;
+		free(t);
+		return 0;
+	}
+	if (x->o.cache && ipc_memo_begin(&x->ipc_memo, t, n)) {
+		free(t);
+		return -ENOMEM;
+	}
+	/* by key, then prio: t is in prio order already, and the radix sort
+	 * is stable (qsort, if it has no memory) */
+	_Static_assert(offsetof(struct ipc_tmp, e.key) == 0, "the key leads");
+	if (pw_sort_bytes(t, n, sizeof(*t), sizeof(t->e.key)))
+		qsort(t, n, sizeof(*t), ipc_tmp_cmp);
 	for (size_t i = 0; i < n; i++)
-		if (!w || memcmp(&x->out->ipc[w - 1].key, &t[i].e.key, sizeof(t[i].e.key)))
+		if (!w || memcmp(&x->out->ipc[w - 1].key, &t[i].e.key, sizeof(t[i].e.key))) {
+			if (x->ipc_memo.keep)
+				x->ipc_memo.keep[w] = t[i].at;
 			x->out->ipc[w++] = t[i].e;
+		}
 	x->out->n_ipc = w;
+	x->ipc_memo.n_keep = w;
 	free(t);
 	return 0;
 }
@@ -1397,7 +1445,8 @@ int pw_compile(const struct pw_cluster *c, const struct pw_compile_opts *opts,
 		build_dns(&x);
 	/* only a compile that succeeded teaches the cache anything */
 	if (!ret && x.o.cache)
-		pw_cache_commit(x.o.cache, c, &x.store, &x.refs, x.reused);
+		pw_cache_commit(x.o.cache, c, &x.store, &x.refs, x.reused, &x.ipc_memo);
+	pw_ipc_memo_free(&x.ipc_memo);
 	free(locals);
 	free(x.sel);
 	free(x.rule_base);

@@ -119,17 +119,39 @@ int pw_refmap_find(struct pw_refmap *m, const struct pw_pod *pod, size_t *hint, 
 void pw_refmap_add(struct pw_refmap *m, const struct pw_pod *pod, size_t pfx);
 void pw_refmap_free(struct pw_refmap *m);
 
+struct pw_ipc_memo;
+
 /* The cache's store and addresses (unchanged while compiling, but for the
  * tables made on first use), and putting a successful compile's in their
  * place (taken from *store and *refs). */
 struct pw_pfxstore *pw_cache_store(struct pw_compile_cache *cc);
 struct pw_refmap *pw_cache_refs(struct pw_compile_cache *cc);
 void pw_cache_commit(struct pw_compile_cache *cc, const struct pw_cluster *c,
-		     struct pw_pfxstore *store, struct pw_refmap *refs, size_t reused);
+		     struct pw_pfxstore *store, struct pw_refmap *refs, size_t reused,
+		     struct pw_ipc_memo *ipc);
 /* The memory of the store and map of the compile before last (*store and
  * *refs: empty), for this compile to fill. */
 void pw_cache_take_spare(struct pw_compile_cache *cc, struct pw_pfxstore *store,
 			 struct pw_refmap *refs);
+
+/*
+ * The order of the last ipcache (compile.c build_ipcache): the keys of its
+ * entries in the order they were made, and which of them the sorted,
+ * deduplicated output took (keep[i]: the entry of output i). The output of
+ * a stable sort and a first-wins dedup depends on the key sequence alone:
+ * the same keys in the same order (a change of policies or labels moves no
+ * address) give the same keep, and the sort is skipped.
+ */
+struct pw_ipc_memo {
+	struct pw_ipcache_key *keys;
+	uint32_t              *keep;
+	size_t                 n, n_keep;
+};
+
+/* The cache's memo (n == 0: none), and a successful compile's in its
+ * place (taken from *m; m->keys NULL: the cache's still holds). */
+const struct pw_ipc_memo *pw_cache_ipc(const struct pw_compile_cache *cc);
+void pw_ipc_memo_free(struct pw_ipc_memo *m);
 
 /* -------------------------------------------------------------- identities */
 struct podid {
@@ -223,6 +245,7 @@ struct cctx {
 	size_t                       *remap;   /* cache's store index -> x->store's, or NONE */
 	size_t                        ref_hint; /* pw_refmap_find's */
 	size_t                        reused;  /* pods whose prefix came by address */
+	struct pw_ipc_memo            ipc_memo; /* this compile's, for the cache (if it made one) */
 	size_t                      (*pod_id)[2]; /* per pod, per address: index in ids */
 	size_t                       *pod_ns;  /* per pod: index in c->namespaces or NONE */
 	size_t                       *rule_base; /* per policy: rule_id of its first rule */

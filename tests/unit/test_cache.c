@@ -225,7 +225,7 @@ static int edit(void)
 	unsigned f = rnd(N_FILES), i = rnd(MAX_PODS);
 	struct tpod *p = &pods[f][i];
 
-	switch (rnd(10)) {
+	switch (rnd(11)) {
 	case 0:   /* relabel */
 		if (!p->used)
 			new_pod(p);
@@ -266,6 +266,13 @@ static int edit(void)
 		ns_team++;
 		write_ns();
 		return -1;
+	case 8: { /* two pods trade addresses: the same ipcache keys, in another order */
+		struct tpod *q = &pods[f][rnd(MAX_PODS)], t = *p;
+
+		*p = *q;
+		*q = t;
+		break;
+	}
 	default:  /* nothing: every pod known */
 		return -1;
 	}

@@ -85,9 +85,9 @@ static int index_groups(struct cctx *x)
 
 		while (x->glens[k] != x->groups[g].pfx.len)
 			k++;
-		if (memcmp(x->groups[g].pfx.addr, x->glo[k], 16) < 0)
+		if (pw_addr_cmp(x->groups[g].pfx.addr, x->glo[k]) < 0)
 			memcpy(x->glo[k], x->groups[g].pfx.addr, 16);
-		if (memcmp(x->groups[g].pfx.addr, x->ghi[k], 16) > 0)
+		if (pw_addr_cmp(x->groups[g].pfx.addr, x->ghi[k]) > 0)
 			memcpy(x->ghi[k], x->groups[g].pfx.addr, 16);
 	}
 	while (cap < x->n_groups * 2)
@@ -122,12 +122,12 @@ static size_t longest_group(const struct cctx *x, const uint8_t a[16])
 			q[len / 8] &= (uint8_t)(0xff << (8 - len % 8));
 			memset(q + len / 8 + 1, 0, 15 - len / 8);
 		}
-		if (memcmp(q, x->glo[k], 16) < 0 || memcmp(q, x->ghi[k], 16) > 0)
+		if (pw_addr_cmp(q, x->glo[k]) < 0 || pw_addr_cmp(q, x->ghi[k]) > 0)
 			continue;
 		for (size_t i = prefix_hash(q, len) & x->gmask; x->gslot[i]; i = (i + 1) & x->gmask) {
 			const struct cgroup *g = &x->groups[x->gslot[i] - 1];
 
-			if (g->pfx.len == len && !memcmp(g->pfx.addr, q, 16))
+			if (g->pfx.len == len && !pw_addr_cmp(g->pfx.addr, q))
 				return x->gslot[i] - 1;
 		}
 	}

@@ -15,6 +15,7 @@
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include "model.h"
+#include "k8s/ip.h"
 #include "kernel/route.h"
 
 #define PW_RT_RCVBUF (64 * 1024)
@@ -1029,18 +1030,18 @@ static int snap_host_dev(const struct pw_rt_snap *s, const uint8_t addr[16], uin
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (memcmp(s->hosts[mid].addr, addr, 16) < 0)
+		if (pw_addr_cmp(s->hosts[mid].addr, addr) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == s->n_hosts || memcmp(s->hosts[lo].addr, addr, 16))
+	if (lo == s->n_hosts || pw_addr_cmp(s->hosts[lo].addr, addr))
 		return 1; /* no /32 (/128) route anywhere: the FIB cannot answer one */
 	if (!s->rules_default[v4 ? 0 : 1])
 		return 0; /* policy routing: the kernel's business */
 	/* the default rules consult the local, main and default tables only */
 	h = NULL;
-	for (size_t i = lo; i < s->n_hosts && !memcmp(s->hosts[i].addr, addr, 16); i++) {
+	for (size_t i = lo; i < s->n_hosts && !pw_addr_cmp(s->hosts[i].addr, addr); i++) {
 		uint32_t t = s->hosts[i].table;
 
 		if (t != RT_TABLE_LOCAL && t != RT_TABLE_MAIN && t != RT_TABLE_DEFAULT)

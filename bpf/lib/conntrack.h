@@ -91,6 +91,13 @@ static __always_inline struct pw_ct_val *pw_ct_get(struct pw_ct_key *k, __u32 ep
 	return v;
 }
 
+/*
+ * A new entry. The update is most of a new flow's extra cost (~160 ns of a
+ * single test run on a 2-core VM: two irq-disabling locks, the LRU's free
+ * list and the bucket; agent/bench/datapath.c has the measurements); the
+ * other map kinds and flags measured no cheaper by more than ~30 ns, and
+ * only the LRU evicts under pressure.
+ */
 static __always_inline void pw_ct_create(const struct pw_pkt *p, __u8 dir, __u32 generation,
 					 __u32 ep_id, __u32 ifindex, __u32 peer_id, __u32 rule_id,
 					 __u32 name_id, __u32 flags, __u64 now)

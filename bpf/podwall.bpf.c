@@ -3,7 +3,8 @@
  * podwall datapath: the four TC programs. The work lives in lib/:
  * parse.h (headers), policy.h (the verdict), conntrack.h, judge.h (one
  * packet, one direction), events.h (counters and the ring buffer), maps.h,
- * fqdn.h and dnsparse.h (domain names learned from DNS answers).
+ * fqdn.h and dnsparse.h (domain names learned from DNS answers), direct.h
+ * (a same-node flow judged once, sent straight into the other pod).
  *
  *   from_pod   tc ingress of a pod's host veth: what the pod sends (egress)
  *   to_pod     tc egress of a pod's host veth: what the pod receives (ingress),
@@ -20,6 +21,7 @@
 #include "lib/judge.h"
 #include "lib/events.h"
 #include "lib/fqdn.h"
+#include "lib/direct.h"
 
 static __always_inline int pw_is_ip(__u16 eth_proto)
 {
@@ -81,7 +83,7 @@ int from_pod(struct __sk_buff *skb)
 	struct pw_config *cfg;
 	struct pw_pkt p = {};
 	struct pw_res r = { .dir = PW_DIR_EGRESS, .ifindex = skb->ifindex };
-	int parsed;
+	int parsed, fast;
 
 	if (!pw_is_ip(eth_proto)) {
 		pw_count(skb, PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_NOT_IP);
@@ -92,10 +94,14 @@ int from_pod(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	parsed = pw_parse(skb, eth_proto, &p) >= 0;
 	/* a flow this device's endpoint vouched for: no endpoint lookup (judge.h) */
-	if (parsed && !pw_fqdn_dns_port(&p, PW_DIR_EGRESS) && pw_judge_fast(&p, cfg, 1, &r)) {
+	fast = parsed && !pw_fqdn_dns_port(&p, PW_DIR_EGRESS) ? pw_judge_fast(&p, cfg, 1, &r) : 0;
+	if (fast) {
 		if (r.defer)
 			skb->mark |= PW_MARK_DEFER;
 		pw_count(skb, r.dir, r.verdict, r.reason);
+		/* and to_pod's verdict too, if it would pass it (direct.h) */
+		if (fast & PW_FAST_DIRECT)
+			return pw_redirect_peer(skb, &p, cfg, fast);
 		return TC_ACT_OK;
 	}
 	ep = bpf_map_lookup_elem(&endpoints, &ifindex);
@@ -130,6 +136,11 @@ int from_pod(struct __sk_buff *skb)
 			pw_fqdn_query(skb, &p, ep, cfg);
 	}
 	pw_report(skb, &p, cfg, ep, &r);
+	/* a tracked flow re-checked (a policy change): direct.h, as on the fast path */
+	if (r.verdict == PW_VERDICT_ALLOW && !r.defer &&
+	    (r.reason == PW_REASON_CT_ESTABLISHED || r.reason == PW_REASON_CT_REPLY))
+		return pw_redirect_peer(skb, &p, cfg,
+					r.reason == PW_REASON_CT_REPLY ? PW_FAST_REPLY : 0);
 	return pw_tc_verdict(&r);
 }
 

@@ -10,8 +10,10 @@
 #                   server) behind the filter, and an unfiltered twin of that
 #                   path on the same node (a client and a server no program and
 #                   no rule sees). UDP packets/s (64-byte payload, iperf3 -b 0)
-#                   and TCP throughput with podwall (from_pod on A's veth,
-#                   to_pod on B's) and with the same rules as an iptables linear
+#                   and TCP throughput with podwall as deployed (from_pod on
+#                   A's veth, to_pod on B's; an established flow judged once,
+#                   sent by from_pod straight into B: bpf/lib/direct.h) and
+#                   with the same rules as an iptables linear
 #                   chain (legacy and nf_tables backends), an ipset hash:ip,port
 #                   match and an nftables set; each figure alternates 1 s slices
 #                   on the twin path and on the filtered one (A B B A), so every
@@ -44,7 +46,8 @@
 #
 # Knobs (environment): BENCH_ROUNDS (3), BENCH_SLICES (4) of BENCH_UDP_SECS (1)
 # and BENCH_TCP_SECS (1) seconds, BENCH_RT_SIZES ("10 10000"), BENCH_TECHS
-# ("podwall iptables iptables-nft ipset nftables"), BENCH_SKIP ("" or any of
+# ("podwall iptables iptables-nft ipset nftables"; also podwall-no-redirect:
+# both hooks judge every packet, the node forwards it), BENCH_SKIP ("" or any of
 # "datapath traffic control matrix tiers dns"), BENCH_DNS_ROUNDS (6) and
 # BENCH_DNS_QUERIES (2000), BENCH_MATRIX_PODS ("1000 5000"),
 # BENCH_OUT (bench-results).
@@ -275,12 +278,13 @@ EOF
 # podwall runs in the node namespace under nsenter --net (not ip netns exec,
 # whose private /sys would hide the bpffs pins), as on a local test cluster.
 pw_node() { nsenter --net=/run/netns/$N "$@"; }
-pw_up() {     # size
-	mkdir -p "$WORK/pw-$1.d"
-	cp "$WORK/pw-$1.yaml" "$WORK/pw-$1.d/all.yaml"
+pw_up() {     # size [apply options]
+	local n=$1; shift
+	mkdir -p "$WORK/pw-$n.d"
+	cp "$WORK/pw-$n.yaml" "$WORK/pw-$n.d/all.yaml"
 	PW_APPLIED=1
-	pw_node "$PW" apply -f "$WORK/pw-$1.d" >"$WORK/pw-apply.log" 2>&1 ||
-		{ cat "$WORK/pw-apply.log" >&2; die "podwall apply ($1 rules) failed"; }
+	pw_node "$PW" apply -f "$WORK/pw-$n.d" "$@" >"$WORK/pw-apply.log" 2>&1 ||
+		{ cat "$WORK/pw-apply.log" >&2; die "podwall apply ($n rules) failed"; }
 }
 pw_down() {
 	PW_APPLIED=
@@ -292,6 +296,7 @@ tech_up() {   # tech size
 	case $1 in
 	none) ;;
 	podwall) pw_up "$2" ;;
+	podwall-no-redirect) pw_up "$2" --no-redirect ;;
 	iptables) ip netns exec $N iptables-legacy-restore -w < "$WORK/ipt-$2.rules" ;;
 	iptables-nft) ip netns exec $N iptables-nft-restore -w < "$WORK/ipt-$2.rules" ;;
 	ipset)

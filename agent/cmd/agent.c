@@ -61,6 +61,9 @@ int pw_agent_opt(const struct pw_cmd_doc *d, struct pw_agent_opts *o, const stru
 	case PW_AOPT_DNS_NS:
 		eng->dns_namespace = val;
 		return 0;
+	case PW_AOPT_NO_REDIRECT:
+		eng->no_redirect = true;
+		return 0;
 	case PW_AOPT_DNS_LABEL:
 		eq = strchr(val, '=');
 		if (!eq || eq == val || (size_t)(eq - val) >= sizeof(o->dns_label_key))
@@ -146,7 +149,7 @@ const struct pw_cmd_doc pw_doc_agent = {
 	"[--cni-state PATH] [--cni-pod-wait MS] [--cni-conf-dir DIR] [--metrics [ADDR:]PORT] "
 	"[--health [ADDR:]PORT] [--pin-dir P] "
 	"[--mode enforce|audit] [--dns auto|off] [--uplink DEV]... [--dns-namespace NS] "
-	"[--dns-label k=v]",
+	"[--dns-label k=v] [--no-redirect]",
 	"the node agent: attach, keep the pinned maps equal to the compiled state, follow the "
 	"source; serve podwall-cni",
 	agent_opts,

@@ -26,7 +26,7 @@ struct pw_cmd_doc;
  * handled by pw_agent_opt. */
 enum {
 	PW_AOPT_PIN_DIR = 0x100, PW_AOPT_MODE, PW_AOPT_DNS, PW_AOPT_UPLINK, PW_AOPT_DNS_NS,
-	PW_AOPT_DNS_LABEL, PW_AOPT_MAX_,
+	PW_AOPT_DNS_LABEL, PW_AOPT_NO_REDIRECT, PW_AOPT_MAX_,
 };
 #define PW_AGENT_OPTS                                                                   \
 	{ PW_AOPT_PIN_DIR, 0, "pin-dir", "P", "where the maps are pinned (default: "        \
@@ -40,7 +40,10 @@ enum {
 	{ PW_AOPT_DNS_NS, 0, "dns-namespace", "NS", "the cluster DNS's namespace (default " \
 	  "kube-system)", NULL },                                                           \
 	{ PW_AOPT_DNS_LABEL, 0, "dns-label", "k=v", "the cluster DNS pods' label (default " \
-	  "k8s-app=kube-dns)", NULL }
+	  "k8s-app=kube-dns)", NULL },                                                      \
+	{ PW_AOPT_NO_REDIRECT, 0, "no-redirect", NULL, "judge a same-node flow on both "      \
+	  "veths, through the node's forwarding path (default: its established packets go " \
+	  "straight into the other pod)", NULL }
 
 /* One shared option (opt->id a PW_AOPT_*) of command d into o: 0, or
  * PW_EXIT_USAGE after saying why. */

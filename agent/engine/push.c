@@ -62,12 +62,13 @@ int pw_engine_compile(struct pw_engine *e, const struct pw_resolution *r, struct
 	return 0;
 }
 
-/* How the agent syncs: its mode in config, its cache of what the maps hold. */
+/* How the agent syncs: its modes in config, its cache of what the maps hold. */
 static void sync_opts(const struct pw_engine *e, struct pw_sync_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->cfg_mask = PW_CFG_AUDIT_ALL;
-	o->cfg_flags = e->cfg.audit ? PW_CFG_AUDIT_ALL : 0;
+	o->cfg_mask = PW_CFG_AUDIT_ALL | PW_CFG_REDIRECT_PEER;
+	o->cfg_flags = (e->cfg.audit ? PW_CFG_AUDIT_ALL : 0) |
+		       (e->cfg.no_redirect ? 0 : PW_CFG_REDIRECT_PEER);
 	o->cache = e->sync_cache;
 }
 

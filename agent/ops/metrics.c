@@ -366,6 +366,15 @@ static void render(struct buf *b)
 							(unsigned long long)(w ? k->bytes : k->packets));
 					}
 		}
+		header(b, "podwall_packets_redirected_total", "counter", "Packets of established "
+		       "same-node flows from_pod sent past the node's forwarding: to=\"pod\" straight "
+		       "into the other pod (judged once for both pods, counted in "
+		       "podwall_packets_total once per direction), to=\"veth\" to the other pod's "
+		       "veth, where to_pod judges them (after a policy change).");
+		bprintf(b, "podwall_packets_redirected_total{to=\"pod\"} %llu\n",
+			(unsigned long long)ctr[PW_COUNTER_REDIRECTED].packets);
+		bprintf(b, "podwall_packets_redirected_total{to=\"veth\"} %llu\n",
+			(unsigned long long)ctr[PW_COUNTER_REDIRECTED_VETH].packets);
 	}
 	free(ctr);
 
@@ -493,6 +502,9 @@ static void render(struct buf *b)
 	header(b, "podwall_audit_mode", "gauge",
 	       "1 if the agent runs with --mode audit (would-be drops pass and are reported).");
 	bprintf(b, "podwall_audit_mode %u\n", (cfg.flags & PW_CFG_AUDIT_ALL) ? 1 : 0);
+	header(b, "podwall_redirect_mode", "gauge", "1 if established same-node flows go "
+	       "straight into the other pod (the agent without --no-redirect).");
+	bprintf(b, "podwall_redirect_mode %u\n", (cfg.flags & PW_CFG_REDIRECT_PEER) ? 1 : 0);
 	pw_pins_pending_suppressed(&M.pins, &pending);
 	header(b, "podwall_events_suppressed_pending", "gauge",
 	       "Events suppressed by the per-CPU rate limit, not yet reported with an event.");

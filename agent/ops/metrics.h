@@ -6,10 +6,12 @@
  *
  *   podwall_packets_total{direction,verdict,reason}   counter (datapath counters)
  *   podwall_bytes_total{direction,verdict,reason}     counter
+ *   podwall_packets_redirected_total{to}              counter (same-node: pod, veth)
  *   podwall_dns_packets_total{pod,verdict}            counter (dns map: allowed, dropped)
  *   podwall_policy_entries                            gauge (live slot)
  *   podwall_map_entries{map} / podwall_map_capacity{map}  gauges
- *   podwall_endpoints, podwall_policy_generation, podwall_audit_mode  gauges
+ *   podwall_endpoints, podwall_policy_generation, podwall_audit_mode,
+ *   podwall_redirect_mode                             gauges
  *   podwall_apply_duration_seconds                    histogram
  *   podwall_applies_total{result}                     counter
  *   podwall_last_apply_success                        gauge 0/1

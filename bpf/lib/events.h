@@ -18,9 +18,9 @@
 #include "lib/evring.h"
 #include "lib/fqdn.h"
 
-static __always_inline void pw_count(struct __sk_buff *skb, __u8 dir, __u8 verdict, __u8 reason)
+/* One more packet in counter idx (abi.h PW_COUNTER_IDX, PW_COUNTER_REDIRECTED). */
+static __always_inline void pw_count_idx(struct __sk_buff *skb, __u32 idx)
 {
-	__u32 idx = PW_COUNTER_IDX((__u32)dir, (__u32)verdict, (__u32)reason);
 	struct pw_counter *c;
 
 	if (idx >= PW_COUNTERS_MAX)
@@ -30,6 +30,11 @@ static __always_inline void pw_count(struct __sk_buff *skb, __u8 dir, __u8 verdi
 		return;
 	c->packets++;
 	c->bytes += skb->len;
+}
+
+static __always_inline void pw_count(struct __sk_buff *skb, __u8 dir, __u8 verdict, __u8 reason)
+{
+	pw_count_idx(skb, PW_COUNTER_IDX((__u32)dir, (__u32)verdict, (__u32)reason));
 }
 
 /*

@@ -139,6 +139,14 @@ static __always_inline void pw_res_established(struct pw_res *r, const struct pw
 	}
 }
 
+/* What an entry found in the reply direction says (before any re-check). */
+static __always_inline void pw_res_reply(struct pw_res *r, const struct pw_ct_val *v)
+{
+	r->peer_id = v->peer_id;
+	r->rule_id = v->rule_id;
+	r->reason = PW_REASON_CT_REPLY;
+}
+
 /*
  * Conntrack: returns 1 if the packet belongs to a tracked flow (r filled),
  * 0 if it is a new flow.
@@ -181,9 +189,7 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 	if (v) {
 		__u32 gen = v->generation;
 
-		r->peer_id = v->peer_id;
-		r->rule_id = v->rule_id;
-		r->reason = PW_REASON_CT_REPLY;
+		pw_res_reply(r, v);
 		/* Deferred entries (to a Service VIP) are judged past NAT. */
 		if (v->flags & PW_CT_DEFERRED) {
 			v->generation = cfg->generation;
@@ -207,6 +213,24 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 	return 0;
 }
 
+/* What pw_judge_fast returns: 0, the path was not fast, or these bits. */
+#define PW_FAST_VERDICT 1 /* r is the verdict */
+#define PW_FAST_REPLY   2 /* of a reply */
+#define PW_FAST_DIRECT  4 /* its entry may take the flow straight to its peer (direct.h) */
+
+/*
+ * An entry that may carry a same-node flow straight into the other pod
+ * (direct.h): not made by an audit pass (to_pod reports it), not deferred
+ * (judged past NAT), and, egress, made before any NAT for a destination
+ * that is no Service (PW_CT_DIRECT).
+ */
+static __always_inline int pw_ct_direct(const struct pw_ct_val *v, __u8 dir)
+{
+	if (v->flags & (PW_CT_AUDIT | PW_CT_DEFERRED))
+		return 0;
+	return dir != PW_DIR_EGRESS || (v->flags & PW_CT_DIRECT);
+}
+
 /*
  * The fast path (conntrack.h says why it may skip the endpoint): a packet of
  * a tracked flow, in the direction that made the entry or its reply, whose
@@ -214,9 +238,10 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
  * pw_judge would give it (established, or deferred in from_pod; a reply)
  * without the endpoint lookup. Not for fragments (pw_judge follows first
  * fragments) nor neighbour discovery; a reply of a deferred entry (made
- * before NAT, re-stamped by pw_judge_ct) takes the full path. Returns 1 if r
- * is the verdict, else 0, with r->est_miss and r->reply_miss set for the
- * lookups that found nothing, so that pw_judge does not look again.
+ * before NAT, re-stamped by pw_judge_ct) takes the full path. Returns
+ * PW_FAST_* bits if r is the verdict, else 0, with r->est_miss and
+ * r->reply_miss set for the lookups that found nothing, so that pw_judge
+ * does not look again.
  */
 static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw_config *cfg,
 					 int may_defer, struct pw_res *r)
@@ -248,16 +273,16 @@ static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw
 	if (pw_older(now, v->last_seen_ns, pw_ct_timeout_ns(k.proto, v->flags)))
 		return 0; /* expired: pw_judge deletes it */
 	r->verdict = PW_VERDICT_ALLOW;
-	if (reply) {
-		r->peer_id = v->peer_id;
-		r->rule_id = v->rule_id;
-		r->reason = PW_REASON_CT_REPLY;
-	} else {
+	if (reply)
+		pw_res_reply(r, v);
+	else
 		pw_res_established(r, v);
-	}
-	if (pw_ct_touch(v, p, reply, now))
+	if (pw_ct_touch(v, p, reply, now)) {
 		bpf_map_delete_elem(&conntrack, &k);
-	return 1;
+		return PW_FAST_VERDICT;
+	}
+	return PW_FAST_VERDICT | (reply ? PW_FAST_REPLY : 0) |
+	       (pw_ct_direct(v, k.dir) ? PW_FAST_DIRECT : 0);
 }
 
 /*
@@ -281,6 +306,16 @@ static __always_inline void pw_judge_open(const struct pw_pkt *p, const struct p
 			     r->peer_id, r->rule_id, name_id, ct_flags, now);
 	if (r->verdict != PW_VERDICT_DROP && p->frag == PW_FRAG_FIRST)
 		pw_frag_record(p, r->dir, r->defer ? PW_CT_DEFERRED : 0);
+}
+
+/*
+ * The flags of a new flow's entry (not a Service's: those are deferred): an
+ * egress entry made before NAT (from_pod, may_defer) has the tuple its
+ * destination receives (abi.h PW_CT_DIRECT).
+ */
+static __always_inline __u32 pw_ct_new_flags(__u8 dir, int may_defer)
+{
+	return dir == PW_DIR_EGRESS && may_defer ? PW_CT_DIRECT : 0;
 }
 
 /*
@@ -353,7 +388,7 @@ __noinline int pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
 			r->verdict = ok ? PW_VERDICT_ALLOW : PW_VERDICT_DROP;
 			return 0;
 		}
-		pw_judge_open(p, ep, cfg, slot, r, ok, 0, 0, now);
+		pw_judge_open(p, ep, cfg, slot, r, ok, pw_ct_new_flags(dir, may_defer), 0, now);
 		return 0;
 	}
 
@@ -379,7 +414,8 @@ __noinline int pw_judge_finish(const struct pw_pkt *p, const struct pw_endpoint 
 	slot = cfg->active_slot & 1;
 	ok = r->verdict != PW_VERDICT_DROP;
 	r->verdict = PW_VERDICT_ALLOW;
-	pw_judge_open(p, ep, cfg, slot, r, ok, r->name_id ? PW_CT_NAME : 0, r->name_id,
+	pw_judge_open(p, ep, cfg, slot, r, ok,
+		      pw_ct_new_flags(PW_DIR_EGRESS, 1) | (r->name_id ? PW_CT_NAME : 0), r->name_id,
 		      pw_now());
 	return 0;
 }

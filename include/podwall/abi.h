@@ -123,6 +123,13 @@ enum pw_reason {
 
 #define PW_CFG_AUDIT_ALL      (1u << 0) /* agent --mode audit */
 #define PW_CFG_EVENTS_ALLOW   (1u << 1) /* also emit events for allowed new flows */
+/*
+ * from_pod sends a packet of an established same-node flow straight into
+ * the destination pod (bpf_redirect_peer) when both conntrack entries of
+ * the flow say to_pod would pass it (bpf/lib/direct.h). The agent sets it
+ * unless --no-redirect; probes and old agents leave it clear.
+ */
+#define PW_CFG_REDIRECT_PEER  (1u << 2)
 
 struct pw_config {
 	__u32 active_slot;   /* 0 or 1: which slot of policy/ipcache/flags is live */
@@ -611,6 +618,14 @@ struct pw_ct_key {
  * decides whether the name is allowed.
  */
 #define PW_CT_NAME       (1u << 4)
+/*
+ * An egress entry made by from_pod for a destination that is no Service:
+ * its tuple is the one the destination receives, before any NAT, so the
+ * destination's ingress entry of the same tuple is the same flow
+ * (bpf/lib/direct.h). Never set past NAT; entries of older podwalls lack
+ * it (their flows take the node's path).
+ */
+#define PW_CT_DIRECT     (1u << 5)
 
 struct pw_ct_val {
 	__u64 last_seen_ns;
@@ -648,6 +663,15 @@ struct pw_frag_key {
 #define PW_COUNTER_IDX(dir, verdict, reason) \
 	(((dir) * PW_VERDICT_MAX + (verdict)) * PW_REASON_MAX + (reason))
 #define PW_COUNTERS_MAX (PW_DIR_MAX * PW_VERDICT_MAX * PW_REASON_MAX)
+/*
+ * Verdict 0 is no verdict: its row counts what the datapath did besides
+ * judging (bpf/lib/direct.h). PW_COUNTER_REDIRECTED: packets from_pod sent
+ * straight into the destination pod, each also counted under its egress and
+ * its ingress verdict. PW_COUNTER_REDIRECTED_VETH: packets from_pod sent to
+ * the destination's veth past the node's forwarding, where to_pod judges them.
+ */
+#define PW_COUNTER_REDIRECTED      PW_COUNTER_IDX(PW_DIR_INGRESS, 0, PW_REASON_NONE)
+#define PW_COUNTER_REDIRECTED_VETH PW_COUNTER_IDX(PW_DIR_EGRESS, 0, PW_REASON_NONE)
 
 struct pw_counter {
 	__u64 packets;

@@ -2011,6 +2011,192 @@ static void t_conntrack_fast_path_owner(void)
 	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_DROP, PW_REASON_POLICY_DENIED), 2);
 }
 
+/* ------------------------------------------------- same node, judged once */
+
+#define REDIRECT TC_ACT_REDIRECT
+
+/* abi.h PW_COUNTER_REDIRECTED: into the other pod, judged once */
+static uint64_t redirected(void)
+{
+	return cnt(PW_DIR_INGRESS, 0, PW_REASON_NONE);
+}
+
+/* abi.h PW_COUNTER_REDIRECTED_VETH: to the other pod's veth, where to_pod judges */
+static uint64_t via_veth(void)
+{
+	return cnt(PW_DIR_EGRESS, 0, PW_REASON_NONE);
+}
+
+/* Rewrite the flags of an entry (tuple as first seen, dir of its check). */
+static void ct_flags_set(const uint8_t *s, const uint8_t *d, uint16_t sport, uint16_t dport,
+			 uint8_t proto, int dir, uint32_t clear, uint32_t set)
+{
+	struct pw_ct_key k = { .sport = htons(sport), .dport = htons(dport), .proto = proto,
+			       .dir = (uint8_t)dir };
+	struct pw_ct_val v;
+
+	memcpy(k.saddr, s, 16);
+	memcpy(k.daddr, d, 16);
+	CHECK_EQ(pw_bpf_ct_lookup(obj, &k, &v), 0);
+	v.flags = (v.flags & ~clear) | set;
+	CHECK_EQ(pw_bpf_ct_put(obj, &k, &v), 0);
+}
+
+/* A->B:80 opened through both hooks, B answered through both: a live pair. */
+static void open_a_to_b(uint16_t sport)
+{
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, sport, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, sport, 80, PW_TCPF_SYN)), OK);
+	/* a SYN is never sent direct: the node's conntrack sees the opening */
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, sport, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
+	CHECK_EQ(to_pod(&A, tcp(B.a4, A.a4, 80, sport, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
+}
+
+static void t_same_node_redirect(void)
+{
+	struct pw_ct_val v;
+	uint64_t est, rep;
+
+	if (fresh())
+		return;
+	cfg.flags = PW_CFG_REDIRECT_PEER;
+	set_cfg();
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS);
+	allow(&B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 80);
+	allow(&B, PW_DIR_INGRESS, A.identity, IPPROTO_UDP, 5353);
+	allow(&B, PW_DIR_INGRESS, A.identity, IPPROTO_UDP, 53);
+	open_a_to_b(40000);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40000, 80, IPPROTO_TCP, PW_DIR_EGRESS, &v), 0);
+	CHECK(v.flags & PW_CT_DIRECT);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK_EQ(v.ifindex, B.ifindex);
+	CHECK_EQ(redirected(), 0);
+
+	/* A's next packet goes straight into B, with B's ingress verdict counted */
+	est = cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_ESTABLISHED);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_ACK)), REDIRECT);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_ESTABLISHED), est + 1);
+	CHECK_EQ(redirected(), 1);
+	/* B's answer straight into A, a reply for both */
+	rep = cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_REPLY);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40000, PW_TCPF_ACK)), REDIRECT);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_REPLY), rep + 1);
+	CHECK_EQ(redirected(), 2);
+	/* a RST takes the node's path (and both hooks close the flow) */
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_RST | PW_TCPF_ACK)), OK);
+	CHECK_EQ(redirected(), 2);
+
+	/* UDP too, from the second packet on */
+	CHECK_EQ(from_pod(&A, l4(A.a4, B.a4, IPPROTO_UDP, 40001, 5353)), OK);
+	CHECK_EQ(to_pod(&B, l4(A.a4, B.a4, IPPROTO_UDP, 40001, 5353)), OK);
+	CHECK_EQ(from_pod(&A, l4(A.a4, B.a4, IPPROTO_UDP, 40001, 5353)), REDIRECT);
+	CHECK_EQ(redirected(), 3);
+	/* but not DNS: to_pod reads the answers (names learned there) */
+	CHECK_EQ(from_pod(&A, l4(A.a4, B.a4, IPPROTO_UDP, 40001, 53)), OK);
+	CHECK_EQ(to_pod(&B, l4(A.a4, B.a4, IPPROTO_UDP, 40001, 53)), OK);
+	CHECK_EQ(from_pod(&A, l4(A.a4, B.a4, IPPROTO_UDP, 40001, 53)), OK);
+	rep = cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_REPLY);
+	CHECK_EQ(from_pod(&B, l4(B.a4, A.a4, IPPROTO_UDP, 53, 40001)), OK);
+	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_REPLY), rep + 1);
+	CHECK_EQ(redirected(), 3);
+
+	/* the option off: nothing is redirected */
+	open_a_to_b(40002);
+	cfg.flags = 0;
+	set_cfg();
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), OK);
+	cfg.flags = PW_CFG_REDIRECT_PEER;
+	set_cfg();
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), REDIRECT);
+
+	/* a new generation: B's entry is stale, so to B's veth, where to_pod
+	 * re-checks (the node's conntrack never saw the flow's middle) */
+	cfg.generation++;
+	set_cfg();
+	est = cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_ESTABLISHED);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), REDIRECT); /* A re-checks */
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), REDIRECT); /* fast */
+	CHECK_EQ(via_veth(), 2);
+	CHECK_EQ(redirected(), 4);
+	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_ESTABLISHED), est);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), REDIRECT);
+	CHECK_EQ(redirected(), 5);
+	CHECK_EQ(via_veth(), 2);
+
+	/* the other entry expired: to B's veth too; gone (evicted): the node's path */
+	CHECK_EQ(ct_get(A.a4, B.a4, 40002, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	v.last_seen_ns = now_ns() - (PW_CT_TCP_TIMEOUT + 5) * 1000000000ull;
+	{
+		struct pw_ct_key k = { .sport = htons(40002), .dport = htons(80),
+				       .proto = IPPROTO_TCP, .dir = PW_DIR_INGRESS };
+
+		memcpy(k.saddr, A.a4, 16);
+		memcpy(k.daddr, B.a4, 16);
+		CHECK_EQ(pw_bpf_ct_put(obj, &k, &v), 0);
+		CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), REDIRECT);
+		CHECK_EQ(via_veth(), 3);
+		CHECK_EQ(bpf_map__delete_elem(obj->maps.conntrack, &k, sizeof(k), 0), 0);
+	}
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(redirected(), 5);
+	CHECK_EQ(via_veth(), 3);
+
+	/* the egress entry without PW_CT_DIRECT (past NAT, or an older podwall's) */
+	open_a_to_b(40003);
+	ct_flags_set(A.a4, B.a4, 40003, 80, IPPROTO_TCP, PW_DIR_EGRESS, PW_CT_DIRECT, 0);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40003, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40003, PW_TCPF_ACK)), OK);
+	/* an audit pass on either side: to_pod reports it */
+	open_a_to_b(40004);
+	ct_flags_set(A.a4, B.a4, 40004, 80, IPPROTO_TCP, PW_DIR_INGRESS, 0, PW_CT_AUDIT);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40004, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40004, PW_TCPF_ACK)), OK);
+	CHECK_EQ(redirected(), 5);
+	CHECK_EQ(via_veth(), 3);
+
+	/* B's ingress allow goes: A's egress still passes, to B's veth, where
+	 * to_pod revokes; then its packets are a new flow B denies */
+	open_a_to_b(40005);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40005, 80, PW_TCPF_ACK)), REDIRECT);
+	unallow(&B, PW_DIR_INGRESS, A.identity, IPPROTO_TCP, 80);
+	cfg.generation++;
+	set_cfg();
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40005, 80, PW_TCPF_ACK)), REDIRECT);
+	CHECK_EQ(via_veth(), 4);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40005, 80, PW_TCPF_ACK)), SHOT);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40005, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40005, 80, PW_TCPF_ACK)), SHOT);
+	CHECK_EQ(redirected(), 6);
+	CHECK_EQ(via_veth(), 4);
+}
+
+/* A flow to a Service, DNATed to B: its reply goes back through the node. */
+static void t_same_node_service_not_redirected(void)
+{
+	struct pw_ct_val v;
+
+	if (fresh())
+		return;
+	cfg.flags = PW_CFG_REDIRECT_PEER;
+	set_cfg();
+	CHECK_EQ(from_pod(&A, tcp(A.a4, IP(VIP), 41000, 80, PW_TCPF_SYN)), OK);
+	CHECK(last_mark & PW_MARK_DEFER);
+	CHECK_EQ(run_mark(PW_PROG_TO_POD, B.ifindex, tcp(A.a4, B.a4, 41000, 80, PW_TCPF_SYN),
+			  PW_MARK_DEFER), OK);
+	/* the post-NAT pair: A's egress entry has the backend's tuple, not the direct flag */
+	CHECK_EQ(ct_get(A.a4, B.a4, 41000, 80, IPPROTO_TCP, PW_DIR_EGRESS, &v), 0);
+	CHECK(!(v.flags & PW_CT_DIRECT));
+	CHECK_EQ(ct_get(A.a4, B.a4, 41000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK_EQ(v.ifindex, B.ifindex);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 41000, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 41000, PW_TCPF_ACK)), OK);
+	/* A's packets to the VIP are deferred, never direct */
+	CHECK_EQ(from_pod(&A, tcp(A.a4, IP(VIP), 41000, 80, PW_TCPF_ACK)), OK);
+	CHECK(last_mark & PW_MARK_DEFER);
+	CHECK_EQ(redirected(), 0);
+}
+
 /* ------------------------------------------------------ lookup counts */
 /*
  * How many map lookups each path makes, counted by the test build of the
@@ -2024,6 +2210,13 @@ static void t_conntrack_fast_path_owner(void)
 #define LOOKUPS_REPLY_MAX       4  /* a reply of a tracked flow */
 #define LOOKUPS_NEW_MAX         7  /* a new flow, allowed by a rule */
 #define LOOKUPS_DENY_MAX       10  /* a new flow denied, with its event */
+/*
+ * A packet of a same-node flow from_pod sends straight into the other pod
+ * (direct.h): its established path, plus the other entry and the two
+ * counters of to_pod's part; to_pod's whole hook (and the node's
+ * forwarding) is skipped, so the packet's lookups on its way do not grow.
+ */
+#define LOOKUPS_DIRECT_MAX      6
 
 struct counting {
 	struct bpf_object *o;
@@ -2063,7 +2256,7 @@ static void t_lookup_counts(void)
 	struct pw_policy_val pv = { .rule_id = 1 };
 	struct pw_pkt syn, ack, synack, stranger;
 	uint32_t zero = 0;
-	long n_new_b, n_new_a, n_est_a, n_est_b, n_rep_a, n_rep_b, n_deny;
+	long n_new_b, n_new_a, n_est_a, n_est_b, n_rep_a, n_rep_b, n_deny, n_direct;
 	int v;
 
 	c.o = bpf_object__open_file("build/podwall-count.bpf.o", NULL);
@@ -2117,9 +2310,17 @@ static void t_lookup_counts(void)
 	CHECK_EQ(v, TC_ACT_OK);
 	n_deny = cnt_run(&c, c.to, A.ifindex, &stranger, &v);  /* no rule */
 	CHECK_EQ(v, TC_ACT_SHOT);
+	/* the same flow judged once: from_pod redirects into A */
+	cf.flags = PW_CFG_REDIRECT_PEER;
+	CHECK_EQ(bpf_map_update_elem(cnt_map(&c, "config"), &zero, &cf, BPF_ANY), 0);
+	n_direct = cnt_run(&c, c.from, B.ifindex, &ack, &v);
+	CHECK_EQ(v, TC_ACT_REDIRECT);
 
 	printf("  lookups: established %ld (from_pod) %ld (to_pod), reply %ld %ld, new %ld %ld, "
-	       "deny %ld\n", n_est_b, n_est_a, n_rep_a, n_rep_b, n_new_b, n_new_a, n_deny);
+	       "deny %ld, redirected %ld (both hooks' part)\n", n_est_b, n_est_a, n_rep_a, n_rep_b,
+	       n_new_b, n_new_a, n_deny, n_direct);
+	CHECK(n_direct <= LOOKUPS_DIRECT_MAX && n_direct <= n_est_a + n_est_b);
+	CHECK(n_direct > n_est_b);
 	CHECK(n_est_a <= LOOKUPS_ESTABLISHED_MAX && n_est_b <= LOOKUPS_ESTABLISHED_MAX);
 	CHECK(n_rep_a <= LOOKUPS_REPLY_MAX && n_rep_b <= LOOKUPS_REPLY_MAX);
 	CHECK(n_new_a <= LOOKUPS_NEW_MAX && n_new_b <= LOOKUPS_NEW_MAX);
@@ -2181,6 +2382,8 @@ int main(void)
 	RUN(t_conntrack_expiry);
 	RUN(t_conntrack_refresh);
 	RUN(t_conntrack_fast_path_owner);
+	RUN(t_same_node_redirect);
+	RUN(t_same_node_service_not_redirected);
 	RUN(t_parse_fast_and_general_agree);
 	RUN(t_policy_slot_switch);
 	RUN(t_split_exact_and_range_same_peer);

@@ -18,6 +18,13 @@
  * last sync wrote (the desired tables, sorted already) and kept, and a small
  * change costs what the desired side costs: linear passes over sorted
  * tables, and the map writes of the change itself.
+ *
+ * Most changes leave the ipcache alone (a policy edit moves no address),
+ * and it is the larger half (every pod address of the cluster). The cache
+ * also keeps the desired ipcache the live slot was made from, and whether
+ * the idle slot's ipcache halves equal the live ones: when both hold and
+ * the new desired ipcache is the same array, byte for byte, the ipcache
+ * tables are neither built nor compared nor written (ipcache_kept).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -79,6 +86,11 @@ struct pw_sync_cache {
 	uint64_t read_ns;           /* when the views were last read back (CLOCK_MONOTONIC) */
 	uint64_t max_age_ns;
 	struct views v;
+	/* the desired ipcache the live slot's halves were made from (no older
+	 * datapath's copy in them), and whether the idle slot's equal them */
+	struct pw_state_ipc *ipc;
+	size_t   n_ipc;
+	bool     have_ipc, ipc_both;
 };
 
 /*
@@ -100,6 +112,10 @@ struct sync {
 					      single LPM in ipcache/policy, read only) */
 	struct pw_config cfg;
 	uint32_t A, I;
+	bool ipc_trusted;                  /* the cache's ipc describes slot A */
+	bool ipc_both;                     /* slot I's ipcache halves equal slot A's */
+	bool ipc_same;                     /* desired ipcache == both slots': skipped */
+	bool unsplit;                      /* add_unsplit_copy added the older layout */
 
 	/* In the maps now: views (from the kernel or the cache) and the small maps. */
 	struct views v;
@@ -195,7 +211,7 @@ static int build_desired(struct sync *s, const struct pw_state *d)
 	size_t dropped;
 	int err = 0;
 
-	for (size_t i = 0; i < d->n_ipc; i++) {
+	for (size_t i = 0; !s->ipc_same && i < d->n_ipc; i++) {
 		struct pw_ipcache_key k = d->ipc[i].key;
 
 		k.slot = 0;
@@ -509,6 +525,7 @@ static int add_unsplit_copy(struct sync *s)
 		return err;
 	pw_tab_sort_dedup(&s->w_ipcl);
 	pw_tab_sort_dedup(&s->w_poll);
+	s->unsplit = true;
 	warn(s->st, "a datapath of an older podwall is still attached: this policy set is "
 	     "also written in its layout");
 	return 0;
@@ -887,6 +904,15 @@ static int delete_post_flip(struct sync *s)
 	return first;
 }
 
+/* pw_tab_diff_count, only to know whether two tables differ */
+static bool tab_differ(const struct pw_tab *a, const struct pw_tab *b)
+{
+	struct pw_sync_count c = { 0 };
+
+	pw_tab_diff_count(a, b, &c);
+	return c.added || c.changed || c.removed;
+}
+
 /*
  * Do the cache's views describe the maps as they are now? Only if they
  * are the same maps and nobody flipped or bumped config since the sync
@@ -977,6 +1003,8 @@ static int read_all(struct sync *s)
 		views_init(&s->cache->v);
 		s->cache->valid = false;
 		st->cached = true;
+		s->ipc_trusted = s->cache->have_ipc;
+		s->ipc_both = s->cache->ipc_both;
 	} else {
 		pw_sync_cache_invalidate(s->cache);
 		if (s->cache)
@@ -1005,6 +1033,8 @@ static int read_all(struct sync *s)
 			err = build_logical(s);
 		if (err)
 			return err;
+		s->ipc_both = !tab_differ(&s->v.ipc_I, &s->v.ipc_A) &&
+			      !tab_differ(&s->v.ipl_I, &s->v.ipl_A);
 	}
 
 	pw_tab_init(&s->nm_all, sizeof(struct pw_name_key), sizeof(struct pw_name_val));
@@ -1037,7 +1067,43 @@ static int read_all(struct sync *s)
  * copied. flipped: slot I was written and made live (write_slot also
  * deleted every entry of no valid slot).
  */
-static void cache_store(struct sync *s, const struct pw_config *now_cfg, bool flipped)
+/*
+ * What the cache says of the ipcache after a sync that succeeded with
+ * desired state d (before the views are stored): the desired ipcache slot A
+ * now holds (unless the older layout was added: then nothing), and whether
+ * slot I's equals it. After a flip, slot I holds what slot A held: equal
+ * when the ipcache was kept, or when the desired ipcache is the one slot A
+ * was made from. Without a flip neither slot changed. -ENOMEM: forget all.
+ */
+static int cache_store_ipc(struct sync *s, const struct pw_state *d, bool flipped)
+{
+	struct pw_sync_cache *c = s->cache;
+	bool same_as_A = s->ipc_same ||
+		(s->ipc_trusted && c->n_ipc == d->n_ipc &&
+		 (!d->n_ipc || !memcmp(c->ipc, d->ipc, d->n_ipc * sizeof(*d->ipc))));
+
+	c->ipc_both = flipped ? same_as_A && !s->unsplit : s->ipc_both;
+	if (s->unsplit) {
+		c->have_ipc = false;
+		return 0;
+	}
+	c->have_ipc = true;
+	if (same_as_A)
+		return 0;
+	free(c->ipc);
+	c->ipc = malloc((d->n_ipc ? d->n_ipc : 1) * sizeof(*c->ipc));
+	c->n_ipc = d->n_ipc;
+	if (!c->ipc) {
+		c->have_ipc = c->ipc_both = false;
+		return -ENOMEM;
+	}
+	if (d->n_ipc)
+		memcpy(c->ipc, d->ipc, d->n_ipc * sizeof(*d->ipc));
+	return 0;
+}
+
+static void cache_store(struct sync *s, const struct pw_state *d, const struct pw_config *now_cfg,
+			bool flipped)
 {
 	struct pw_sync_cache *c = s->cache;
 	struct views *v = &s->v;
@@ -1049,17 +1115,24 @@ static void cache_store(struct sync *s, const struct pw_config *now_cfg, bool fl
 		pw_sync_cache_invalidate(c);
 		return;
 	}
+	if (cache_store_ipc(s, d, flipped)) {
+		pw_sync_cache_invalidate(c);
+		return;
+	}
 	if (flipped) {
-		/* the old live views become the idle ones; the old idle ones go */
-		pw_tab_swap(&v->ipc_I, &v->ipc_A);
-		pw_tab_swap(&v->ipl_I, &v->ipl_A);
+		/* the old live views become the idle ones; the old idle ones go
+		 * (the ipcache's, when kept, are both what was desired) */
+		if (!s->ipc_same) {
+			pw_tab_swap(&v->ipc_I, &v->ipc_A);
+			pw_tab_swap(&v->ipl_I, &v->ipl_A);
+			pw_tab_swap(&v->ipc_A, &s->w_ipch);
+			pw_tab_swap(&v->ipl_A, &s->w_ipcl);
+			pw_tab_swap(&v->lipc_A, &s->w_ipc);
+		}
 		pw_tab_swap(&v->pol_I, &v->pol_A);
 		pw_tab_swap(&v->pll_I, &v->pll_A);
-		pw_tab_swap(&v->ipc_A, &s->w_ipch);
-		pw_tab_swap(&v->ipl_A, &s->w_ipcl);
 		pw_tab_swap(&v->pol_A, &s->w_polh);
 		pw_tab_swap(&v->pll_A, &s->w_poll);
-		pw_tab_swap(&v->lipc_A, &s->w_ipc);
 		pw_tab_swap(&v->lpol_A, &s->w_pol);
 	}
 	views_free(&c->v);
@@ -1087,6 +1160,7 @@ void pw_sync_cache_invalidate(struct pw_sync_cache *c)
 	if (!c)
 		return;
 	c->valid = false;
+	c->have_ipc = c->ipc_both = false;
 	views_free(&c->v);
 }
 
@@ -1101,16 +1175,8 @@ void pw_sync_cache_free(struct pw_sync_cache *c)
 	if (!c)
 		return;
 	views_free(&c->v);
+	free(c->ipc);
 	free(c);
-}
-
-/* pw_tab_diff_count, only to know whether two tables differ */
-static bool tab_differ(const struct pw_tab *a, const struct pw_tab *b)
-{
-	struct pw_sync_count c = { 0 };
-
-	pw_tab_diff_count(a, b, &c);
-	return c.added || c.changed || c.removed;
 }
 
 /*
@@ -1151,6 +1217,7 @@ static void fill_idle(struct sync *s)
 	}
 	/* write_slot deleted the entries of no valid slot too */
 	s->ipc_garbage = s->pol_garbage = 0;
+	s->ipc_both = true;
 }
 
 int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
@@ -1186,6 +1253,13 @@ int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
 			"the datapath needs both halves of ipcache and policy)");
 		err = -EINVAL;
 	}
+	/* the ipcache both slots hold, and the one desired? (cache.ipc) */
+	s.ipc_same = !err && st->cached && s.ipc_trusted && s.ipc_both && s.have_lpm &&
+		     !(opts && opts->fill_idle) && !lpm_has_exact(&s) &&
+		     s.cache->n_ipc == desired->n_ipc &&
+		     (!desired->n_ipc || !memcmp(s.cache->ipc, desired->ipc,
+						 desired->n_ipc * sizeof(*desired->ipc)));
+	st->ipcache_kept = s.ipc_same;
 	if (!err)
 		err = build_desired(&s, desired);
 	if (!err)
@@ -1200,7 +1274,8 @@ int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
 		nflags = (nflags & ~opts->cfg_mask) | (opts->cfg_flags & opts->cfg_mask);
 
 	/* logical difference: desired vs the live slot */
-	pw_tab_diff_count(&s.v.lipc_A, &s.w_ipc, &st->map[PW_MAP_IPCACHE]);
+	if (!s.ipc_same)
+		pw_tab_diff_count(&s.v.lipc_A, &s.w_ipc, &st->map[PW_MAP_IPCACHE]);
 	pw_tab_diff_count(&s.v.lpol_A, &s.w_pol, &st->map[PW_MAP_POLICY]);
 	pw_tab_diff_count(&s.ep_norm, &s.w_ep, &st->map[PW_MAP_ENDPOINTS]);
 	pw_tab_diff_count(&s.dns_norm, &s.w_dns, &st->map[PW_MAP_DNS]);
@@ -1218,7 +1293,8 @@ int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
 	 * older podwall, or by hand) or miss a summary: the physical halves
 	 * must equal the desired ones too.
 	 */
-	if (slots_equal && (tab_differ(&s.v.ipc_A, &s.w_ipch) || tab_differ(&s.v.ipl_A, &s.w_ipcl) ||
+	if (slots_equal && ((!s.ipc_same && (tab_differ(&s.v.ipc_A, &s.w_ipch) ||
+					     tab_differ(&s.v.ipl_A, &s.w_ipcl))) ||
 			    tab_differ(&s.v.pol_A, &s.w_polh) || tab_differ(&s.v.pll_A, &s.w_poll)))
 		slots_equal = false;
 	st->slot = s.A;
@@ -1227,14 +1303,15 @@ int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
 	if (slots_equal && nflags == s.cfg.flags) {
 		if (opts && opts->fill_idle)
 			fill_idle(&s);
-		cache_store(&s, &s.cfg, false);
+		cache_store(&s, desired, &s.cfg, false);
 		goto out; /* nothing to do */
 	}
 
 	/* capacity of every map first: all or nothing */
-	err = check_room(&s, PW_MAP_IPCACHE, s.v.ipc_A.n + s.w_ipch.n);
+	err = check_room(&s, PW_MAP_IPCACHE, s.v.ipc_A.n + (s.ipc_same ? s.v.ipc_A.n : s.w_ipch.n));
 	if (!err)
-		err = check_room(&s, PW_MAP_IPCACHE_LPM, s.v.ipl_A.n + s.w_ipcl.n);
+		err = check_room(&s, PW_MAP_IPCACHE_LPM,
+				 s.v.ipl_A.n + (s.ipc_same ? s.v.ipl_A.n : s.w_ipcl.n));
 	if (!err)
 		err = check_room(&s, PW_MAP_POLICY, s.v.pol_A.n + s.w_polh.n);
 	if (!err)
@@ -1257,8 +1334,10 @@ int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
 		/* only the mode changed: same slot, new generation */
 		ncfg.active_slot = s.A;
 	} else {
-		err = write_slot(&s, PW_MAP_IPCACHE, &s.ipc_all, &s.v.ipc_I, &s.w_ipch);
-		if (!err)
+		/* a kept ipcache: slot I holds it already, and no garbage (cached) */
+		if (!s.ipc_same)
+			err = write_slot(&s, PW_MAP_IPCACHE, &s.ipc_all, &s.v.ipc_I, &s.w_ipch);
+		if (!err && !s.ipc_same)
 			err = write_slot(&s, PW_MAP_IPCACHE_LPM, &s.ipl_all, &s.v.ipl_I, &s.w_ipcl);
 		if (!err)
 			err = write_slot(&s, PW_MAP_POLICY, &s.pol_all, &s.v.pol_I, &s.w_polh);
@@ -1291,7 +1370,7 @@ int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
 	if (err)
 		pw_sync_cache_invalidate(s.cache);
 	else
-		cache_store(&s, &ncfg, !slots_equal);
+		cache_store(&s, desired, &ncfg, !slots_equal);
 	goto out;
 
 fail_undo:

@@ -483,16 +483,22 @@ else
 	printf 'round\tseq\ttech\trules\tudp_pps\tudp_ref_pps\ttcp_bps\ttcp_ref_bps\tprobe_tcp_5202\n' >"$RAW"
 	seq_no=0
 	run_cfg() {   # round tech size
-		local r=$1 tech=$2 n=$3 res pr
+		local r=$1 tech=$2 n=$3 res pr rd=
 		topo_up
 		tech_up "$tech" "$n"
 		res=$(measure)
+		# what went straight into the server pod (bpf/lib/direct.h)
+		case $tech in podwall*) rd=$(pw_node "$PW" status -o json 2>/dev/null | $PY -c '
+import json, sys
+r = json.load(sys.stdin).get("redirect", {})
+print("  redirected %d into pods, %d to veths" % (r.get("into_pods", 0), r.get("to_veths", 0)))' 2>/dev/null) ;;
+		esac
 		pr=-
 		[ "$r" -eq 1 ] && pr=$(probe)
 		topo_down
 		seq_no=$((seq_no + 1))
 		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$seq_no" "$tech" "$n" "${res// /$'\t'}" "$pr" >>"$RAW"
-		say "  round $r  $(printf '%-13s %6s' "$tech" "$n")  $(echo "$res" | awk '{printf "udp %7d pps (x%.3f)  tcp %5.2f Gbit/s (x%.3f)", $1, ($2 ? $1/$2 : 0), $3/1e9, ($4 ? $3/$4 : 0)}')$([ "$pr" != - ] && echo "  unlisted port: $pr")"
+		say "  round $r  $(printf '%-13s %6s' "$tech" "$n")  $(echo "$res" | awk '{printf "udp %7d pps (x%.3f)  tcp %5.2f Gbit/s (x%.3f)", $1, ($2 ? $1/$2 : 0), $3/1e9, ($4 ? $3/$4 : 0)}')$([ "$pr" != - ] && echo "  unlisted port: $pr")$rd"
 	}
 	for r in $(seq "$ROUNDS"); do
 		# Rotate the order from round to round: no configuration always

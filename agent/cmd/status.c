@@ -398,6 +398,11 @@ static void status_print_json(const struct status *st)
 			    json_boolean(st->cfg.flags & PW_CFG_EVENTS_ALLOW));
 	json_object_set_new(o, "events_per_sec",
 			    json_integer(st->cfg.events_per_sec ? st->cfg.events_per_sec : 1000));
+	/* same-node flows judged once (bpf/lib/direct.h) */
+	json_object_set_new(o, "redirect", json_pack("{s:b, s:I, s:I}",
+		"on", !!(st->cfg.flags & PW_CFG_REDIRECT_PEER),
+		"into_pods", (json_int_t)st->ctr[PW_COUNTER_REDIRECTED].packets,
+		"to_veths", (json_int_t)st->ctr[PW_COUNTER_REDIRECTED_VETH].packets));
 	if (st->have_names) {
 		json_t *sf = json_object();
 
@@ -554,6 +559,10 @@ static void status_print_text(const struct status *st)
 	       st->cfg.flags & PW_CFG_EVENTS_ALLOW ? "for drops, audits and allows"
 					       : "for drops and audits",
 	       st->cfg.events_per_sec ? st->cfg.events_per_sec : 1000);
+	printf("same-node flows %s: %llu packets sent straight into pods, %llu to their veths\n",
+	       st->cfg.flags & PW_CFG_REDIRECT_PEER ? "judged once" : "through the node (--no-redirect)",
+	       (unsigned long long)st->ctr[PW_COUNTER_REDIRECTED].packets,
+	       (unsigned long long)st->ctr[PW_COUNTER_REDIRECTED_VETH].packets);
 	if (st->have_names) {
 		char when[32] = "?";
 		time_t t = (time_t)st->names.written_at;

@@ -19,12 +19,14 @@
  * change costs what the desired side costs: linear passes over sorted
  * tables, and the map writes of the change itself.
  *
- * Most changes leave the ipcache alone (a policy edit moves no address),
- * and it is the larger half (every pod address of the cluster). The cache
- * also keeps the desired ipcache the live slot was made from, and whether
- * the idle slot's ipcache halves equal the live ones: when both hold and
- * the new desired ipcache is the same array, byte for byte, the ipcache
- * tables are neither built nor compared nor written (ipcache_kept).
+ * The ipcache is the larger half (every pod address of the cluster), and a
+ * change seldom moves an address: a policy edit leaves it alone, a label
+ * edit gives a pod another identity. So the cache also keeps the desired
+ * ipcache the live slot was made from, and where the idle slot's ipcache
+ * differs from the live one (values only, the same keys). A desired
+ * ipcache with the same keys in the same order is a patch: its tables are
+ * not built, the entries of the idle slot to write are the changed ones and
+ * those it lagged behind in, and the views are patched (ipcache_patched).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -86,11 +88,15 @@ struct pw_sync_cache {
 	uint64_t read_ns;           /* when the views were last read back (CLOCK_MONOTONIC) */
 	uint64_t max_age_ns;
 	struct views v;
-	/* the desired ipcache the live slot's halves were made from (no older
-	 * datapath's copy in them), and whether the idle slot's equal them */
+	/* the desired ipcache the live slot's halves were made from (have_ipc:
+	 * without an older datapath's copy); ipc_canon: its keys canonical,
+	 * sorted and distinct (entry i is one row of a half); idle_known: the
+	 * idle slot's halves have the same keys, other values at idle[] only
+	 * (ascending indexes into ipc) */
 	struct pw_state_ipc *ipc;
 	size_t   n_ipc;
-	bool     have_ipc, ipc_both;
+	bool     have_ipc, ipc_canon, idle_known;
+	size_t  *idle, n_idle;
 };
 
 /*
@@ -113,8 +119,10 @@ struct sync {
 	struct pw_config cfg;
 	uint32_t A, I;
 	bool ipc_trusted;                  /* the cache's ipc describes slot A */
-	bool ipc_both;                     /* slot I's ipcache halves equal slot A's */
-	bool ipc_same;                     /* desired ipcache == both slots': skipped */
+	bool idle_equal;                   /* slot I's ipcache halves equal slot A's (seen) */
+	bool ipc_patch;                    /* desired ipcache: slot A's keys, values
+					      changed at chg[] (ascending): no tables */
+	size_t *chg, n_chg;
 	bool unsplit;                      /* add_unsplit_copy added the older layout */
 
 	/* In the maps now: views (from the kernel or the cache) and the small maps. */
@@ -150,6 +158,7 @@ static void sync_free(struct sync *s)
 		pw_tab_free(tabs[i]);
 	views_free(&s->v);
 	free(s->undo);
+	free(s->chg);
 }
 
 /* Split a raw LPM table into slot A and slot I views with slot-0 keys. */
@@ -204,6 +213,15 @@ static void warn(struct pw_sync_stats *st, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The key of an ipcache entry as the maps hold it in slot 0. */
+static int ipc_key_canon(const struct pw_state_ipc *e, struct pw_ipcache_key *k)
+{
+	*k = e->key;
+	k->slot = 0;
+	memset(k->pad, 0, sizeof(k->pad));
+	return pw_lpm_canon((uint8_t *)k, sizeof(*k));
+}
+
 static int build_desired(struct sync *s, const struct pw_state *d)
 {
 	struct pw_sync_stats *st = s->st;
@@ -211,12 +229,10 @@ static int build_desired(struct sync *s, const struct pw_state *d)
 	size_t dropped;
 	int err = 0;
 
-	for (size_t i = 0; !s->ipc_same && i < d->n_ipc; i++) {
-		struct pw_ipcache_key k = d->ipc[i].key;
+	for (size_t i = 0; !s->ipc_patch && i < d->n_ipc; i++) {
+		struct pw_ipcache_key k;
 
-		k.slot = 0;
-		memset(k.pad, 0, sizeof(k.pad));
-		if (pw_lpm_canon((uint8_t *)&k, sizeof(k))) {
+		if (ipc_key_canon(&d->ipc[i], &k)) {
 			pw_why(st->error, "ipcache entry %zu: prefixlen %u out of range", i, k.prefixlen);
 			return -EINVAL;
 		}
@@ -1004,7 +1020,6 @@ static int read_all(struct sync *s)
 		s->cache->valid = false;
 		st->cached = true;
 		s->ipc_trusted = s->cache->have_ipc;
-		s->ipc_both = s->cache->ipc_both;
 	} else {
 		pw_sync_cache_invalidate(s->cache);
 		if (s->cache)
@@ -1033,8 +1048,8 @@ static int read_all(struct sync *s)
 			err = build_logical(s);
 		if (err)
 			return err;
-		s->ipc_both = !tab_differ(&s->v.ipc_I, &s->v.ipc_A) &&
-			      !tab_differ(&s->v.ipl_I, &s->v.ipl_A);
+		s->idle_equal = !tab_differ(&s->v.ipc_I, &s->v.ipc_A) &&
+				!tab_differ(&s->v.ipl_I, &s->v.ipl_A);
 	}
 
 	pw_tab_init(&s->nm_all, sizeof(struct pw_name_key), sizeof(struct pw_name_val));
@@ -1069,37 +1084,198 @@ static int read_all(struct sync *s)
  */
 /*
  * What the cache says of the ipcache after a sync that succeeded with
- * desired state d (before the views are stored): the desired ipcache slot A
- * now holds (unless the older layout was added: then nothing), and whether
- * slot I's equals it. After a flip, slot I holds what slot A held: equal
- * when the ipcache was kept, or when the desired ipcache is the one slot A
- * was made from. Without a flip neither slot changed. -ENOMEM: forget all.
+ * desired state d, the views not stored yet. A patch that flipped: slot I
+ * now holds what slot A held (its view gets A's values where it lagged),
+ * slot A the patched values; they differ where this patch changed. A full
+ * sync that flipped: they differ where the values of the last desired
+ * ipcache and this one differ, if the keys are the same. Without a flip
+ * neither slot changed. An older datapath's copy added: nothing is known.
+ * -ENOMEM or -EIO (a view without the key the cache says): forget it all.
  */
 static int cache_store_ipc(struct sync *s, const struct pw_state *d, bool flipped)
 {
 	struct pw_sync_cache *c = s->cache;
-	bool same_as_A = s->ipc_same ||
-		(s->ipc_trusted && c->n_ipc == d->n_ipc &&
-		 (!d->n_ipc || !memcmp(c->ipc, d->ipc, d->n_ipc * sizeof(*d->ipc))));
+	struct views *v = &s->v;
+	bool same_keys, same;
+	size_t *diff = NULL, n_diff = 0;
 
-	c->ipc_both = flipped ? same_as_A && !s->unsplit : s->ipc_both;
-	if (s->unsplit) {
-		c->have_ipc = false;
+	if (s->ipc_patch) {
+		if (!flipped)
+			return 0;   /* no value changed (else slots_equal was false) */
+		for (size_t k = 0; k < c->n_idle; k++) {   /* slot I catches up with A */
+			const struct pw_state_ipc *e = &c->ipc[c->idle[k]];
+			bool exact = e->key.prefixlen == PW_IPC_EXACT_PREFIX;
+			uint8_t *a = pw_tab_find(exact ? &v->ipc_A : &v->ipl_A, &e->key);
+			uint8_t *i = pw_tab_find(exact ? &v->ipc_I : &v->ipl_I, &e->key);
+
+			if (!a || !i)
+				return -EIO;
+			memcpy(i + sizeof(e->key), a + sizeof(e->key), sizeof(e->val));
+		}
+		for (size_t k = 0; k < s->n_chg; k++) {    /* slot A takes the change */
+			const struct pw_state_ipc *e = &d->ipc[s->chg[k]];
+			bool exact = e->key.prefixlen == PW_IPC_EXACT_PREFIX;
+			uint8_t *a = pw_tab_find(exact ? &v->ipc_A : &v->ipl_A, &e->key);
+			uint8_t *l = pw_tab_find(&v->lipc_A, &e->key);
+
+			if (!a || !l)
+				return -EIO;
+			memcpy(a + sizeof(e->key), &e->val, sizeof(e->val));
+			memcpy(l + sizeof(e->key), &e->val, sizeof(e->val));
+			c->ipc[s->chg[k]].val = e->val;
+		}
+		free(c->idle);
+		c->idle = s->chg;
+		c->n_idle = s->n_chg;
+		s->chg = NULL;
+		s->n_chg = 0;
 		return 0;
 	}
-	c->have_ipc = true;
-	if (same_as_A)
+
+	same_keys = s->ipc_trusted && c->n_ipc == d->n_ipc;
+	for (size_t i = 0; same_keys && i < d->n_ipc; i++) {
+		if (!memcmp(&c->ipc[i], &d->ipc[i], sizeof(d->ipc[i])))
+			continue;
+		if (memcmp(&c->ipc[i].key, &d->ipc[i].key, sizeof(d->ipc[i].key))) {
+			same_keys = false;
+		} else if (flipped) {
+			size_t *nd = realloc(diff, (n_diff + 1) * sizeof(*nd));
+
+			if (!nd) {
+				free(diff);
+				return -ENOMEM;
+			}
+			diff = nd;
+			diff[n_diff++] = i;
+		}
+	}
+	same = same_keys && !n_diff &&
+	       (!d->n_ipc || !memcmp(c->ipc, d->ipc, d->n_ipc * sizeof(*d->ipc)));
+	if (flipped) {
+		free(c->idle);
+		c->idle = same_keys && !s->unsplit ? diff : NULL;
+		c->n_idle = same_keys && !s->unsplit ? n_diff : 0;
+		c->idle_known = same_keys && !s->unsplit;
+		if (!c->idle_known)
+			free(diff);
+	} else if (s->idle_equal || !same) {
+		free(c->idle);
+		c->idle = NULL;
+		c->n_idle = 0;
+		c->idle_known = s->idle_equal;
+	}   /* else: the same slots, the same array: what the cache knew holds */
+	c->have_ipc = !s->unsplit;
+	if (s->unsplit) {
+		c->idle_known = false;
+		return 0;
+	}
+	if (same)
 		return 0;
 	free(c->ipc);
 	c->ipc = malloc((d->n_ipc ? d->n_ipc : 1) * sizeof(*c->ipc));
 	c->n_ipc = d->n_ipc;
-	if (!c->ipc) {
-		c->have_ipc = c->ipc_both = false;
+	if (!c->ipc)
 		return -ENOMEM;
-	}
 	if (d->n_ipc)
 		memcpy(c->ipc, d->ipc, d->n_ipc * sizeof(*d->ipc));
+	/* canonical, sorted, distinct: entry i is one row of its half */
+	c->ipc_canon = true;
+	for (size_t i = 0; c->ipc_canon && i < d->n_ipc; i++) {
+		struct pw_ipcache_key k;
+
+		c->ipc_canon = !ipc_key_canon(&d->ipc[i], &k) &&
+			       !memcmp(&k, &d->ipc[i].key, sizeof(k)) &&
+			       (!i || memcmp(&d->ipc[i - 1].key, &k, sizeof(k)) < 0);
+	}
 	return 0;
+}
+
+/*
+ * May this sync patch the ipcache (struct sync.ipc_patch)? The cache knows
+ * slot A's desired ipcache, canonical, and how slot I differs from it; the
+ * new one has the same keys in the same order: chg[] are the entries whose
+ * values changed. Not while filling the idle slot, nor with an older
+ * datapath's layout around. 0 or -ENOMEM.
+ */
+static int ipc_plan(struct sync *s, const struct pw_state *d, bool filling)
+{
+	const struct pw_sync_cache *c = s->cache;
+	size_t cap = 0;
+
+	if (!s->st->cached || !s->ipc_trusted || !c->ipc_canon || !c->idle_known ||
+	    !s->have_lpm || filling || c->n_ipc != d->n_ipc || lpm_has_exact(s))
+		return 0;
+	for (size_t i = 0; i < d->n_ipc; i++) {
+		if (!memcmp(&c->ipc[i], &d->ipc[i], sizeof(d->ipc[i])))
+			continue;
+		if (memcmp(&c->ipc[i].key, &d->ipc[i].key, sizeof(d->ipc[i].key))) {
+			s->n_chg = 0;
+			return 0;
+		}
+		if (s->n_chg == cap) {
+			size_t *n = realloc(s->chg, (cap = cap ? cap * 2 : 16) * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			s->chg = n;
+		}
+		s->chg[s->n_chg++] = i;
+	}
+	s->ipc_patch = true;
+	return 0;
+}
+
+/*
+ * Write a patch into slot I: the changed entries, and those slot I lagged
+ * behind slot A in, where slot I's value is not the desired one.
+ */
+static int ipc_write_patch(struct sync *s, const struct pw_state *d)
+{
+	const struct pw_sync_cache *c = s->cache;
+	const size_t ksz = sizeof(struct pw_ipcache_key), vsz = sizeof(struct pw_ipcache_val);
+	size_t n = s->n_chg + c->n_idle, nw[2] = { 0, 0 };
+	uint8_t *wk = malloc((n ? n : 1) * 2 * ksz), *wv = malloc((n ? n : 1) * 2 * vsz);
+	int err = 0;
+
+	if (!wk || !wv) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t a = 0, b = 0; !err && (a < s->n_chg || b < c->n_idle);) {
+		/* the union of two ascending lists */
+		size_t i = b == c->n_idle || (a < s->n_chg && s->chg[a] <= c->idle[b]) ? s->chg[a]
+										       : c->idle[b];
+		const struct pw_state_ipc *e = &d->ipc[i];
+		int h = e->key.prefixlen == PW_IPC_EXACT_PREFIX ? 0 : 1;
+		const uint8_t *cur = pw_tab_find(h ? &s->v.ipl_I : &s->v.ipc_I, &e->key);
+		uint8_t *k;
+
+		while (a < s->n_chg && s->chg[a] == i)
+			a++;
+		while (b < c->n_idle && c->idle[b] == i)
+			b++;
+		if (!cur) {
+			pw_why(s->st->error, "ipcache: slot %u lacks an entry the sync cache says it "
+			       "holds", s->I);
+			err = -EIO;
+			break;
+		}
+		if (!memcmp(cur + ksz, &e->val, vsz))
+			continue;
+		k = wk + (h * n + nw[h]) * ksz;
+		memcpy(k, &e->key, ksz);
+		k[LPM_SLOT_OFF] = (uint8_t)s->I;
+		memcpy(wv + (h * n + nw[h]++) * vsz, &e->val, vsz);
+	}
+	if (!err)
+		err = map_write_many(s, PW_MAP_IPCACHE, wk, wv, nw[0], ksz, vsz);
+	if (!err)
+		err = map_write_many(s, PW_MAP_IPCACHE_LPM, wk + n * ksz, wv + n * vsz, nw[1], ksz,
+				     vsz);
+out:
+	free(wk);
+	free(wv);
+	return err;
 }
 
 static void cache_store(struct sync *s, const struct pw_state *d, const struct pw_config *now_cfg,
@@ -1121,8 +1297,8 @@ static void cache_store(struct sync *s, const struct pw_state *d, const struct p
 	}
 	if (flipped) {
 		/* the old live views become the idle ones; the old idle ones go
-		 * (the ipcache's, when kept, are both what was desired) */
-		if (!s->ipc_same) {
+		 * (the ipcache's, when patched, were patched in place) */
+		if (!s->ipc_patch) {
 			pw_tab_swap(&v->ipc_I, &v->ipc_A);
 			pw_tab_swap(&v->ipl_I, &v->ipl_A);
 			pw_tab_swap(&v->ipc_A, &s->w_ipch);
@@ -1160,7 +1336,7 @@ void pw_sync_cache_invalidate(struct pw_sync_cache *c)
 	if (!c)
 		return;
 	c->valid = false;
-	c->have_ipc = c->ipc_both = false;
+	c->have_ipc = c->idle_known = false;
 	views_free(&c->v);
 }
 
@@ -1176,6 +1352,7 @@ void pw_sync_cache_free(struct pw_sync_cache *c)
 		return;
 	views_free(&c->v);
 	free(c->ipc);
+	free(c->idle);
 	free(c);
 }
 
@@ -1217,7 +1394,7 @@ static void fill_idle(struct sync *s)
 	}
 	/* write_slot deleted the entries of no valid slot too */
 	s->ipc_garbage = s->pol_garbage = 0;
-	s->ipc_both = true;
+	s->idle_equal = true;
 }
 
 int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
@@ -1253,13 +1430,9 @@ int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
 			"the datapath needs both halves of ipcache and policy)");
 		err = -EINVAL;
 	}
-	/* the ipcache both slots hold, and the one desired? (cache.ipc) */
-	s.ipc_same = !err && st->cached && s.ipc_trusted && s.ipc_both && s.have_lpm &&
-		     !(opts && opts->fill_idle) && !lpm_has_exact(&s) &&
-		     s.cache->n_ipc == desired->n_ipc &&
-		     (!desired->n_ipc || !memcmp(s.cache->ipc, desired->ipc,
-						 desired->n_ipc * sizeof(*desired->ipc)));
-	st->ipcache_kept = s.ipc_same;
+	if (!err)
+		err = ipc_plan(&s, desired, opts && opts->fill_idle);
+	st->ipcache_patched = s.ipc_patch;
 	if (!err)
 		err = build_desired(&s, desired);
 	if (!err)
@@ -1274,7 +1447,9 @@ int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
 		nflags = (nflags & ~opts->cfg_mask) | (opts->cfg_flags & opts->cfg_mask);
 
 	/* logical difference: desired vs the live slot */
-	if (!s.ipc_same)
+	if (s.ipc_patch)
+		st->map[PW_MAP_IPCACHE].changed = s.n_chg;
+	else
 		pw_tab_diff_count(&s.v.lipc_A, &s.w_ipc, &st->map[PW_MAP_IPCACHE]);
 	pw_tab_diff_count(&s.v.lpol_A, &s.w_pol, &st->map[PW_MAP_POLICY]);
 	pw_tab_diff_count(&s.ep_norm, &s.w_ep, &st->map[PW_MAP_ENDPOINTS]);
@@ -1293,7 +1468,7 @@ int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
 	 * older podwall, or by hand) or miss a summary: the physical halves
 	 * must equal the desired ones too.
 	 */
-	if (slots_equal && ((!s.ipc_same && (tab_differ(&s.v.ipc_A, &s.w_ipch) ||
+	if (slots_equal && ((!s.ipc_patch && (tab_differ(&s.v.ipc_A, &s.w_ipch) ||
 					     tab_differ(&s.v.ipl_A, &s.w_ipcl))) ||
 			    tab_differ(&s.v.pol_A, &s.w_polh) || tab_differ(&s.v.pll_A, &s.w_poll)))
 		slots_equal = false;
@@ -1308,10 +1483,10 @@ int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
 	}
 
 	/* capacity of every map first: all or nothing */
-	err = check_room(&s, PW_MAP_IPCACHE, s.v.ipc_A.n + (s.ipc_same ? s.v.ipc_A.n : s.w_ipch.n));
+	err = check_room(&s, PW_MAP_IPCACHE, s.v.ipc_A.n + (s.ipc_patch ? s.v.ipc_A.n : s.w_ipch.n));
 	if (!err)
 		err = check_room(&s, PW_MAP_IPCACHE_LPM,
-				 s.v.ipl_A.n + (s.ipc_same ? s.v.ipl_A.n : s.w_ipcl.n));
+				 s.v.ipl_A.n + (s.ipc_patch ? s.v.ipl_A.n : s.w_ipcl.n));
 	if (!err)
 		err = check_room(&s, PW_MAP_POLICY, s.v.pol_A.n + s.w_polh.n);
 	if (!err)
@@ -1334,10 +1509,12 @@ int pw_slots_sync(const struct pw_map_fds *fds, const struct pw_state *desired,
 		/* only the mode changed: same slot, new generation */
 		ncfg.active_slot = s.A;
 	} else {
-		/* a kept ipcache: slot I holds it already, and no garbage (cached) */
-		if (!s.ipc_same)
+		/* a patch: only its entries (no garbage: the views were cached) */
+		if (s.ipc_patch)
+			err = ipc_write_patch(&s, desired);
+		if (!s.ipc_patch)
 			err = write_slot(&s, PW_MAP_IPCACHE, &s.ipc_all, &s.v.ipc_I, &s.w_ipch);
-		if (!err && !s.ipc_same)
+		if (!err && !s.ipc_patch)
 			err = write_slot(&s, PW_MAP_IPCACHE_LPM, &s.ipl_all, &s.v.ipl_I, &s.w_ipcl);
 		if (!err)
 			err = write_slot(&s, PW_MAP_POLICY, &s.pol_all, &s.v.pol_I, &s.w_polh);

@@ -58,8 +58,9 @@ struct pw_sync_stats {
 	uint32_t slot;                       /* live slot after the call */
 	bool     switched;                   /* config was written */
 	bool     cached;                     /* ipcache/policy not read back: the cache had them */
-	bool     ipcache_kept;               /* the desired ipcache was the one both slots
-						hold (the cache said so): not looked at */
+	bool     ipcache_patched;            /* the desired ipcache had the live one's keys
+						(the cache said so): only its changed
+						values were written, no table built */
 	char     error[512];                 /* on failure: what failed, with what */
 	char     warning[512];               /* what it noticed and went on with ("; ") */
 };

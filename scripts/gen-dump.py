@@ -13,18 +13,25 @@ Services) as one YAML stream on stdout, for `podwall matrix`.
   gen-dump.py --random --seed S [--pods N]   an adversarial dump for the
         differential tests: few label values (many pods share them), named
         ports that differ between pods of the same labels, ipBlocks that
-        cover pod addresses (with excepts), IPv6 and dual-stack pods, pods
-        without an address, DNS pods, an audit namespace, port ranges,
-        Services; --print-externals prints addresses worth probing with
-        --external-ips instead of the dump.
+        cover pod addresses (with excepts, IPv4 and IPv6), IPv6 and
+        dual-stack pods, pods without an address, DNS pods, an audit
+        namespace, port ranges, Services (the cluster DNS one, and up to three
+        IPv4, IPv6 or dual-stack ones with named, numeric or no targetPorts
+        and several, one or no backends); --print-externals prints addresses
+        worth probing with --external-ips (every ClusterIP among them)
+        instead of the dump.
   gen-dump.py --random --cnp --seed S   the same, plus Nodes, hostNetwork and
         finished pods, NetworkPolicies whose ipBlock excepts cut pod
         addresses, and ClusterNetworkPolicies of both tiers (unique
         priorities, Pass, networks over pod and node addresses, ports, ranges
-        and named ports) for tests/oracle/; --print-externals --cnp prints the
-        addresses for that variant (outside the pods, the Nodes' among them).
+        and named ports, domainNames peers ahead of a deciding rule) for
+        tests/oracle/; --print-externals --cnp prints the addresses for that
+        variant (outside the pods, the Nodes' among them).
 
-Addresses: 10.0.0.0/8 and fd00::/64 (dumps are never applied to a host).
+Addresses: 10.0.0.0/8 and fd00::/64 (dumps are never applied to a host). In
+--random, pods take .1-.180 of each /24 of 10.1.0.0/16 (fd00::1 on); fixed
+addresses (DNS, multi-container and finished pods, externals) lie above .180,
+so no pod count makes them collide.
 The same arguments always give the same bytes.
 """
 import argparse
@@ -61,6 +68,9 @@ def pod_doc(ns, name, labels, ports, ips):
     if ips:
         s += "  podIP: %s\n  podIPs: [%s]\n" % (ips[0], ", ".join("{ip: %s}" % ip for ip in ips))
     return s
+
+
+POD_PER_24 = 180
 
 
 def v4(i):
@@ -149,7 +159,10 @@ def random_dump(seed, pods, cnp=False):
         if r.random() < 0.2:
             labels["ver"] = r.choice(["v1", "v2"])
         kind = r.random()
-        a4 = "10.1.%d.%d" % (i // 200, 1 + i % 200)
+        # pods: .1-.180 of each /24 of 10.1.0.0/16; .181-.254 are kept for
+        # the fixed addresses (DNS pods, multi-container and finished pods,
+        # the externals), which so never collide with a pod's
+        a4 = "10.1.%d.%d" % (i // POD_PER_24, 1 + i % POD_PER_24)
         a6 = "fd00::%x" % (i + 1)
         ips = [a4] if kind < 0.75 else [a4, a6] if kind < 0.87 else [a6] if kind < 0.95 else []
         # most pods of a label set name their ports alike (a Deployment's)
@@ -162,11 +175,50 @@ def random_dump(seed, pods, cnp=False):
         out.append(policy(ns, "np-%d" % k, sel, types, rules(r, nets), rules(r, nets, egress=True)))
     if cnp:
         out += cnp_docs(random.Random(seed * 7919 + 1), nss, pods)
-    if r.random() < 0.5:
-        out.append("---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc\n  namespace: %s\n"
-                   "spec:\n  clusterIP: 10.96.0.10\n  selector: {app: web}\n  ports:\n"
-                   "  - {port: 80, targetPort: http, protocol: TCP}\n" % nss[0])
+    out += service_docs(random.Random(seed * 104729 + 3), nss)
     return out
+
+
+# Service ClusterIPs: the DNS Service's and three others' (each IPv4, IPv6 or
+# both); --print-externals lists them all, so that a VIP without a Service is
+# probed as a bare address.
+DNS_VIP = "10.96.0.10"
+SVC_VIPS = [("10.96.0.%d" % (20 + k), "fd00:96::%x" % (0x20 + k)) for k in range(3)]
+
+
+def service_docs(r, nss):
+    """The cluster DNS Service (named targetPorts; 0-2 backends) and up to three
+    Services: selectors with several, one or no backends, or no selector at
+    all; ports with a named, a numeric or no targetPort."""
+    out = []
+    if r.random() < 0.8:
+        out.append(svc_doc("kube-system", "kube-dns", [DNS_VIP], {"k8s-app": "kube-dns"},
+                           [(53, "dns", "UDP"), (53, "dns-tcp", "TCP")]))
+    port_choices = [(80, "http", "TCP"), (81, 80, "TCP"), (80, "alt", "UDP"), (81, "alt", "UDP"),
+                    (100, "sc", "SCTP"), (53, None, "UDP"), (79, 81, "TCP"), (53, "dns", "UDP"),
+                    (53, "dns", "TCP"), (100, "http", "SCTP")]   # names of another protocol
+    for k in range(r.randint(1, 3)):
+        v4, v6 = SVC_VIPS[k]
+        ips = r.choice([[v4], [v4], [v4, v6], [v6, v4], [v6]])
+        sel = r.choice([{"app": "web"}, {"app": "web"}, {"app": "api"}, {"app": "db"}, {"app": "db", "ver": "v1"},
+                        {"app": "none"}, None])
+        ports = r.sample(port_choices, r.randint(2, 5))
+        # one entry per (port, protocol), as the API server requires
+        ports = [p for i, p in enumerate(ports) if all(p[0] != q[0] or p[2] != q[2] for q in ports[:i])]
+        out.append(svc_doc(r.choice(nss), "svc-%d" % k, ips, sel, ports))
+    return out
+
+
+def svc_doc(ns, name, ips, selector, ports):
+    s = "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: %s\n  namespace: %s\nspec:\n" % (name, ns)
+    s += "  clusterIP: %s\n  clusterIPs: [%s]\n" % (ips[0], ", ".join(ips))
+    if selector:
+        s += "  selector: %s\n" % flow(selector)
+    s += "  ports:\n"
+    for i, (port, target, proto) in enumerate(ports):
+        s += "  - {name: p%d, port: %d, %sprotocol: %s}\n" % (
+            i, port, "" if target is None else "targetPort: %s, " % target, proto)
+    return s
 
 
 def rules(r, nets, egress=False):
@@ -190,8 +242,10 @@ def rules(r, nets, egress=False):
                 if r.random() < 0.5 and not cidr.endswith("/16"):
                     base = cidr.rsplit(".", 1)[0]
                     blk["except"] = ["%s.%d/30" % (base, 4 * r.randint(0, 20))]
-                elif r.random() < 0.3:
-                    blk = {"cidr": "fd00::/120"}
+                elif r.random() < 0.4:   # IPv6: pods fd00::1-fd00::ff, and beyond
+                    blk = r.choice([{"cidr": "fd00::/120"}, {"cidr": "::/0"},
+                                    {"cidr": "fd00::/120", "except": ["fd00::%x/126" % (4 * r.randint(0, 8))]},
+                                    {"cidr": "fd00::/64", "except": ["fd00::/124", "fd00::ff00/120"]}])
                 peers.append({"ipBlock": blk})
         ports = []
         for _ in range(r.randint(0, 2)):
@@ -216,6 +270,9 @@ def rules(r, nets, egress=False):
 
 # ------------------------------------------------------------------ ClusterNetworkPolicy
 NODE_ADDRS = ["10.250.0.1", "10.250.0.2", "fd00:250::1"]
+FINISHED_ADDR = "10.1.9.249"
+# IPv6 addresses outside the pods: in fd00::/64 but past fd00::/120, and outside
+EXTERNALS_V6 = ["fd00::ff00", "2001:db8::1"]
 
 
 def cnp_docs(r, nss, pods):
@@ -230,7 +287,7 @@ def cnp_docs(r, nss, pods):
                        "".join("  - {type: InternalIP, address: %s}\n" % a for a in addrs), k))
     hn = pod_doc(nss[0], "hostnet", {"app": "web"}, [("http", 80, "TCP")], [NODE_ADDRS[0]])
     out.append(hn.replace("spec:\n", "spec:\n  hostNetwork: true\n", 1))
-    done = pod_doc(nss[-1], "finished", {"app": "api"}, [("http", 80, "TCP")], ["10.1.9.9"])
+    done = pod_doc(nss[-1], "finished", {"app": "api"}, [("http", 80, "TCP")], [FINISHED_ADDR])
     out.append(done.replace("phase: Running", "phase: Succeeded"))
     # ipBlocks whose excepts cut pod addresses, each the one way in
     for k in range(r.randint(1, 3)):
@@ -245,7 +302,7 @@ def cnp_docs(r, nss, pods):
     for k in range(r.randint(1, 3)):
         ns = r.choice(nss)
         d = pod_doc(ns, "multi-%d" % k, {"app": r.choice(["web", "api", "db"])},
-                    [("http", r.choice([80, 81, 100]), "TCP")], ["10.1.5.%d" % (k + 1), "fd00::5:%d" % (k + 1)])
+                    [("http", r.choice([80, 81, 100]), "TCP")], ["10.1.5.%d" % (241 + k), "fd00::5:%d" % (k + 1)])
         d = d.replace("status:\n", "  - name: side\n    image: app\n    ports:\n"
                       "    - {name: alt, containerPort: %d, protocol: UDP}\n"
                       "    - {name: sc, containerPort: 100, protocol: SCTP}\nstatus:\n" % r.choice([80, 81]), 1)
@@ -273,6 +330,20 @@ def cnp_docs(r, nss, pods):
             spec[key] = [cnp_rule(r, nss, key, tier, i) for i in range(r.randint(1, 4))]
         out.append("---\napiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\n"
                    "metadata:\n  name: cnp-%d\nspec: %s\n" % (k, json.dumps(spec)))
+    # a name Accept ahead of a rule that decides: names learned at run time
+    # only, so in a dump the next rule decides for every address
+    if r.random() < 0.7:
+        tier = r.choice(["Admin", "Baseline"])
+        names = {"name": "names", "action": "Accept",
+                 "to": [{"domainNames": r.sample(["www.example.com", "*.example.org", "api.svc.test."],
+                                                 r.randint(1, 3))}]}
+        if r.random() < 0.5:
+            names["protocols"] = [{"tcp": {"destinationPort": {"number": 80}}}]
+        then = {"name": "then", "action": r.choice(["Deny", "Pass"] if tier == "Admin" else ["Deny"]),
+                "to": r.choice([[{"networks": ["0.0.0.0/0", "::/0"]}], [cnp_selector(r, nss)]])}
+        spec = {"tier": tier, "priority": prios[7], "subject": cnp_selector(r, nss), "egress": [names, then]}
+        out.append("---\napiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\n"
+                   "metadata:\n  name: cnp-names\nspec: %s\n" % json.dumps(spec))
     return out
 
 
@@ -290,9 +361,15 @@ def cnp_selector(r, nss):
 
 def cnp_rule(r, nss, key, tier, i):
     peers, plain = [], True
+    action = r.choice(["Accept", "Deny", "Pass"])
     for _ in range(r.randint(1, 2)):
         c = r.random()
-        if c < 0.55 or key == "ingress":
+        if key == "egress" and action == "Accept" and r.random() < 0.5:
+            # names learned from DNS answers at run time: none in a dump
+            plain = False
+            peers.append({"domainNames": r.sample(["www.example.com", "*.example.org", "api.svc.test."],
+                                                  r.randint(1, 2))})
+        elif c < 0.55 or key == "ingress":
             peers.append(cnp_selector(r, nss))
         elif c < 0.85:
             plain = False
@@ -302,7 +379,7 @@ def cnp_rule(r, nss, key, tier, i):
         else:
             plain = False
             peers.append({"nodes": r.choice([{}, {"matchLabels": {"zone": r.choice(["z0", "z1"])}}])})
-    rule = {"name": "r%d" % i, "action": r.choice(["Accept", "Deny", "Pass"]),
+    rule = {"name": "r%d" % i, "action": action,
             "from" if key == "ingress" else "to": peers}
     if r.random() < 0.6:
         protos = []
@@ -327,12 +404,15 @@ def main():
     ap.add_argument("--print-externals", action="store_true")
     ap.add_argument("--cnp", action="store_true")
     a = ap.parse_args()
+    vips = [DNS_VIP] + [ip for pair in SVC_VIPS for ip in pair]
     if a.print_externals and a.cnp:
-        # 10.1.9.9: the finished pod's address, outside the pods now
-        print(",".join(["10.1.2.77", "10.1.9.9", "10.2.0.1", "192.0.2.1", "fd00::ffff"] + NODE_ADDRS))
+        # the finished pod's address, outside the pods now
+        print(",".join(["10.1.2.250", FINISHED_ADDR, "10.2.0.1", "192.0.2.1", "fd00::ffff"] + NODE_ADDRS
+                       + EXTERNALS_V6 + vips))
         return
     if a.print_externals:
-        print("10.1.0.5,10.1.1.9,10.2.0.1,10.96.0.10,fd00::3,192.0.2.1")
+        # 10.1.0.5 and fd00::3: addresses of pods (p4, p2) when they have them
+        print(",".join(["10.1.0.5", "10.1.1.250", "10.2.0.1", "fd00::3", "192.0.2.1"] + EXTERNALS_V6 + vips))
         return
     docs = random_dump(a.seed, a.pods, a.cnp) if a.random else bench(a.pods, a.replicas)
     sys.stdout.write("".join(docs))

@@ -8,7 +8,8 @@ kubernetes-sigs/network-policy-api), never from podwall's compiler.
   evaluate.py DUMP.yaml CELLS.json      CELLS: `podwall matrix -o json` output (or
         any list of {from, to, port, protocol}); prints the same list with the
         oracle's "verdict" (allow|deny) and "why" (the policies that decided).
-        Cells to a Service ClusterIP or with verdict "mixed" are dropped.
+        A cell to a Service ClusterIP gets "mixed" and "backends" when the
+        backends' verdicts differ. --family 6: IPv6 between dual-stack ends.
   evaluate.py DUMP.yaml --endpoints     the NS/POD names that are endpoints.
 
 One packet from A to B is allowed when A's egress and B's ingress both allow it
@@ -31,6 +32,21 @@ An end given as an address (--external-ips) has no policy judged; when it is a
 pod's address, the other end's selectors see that pod.
 Pods that are not endpoints (no address, hostNetwork, phase Succeeded/Failed)
 are in no selection and are not probed.
+Between dual-stack ends the packet is IPv4 (IPv6 with --family 6); an end of
+one family is reached over it; no common family: no connection.
+A domainNames peer matches no address: names are learned from DNS answers at
+run time, and a static dump has none (the matrix probes no DNS answer).
+A pod to a Service ClusterIP is judged as kube-proxy forwards it (podwall
+defers the client's egress verdict past the DNAT): the Service port of that
+port and protocol (none: no connection) leads to each backend, an endpoint of
+the Service's namespace whose labels hold every selector pair (no selector:
+no backend), that has the target port (a named targetPort is the backend's
+container port of that name and protocol; none: not a backend of that port)
+and an address of the ClusterIP's family (the client needs one too). Each
+backend's verdict is the client's egress and the backend's ingress of the
+translated packet (the backend's address and target port). The cell is their
+common verdict; "mixed" when they differ; no backend: no connection.
+A Service ClusterIP as a source is a bare address.
 """
 import ipaddress
 import json
@@ -76,9 +92,14 @@ def load(path):
     nps = [d for d in docs if d.get("kind") == "NetworkPolicy"]
     cnps = [d for d in docs if d.get("kind") == "ClusterNetworkPolicy"]
     nodes = [d for d in docs if d.get("kind") == "Node"]
-    svc_ips = {d["spec"]["clusterIP"] for d in docs if d.get("kind") in SERVICE_KINDS
-               and (d.get("spec") or {}).get("clusterIP")}
-    return pods, nps, cnps, nodes, audit, svc_ips
+    svcs = {}   # ClusterIP (as ipaddress) -> the Service
+    for d in docs:
+        spec = d.get("spec") or {}
+        if d.get("kind") in SERVICE_KINDS:
+            for ip in [spec.get("clusterIP")] + list(spec.get("clusterIPs") or []):
+                if ip and ip != "None":
+                    svcs[ipaddress.ip_address(ip)] = d
+    return pods, nps, cnps, nodes, audit, svcs
 
 
 # ------------------------------------------------------------------ selectors
@@ -261,14 +282,59 @@ def address_end(by_label, text):
     return End(a, next((p for p in by_label.values() if a in p.ips), None))
 
 
-def cell(w, by_label, c):
-    """allow|deny of one matrix cell, and why."""
+def service_of(w, text):
+    """The Service whose ClusterIP the end text is, or None."""
+    if "/" in text:
+        return None
+    return w[5].get(ipaddress.ip_address(text))
+
+
+def service_cell(w, by_label, c, family=4):
+    """allow|deny|mixed of a pod to a Service ClusterIP, why, the family, and
+    the backends [(NS/POD, target port, allow|deny)] when mixed."""
+    svc = service_of(w, c["to"])
+    client, vip = by_label[c["from"]], ipaddress.ip_address(c["to"])
+    proto, port = c["protocol"], int(c["port"])
+    f = vip.version
+    fam = f if client.addr(f) else None
+    name = "Service %s/%s" % (svc["metadata"].get("namespace", "default"), svc["metadata"]["name"])
+    spec = svc.get("spec") or {}
+    sp = next((p for p in spec.get("ports") or []
+               if int(p["port"]) == port and p.get("protocol", "TCP") == proto), None)
+    if sp is None:
+        return "deny", ["%s has no port %s/%d" % (name, proto, port)], fam, None
+    if fam is None:
+        return "deny", ["the client has no IPv%d address" % f], None, None
+    sel = spec.get("selector") or {}
+    backends, why = [], []
+    for pod in sorted(by_label.values(), key=lambda p: p.label):
+        if not sel or pod.ns != svc["metadata"].get("namespace", "default") or \
+                any(pod.labels.get(k) != v for k, v in sel.items()) or not pod.addr(f):
+            continue
+        target = sp.get("targetPort", sp["port"])
+        if isinstance(target, str):
+            target = next((num for n, num, pr in pod.ports if n == target and pr == proto), None)
+        if not target:
+            continue
+        v, bwhy, _ = cell(w, by_label, {"from": client.label, "to": pod.label, "protocol": proto,
+                                        "port": target}, family=f)
+        backends.append((pod.label, int(target), v))
+        why.append("backend %s:%d %s: %s" % (pod.label, target, v, "; ".join(bwhy)))
+    if not backends:
+        return "deny", ["%s has no backend for %s/%d over IPv%d" % (name, proto, port, f)], fam, None
+    verdicts = {b[2] for b in backends}
+    if len(verdicts) == 1:
+        return verdicts.pop(), why, fam, None
+    return "mixed", why, fam, backends
+
+
+def cell(w, by_label, c, family=4):
+    """allow|deny of one matrix cell, why, and the family probed."""
     pods, nps, cnps, nodes, audit, _ = w
     proto, port = c["protocol"], int(c["port"])
     src_pod, dst_pod = by_label.get(c["from"]), by_label.get(c["to"])
-    fam = c.get("family")
-    # the address family: IPv4 first between dual-stack ends (matrix's default)
-    fams = [4, 6]
+    # the address family between dual-stack ends: IPv4 unless --family 6
+    fams = [family, 10 - family]
     if src_pod is None:
         fams = [ipaddress.ip_address(c["from"]).version]
     if dst_pod is None:
@@ -293,27 +359,37 @@ def cell(w, by_label, c):
     return ("allow" if ok else "deny"), why, f
 
 
+def judge(w, by_label, c, family=4):
+    """(verdict, why, family, backends) of any matrix cell."""
+    if service_of(w, c["to"]) is not None and c["from"] in by_label:
+        return service_cell(w, by_label, c, family)
+    return cell(w, by_label, c, family) + (None,)
+
+
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: evaluate.py DUMP.yaml CELLS.json|--endpoints")
-    w = load(sys.argv[1])
-    pods, svc_ips = w[0], w[5]
-    eps = [p for p in pods if p.endpoint]
-    if sys.argv[2] == "--endpoints":
+    args = sys.argv[1:]
+    family = 4
+    if len(args) == 4 and args[2] == "--family" and args[3] in ("4", "6"):
+        family, args = int(args[3]), args[:2]
+    if len(args) != 2:
+        sys.exit("usage: evaluate.py DUMP.yaml CELLS.json|--endpoints [--family 4|6]")
+    w = load(args[0])
+    eps = [p for p in w[0] if p.endpoint]
+    if args[1] == "--endpoints":
         print("\n".join(sorted(p.label for p in eps)))
         return
     by_label = {p.label: p for p in eps}
-    with open(sys.argv[2]) as f:
+    with open(args[1]) as f:
         cells = json.load(f)
     out = []
     for c in cells:
-        if c.get("verdict") == "mixed" or c["to"] in svc_ips or c["from"] in svc_ips:
-            continue
-        v, why, fam = cell(w, by_label, c)
+        v, why, fam, backends = judge(w, by_label, c, family)
         o = {"from": c["from"], "to": c["to"], "port": int(c["port"]), "protocol": c["protocol"],
              "verdict": v, "why": why}
         if fam:
             o["family"] = fam
+        if backends:
+            o["backends"] = [{"backend": b, "port": p, "verdict": x} for b, p, x in backends]
         out.append(o)
     json.dump(out, sys.stdout, indent=None)
     print()

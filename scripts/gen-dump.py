@@ -146,7 +146,9 @@ def random_dump(seed, pods, cnp=False):
         [("http", 80, "TCP"), ("alt", 81, "UDP"), ("sc", 80, "SCTP")],
         [],
     ]
-    nets = ["10.1.%d.0/24", "10.1.%d.0/25", "10.1.0.0/16"]
+    # 10.96.0.0/16: the ClusterIPs, which an egress rule never matches (a
+    # packet to a Service is judged after DNAT, on its backend's address)
+    nets = ["10.1.%d.0/24", "10.1.%d.0/25", "10.1.0.0/16", "10.96.0.0/16"]
     # DNS pods: the cluster DNS label in kube-system
     for k in range(r.randint(0, 2)):
         out.append(pod_doc("kube-system", "dns-%d" % k, {"k8s-app": "kube-dns"},
@@ -205,19 +207,23 @@ def service_docs(r, nss):
         ports = r.sample(port_choices, r.randint(2, 5))
         # one entry per (port, protocol), as the API server requires
         ports = [p for i, p in enumerate(ports) if all(p[0] != q[0] or p[2] != q[2] for q in ports[:i])]
-        out.append(svc_doc(r.choice(nss), "svc-%d" % k, ips, sel, ports))
+        out.append(svc_doc(r.choice(nss), "svc-%d" % k, ips, sel, ports, r.random() < 0.5))
+    if r.random() < 0.3:   # headless: no ClusterIP, nothing to probe
+        out.append(svc_doc(r.choice(nss), "headless", ["None"], {"app": "web"}, [(80, "http", "TCP")]))
     return out
 
 
-def svc_doc(ns, name, ips, selector, ports):
+def svc_doc(ns, name, ips, selector, ports, tcp_implied=False):
     s = "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: %s\n  namespace: %s\nspec:\n" % (name, ns)
-    s += "  clusterIP: %s\n  clusterIPs: [%s]\n" % (ips[0], ", ".join(ips))
+    s += "  clusterIP: %s\n  clusterIPs: [%s]\n" % (ips[0], ", ".join(ips)) if ips != ["None"] else \
+        "  clusterIP: None\n"
     if selector:
         s += "  selector: %s\n" % flow(selector)
     s += "  ports:\n"
     for i, (port, target, proto) in enumerate(ports):
-        s += "  - {name: p%d, port: %d, %sprotocol: %s}\n" % (
-            i, port, "" if target is None else "targetPort: %s, " % target, proto)
+        s += "  - {name: p%d, port: %d%s%s}\n" % (
+            i, port, "" if target is None else ", targetPort: %s" % target,
+            "" if proto == "TCP" and tcp_implied else ", protocol: %s" % proto)
     return s
 
 
@@ -374,7 +380,8 @@ def cnp_rule(r, nss, key, tier, i):
         elif c < 0.85:
             plain = False
             peers.append({"networks": r.sample(["10.1.0.0/26", "10.1.0.0/16", "10.1.2.0/24", "10.2.0.0/16",
-                                                "0.0.0.0/0", "fd00::/120", "10.250.0.0/30", "::/0", "10.250.0.1/32"],
+                                                "0.0.0.0/0", "fd00::/120", "10.250.0.0/30", "::/0", "10.250.0.1/32",
+                                                "10.96.0.0/16", "fd00:96::/64"],
                                                r.randint(1, 2))})
         else:
             plain = False

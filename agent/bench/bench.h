@@ -112,6 +112,9 @@ struct pwb_cl_latency {
 	int      missed;                /* changes never seen within the timeout */
 	double   p50_ms, p90_ms, p99_ms, max_ms, min_ms;
 	double   apply_p50_ms, apply_p99_ms; /* the agent's own "applied in" times */
+	/* the agent thread's CPU time per apply: what a change costs it, apart
+	 * from waiting for a CPU (the wall-time figures include that) */
+	double   cpu_p50_ms, cpu_p99_ms;
 	/* medians of the stages the agent's apply line reports (PWB_STAGE_*) */
 	double   stage_p50_ms[5];
 	/* the slowest 1 % of the changes (at least PWB_TAIL_MIN), slowest first:

@@ -624,12 +624,14 @@ static void lat_stats(double *v, int n, struct pwb_cl_latency *l)
 	l->max_ms = v[n - 1];
 }
 
-/* The agent's apply: its median, p99 and the median of each stage. */
+/* The agent's apply: its median, p99, its CPU time's, and the median of each stage. */
 static void apply_stats(const struct apply_line *ap, int n_ap, struct pwb_cl_latency *l)
 {
 	double *one = calloc((size_t)n_ap + 1, sizeof(double));
 
-	l->apply_p50_ms = l->apply_p99_ms = NAN;
+	int m = 0;
+
+	l->apply_p50_ms = l->apply_p99_ms = l->cpu_p50_ms = l->cpu_p99_ms = NAN;
 	for (int k = 0; k < PWB_STAGES; k++)
 		l->stage_p50_ms[k] = NAN;
 	if (!one || !n_ap)
@@ -638,6 +640,13 @@ static void apply_stats(const struct apply_line *ap, int n_ap, struct pwb_cl_lat
 		one[i] = ap[i].ms;
 	l->apply_p50_ms = pwb_percentile(one, n_ap, 50);
 	l->apply_p99_ms = pwb_percentile(one, n_ap, 99);
+	for (int i = 0; i < n_ap; i++)
+		if (!isnan(ap[i].cpu_ms))
+			one[m++] = ap[i].cpu_ms;
+	if (m) {
+		l->cpu_p50_ms = pwb_percentile(one, m, 50);
+		l->cpu_p99_ms = pwb_percentile(one, m, 99);
+	}
 	for (int k = 0; k < PWB_STAGES; k++) {
 		int m = 0;
 

@@ -213,6 +213,8 @@ static void lat_json(struct pwb_json *j, const char *key, const struct pwb_cl_la
 	pwb_json_num(j, "min_ms", l->min_ms);
 	pwb_json_num(j, "agent_apply_p50_ms", l->apply_p50_ms);
 	pwb_json_num(j, "agent_apply_p99_ms", l->apply_p99_ms);
+	pwb_json_num(j, "agent_cpu_p50_ms", l->cpu_p50_ms);
+	pwb_json_num(j, "agent_cpu_p99_ms", l->cpu_p99_ms);
 	pwb_json_obj(j, "agent_stage_p50_ms");
 	for (int k = 0; k < PWB_STAGES; k++)
 		pwb_json_num(j, pwb_stage_names[k], l->stage_p50_ms[k]);
@@ -327,7 +329,8 @@ static void lat_line(const char *what, const struct pwb_cl_latency *l)
 	       l->apply_p50_ms, l->apply_p99_ms);
 	printf("      agent's apply, median per stage:");
 	for (int k = 0; k < PWB_STAGES; k++)
-		printf(" %s %.2f ms%s", pwb_stage_names[k], l->stage_p50_ms[k], k + 1 < PWB_STAGES ? "," : "\n");
+		printf(" %s %.2f ms,", pwb_stage_names[k], l->stage_p50_ms[k]);
+	printf(" its CPU time p50 %.2f ms, p99 %.2f ms\n", l->cpu_p50_ms, l->cpu_p99_ms);
 	/* the slow tail: the agent's stages, its CPU time (the rest of its wall
 	 * time it waited: for a CPU, a lock, the kernel), and the time outside
 	 * its apply (the wake-up on the change, the bench seeing the maps) */

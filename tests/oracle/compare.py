@@ -24,12 +24,7 @@ def backends_text(bs):
 
 
 def main():
-    args = sys.argv[1:]
-    family = 4
-    if len(args) == 4 and args[2] == "--family" and args[3] in ("4", "6"):
-        family, args = int(args[3]), args[:2]
-    if len(args) != 2:
-        sys.exit("usage: compare.py DUMP.yaml MATRIX.json [--family 4|6]")
+    args, family = evaluate.two_files_and_family("compare.py DUMP.yaml MATRIX.json [--family 4|6]")
     w = evaluate.load(args[0])
     eps = {p.label: p for p in w[0] if p.endpoint}
     with open(args[1]) as f:

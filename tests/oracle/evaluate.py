@@ -366,13 +366,20 @@ def judge(w, by_label, c, family=4):
     return cell(w, by_label, c, family) + (None,)
 
 
-def main():
+def two_files_and_family(usage):
+    """The two arguments of the command line and the family of an optional
+    trailing --family 4|6 (default 4); exits with usage when they are not."""
     args = sys.argv[1:]
     family = 4
     if len(args) == 4 and args[2] == "--family" and args[3] in ("4", "6"):
         family, args = int(args[3]), args[:2]
     if len(args) != 2:
-        sys.exit("usage: evaluate.py DUMP.yaml CELLS.json|--endpoints [--family 4|6]")
+        sys.exit("usage: " + usage)
+    return args, family
+
+
+def main():
+    args, family = two_files_and_family("evaluate.py DUMP.yaml CELLS.json|--endpoints [--family 4|6]")
     w = load(args[0])
     eps = [p for p in w[0] if p.endpoint]
     if args[1] == "--endpoints":

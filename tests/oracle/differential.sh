@@ -21,7 +21,7 @@
 # ORACLE_SEEDS=N (default 20) seeds; ORACLE_KEEP=DIR keeps failing dumps
 # there (default /tmp/podwall-oracle-fail). Needs root (BPF_PROG_TEST_RUN).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 
 PW=${PODWALL:-./podwall}
 SEEDS=${ORACLE_SEEDS:-20}
@@ -55,13 +55,14 @@ fi
 # check SEED PODS [MATRIX-ARG...]: one random dump; odd seeds --cnp, every
 # third --family 6
 check() {
-	local seed=$1 pods=$2 cnp= fam=() dump ext args name
+	local seed=$1 pods=$2 cnp="" fam=() dump ext args name
 	shift 2
 	[ $((seed % 2)) -eq 1 ] && cnp=--cnp
 	[ $((seed % 3)) -eq 0 ] && fam=(--family 6)
 	dump=$WORK/seed$seed.yaml
 	python3 scripts/gen-dump.py --random $cnp --seed "$seed" --pods "$pods" >"$dump"
 	ext=$(python3 scripts/gen-dump.py --print-externals $cnp)
+	# shellcheck disable=SC2054 # commas inside option values
 	args=(--ports 53,79,80,81,100 --protocols TCP,UDP,SCTP --external-ips "$ext" "${fam[@]}" "$@")
 	name="seed $seed, $pods pods${cnp:+ (cnp)}${fam:+ (IPv6)}${*:+ ($*)}"
 	if ! "$PW" matrix -f "$dump" "${args[@]}" -o json >"$WORK/m.json" 2>"$WORK/err"; then

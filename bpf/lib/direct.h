@@ -29,8 +29,9 @@
  * RST at any time, so that the node's conntrack sees each connection open
  * and close), a flow to a Service (its egress entry is deferred; the
  * post-NAT entries lack PW_CT_DIRECT, so the replies of a backend go back
- * through the node to be un-NATed), fragments and neighbour discovery,
- * ICMP errors, DNS (to_pod reads the answers), audit passes.
+ * through the node to be un-NATed), fragments (a first one too: the others
+ * follow it through the node), neighbour discovery, ICMP errors, DNS
+ * (to_pod reads the answers), audit passes.
  * PW_CFG_REDIRECT_PEER turns it on (the agent, unless --no-redirect).
  */
 #ifndef PW_BPF_DIRECT_H
@@ -73,8 +74,8 @@ __noinline int pw_redirect_peer(struct __sk_buff *skb, const struct pw_pkt *p,
 
 	if (!skb || !p || !cfg)
 		return TC_ACT_OK;
-	if (!(cfg->flags & PW_CFG_REDIRECT_PEER) || p->icmp_err ||
-	    (p->proto == PW_IPPROTO_TCP && (p->tcp_flags & (PW_TCP_SYN | PW_TCP_RST))) ||
+	if (!(cfg->flags & PW_CFG_REDIRECT_PEER) || p->frag != PW_FRAG_NONE || p->nd ||
+	    p->icmp_err || (p->proto == PW_IPPROTO_TCP && (p->tcp_flags & (PW_TCP_SYN | PW_TCP_RST))) ||
 	    pw_fqdn_dns_port(p, PW_DIR_INGRESS) || pw_fqdn_dns_port(p, PW_DIR_EGRESS))
 		return TC_ACT_OK;
 	reply = !!(fast & PW_FAST_REPLY);

@@ -2099,6 +2099,14 @@ static void t_same_node_redirect(void)
 	CHECK_EQ(from_pod(&B, l4(B.a4, A.a4, IPPROTO_UDP, 53, 40001)), OK);
 	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_REPLY), rep + 1);
 	CHECK_EQ(redirected(), 3);
+	/* nor fragments, the first one of a tracked flow's datagram either: the
+	 * others, following it, would go another way */
+	CHECK_EQ(from_pod(&A, l4(A.a4, B.a4, IPPROTO_UDP, 5353, 5353)), OK);
+	CHECK_EQ(to_pod(&B, l4(A.a4, B.a4, IPPROTO_UDP, 5353, 5353)), OK);
+	CHECK_EQ(from_pod(&A, frag(&A, &B, false, 5353, 200, 0, true)), OK);
+	CHECK_EQ(from_pod(&A, frag(&A, &B, false, 0, 200, 1480, false)), OK);
+	CHECK_EQ(from_pod(&A, l4(A.a4, B.a4, IPPROTO_UDP, 5353, 5353)), REDIRECT);
+	CHECK_EQ(redirected(), 4);
 
 	/* the option off: nothing is redirected */
 	open_a_to_b(40002);
@@ -2117,11 +2125,11 @@ static void t_same_node_redirect(void)
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), REDIRECT); /* A re-checks */
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), REDIRECT); /* fast */
 	CHECK_EQ(via_veth(), 2);
-	CHECK_EQ(redirected(), 4);
+	CHECK_EQ(redirected(), 5);
 	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_ESTABLISHED), est);
 	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), OK);
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), REDIRECT);
-	CHECK_EQ(redirected(), 5);
+	CHECK_EQ(redirected(), 6);
 	CHECK_EQ(via_veth(), 2);
 
 	/* the other entry expired: to B's veth too; gone (evicted): the node's path */
@@ -2139,7 +2147,7 @@ static void t_same_node_redirect(void)
 		CHECK_EQ(bpf_map__delete_elem(obj->maps.conntrack, &k, sizeof(k), 0), 0);
 	}
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), OK);
-	CHECK_EQ(redirected(), 5);
+	CHECK_EQ(redirected(), 6);
 	CHECK_EQ(via_veth(), 3);
 
 	/* the egress entry without PW_CT_DIRECT (past NAT, or an older podwall's) */
@@ -2152,7 +2160,7 @@ static void t_same_node_redirect(void)
 	ct_flags_set(A.a4, B.a4, 40004, 80, IPPROTO_TCP, PW_DIR_INGRESS, 0, PW_CT_AUDIT);
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40004, 80, PW_TCPF_ACK)), OK);
 	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40004, PW_TCPF_ACK)), OK);
-	CHECK_EQ(redirected(), 5);
+	CHECK_EQ(redirected(), 6);
 	CHECK_EQ(via_veth(), 3);
 
 	/* B's ingress allow goes: A's egress still passes, to B's veth, where
@@ -2167,7 +2175,7 @@ static void t_same_node_redirect(void)
 	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40005, 80, PW_TCPF_ACK)), SHOT);
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40005, 80, PW_TCPF_ACK)), OK);
 	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40005, 80, PW_TCPF_ACK)), SHOT);
-	CHECK_EQ(redirected(), 6);
+	CHECK_EQ(redirected(), 7);
 	CHECK_EQ(via_veth(), 4);
 }
 

@@ -25,9 +25,10 @@
  * veth (local_ips, as the node's route would; the neighbour as the node
  * resolved it), where to_pod judges it in full and re-checks, or revokes.
  *
- * Never redirected: the first packets of a flow (no pair yet; a TCP SYN or
- * RST at any time, so that the node's conntrack sees each connection open
- * and close), a flow to a Service (its egress entry is deferred; the
+ * Never redirected: the first packets of a flow (no pair yet; a TCP SYN at
+ * any time, so that the node's conntrack sees each connection open; a RST
+ * goes direct, as the node, seeing it out of the window it knows, would
+ * drop it as INVALID), a flow to a Service (its egress entry is deferred; the
  * post-NAT entries lack PW_CT_DIRECT, so the replies of a backend go back
  * through the node to be un-NATed), fragments (a first one too: the others
  * follow it through the node), neighbour discovery, ICMP errors, DNS
@@ -75,7 +76,7 @@ __noinline int pw_redirect_peer(struct __sk_buff *skb, const struct pw_pkt *p,
 	if (!skb || !p || !cfg)
 		return TC_ACT_OK;
 	if (!(cfg->flags & PW_CFG_REDIRECT_PEER) || p->frag != PW_FRAG_NONE || p->nd ||
-	    p->icmp_err || (p->proto == PW_IPPROTO_TCP && (p->tcp_flags & (PW_TCP_SYN | PW_TCP_RST))) ||
+	    p->icmp_err || (p->proto == PW_IPPROTO_TCP && (p->tcp_flags & PW_TCP_SYN)) ||
 	    pw_fqdn_dns_port(p, PW_DIR_INGRESS) || pw_fqdn_dns_port(p, PW_DIR_EGRESS))
 		return TC_ACT_OK;
 	reply = !!(fast & PW_FAST_REPLY);
@@ -98,7 +99,8 @@ __noinline int pw_redirect_peer(struct __sk_buff *skb, const struct pw_pkt *p,
 	    !pw_older(now, v->last_seen_ns, pw_ct_timeout_ns(k.proto, v->flags))) {
 		__u32 target = v->ifindex;
 
-		pw_ct_touch(v, p, reply, now); /* no RST here: the entry stays */
+		if (pw_ct_touch(v, p, reply, now)) /* a RST: to_pod would end it */
+			bpf_map_delete_elem(&conntrack, &k);
 		pw_count(skb, PW_DIR_INGRESS, PW_VERDICT_ALLOW,
 			 reply ? PW_REASON_CT_REPLY : PW_REASON_CT_ESTABLISHED);
 		pw_count_idx(skb, PW_COUNTER_REDIRECTED);

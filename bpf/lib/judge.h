@@ -248,7 +248,7 @@ static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw
 {
 	struct pw_ct_key k;
 	struct pw_ct_val *v;
-	int reply = 0;
+	int reply = 0, fast;
 	__u64 now;
 
 	if (p->frag != PW_FRAG_NONE || p->nd)
@@ -277,12 +277,11 @@ static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw
 		pw_res_reply(r, v);
 	else
 		pw_res_established(r, v);
-	if (pw_ct_touch(v, p, reply, now)) {
-		bpf_map_delete_elem(&conntrack, &k);
-		return PW_FAST_VERDICT;
-	}
-	return PW_FAST_VERDICT | (reply ? PW_FAST_REPLY : 0) |
+	fast = PW_FAST_VERDICT | (reply ? PW_FAST_REPLY : 0) |
 	       (pw_ct_direct(v, k.dir) ? PW_FAST_DIRECT : 0);
+	if (pw_ct_touch(v, p, reply, now))
+		bpf_map_delete_elem(&conntrack, &k);
+	return fast;
 }
 
 /*

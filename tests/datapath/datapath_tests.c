@@ -2082,15 +2082,17 @@ static void t_same_node_redirect(void)
 	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40000, PW_TCPF_ACK)), REDIRECT);
 	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_REPLY), rep + 1);
 	CHECK_EQ(redirected(), 2);
-	/* a RST takes the node's path (and both hooks close the flow) */
-	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_RST | PW_TCPF_ACK)), OK);
-	CHECK_EQ(redirected(), 2);
+	/* a RST goes direct too (the node would find it out of its window), ending both entries */
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40000, 80, PW_TCPF_RST | PW_TCPF_ACK)), REDIRECT);
+	CHECK_EQ(redirected(), 3);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40000, 80, IPPROTO_TCP, PW_DIR_EGRESS, NULL), -ENOENT);
+	CHECK_EQ(ct_get(A.a4, B.a4, 40000, 80, IPPROTO_TCP, PW_DIR_INGRESS, NULL), -ENOENT);
 
 	/* UDP too, from the second packet on */
 	CHECK_EQ(from_pod(&A, l4(A.a4, B.a4, IPPROTO_UDP, 40001, 5353)), OK);
 	CHECK_EQ(to_pod(&B, l4(A.a4, B.a4, IPPROTO_UDP, 40001, 5353)), OK);
 	CHECK_EQ(from_pod(&A, l4(A.a4, B.a4, IPPROTO_UDP, 40001, 5353)), REDIRECT);
-	CHECK_EQ(redirected(), 3);
+	CHECK_EQ(redirected(), 4);
 	/* but not DNS: to_pod reads the answers (names learned there) */
 	CHECK_EQ(from_pod(&A, l4(A.a4, B.a4, IPPROTO_UDP, 40001, 53)), OK);
 	CHECK_EQ(to_pod(&B, l4(A.a4, B.a4, IPPROTO_UDP, 40001, 53)), OK);
@@ -2098,7 +2100,7 @@ static void t_same_node_redirect(void)
 	rep = cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_REPLY);
 	CHECK_EQ(from_pod(&B, l4(B.a4, A.a4, IPPROTO_UDP, 53, 40001)), OK);
 	CHECK_EQ(cnt(PW_DIR_EGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_REPLY), rep + 1);
-	CHECK_EQ(redirected(), 3);
+	CHECK_EQ(redirected(), 4);
 	/* nor fragments, the first one of a tracked flow's datagram either: the
 	 * others, following it, would go another way */
 	CHECK_EQ(from_pod(&A, l4(A.a4, B.a4, IPPROTO_UDP, 5353, 5353)), OK);
@@ -2106,7 +2108,7 @@ static void t_same_node_redirect(void)
 	CHECK_EQ(from_pod(&A, frag(&A, &B, false, 5353, 200, 0, true)), OK);
 	CHECK_EQ(from_pod(&A, frag(&A, &B, false, 0, 200, 1480, false)), OK);
 	CHECK_EQ(from_pod(&A, l4(A.a4, B.a4, IPPROTO_UDP, 5353, 5353)), REDIRECT);
-	CHECK_EQ(redirected(), 4);
+	CHECK_EQ(redirected(), 5);
 
 	/* the option off: nothing is redirected */
 	open_a_to_b(40002);
@@ -2125,11 +2127,11 @@ static void t_same_node_redirect(void)
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), REDIRECT); /* A re-checks */
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), REDIRECT); /* fast */
 	CHECK_EQ(via_veth(), 2);
-	CHECK_EQ(redirected(), 5);
+	CHECK_EQ(redirected(), 6);
 	CHECK_EQ(cnt(PW_DIR_INGRESS, PW_VERDICT_ALLOW, PW_REASON_CT_ESTABLISHED), est);
 	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), OK);
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), REDIRECT);
-	CHECK_EQ(redirected(), 6);
+	CHECK_EQ(redirected(), 7);
 	CHECK_EQ(via_veth(), 2);
 
 	/* the other entry expired: to B's veth too; gone (evicted): the node's path */
@@ -2147,7 +2149,7 @@ static void t_same_node_redirect(void)
 		CHECK_EQ(bpf_map__delete_elem(obj->maps.conntrack, &k, sizeof(k), 0), 0);
 	}
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), OK);
-	CHECK_EQ(redirected(), 6);
+	CHECK_EQ(redirected(), 7);
 	CHECK_EQ(via_veth(), 3);
 
 	/* the egress entry without PW_CT_DIRECT (past NAT, or an older podwall's) */
@@ -2160,7 +2162,7 @@ static void t_same_node_redirect(void)
 	ct_flags_set(A.a4, B.a4, 40004, 80, IPPROTO_TCP, PW_DIR_INGRESS, 0, PW_CT_AUDIT);
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40004, 80, PW_TCPF_ACK)), OK);
 	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40004, PW_TCPF_ACK)), OK);
-	CHECK_EQ(redirected(), 6);
+	CHECK_EQ(redirected(), 7);
 	CHECK_EQ(via_veth(), 3);
 
 	/* B's ingress allow goes: A's egress still passes, to B's veth, where
@@ -2175,7 +2177,7 @@ static void t_same_node_redirect(void)
 	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40005, 80, PW_TCPF_ACK)), SHOT);
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40005, 80, PW_TCPF_ACK)), OK);
 	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40005, 80, PW_TCPF_ACK)), SHOT);
-	CHECK_EQ(redirected(), 7);
+	CHECK_EQ(redirected(), 8);
 	CHECK_EQ(via_veth(), 4);
 }
 

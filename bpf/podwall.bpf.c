@@ -200,7 +200,8 @@ int to_pod(struct __sk_buff *skb)
 		r.verdict = PW_VERDICT_ALLOW;
 		r.reason = PW_REASON_ND;
 	} else {
-		pw_judge(&p, ep, cfg, 0, &r);
+		/* unmarked, the tuple is as its sender sent it (direct.h) */
+		pw_judge(&p, ep, cfg, !deferred, &r);
 		/* a DNS answer to a pod that learns names, before the pod has it */
 		if (pw_fqdn_dns_port(&p, PW_DIR_INGRESS) && r.verdict != PW_VERDICT_DROP &&
 		    pw_fqdn_learns(ep, cfg))

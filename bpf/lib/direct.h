@@ -84,7 +84,7 @@ __noinline int pw_redirect_peer(struct __sk_buff *skb, const struct pw_pkt *p,
 		/* the full path kept the entry: may it go direct? */
 		pw_ct_key_of(&k, p, PW_DIR_EGRESS, reply);
 		v = bpf_map_lookup_elem(&conntrack, &k);
-		if (!v || !pw_ct_direct(v, k.dir))
+		if (!v || !pw_ct_direct(v))
 			return TC_ACT_OK;
 	} else if (!(fast & PW_FAST_DIRECT)) {
 		return TC_ACT_OK;
@@ -92,7 +92,7 @@ __noinline int pw_redirect_peer(struct __sk_buff *skb, const struct pw_pkt *p,
 	/* the entry to_pod would find: (s->d, INGRESS), or a reply's (d->s, EGRESS) */
 	pw_ct_key_of(&k, p, PW_DIR_INGRESS, reply);
 	v = bpf_map_lookup_elem(&conntrack, &k);
-	if (!v || !pw_ct_direct(v, k.dir))
+	if (!v || !pw_ct_direct(v))
 		return TC_ACT_OK; /* the first packets, a Service's, an audit pass: the node */
 	now = pw_now();
 	if (v->ifindex && v->generation == cfg->generation &&

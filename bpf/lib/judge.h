@@ -167,6 +167,9 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 	}
 	/* a deferred entry past NAT is no verdict: judge the translated flow */
 	if (v && (!(v->flags & PW_CT_DEFERRED) || may_defer)) {
+		/* a NATed flow has this tuple too: no telling it from the direct one */
+		if (!may_defer && (v->flags & PW_CT_DIRECT))
+			v->flags &= ~PW_CT_DIRECT;
 		pw_res_established(r, v);
 		if (!(v->flags & PW_CT_DEFERRED) &&
 		    !pw_ct_recheck(v, ep, cfg, slot, dir, pw_remote(p, dir), p->proto, p->dport,
@@ -220,15 +223,12 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 
 /*
  * An entry that may carry a same-node flow straight into the other pod
- * (direct.h): not made by an audit pass (to_pod reports it), not deferred
- * (judged past NAT), and, egress, made before any NAT for a destination
- * that is no Service (PW_CT_DIRECT).
+ * (direct.h): made before any NAT and never met past it (PW_CT_DIRECT), not
+ * by an audit pass (to_pod reports it).
  */
-static __always_inline int pw_ct_direct(const struct pw_ct_val *v, __u8 dir)
+static __always_inline int pw_ct_direct(const struct pw_ct_val *v)
 {
-	if (v->flags & (PW_CT_AUDIT | PW_CT_DEFERRED))
-		return 0;
-	return dir != PW_DIR_EGRESS || (v->flags & PW_CT_DIRECT);
+	return (v->flags & (PW_CT_DIRECT | PW_CT_AUDIT | PW_CT_DEFERRED)) == PW_CT_DIRECT;
 }
 
 /*
@@ -278,7 +278,7 @@ static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw
 	else
 		pw_res_established(r, v);
 	fast = PW_FAST_VERDICT | (reply ? PW_FAST_REPLY : 0) |
-	       (pw_ct_direct(v, k.dir) ? PW_FAST_DIRECT : 0);
+	       (pw_ct_direct(v) ? PW_FAST_DIRECT : 0);
 	if (pw_ct_touch(v, p, reply, now))
 		bpf_map_delete_elem(&conntrack, &k);
 	return fast;
@@ -308,13 +308,14 @@ static __always_inline void pw_judge_open(const struct pw_pkt *p, const struct p
 }
 
 /*
- * The flags of a new flow's entry (not a Service's: those are deferred): an
- * egress entry made before NAT (from_pod, may_defer) has the tuple its
- * destination receives (abi.h PW_CT_DIRECT).
+ * The flags of a new flow's entry (not a Service's: those are deferred):
+ * one made before NAT (may_defer: from_pod, or to_pod for a packet no
+ * from_pod deferred) has the tuple as its sender sent it (abi.h
+ * PW_CT_DIRECT).
  */
-static __always_inline __u32 pw_ct_new_flags(__u8 dir, int may_defer)
+static __always_inline __u32 pw_ct_new_flags(int may_defer)
 {
-	return dir == PW_DIR_EGRESS && may_defer ? PW_CT_DIRECT : 0;
+	return may_defer ? PW_CT_DIRECT : 0;
 }
 
 /*
@@ -387,7 +388,7 @@ __noinline int pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
 			r->verdict = ok ? PW_VERDICT_ALLOW : PW_VERDICT_DROP;
 			return 0;
 		}
-		pw_judge_open(p, ep, cfg, slot, r, ok, pw_ct_new_flags(dir, may_defer), 0, now);
+		pw_judge_open(p, ep, cfg, slot, r, ok, pw_ct_new_flags(may_defer), 0, now);
 		return 0;
 	}
 
@@ -414,7 +415,7 @@ __noinline int pw_judge_finish(const struct pw_pkt *p, const struct pw_endpoint 
 	ok = r->verdict != PW_VERDICT_DROP;
 	r->verdict = PW_VERDICT_ALLOW;
 	pw_judge_open(p, ep, cfg, slot, r, ok,
-		      pw_ct_new_flags(PW_DIR_EGRESS, 1) | (r->name_id ? PW_CT_NAME : 0), r->name_id,
+		      pw_ct_new_flags(1) | (r->name_id ? PW_CT_NAME : 0), r->name_id,
 		      pw_now());
 	return 0;
 }

@@ -619,11 +619,13 @@ struct pw_ct_key {
  */
 #define PW_CT_NAME       (1u << 4)
 /*
- * An egress entry made by from_pod for a destination that is no Service:
- * its tuple is the one the destination receives, before any NAT, so the
- * destination's ingress entry of the same tuple is the same flow
- * (bpf/lib/direct.h). Never set past NAT; entries of older podwalls lack
- * it (their flows take the node's path).
+ * An entry made before any NAT (from_pod's for a destination that is no
+ * Service; to_pod's for a packet no from_pod deferred) and never met by a
+ * check past NAT since: its tuple is the one its sender sent, so the two
+ * entries of a same-node flow with it are one flow (bpf/lib/direct.h).
+ * Cleared when a check past NAT finds the entry (a Service flow translated
+ * onto the same tuple); entries of older podwalls lack it (their flows take
+ * the node's path).
  */
 #define PW_CT_DIRECT     (1u << 5)
 

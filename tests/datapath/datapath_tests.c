@@ -2199,12 +2199,34 @@ static void t_same_node_service_not_redirected(void)
 	CHECK(!(v.flags & PW_CT_DIRECT));
 	CHECK_EQ(ct_get(A.a4, B.a4, 41000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
 	CHECK_EQ(v.ifindex, B.ifindex);
+	CHECK(!(v.flags & PW_CT_DIRECT));
 	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 41000, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
 	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 41000, PW_TCPF_ACK)), OK);
 	/* A's packets to the VIP are deferred, never direct */
 	CHECK_EQ(from_pod(&A, tcp(A.a4, IP(VIP), 41000, 80, PW_TCPF_ACK)), OK);
 	CHECK(last_mark & PW_MARK_DEFER);
-	CHECK_EQ(redirected(), 0);
+
+	/* A opens a direct flow on the Service flow's translated tuple (its egress
+	 * entry gone): the node, seeing the clash, would give it another source
+	 * port, so B's entry of the tuple is the Service flow's, no pair */
+	{
+		struct pw_ct_key k = { .sport = htons(41000), .dport = htons(80),
+				       .proto = IPPROTO_TCP, .dir = PW_DIR_EGRESS };
+
+		memcpy(k.saddr, A.a4, 16);
+		memcpy(k.daddr, B.a4, 16);
+		CHECK_EQ(bpf_map__delete_elem(obj->maps.conntrack, &k, sizeof(k), 0), 0);
+	}
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 41000, 80, PW_TCPF_SYN)), OK);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 41000, 80, PW_TCPF_ACK)), OK);
+	/* and a direct pair a Service flow is then translated onto stops pairing */
+	open_a_to_b(41001);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 41001, 80, PW_TCPF_ACK)), REDIRECT);
+	CHECK_EQ(run_mark(PW_PROG_TO_POD, B.ifindex, tcp(A.a4, B.a4, 41001, 80, PW_TCPF_SYN),
+			  PW_MARK_DEFER), OK);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 41001, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 41001, PW_TCPF_ACK)), OK);
+	CHECK_EQ(redirected(), 1);
 }
 
 /* ------------------------------------------------------ lookup counts */

@@ -10,10 +10,10 @@
 #                   server) behind the filter, and an unfiltered twin of that
 #                   path on the same node (a client and a server no program and
 #                   no rule sees). UDP packets/s (64-byte payload, iperf3 -b 0)
-#                   and TCP throughput with podwall as deployed (from_pod on
-#                   A's veth, to_pod on B's; an established flow judged once,
-#                   sent by from_pod straight into B: bpf/lib/direct.h) and
-#                   with the same rules as an iptables linear
+#                   and TCP throughput with podwall (from_pod on A's veth,
+#                   to_pod on B's; and with --redirect, an established flow
+#                   judged once, sent by from_pod straight into B:
+#                   bpf/lib/direct.h) and with the same rules as an iptables linear
 #                   chain (legacy and nf_tables backends), an ipset hash:ip,port
 #                   match and an nftables set; each figure alternates 1 s slices
 #                   on the twin path and on the filtered one (A B B A), so every
@@ -46,8 +46,9 @@
 #
 # Knobs (environment): BENCH_ROUNDS (3), BENCH_SLICES (4) of BENCH_UDP_SECS (1)
 # and BENCH_TCP_SECS (1) seconds, BENCH_RT_SIZES ("10 10000"), BENCH_TECHS
-# ("podwall iptables iptables-nft ipset nftables"; also podwall-no-redirect:
-# both hooks judge every packet, the node forwards it), BENCH_SKIP ("" or any of
+# ("podwall podwall-redirect iptables iptables-nft ipset nftables";
+# podwall-redirect: with --redirect, an established same-node flow judged once
+# and sent straight into the server pod), BENCH_SKIP ("" or any of
 # "datapath traffic control matrix tiers dns"), BENCH_DNS_ROUNDS (6) and
 # BENCH_DNS_QUERIES (2000), BENCH_MATRIX_PODS ("1000 5000"),
 # BENCH_OUT (bench-results).
@@ -59,7 +60,7 @@ UDP_SECS=${BENCH_UDP_SECS:-1}
 TCP_SECS=${BENCH_TCP_SECS:-1}
 SLICES=${BENCH_SLICES:-4}
 RT_SIZES=${BENCH_RT_SIZES:-"10 10000"}
-TECHS=${BENCH_TECHS:-"podwall iptables iptables-nft ipset nftables"}
+TECHS=${BENCH_TECHS:-"podwall podwall-redirect iptables iptables-nft ipset nftables"}
 SKIP=${BENCH_SKIP:-}
 OUT=${BENCH_OUT:-bench-results}
 PW=${BENCH_PODWALL:-$PWD/podwall}
@@ -296,7 +297,7 @@ tech_up() {   # tech size
 	case $1 in
 	none) ;;
 	podwall) pw_up "$2" ;;
-	podwall-no-redirect) pw_up "$2" --no-redirect ;;
+	podwall-redirect) pw_up "$2" --redirect ;;
 	iptables) ip netns exec $N iptables-legacy-restore -w < "$WORK/ipt-$2.rules" ;;
 	iptables-nft) ip netns exec $N iptables-nft-restore -w < "$WORK/ipt-$2.rules" ;;
 	ipset)
@@ -584,18 +585,19 @@ for t in techs:
 # the plain ratio of the pps figures for comparison
 pairs = {}
 for n in sizes:
+  for base in ("podwall", "podwall-redirect"):
     for other in techs:
-        if other == "podwall": continue
+        if other.startswith("podwall") or (base != "podwall" and other != "nftables"): continue
         rs, raw = [], []
         for rd in sorted({x["round"] for x in rows}):
-            a = [x for x in rows if x["tech"] == "podwall" and x["rules"] == n and x["round"] == rd]
+            a = [x for x in rows if x["tech"] == base and x["rules"] == n and x["round"] == rd]
             b = [x for x in rows if x["tech"] == other and x["rules"] == n and x["round"] == rd]
             if a and b and a[0]["udp_ratio_vs_none"] and b[0]["udp_ratio_vs_none"]:
                 rs.append(a[0]["udp_ratio_vs_none"] / b[0]["udp_ratio_vs_none"])
                 raw.append(a[0]["udp_pps"] / b[0]["udp_pps"])
         if rs:
-            pairs[f"podwall/{other}:{n}"] = dict(rules=n, against=other, udp_pps_ratio=med(rs),
-                                                  per_round=rs, raw_pps_ratio=med(raw))
+            pairs[f"{base}/{other}:{n}"] = dict(rules=n, base=base, against=other, udp_pps_ratio=med(rs),
+                                                 per_round=rs, raw_pps_ratio=med(raw))
 traffic = dict(method="5 netns: pod A (client) -> node -> pod B (server), and an unfiltered twin of "
                "that path (its own client and server) on the same node; veth pairs, /32 routes; filter "
                "in the node namespace (podwall: from_pod on A's host veth and to_pod on B's via podwall "
@@ -619,6 +621,7 @@ def target(name, value, limit, ok_if, unit=""):
     targets.append(dict(target=name, value=value, limit=limit, op=ok_if, unit=unit, met=met))
 target(f"real-traffic pps podwall@{big} rules / no program", g(summary, f"podwall:{big}", "udp_ratio_vs_none"), 0.90, ">=")
 target(f"real-traffic pps podwall@{big} rules / nftables set@{big}", g(pairs, f"podwall/nftables:{big}", "udp_pps_ratio"), 0.97, ">=")
+target(f"real-traffic pps podwall --redirect@{big} rules / nftables set@{big}", g(pairs, f"podwall-redirect/nftables:{big}", "udp_pps_ratio"), 0.97, ">=")
 target(f"real-traffic pps podwall@{big} rules / iptables linear@{big}", g(pairs, f"podwall/iptables:{big}", "udp_pps_ratio"), 5.0, ">=")
 target("test_run ns/pkt at 100,000 entries / at 10 (worst case)", g(dp, "flatness", "worst_ratio"), 1.10, "<=")
 # per hook: to_pod at 10,000 entries, the worse of IPv4 and IPv6
@@ -701,7 +704,7 @@ if summary:
           fmt(s["udp_ns_per_pkt"], "%.0f"), fmt(s["tcp_bps"] and s["tcp_bps"] / 1e9, "%.2f"),
           fmt(s["tcp_ratio_vs_none"], "%.3f"), s["unlisted_tcp_5202"] or "-"))
     for k, p in pairs.items():
-        P("   podwall / %-12s at %6d rules: UDP pps x %.2f (per round: %s; raw pps ratio %.2f)" % (p["against"], p["rules"], p["udp_pps_ratio"],
+        P("   %s / %-12s at %6d rules: UDP pps x %.2f (per round: %s; raw pps ratio %.2f)" % (p["base"], p["against"], p["rules"], p["udp_pps_ratio"],
           ", ".join("%.2f" % x for x in p["per_round"]), p["raw_pps_ratio"]))
     P("")
 if cp:

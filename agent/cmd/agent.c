@@ -61,8 +61,8 @@ int pw_agent_opt(const struct pw_cmd_doc *d, struct pw_agent_opts *o, const stru
 	case PW_AOPT_DNS_NS:
 		eng->dns_namespace = val;
 		return 0;
-	case PW_AOPT_NO_REDIRECT:
-		eng->no_redirect = true;
+	case PW_AOPT_REDIRECT:
+		eng->redirect = true;
 		return 0;
 	case PW_AOPT_DNS_LABEL:
 		eq = strchr(val, '=');
@@ -149,7 +149,7 @@ const struct pw_cmd_doc pw_doc_agent = {
 	"[--cni-state PATH] [--cni-pod-wait MS] [--cni-conf-dir DIR] [--metrics [ADDR:]PORT] "
 	"[--health [ADDR:]PORT] [--pin-dir P] "
 	"[--mode enforce|audit] [--dns auto|off] [--uplink DEV]... [--dns-namespace NS] "
-	"[--dns-label k=v] [--no-redirect]",
+	"[--dns-label k=v] [--redirect]",
 	"the node agent: attach, keep the pinned maps equal to the compiled state, follow the "
 	"source; serve podwall-cni",
 	agent_opts,

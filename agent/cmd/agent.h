@@ -26,7 +26,7 @@ struct pw_cmd_doc;
  * handled by pw_agent_opt. */
 enum {
 	PW_AOPT_PIN_DIR = 0x100, PW_AOPT_MODE, PW_AOPT_DNS, PW_AOPT_UPLINK, PW_AOPT_DNS_NS,
-	PW_AOPT_DNS_LABEL, PW_AOPT_NO_REDIRECT, PW_AOPT_MAX_,
+	PW_AOPT_DNS_LABEL, PW_AOPT_REDIRECT, PW_AOPT_MAX_,
 };
 #define PW_AGENT_OPTS                                                                   \
 	{ PW_AOPT_PIN_DIR, 0, "pin-dir", "P", "where the maps are pinned (default: "        \
@@ -41,9 +41,9 @@ enum {
 	  "kube-system)", NULL },                                                           \
 	{ PW_AOPT_DNS_LABEL, 0, "dns-label", "k=v", "the cluster DNS pods' label (default " \
 	  "k8s-app=kube-dns)", NULL },                                                      \
-	{ PW_AOPT_NO_REDIRECT, 0, "no-redirect", NULL, "judge a same-node flow on both "      \
-	  "veths, through the node's forwarding path (default: its established packets go " \
-	  "straight into the other pod)", NULL }
+	{ PW_AOPT_REDIRECT, 0, "redirect", NULL, "judge an established same-node flow once "  \
+	  "and send its packets straight into the other pod, past the node's forwarding and " \
+	  "conntrack (default: both veths, through the node)", NULL }
 
 /* One shared option (opt->id a PW_AOPT_*) of command d into o: 0, or
  * PW_EXIT_USAGE after saying why. */

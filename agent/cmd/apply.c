@@ -27,7 +27,7 @@ static const struct pw_opt apply_opts[] = {
 const struct pw_cmd_doc pw_doc_apply = {
 	"apply",
 	"-f FILE|DIR... [--pin-dir P] [--mode enforce|audit] [--dns auto|off] [--uplink DEV]... "
-	"[--dns-namespace NS] [--dns-label k=v] [--no-redirect]",
+	"[--dns-namespace NS] [--dns-label k=v] [--redirect]",
 	"one compile + sync + attach pass of the manifests, then exit",
 	apply_opts,
 };

@@ -560,7 +560,7 @@ static void status_print_text(const struct status *st)
 					       : "for drops and audits",
 	       st->cfg.events_per_sec ? st->cfg.events_per_sec : 1000);
 	printf("same-node flows %s: %llu packets sent straight into pods, %llu to their veths\n",
-	       st->cfg.flags & PW_CFG_REDIRECT_PEER ? "judged once" : "through the node (--no-redirect)",
+	       st->cfg.flags & PW_CFG_REDIRECT_PEER ? "judged once" : "through the node (no --redirect)",
 	       (unsigned long long)st->ctr[PW_COUNTER_REDIRECTED].packets,
 	       (unsigned long long)st->ctr[PW_COUNTER_REDIRECTED_VETH].packets);
 	if (st->have_names) {

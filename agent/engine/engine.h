@@ -36,7 +36,7 @@ struct pw_engine_config {
 	const char *pin_dir;            /* NULL: the default of this netns (kernel/netns.h) */
 	bool        audit;              /* every endpoint in audit mode */
 	bool        dns_auto;           /* allow DNS to the cluster DNS while isolated */
-	bool        no_redirect;        /* no PW_CFG_REDIRECT_PEER: same-node flows through the node */
+	bool        redirect;           /* PW_CFG_REDIRECT_PEER: same-node flows judged once */
 	const char *dns_namespace;      /* where the cluster DNS runs (NULL: kube-system) */
 	const char *dns_label_key;      /* its pods' label (NULL: the compiler's default) */
 	const char *dns_label_value;

@@ -68,7 +68,7 @@ static void sync_opts(const struct pw_engine *e, struct pw_sync_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->cfg_mask = PW_CFG_AUDIT_ALL | PW_CFG_REDIRECT_PEER;
 	o->cfg_flags = (e->cfg.audit ? PW_CFG_AUDIT_ALL : 0) |
-		       (e->cfg.no_redirect ? 0 : PW_CFG_REDIRECT_PEER);
+		       (e->cfg.redirect ? PW_CFG_REDIRECT_PEER : 0);
 	o->cache = e->sync_cache;
 }
 

@@ -503,7 +503,7 @@ static void render(struct buf *b)
 	       "1 if the agent runs with --mode audit (would-be drops pass and are reported).");
 	bprintf(b, "podwall_audit_mode %u\n", (cfg.flags & PW_CFG_AUDIT_ALL) ? 1 : 0);
 	header(b, "podwall_redirect_mode", "gauge", "1 if established same-node flows go "
-	       "straight into the other pod (the agent without --no-redirect).");
+	       "straight into the other pod (the agent with --redirect).");
 	bprintf(b, "podwall_redirect_mode %u\n", (cfg.flags & PW_CFG_REDIRECT_PEER) ? 1 : 0);
 	pw_pins_pending_suppressed(&M.pins, &pending);
 	header(b, "podwall_events_suppressed_pending", "gauge",

@@ -33,7 +33,10 @@
  * through the node to be un-NATed), fragments (a first one too: the others
  * follow it through the node), neighbour discovery, ICMP errors, DNS
  * (to_pod reads the answers), audit passes.
- * PW_CFG_REDIRECT_PEER turns it on (the agent, unless --no-redirect).
+ * PW_CFG_REDIRECT_PEER turns it on (the agent with --redirect). Off by
+ * default: bypassing the node's conntrack for a flow's middle leaves
+ * kube-proxy's NAT blind to it (docs/DESIGN.md §1; churn.sh with it on still
+ * saw a few connections fail).
  */
 #ifndef PW_BPF_DIRECT_H
 #define PW_BPF_DIRECT_H

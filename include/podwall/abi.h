@@ -127,7 +127,7 @@ enum pw_reason {
  * from_pod sends a packet of an established same-node flow straight into
  * the destination pod (bpf_redirect_peer) when both conntrack entries of
  * the flow say to_pod would pass it (bpf/lib/direct.h). The agent sets it
- * unless --no-redirect; probes and old agents leave it clear.
+ * with --redirect; probes and old agents leave it clear.
  */
 #define PW_CFG_REDIRECT_PEER  (1u << 2)
 

@@ -9,7 +9,7 @@
 #   policies: default-deny in production; a -> b on tcp/7000, udp/7001, tcp/5201
 #             (a's egress and b's ingress, each its own file)
 #
-# Checks: a TCP stream and an iperf3 transfer a -> b pass and the redirected
+# The agent runs with --redirect (off by default). Checks: a TCP stream and an iperf3 transfer a -> b pass and the redirected
 # counter (podwall_packets_redirected_total) rises by about the packets sent;
 # UDP datagrams and their echoes all come back; a flow to the Service's
 # ClusterIP gets its replies from the ClusterIP (a long stream, a UDP
@@ -17,7 +17,7 @@
 # keeps it flowing (and direct again once re-checked), with the node dropping
 # what its conntrack calls INVALID as kube-proxy does; removing b's ingress allow cuts the
 # established stream (the next packets are dropped by b's to_pod); the agent
-# with --no-redirect redirects nothing (streams still pass).
+# without --redirect (the default) redirects nothing (streams still pass).
 #
 # Run: bash tests/e2e/redirect.sh (root; ./podwall built).
 set -uo pipefail
@@ -82,7 +82,7 @@ pwe_np_allow_pair a-b production app=a app=b 7000/TCP 7001/UDP 5201/TCP >"$PWC_W
 awk 'BEGIN { RS = "---\n" } NR == 1' "$PWC_WORK/pair.yaml" | pwc_write np-a-egress.yaml
 awk 'BEGIN { RS = "---\n" } NR == 2' "$PWC_WORK/pair.yaml" | pwc_write np-b-ingress.yaml
 
-pwc_agent_start node1 --metrics "$MPORT"
+pwc_agent_start node1 --metrics "$MPORT" --redirect
 if pwe_wait_state "$PWE_START_S" "ok:$A $B 7000 tcp" "fail:$B $A 7000 tcp"; then
 	pwe_pass agent_enforces
 else
@@ -92,7 +92,7 @@ fi
 pwc_wait_for 10 bash -c "[ \"\$(timeout 3 nsenter --net=$NETNS curl -s --max-time 1 \
 	http://127.0.0.1:$MPORT/metrics | awk '\$1 == \"podwall_redirect_mode\" { print \$2 }')\" != '' ]"
 mode=$(metric podwall_redirect_mode)
-[ "$mode" = 1 ] && pwe_pass redirect_on_by_default || pwe_fail redirect_on_by_default "podwall_redirect_mode $mode"
+[ "$mode" = 1 ] && pwe_pass redirect_on_with_flag || pwe_fail redirect_on_with_flag "podwall_redirect_mode $mode"
 
 # ------------------------------------------------------------ a Service: through the node
 # (first, while no other flow runs: the counter must not move)
@@ -197,9 +197,9 @@ pwe_np_allow_pair a-b production app=a app=b 7000/TCP 7001/UDP 5201/TCP >"$PWC_W
 awk 'BEGIN { RS = "---\n" } NR == 2' "$PWC_WORK/pair.yaml" | pwc_write np-b-ingress.yaml
 pwe_wait_state 5 "ok:$A $B 7000 tcp" || pwe_fail allow_back "a -> b:7000 not open again"
 
-# ------------------------------------------------------------ --no-redirect
+# ------------------------------------------------------------ without --redirect (the default)
 pwc_agent_stop node1
-pwc_agent_start node1 --metrics "$MPORT" --no-redirect
+pwc_agent_start node1 --metrics "$MPORT"
 pwc_wait_for 10 bash -c "[ \"\$(timeout 3 nsenter --net=$NETNS curl -s --max-time 1 \
 	http://127.0.0.1:$MPORT/metrics | awk '\$1 == \"podwall_redirect_mode\" { print \$2 }')\" = 0 ]"
 mode=$(metric podwall_redirect_mode)
@@ -207,12 +207,12 @@ r0=$(redirected)
 if stream_for_2s $B 7000 && [ "$(udp_exchange "$(pwc_ip $B)" 7001 10)" = 10 ]; then
 	r1=$(redirected)
 	if [ "$mode" = 0 ] && [ "$r1" = "$r0" ]; then
-		pwe_pass no_redirect_redirects_nothing "streams pass, redirected stays $r1"
+		pwe_pass default_redirects_nothing "streams pass, redirected stays $r1"
 	else
-		pwe_fail no_redirect_redirects_nothing "mode $mode, redirected $r0 -> $r1"
+		pwe_fail default_redirects_nothing "mode $mode, redirected $r0 -> $r1"
 	fi
 else
-	pwe_fail no_redirect_redirects_nothing "a -> b does not pass with --no-redirect"
+	pwe_fail default_redirects_nothing "a -> b does not pass without --redirect"
 fi
 pwc_kill "$PWC_LAST_PID"
 pwe_agent_log_clean node1

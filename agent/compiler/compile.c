@@ -752,6 +752,13 @@ static bool is_dns_service(const struct cctx *x, const struct pw_service *svc)
 	return false;
 }
 
+static uint32_t service_identity(const struct cctx *x, const uint8_t ip[16])
+{
+	size_t g = pw_longest_group(x, ip);
+
+	return g == NONE ? PW_ID_WORLD : x->groups[g].id;
+}
+
 /* The last ipcache's order holds for the n entries t (their keys, in the
  * order made, are the memo's)? */
 static bool ipc_memo_fits(const struct pw_ipc_memo *m, const struct ipc_tmp *t, size_t n)
@@ -804,9 +811,13 @@ static int build_ipcache(struct cctx *x)
 	/* the node's addresses: after pods (a hostNetwork pod shares them) */
 	for (size_t i = 0; i < x->o.n_host_addrs; i++)
 		ipc_set(&t[n++], x->o.host_addrs[i], 128, PW_ID_HOST, 0, (1ULL << 39) + i);
+	/* A ClusterIP is an address like any other to the ipBlocks that hold
+	 * it (a packet from it, after un-DNAT, matches them): the identity of
+	 * its longest CIDR group, or world; the entry exists for its flags. */
 	for (size_t i = 0; i < c->n_services; i++)
 		for (size_t k = 0; k < c->services[i].n_cluster_ips && k < 2; k++)
-			ipc_set(&t[n++], c->services[i].cluster_ips[k], 128, PW_ID_WORLD,
+			ipc_set(&t[n++], c->services[i].cluster_ips[k], 128,
+				service_identity(x, c->services[i].cluster_ips[k]),
 				PW_IPC_SERVICE |
 				(is_dns_service(x, &c->services[i]) ? PW_IPC_DNS_SERVICE : 0), (1ULL << 40) + i);
 	for (size_t i = 0; i < x->n_groups; i++)

@@ -109,7 +109,7 @@ static int index_groups(struct cctx *x)
 /* The longest group holding address a. For an IPv4 address only IPv4
  * groups count: an IPv6 block never holds IPv4 addresses (cidr.c), and all
  * addresses of one identity must be members of the same blocks. */
-static size_t longest_group(const struct cctx *x, const uint8_t a[16])
+size_t pw_longest_group(const struct cctx *x, const uint8_t a[16])
 {
 	unsigned min_len = pw_ip_is_v4(a) ? 96 : 0;
 	uint8_t q[16];
@@ -511,7 +511,7 @@ static int find_identities(struct cctx *x, size_t ne)
 		prev_pf = pf;
 		x->pod_id[i][0] = x->pod_id[i][1] = NONE;
 		for (size_t k = 0; k < pod->n_ips && k < 2; k++) {
-			size_t group = longest_group(x, pod->ips[k]), j;
+			size_t group = pw_longest_group(x, pod->ips[k]), j;
 
 			for (j = first[pf]; j != NONE && x->ids[j].group != group; j = next[j])
 				;

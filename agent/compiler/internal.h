@@ -278,6 +278,9 @@ struct nsrange {
 };
 
 int pw_build_identities(struct cctx *x);
+/* The longest CIDR group holding address a (an IPv4 address: IPv4 groups
+ * only), or NONE. After pw_build_identities, until pw_free_identities. */
+size_t pw_longest_group(const struct cctx *x, const uint8_t a[16]);
 /* The value (and *vlen) of label key (klen bytes) in id's key, or NULL. */
 const uint8_t *pw_key_label(const struct podid *id, const char *key, size_t klen,
 			    uint32_t *vlen);

@@ -37,13 +37,6 @@ def main():
         bad += 1
     n = diffs = to_svc = mixed = 0
     for c in got:
-        # A ClusterIP as the source of a new flow (it never is one on a node:
-        # replies come back through conntrack) is left out: podwall gives the
-        # ClusterIP the world identity, so an ipBlock that covers it but is not
-        # 0.0.0.0/0 (or has excepts) does not match it, where the oracle, as
-        # the NetworkPolicy text, matches the address (reported to the lead).
-        if evaluate.service_of(w, c["from"]) is not None:
-            continue
         v, why, fam, backends = evaluate.judge(w, eps, c, family)
         n += 1
         if evaluate.service_of(w, c["to"]) is not None:

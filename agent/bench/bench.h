@@ -151,8 +151,9 @@ struct pwb_cl_result {
 		uint64_t memlock;       /* bytes, the kernel's fdinfo */
 		uint32_t max_entries, type, key_size, value_size;
 		int64_t  entries;       /* held (hash and LPM maps: walked); -1 not counted */
-	} maps[16];
+	} maps[32];                         /* the object has 20: room to grow */
 	int      n_maps;
+	int      maps_left_out;             /* pinned maps past maps[]: the sum is short */
 	uint64_t agent_rss, agent_rss_peak;  /* bytes, after the latency series */
 };
 

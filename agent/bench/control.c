@@ -850,9 +850,10 @@ static void agent_memory(struct agent *a, struct pwb_cl_result *r)
 
 	r->maps_memlock = 0;
 	r->n_maps = 0;
+	r->maps_left_out = 0;
 	if (!d)
 		return;
-	while ((de = readdir(d)) && r->n_maps < (int)(sizeof(r->maps) / sizeof(r->maps[0]))) {
+	while ((de = readdir(d))) {
 		struct bpf_map_info info;
 		__u32 len = sizeof(info);
 		int fd;
@@ -862,6 +863,12 @@ static void agent_memory(struct agent *a, struct pwb_cl_result *r)
 		fd = pinned(a, de->d_name);
 		if (fd < 0)
 			continue;
+		/* a map left out would make the total lie: say so */
+		if (r->n_maps == (int)(sizeof(r->maps) / sizeof(r->maps[0]))) {
+			r->maps_left_out++;
+			close(fd);
+			continue;
+		}
 		memset(&info, 0, sizeof(info));
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
 			snprintf(r->maps[r->n_maps].name, sizeof(r->maps[0].name), "%.31s", de->d_name);

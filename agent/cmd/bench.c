@@ -289,6 +289,7 @@ static void cl_json(struct pwb_json *j, const struct pwb_cl_result *r)
 		pwb_json_end(j);
 		pwb_json_obj(j, "memory");
 		pwb_json_int(j, "maps_memlock_bytes", (long long)r->maps_memlock);
+		pwb_json_int(j, "maps_left_out", r->maps_left_out);
 		pwb_json_obj(j, "per_map");
 		for (int i = 0; i < r->n_maps; i++)
 			pwb_json_int(j, r->maps[i].name, (long long)r->maps[i].memlock);
@@ -372,6 +373,8 @@ static void cl_table(const struct pwb_cl_result *r)
 	lat_line("policy file", &r->lat_policy);
 	lat_line("pod label", &r->lat_label);
 	printf("  maps: %.1f MiB memlock (the kernel's fdinfo), each:\n", r->maps_memlock / 1048576.0);
+	if (r->maps_left_out)
+		printf("  (%d more pinned maps not counted: the total is short)\n", r->maps_left_out);
 	for (int i = 0; i < r->n_maps; i++) {
 		printf("    %-14s %8.2f MiB  %7u slots x %6.0f B", r->maps[i].name,
 		       r->maps[i].memlock / 1048576.0, r->maps[i].max_entries,

@@ -1083,6 +1083,46 @@ static int read_all(struct sync *s)
  * deleted every entry of no valid slot).
  */
 /*
+ * Where desired ipcache d differs from old (n entries) if only in values:
+ * *same_keys (the same keys in the same order), and then the indexes of the
+ * entries whose values changed, ascending, in a new *idx of *n_idx (NULL and
+ * 0 if none or the keys differ). 0 or -ENOMEM.
+ */
+static int ipc_value_changes(const struct pw_state_ipc *old, size_t n, const struct pw_state *d,
+			     bool *same_keys, size_t **idx, size_t *n_idx)
+{
+	size_t *v = NULL, nv = 0, cap = 0;
+
+	*same_keys = n == d->n_ipc;
+	for (size_t i = 0; *same_keys && i < n; i++) {
+		if (!memcmp(&old[i], &d->ipc[i], sizeof(d->ipc[i])))
+			continue;
+		if (memcmp(&old[i].key, &d->ipc[i].key, sizeof(d->ipc[i].key))) {
+			*same_keys = false;
+			break;
+		}
+		if (nv == cap) {
+			size_t *g = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*g));
+
+			if (!g) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = g;
+		}
+		v[nv++] = i;
+	}
+	if (!*same_keys) {
+		free(v);
+		v = NULL;
+		nv = 0;
+	}
+	*idx = v;
+	*n_idx = nv;
+	return 0;
+}
+
+/*
  * What the cache says of the ipcache after a sync that succeeded with
  * desired state d, the views not stored yet. A patch that flipped: slot I
  * now holds what slot A held (its view gets A's values where it lagged),
@@ -1132,25 +1172,10 @@ static int cache_store_ipc(struct sync *s, const struct pw_state *d, bool flippe
 		return 0;
 	}
 
-	same_keys = s->ipc_trusted && c->n_ipc == d->n_ipc;
-	for (size_t i = 0; same_keys && i < d->n_ipc; i++) {
-		if (!memcmp(&c->ipc[i], &d->ipc[i], sizeof(d->ipc[i])))
-			continue;
-		if (memcmp(&c->ipc[i].key, &d->ipc[i].key, sizeof(d->ipc[i].key))) {
-			same_keys = false;
-		} else if (flipped) {
-			size_t *nd = realloc(diff, (n_diff + 1) * sizeof(*nd));
-
-			if (!nd) {
-				free(diff);
-				return -ENOMEM;
-			}
-			diff = nd;
-			diff[n_diff++] = i;
-		}
-	}
-	same = same_keys && !n_diff &&
-	       (!d->n_ipc || !memcmp(c->ipc, d->ipc, d->n_ipc * sizeof(*d->ipc)));
+	same_keys = false;
+	if (s->ipc_trusted && ipc_value_changes(c->ipc, c->n_ipc, d, &same_keys, &diff, &n_diff))
+		return -ENOMEM;
+	same = same_keys && !n_diff;
 	if (flipped) {
 		free(c->idle);
 		c->idle = same_keys && !s->unsplit ? diff : NULL;
@@ -1158,12 +1183,15 @@ static int cache_store_ipc(struct sync *s, const struct pw_state *d, bool flippe
 		c->idle_known = same_keys && !s->unsplit;
 		if (!c->idle_known)
 			free(diff);
-	} else if (s->idle_equal || !same) {
-		free(c->idle);
-		c->idle = NULL;
-		c->n_idle = 0;
-		c->idle_known = s->idle_equal;
-	}   /* else: the same slots, the same array: what the cache knew holds */
+	} else {
+		free(diff);   /* neither slot changed */
+		if (s->idle_equal || !same) {
+			free(c->idle);
+			c->idle = NULL;
+			c->n_idle = 0;
+			c->idle_known = s->idle_equal;
+		}   /* else: the same slots, the same array: what the cache knew holds */
+	}
 	c->have_ipc = !s->unsplit;
 	if (s->unsplit) {
 		c->idle_known = false;
@@ -1200,29 +1228,11 @@ static int cache_store_ipc(struct sync *s, const struct pw_state *d, bool flippe
 static int ipc_plan(struct sync *s, const struct pw_state *d, bool filling)
 {
 	const struct pw_sync_cache *c = s->cache;
-	size_t cap = 0;
 
 	if (!s->st->cached || !s->ipc_trusted || !c->ipc_canon || !c->idle_known ||
 	    !s->have_lpm || filling || c->n_ipc != d->n_ipc || lpm_has_exact(s))
 		return 0;
-	for (size_t i = 0; i < d->n_ipc; i++) {
-		if (!memcmp(&c->ipc[i], &d->ipc[i], sizeof(d->ipc[i])))
-			continue;
-		if (memcmp(&c->ipc[i].key, &d->ipc[i].key, sizeof(d->ipc[i].key))) {
-			s->n_chg = 0;
-			return 0;
-		}
-		if (s->n_chg == cap) {
-			size_t *n = realloc(s->chg, (cap = cap ? cap * 2 : 16) * sizeof(*n));
-
-			if (!n)
-				return -ENOMEM;
-			s->chg = n;
-		}
-		s->chg[s->n_chg++] = i;
-	}
-	s->ipc_patch = true;
-	return 0;
+	return ipc_value_changes(c->ipc, c->n_ipc, d, &s->ipc_patch, &s->chg, &s->n_chg);
 }
 
 /*

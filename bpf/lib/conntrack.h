@@ -52,6 +52,17 @@ static __always_inline void pw_ct_key_fill(struct pw_ct_key *k, const __u8 *s, c
 	k->pad = 0;
 }
 
+/* The key of the entry packet p belongs to, checked in direction dir: its own
+ * (s->d, dir), or for a reply the one its flow opened (d->s, !dir). */
+static __always_inline void pw_ct_key_of(struct pw_ct_key *k, const struct pw_pkt *p, __u8 dir,
+					 int reply)
+{
+	if (reply)
+		pw_ct_key_fill(k, p->daddr, p->saddr, p->dport, p->sport, p->proto, !dir);
+	else
+		pw_ct_key_fill(k, p->saddr, p->daddr, p->sport, p->dport, p->proto, dir);
+}
+
 static __always_inline __u64 pw_ct_timeout_ns(__u8 proto, __u32 flags)
 {
 	__u64 s;
@@ -116,7 +127,7 @@ static __always_inline void pw_ct_create(const struct pw_pkt *p, __u8 dir, __u32
 
 	if (p->proto == PW_IPPROTO_TCP && (p->tcp_flags & PW_TCP_FIN))
 		v.flags |= PW_CT_CLOSING;
-	pw_ct_key_fill(&k, p->saddr, p->daddr, p->sport, p->dport, p->proto, dir);
+	pw_ct_key_of(&k, p, dir, 0);
 	bpf_map_update_elem(&conntrack, &k, &v, BPF_ANY);
 }
 

@@ -49,16 +49,6 @@
 #include "lib/events.h"
 #include "lib/fqdn.h"
 
-/* The conntrack entry a packet of a tracked flow belongs to, seen from direction dir. */
-static __always_inline void pw_ct_key_of(struct pw_ct_key *k, const struct pw_pkt *p, __u8 dir,
-					 int reply)
-{
-	if (reply)
-		pw_ct_key_fill(k, p->daddr, p->saddr, p->dport, p->sport, p->proto, !dir);
-	else
-		pw_ct_key_fill(k, p->saddr, p->daddr, p->sport, p->dport, p->proto, dir);
-}
-
 /*
  * From from_pod, once it passed p as a packet of a tracked flow: fast, the
  * PW_FAST_* bits of pw_judge_fast, or after the full path PW_FAST_REPLY or

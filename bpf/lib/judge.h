@@ -153,7 +153,7 @@ static __always_inline void pw_res_reply(struct pw_res *r, const struct pw_ct_va
  */
 static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_endpoint *ep,
 				       const struct pw_config *cfg, __u32 slot, __u8 dir,
-				       int may_defer, __u64 now, struct pw_res *r)
+				       int pre_nat, __u64 now, struct pw_res *r)
 {
 	struct pw_ct_key k;
 	struct pw_ct_val *v;
@@ -162,13 +162,13 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 	/* established: (s->d, dir), unless the fast path just found none */
 	v = NULL;
 	if (!r->est_miss) {
-		pw_ct_key_fill(&k, p->saddr, p->daddr, p->sport, p->dport, p->proto, dir);
+		pw_ct_key_of(&k, p, dir, 0);
 		v = pw_ct_get(&k, ep->ep_id, now);
 	}
 	/* a deferred entry past NAT is no verdict: judge the translated flow */
-	if (v && (!(v->flags & PW_CT_DEFERRED) || may_defer)) {
+	if (v && (!(v->flags & PW_CT_DEFERRED) || pre_nat)) {
 		/* a NATed flow has this tuple too: no telling it from the direct one */
-		if (!may_defer && (v->flags & PW_CT_DIRECT))
+		if (!pre_nat && (v->flags & PW_CT_DIRECT))
 			v->flags &= ~PW_CT_DIRECT;
 		pw_res_established(r, v);
 		if (!(v->flags & PW_CT_DEFERRED) &&
@@ -187,7 +187,7 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 	}
 
 	/* reply: (d->s, !dir); the entry's own destination port is our sport */
-	pw_ct_key_fill(&k, p->daddr, p->saddr, p->dport, p->sport, p->proto, !dir);
+	pw_ct_key_of(&k, p, dir, 1);
 	v = r->reply_miss ? NULL : pw_ct_get(&k, ep->ep_id, now);
 	if (v) {
 		__u32 gen = v->generation;
@@ -244,7 +244,7 @@ static __always_inline int pw_ct_direct(const struct pw_ct_val *v)
  * does not look again.
  */
 static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw_config *cfg,
-					 int may_defer, struct pw_res *r)
+					 int pre_nat, struct pw_res *r)
 {
 	struct pw_ct_key k;
 	struct pw_ct_val *v;
@@ -253,12 +253,12 @@ static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw
 
 	if (p->frag != PW_FRAG_NONE || p->nd)
 		return 0;
-	pw_ct_key_fill(&k, p->saddr, p->daddr, p->sport, p->dport, p->proto, r->dir);
+	pw_ct_key_of(&k, p, r->dir, 0);
 	v = bpf_map_lookup_elem(&conntrack, &k);
 	if (!v) {
 		r->est_miss = 1;
 		/* reply: (d->s, !dir), as pw_judge_ct looks it up */
-		pw_ct_key_fill(&k, p->daddr, p->saddr, p->dport, p->sport, p->proto, !r->dir);
+		pw_ct_key_of(&k, p, r->dir, 1);
 		v = bpf_map_lookup_elem(&conntrack, &k);
 		if (!v) {
 			r->reply_miss = 1;
@@ -267,7 +267,7 @@ static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw
 		reply = 1;
 	}
 	if (v->ifindex != r->ifindex || v->generation != cfg->generation ||
-	    ((v->flags & PW_CT_DEFERRED) && (reply || !may_defer)))
+	    ((v->flags & PW_CT_DEFERRED) && (reply || !pre_nat)))
 		return 0;
 	now = pw_now();
 	if (pw_older(now, v->last_seen_ns, pw_ct_timeout_ns(k.proto, v->flags)))
@@ -309,30 +309,31 @@ static __always_inline void pw_judge_open(const struct pw_pkt *p, const struct p
 
 /*
  * The flags of a new flow's entry (not a Service's: those are deferred):
- * one made before NAT (may_defer: from_pod, or to_pod for a packet no
- * from_pod deferred) has the tuple as its sender sent it (abi.h
+ * one made before NAT (pre_nat) has the tuple as its sender sent it (abi.h
  * PW_CT_DIRECT).
  */
-static __always_inline __u32 pw_ct_new_flags(int may_defer)
+static __always_inline __u32 pw_ct_new_flags(int pre_nat)
 {
-	return may_defer ? PW_CT_DIRECT : 0;
+	return pre_nat ? PW_CT_DIRECT : 0;
 }
 
 /*
- * The verdict of packet p for endpoint ep in direction r->dir. may_defer: a
- * flow to a Service address gets PW_MARK_DEFER instead of a verdict (only
- * before NAT, in from_pod). A new egress flow of an endpoint that learns
+ * The verdict of packet p for endpoint ep in direction r->dir. pre_nat: p's
+ * tuple is as its sender sent it, before any NAT (from_pod; to_pod for a
+ * packet no from_pod deferred): an egress flow to a Service address then
+ * gets PW_MARK_DEFER instead of a verdict, and a new flow's entry may go
+ * direct (pw_ct_new_flags). A new egress flow of an endpoint that learns
  * names, judged in from_pod, returns with r->names set and no verdict yet:
  * the caller joins the names (fqdn.h pw_judge_names), then opens the flow
  * (pw_judge_finish), each a frame of its own under the program's, where
  * there is room (the verifier's 512 bytes hold every frame of a call
- * chain, and pw_judge's leaves none to a callee). Past NAT (may_defer 0) names are not joined:
+ * chain, and pw_judge's leaves none to a callee). Past NAT (pre_nat 0) names are not joined:
  * a pod learned the address it connects to, not a Service's backend.
  *
  * A global function: the verifier checks it once, not once per caller.
  */
 __noinline int pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
-			const struct pw_config *cfg, int may_defer, struct pw_res *r)
+			const struct pw_config *cfg, int pre_nat, struct pw_res *r)
 {
 	__u8 dir;
 	__u32 slot;
@@ -355,7 +356,7 @@ __noinline int pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
 		fv = pw_frag_find(p, dir);
 		if (fv) {
 			r->reason = PW_REASON_FRAGMENT;
-			if ((*fv & PW_CT_DEFERRED) && may_defer)
+			if ((*fv & PW_CT_DEFERRED) && pre_nat)
 				r->defer = 1;
 		} else if (!pw_isolated(ep, slot, dir) && !pw_tiered(ep, slot, dir)) {
 			/* (an endpoint under ClusterNetworkPolicy rules may have
@@ -367,11 +368,11 @@ __noinline int pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
 		return 0;
 	}
 
-	if (!pw_judge_ct(p, ep, cfg, slot, dir, may_defer, now, r)) {
+	if (!pw_judge_ct(p, ep, cfg, slot, dir, pre_nat, now, r)) {
 		/* a new flow */
 		pw_ipcache_get(slot, pw_remote(p, dir), &peer);
 		r->peer_id = peer.identity;
-		if (dir == PW_DIR_EGRESS && may_defer && (peer.flags & PW_IPC_SERVICE)) {
+		if (dir == PW_DIR_EGRESS && pre_nat && (peer.flags & PW_IPC_SERVICE)) {
 			r->reason = PW_REASON_DEFERRED;
 			r->defer = 1;
 			pw_judge_open(p, ep, cfg, slot, r, 1, PW_CT_DEFERRED, 0, now);
@@ -382,13 +383,13 @@ __noinline int pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
 		/* a drop names its rule too: a ClusterNetworkPolicy Deny */
 		r->rule_id = d.rule_id;
 		r->reason = d.reason;
-		if (dir == PW_DIR_EGRESS && may_defer && (ep->flags[slot] & PW_EP_LEARN_NAMES) &&
+		if (dir == PW_DIR_EGRESS && pre_nat && (ep->flags[slot] & PW_EP_LEARN_NAMES) &&
 		    d.reason != PW_REASON_DNS_ALLOWED && d.reason != PW_REASON_DNS_DENIED) {
 			r->names = 1;
 			r->verdict = ok ? PW_VERDICT_ALLOW : PW_VERDICT_DROP;
 			return 0;
 		}
-		pw_judge_open(p, ep, cfg, slot, r, ok, pw_ct_new_flags(may_defer), 0, now);
+		pw_judge_open(p, ep, cfg, slot, r, ok, pw_ct_new_flags(pre_nat), 0, now);
 		return 0;
 	}
 

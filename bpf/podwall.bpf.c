@@ -101,7 +101,7 @@ int from_pod(struct __sk_buff *skb)
 		pw_count(skb, r.dir, r.verdict, r.reason);
 		/* and to_pod's verdict too, if it would pass it (direct.h) */
 		if (fast & PW_FAST_DIRECT)
-			return pw_redirect_peer(skb, &p, cfg, fast);
+			return pw_redirect_peer(skb, &p, cfg, fast, r.isn);
 		return TC_ACT_OK;
 	}
 	ep = bpf_map_lookup_elem(&endpoints, &ifindex);
@@ -140,7 +140,7 @@ int from_pod(struct __sk_buff *skb)
 	if (r.verdict == PW_VERDICT_ALLOW && !r.defer &&
 	    (r.reason == PW_REASON_CT_ESTABLISHED || r.reason == PW_REASON_CT_REPLY))
 		return pw_redirect_peer(skb, &p, cfg,
-					r.reason == PW_REASON_CT_REPLY ? PW_FAST_REPLY : 0);
+					r.reason == PW_REASON_CT_REPLY ? PW_FAST_REPLY : 0, 0);
 	return pw_tc_verdict(&r);
 }
 

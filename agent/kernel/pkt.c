@@ -105,7 +105,7 @@ static int build_l4(const struct pw_pkt_spec *s, bool v4, uint8_t *b, uint32_t o
 		case IPPROTO_TCP:
 			put16(b, s->sport);
 			put16(b + 2, s->dport);
-			put32(b + 4, 1000);                           /* seq */
+			put32(b + 4, s->tcp_seq ? s->tcp_seq : 1000);  /* seq */
 			put32(b + 8, s->tcp_flags & PW_TCPF_ACK ? 1 : 0);
 			b[12] = 5 << 4;                               /* data offset */
 			b[13] = s->tcp_flags;

@@ -37,6 +37,7 @@ struct pw_pkt_spec {
 	uint16_t sport;          /* host order; ICMP echo: the identifier */
 	uint16_t dport;
 	uint8_t  tcp_flags;      /* PW_TCPF_* */
+	uint32_t tcp_seq;        /* 0: 1000 */
 	uint8_t  icmp_type;      /* ICMP/ICMPv6 */
 	uint8_t  icmp_code;
 	const void *payload;     /* NULL: payload_len zero bytes */

@@ -123,6 +123,7 @@ static __always_inline void pw_ct_create(const struct pw_pkt *p, __u8 dir, __u32
 		.rule_id = rule_id,
 		.ifindex = ifindex,
 		.name_id = name_id,
+		.isn = pw_tcp_isn(p),
 	};
 
 	if (p->proto == PW_IPPROTO_TCP && (p->tcp_flags & PW_TCP_FIN))
@@ -138,14 +139,20 @@ static __always_inline void pw_ct_create(const struct pw_pkt *p, __u8 dir, __u32
  */
 #define PW_CT_REFRESH_NS (PW_NSEC_PER_SEC / 4)
 
-/* A packet of the flow went through: refresh. Returns 1 if it was a TCP RST. */
+/*
+ * A packet of the flow went through: refresh, and a SYN in the entry's own
+ * direction names the connection the tuple now carries (abi.h pw_ct_val.isn).
+ * Returns 1 if it was a TCP RST.
+ */
 static __always_inline int pw_ct_touch(struct pw_ct_val *v, const struct pw_pkt *p, int reply,
 				       __u64 now)
 {
-	__u32 flags = v->flags;
+	__u32 flags = v->flags, isn = reply ? 0 : pw_tcp_isn(p);
 
 	if (pw_older(now, v->last_seen_ns, PW_CT_REFRESH_NS))
 		v->last_seen_ns = now;
+	if (isn && v->isn != isn)
+		v->isn = isn;
 	if (reply)
 		flags |= PW_CT_SEEN_REPLY;
 	if (p->proto == PW_IPPROTO_TCP) {

@@ -33,10 +33,24 @@
  * through the node to be un-NATed), fragments (a first one too: the others
  * follow it through the node), neighbour discovery, ICMP errors, DNS
  * (to_pod reads the answers), audit passes.
+ * A TCP pair goes direct only if both entries carry the same ISN (abi.h
+ * pw_ct_val.isn: from_pod's egress entry and to_pod's ingress entry each
+ * take it from every SYN they pass): the same SYN crossed both hooks with
+ * this tuple. When the node's NAT gives a connection another source port
+ * (a clash with a Service connection's entry in its conntrack), to_pod
+ * sees the SYN on another tuple; a stale pair of an earlier connection on
+ * the tuple the client sent would otherwise carry the new connection's
+ * packets un-NATed into a server that never opened it (churn.sh lost
+ * connections so). UDP has no ISN: a Service flow the node translates onto
+ * a pair's tuple meets the entries past NAT, which clears PW_CT_DIRECT.
+ *
  * PW_CFG_REDIRECT_PEER turns it on (the agent with --redirect). Off by
- * default: bypassing the node's conntrack for a flow's middle leaves
- * kube-proxy's NAT blind to it (docs/DESIGN.md §1; churn.sh with it on still
- * saw a few connections fail).
+ * default: the node's conntrack sees only a direct connection's handshake
+ * and forgets it after its SYN_RECV timeout (60 s); a Service connection
+ * the client opens after that from the same source port to the same
+ * backend port is then not given another port by the node's NAT and lands
+ * on the live direct connection's tuple, which the server resets
+ * (docs/DESIGN.md §1).
  */
 #ifndef PW_BPF_DIRECT_H
 #define PW_BPF_DIRECT_H
@@ -57,7 +71,7 @@
  * function: its frame is not from_pod's, which pw_judge fills.
  */
 __noinline int pw_redirect_peer(struct __sk_buff *skb, const struct pw_pkt *p,
-				const struct pw_config *cfg, int fast)
+				const struct pw_config *cfg, int fast, __u32 isn)
 {
 	struct pw_ct_key k;
 	struct pw_ct_val *v;
@@ -79,6 +93,7 @@ __noinline int pw_redirect_peer(struct __sk_buff *skb, const struct pw_pkt *p,
 		v = bpf_map_lookup_elem(&conntrack, &k);
 		if (!v || !pw_ct_direct(v))
 			return TC_ACT_OK;
+		isn = v->isn;
 	} else if (!(fast & PW_FAST_DIRECT)) {
 		return TC_ACT_OK;
 	}
@@ -87,6 +102,9 @@ __noinline int pw_redirect_peer(struct __sk_buff *skb, const struct pw_pkt *p,
 	v = bpf_map_lookup_elem(&conntrack, &k);
 	if (!v || !pw_ct_direct(v))
 		return TC_ACT_OK; /* the first packets, a Service's, an audit pass: the node */
+	/* TCP: one connection at both ends, the SYN both hooks saw (abi.h pw_ct_val.isn) */
+	if (k.proto == PW_IPPROTO_TCP && (!isn || v->isn != isn))
+		return TC_ACT_OK;
 	now = pw_now();
 	if (v->ifindex && v->generation == cfg->generation &&
 	    !pw_older(now, v->last_seen_ns, pw_ct_timeout_ns(k.proto, v->flags))) {

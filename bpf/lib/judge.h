@@ -30,6 +30,7 @@ struct pw_res {
 			  * opens it (pw_judge_finish) */
 	__u32 ifindex;   /* in: the device of the endpoint judged (its endpoints key) */
 	__u32 name_id;   /* names: the name the flow's conntrack entry remembers */
+	__u32 isn;       /* out, pw_judge_fast: the TCP ISN its entry carries (abi.h) */
 };
 
 /* The remote address of a packet in a direction. */
@@ -279,6 +280,7 @@ static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw
 		pw_res_established(r, v);
 	fast = PW_FAST_VERDICT | (reply ? PW_FAST_REPLY : 0) |
 	       (pw_ct_direct(v) ? PW_FAST_DIRECT : 0);
+	r->isn = v->isn;   /* (a SYN's own is not needed: it never goes direct) */
 	if (pw_ct_touch(v, p, reply, now))
 		bpf_map_delete_elem(&conntrack, &k);
 	return fast;

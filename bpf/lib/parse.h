@@ -34,6 +34,7 @@
 #define PW_TCP_FIN 0x01
 #define PW_TCP_SYN 0x02
 #define PW_TCP_RST 0x04
+#define PW_TCP_ACK 0x10
 
 struct pw_pkt {
 	__u8   saddr[16];
@@ -45,6 +46,7 @@ struct pw_pkt {
 	__be16 isport;
 	__be16 idport;
 	__u32  frag_id;
+	__u32  tcp_seq;      /* TCP: the sequence number (host order) */
 	__u32  l4_off;       /* from the start of the frame */
 	__u32  payload_off;  /* TCP/UDP payload; 0 if none */
 	__u8   family;       /* 4 or 6 */
@@ -56,6 +58,23 @@ struct pw_pkt {
 	__u8   nd;           /* IPv6 neighbour discovery or MLD (link-local control) */
 	__u8   pad;
 };
+
+/* A big-endian 32-bit field at b, in host order. */
+static __always_inline __u32 pw_load_be32(const __u8 *b)
+{
+	__be32 v;
+
+	__builtin_memcpy(&v, b, 4);
+	return bpf_ntohl(v);
+}
+
+/* The ISN a TCP SYN (without ACK) opens a connection with, else 0. */
+static __always_inline __u32 pw_tcp_isn(const struct pw_pkt *p)
+{
+	if (p->proto != PW_IPPROTO_TCP || (p->tcp_flags & (PW_TCP_SYN | PW_TCP_ACK)) != PW_TCP_SYN)
+		return 0;
+	return p->tcp_seq;
+}
 
 /* The EtherType of the frame's header (in place when linear, as it always is). */
 static __always_inline __u16 pw_eth_proto(struct __sk_buff *skb)
@@ -203,6 +222,7 @@ static __always_inline int pw_parse_fast(struct __sk_buff *skb, __u16 eth_proto,
 		if (doff < 20 || skb->len < off + doff)
 			return 0;
 		p->tcp_flags = l4[13];
+		p->tcp_seq = pw_load_be32(l4 + 4);
 		p->payload_off = off + doff;
 	} else {
 		if ((void *)(l4 + 8) > end || skb->len < off + 8)
@@ -306,6 +326,7 @@ static __always_inline int pw_parse(struct __sk_buff *skb, __u16 eth_proto, stru
 		__builtin_memcpy(&p->sport, &h[0], 2);
 		__builtin_memcpy(&p->dport, &h[2], 2);
 		p->tcp_flags = h[13];
+		p->tcp_seq = pw_load_be32(&h[4]);
 		p->payload_off = off + (h[12] >> 4) * 4;
 		return 0;
 	}

@@ -638,7 +638,14 @@ struct pw_ct_val {
 	__u32 rule_id;
 	__u32 ifindex;    /* device whose check last vouched for it under this generation; 0 none (conntrack.h) */
 	__u32 name_id;    /* PW_CT_NAME: the name that opened it */
-	__u32 pad;
+	/*
+	 * TCP: the sequence number of the last SYN (without ACK) this entry's
+	 * check passed in the entry's own direction, the connection's ISN; 0
+	 * none. The two entries of a same-node pair go direct only if both
+	 * carry the same one: the same SYN crossed both hooks with this tuple,
+	 * so the node's NAT did not move the connection to another (direct.h).
+	 */
+	__u32 isn;
 };
 
 /* CT timeouts, seconds */

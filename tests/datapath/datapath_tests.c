@@ -211,6 +211,22 @@ static struct pw_pkt *tcp(const uint8_t *s, const uint8_t *d, uint16_t sport, ui
 	return pk;
 }
 
+/* A TCP SYN (without ACK) whose sequence number, its ISN, is seq. */
+static struct pw_pkt *syn(const uint8_t *s, const uint8_t *d, uint16_t sport, uint16_t dport,
+			  uint32_t seq)
+{
+	static struct pw_pkt p[4];
+	static int n;
+	struct pw_pkt *pk = &p[n++ & 3];
+	struct pw_pkt_spec sp = { .proto = IPPROTO_TCP, .sport = sport, .dport = dport,
+				  .tcp_flags = PW_TCPF_SYN, .tcp_seq = seq };
+
+	memcpy(sp.saddr, s, 16);
+	memcpy(sp.daddr, d, 16);
+	CHECK_EQ(pw_pkt_build(pk, &sp), 0);
+	return pk;
+}
+
 static struct pw_pkt *l4(const uint8_t *s, const uint8_t *d, uint8_t proto, uint16_t sport,
 			 uint16_t dport)
 {
@@ -2181,6 +2197,73 @@ static void t_same_node_redirect(void)
 	CHECK_EQ(via_veth(), 4);
 }
 
+/*
+ * The node's NAT moves a connection to another source port (a clash with
+ * its conntrack's entry of a Service connection on the same tuple): A's
+ * from_pod saw A:P, B's to_pod sees A:P'. A stale pair on A:P, of an
+ * earlier connection, must not carry the new one's packets un-NATed into
+ * B, which never opened A:P (tests/e2e/churn.sh lost connections so): a
+ * pair goes direct only if both entries carry the ISN of the same SYN.
+ */
+static void t_same_node_stale_pair(void)
+{
+	struct pw_ct_val v;
+
+	if (fresh())
+		return;
+	cfg.flags = PW_CFG_REDIRECT_PEER;
+	set_cfg();
+	/* connection 1 on A:42000, un-NATed: direct */
+	CHECK_EQ(from_pod(&A, syn(A.a4, B.a4, 42000, 80, 111)), OK);
+	CHECK_EQ(to_pod(&B, syn(A.a4, B.a4, 42000, 80, 111)), OK);
+	CHECK_EQ(ct_get(A.a4, B.a4, 42000, 80, IPPROTO_TCP, PW_DIR_EGRESS, &v), 0);
+	CHECK_EQ(v.isn, 111);
+	CHECK_EQ(ct_get(A.a4, B.a4, 42000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK_EQ(v.isn, 111);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 42000, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 42000, 80, PW_TCPF_ACK)), REDIRECT);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 42000, PW_TCPF_ACK)), REDIRECT);
+	CHECK_EQ(redirected(), 2);
+
+	/* connection 2 from the same port, translated by the node to A:42001 */
+	CHECK_EQ(from_pod(&A, syn(A.a4, B.a4, 42000, 80, 222)), OK);
+	CHECK_EQ(to_pod(&B, syn(A.a4, B.a4, 42001, 80, 222)), OK);
+	CHECK_EQ(ct_get(A.a4, B.a4, 42000, 80, IPPROTO_TCP, PW_DIR_EGRESS, &v), 0);
+	CHECK_EQ(v.isn, 222);
+	CHECK_EQ(ct_get(A.a4, B.a4, 42000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK_EQ(v.isn, 111);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 42001, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
+	/* its packets and B's answers go through the node (and its NAT) */
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 42000, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 42000, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 42001, PW_TCPF_ACK)), OK);
+	/* and so does what B's stale socket of connection 1 still sends */
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 42000, PW_TCPF_ACK)), OK);
+	CHECK_EQ(redirected(), 2);
+
+	/* connection 3 on A:42000, un-NATed again: both ends saw its SYN */
+	CHECK_EQ(from_pod(&A, syn(A.a4, B.a4, 42000, 80, 333)), OK);
+	CHECK_EQ(to_pod(&B, syn(A.a4, B.a4, 42000, 80, 333)), OK);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 42000, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 42000, 80, PW_TCPF_ACK)), REDIRECT);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 42000, PW_TCPF_ACK)), REDIRECT);
+	CHECK_EQ(redirected(), 4);
+
+	/* an entry without an ISN (an older podwall's, or one a SYN-ACK made): the node */
+	CHECK_EQ(ct_get(A.a4, B.a4, 42000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	{
+		struct pw_ct_key k = { .sport = htons(42000), .dport = htons(80),
+				       .proto = IPPROTO_TCP, .dir = PW_DIR_INGRESS };
+
+		memcpy(k.saddr, A.a4, 16);
+		memcpy(k.daddr, B.a4, 16);
+		v.isn = 0;
+		CHECK_EQ(pw_bpf_ct_put(obj, &k, &v), 0);
+	}
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 42000, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(redirected(), 4);
+}
+
 /* A flow to a Service, DNATed to B: its reply goes back through the node. */
 static void t_same_node_service_not_redirected(void)
 {
@@ -2416,6 +2499,7 @@ int main(void)
 	RUN(t_conntrack_fast_path_owner);
 	RUN(t_same_node_redirect);
 	RUN(t_same_node_service_not_redirected);
+	RUN(t_same_node_stale_pair);
 	RUN(t_parse_fast_and_general_agree);
 	RUN(t_policy_slot_switch);
 	RUN(t_split_exact_and_range_same_peer);

@@ -46,7 +46,7 @@
  *
  * PW_CFG_REDIRECT_PEER turns it on (the agent with --redirect). Off by
  * default: the node's conntrack sees only a direct connection's handshake
- * and forgets it after its SYN_RECV timeout (60 s); a Service connection
+ * and forgets it after its SYN_RECV timeout; a Service connection
  * the client opens after that from the same source port to the same
  * backend port is then not given another port by the node's NAT and lands
  * on the live direct connection's tuple, which the server resets

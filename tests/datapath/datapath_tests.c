@@ -2205,6 +2205,17 @@ static void t_same_node_redirect(void)
  * B, which never opened A:P (tests/e2e/churn.sh lost connections so): a
  * pair goes direct only if both entries carry the ISN of the same SYN.
  */
+/* The ISNs A->B:80's two entries from sport carry: egress (A's), ingress (B's). */
+static void check_isns(uint16_t sport, uint32_t egress, uint32_t ingress)
+{
+	struct pw_ct_val v;
+
+	CHECK_EQ(ct_get(A.a4, B.a4, sport, 80, IPPROTO_TCP, PW_DIR_EGRESS, &v), 0);
+	CHECK_EQ(v.isn, egress);
+	CHECK_EQ(ct_get(A.a4, B.a4, sport, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
+	CHECK_EQ(v.isn, ingress);
+}
+
 static void t_same_node_stale_pair(void)
 {
 	struct pw_ct_val v;
@@ -2216,10 +2227,7 @@ static void t_same_node_stale_pair(void)
 	/* connection 1 on A:42000, un-NATed: direct */
 	CHECK_EQ(from_pod(&A, syn(A.a4, B.a4, 42000, 80, 111)), OK);
 	CHECK_EQ(to_pod(&B, syn(A.a4, B.a4, 42000, 80, 111)), OK);
-	CHECK_EQ(ct_get(A.a4, B.a4, 42000, 80, IPPROTO_TCP, PW_DIR_EGRESS, &v), 0);
-	CHECK_EQ(v.isn, 111);
-	CHECK_EQ(ct_get(A.a4, B.a4, 42000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
-	CHECK_EQ(v.isn, 111);
+	check_isns(42000, 111, 111);
 	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 42000, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 42000, 80, PW_TCPF_ACK)), REDIRECT);
 	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 42000, PW_TCPF_ACK)), REDIRECT);
@@ -2228,10 +2236,10 @@ static void t_same_node_stale_pair(void)
 	/* connection 2 from the same port, translated by the node to A:42001 */
 	CHECK_EQ(from_pod(&A, syn(A.a4, B.a4, 42000, 80, 222)), OK);
 	CHECK_EQ(to_pod(&B, syn(A.a4, B.a4, 42001, 80, 222)), OK);
-	CHECK_EQ(ct_get(A.a4, B.a4, 42000, 80, IPPROTO_TCP, PW_DIR_EGRESS, &v), 0);
+	check_isns(42000, 222, 111);   /* B's entry of A:42000 is connection 1's */
+	CHECK_EQ(ct_get(A.a4, B.a4, 42001, 80, IPPROTO_TCP, PW_DIR_EGRESS, NULL), -ENOENT);
+	CHECK_EQ(ct_get(A.a4, B.a4, 42001, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
 	CHECK_EQ(v.isn, 222);
-	CHECK_EQ(ct_get(A.a4, B.a4, 42000, 80, IPPROTO_TCP, PW_DIR_INGRESS, &v), 0);
-	CHECK_EQ(v.isn, 111);
 	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 42001, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
 	/* its packets and B's answers go through the node (and its NAT) */
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 42000, 80, PW_TCPF_ACK)), OK);
@@ -2244,6 +2252,7 @@ static void t_same_node_stale_pair(void)
 	/* connection 3 on A:42000, un-NATed again: both ends saw its SYN */
 	CHECK_EQ(from_pod(&A, syn(A.a4, B.a4, 42000, 80, 333)), OK);
 	CHECK_EQ(to_pod(&B, syn(A.a4, B.a4, 42000, 80, 333)), OK);
+	check_isns(42000, 333, 333);
 	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 42000, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 42000, 80, PW_TCPF_ACK)), REDIRECT);
 	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 42000, PW_TCPF_ACK)), REDIRECT);

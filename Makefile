@@ -121,7 +121,7 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 FUZZ_LIBS  := -lyaml -ljansson -lbpf -lelf -lz -lcurl -lpthread
 FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 # what a target links besides its own file; the pure sources if not named here
-FUZZ_SRCS_fuzz_cni_request := agent/source/cni_server.c agent/kernel/bpfobj.c agent/kernel/route.c \
+FUZZ_SRCS_fuzz_cni_request := agent/source/cni_server.c agent/kernel/bpfobj.c agent/kernel/cttable.c agent/kernel/route.c \
 			      agent/kernel/atomic_file.c agent/log.c
 FUZZ_SRCS_fuzz_cni_state   := $(FUZZ_SRCS_fuzz_cni_request)
 FUZZ_SRCS_fuzz_cni_plugin  := cni/chain.c cni/conflist.c agent/kernel/atomic_file.c

@@ -644,6 +644,15 @@ static void status_print_text(const struct status *st)
 			printf("  (%llu in the live slot)", (unsigned long long)f->live_slot);
 		putchar('\n');
 	}
+	{
+		uint64_t ct[PW_CT_STAT_MAX];
+
+		if (!pw_pins_ct_stats(&st->pins, ct))
+			printf("conntrack: %llu live entries evicted by new flows (their set was "
+			       "full), %llu inserts lost to other writers\n",
+			       (unsigned long long)ct[PW_CT_STAT_EVICTED],
+			       (unsigned long long)ct[PW_CT_STAT_BUSY]);
+	}
 	if (st->lerr)
 		printf("in force: the live slot is unreadable (%s)\n", st->lwhy.msg);
 	else if (st->split)

@@ -25,6 +25,7 @@
 
 #include "podwall.skel.h"
 #include "kernel/bpfobj.h"
+#include "kernel/cttable.h"
 #include "log.h"
 #include "model.h" /* struct pw_error */
 
@@ -375,6 +376,80 @@ static long carry_map(struct bpf_map *map, const struct btf *nbtf, const char *p
 	return err ? err : n;
 }
 
+/* Whether type id of btf a is the struct name of nbtf, member by member. */
+static bool btf_is(const struct btf *a, __u32 id, const struct btf *nbtf, const char *name)
+{
+	int nid = btf__find_by_name_kind(nbtf, name, BTF_KIND_STRUCT);
+
+	return nid > 0 && btf_same(a, id, nbtf, nid, 0);
+}
+
+struct ct_carry {
+	struct pw_ct_table *to;
+	long n;
+};
+
+static int ct_carry_one(const struct pw_ct_key *k, const struct pw_ct_val *v, void *ctx)
+{
+	struct ct_carry *c = ctx;
+
+	if (!pw_ct_table_put(c->to, k, v, false))
+		c->n++;
+	return 0;
+}
+
+/*
+ * conntrack's entries from prev: from a table (ours, another ABI version of
+ * the same entry layout) or from the LRU_HASH of podwalls before ABI 4
+ * (key struct pw_ct_key, value struct pw_ct_val), each put into the new
+ * table without replacing what it has. Returns the number carried.
+ */
+static long carry_conntrack(struct podwall_bpf *skel, const struct btf *nbtf, const char *prev)
+{
+	struct pw_ct_table to, from = { 0 };
+	struct ct_carry c = { .to = &to };
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+	struct btf *obtf = NULL;
+	char path[PATH_MAX];
+	struct pw_ct_key k, next;
+	struct pw_ct_val v;
+	long err;
+	int ofd;
+
+	snprintf(path, sizeof(path), "%s/conntrack", prev);
+	ofd = bpf_obj_get(path);
+	if (ofd < 0)
+		return 0;
+	err = pw_ct_table_open(bpf_map__fd(skel->maps.conntrack), &to);
+	if (err)
+		goto out;
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(ofd, &info, &len) && info.btf_id)
+		obtf = btf__load_from_kernel_by_id(info.btf_id);
+	if (obtf && same_layout(ofd, skel->maps.conntrack, nbtf) &&
+	    !pw_ct_table_open(ofd, &from)) {
+		pw_ct_table_each(&from, ct_carry_one, &c);
+	} else if (obtf && (info.type == BPF_MAP_TYPE_LRU_HASH || info.type == BPF_MAP_TYPE_HASH) &&
+		   btf_is(obtf, info.btf_key_type_id, nbtf, "pw_ct_key") &&
+		   btf_is(obtf, info.btf_value_type_id, nbtf, "pw_ct_val")) {
+		for (const void *cur = NULL; !bpf_map_get_next_key(ofd, cur, &next); cur = &k) {
+			k = next;
+			if (!bpf_map_lookup_elem(ofd, &k, &v))
+				ct_carry_one(&k, &v, &c);
+		}
+	} else {
+		pw_warn("podwall: %s: another layout, not carried over", path);
+	}
+	err = c.n;
+out:
+	pw_ct_table_close(&from);
+	pw_ct_table_close(&to);
+	btf__free(obtf);
+	close(ofd);
+	return err;
+}
+
 /* What a switch carries over from prev (see above). */
 static void carry_state(struct podwall_bpf *skel, const char *prev, bool fresh)
 {
@@ -383,12 +458,13 @@ static void carry_state(struct podwall_bpf *skel, const char *prev, bool fresh)
 	const struct btf *nbtf = bpf_object__btf(skel->obj);
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		long n = carry_map(maps[i], nbtf, prev, fresh);
+		bool ct = maps[i] == skel->maps.conntrack;
+		long n = ct ? carry_conntrack(skel, nbtf, prev) : carry_map(maps[i], nbtf, prev, fresh);
 
 		if (n < 0)
 			pw_warn("podwall: carrying %s/%s over: %s", prev,
 				bpf_map__name(maps[i]), strerror((int)-n));
-		else if (n && maps[i] == skel->maps.conntrack)
+		else if (n && ct)
 			pw_info("podwall: %ld tracked flows carried over from %s", n, prev);
 	}
 }
@@ -485,10 +561,18 @@ static int open_load(const char *pin_dir, const struct pw_bpf_sizes *sz,
 			goto cleanup;
 		}
 	}
-	if (sz && sz->conntrack && (err = bpf_map__set_max_entries(skel->maps.conntrack,
-								   sz->conntrack))) {
-		pw_errorf(why, err, "sizing the maps: %s", strerror(-err));
-		goto cleanup;
+	if (sz && sz->conntrack) {
+		/* sets of PW_CT_WAYS, a power of two of them (abi.h) */
+		uint32_t sets = 1;
+
+		while (sets * 2 <= sz->conntrack / PW_CT_WAYS)
+			sets *= 2;
+		skel->rodata->pw_ct_set_mask = sets - 1;
+		err = bpf_map__set_max_entries(skel->maps.conntrack, sets);
+		if (err) {
+			pw_errorf(why, err, "sizing the maps: %s", strerror(-err));
+			goto cleanup;
+		}
 	}
 	/* With pin paths set, libbpf reuses compatible pins and pins new maps. */
 	err = podwall_bpf__load(skel);
@@ -799,14 +883,40 @@ int pw_bpf_read_counters(struct podwall_bpf *obj, struct pw_counter *out)
 	return err;
 }
 
+/* The conntrack table of obj, mapped for one call (cttable.h). */
+static int ct_table(struct podwall_bpf *obj, struct pw_ct_table *t)
+{
+	return pw_ct_table_open(bpf_map__fd(obj->maps.conntrack), t);
+}
+
 int pw_bpf_ct_lookup(struct podwall_bpf *obj, const struct pw_ct_key *k, struct pw_ct_val *v)
 {
-	return map_get(obj->maps.conntrack, k, sizeof(*k), v, sizeof(*v));
+	struct pw_ct_table t;
+	int err = ct_table(obj, &t);
+
+	err = err ? err : pw_ct_table_get(&t, k, v);
+	pw_ct_table_close(&t);
+	return err;
 }
 
 int pw_bpf_ct_put(struct podwall_bpf *obj, const struct pw_ct_key *k, const struct pw_ct_val *v)
 {
-	return map_put(obj->maps.conntrack, k, sizeof(*k), v, sizeof(*v));
+	struct pw_ct_table t;
+	int err = ct_table(obj, &t);
+
+	err = err ? err : pw_ct_table_put(&t, k, v, true);
+	pw_ct_table_close(&t);
+	return err;
+}
+
+int pw_bpf_ct_delete(struct podwall_bpf *obj, const struct pw_ct_key *k)
+{
+	struct pw_ct_table t;
+	int err = ct_table(obj, &t);
+
+	err = err ? err : pw_ct_table_del(&t, k);
+	pw_ct_table_close(&t);
+	return err;
 }
 
 /*
@@ -910,24 +1020,45 @@ static int map_clear(struct bpf_map *m)
 
 int pw_bpf_ct_flush(struct podwall_bpf *obj)
 {
-	int err = map_clear(obj->maps.conntrack);
+	struct pw_ct_table t;
+	int err = ct_table(obj, &t);
 
-	return err ? err : map_clear(obj->maps.frags);
+	if (err)
+		return err;
+	pw_ct_table_clear(&t);
+	pw_ct_table_close(&t);
+	return map_clear(obj->maps.frags);
 }
 
 int pw_bpf_ct_count(struct podwall_bpf *obj, size_t *n)
 {
-	struct pw_ct_key k, next;
-	const void *prev = NULL;
-	int err;
+	struct pw_ct_table t;
+	int err = ct_table(obj, &t);
 
-	*n = 0;
-	while (!(err = bpf_map__get_next_key(obj->maps.conntrack, prev, &next, sizeof(next)))) {
-		(*n)++;
-		k = next;
-		prev = &k;
+	*n = err ? 0 : pw_ct_table_count(&t);
+	pw_ct_table_close(&t);
+	return err;
+}
+
+int pw_bpf_ct_stats(struct podwall_bpf *obj, uint64_t out[PW_CT_STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *per;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < PW_CT_STAT_MAX && !err; i++) {
+		out[i] = 0;
+		err = map_get(obj->maps.ct_stats, &i, sizeof(i), per, ncpu * sizeof(*per));
+		for (int c = 0; !err && c < ncpu; c++)
+			out[i] += per[c];
 	}
-	return err == -ENOENT ? 0 : err;
+	free(per);
+	return err;
 }
 
 /* ---------------------------------------------------------- key makers */

@@ -122,11 +122,16 @@ int pw_bpf_read_counters(struct podwall_bpf *obj, struct pw_counter *out);
 
 /* -ENOENT if k is not tracked. */
 int pw_bpf_ct_lookup(struct podwall_bpf *obj, const struct pw_ct_key *k, struct pw_ct_val *v);
+/* Make or replace k's entry as the programs do (may evict: cttable.h); -EBUSY. */
 int pw_bpf_ct_put(struct podwall_bpf *obj, const struct pw_ct_key *k, const struct pw_ct_val *v);
+/* -ENOENT if k is not tracked. */
+int pw_bpf_ct_delete(struct podwall_bpf *obj, const struct pw_ct_key *k);
 /* Forget every tracked flow and fragment (e.g. between matrix probes). */
 int pw_bpf_ct_flush(struct podwall_bpf *obj);
-/* How many conntrack entries there are (walks the map). */
+/* How many conntrack entries there are (reads the table's headers). */
 int pw_bpf_ct_count(struct podwall_bpf *obj, size_t *n);
+/* ct_stats summed over CPUs, indexed by enum pw_ct_stat. */
+int pw_bpf_ct_stats(struct podwall_bpf *obj, uint64_t out[PW_CT_STAT_MAX]);
 
 /* ---------------------------------------------------------- key makers */
 

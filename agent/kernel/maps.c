@@ -33,6 +33,7 @@ const char *const pw_map_names[PW_MAP_MAX] = {
 	[PW_MAP_DNS_QUERIES] = "dns_queries",
 	[PW_MAP_FQDN_LEARNED] = "fqdn_learned",
 	[PW_MAP_FQDN_STATS]  = "fqdn_stats",
+	[PW_MAP_CT_STATS]    = "ct_stats",
 };
 
 void pw_map_fds_none(struct pw_map_fds *fds)
@@ -64,6 +65,7 @@ int pw_map_fds_from_obj(struct podwall_bpf *obj, struct pw_map_fds *fds)
 			[PW_MAP_DNS_QUERIES] = obj->maps.dns_queries,
 			[PW_MAP_FQDN_LEARNED] = obj->maps.fqdn_learned,
 			[PW_MAP_FQDN_STATS]  = obj->maps.fqdn_stats,
+			[PW_MAP_CT_STATS]    = obj->maps.ct_stats,
 		};
 
 		for (int m = 0; m < PW_MAP_MAX; m++)

@@ -35,6 +35,7 @@ enum pw_map {
 	PW_MAP_DNS_QUERIES,  /* DNS queries awaiting their answer (datapath-written) */
 	PW_MAP_FQDN_LEARNED, /* addresses learned per pod (datapath-written) */
 	PW_MAP_FQDN_STATS,   /* name learning counters */
+	PW_MAP_CT_STATS,     /* conntrack table counters (evictions); absent in pins before ABI 4 */
 	PW_MAP_MAX,
 };
 

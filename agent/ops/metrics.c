@@ -325,6 +325,25 @@ static void render_fqdn_stats(struct buf *b)
 	}
 }
 
+/* The conntrack table's counters (abi.h); absent before ABI 4 (no ct_stats pin). */
+static void render_ct_stats(struct buf *b)
+{
+	uint64_t st[PW_CT_STAT_MAX];
+
+	if (pw_pins_ct_stats(&M.pins, st))
+		return;
+	header(b, "podwall_conntrack_evictions_total", "counter",
+	       "Live conntrack entries (not expired) given up for a new flow because their set "
+	       "of the table was full: table pressure; their flows are judged again.");
+	bprintf(b, "podwall_conntrack_evictions_total %llu\n",
+		(unsigned long long)st[PW_CT_STAT_EVICTED]);
+	header(b, "podwall_conntrack_inserts_lost_total", "counter",
+	       "New conntrack entries not made: every way of their set was being written by "
+	       "other CPUs; the flow is judged again on its next packet.");
+	bprintf(b, "podwall_conntrack_inserts_lost_total %llu\n",
+		(unsigned long long)st[PW_CT_STAT_BUSY]);
+}
+
 static void render(struct buf *b)
 {
 	struct pw_counter *ctr = calloc(PW_COUNTERS_MAX, sizeof(*ctr));
@@ -405,6 +424,7 @@ static void render(struct buf *b)
 	}
 
 	render_fqdn_stats(b);
+	render_ct_stats(b);
 
 	/* maps */
 	if (!M.fill_at || now - M.fill_at > FILL_CACHE_NS) {

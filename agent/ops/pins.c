@@ -12,6 +12,7 @@
 #include "model.h" /* struct pw_error */
 #include "kernel/netns.h"
 #include "kernel/mapsync.h"
+#include "kernel/cttable.h"
 #include "ops/pins.h"
 #include "ops/loaded.h"
 
@@ -150,6 +151,12 @@ int pw_pins_fqdn_stats(const struct pw_pins *p, uint64_t *out)
 {
 	memset(out, 0, sizeof(*out) * PW_FQDN_STAT_MAX);
 	return read_percpu(p, PW_MAP_FQDN_STATS, PW_FQDN_STAT_MAX, sizeof(*out), add_u64, out);
+}
+
+int pw_pins_ct_stats(const struct pw_pins *p, uint64_t *out)
+{
+	memset(out, 0, sizeof(*out) * PW_CT_STAT_MAX);
+	return read_percpu(p, PW_MAP_CT_STATS, PW_CT_STAT_MAX, sizeof(*out), add_u64, out);
 }
 
 static int fqdn_entry_cmp(const void *a, const void *b)
@@ -305,6 +312,19 @@ int pw_pins_fill(const struct pw_pins *p, enum pw_map m, uint32_t live_slot,
 	out->max_entries = info.max_entries;
 	out->key_size = info.key_size;
 	out->value_size = info.value_size;
+	if (m == PW_MAP_CONNTRACK && info.type == BPF_MAP_TYPE_ARRAY) {
+		/* the table (abi.h): its live ways against sets x ways */
+		struct pw_ct_table t;
+
+		err = pw_ct_table_open(fd, &t);
+		if (err)
+			return err;
+		out->entries = pw_ct_table_count(&t);
+		out->max_entries = t.n_sets * PW_CT_WAYS;
+		out->counted = true;
+		pw_ct_table_close(&t);
+		return 0;
+	}
 	switch (info.type) {
 	case BPF_MAP_TYPE_ARRAY:
 	case BPF_MAP_TYPE_PERCPU_ARRAY:

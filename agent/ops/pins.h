@@ -48,6 +48,8 @@ int pw_pins_pending_suppressed(const struct pw_pins *p, uint64_t *n);
 
 /* fqdn_stats summed over CPUs, out[PW_FQDN_STAT_MAX]. -ENOENT if not pinned. */
 int pw_pins_fqdn_stats(const struct pw_pins *p, uint64_t *out);
+/* ct_stats summed over CPUs, out[PW_CT_STAT_MAX]. -ENOENT if not pinned (before ABI 4). */
+int pw_pins_ct_stats(const struct pw_pins *p, uint64_t *out);
 
 /* One name a pod has resolved to an address, still within its TTL (fqdn_learned). */
 struct pw_fqdn_entry {

@@ -39,6 +39,7 @@
 #include "lib/common.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
+#include "podwall/cttable.h"
 
 static __always_inline void pw_ct_key_fill(struct pw_ct_key *k, const __u8 *s, const __u8 *d,
 					   __be16 sport, __be16 dport, __u8 proto, __u8 dir)
@@ -63,23 +64,101 @@ static __always_inline void pw_ct_key_of(struct pw_ct_key *k, const struct pw_pk
 		pw_ct_key_fill(k, p->saddr, p->daddr, p->sport, p->dport, p->proto, dir);
 }
 
-static __always_inline __u64 pw_ct_timeout_ns(__u8 proto, __u32 flags)
+/* ------------------------------------------------------------ the table */
+/*
+ * Every access to the conntrack map goes through these three (the table's
+ * protocol and its races: include/podwall/cttable.h). A key is 8-aligned
+ * (abi.h): declare keys as struct pw_ct_key, never inside a packed buffer.
+ */
+static __always_inline struct pw_ct_set *pw_ct_set_of(__u64 hash)
 {
-	__u64 s;
+	__u32 idx = (__u32)hash & pw_ct_set_mask;
 
-	if (proto == PW_IPPROTO_TCP || proto == PW_IPPROTO_SCTP) {
-		if (flags & PW_CT_CLOSING)
-			s = PW_CT_TCP_CLOSE_TIMEOUT;
-		else if (!(flags & PW_CT_SEEN_REPLY))
-			s = PW_CT_TCP_SYN_TIMEOUT;
-		else
-			s = PW_CT_TCP_TIMEOUT;
-	} else if (pw_is_icmp(proto)) {
-		s = PW_CT_ICMP_TIMEOUT;
-	} else {
-		s = PW_CT_UDP_TIMEOUT;
-	}
-	return s * PW_NSEC_PER_SEC;
+	return bpf_map_lookup_elem(&conntrack, &idx);
+}
+
+/* ct_stats' keys, in .rodata: a key on the stack would grow pw_judge's frame,
+ * which the verifier's 512-byte bound of a call chain leaves no room */
+static const volatile __u32 pw_ct_stat_keys[PW_CT_STAT_MAX] = { 0, 1 };
+
+static __always_inline void pw_ct_stat(__u32 stat)
+{
+	__u64 *n = bpf_map_lookup_elem(&ct_stats,
+				       (const void *)&pw_ct_stat_keys[stat & (PW_CT_STAT_MAX - 1)]);
+
+	if (n)
+		*n += 1;
+}
+
+/* The value of k's entry, or NULL. Expiry is the caller's (pw_ct_get). */
+static __always_inline struct pw_ct_val *pw_ct_lookup(const struct pw_ct_key *k)
+{
+	__u64 h = pw_ct_hash(k);
+	struct pw_ct_set *s = pw_ct_set_of(h);
+	int i;
+
+	if (!s)
+		return NULL;
+	i = pw_ct_set_find(s, k, pw_ct_tag(h), NULL);
+	if (i < 0)
+		return NULL;
+	return &s->ways[i & (PW_CT_WAYS - 1)].val;
+}
+
+/*
+ * pw_ct_lookup as a call of its own (a static BPF-to-BPF call: the verifier
+ * keeps the value pointer it returns), for the programs' own frames: to_pod
+ * and from_pod sit near the verifier's 512-byte bound of a call chain
+ * (theirs plus the DNS learner's), and two lookups inlined there take ~50
+ * bytes more. Inside pw_judge, which calls nothing, the inline one.
+ */
+static __noinline struct pw_ct_val *pw_ct_lookup_call(const struct pw_ct_key *k)
+{
+	return pw_ct_lookup(k);
+}
+
+/*
+ * Make or replace k's entry: its own way, a free one, an expired one, else
+ * the one seen least recently. Returns 0, or 1 + the enum pw_ct_stat to
+ * count (the caller counts it: pw_judge's frame has no room for the key of
+ * that lookup here, see pw_ct_stat_keys): an eviction, or an insert given
+ * up because the way was claimed by another CPU between the choice and the
+ * claim (the flow is judged again on its next packet). Inline: pw_judge,
+ * which makes entries, may call nothing (the verifier's 512-byte bound on
+ * a call chain, with the programs' own frames).
+ */
+static __always_inline int pw_ct_insert(const struct pw_ct_key *k, const struct pw_ct_val *v)
+{
+	__u64 h = pw_ct_hash(k), hd;
+	struct pw_ct_set *s = pw_ct_set_of(h);
+	int pick, i;
+
+	if (!s)
+		return 0;
+	pick = pw_ct_set_pick(s, k, pw_ct_tag(h), v->last_seen_ns);
+	i = pick & (PW_CT_WAYS - 1);
+	hd = PW_CT_READ_ONCE(s->hdr[i]);
+	if (pick < 0 || (hd & PW_CT_HDR_WRITING) || !pw_ct_way_claim(s, i, hd))
+		return PW_CT_STAT_BUSY + 1;
+	s->ways[i].key = *k;
+	s->ways[i].val = *v;
+	pw_ct_way_publish(s, i, hd, pw_ct_tag(h));
+	return pick & PW_CT_PICK_EVICT ? PW_CT_STAT_EVICTED + 1 : 0;
+}
+
+/* Remove k's entry, if there is one. Rare (a RST, an expiry, a revoked
+ * verdict): a call of its own, out of the callers' frames. */
+static __always_inline void pw_ct_delete(const struct pw_ct_key *k)
+{
+	__u64 h = pw_ct_hash(k), hd;
+	struct pw_ct_set *s = pw_ct_set_of(h);
+	int i;
+
+	if (!s)
+		return;
+	i = pw_ct_set_find(s, k, pw_ct_tag(h), &hd);
+	if (i >= 0)
+		pw_ct_way_free(s, i & (PW_CT_WAYS - 1), hd);
 }
 
 /*
@@ -89,12 +168,12 @@ static __always_inline __u64 pw_ct_timeout_ns(__u8 proto, __u32 flags)
  */
 static __always_inline struct pw_ct_val *pw_ct_get(struct pw_ct_key *k, __u32 ep_id, __u64 now)
 {
-	struct pw_ct_val *v = bpf_map_lookup_elem(&conntrack, k);
+	struct pw_ct_val *v = pw_ct_lookup(k);
 
 	if (!v)
 		return NULL;
-	if (pw_older(now, v->last_seen_ns, pw_ct_timeout_ns(k->proto, v->flags))) {
-		bpf_map_delete_elem(&conntrack, k);
+	if (pw_ct_expired(k, v, now)) {
+		pw_ct_delete(k);
 		return NULL;
 	}
 	if (v->ep_id != ep_id)
@@ -103,17 +182,17 @@ static __always_inline struct pw_ct_val *pw_ct_get(struct pw_ct_key *k, __u32 ep
 }
 
 /*
- * A new entry. The update is most of a new flow's extra cost (~160 ns of a
- * single test run on a 2-core VM: two irq-disabling locks, the LRU's free
- * list and the bucket; agent/bench/datapath.c has the measurements); the
- * other map kinds and flags measured no cheaper by more than ~30 ns, and
- * only the LRU evicts under pressure.
+ * A new entry. With the kernel's LRU_HASH the update was most of a new
+ * flow's extra cost (~160 ns: two irq-disabling locks); the table's insert
+ * is a hash, a look at one set and a compare-and-swap
+ * (agent/bench/datapath.c has the measurements).
  */
 static __always_inline void pw_ct_create(const struct pw_pkt *p, __u8 dir, __u32 generation,
 					 __u32 ep_id, __u32 ifindex, __u32 peer_id, __u32 rule_id,
 					 __u32 name_id, __u32 flags, __u64 now)
 {
 	struct pw_ct_key k;
+	int stat;
 	struct pw_ct_val v = {
 		.last_seen_ns = now,
 		.generation = generation,
@@ -129,7 +208,13 @@ static __always_inline void pw_ct_create(const struct pw_pkt *p, __u8 dir, __u32
 	if (p->proto == PW_IPPROTO_TCP && (p->tcp_flags & PW_TCP_FIN))
 		v.flags |= PW_CT_CLOSING;
 	pw_ct_key_of(&k, p, dir, 0);
-	bpf_map_update_elem(&conntrack, &k, &v, BPF_ANY);
+	stat = pw_ct_insert(&k, &v);
+#ifndef PW_COUNT_LOOKUPS /* the counting build: no stack left in pw_judge for it (no counted path evicts) */
+	if (stat)
+		pw_ct_stat(stat - 1);
+#else
+	(void)stat;
+#endif
 }
 
 /*

@@ -90,7 +90,7 @@ __noinline int pw_redirect_peer(struct __sk_buff *skb, const struct pw_pkt *p,
 	if (!(fast & PW_FAST_VERDICT)) {
 		/* the full path kept the entry: may it go direct? */
 		pw_ct_key_of(&k, p, PW_DIR_EGRESS, reply);
-		v = bpf_map_lookup_elem(&conntrack, &k);
+		v = pw_ct_lookup(&k);
 		if (!v || !pw_ct_direct(v))
 			return TC_ACT_OK;
 		isn = v->isn;
@@ -99,7 +99,7 @@ __noinline int pw_redirect_peer(struct __sk_buff *skb, const struct pw_pkt *p,
 	}
 	/* the entry to_pod would find: (s->d, INGRESS), or a reply's (d->s, EGRESS) */
 	pw_ct_key_of(&k, p, PW_DIR_INGRESS, reply);
-	v = bpf_map_lookup_elem(&conntrack, &k);
+	v = pw_ct_lookup(&k);
 	if (!v || !pw_ct_direct(v))
 		return TC_ACT_OK; /* the first packets, a Service's, an audit pass: the node */
 	/* TCP: one connection at both ends, the SYN both hooks saw (abi.h pw_ct_val.isn) */
@@ -107,11 +107,11 @@ __noinline int pw_redirect_peer(struct __sk_buff *skb, const struct pw_pkt *p,
 		return TC_ACT_OK;
 	now = pw_now();
 	if (v->ifindex && v->generation == cfg->generation &&
-	    !pw_older(now, v->last_seen_ns, pw_ct_timeout_ns(k.proto, v->flags))) {
+	    !pw_ct_expired(&k, v, now)) {
 		__u32 target = v->ifindex;
 
 		if (pw_ct_touch(v, p, reply, now)) /* a RST: to_pod would end it */
-			bpf_map_delete_elem(&conntrack, &k);
+			pw_ct_delete(&k);
 		pw_count(skb, PW_DIR_INGRESS, PW_VERDICT_ALLOW,
 			 reply ? PW_REASON_CT_REPLY : PW_REASON_CT_ESTABLISHED);
 		pw_count_idx(skb, PW_COUNTER_REDIRECTED);

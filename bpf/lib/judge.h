@@ -175,7 +175,7 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 		if (!(v->flags & PW_CT_DEFERRED) &&
 		    !pw_ct_recheck(v, ep, cfg, slot, dir, pw_remote(p, dir), p->proto, p->dport,
 				   r)) {
-			bpf_map_delete_elem(&conntrack, &k);
+			pw_ct_delete(&k);
 			return 1;
 		}
 		/* this device's endpoint owns it: the fast path may */
@@ -183,7 +183,7 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 		if (v->ifindex != vouch)
 			v->ifindex = vouch;
 		if (pw_ct_touch(v, p, 0, now))
-			bpf_map_delete_elem(&conntrack, &k);
+			pw_ct_delete(&k);
 		return 1;
 	}
 
@@ -199,14 +199,14 @@ static __always_inline int pw_judge_ct(const struct pw_pkt *p, const struct pw_e
 			v->generation = cfg->generation;
 		} else if (!pw_ct_recheck(v, ep, cfg, slot, !dir, pw_remote(p, dir), p->proto,
 					  p->sport, r)) {
-			bpf_map_delete_elem(&conntrack, &k);
+			pw_ct_delete(&k);
 			return 1;
 		}
 		/* a new generation not vouched for from the entry's own direction */
 		if (v->generation != gen && v->ifindex)
 			v->ifindex = 0;
 		if (pw_ct_touch(v, p, 1, now))
-			bpf_map_delete_elem(&conntrack, &k);
+			pw_ct_delete(&k);
 		return 1;
 	}
 
@@ -255,12 +255,12 @@ static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw
 	if (p->frag != PW_FRAG_NONE || p->nd)
 		return 0;
 	pw_ct_key_of(&k, p, r->dir, 0);
-	v = bpf_map_lookup_elem(&conntrack, &k);
+	v = pw_ct_lookup_call(&k);
 	if (!v) {
 		r->est_miss = 1;
 		/* reply: (d->s, !dir), as pw_judge_ct looks it up */
 		pw_ct_key_of(&k, p, r->dir, 1);
-		v = bpf_map_lookup_elem(&conntrack, &k);
+		v = pw_ct_lookup_call(&k);
 		if (!v) {
 			r->reply_miss = 1;
 			return 0;
@@ -271,7 +271,7 @@ static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw
 	    ((v->flags & PW_CT_DEFERRED) && (reply || !pre_nat)))
 		return 0;
 	now = pw_now();
-	if (pw_older(now, v->last_seen_ns, pw_ct_timeout_ns(k.proto, v->flags)))
+	if (pw_ct_expired(&k, v, now))
 		return 0; /* expired: pw_judge deletes it */
 	r->verdict = PW_VERDICT_ALLOW;
 	if (reply)
@@ -282,7 +282,7 @@ static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw
 	       (pw_ct_direct(v) ? PW_FAST_DIRECT : 0);
 	r->isn = v->isn;   /* (a SYN's own is not needed: it never goes direct) */
 	if (pw_ct_touch(v, p, reply, now))
-		bpf_map_delete_elem(&conntrack, &k);
+		pw_ct_delete(&k);
 	return fast;
 }
 

@@ -84,12 +84,24 @@ struct {
 	__type(value, struct pw_dns);
 } dns SEC(".maps");
 
+/* conntrack: sets of ways (abi.h, cttable.h); max_entries is the number of sets */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PW_MAX_CONNTRACK);
-	__type(key, struct pw_ct_key);
-	__type(value, struct pw_ct_val);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PW_CT_SETS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct pw_ct_set);
 } conntrack SEC(".maps");
+
+/* conntrack's sets - 1 (a power of two less one), set by the agent before the load */
+const volatile __u32 pw_ct_set_mask = PW_CT_SETS - 1;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PW_CT_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} ct_stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -36,8 +36,11 @@
  *      rule's rank and the rank of an Admin Pass before it, name identities
  *      (PW_ID_NAME_MIN), name_set keys with the slot where the writers
  *      expect it, conntrack entries that remember the name that opened them.
+ *   4: conntrack is an ARRAY of sets of ways (struct pw_ct_set), no longer
+ *      an LRU_HASH; ct_stats counts its evictions. The agent carries an
+ *      older LRU_HASH's entries into the table (bpfobj.c).
  */
-#define PW_ABI_VERSION 3
+#define PW_ABI_VERSION 4
 
 /* ---------------------------------------------------------------- sizes */
 #define PW_MAX_ENDPOINTS   4096
@@ -590,12 +593,33 @@ enum pw_fqdn_stat {
 
 /* -------------------------------------------------------------- conntrack */
 /*
- * conntrack: LRU_HASH. The key is the flow as first seen (original
- * direction) plus the direction whose check created it, so one packet of
- * a same-node flow owns two entries: EGRESS (made by from_pod of the
- * client) and INGRESS (made by to_pod of the server). A reply is found by
- * reversing its tuple.
+ * conntrack: a table of podwall's own, an ARRAY (BPF_F_MMAPABLE: the agent
+ * reads it through one mmap) of sets, each of PW_CT_WAYS ways. A key lives
+ * in set pw_ct_hash(key) & (sets - 1), in any of its ways; the protocol
+ * (find, claim, publish, free: compare-and-swap on a per-way header word)
+ * is include/podwall/cttable.h, shared by the programs and the agent. An
+ * insert into a full set takes an expired way, else the one seen least
+ * recently, counted in ct_stats (PW_CT_STAT_EVICTED): the operator's sign of
+ * table pressure. Why not the kernel's LRU_HASH: its update takes two
+ * irq-disabling spin locks (~160 ns of a new flow, agent/bench/datapath.c);
+ * a claim here is one compare-and-swap.
+ *
+ * The key is the flow as first seen (original direction) plus the
+ * direction whose check created it, so one packet of a same-node flow owns
+ * two entries: EGRESS (made by from_pod of the client) and INGRESS (made by
+ * to_pod of the server). A reply is found by reversing its tuple. The key
+ * is 8-aligned (its layout is that of before: 40 bytes, pad zero), so that
+ * the hash and the compare read it as five words.
+ *
+ * Sizing: PW_MAX_CONNTRACK entries, PW_CT_SETS sets of 704 bytes (the 8
+ * headers share one cache line, then 8 entries of 80 bytes): 22 MiB of
+ * memlock, against ~36 MiB for the LRU_HASH of the same entries. A smaller
+ * table (probes) has fewer sets, a power of two; the programs learn the
+ * count from pw_ct_set_mask (.rodata, set before the load).
  */
+#define PW_CT_WAYS 8
+#define PW_CT_SETS (PW_MAX_CONNTRACK / PW_CT_WAYS)
+
 struct pw_ct_key {
 	__u8   saddr[16];
 	__u8   daddr[16];
@@ -604,7 +628,7 @@ struct pw_ct_key {
 	__u8   proto;
 	__u8   dir;       /* enum pw_dir of the check that created it */
 	__u16  pad;
-};
+} __attribute__((aligned(8)));
 
 #define PW_CT_SEEN_REPLY (1u << 0)
 #define PW_CT_CLOSING    (1u << 1) /* FIN seen: short timeout */
@@ -646,6 +670,24 @@ struct pw_ct_val {
 	 * so the node's NAT did not move the connection to another (direct.h).
 	 */
 	__u32 isn;
+};
+
+struct pw_ct_entry {
+	struct pw_ct_key key;
+	struct pw_ct_val val;
+};
+
+/* hdr[i]: way i's header (cttable.h): tag << 32 | count << 2 | LIVE | WRITING */
+struct pw_ct_set {
+	__u64 hdr[PW_CT_WAYS];
+	struct pw_ct_entry ways[PW_CT_WAYS];
+};
+
+/* ct_stats: PERCPU_ARRAY of counters, indexed by enum pw_ct_stat. */
+enum pw_ct_stat {
+	PW_CT_STAT_EVICTED = 0,   /* live entries, not expired, taken by an insert into a full set */
+	PW_CT_STAT_BUSY,          /* inserts given up: every way of the set claimed by other writers */
+	PW_CT_STAT_MAX,
 };
 
 /* CT timeouts, seconds */

@@ -28,6 +28,8 @@
 #include "podwall.skel.h"
 #include "compiler.h"
 #include "kernel/bpfobj.h"
+#include "kernel/cttable.h"
+#include "podwall/cttable.h"
 #include "kernel/mapsync.h"
 #include "kernel/netlink.h"
 #include "kernel/pkt.h"
@@ -2162,7 +2164,7 @@ static void t_same_node_redirect(void)
 		CHECK_EQ(pw_bpf_ct_put(obj, &k, &v), 0);
 		CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), REDIRECT);
 		CHECK_EQ(via_veth(), 3);
-		CHECK_EQ(bpf_map__delete_elem(obj->maps.conntrack, &k, sizeof(k), 0), 0);
+		CHECK_EQ(pw_bpf_ct_delete(obj, &k), 0);
 	}
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 40002, 80, PW_TCPF_ACK)), OK);
 	CHECK_EQ(redirected(), 7);
@@ -2307,7 +2309,7 @@ static void t_same_node_service_not_redirected(void)
 
 		memcpy(k.saddr, A.a4, 16);
 		memcpy(k.daddr, B.a4, 16);
-		CHECK_EQ(bpf_map__delete_elem(obj->maps.conntrack, &k, sizeof(k), 0), 0);
+		CHECK_EQ(pw_bpf_ct_delete(obj, &k), 0);
 	}
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 41000, 80, PW_TCPF_SYN)), OK);
 	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 41000, 80, PW_TCPF_ACK)), OK);
@@ -2321,6 +2323,137 @@ static void t_same_node_service_not_redirected(void)
 	CHECK_EQ(redirected(), 1);
 }
 
+/* ------------------------------------------------------ the conntrack table */
+/*
+ * The table (abi.h, include/podwall/cttable.h) as the programs use it. The
+ * keys of `n` flows A:sport -> B:dport (B's ingress entries) that fall into
+ * one set (ports[i]: sport << 16 | dport); the set, or -1.
+ */
+static int same_set_keys(struct pw_ct_key *keys, uint32_t *ports, int n, uint32_t mask)
+{
+	int found = 0;
+	uint32_t set = 0;
+
+	for (uint32_t x = (1024u << 16) | 80; x != 0 && found < n; x++) {
+		struct pw_ct_key k = { .sport = htons(x >> 16), .dport = htons(x & 0xffff),
+				       .proto = IPPROTO_TCP, .dir = PW_DIR_INGRESS };
+
+		if (!(x & 0xffff))
+			continue;
+		memcpy(k.saddr, A.a4, 16);
+		memcpy(k.daddr, B.a4, 16);
+		if (found && ((uint32_t)pw_ct_hash(&k) & mask) != set)
+			continue;
+		set = (uint32_t)pw_ct_hash(&k) & mask;
+		keys[found] = k;
+		ports[found++] = x;
+	}
+	return found == n ? (int)set : -1;
+}
+
+static uint64_t ct_evictions(void)
+{
+	uint64_t st[PW_CT_STAT_MAX];
+
+	CHECK_EQ(pw_bpf_ct_stats(obj, st), 0);
+	return st[PW_CT_STAT_EVICTED];
+}
+
+/*
+ * A full set: a new flow takes the way seen least recently (counted as an
+ * eviction), or an expired way first (not counted); the others stay.
+ */
+static void t_ct_table_full_set_evicts(void)
+{
+	struct pw_ct_key keys[PW_CT_WAYS + 2];
+	uint32_t sp[PW_CT_WAYS + 2];
+	struct pw_ct_val v = { .generation = 1, .flags = PW_CT_SEEN_REPLY };
+	struct pw_ct_table t;
+	uint64_t now;
+	int set;
+
+	if (fresh())
+		return;
+	CHECK_EQ(pw_ct_table_open(bpf_map__fd(obj->maps.conntrack), &t), 0);
+	set = same_set_keys(keys, sp, PW_CT_WAYS + 2, t.n_sets - 1);
+	CHECK(set >= 0);
+	if (set < 0)
+		goto out;
+	v.ep_id = B.ifindex;
+	now = now_ns();
+	/* the set full: way j seen 10 - j seconds ago (keys[0] the least recently) */
+	for (int j = 0; j < PW_CT_WAYS; j++) {
+		v.last_seen_ns = now - (uint64_t)(10 - j) * 1000000000ull;
+		CHECK_EQ(pw_bpf_ct_put(obj, &keys[j], &v), 0);
+	}
+	CHECK_EQ(pw_ct_table_count(&t), PW_CT_WAYS);
+	CHECK_EQ(ct_evictions(), 0);
+	/* a new flow into it (B not isolated: allowed, tracked) */
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, sp[PW_CT_WAYS] >> 16, sp[PW_CT_WAYS] & 0xffff, PW_TCPF_SYN)), OK);
+	CHECK_EQ(pw_bpf_ct_lookup(obj, &keys[PW_CT_WAYS], &v), 0);
+	CHECK_EQ(pw_bpf_ct_lookup(obj, &keys[0], &v), -ENOENT);
+	for (int j = 1; j < PW_CT_WAYS; j++)
+		CHECK_EQ(pw_bpf_ct_lookup(obj, &keys[j], &v), 0);
+	CHECK_EQ(ct_evictions(), 1);
+	/* way 5 expired: taken before the least recently seen live one (keys[1]) */
+	CHECK_EQ(pw_bpf_ct_lookup(obj, &keys[5], &v), 0);
+	v.last_seen_ns = now_ns() - (PW_CT_TCP_TIMEOUT + 5) * 1000000000ull;
+	CHECK_EQ(pw_bpf_ct_put(obj, &keys[5], &v), 0);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, sp[PW_CT_WAYS + 1] >> 16, sp[PW_CT_WAYS + 1] & 0xffff, PW_TCPF_SYN)), OK);
+	CHECK_EQ(pw_bpf_ct_lookup(obj, &keys[PW_CT_WAYS + 1], &v), 0);
+	CHECK_EQ(pw_bpf_ct_lookup(obj, &keys[5], &v), -ENOENT);
+	CHECK_EQ(pw_bpf_ct_lookup(obj, &keys[1], &v), 0);
+	CHECK_EQ(ct_evictions(), 1);
+	CHECK_EQ(pw_ct_table_count(&t), PW_CT_WAYS);
+out:
+	pw_ct_table_close(&t);
+}
+
+/*
+ * A lookup looks only in its key's set: the same key and value written
+ * into another set (header, tag and all) is no entry; in its own set it is.
+ * Both directions of the flow find it; a delete removes it.
+ */
+static void t_ct_table_set_delete_directions(void)
+{
+	struct pw_ct_key k = { .sport = htons(40100), .dport = htons(80),
+			       .proto = IPPROTO_TCP, .dir = PW_DIR_INGRESS };
+	struct pw_ct_val v = { .generation = 1, .flags = PW_CT_SEEN_REPLY };
+	struct pw_ct_table t;
+	struct pw_ct_set *other;
+	uint64_t h;
+
+	if (fresh())
+		return;
+	ep_flags(&B, PW_EP_ISOLATED_INGRESS | PW_EP_ISOLATED_EGRESS);
+	memcpy(k.saddr, A.a4, 16);
+	memcpy(k.daddr, B.a4, 16);
+	v.ep_id = B.ifindex;
+	v.last_seen_ns = now_ns();
+	CHECK_EQ(pw_ct_table_open(bpf_map__fd(obj->maps.conntrack), &t), 0);
+	h = pw_ct_hash(&k);
+	other = &t.sets[((uint32_t)h + 1) & (t.n_sets - 1)];
+	other->ways[3].key = k;
+	other->ways[3].val = v;
+	other->hdr[3] = pw_ct_hdr_live(0, pw_ct_tag(h));
+	CHECK_EQ(pw_ct_table_count(&t), 1);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40100, 80, PW_TCPF_ACK)), SHOT);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40100, PW_TCPF_ACK)), SHOT);
+	/* in its own set: the flow and its reply pass */
+	CHECK_EQ(pw_bpf_ct_put(obj, &k, &v), 0);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40100, 80, PW_TCPF_ACK)), OK);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40100, PW_TCPF_ACK)), OK);
+	/* deleted: neither */
+	CHECK_EQ(pw_bpf_ct_delete(obj, &k), 0);
+	CHECK_EQ(pw_bpf_ct_delete(obj, &k), -ENOENT);
+	CHECK_EQ(to_pod(&B, tcp(A.a4, B.a4, 40100, 80, PW_TCPF_ACK)), SHOT);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 40100, PW_TCPF_ACK)), SHOT);
+	/* the planted way is still there, still no entry of k */
+	CHECK_EQ(pw_ct_table_count(&t), 1);
+	CHECK_EQ(pw_bpf_ct_lookup(obj, &k, &v), -ENOENT);
+	pw_ct_table_close(&t);
+}
+
 /* ------------------------------------------------------ lookup counts */
 /*
  * How many map lookups each path makes, counted by the test build of the
@@ -2332,7 +2465,7 @@ static void t_same_node_service_not_redirected(void)
  */
 #define LOOKUPS_ESTABLISHED_MAX 3  /* a packet of a tracked flow, its direction */
 #define LOOKUPS_REPLY_MAX       4  /* a reply of a tracked flow */
-#define LOOKUPS_NEW_MAX         7  /* a new flow, allowed by a rule */
+#define LOOKUPS_NEW_MAX         8  /* a new flow, allowed by a rule: its insert is a lookup of its set (conntrack.h) */
 #define LOOKUPS_DENY_MAX       10  /* a new flow denied, with its event */
 /*
  * A packet of a same-node flow from_pod sends straight into the other pod
@@ -2506,6 +2639,8 @@ int main(void)
 	RUN(t_conntrack_expiry);
 	RUN(t_conntrack_refresh);
 	RUN(t_conntrack_fast_path_owner);
+	RUN(t_ct_table_full_set_evicts);
+	RUN(t_ct_table_set_delete_directions);
 	RUN(t_same_node_redirect);
 	RUN(t_same_node_service_not_redirected);
 	RUN(t_same_node_stale_pair);

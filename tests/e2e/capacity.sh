@@ -70,7 +70,7 @@ snapshot() {   # every pinned map but those that move with traffic
 	local f m
 	for f in "$PIN"/*; do
 		m=$(basename "$f")
-		case $m in conntrack|frags|counters|events|ratelimit|dns_queries|fqdn_learned|fqdn_stats|dns_scratch) continue ;; esac
+		case $m in conntrack|ct_stats|frags|counters|events|ratelimit|dns_queries|fqdn_learned|fqdn_stats|dns_scratch) continue ;; esac
 		echo "== $m"; timeout 60 bpftool -j map dump pinned "$f" 2>&1
 	done
 }
@@ -284,16 +284,33 @@ touch "$STOP"
 pwc_wait_for 10 test -s "$W/stream.out"
 read -r st n gap sport <"$W/stream.out"
 ct=$(map_entries conntrack)
-# the oldest and the newest UDP flows, as conntrack keys (egress, made by from_pod)
-ct_key() {   # saddr daddr sport dport proto dir -> bpftool hex key
+# the oldest and the newest UDP flows, as conntrack keys (egress, made by from_pod),
+# looked up as the programs do (include/podwall/cttable.h): the key's set, read with
+# bpftool, and a live way of its tag holding the key
+CT_SETS=$(( MAX_CT / $(abi PW_CT_WAYS) ))
+has_ct() {   # saddr daddr sport dport proto dir
 	"$PWC_PY" -c '
-import socket, struct, sys
-s, d, sp, dp, pr, dr = sys.argv[1:7]
+import json, socket, struct, subprocess, sys
+s, d, sp, dp, pr, dr, sets, pin = sys.argv[1:9]
 m = lambda a: b"\0" * 10 + b"\xff\xff" + socket.inet_aton(a)
 k = m(s) + m(d) + struct.pack("!HH", int(sp), int(dp)) + bytes([int(pr), int(dr), 0, 0])
-print(" ".join("%02x" % b for b in k))' "$@"
+M = (1 << 64) - 1
+h = 0x6a09e667f3bcc909
+for w in struct.unpack("<5Q", k):
+    h = ((h ^ w) * 0x9e3779b97f4a7c15) & M
+    h ^= h >> 29
+h = (h * 0xbf58476d1ce4e5b9) & M
+h ^= h >> 32
+idx = struct.pack("<I", h & (int(sets) - 1))
+out = subprocess.run(["bpftool", "-j", "map", "lookup", "pinned", pin + "/conntrack", "key", "hex"]
+                     + ["%02x" % b for b in idx], capture_output=True, text=True, timeout=10)
+v = bytes(int(x, 16) for x in json.loads(out.stdout)["value"])
+for i in range(8):
+    hd = struct.unpack_from("<Q", v, i * 8)[0]
+    if hd & 3 == 2 and hd >> 32 == h >> 32 and v[64 + i * 80:64 + i * 80 + 40] == k:
+        sys.exit(0)
+sys.exit(1)' "$@" "$CT_SETS" "$PIN" 2>/dev/null
 }
-has_ct() { timeout 10 bpftool map lookup pinned "$PIN/conntrack" key hex $(ct_key "$@") >/dev/null 2>&1; }
 # 50 of the first flows and 50 of the last (the first few got ICMP port
 # unreachable answers, which refresh their entries: skip those)
 old_kept=0 new_kept=0 busy=no

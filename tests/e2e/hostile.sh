@@ -42,7 +42,7 @@ pwe_begin hostile
 HOSTILE_SECS=${HOSTILE_SECS:-10}
 HOSTILE_AS=${HOSTILE_AS:-$((1024 * 1024 * 1024))}
 # every pinned map but those that move with traffic (conntrack, counters...)
-MAPS_TRAFFIC="conntrack frags counters events ratelimit dns_queries fqdn_learned fqdn_stats dns_scratch"
+MAPS_TRAFFIC="conntrack ct_stats frags counters events ratelimit dns_queries fqdn_learned fqdn_stats dns_scratch"
 CNI=$PWE_ROOT/podwall-cni
 
 for t in bpftool prlimit setpriv; do

@@ -255,7 +255,29 @@ static int retire_other_abi(const char *pin_dir, bool *fresh, struct pw_error *w
 	return err;
 }
 
-/* Whether type ia of a and ib of b have the same layout, member by member. */
+/*
+ * Members an older podwall named otherwise at the same place. Each was
+ * padding there, which the older programs always wrote as 0, and 0 is what
+ * the new member means by "none" (pw_ct_val.isn: no SYN seen, never direct,
+ * bpf/lib/direct.h): entries carried over keep their meaning.
+ */
+static const char *const member_renames[][2] = {
+	{ "pad", "isn" }, /* pw_ct_val, ABI 3 before 2026-12-07 */
+};
+
+/* Whether member name na of an older layout is nb's of the new one. */
+static bool member_name_same(const char *na, const char *nb)
+{
+	if (!strcmp(na, nb))
+		return true;
+	for (size_t i = 0; i < sizeof(member_renames) / sizeof(member_renames[0]); i++)
+		if (!strcmp(na, member_renames[i][0]) && !strcmp(nb, member_renames[i][1]))
+			return true;
+	return false;
+}
+
+/* Whether type ia of a (the older pins') and ib of b have the same layout,
+ * member by member. */
 static bool btf_same(const struct btf *a, int ia, const struct btf *b, int ib, int depth)
 {
 	const struct btf_type *ta, *tb;
@@ -282,8 +304,8 @@ static bool btf_same(const struct btf *a, int ia, const struct btf *b, int ib, i
 		for (int i = 0; i < btf_vlen(ta); i++) {
 			const struct btf_member *ma = btf_members(ta) + i, *mb = btf_members(tb) + i;
 
-			if (strcmp(btf__name_by_offset(a, ma->name_off),
-				   btf__name_by_offset(b, mb->name_off)) ||
+			if (!member_name_same(btf__name_by_offset(a, ma->name_off),
+					      btf__name_by_offset(b, mb->name_off)) ||
 			    btf_member_bit_offset(ta, i) != btf_member_bit_offset(tb, i) ||
 			    btf_member_bitfield_size(ta, i) != btf_member_bitfield_size(tb, i) ||
 			    !btf_same(a, ma->type, b, mb->type, depth + 1))

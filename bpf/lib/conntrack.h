@@ -146,8 +146,8 @@ static __always_inline int pw_ct_insert(const struct pw_ct_key *k, const struct 
 	return pick & PW_CT_PICK_EVICT ? PW_CT_STAT_EVICTED + 1 : 0;
 }
 
-/* Remove k's entry, if there is one. Rare (a RST, an expiry, a revoked
- * verdict): a call of its own, out of the callers' frames. */
+/* Remove k's entry, if there is one: a RST, an expiry, a revoked verdict.
+ * Inline, as pw_ct_insert (pw_judge deletes and may call nothing). */
 static __always_inline void pw_ct_delete(const struct pw_ct_key *k)
 {
 	__u64 h = pw_ct_hash(k), hd;

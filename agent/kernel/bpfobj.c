@@ -853,56 +853,57 @@ int pw_bpf_del_dns(struct podwall_bpf *obj, uint32_t ep_id)
 
 /* ------------------------------------------------------------- readers */
 
-int pw_bpf_read_counter(struct podwall_bpf *obj, uint32_t dir, uint32_t verdict,
-			uint32_t reason, struct pw_counter *out)
+/*
+ * Keys first .. first + n - 1 of the per-CPU array map, each summed over the
+ * CPUs into out by add (its value size vsize, a multiple of 8 as the kernel
+ * lays per-CPU values out); out is the caller's, zeroed.
+ */
+static int sum_percpu(struct bpf_map *map, uint32_t first, uint32_t n, size_t vsize,
+		      void (*add)(void *out, uint32_t i, const void *v), void *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	uint32_t idx = PW_COUNTER_IDX(dir, verdict, reason);
-	struct pw_counter *per;
-	int err;
+	uint8_t *per;
+	int err = 0;
 
-	memset(out, 0, sizeof(*out));
-	if (dir >= PW_DIR_MAX || verdict >= PW_VERDICT_MAX || reason >= PW_REASON_MAX)
-		return -EINVAL;
-	if (ncpu < 0)
-		return ncpu;
-	per = calloc(ncpu, sizeof(*per));
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	per = calloc(ncpu, vsize);
 	if (!per)
 		return -ENOMEM;
-	err = map_get(obj->maps.counters, &idx, sizeof(idx), per, ncpu * sizeof(*per));
-	if (!err) {
-		for (int i = 0; i < ncpu; i++) {
-			out->packets += per[i].packets;
-			out->bytes += per[i].bytes;
-		}
+	for (uint32_t i = 0; i < n && !err; i++) {
+		uint32_t key = first + i;
+
+		err = map_get(map, &key, sizeof(key), per, ncpu * vsize);
+		for (int c = 0; !err && c < ncpu; c++)
+			add(out, i, per + c * vsize);
 	}
 	free(per);
 	return err;
 }
 
+static void add_counter(void *out, uint32_t i, const void *v)
+{
+	struct pw_counter *o = (struct pw_counter *)out + i;
+	const struct pw_counter *c = v;
+
+	o->packets += c->packets;
+	o->bytes += c->bytes;
+}
+
+int pw_bpf_read_counter(struct podwall_bpf *obj, uint32_t dir, uint32_t verdict,
+			uint32_t reason, struct pw_counter *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (dir >= PW_DIR_MAX || verdict >= PW_VERDICT_MAX || reason >= PW_REASON_MAX)
+		return -EINVAL;
+	return sum_percpu(obj->maps.counters, PW_COUNTER_IDX(dir, verdict, reason), 1,
+			  sizeof(*out), add_counter, out);
+}
+
 int pw_bpf_read_counters(struct podwall_bpf *obj, struct pw_counter *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct pw_counter *per;
-	int err = 0;
-
-	if (ncpu < 0)
-		return ncpu;
-	per = calloc(ncpu, sizeof(*per));
-	if (!per)
-		return -ENOMEM;
-	for (uint32_t idx = 0; idx < PW_COUNTERS_MAX; idx++) {
-		memset(&out[idx], 0, sizeof(out[idx]));
-		err = map_get(obj->maps.counters, &idx, sizeof(idx), per, ncpu * sizeof(*per));
-		if (err)
-			break;
-		for (int i = 0; i < ncpu; i++) {
-			out[idx].packets += per[i].packets;
-			out[idx].bytes += per[i].bytes;
-		}
-	}
-	free(per);
-	return err;
+	memset(out, 0, PW_COUNTERS_MAX * sizeof(*out));
+	return sum_percpu(obj->maps.counters, 0, PW_COUNTERS_MAX, sizeof(*out), add_counter, out);
 }
 
 /* The conntrack table of obj, mapped for one call (cttable.h). */
@@ -1062,25 +1063,15 @@ int pw_bpf_ct_count(struct podwall_bpf *obj, size_t *n)
 	return err;
 }
 
+static void add_u64(void *out, uint32_t i, const void *v)
+{
+	((uint64_t *)out)[i] += *(const uint64_t *)v;
+}
+
 int pw_bpf_ct_stats(struct podwall_bpf *obj, uint64_t out[PW_CT_STAT_MAX])
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *per;
-	int err = 0;
-
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	per = calloc(ncpu, sizeof(*per));
-	if (!per)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < PW_CT_STAT_MAX && !err; i++) {
-		out[i] = 0;
-		err = map_get(obj->maps.ct_stats, &i, sizeof(i), per, ncpu * sizeof(*per));
-		for (int c = 0; !err && c < ncpu; c++)
-			out[i] += per[c];
-	}
-	free(per);
-	return err;
+	memset(out, 0, PW_CT_STAT_MAX * sizeof(*out));
+	return sum_percpu(obj->maps.ct_stats, 0, PW_CT_STAT_MAX, sizeof(*out), add_u64, out);
 }
 
 /* ---------------------------------------------------------- key makers */

@@ -2218,6 +2218,18 @@ static void check_isns(uint16_t sport, uint32_t egress, uint32_t ingress)
 	CHECK_EQ(v.isn, ingress);
 }
 
+/* A connection A:sport -> B:80 with ISN isn, un-NATed: both ends see its SYN,
+ * and its next packet each way goes direct. */
+static void open_direct(uint16_t sport, uint32_t isn)
+{
+	CHECK_EQ(from_pod(&A, syn(A.a4, B.a4, sport, 80, isn)), OK);
+	CHECK_EQ(to_pod(&B, syn(A.a4, B.a4, sport, 80, isn)), OK);
+	check_isns(sport, isn, isn);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, sport, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
+	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, sport, 80, PW_TCPF_ACK)), REDIRECT);
+	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, sport, PW_TCPF_ACK)), REDIRECT);
+}
+
 static void t_same_node_stale_pair(void)
 {
 	struct pw_ct_val v;
@@ -2227,12 +2239,7 @@ static void t_same_node_stale_pair(void)
 	cfg.flags = PW_CFG_REDIRECT_PEER;
 	set_cfg();
 	/* connection 1 on A:42000, un-NATed: direct */
-	CHECK_EQ(from_pod(&A, syn(A.a4, B.a4, 42000, 80, 111)), OK);
-	CHECK_EQ(to_pod(&B, syn(A.a4, B.a4, 42000, 80, 111)), OK);
-	check_isns(42000, 111, 111);
-	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 42000, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
-	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 42000, 80, PW_TCPF_ACK)), REDIRECT);
-	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 42000, PW_TCPF_ACK)), REDIRECT);
+	open_direct(42000, 111);
 	CHECK_EQ(redirected(), 2);
 
 	/* connection 2 from the same port, translated by the node to A:42001 */
@@ -2252,12 +2259,7 @@ static void t_same_node_stale_pair(void)
 	CHECK_EQ(redirected(), 2);
 
 	/* connection 3 on A:42000, un-NATed again: both ends saw its SYN */
-	CHECK_EQ(from_pod(&A, syn(A.a4, B.a4, 42000, 80, 333)), OK);
-	CHECK_EQ(to_pod(&B, syn(A.a4, B.a4, 42000, 80, 333)), OK);
-	check_isns(42000, 333, 333);
-	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 42000, PW_TCPF_SYN | PW_TCPF_ACK)), OK);
-	CHECK_EQ(from_pod(&A, tcp(A.a4, B.a4, 42000, 80, PW_TCPF_ACK)), REDIRECT);
-	CHECK_EQ(from_pod(&B, tcp(B.a4, A.a4, 80, 42000, PW_TCPF_ACK)), REDIRECT);
+	open_direct(42000, 333);
 	CHECK_EQ(redirected(), 4);
 
 	/* an entry without an ISN (an older podwall's, or one a SYN-ACK made): the node */

@@ -6,10 +6,10 @@
 #   1. per packet   `podwall bench datapath`: BPF_PROG_TEST_RUN ns/packet of the
 #                   real programs at 10..100,000 policy entries (private maps,
 #                   private netns);
-#   2. real traffic five namespaces: pod A (the client) -> node -> pod B (the
+#   2. real traffic six namespaces: pod A (the client) -> node -> pod B (the
 #                   server) behind the filter, and an unfiltered twin of that
-#                   path on the same node (a client and a server no program and
-#                   no rule sees). UDP packets/s (64-byte payload, iperf3 -b 0)
+#                   path through a twin node namespace (a client and a server
+#                   no program, no netfilter hook and no rule sees). UDP packets/s (64-byte payload, iperf3 -b 0)
 #                   and TCP throughput with podwall (from_pod on A's veth,
 #                   to_pod on B's; and with --redirect, an established flow
 #                   judged once, sent by from_pod straight into B:
@@ -85,11 +85,17 @@ T0=$(date +%s)
 # ------------------------------------------------------------------ cleanup
 # Names unique to this run. N is the node, C the client pod (the rules name
 # it by address, as ipBlock / -s rules do), S the server pod the rules
-# protect; V -> U is an unprotected twin of the path C -> S on the same node
-# (no pod podwall knows, no rule): every measurement alternates between
-# V -> U (no filter on its path) and C -> S, so each ratio compares runs
-# seconds apart, on the same node, in the same state.
-N=pwb-node-$$ C=pwb-cli-$$ S=pwb-srv-$$ U=pwb-ref-$$ V=pwb-rcl-$$
+# protect; V -> U is an unprotected twin of the path C -> S through T, a twin
+# of the node namespace (no pod podwall knows, no rule): every measurement
+# alternates between V -> U (no filter on its path) and C -> S, so each ratio
+# compares runs seconds apart, on the same machine, in the same state. The
+# twin has a node of its own because netfilter hooks are per namespace: an
+# nftables or iptables FORWARD chain in N runs for every packet N forwards,
+# and a twin through N would pay the hook and the chain walk as the filtered
+# path does, so the netfilter techniques' "x none" left out all but their
+# rules' match (until 2026-12-07 it did: nftables 0.97-0.99 x none then,
+# ~0.92 with its own node).
+N=pwb-node-$$ T=pwb-tnode-$$ C=pwb-cli-$$ S=pwb-srv-$$ U=pwb-ref-$$ V=pwb-rcl-$$
 SIP=198.18.1.2 UIP=198.18.1.3 CIP=198.18.2.2 VIP=198.18.2.3 GW=198.18.0.1
 SRV_PIDS= PW_APPLIED=
 
@@ -101,7 +107,7 @@ cleanup() {
 	[ -n "$PW_APPLIED" ] && pw_down
 	# Deleting a namespace removes its veths, tc programs, iptables rules,
 	# ipsets and nftables tables with it: nothing was ever added to the host's.
-	for ns in $N $C $S $U $V; do
+	for ns in $N $T $C $S $U $V; do
 		[ -e /run/netns/$ns ] && ip netns del $ns
 	done
 	rm -rf "$WORK"
@@ -111,26 +117,29 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --------------------------------------------------------------- topology
-# client eth0 (198.18.2.2/32) == hc [node, 198.18.0.1] hs == eth0 server (198.18.1.2/32)
-# twin c eth0 (198.18.2.3/32) == hv                     hu == eth0 twin s  (198.18.1.3/32)
+# client eth0 (198.18.2.2/32) == hc [node N, 198.18.0.1] hs == eth0 server (198.18.1.2/32)
+# twin c eth0 (198.18.2.3/32) == hv [node T, 198.18.0.1] hu == eth0 twin s  (198.18.1.3/32)
 # /32 routes through each host veth, as the ptp CNI plugin leaves them.
 topo_up() {
-	ip netns add $N; ip netns add $C; ip netns add $S; ip netns add $U; ip netns add $V
-	for ns in $N $C $S $U $V; do ip -n $ns link set lo up; done
+	ip netns add $N; ip netns add $T; ip netns add $C; ip netns add $S; ip netns add $U; ip netns add $V
+	for ns in $N $T $C $S $U $V; do ip -n $ns link set lo up; done
 	ip link add hc netns $N type veth peer name eth0 netns $C
-	ip link add hv netns $N type veth peer name eth0 netns $V
+	ip link add hv netns $T type veth peer name eth0 netns $V
 	ip link add hs netns $N type veth peer name eth0 netns $S
-	ip link add hu netns $N type veth peer name eth0 netns $U
-	ip netns exec $N sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
-		net.ipv4.conf.default.rp_filter=0
-	for d in hc hs hu hv; do
-		ip -n $N addr add $GW/32 dev $d
-		ip -n $N link set $d up
+	ip link add hu netns $T type veth peer name eth0 netns $U
+	local node d
+	for node in $N:hc:hs $T:hv:hu; do
+		ip netns exec ${node%%:*} sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
+			net.ipv4.conf.default.rp_filter=0
+		for d in $(echo ${node#*:} | tr : ' '); do
+			ip -n ${node%%:*} addr add $GW/32 dev $d
+			ip -n ${node%%:*} link set $d up
+		done
 	done
 	ip -n $N route add $CIP/32 dev hc
 	ip -n $N route add $SIP/32 dev hs
-	ip -n $N route add $UIP/32 dev hu
-	ip -n $N route add $VIP/32 dev hv
+	ip -n $T route add $UIP/32 dev hu
+	ip -n $T route add $VIP/32 dev hv
 	local ns ip
 	for ns in $C:$CIP $S:$SIP $U:$UIP $V:$VIP; do
 		ip=${ns#*:}; ns=${ns%%:*}
@@ -161,7 +170,7 @@ topo_down() {
 	for p in $SRV_PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
 	SRV_PIDS=
 	[ -n "$PW_APPLIED" ] && pw_down
-	for ns in $N $C $S $U $V; do ip netns del $ns 2>/dev/null || true; done
+	for ns in $N $T $C $S $U $V; do ip netns del $ns 2>/dev/null || true; done
 }
 
 # ------------------------------------------------------------------ rules

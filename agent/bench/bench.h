@@ -41,7 +41,7 @@ enum pwb_case {
 
 struct pwb_dp_opts {
 	int      repeat;                 /* BPF_PROG_TEST_RUN repeat per run (>= 1,000,000) */
-	int      runs;                   /* runs per figure; the median is reported */
+	int      runs;                   /* rounds over all sizes; medians are reported */
 	int      samples;                /* single-packet runs per run for the *_NEW_CT cases */
 	size_t   sizes[PWB_MAX_SIZES];   /* policy entries loaded */
 	int      n_sizes;
@@ -51,7 +51,7 @@ struct pwb_dp_opts {
 
 struct pwb_dp_point {
 	double   ns;                     /* median of runs */
-	double   run_ns[PWB_MAX_RUNS];
+	double   run_ns[PWB_MAX_RUNS];   /* per round (every size is measured in each) */
 	int      verdict;                /* TC_ACT_* of the program */
 };
 
@@ -68,6 +68,11 @@ struct pwb_dp_result {
 	struct pwb_dp_opts opts;
 	struct pwb_dp_size sz[PWB_MAX_SIZES];
 	int      n_sizes;
+	/* flatness per case (datapath.c): each round's ratio of the largest
+	 * size to the smallest, paired slice by slice, and their median over
+	 * the rounds (NAN with one size) */
+	double   round_ratio[PWB_NCASES][PWB_MAX_RUNS];
+	double   ratio[PWB_NCASES];
 	char     kernel[128];
 };
 

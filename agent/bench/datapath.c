@@ -13,8 +13,30 @@
  * They are written by mapsync from a desired state, as the agent writes
  * them. to_pod judges the packets (ingress of the endpoint), as on a node.
  *
- * The cases, each IPv4 and IPv6 (repeat >= 1,000,000 per run, the median
- * of the runs is reported):
+ * Every size is loaded at once (one object each: ~1.2 s of verification and
+ * ~55 MB of kernel memory), so that the sizes are measured side by side
+ * rather than one after the other: a size measured alone used to take a
+ * noisy stretch of the machine for itself (a run of 2026-12-07 failed
+ * flatness on one dns-answer median: 131 ns at 100,000 entries against 104
+ * at 10, while the other cases were flat). The bench runs `runs` rounds; in
+ * a round each case runs `repeat` packets at every size, in DP_SLICES
+ * slices with the sizes taking turns slice by slice, and a size's figure
+ * for the round is the median of its slices. The figure reported per size
+ * is the median over the rounds.
+ *
+ * Flatness (cmd/bench.c; the target is <= 1.10): per case, the median over
+ * the rounds of each round's ratio, which is the median over its turns of
+ * the slice at the largest size over the slice at the smallest, run back to
+ * back. On this VM a neighbour's load moves a case by 20-40 % for tens of
+ * ms to seconds: such a stretch lands on both slices of a turn alike, and a
+ * turn or a round it splits is outvoted. A real cost of the bigger policy
+ * is in every slice, so every ratio carries it and it shows whole: checked
+ * (2026-12-07) by giving the denied peer three port-range rules at 100,000
+ * entries only (a trie walk on the deny path): v4-deny 251 -> 329 ns,
+ * v6-deny 241 -> 321, flatness 1.34 and 1.33 for them, the other cases
+ * 1.00-1.03.
+ *
+ * The cases, each IPv4 and IPv6 (repeat >= 1,000,000 per round and size):
  *   established  a TCP ACK of a tracked flow: conntrack hit (the entry is
  *                made by one run beforehand), generation unchanged;
  *   new          a TCP RST+ACK from an allowed peer: conntrack miss (both
@@ -74,6 +96,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -596,209 +619,369 @@ static int dns_learn_step(void *ctx, int arm, double *ns)
 }
 
 static int dns_learn_run(struct podwall_bpf *obj, int prog_fd, uint32_t ifindex,
-			 const struct dns_case *d, int samples, double *out)
+			 struct dns_case *d, int samples, double *out)
 {
 	struct dns_learn_case c = { obj, prog_fd, ifindex, d };
 
+	/*
+	 * The query put back is sent now: the rounds of every size take longer
+	 * than PW_DNS_QUERY_TIMEOUT, after which an answer is not awaited any
+	 * more (and learns nothing). pw_now() is the coarse monotonic clock.
+	 */
+	d->qv.sent_ns = pwb_now_ns();
 	return ab_median_diff(dns_learn_step, &c, samples, out);
 }
 
-static int bench_size(const struct pwb_dp_opts *o, uint32_t ifindex, const struct addrs *a,
-		      size_t entries, struct pwb_dp_size *sz)
-{
-	struct podwall_bpf *obj = NULL;
-	struct pw_error why = { { 0 } };
+/* ------------------------------------------------------------ sizes */
+
+/* The packets of the cases: the same flows at every size. */
+struct dp_packets {
 	struct pw_pkt est[2], newp[2], syn[2], deny[2];
 	struct pw_ct_key syn_key[2];
-	struct dns_case dns;
-	struct pw_ct_table ct = { 0 };
-	int to_pod, pass, err;
-	double ct_runs[2][PWB_MAX_RUNS], learn_runs[PWB_MAX_RUNS];
-	uint64_t t0;
+};
 
-	memset(sz, 0, sizeof(*sz));
-	err = pw_bpf_open(NULL, &obj, &why);
+static int packets_make(const struct addrs *a, struct dp_packets *pk)
+{
+	int err;
+
+	for (int f = 0; f < 2; f++) {
+		struct pw_ct_key *k = &pk->syn_key[f];
+
+		if ((err = pw_pkt_tcp(&pk->est[f], a->allow[f], a->ep[f], SPORT_EST, PORT_SVC,
+				      PW_TCPF_ACK)) ||
+		    (err = pw_pkt_tcp(&pk->newp[f], a->allow[f], a->ep[f], SPORT_NEW, PORT_SVC,
+				      PW_TCPF_RST | PW_TCPF_ACK)) ||
+		    (err = pw_pkt_tcp(&pk->syn[f], a->allow[f], a->ep[f], SPORT_SYN, PORT_SVC,
+				      PW_TCPF_SYN)) ||
+		    (err = pw_pkt_tcp(&pk->deny[f], a->deny[f], a->ep[f], SPORT_DENY, PORT_SVC,
+				      PW_TCPF_SYN)))
+			return err;
+		memset(k, 0, sizeof(*k));
+		memcpy(k->saddr, a->allow[f], 16);
+		memcpy(k->daddr, a->ep[f], 16);
+		k->sport = htons(SPORT_SYN);
+		k->dport = htons(PORT_SVC);
+		k->proto = IPPROTO_TCP;
+		k->dir = PW_DIR_INGRESS;
+	}
+	return 0;
+}
+
+/*
+ * One policy size, loaded, filled and set up for the cases. Every size is
+ * open at once (an object with its maps is ~55 MB of kernel memory at
+ * 100,000 entries), so that a round measures each case at every size in
+ * the same moment.
+ */
+struct dp_size {
+	struct podwall_bpf *obj;
+	struct pw_ct_table ct;
+	int to_pod, pass;
+	struct dns_case dns;
+	double ct_runs[2][PWB_MAX_RUNS], learn_runs[PWB_MAX_RUNS];
+	struct pwb_dp_size *res;
+};
+
+static int size_open(uint32_t ifindex, const struct addrs *a, const struct dp_packets *pk,
+		     size_t entries, struct dp_size *s)
+{
+	struct pw_error why = { { 0 } };
+	uint64_t t0;
+	int err;
+
+	err = pw_bpf_open(NULL, &s->obj, &why);
 	if (err) {
 		fprintf(stderr, "podwall bench: loading the BPF object: %s\n", why.msg);
 		return err;
 	}
 	t0 = pwb_now_ns();
-	err = fill(obj, ifindex, a, entries, sz);
-	sz->fill_ms = (pwb_now_ns() - t0) / 1e6;
+	err = fill(s->obj, ifindex, a, entries, s->res);
+	s->res->fill_ms = (pwb_now_ns() - t0) / 1e6;
 	if (err) {
 		fprintf(stderr, "podwall bench: filling the maps with %zu entries: %s\n", entries,
 			strerror(-err));
-		goto out;
+		return err;
 	}
-	to_pod = pw_bpf_prog_fd(obj, PW_PROG_TO_POD);
-	pass = pw_bpf_prog_fd(obj, PW_PROG_PASS_ONLY);
-	if (to_pod < 0 || pass < 0) {
-		err = to_pod < 0 ? to_pod : pass;
-		goto out;
-	}
-	err = pw_ct_table_open(bpf_map__fd(obj->maps.conntrack), &ct);
+	s->to_pod = pw_bpf_prog_fd(s->obj, PW_PROG_TO_POD);
+	s->pass = pw_bpf_prog_fd(s->obj, PW_PROG_PASS_ONLY);
+	if (s->to_pod < 0 || s->pass < 0)
+		return s->to_pod < 0 ? s->to_pod : s->pass;
+	err = pw_ct_table_open(bpf_map__fd(s->obj->maps.conntrack), &s->ct);
 	if (err)
-		goto out;
-
-	for (int f = 0; f < 2; f++) {
-		if ((err = pw_pkt_tcp(&est[f], a->allow[f], a->ep[f], SPORT_EST, PORT_SVC, PW_TCPF_ACK)) ||
-		    (err = pw_pkt_tcp(&newp[f], a->allow[f], a->ep[f], SPORT_NEW, PORT_SVC,
-				      PW_TCPF_RST | PW_TCPF_ACK)) ||
-		    (err = pw_pkt_tcp(&syn[f], a->allow[f], a->ep[f], SPORT_SYN, PORT_SVC, PW_TCPF_SYN)) ||
-		    (err = pw_pkt_tcp(&deny[f], a->deny[f], a->ep[f], SPORT_DENY, PORT_SVC, PW_TCPF_SYN)))
-			goto out;
-		memset(&syn_key[f], 0, sizeof(syn_key[f]));
-		memcpy(syn_key[f].saddr, a->allow[f], 16);
-		memcpy(syn_key[f].daddr, a->ep[f], 16);
-		syn_key[f].sport = htons(SPORT_SYN);
-		syn_key[f].dport = htons(PORT_SVC);
-		syn_key[f].proto = IPPROTO_TCP;
-		syn_key[f].dir = PW_DIR_INGRESS;
-	}
+		return err;
 
 	/* The established flows' entries: one run of their packet makes them. */
-	pw_bpf_ct_flush(obj);
+	pw_bpf_ct_flush(s->obj);
 	for (int f = 0; f < 2; f++) {
 		struct pw_run_out ro;
 
-		if ((err = pw_test_run(to_pod, est[f].data, est[f].len, ifindex, 0, &ro)))
-			goto out;
+		if ((err = pw_test_run(s->to_pod, pk->est[f].data, pk->est[f].len, ifindex, 0, &ro)))
+			return err;
 		if (ro.verdict != TC_ACT_OK && !getenv("PWB_NOCHECK")) {
 			fprintf(stderr, "podwall bench: %s flow setup: verdict %d, expected TC_ACT_OK\n",
 				f ? "IPv6" : "IPv4", ro.verdict);
-			err = -EPROTO;
-			goto out;
+			return -EPROTO;
 		}
 	}
 
-	if ((err = dns_setup(obj, ifindex, a, &dns))) {
+	if ((err = dns_setup(s->obj, ifindex, a, &s->dns))) {
 		fprintf(stderr, "podwall bench: DNS answer setup: %s\n", strerror(-err));
-		goto out;
+		return err;
 	}
+	return 0;
+}
 
-	for (int run = 0; run < o->runs; run++) {
-		/* every case once per run: drift spreads over all of them */
-		struct { enum pwb_case c; int prog; const struct pw_pkt *p; } plan[] = {
-			{ PWB_PASS_ONLY, pass,   &est[0] },
-			{ PWB_V4_EST,    to_pod, &est[0] },
-			{ PWB_V4_NEW,    to_pod, &newp[0] },
-			{ PWB_V4_DENY,   to_pod, &deny[0] },
-			{ PWB_V6_EST,    to_pod, &est[1] },
-			{ PWB_V6_NEW,    to_pod, &newp[1] },
-			{ PWB_V6_DENY,   to_pod, &deny[1] },
-			{ PWB_DNS_ANSWER, to_pod, &dns.answer },
-		};
+static void size_close(struct dp_size *s)
+{
+	pw_ct_table_close(&s->ct);
+	pw_bpf_close(s->obj);
+	s->obj = NULL;
+}
 
-		for (size_t i = 0; i < sizeof(plan) / sizeof(plan[0]); i++) {
-			struct pwb_dp_point *pt = &sz->c[plan[i].c];
+/*
+ * A round's repeats of one case at one size are run in DP_SLICES slices,
+ * the sizes taking turns slice by slice. A noisy stretch of the machine (on
+ * this VM: a neighbour's load moving a case by 20-40 % for tens of ms to
+ * seconds) so falls on the sizes of a turn alike: the flatness ratio of a
+ * round is the median over its turns of the slice at the largest size over
+ * the slice at the smallest, which a turn takes one after the other. A
+ * size's figure for the round is the median of its slices.
+ */
+#define DP_SLICES 10
 
-			err = run_repeat(plan[i].prog, plan[i].p, ifindex, o->repeat,
-					 &pt->run_ns[run], &pt->verdict);
+/* The median of the first n (<= PWB_MAX_RUNS) of v, v left as it is. */
+static double median_of(const double *v, int n)
+{
+	double tmp[PWB_MAX_RUNS];
+
+	memcpy(tmp, v, (size_t)n * sizeof(*v));
+	return pwb_median(tmp, n);
+}
+_Static_assert(DP_SLICES <= PWB_MAX_RUNS, "median_of takes the slices too");
+
+/*
+ * The k-th size of turn t: the smallest and the largest first (the pair the
+ * flatness compares, back to back), then the ones between; every other turn
+ * backwards, so that no size always goes first.
+ */
+static struct dp_size *turn_size(struct dp_size *sizes, int n, int t, int k)
+{
+	int j = t % 2 ? n - 1 - k : k;
+
+	return &sizes[j == 0 ? 0 : j == 1 ? n - 1 : j - 1];
+}
+
+/*
+ * One case in one round: its slices at every size, taking turns; the
+ * sizes' figures for the round, and into *ratio the flatness ratio of the
+ * round (NAN with one size).
+ */
+static int measure_case(const struct pwb_dp_opts *o, uint32_t ifindex, enum pwb_case c,
+			bool pass, const struct pw_pkt *pkt, struct dp_size *sizes, int n, int run,
+			double *ratio)
+{
+	double ns[PWB_MAX_SIZES][DP_SLICES], turn_ratio[DP_SLICES];
+	int repeat = o->repeat / DP_SLICES > 0 ? o->repeat / DP_SLICES : 1;
+	int err;
+
+	for (int t = 0; t < DP_SLICES; t++) {
+		for (int k = 0; k < n; k++) {
+			struct dp_size *s = turn_size(sizes, n, t, k);
+
+			err = run_repeat(pass ? s->pass : s->to_pod, pkt ? pkt : &s->dns.answer,
+					 ifindex, repeat, &ns[s - sizes][t], &s->res->c[c].verdict);
 			if (err) {
 				fprintf(stderr, "podwall bench: BPF_PROG_TEST_RUN (%s): %s\n",
-					pwb_case_names[plan[i].c], strerror(-err));
-				goto out;
+					pwb_case_names[c], strerror(-err));
+				return err;
 			}
 		}
-		for (int f = 0; f < 2; f++) {
-			err = ct_insert_run(to_pod, &ct, ifindex, &syn[f], &syn_key[f], &newp[f],
-					    o->samples, &ct_runs[f][run]);
+		turn_ratio[t] = ns[n - 1][t] / ns[0][t];
+	}
+	*ratio = n > 1 ? median_of(turn_ratio, DP_SLICES) : NAN;
+	for (int i = 0; i < n; i++)
+		sizes[i].res->c[c].run_ns[run] = median_of(ns[i], DP_SLICES);
+	return 0;
+}
+
+/*
+ * One round: each case at every size (measure_case), then the single-run
+ * estimates at every size, in turns that flip the order of the sizes.
+ */
+static int measure_round(const struct pwb_dp_opts *o, uint32_t ifindex,
+			 const struct dp_packets *pk, struct dp_size *sizes, int n, int run,
+			 struct pwb_dp_result *r)
+{
+	/* every case once per round; a NULL packet is the size's DNS answer */
+	const struct { enum pwb_case c; bool pass; const struct pw_pkt *p; } plan[] = {
+		{ PWB_PASS_ONLY,  true,  &pk->est[0] },
+		{ PWB_V4_EST,     false, &pk->est[0] },
+		{ PWB_V4_NEW,     false, &pk->newp[0] },
+		{ PWB_V4_DENY,    false, &pk->deny[0] },
+		{ PWB_V6_EST,     false, &pk->est[1] },
+		{ PWB_V6_NEW,     false, &pk->newp[1] },
+		{ PWB_V6_DENY,    false, &pk->deny[1] },
+		{ PWB_DNS_ANSWER, false, NULL },
+	};
+	int err;
+
+	for (size_t i = 0; i < sizeof(plan) / sizeof(plan[0]); i++)
+		if ((err = measure_case(o, ifindex, plan[i].c, plan[i].pass, plan[i].p, sizes, n, run,
+					&r->round_ratio[plan[i].c][run])))
+			return err;
+	for (int f = 0; f < 2; f++) {
+		for (int k = 0; k < n; k++) {
+			struct dp_size *s = turn_size(sizes, n, run, k);
+
+			err = ct_insert_run(s->to_pod, &s->ct, ifindex, &pk->syn[f], &pk->syn_key[f],
+					    &pk->newp[f], o->samples, &s->ct_runs[f][run]);
 			if (err) {
 				fprintf(stderr, "podwall bench: conntrack insert runs: %s\n", strerror(-err));
-				goto out;
+				return err;
 			}
 		}
-		err = dns_learn_run(obj, to_pod, ifindex, &dns, o->samples, &learn_runs[run]);
+	}
+	for (int k = 0; k < n; k++) {
+		struct dp_size *s = turn_size(sizes, n, run, k);
+
+		err = dns_learn_run(s->obj, s->to_pod, ifindex, &s->dns, o->samples,
+				    &s->learn_runs[run]);
 		if (err) {
 			fprintf(stderr, "podwall bench: DNS learning runs: %s\n", strerror(-err));
-			goto out;
+			return err;
 		}
 	}
+	return 0;
+}
 
-	for (int c = 0; c < PWB_NCASES; c++) {
-		double tmp[PWB_MAX_RUNS];
+/* A size's figures from its rounds: medians, the derived cases. */
+static void size_figures(const struct pwb_dp_opts *o, struct dp_size *s)
+{
+	struct pwb_dp_size *sz = s->res;
 
-		if (c == PWB_V4_NEW_CT || c == PWB_V6_NEW_CT || c == PWB_DNS_LEARN)
-			continue;
-		memcpy(tmp, sz->c[c].run_ns, sizeof(tmp));
-		sz->c[c].ns = pwb_median(tmp, o->runs);
-	}
 	for (int f = 0; f < 2; f++) {
 		enum pwb_case nc = f ? PWB_V6_NEW_CT : PWB_V4_NEW_CT;
 		enum pwb_case n = f ? PWB_V6_NEW : PWB_V4_NEW;
-		double tmp[PWB_MAX_RUNS];
 
 		for (int run = 0; run < o->runs; run++)
-			sz->c[nc].run_ns[run] = sz->c[n].run_ns[run] + ct_runs[f][run];
-		memcpy(tmp, ct_runs[f], sizeof(tmp));
-		sz->ct_insert_ns[f] = pwb_median(tmp, o->runs);
-		memcpy(tmp, sz->c[nc].run_ns, sizeof(tmp));
-		sz->c[nc].ns = pwb_median(tmp, o->runs);
+			sz->c[nc].run_ns[run] = sz->c[n].run_ns[run] + s->ct_runs[f][run];
+		sz->ct_insert_ns[f] = median_of(s->ct_runs[f], o->runs);
 		sz->c[nc].verdict = TC_ACT_OK;
 	}
+	for (int run = 0; run < o->runs; run++)
+		sz->c[PWB_DNS_LEARN].run_ns[run] = sz->c[PWB_DNS_ANSWER].run_ns[run] +
+						   s->learn_runs[run];
+	sz->dns_learn_ns = median_of(s->learn_runs, o->runs);
+	sz->c[PWB_DNS_LEARN].verdict = TC_ACT_OK;
+	for (int c = 0; c < PWB_NCASES; c++)
+		sz->c[c].ns = median_of(sz->c[c].run_ns, o->runs);
+}
 
-	{
-		double tmp[PWB_MAX_RUNS];
+/* The cases must have taken the path they claim. */
+static int size_check(const struct dp_packets *pk, const struct dp_size *s)
+{
+	const struct pwb_dp_size *sz = s->res;
+	uint8_t learned[16];
+	struct pw_fqdn_key fk = { .ep_id = s->dns.ep_plain.ep_id };
+	struct pw_fqdn_set set;
+	bool found = false;
+	bool check = !getenv("PWB_NOCHECK");
 
-		for (int run = 0; run < o->runs; run++)
-			sz->c[PWB_DNS_LEARN].run_ns[run] = sz->c[PWB_DNS_ANSWER].run_ns[run] +
-							   learn_runs[run];
-		memcpy(tmp, learn_runs, sizeof(tmp));
-		sz->dns_learn_ns = pwb_median(tmp, o->runs);
-		memcpy(tmp, sz->c[PWB_DNS_LEARN].run_ns, sizeof(tmp));
-		sz->c[PWB_DNS_LEARN].ns = pwb_median(tmp, o->runs);
-		sz->c[PWB_DNS_LEARN].verdict = TC_ACT_OK;
-	}
 	/* learning took place: the answer's address is in fqdn_learned */
-	{
-		uint8_t learned[16];
-		struct pw_fqdn_key k = { .ep_id = dns.ep_plain.ep_id };
-		struct pw_fqdn_set set;
-		bool found = false;
-
-		pw_addr_parse("198.51.100.1", learned);
-		k.set = pw_fqdn_set_of(learned);
-		if (!bpf_map__lookup_elem(obj->maps.fqdn_learned, &k, sizeof(k), &set, sizeof(set), 0))
-			for (int w = 0; w < PW_FQDN_WAYS; w++)
-				found |= !memcmp(set.ways[w].addr, learned, 16);
-		if (!found && !getenv("PWB_NOCHECK")) {
-			fprintf(stderr, "podwall bench: dns-answer+learn learned nothing\n");
-			err = -EPROTO;
-			goto out;
-		}
+	pw_addr_parse("198.51.100.1", learned);
+	fk.set = pw_fqdn_set_of(learned);
+	if (!bpf_map__lookup_elem(s->obj->maps.fqdn_learned, &fk, sizeof(fk), &set, sizeof(set), 0))
+		for (int w = 0; w < PW_FQDN_WAYS; w++)
+			found |= !memcmp(set.ways[w].addr, learned, 16);
+	if (!found && check) {
+		fprintf(stderr, "podwall bench: dns-answer+learn learned nothing\n");
+		return -EPROTO;
 	}
-
-	/* The cases must have taken the path they claim. */
 	for (int c = 0; c < PWB_NCASES; c++) {
 		int want = (c == PWB_V4_DENY || c == PWB_V6_DENY) ? TC_ACT_SHOT : TC_ACT_OK;
 
-		if (sz->c[c].verdict != want && !getenv("PWB_NOCHECK")) {
+		if (sz->c[c].verdict != want && check) {
 			fprintf(stderr, "podwall bench: %s: verdict %d, expected %d\n",
 				pwb_case_names[c], sz->c[c].verdict, want);
-			err = -EPROTO;
-			goto out;
+			return -EPROTO;
 		}
 	}
 	for (int f = 0; f < 2; f++) {
-		struct pw_ct_key k = syn_key[f];
+		struct pw_ct_key k = pk->syn_key[f];
 		struct pw_ct_val v;
 
 		/* the RST must not have opened its flow, the SYN must have */
 		k.sport = htons(SPORT_NEW);
-		if (pw_bpf_ct_lookup(obj, &k, &v) == 0) {
+		if (pw_bpf_ct_lookup(s->obj, &k, &v) == 0) {
 			fprintf(stderr, "podwall bench: the RST of 'new' made a conntrack entry\n");
-			err = -EPROTO;
-			goto out;
+			return -EPROTO;
 		}
-		if (pw_bpf_ct_lookup(obj, &syn_key[f], &v) != 0 && !getenv("PWB_NOCHECK")) {
+		if (pw_bpf_ct_lookup(s->obj, &pk->syn_key[f], &v) != 0 && check) {
 			fprintf(stderr, "podwall bench: the SYN of 'new+ct' made no conntrack entry\n");
-			err = -EPROTO;
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Flatness, per case: the median over the rounds of each round's ratio.
+ * measure_case() gave the measured cases theirs (paired turn by turn); the
+ * derived ones, single-run estimates added to a measured case, take their
+ * round's figure at the largest size over the one at the smallest.
+ */
+static void flat_ratios(struct pwb_dp_result *r)
+{
+	const struct pwb_dp_size *lo = &r->sz[0], *hi = &r->sz[r->n_sizes - 1];
+	int runs = r->opts.runs;
+
+	for (int c = 0; c < PWB_NCASES; c++) {
+		r->ratio[c] = NAN;
+		if (r->n_sizes < 2)
+			continue;
+		if (c == PWB_V4_NEW_CT || c == PWB_V6_NEW_CT || c == PWB_DNS_LEARN)
+			for (int run = 0; run < runs; run++)
+				r->round_ratio[c][run] = hi->c[c].run_ns[run] / lo->c[c].run_ns[run];
+		r->ratio[c] = median_of(r->round_ratio[c], runs);
+	}
+}
+
+static int measure_sizes(const struct pwb_dp_opts *o, uint32_t ifindex, const struct addrs *a,
+			 struct pwb_dp_result *r)
+{
+	struct dp_size sizes[PWB_MAX_SIZES];
+	struct dp_packets pk;
+	int n = 0, err;
+
+	memset(sizes, 0, sizeof(sizes));
+	if ((err = packets_make(a, &pk)))
+		return err;
+	for (; n < o->n_sizes; n++) {
+		if (o->verbose)
+			fprintf(stderr, "podwall bench: datapath, loading %zu policy entries\n",
+				o->sizes[n]);
+		sizes[n].res = &r->sz[n];
+		if ((err = size_open(ifindex, a, &pk, o->sizes[n], &sizes[n]))) {
+			n++;
 			goto out;
 		}
 	}
+	for (int run = 0; run < o->runs; run++) {
+		if (o->verbose)
+			fprintf(stderr, "podwall bench: datapath, round %d of %d\n", run + 1, o->runs);
+		if ((err = measure_round(o, ifindex, &pk, sizes, n, run, r)))
+			goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		size_figures(o, &sizes[i]);
+		if ((err = size_check(&pk, &sizes[i])))
+			goto out;
+	}
+	r->n_sizes = n;
+	flat_ratios(r);
 out:
-	pw_ct_table_close(&ct);
-	pw_bpf_close(obj);
+	for (int i = 0; i < n; i++)
+		size_close(&sizes[i]);
 	return err;
 }
 
@@ -837,14 +1020,10 @@ int pwb_datapath(const struct pwb_dp_opts *o, struct pwb_dp_result *r)
 	if (o->cpu >= 0)
 		pinned = pwb_pin(o->cpu, &old, sizeof(old));
 
-	for (int i = 0; i < o->n_sizes; i++) {
-		if (o->verbose)
-			fprintf(stderr, "podwall bench: datapath, %zu policy entries\n", o->sizes[i]);
-		err = bench_size(o, ifindex, &a, o->sizes[i], &r->sz[i]);
-		if (err)
-			goto out;
-		r->n_sizes = i + 1;
-		if (o->verbose) {
+	err = measure_sizes(o, ifindex, &a, r);
+	if (!err && o->verbose) {
+		for (int i = 0; i < r->n_sizes; i++) {
+			fprintf(stderr, "podwall bench: datapath, %zu policy entries\n", r->sz[i].entries);
 			for (int c = 0; c < PWB_NCASES; c++)
 				fprintf(stderr, "  %-16s %8.1f ns\n", pwb_case_names[c], r->sz[i].c[c].ns);
 		}

@@ -76,10 +76,8 @@ static void dp_flatness(const struct pwb_dp_result *r, double *worst, int *worst
 	if (r->n_sizes < 2)
 		return;
 	for (int c = 0; c < PWB_NCASES; c++) {
-		double ratio = r->sz[r->n_sizes - 1].c[c].ns / r->sz[0].c[c].ns;
-
-		if (flat_case(c) && ratio > *worst) {
-			*worst = ratio;
+		if (flat_case(c) && r->ratio[c] > *worst) {
+			*worst = r->ratio[c];
 			*worst_case = c;
 		}
 	}
@@ -90,7 +88,7 @@ static void dp_table(const struct pwb_dp_result *r)
 	double worst;
 	int wc;
 
-	printf("per packet: BPF_PROG_TEST_RUN of to_pod, ns/packet, median of %d runs x %d repeats "
+	printf("per packet: BPF_PROG_TEST_RUN of to_pod, ns/packet, median of %d rounds x %d repeats "
 	       "(kernel %s)\n", r->opts.runs, r->opts.repeat, r->kernel);
 	printf("  %-16s", "policy entries");
 	for (int i = 0; i < r->n_sizes; i++)
@@ -101,7 +99,7 @@ static void dp_table(const struct pwb_dp_result *r)
 		for (int i = 0; i < r->n_sizes; i++)
 			printf("%11.1f", r->sz[i].c[c].ns);
 		if (r->n_sizes > 1)
-			printf("%11.2f", r->sz[r->n_sizes - 1].c[c].ns / r->sz[0].c[c].ns);
+			printf("%11.2f", r->ratio[c]);
 		printf("\n");
 	}
 	printf("  %-16s", "(endpoints)");
@@ -113,8 +111,10 @@ static void dp_table(const struct pwb_dp_result *r)
 	printf("\n");
 	dp_flatness(r, &worst, &wc);
 	if (wc >= 0)
-		printf("  flatness: worst last/first ratio %.2f (%s); target <= 1.10: %s\n", worst,
-		       pwb_case_names[wc], worst <= 1.10 ? "met" : "not met");
+		printf("  flatness: worst last/first ratio %.2f (%s); target <= 1.10: %s\n"
+		       "  last/first: median over rounds of the round's ratio (slices of the two "
+		       "sizes paired, run back to back)\n", worst, pwb_case_names[wc],
+		       worst <= 1.10 ? "met" : "not met");
 	printf("  new+ct = new + conntrack insert, measured with single runs (see podwall bench -h)\n");
 	printf("  dns-answer+learn = dns-answer + what name learning adds, measured with single runs\n");
 }
@@ -126,7 +126,8 @@ static void dp_json(struct pwb_json *j, const struct pwb_dp_result *r)
 
 	pwb_json_str(j, "method", "BPF_PROG_TEST_RUN of the real to_pod program (pass_only for the "
 		     "baseline) on crafted TCP packets, private unpinned maps, private netns with one "
-		     "device; median of runs");
+		     "device; every size loaded at once, rounds over the sizes (each case at every "
+		     "size back to back), per size the median over rounds");
 	pwb_json_str(j, "kernel", r->kernel);
 	pwb_json_int(j, "repeat", r->opts.repeat);
 	pwb_json_int(j, "runs", r->opts.runs);
@@ -157,9 +158,13 @@ static void dp_json(struct pwb_json *j, const struct pwb_dp_result *r)
 			pwb_json_end(j);
 		}
 		pwb_json_end(j);
-		if (r->n_sizes > 1)
-			pwb_json_num(j, "ratio_max_min",
-				     r->sz[r->n_sizes - 1].c[c].ns / r->sz[0].c[c].ns);
+		if (r->n_sizes > 1) {
+			pwb_json_num(j, "ratio_max_min", r->ratio[c]);
+			pwb_json_arr(j, "round_ratios");
+			for (int k = 0; k < r->opts.runs; k++)
+				pwb_json_num(j, NULL, r->round_ratio[c][k]);
+			pwb_json_end(j);
+		}
 		pwb_json_end(j);
 	}
 	pwb_json_end(j);
@@ -183,7 +188,10 @@ static void dp_json(struct pwb_json *j, const struct pwb_dp_result *r)
 	pwb_json_num(j, "worst_ratio", wc >= 0 ? worst : NAN);
 	pwb_json_str(j, "worst_case", wc >= 0 ? pwb_case_names[wc] : NULL);
 	pwb_json_str(j, "definition", "ns/packet at the largest size / at the smallest, worst of "
-		     "the measured policy-path cases (established, new, deny; v4 and v6)");
+		     "the measured policy-path cases (established, new, deny; v4 and v6; "
+		     "dns-answer): per case the median over rounds (round_ratios) of the median "
+		     "over a round's turns of the slice at the largest size / the slice at the "
+		     "smallest, run back to back (ratio_max_min)");
 	pwb_json_end(j);
 	pwb_json_arr(j, "notes");
 	pwb_json_str(j, NULL, "test_run repeats one packet: caches are warm, so the figures are "
@@ -401,7 +409,7 @@ static const struct pw_opt bench_opts[] = {
 	{ O_ENTRIES, 0, "entries", "N,N,...", "datapath: policy entries of each run "
 	  "(10,1000,10000,100000)", NULL },
 	{ O_REPEAT, 0, "repeat", "N", "datapath, tiers: packets per run (1000000)", NULL },
-	{ O_RUNS, 0, "runs", "N", "datapath, tiers: runs, the median is kept (5)", NULL },
+	{ O_RUNS, 0, "runs", "N", "datapath: rounds, tiers: runs; the median is kept (5)", NULL },
 	{ O_SAMPLES, 0, "samples", "N", "datapath: single runs for new+ct (20000)", NULL },
 	{ O_CPU, 0, "cpu", "N", "datapath: the CPU to pin to (0; -1: not pinned)", NULL },
 	{ O_PODS, 0, "pods", "N", "control: pods (10000)", NULL },

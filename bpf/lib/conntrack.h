@@ -41,11 +41,14 @@
 #include "lib/parse.h"
 #include "podwall/cttable.h"
 
+/* s and d are 4-aligned (struct pw_pkt's addresses): said, so that clang
+ * copies them a word at a time, also where it cannot see the packet's
+ * struct (a global function's argument), not a byte at a time */
 static __always_inline void pw_ct_key_fill(struct pw_ct_key *k, const __u8 *s, const __u8 *d,
 					   __be16 sport, __be16 dport, __u8 proto, __u8 dir)
 {
-	__builtin_memcpy(k->saddr, s, 16);
-	__builtin_memcpy(k->daddr, d, 16);
+	__builtin_memcpy(k->saddr, __builtin_assume_aligned(s, 4), 16);
+	__builtin_memcpy(k->daddr, __builtin_assume_aligned(d, 4), 16);
 	k->sport = sport;
 	k->dport = dport;
 	k->proto = proto;
@@ -66,9 +69,27 @@ static __always_inline void pw_ct_key_of(struct pw_ct_key *k, const struct pw_pk
 
 /* ------------------------------------------------------------ the table */
 /*
- * Every access to the conntrack map goes through these three (the table's
+ * Every access to the conntrack map goes through these (the table's
  * protocol and its races: include/podwall/cttable.h). A key is 8-aligned
  * (abi.h): declare keys as struct pw_ct_key, never inside a packed buffer.
+ *
+ * The verifier and the loops over a set's ways: inlined, each way a lookup
+ * finds leaves the loop with a value pointer of its own constant offset,
+ * and the verifier, which prunes a path only at a state it has seen, walks
+ * all the code after the lookup once per way (the table made a load ~3x as
+ * long as with the kernel's hash). A global function is verified once per
+ * program and returns a scalar the verifier knows nothing of: the pointer
+ * the caller makes of it is one state, its offset bounded by PW_CT_WAYS.
+ * But a call costs a packet ~5 ns here (a BPF-to-BPF call and its return,
+ * with the CPU's mitigations). So:
+ *  - pw_ct_lookup, the loop inline: for the per-packet paths, each in a
+ *    small global function of its own (judge.h pw_judge_fast, direct.h
+ *    pw_redirect_peer), where the code verified once per way is short;
+ *  - pw_ct_lookup_call, the loop in the global pw_ct_way_of: for pw_judge,
+ *    whose lookups a packet of a tracked flow makes only when the fast path
+ *    could not answer it, and whose code after them is thousands of
+ *    instructions; pw_ct_delete, all global (an expiry, a RST, a revoke);
+ *  - pw_ct_insert inline (see there).
  */
 static __always_inline struct pw_ct_set *pw_ct_set_of(__u64 hash)
 {
@@ -90,8 +111,16 @@ static __always_inline void pw_ct_stat(__u32 stat)
 		*n += 1;
 }
 
-/* The value of k's entry, or NULL. Expiry is the caller's (pw_ct_get). */
-static __always_inline struct pw_ct_val *pw_ct_lookup(const struct pw_ct_key *k)
+/* The way of set s that holds k (tag of its hash), or -1. Global: above. */
+__noinline int pw_ct_way_of(struct pw_ct_set *s, const struct pw_ct_key *k, __u32 tag)
+{
+	if (!s || !k)
+		return -1;
+	return pw_ct_set_find(s, k, tag, NULL);
+}
+
+/* The value of k's entry, or NULL; the loop in pw_ct_way_of if call. */
+static __always_inline struct pw_ct_val *pw_ct_lookup_in(const struct pw_ct_key *k, int call)
 {
 	__u64 h = pw_ct_hash(k);
 	struct pw_ct_set *s = pw_ct_set_of(h);
@@ -99,22 +128,22 @@ static __always_inline struct pw_ct_val *pw_ct_lookup(const struct pw_ct_key *k)
 
 	if (!s)
 		return NULL;
-	i = pw_ct_set_find(s, k, pw_ct_tag(h), NULL);
+	i = call ? pw_ct_way_of(s, k, pw_ct_tag(h)) : pw_ct_set_find(s, k, pw_ct_tag(h), NULL);
 	if (i < 0)
 		return NULL;
 	return &s->ways[i & (PW_CT_WAYS - 1)].val;
 }
 
-/*
- * pw_ct_lookup as a call of its own (a static BPF-to-BPF call: the verifier
- * keeps the value pointer it returns), for the programs' own frames: to_pod
- * and from_pod sit near the verifier's 512-byte bound of a call chain
- * (theirs plus the DNS learner's), and two lookups inlined there take ~50
- * bytes more. Inside pw_judge, which calls nothing, the inline one.
- */
-static __noinline struct pw_ct_val *pw_ct_lookup_call(const struct pw_ct_key *k)
+/* The value of k's entry, or NULL. Expiry is the caller's (pw_ct_get). */
+static __always_inline struct pw_ct_val *pw_ct_lookup(const struct pw_ct_key *k)
 {
-	return pw_ct_lookup(k);
+	return pw_ct_lookup_in(k, 0);
+}
+
+/* pw_ct_lookup with its loop in a call (above: for pw_judge). */
+static __always_inline struct pw_ct_val *pw_ct_lookup_call(const struct pw_ct_key *k)
+{
+	return pw_ct_lookup_in(k, 1);
 }
 
 /*
@@ -123,9 +152,11 @@ static __noinline struct pw_ct_val *pw_ct_lookup_call(const struct pw_ct_key *k)
  * count (the caller counts it: pw_judge's frame has no room for the key of
  * that lookup here, see pw_ct_stat_keys): an eviction, or an insert given
  * up because the way was claimed by another CPU between the choice and the
- * claim (the flow is judged again on its next packet). Inline: pw_judge,
- * which makes entries, may call nothing (the verifier's 512-byte bound on
- * a call chain, with the programs' own frames).
+ * claim (the flow is judged again on its next packet). Inline, loop and
+ * all: pw_judge makes entries, and a callee with a frame of its own does not
+ * fit under it (its stack budget: judge.h). The way it picks goes no
+ * further than the writes here, so the verifier's walk splits per way only
+ * to the end of the insert.
  */
 static __always_inline int pw_ct_insert(const struct pw_ct_key *k, const struct pw_ct_val *v)
 {
@@ -147,18 +178,23 @@ static __always_inline int pw_ct_insert(const struct pw_ct_key *k, const struct 
 }
 
 /* Remove k's entry, if there is one: a RST, an expiry, a revoked verdict.
- * Inline, as pw_ct_insert (pw_judge deletes and may call nothing). */
-static __always_inline void pw_ct_delete(const struct pw_ct_key *k)
+ * Global (above); returns 0. */
+__noinline int pw_ct_delete(const struct pw_ct_key *k)
 {
-	__u64 h = pw_ct_hash(k), hd;
-	struct pw_ct_set *s = pw_ct_set_of(h);
+	struct pw_ct_set *s;
+	__u64 h, hd;
 	int i;
 
+	if (!k)
+		return 0;
+	h = pw_ct_hash(k);
+	s = pw_ct_set_of(h);
 	if (!s)
-		return;
+		return 0;
 	i = pw_ct_set_find(s, k, pw_ct_tag(h), &hd);
 	if (i >= 0)
 		pw_ct_way_free(s, i & (PW_CT_WAYS - 1), hd);
+	return 0;
 }
 
 /*
@@ -168,7 +204,7 @@ static __always_inline void pw_ct_delete(const struct pw_ct_key *k)
  */
 static __always_inline struct pw_ct_val *pw_ct_get(struct pw_ct_key *k, __u32 ep_id, __u64 now)
 {
-	struct pw_ct_val *v = pw_ct_lookup(k);
+	struct pw_ct_val *v = pw_ct_lookup_call(k);
 
 	if (!v)
 		return NULL;

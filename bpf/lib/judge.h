@@ -242,25 +242,27 @@ static __always_inline int pw_ct_direct(const struct pw_ct_val *v)
  * before NAT, re-stamped by pw_judge_ct) takes the full path. Returns
  * PW_FAST_* bits if r is the verdict, else 0, with r->est_miss and
  * r->reply_miss set for the lookups that found nothing, so that pw_judge
- * does not look again.
+ * does not look again. A global function: verified once per program, and
+ * its key and spills are not in the frames of from_pod and to_pod, which
+ * are part of pw_judge's call chain (its stack budget: pw_judge).
  */
-static __always_inline int pw_judge_fast(const struct pw_pkt *p, const struct pw_config *cfg,
-					 int pre_nat, struct pw_res *r)
+__noinline int pw_judge_fast(const struct pw_pkt *p, const struct pw_config *cfg, int pre_nat,
+			     struct pw_res *r)
 {
 	struct pw_ct_key k;
 	struct pw_ct_val *v;
 	int reply = 0, fast;
 	__u64 now;
 
-	if (p->frag != PW_FRAG_NONE || p->nd)
+	if (!p || !cfg || !r || p->frag != PW_FRAG_NONE || p->nd)
 		return 0;
 	pw_ct_key_of(&k, p, r->dir, 0);
-	v = pw_ct_lookup_call(&k);
+	v = pw_ct_lookup(&k);
 	if (!v) {
 		r->est_miss = 1;
 		/* reply: (d->s, !dir), as pw_judge_ct looks it up */
 		pw_ct_key_of(&k, p, r->dir, 1);
-		v = pw_ct_lookup_call(&k);
+		v = pw_ct_lookup(&k);
 		if (!v) {
 			r->reply_miss = 1;
 			return 0;
@@ -328,11 +330,16 @@ static __always_inline __u32 pw_ct_new_flags(int pre_nat)
  * names, judged in from_pod, returns with r->names set and no verdict yet:
  * the caller joins the names (fqdn.h pw_judge_names), then opens the flow
  * (pw_judge_finish), each a frame of its own under the program's, where
- * there is room (the verifier's 512 bytes hold every frame of a call
- * chain, and pw_judge's leaves none to a callee). Past NAT (pre_nat 0) names are not joined:
- * a pod learned the address it connects to, not a Service's backend.
+ * there is room. Past NAT (pre_nat 0) names are not joined: a pod learned
+ * the address it connects to, not a Service's backend.
  *
  * A global function: the verifier checks it once, not once per caller.
+ * Its stack budget: the verifier bounds every call chain's frames to 512
+ * bytes, and the longest is to_pod's (232 bytes with clang 14) + pw_judge's
+ * (248) + pw_ct_delete's (8) = 488; from_pod's 208 + 248 + 8. pw_judge's
+ * callees are the conntrack table's leaves with no frame to speak of
+ * (pw_ct_way_of, pw_ct_delete); anything bigger stays inline. The load
+ * prints the frames (log_level 4: "stack depth", in call order).
  */
 __noinline int pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
 			const struct pw_config *cfg, int pre_nat, struct pw_res *r)

@@ -17,6 +17,7 @@ const struct pw_command pw_commands[] = {
 	{ "uninstall", cmd_uninstall, &pw_doc_uninstall },
 	{ "monitor",   cmd_monitor,   &pw_doc_monitor },
 	{ "status",    cmd_status,    &pw_doc_status },
+	{ "hooks",     cmd_hooks,     &pw_doc_hooks },
 	{ "lint",      cmd_lint,      &pw_doc_lint },
 	{ "explain",   cmd_explain,   &pw_doc_explain },
 	{ "bench",     cmd_bench,     &pw_doc_bench },

@@ -34,11 +34,12 @@ int cmd_apply(int argc, char **argv);
 int cmd_uninstall(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_hooks(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 extern const struct pw_cmd_doc pw_doc_matrix, pw_doc_agent, pw_doc_apply, pw_doc_uninstall,
-	pw_doc_monitor, pw_doc_status, pw_doc_explain, pw_doc_lint, pw_doc_bench;
+	pw_doc_monitor, pw_doc_status, pw_doc_hooks, pw_doc_explain, pw_doc_lint, pw_doc_bench;
 
 #endif

@@ -183,7 +183,7 @@ int cmd_uninstall(int argc, char **argv)
 			fprintf(stderr, "podwall uninstall: %s: %s\n", pin_dir, strerror(errno));
 			goto out;
 		}
-		fprintf(stderr, "podwall: removed %u tc filters and %u clsact qdiscs; no pins in %s\n",
+		fprintf(stderr, "podwall: removed %u programs (tc filters, tcx) and %u clsact qdiscs; no pins in %s\n",
 			st.detached, st.qdiscs, pin_dir);
 		if (node)
 			remove_registry(sock);
@@ -204,7 +204,7 @@ int cmd_uninstall(int argc, char **argv)
 	pw_ops_remove_state(pin_dir); /* the names file explain/status read, if any */
 	if (!opt_pin)
 		rmdir(PW_PIN_ROOT); /* only if empty: other netns' pins stay */
-	fprintf(stderr, "podwall: removed %u tc filters, %u clsact qdiscs and the pinned maps "
+	fprintf(stderr, "podwall: removed %u programs (tc filters, tcx), %u clsact qdiscs and the pinned maps "
 		"in %s\n", st.detached, st.qdiscs, pin_dir);
 	if (node)
 		remove_registry(sock); /* 3. */

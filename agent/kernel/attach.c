@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * attach: podwall's tc filters (attach.h). libbpf 1.1 has no tcx/bpf_link for
- * tc, so this is the classic clsact + cls_bpf direct-action path.
+ * attach: podwall's programs on tc hooks (attach.h): tcx where the kernel has
+ * it (tcx.c), else a clsact qdisc's cls_bpf direct-action filter.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 #include "kernel/attach.h"
 #include "kernel/route.h"
+#include "kernel/tcx.h"
 
 /*
  * libbpf prints the kernel's extack for every tc call that fails, also for
@@ -53,6 +54,37 @@ static bool is_our_name(const char *name)
 		if (!strcmp(name, our_names[i]))
 			return true;
 	return false;
+}
+
+/* ------------------------------------------------------------ which hook */
+
+static int attach_kind = -1; /* enum pw_hook_kind, once decided */
+
+int pw_attach_kind(void)
+{
+	const char *env = getenv("PODWALL_ATTACH");
+	int have;
+
+	if (attach_kind >= 0)
+		return attach_kind;
+	if (env && !strcmp(env, "tc")) {
+		attach_kind = PW_HOOK_TC;
+	} else if (env && !strcmp(env, "tcx")) {
+		attach_kind = PW_HOOK_TCX;
+	} else if (env && *env && strcmp(env, "auto")) {
+		return -EINVAL;
+	} else {
+		have = pw_tcx_probe();
+		if (have < 0)
+			return have;
+		attach_kind = have ? PW_HOOK_TCX : PW_HOOK_TC;
+	}
+	return attach_kind;
+}
+
+const char *pw_hook_kind_name(int kind)
+{
+	return kind == PW_HOOK_TCX ? "tcx" : "tc";
 }
 
 /* ------------------------------------------------------------ prog identity */
@@ -180,23 +212,37 @@ static void opts_init(struct bpf_tc_opts *o)
 	o->priority = PW_TC_PRIO;
 }
 
-static int attach_one_(int prog_fd, const struct prog_ident *ours, uint32_t ifindex, bool egress,
-		       enum pw_attach_result *res);
-
-static int attach_one(int prog_fd, const struct prog_ident *ours, uint32_t ifindex, bool egress,
-		      enum pw_attach_result *res)
+/*
+ * A tcx program is podwall's if it has one of podwall's program names and
+ * uses a map named "endpoints" (tcx has no handle or priority to mark it).
+ */
+static bool tcx_is_ours(uint32_t id)
 {
-	int err;
+	struct prog_ident pi;
+	char name[16];
 
-	kmsg[0] = 0;
-	QUIET_BEGIN();
-	err = attach_one_(prog_fd, ours, ifindex, egress, res);
-	QUIET_END();
-	return err;
+	if (prog_name_by_id(id, name) || !is_our_name(name) || prog_ident_id(id, &pi))
+		return false;
+	for (uint32_t i = 0; i < pi.n_maps; i++) {
+		struct bpf_map_info mi;
+		uint32_t len = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(pi.maps[i]);
+		bool hit;
+
+		if (fd < 0)
+			continue;
+		memset(&mi, 0, sizeof(mi));
+		hit = !bpf_obj_get_info_by_fd(fd, &mi, &len) && !strcmp(mi.name, "endpoints");
+		close(fd);
+		if (hit)
+			return true;
+	}
+	return false;
 }
 
-static int attach_one_(int prog_fd, const struct prog_ident *ours, uint32_t ifindex, bool egress,
-		       enum pw_attach_result *res)
+/* The classic filter: clsact (made if missing), our handle and priority. */
+static int attach_tc(int prog_fd, const struct prog_ident *ours, uint32_t ifindex, bool egress,
+		     enum pw_attach_result *res)
 {
 	struct bpf_tc_hook hook;
 	struct bpf_tc_opts opts;
@@ -230,30 +276,43 @@ static int attach_one_(int prog_fd, const struct prog_ident *ours, uint32_t ifin
 	return bpf_tc_attach(&hook, &opts);
 }
 
-int pw_attach_one(int prog_fd, uint32_t ifindex, bool egress, enum pw_attach_result *res)
+/*
+ * tcx: ours already there is left alone if it is the same program, else
+ * replaced in place (the kernel swaps it in one step); none, attached first.
+ */
+static int attach_tcx(int prog_fd, const struct prog_ident *ours, uint32_t ifindex, bool egress,
+		      enum pw_attach_result *res)
 {
-	struct prog_ident ours;
-	int err = prog_ident_fd(prog_fd, &ours);
+	uint32_t ids[PW_TCX_MAX_PROGS], n = 0;
+	struct prog_ident cur;
+	int old_fd = -1, err;
 
+	err = pw_tcx_list(ifindex, egress, ids, &n);
 	if (err)
 		return err;
-	return attach_one(prog_fd, &ours, ifindex, egress, res);
-}
-
-static int detach_one_(uint32_t ifindex, bool egress);
-
-int pw_detach_one(uint32_t ifindex, bool egress)
-{
-	int err;
-
-	kmsg[0] = 0;
-	QUIET_BEGIN();
-	err = detach_one_(ifindex, egress);
-	QUIET_END();
+	*res = PW_ATTACH_NEW;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!tcx_is_ours(ids[i]))
+			continue;
+		if (ids[i] == ours->id || (!prog_ident_id(ids[i], &cur) && same_prog(&cur, ours))) {
+			*res = PW_ATTACH_ADOPTED;
+			goto out;
+		}
+		if (old_fd < 0) {
+			old_fd = bpf_prog_get_fd_by_id(ids[i]);
+			if (old_fd >= 0)
+				*res = PW_ATTACH_REPLACED;
+		}
+	}
+	err = pw_tcx_attach(prog_fd, ifindex, egress, old_fd);
+out:
+	if (old_fd >= 0)
+		close(old_fd);
 	return err;
 }
 
-static int detach_one_(uint32_t ifindex, bool egress)
+/* Remove our classic filter at ifindex/direction, if it is there. */
+static int detach_tc(uint32_t ifindex, bool egress, bool *removed)
 {
 	struct bpf_tc_hook hook;
 	struct bpf_tc_opts opts;
@@ -271,7 +330,94 @@ static int detach_one_(uint32_t ifindex, bool egress)
 		return 0; /* our handle and priority, but not our program: not ours */
 	opts_init(&opts);
 	err = bpf_tc_detach(&hook, &opts);
-	return err == -ENOENT ? 0 : err;
+	if (err == -ENOENT)
+		return 0;
+	if (!err && removed)
+		*removed = true;
+	return err;
+}
+
+/* Remove every program of ours from ifindex's tcx hook in that direction. */
+static int detach_tcx(uint32_t ifindex, bool egress)
+{
+	uint32_t ids[PW_TCX_MAX_PROGS], n = 0;
+	int err = pw_tcx_list(ifindex, egress, ids, &n);
+
+	if (err == -EINVAL || err == -ENODEV)
+		return 0; /* no tcx in this kernel, or no device */
+	for (uint32_t i = 0; !err && i < n; i++)
+		if (tcx_is_ours(ids[i])) {
+			err = pw_tcx_detach(ids[i], ifindex, egress);
+			if (err == -ENOENT || err == -ENODEV)
+				err = 0;
+		}
+	return err;
+}
+
+/*
+ * Attach at the hook of this kernel (pw_attach_kind), then take ours off the
+ * other one (an agent that used the other before: an upgrade to a tcx
+ * kernel, PODWALL_ATTACH changed): at no moment is the spot without podwall.
+ */
+static int attach_one_(int prog_fd, const struct prog_ident *ours, uint32_t ifindex, bool egress,
+		       enum pw_attach_result *res)
+{
+	int kind = pw_attach_kind(), err;
+
+	if (kind < 0)
+		return kind;
+	if (kind == PW_HOOK_TCX) {
+		err = attach_tcx(prog_fd, ours, ifindex, egress, res);
+		return err ? err : detach_tc(ifindex, egress, NULL);
+	}
+	err = attach_tc(prog_fd, ours, ifindex, egress, res);
+	return err ? err : detach_tcx(ifindex, egress);
+}
+
+static int attach_one(int prog_fd, const struct prog_ident *ours, uint32_t ifindex, bool egress,
+		      enum pw_attach_result *res)
+{
+	int err;
+
+	kmsg[0] = 0;
+	QUIET_BEGIN();
+	err = attach_one_(prog_fd, ours, ifindex, egress, res);
+	QUIET_END();
+	return err;
+}
+
+int pw_attach_one(int prog_fd, uint32_t ifindex, bool egress, enum pw_attach_result *res)
+{
+	struct prog_ident ours;
+	int err = prog_ident_fd(prog_fd, &ours);
+
+	if (err)
+		return err;
+	return attach_one(prog_fd, &ours, ifindex, egress, res);
+}
+
+/* Both hooks: whichever this agent uses, an earlier one may have used the other. */
+static int detach_one_(uint32_t ifindex, bool egress, bool *tc_removed)
+{
+	int err = detach_tcx(ifindex, egress);
+
+	return err ? err : detach_tc(ifindex, egress, tc_removed);
+}
+
+static int detach_one(uint32_t ifindex, bool egress, bool *tc_removed)
+{
+	int err;
+
+	kmsg[0] = 0;
+	QUIET_BEGIN();
+	err = detach_one_(ifindex, egress, tc_removed);
+	QUIET_END();
+	return err;
+}
+
+int pw_detach_one(uint32_t ifindex, bool egress)
+{
+	return detach_one(ifindex, egress, NULL);
 }
 
 /* ------------------------------------------------------------ listing */
@@ -282,6 +428,21 @@ struct filter_list {
 	struct pw_tc_filter *v;
 	size_t               n, cap;
 };
+
+static int filter_add(struct filter_list *fl, const struct pw_tc_filter *f)
+{
+	if (fl->n == fl->cap) {
+		size_t cap = fl->cap ? fl->cap * 2 : 8;
+		struct pw_tc_filter *v = realloc(fl->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		fl->v = v;
+		fl->cap = cap;
+	}
+	fl->v[fl->n++] = *f;
+	return 0;
+}
 
 static int filter_cb(const struct nlmsghdr *nh, void *ctx)
 {
@@ -313,18 +474,30 @@ static int filter_cb(const struct nlmsghdr *nh, void *ctx)
 	}
 	f.podwall = f.handle == PW_TC_HANDLE && f.prio == PW_TC_PRIO && !strcmp(f.kind, "bpf") &&
 		    is_our_name(f.prog_name);
+	return filter_add(fl, &f);
+}
 
-	if (fl->n == fl->cap) {
-		size_t cap = fl->cap ? fl->cap * 2 : 8;
-		struct pw_tc_filter *v = realloc(fl->v, cap * sizeof(*v));
+/* The programs at the device's tcx hook, after its tc filters, in the order they run. */
+static int list_tcx(struct filter_list *fl)
+{
+	uint32_t ids[PW_TCX_MAX_PROGS], n = 0;
+	struct pw_tc_filter f;
+	int err = pw_tcx_list(fl->ifindex, fl->egress, ids, &n);
 
-		if (!v)
-			return -ENOMEM;
-		fl->v = v;
-		fl->cap = cap;
+	if (err == -EINVAL || err == -ENODEV)
+		return 0; /* no tcx in this kernel, or no device */
+	for (uint32_t i = 0; !err && i < n; i++) {
+		memset(&f, 0, sizeof(f));
+		f.ifindex = fl->ifindex;
+		f.egress = fl->egress;
+		f.prio = (uint16_t)(i + 1);
+		snprintf(f.kind, sizeof(f.kind), "tcx");
+		f.prog_id = ids[i];
+		prog_name_by_id(f.prog_id, f.prog_name);
+		f.podwall = tcx_is_ours(f.prog_id);
+		err = filter_add(fl, &f);
 	}
-	fl->v[fl->n++] = f;
-	return 0;
+	return err;
 }
 
 int pw_tc_list(struct pw_rt *rt, uint32_t ifindex, bool egress, struct pw_tc_filter **out,
@@ -347,6 +520,8 @@ int pw_tc_list(struct pw_rt *rt, uint32_t ifindex, bool egress, struct pw_tc_fil
 	err = pw_rt_request(rt, &req.nh, filter_cb, &fl);
 	if (err == -EINVAL || err == -ENOENT || err == -ENODEV)
 		err = 0; /* no clsact here: no filters */
+	if (!err)
+		err = list_tcx(&fl);
 	if (err) {
 		free(fl.v);
 		*out = NULL;
@@ -484,11 +659,12 @@ int pw_detach_all(struct pw_rt *rt, struct pw_attach_stats *st_out)
 	}
 	for (size_t i = 0; i < n_links; i++) {
 		uint32_t ifindex = links[i].ifindex;
-		bool removed = false;
+		bool tc_removed = false;
 		size_t left = 0;
 
 		for (int e = 0; e < 2; e++) {
 			struct pw_tc_filter *fs;
+			unsigned ours = 0;
 			size_t nf;
 
 			err = pw_tc_list(rt, ifindex, e, &fs, &nf);
@@ -496,21 +672,18 @@ int pw_detach_all(struct pw_rt *rt, struct pw_attach_stats *st_out)
 				set_err(st, "list filters", ifindex, e, err);
 				goto out;
 			}
-			for (size_t j = 0; j < nf; j++) {
-				if (!fs[j].podwall)
-					continue;
-				err = pw_detach_one(ifindex, e);
-				if (err && err != -ENODEV) {
-					set_err(st, "detach", ifindex, e, err);
-					free(fs);
-					goto out;
-				}
-				st->detached++;
-				removed = true;
-			}
+			for (size_t j = 0; j < nf; j++)
+				ours += fs[j].podwall;
+			st->detached += ours;
+			err = ours ? detach_one(ifindex, e, &tc_removed) : 0;
 			free(fs);
+			if (err && err != -ENODEV) {
+				set_err(st, "detach", ifindex, e, err);
+				goto out;
+			}
 		}
-		if (!removed)
+		/* the clsact qdisc goes with our last classic filter (tcx has none) */
+		if (!tc_removed)
 			continue;
 		for (int e = 0; e < 2; e++) {
 			struct pw_tc_filter *fs;
@@ -521,7 +694,8 @@ int pw_detach_all(struct pw_rt *rt, struct pw_attach_stats *st_out)
 				set_err(st, "list filters", ifindex, e, err);
 				goto out;
 			}
-			left += nf;
+			for (size_t j = 0; j < nf; j++)
+				left += strcmp(fs[j].kind, "tcx") != 0;
 			free(fs);
 		}
 		if (!left) {

@@ -1,14 +1,26 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * attach: podwall's tc filters (clsact, direct action, libbpf bpf_tc_*).
+ * attach: podwall's programs on the tc hooks of devices.
  *
  *   from_pod  tc ingress of each local pod's host veth
  *   to_pod    tc egress  of each local pod's host veth
  *   to_remote tc egress  of each uplink
  *
- * Every podwall filter has handle PW_TC_HANDLE and priority PW_TC_PRIO, and
- * runs a program named from_pod, to_pod or to_remote: a filter is podwall's
- * only if all three hold, and nothing else is ever replaced or removed.
+ * Two kinds of hook (pw_attach_kind): tcx (Linux 6.6+, tcx.h), the default
+ * where the kernel has it, first of the hook's tcx programs; else a clsact
+ * qdisc's cls_bpf filter in direct-action mode. tcx skips tc's classifier
+ * walk for every packet (tcf_classify, cls_bpf, the mini-qdisc's counters);
+ * the program and its return codes are the same for both (TC_ACT_OK and
+ * TC_ACT_SHOT are tcx's PASS and DROP). PODWALL_ATTACH=tc|tcx|auto in the
+ * environment chooses (auto: tcx if the kernel has it). Attaching at one
+ * kind takes podwall's program off the other at that spot, after the new
+ * one is in place; detaching and listing cover both.
+ *
+ * Every podwall tc filter has handle PW_TC_HANDLE and priority PW_TC_PRIO,
+ * and runs a program named from_pod, to_pod or to_remote: a filter is
+ * podwall's only if all three hold. A tcx program is podwall's if it has
+ * one of those names and uses a map named "endpoints". Nothing else is ever
+ * replaced or removed.
  */
 #ifndef PODWALL_KERNEL_ATTACH_H
 #define PODWALL_KERNEL_ATTACH_H
@@ -23,6 +35,16 @@
 
 struct pw_rt;
 struct podwall_bpf;
+
+enum pw_hook_kind {
+	PW_HOOK_TC = 0,  /* clsact + cls_bpf direct action */
+	PW_HOOK_TCX,     /* the kernel's tcx hook */
+};
+
+/* The kind this process attaches at (decided once), or -EINVAL for a
+ * PODWALL_ATTACH that is not tc, tcx or auto. */
+int pw_attach_kind(void);
+const char *pw_hook_kind_name(int kind);
 
 /* One place a program should run. */
 struct pw_tc_spot {
@@ -66,26 +88,27 @@ int pw_attach_sync(struct podwall_bpf *obj, struct pw_rt *rt, const struct pw_tc
 		   size_t n, bool sweep, struct pw_attach_stats *st);
 
 /*
- * Uninstall: remove every podwall filter of this network namespace; on a
- * device where one was removed, remove its clsact qdisc too if no other
- * filter is left on it.
+ * Uninstall: remove every podwall program of this network namespace (tc
+ * filters and tcx); on a device where a tc filter of ours was removed,
+ * remove its clsact qdisc too if no other filter is left on it.
  */
 int pw_detach_all(struct pw_rt *rt, struct pw_attach_stats *st);
 
-/* A tc filter, as listed by RTM_GETTFILTER. */
+/* A tc filter, as listed by RTM_GETTFILTER, or a tcx program (kind "tcx"). */
 struct pw_tc_filter {
 	uint32_t ifindex;
 	bool     egress;
-	uint32_t handle;
-	uint16_t prio;
+	uint32_t handle;     /* 0 for tcx */
+	uint16_t prio;       /* tcx: the position, 1 runs first */
 	uint16_t protocol;   /* network order, as tc keeps it */
-	char     kind[16];   /* "bpf", "u32", ... */
+	char     kind[16];   /* "bpf", "u32", ..., "tcx" */
 	uint32_t prog_id;    /* bpf only */
 	char     prog_name[16];
 	bool     podwall;    /* handle, priority and program name are podwall's */
 };
 
-/* Filters of clsact ingress/egress of ifindex (none if no clsact). *out malloc'd. */
+/* Filters of clsact ingress/egress of ifindex (none if no clsact), then the
+ * programs of its tcx hook. *out malloc'd. */
 int pw_tc_list(struct pw_rt *rt, uint32_t ifindex, bool egress, struct pw_tc_filter **out,
 	       size_t *n);
 

@@ -328,10 +328,11 @@ sleep 1
 
 # ------------------------------------------------------------ a filter removed by hand
 # c is isolated and a->c denied: without c's to_pod filter, a->c would pass.
-# The agent lists its filters every 10 s and puts them back.
+# The agent lists its filters every 10 s and puts them back (a tcx program
+# or a tc filter, whichever kind it attaches at: tests/lib/hook_detach.py).
 VC=$(pwc_pod_veth "$C")
-pwc_node_exec node1 tc filter del dev "$VC" egress
-if pwc_wait_for 15 bash -c "nsenter --net=/run/netns/$(pwc_node_netns node1) tc filter show dev $VC egress | grep -q to_pod"; then
+pwc_node_exec node1 "$PWC_PY" "$PWC_ROOT/tests/lib/hook_detach.py" "$PODWALL" "$VC" egress
+if pwc_wait_for 15 bash -c "nsenter --net=/run/netns/$(pwc_node_netns node1) $PODWALL hooks | grep -qE '^$VC +egress +[a-z]+ +to_pod '"; then
 	pwc_probe_all "$A $C 7000 tcp" "$A $B 7000 tcp"
 	if [ "${PWC_RES["$A $C 7000 tcp"]}" = fail ] && [ "${PWC_RES["$A $B 7000 tcp"]}" = ok ] &&
 	   grep -q "filters repaired" "$(pwc_agent_log node1)"; then
@@ -360,7 +361,8 @@ for n in node1 node2; do
 	for p in $(pwc_pods); do
 		[ "$(pwc_pod_node "$p")" = "$n" ] || continue
 		v=$(pwc_pod_veth "$p")
-		out=$(pwc_node_exec $n tc filter show dev "$v" ingress 2>/dev/null; pwc_node_exec $n tc filter show dev "$v" egress 2>/dev/null)
+		out=$(pwc_node_exec $n tc filter show dev "$v" ingress 2>/dev/null; pwc_node_exec $n tc filter show dev "$v" egress 2>/dev/null
+		      pwc_node_exec $n "$PODWALL" hooks --all 2>/dev/null | awk -v d="$v" '$1 == d')
 		if command -v bpftool >/dev/null; then
 			out+=$(pwc_node_exec $n bpftool net show dev "$v" 2>/dev/null | grep -E 'id [0-9]+')
 		fi
@@ -370,6 +372,8 @@ for n in node1 node2; do
 		out=$(pwc_node_exec $n bpftool net show dev up0 2>/dev/null | grep -E 'id [0-9]+')
 		[ -z "$out" ] || att+=("$n/up0: $out")
 	fi
+	out=$(pwc_node_exec $n "$PODWALL" hooks --all 2>/dev/null | grep -E ' (from_pod|to_pod|to_remote) ')
+	[ -z "$out" ] || att+=("$n: $out")
 done
 if [ ${#att[@]} -eq 0 ]; then pwe_pass uninstall_detaches_programs
 else pwe_fail uninstall_detaches_programs "${att[*]}"; fi

@@ -331,7 +331,7 @@ if pwe_wait_state 20 "ok:$REMOTE"; then
 	EOF
 	pwc_wait_for 20 grep -q "names up0, which carries routes to gateways" "$ALOG"
 	sleep 2   # a tick or two
-	filt=$(nsenter --net="$NETNS" tc filter show dev up0 ingress 2>/dev/null | grep -c from_pod)
+	filt=$(nsenter --net="$NETNS" "$PODWALL" hooks --all 2>/dev/null | awk '$1 == "up0" && $2 == "ingress" && $4 == "from_pod"' | wc -l)
 	if grep -q "names up0, which carries routes to gateways" "$ALOG" && [ "$filt" = 0 ] &&
 	   pwe_matches ok "$REMOTE"; then
 		pwe_pass hostile_annotation_cannot_take_the_uplink "$(grep -m1 'names up0' "$ALOG" | cut -c1-160)"

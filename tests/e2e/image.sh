@@ -240,9 +240,9 @@ fi
 
 # ------------------------------------------------------------ uninstall --node
 out=$(node "$PODWALL" uninstall --node --cni-conf-dir "$W/net.d" --cni-socket "$W/run/cni.sock" 2>&1); rc=$?
-filters=$(for l in $(node ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
+filters=$({ for l in $(node ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
 	node tc filter show dev "$l" ingress 2>/dev/null; node tc filter show dev "$l" egress 2>/dev/null
-done | grep -c 'from_pod\|to_pod\|to_remote')
+done; node "$PODWALL" hooks --all 2>/dev/null; } | grep -c 'from_pod\|to_pod\|to_remote')
 if [ $rc = 0 ] && ! chained && [ "$filters" = 0 ] && [ ! -e "$PIN" ] && [ ! -e "$W/run/cni.sock" ]; then
 	pwe_pass image_uninstall_node "$(tr '\n' ' ' <<<"$out")"
 else

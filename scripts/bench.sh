@@ -693,7 +693,7 @@ P = print
 P("podwall bench  %s  kernel %s, %d CPUs  (%d s)" % (res["when"], res["machine"]["kernel"], res["machine"]["cpus"], elapsed))
 P("")
 if dp.get("cases"):
-    P("1. per packet: BPF_PROG_TEST_RUN, ns/packet, median of %s runs x %s repeats" % (dp.get("runs"), dp.get("repeat")))
+    P("1. per packet: BPF_PROG_TEST_RUN, ns/packet, median of %s rounds x %s packets (sizes taking turns in slices; flatness paired slice by slice)" % (dp.get("runs"), dp.get("repeat")))
     ents = sorted({p["entries"] for c in dp["cases"] for p in c["points"]})
     P("   %-30s" % "case" + "".join("%12s" % f"{e:,}" for e in ents) + "%12s" % "last/first")
     for c in dp["cases"]:

@@ -2456,6 +2456,58 @@ static void t_ct_table_set_delete_directions(void)
 	pw_ct_table_close(&t);
 }
 
+/* ------------------------------------------------------ verifier work */
+/*
+ * The instructions the verifier walks to load each program (its log's
+ * "processed N insns", BPF_LOG_STATS): a count, not a timing, and the load
+ * time follows it (~1 s per million here). The bounds hold the figures of
+ * 2026-12-07 (kernel 6.18, clang 14: from_pod 132k, to_pod 253k, to_remote
+ * 82k) with room; the 8-way loops of the conntrack table inlined at every
+ * lookup made them 401k, 450k and 189k (conntrack.h says why), a static
+ * call returning a pointer into a set would again.
+ */
+static const struct {
+	const char *prog;
+	long max;
+} verifier_bounds[] = {
+	{ "from_pod", 200000 },
+	{ "to_pod", 350000 },
+	{ "to_remote", 120000 },
+};
+
+static void t_verifier_work(void)
+{
+	enum { N = sizeof(verifier_bounds) / sizeof(verifier_bounds[0]), LOG = 1 << 16 };
+	static char logs[N][LOG];
+	struct bpf_object *o = bpf_object__open_file("build/podwall.bpf.o", NULL);
+
+	CHECK(o != NULL);
+	if (!o)
+		return;
+	for (int i = 0; i < N; i++) {
+		struct bpf_program *p = bpf_object__find_program_by_name(o, verifier_bounds[i].prog);
+
+		CHECK(p != NULL);
+		if (!p)
+			goto out;
+		logs[i][0] = 0;
+		bpf_program__set_log_level(p, 4); /* BPF_LOG_STATS */
+		bpf_program__set_log_buf(p, logs[i], LOG);
+	}
+	CHECK_EQ(bpf_object__load(o), 0);
+	for (int i = 0; i < N; i++) {
+		const char *at = strstr(logs[i], "processed ");
+		long n = at ? strtol(at + strlen("processed "), NULL, 10) : -1;
+
+		printf("    %s: the verifier processed %ld instructions (bound %ld)\n",
+		       verifier_bounds[i].prog, n, verifier_bounds[i].max);
+		CHECK(n > 0);
+		CHECK(n <= verifier_bounds[i].max);
+	}
+out:
+	bpf_object__close(o);
+}
+
 /* ------------------------------------------------------ lookup counts */
 /*
  * How many map lookups each path makes, counted by the test build of the
@@ -2608,6 +2660,7 @@ int main(void)
 
 	RUN(t_verifier_accepts_every_program);
 	RUN(t_lookup_counts);
+	RUN(t_verifier_work);
 	RUN(t_not_isolated_passes);
 	RUN(t_isolated_drops);
 	RUN(t_exact_allow);

@@ -58,11 +58,10 @@ static __always_inline int pw_post_nat(struct __sk_buff *skb, const struct pw_pk
 {
 	struct pw_endpoint *sender;
 	struct pw_res r = { .dir = PW_DIR_EGRESS };
-	struct pw_addr a;
 	__u32 *ifindex;
 
-	__builtin_memcpy(a.a, p->saddr, 16);
-	ifindex = bpf_map_lookup_elem(&local_ips, &a);
+	/* the key is the address itself (struct pw_addr): no copy on the stack */
+	ifindex = bpf_map_lookup_elem(&local_ips, p->saddr);
 	if (!ifindex)
 		return TC_ACT_OK;
 	sender = bpf_map_lookup_elem(&endpoints, ifindex);

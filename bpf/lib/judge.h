@@ -334,12 +334,13 @@ static __always_inline __u32 pw_ct_new_flags(int pre_nat)
  * the address it connects to, not a Service's backend.
  *
  * A global function: the verifier checks it once, not once per caller.
- * Its stack budget: the verifier bounds every call chain's frames to 512
- * bytes, and the longest is to_pod's (232 bytes with clang 14) + pw_judge's
- * (248) + pw_ct_delete's (8) = 488; from_pod's 208 + 248 + 8. pw_judge's
- * callees are the conntrack table's leaves with no frame to speak of
- * (pw_ct_way_of, pw_ct_delete); anything bigger stays inline. The load
- * prints the frames (log_level 4: "stack depth", in call order).
+ * Its stack budget: the verifier bounds every call chain's frames, each
+ * rounded up to 16 bytes, to 512 bytes, and the longest is to_pod's (224
+ * bytes with clang 14) + pw_judge's (248: 256) + pw_ct_delete's (8: 16) =
+ * 496; from_pod's 208 + 256 + 16 = 480. pw_judge's callees are the
+ * conntrack table's leaves with no frame to speak of (pw_ct_way_of,
+ * pw_ct_delete); anything bigger stays inline. The load prints the frames
+ * (log_level 4: "stack depth", in call order).
  */
 __noinline int pw_judge(const struct pw_pkt *p, const struct pw_endpoint *ep,
 			const struct pw_config *cfg, int pre_nat, struct pw_res *r)

@@ -8,8 +8,9 @@
  *
  * Two kinds of hook (pw_attach_kind): tcx (Linux 6.6+, tcx.h), the default
  * where the kernel has it, first of the hook's tcx programs; else a clsact
- * qdisc's cls_bpf filter in direct-action mode. tcx skips tc's classifier
- * walk for every packet (tcf_classify, cls_bpf, the mini-qdisc's counters);
+ * qdisc's cls_bpf filter in direct-action mode. tcx programs run before
+ * every clsact filter of the device, so at tcx another tool's tcx "pass"
+ * cannot skip podwall (docs/DESIGN.md §5 says what it costs and measured);
  * the program and its return codes are the same for both (TC_ACT_OK and
  * TC_ACT_SHOT are tcx's PASS and DROP). PODWALL_ATTACH=tc|tcx|auto in the
  * environment chooses (auto: tcx if the kernel has it). Attaching at one

@@ -48,8 +48,8 @@
 # and BENCH_TCP_SECS (1) seconds, BENCH_RT_SIZES ("10 10000"), BENCH_TECHS
 # ("podwall podwall-redirect iptables iptables-nft ipset nftables";
 # podwall-redirect: with --redirect, an established same-node flow judged once
-# and sent straight into the server pod; not by default, podwall-tc: podwall
-# attached as clsact filters instead of at tcx, PODWALL_ATTACH=tc), BENCH_SKIP ("" or any of
+# and sent straight into the server pod; not by default, podwall-tcx: podwall
+# attached at tcx instead of as clsact filters, PODWALL_ATTACH=tcx), BENCH_SKIP ("" or any of
 # "datapath traffic control matrix tiers dns"), BENCH_DNS_ROUNDS (6) and
 # BENCH_DNS_QUERIES (2000), BENCH_MATRIX_PODS ("1000 5000"),
 # BENCH_OUT (bench-results).
@@ -308,7 +308,7 @@ tech_up() {   # tech size
 	none) ;;
 	podwall) pw_up "$2" ;;
 	podwall-redirect) pw_up "$2" --redirect ;;
-	podwall-tc) PODWALL_ATTACH=tc pw_up "$2" ;;
+	podwall-tcx) PODWALL_ATTACH=tcx pw_up "$2" ;;
 	iptables) ip netns exec $N iptables-legacy-restore -w < "$WORK/ipt-$2.rules" ;;
 	iptables-nft) ip netns exec $N iptables-nft-restore -w < "$WORK/ipt-$2.rules" ;;
 	ipset)
@@ -596,11 +596,11 @@ for t in techs:
 # the plain ratio of the pps figures for comparison
 pairs = {}
 for n in sizes:
-  for base in ("podwall", "podwall-redirect", "podwall-tc"):
+  for base in ("podwall", "podwall-redirect", "podwall-tcx"):
     for other in techs:
         # podwall against each netfilter technique; the others against the
-        # nftables set; podwall (tcx) against podwall-tc, the hook alone
-        if not ((base == "podwall" and (not other.startswith("podwall") or other == "podwall-tc"))
+        # nftables set; podwall (filters) against podwall-tcx, the hook alone
+        if not ((base == "podwall" and (not other.startswith("podwall") or other == "podwall-tcx"))
                 or (base != "podwall" and other == "nftables")): continue
         rs, raw = [], []
         for rd in sorted({x["round"] for x in rows}):
@@ -615,7 +615,7 @@ for n in sizes:
 traffic = dict(method="6 netns: pod A (client) -> node -> pod B (server), and an unfiltered twin of "
                "that path (its own client, node and server); veth pairs, /32 routes; filter "
                "in the node namespace (podwall: from_pod on A's host veth and to_pod on B's via podwall "
-               "apply, at tcx, or clsact filters for podwall-tc; netfilter: FORWARD -o hs). "
+               "apply, clsact filters, at tcx for podwall-tcx; netfilter: FORWARD -o hs). "
                "iperf3 client on CPU 0 (which also runs the forwarding softirq), servers on CPU 1. "
                "Each figure: slices on the twin and the filtered path in A B B A order, UDP 64-byte payload -b 0 "
                "(packets received / s) and TCP; ratio = server / twin. Medians over rounds.",

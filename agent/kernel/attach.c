@@ -67,17 +67,17 @@ int pw_attach_kind(void)
 
 	if (attach_kind >= 0)
 		return attach_kind;
-	if (env && !strcmp(env, "tc")) {
+	if (!env || !*env || !strcmp(env, "tc")) {
 		attach_kind = PW_HOOK_TC;
-	} else if (env && !strcmp(env, "tcx")) {
+	} else if (!strcmp(env, "tcx")) {
 		attach_kind = PW_HOOK_TCX;
-	} else if (env && *env && strcmp(env, "auto")) {
-		return -EINVAL;
-	} else {
+	} else if (!strcmp(env, "auto")) {
 		have = pw_tcx_probe();
 		if (have < 0)
 			return have;
 		attach_kind = have ? PW_HOOK_TCX : PW_HOOK_TC;
+	} else {
+		return -EINVAL;
 	}
 	return attach_kind;
 }

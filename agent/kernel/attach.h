@@ -6,16 +6,17 @@
  *   to_pod    tc egress  of each local pod's host veth
  *   to_remote tc egress  of each uplink
  *
- * Two kinds of hook (pw_attach_kind): tcx (Linux 6.6+, tcx.h), the default
- * where the kernel has it, first of the hook's tcx programs; else a clsact
- * qdisc's cls_bpf filter in direct-action mode. tcx programs run before
- * every clsact filter of the device, so at tcx another tool's tcx "pass"
- * cannot skip podwall (docs/DESIGN.md §5 says what it costs and measured);
- * the program and its return codes are the same for both (TC_ACT_OK and
- * TC_ACT_SHOT are tcx's PASS and DROP). PODWALL_ATTACH=tc|tcx|auto in the
- * environment chooses (auto: tcx if the kernel has it). Attaching at one
- * kind takes podwall's program off the other at that spot, after the new
- * one is in place; detaching and listing cover both.
+ * Two kinds of hook (pw_attach_kind): a clsact qdisc's cls_bpf filter in
+ * direct-action mode, the default; or tcx (Linux 6.6+, tcx.h), first of the
+ * hook's tcx programs. tcx programs run before every clsact filter of the
+ * device, so at tcx another tool's tcx "pass" cannot skip podwall; but each
+ * tcx attach waits for an RCU grace period under the rtnl lock, and the
+ * packet got no faster here (docs/DESIGN.md §5). The program and its return
+ * codes are the same for both (TC_ACT_OK and TC_ACT_SHOT are tcx's PASS and
+ * DROP). PODWALL_ATTACH=tc|tcx|auto in the environment chooses (unset: tc;
+ * auto: tcx if the kernel has it). Attaching at one kind takes podwall's
+ * program off the other at that spot, after the new one is in place;
+ * detaching and listing cover both.
  *
  * Every podwall tc filter has handle PW_TC_HANDLE and priority PW_TC_PRIO,
  * and runs a program named from_pod, to_pod or to_remote: a filter is
@@ -43,7 +44,7 @@ enum pw_hook_kind {
 };
 
 /* The kind this process attaches at (decided once), or -EINVAL for a
- * PODWALL_ATTACH that is not tc, tcx or auto. */
+ * PODWALL_ATTACH that is not tc, tcx, auto or empty. */
 int pw_attach_kind(void);
 const char *pw_hook_kind_name(int kind);
 

@@ -5,15 +5,14 @@
 #   node1: production/a (client)  production/b (tcp/7000 and tcp/7001 echo)
 #   policies: default-deny in production; a -> b on tcp/7000 only
 #
-# 1. PODWALL_ATTACH=tc: both of b's programs are clsact filters (`tc filter
-#    show`), none at tcx; a -> b:7000 passes, a -> b:7001 is dropped.
-# 2. The agent again with the default (auto): on a kernel with tcx (6.6+)
-#    `podwall hooks` lists them at tcx and `tc filter show` lists no podwall
-#    filter any more; the same verdicts; a stream opened under (1) flows on
-#    across the switch (the new program is in place before the old goes).
-#    On a kernel without tcx the default is tc: the checks of (2) say so
-#    and pass on the tc listing instead.
-# 3. PODWALL_ATTACH=tc again: back to filters, no podwall program at tcx.
+# 1. The default: both of b's programs are clsact filters (`tc filter show`),
+#    none at tcx; a -> b:7000 passes, a -> b:7001 is dropped.
+# 2. The agent again with PODWALL_ATTACH=tcx: `podwall hooks` lists them at
+#    tcx and `tc filter show` lists no podwall filter any more; the same
+#    verdicts; a stream opened under (1) flows on across the switch (the new
+#    program is in place before the old goes). A tcx program taken off by
+#    hand (tests/lib/hook_detach.py) is put back by the verify tick.
+# 3. The default again: back to filters, no podwall program at tcx.
 # 4. `podwall uninstall`: no program named from_pod/to_pod at either kind.
 #
 # Run: bash tests/e2e/hooks.sh (root; ./podwall built).
@@ -48,29 +47,34 @@ verdicts_hold() { pwe_wait_state 10 "ok:$A $B 7000 tcp" "fail:$A $B 7001 tcp"; }
 want_tc=$'egress tc to_pod\ningress tc from_pod'
 want_tcx=$'egress tcx to_pod\ningress tcx from_pod'
 
-# ---------------------------------------------------------------- 1. tc
-export PODWALL_ATTACH=tc
-pwc_agent_start node1
+# every podwall program on b's veth is at KIND (tc or tcx), and nowhere else
+hooks_at() {
+	local want tc_want
+	if [ "$1" = tcx ]; then want=$want_tcx tc_want=""; else want=$want_tc tc_want="from_pod to_pod "; fi
+	pwc_wait_for "$PWE_START_S" bash -c "[ \"\$(nsenter --net=$NETNS $PODWALL hooks --all 2>/dev/null | awk -v d=$VB '\$1 == d && (\$4 == \"from_pod\" || \$4 == \"to_pod\") { print \$2, \$3, \$4 }' | sort)\" = \"$want\" ]" &&
+		[ "$(tc_on_b)" = "$tc_want" ]
+}
+
+# ---------------------------------------------------------------- 1. default: tc
 unset PODWALL_ATTACH
-if pwe_wait_state "$PWE_START_S" "ok:$A $B 7000 tcp" "fail:$A $B 7001 tcp" &&
-   [ "$(on_b)" = "$want_tc" ] && [ "$(tc_on_b)" = "from_pod to_pod " ]; then
-	pwe_pass forced_tc_uses_filters "$(on_b | tr '\n' ';')"
+pwc_agent_start node1
+if pwe_wait_state "$PWE_START_S" "ok:$A $B 7000 tcp" "fail:$A $B 7001 tcp" && hooks_at tc; then
+	pwe_pass default_uses_filters "$(on_b | tr '\n' ';')"
 else
-	pwe_fail forced_tc_uses_filters "hooks: $(on_b | tr '\n' ';') tc: $(tc_on_b); a->b:7001 $(pwc_probe $A $B 7001)"
+	pwe_fail default_uses_filters "hooks: $(on_b | tr '\n' ';') tc: $(tc_on_b); a->b:7001 $(pwc_probe $A $B 7001)"
 fi
 
-# ---------------------------------------------------------------- 2. default
+# ---------------------------------------------------------------- 2. tcx
 pwc_stream_start $A "$(pwc_ip $B)" 7000
 pwe_stream_flowing "$PWC_STREAM_OUT" 3000 || pwe_fail stream_opened "no echo from b:7000"
-kind=$(nsenter --net="$NETNS" "$PODWALL" hooks 2>/dev/null | awk 'NR == 1 { print $5 }')
 pwc_agent_stop node1
+export PODWALL_ATTACH=tcx
 pwc_agent_start node1
-if [ "$kind" = tcx ]; then want=$want_tcx tc_want=""; else want=$want_tc tc_want="from_pod to_pod "; fi
-if pwc_wait_for "$PWE_START_S" bash -c "[ \"\$(nsenter --net=$NETNS $PODWALL hooks --all 2>/dev/null | awk -v d=$VB '\$1 == d && (\$4 == \"from_pod\" || \$4 == \"to_pod\") { print \$2, \$3, \$4 }' | sort)\" = \"$want\" ]" &&
-   [ "$(tc_on_b)" = "$tc_want" ] && verdicts_hold; then
-	pwe_pass default_kind_"$kind" "$(on_b | tr '\n' ';') tc lists: '$(tc_on_b)'"
+unset PODWALL_ATTACH
+if hooks_at tcx && verdicts_hold; then
+	pwe_pass tcx_when_asked "$(on_b | tr '\n' ';') tc lists: '$(tc_on_b)'"
 else
-	pwe_fail default_kind_"$kind" "hooks: $(on_b | tr '\n' ';') tc: $(tc_on_b); a->b:7001 $(pwc_probe $A $B 7001)"
+	pwe_fail tcx_when_asked "hooks: $(on_b | tr '\n' ';') tc: $(tc_on_b); a->b:7001 $(pwc_probe $A $B 7001)"
 fi
 before=$(pwc_stream_bytes "$PWC_STREAM_OUT"); sleep 1
 if [ "$(pwc_stream_bytes "$PWC_STREAM_OUT")" -gt "$before" ]; then
@@ -78,17 +82,23 @@ if [ "$(pwc_stream_bytes "$PWC_STREAM_OUT")" -gt "$before" ]; then
 else
 	pwe_fail stream_flows_across_switch "the stream a -> b:7000 stopped at $before bytes"
 fi
-
-# ---------------------------------------------------------------- 3. tc again
-pwc_agent_stop node1
-export PODWALL_ATTACH=tc
-pwc_agent_start node1
-unset PODWALL_ATTACH
-if pwc_wait_for "$PWE_START_S" bash -c "[ \"\$(nsenter --net=$NETNS tc filter show dev $VB egress | grep -c 'name to_pod')\" = 1 ]" &&
-   [ "$(on_b)" = "$want_tc" ] && verdicts_hold; then
-	pwe_pass back_to_tc "$(on_b | tr '\n' ';')"
+# b is isolated: without its to_pod, a -> b:7001 would pass; the agent's
+# verify tick (10 s) puts the program back
+nsenter --net="$NETNS" "$PWC_PY" "$PWC_ROOT/tests/lib/hook_detach.py" "$PODWALL" "$VB" egress
+gone=$(on_b | grep -c 'egress tcx to_pod')
+if [ "$gone" = 0 ] && hooks_at tcx && verdicts_hold; then
+	pwe_pass tcx_removed_program_comes_back "$(grep 'filters repaired' "$(pwc_agent_log node1)" | tail -n 1)"
 else
-	pwe_fail back_to_tc "hooks: $(on_b | tr '\n' ';') tc: $(tc_on_b)"
+	pwe_fail tcx_removed_program_comes_back "after the detach: $gone to_pod left; now: $(on_b | tr '\n' ';')"
+fi
+
+# ---------------------------------------------------------------- 3. default again
+pwc_agent_stop node1
+pwc_agent_start node1
+if hooks_at tc && verdicts_hold; then
+	pwe_pass back_to_filters "$(on_b | tr '\n' ';')"
+else
+	pwe_fail back_to_filters "hooks: $(on_b | tr '\n' ';') tc: $(tc_on_b)"
 fi
 
 # ---------------------------------------------------------------- 4. uninstall

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * attach: podwall's programs on tc hooks (attach.h): tcx where the kernel has
- * it (tcx.c), else a clsact qdisc's cls_bpf direct-action filter.
+ * attach: podwall's programs on tc hooks (attach.h): a clsact qdisc's cls_bpf
+ * direct-action filter, or the kernel's tcx hook (tcx.c) when PODWALL_ATTACH
+ * asks for it.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -98,6 +98,7 @@ struct prog_ident {
 	uint8_t  tag[BPF_TAG_SIZE];
 	uint32_t n_maps;
 	uint32_t maps[PW_MAX_PROG_MAPS]; /* ids of its named maps, sorted */
+	bool     has_endpoints;          /* one of them is named "endpoints" */
 };
 
 static int cmp_u32(const void *a, const void *b)
@@ -153,6 +154,7 @@ static int prog_ident_fd(int fd, struct prog_ident *pi)
 			continue;
 		if (strchr(mi.name, '.'))
 			continue;
+		pi->has_endpoints |= !strcmp(mi.name, "endpoints");
 		pi->maps[pi->n_maps++] = ids[i];
 	}
 	qsort(pi->maps, pi->n_maps, sizeof(pi->maps[0]), cmp_u32);
@@ -216,29 +218,12 @@ static void opts_init(struct bpf_tc_opts *o)
 /*
  * A tcx program is podwall's if it has one of podwall's program names and
  * uses a map named "endpoints" (tcx has no handle or priority to mark it).
+ * *pi: its identity, filled on the way (a program gone meanwhile is not ours).
  */
-static bool tcx_is_ours(uint32_t id)
+static bool tcx_is_ours(uint32_t id, struct prog_ident *pi)
 {
-	struct prog_ident pi;
-	char name[16];
-
-	if (prog_name_by_id(id, name) || !is_our_name(name) || prog_ident_id(id, &pi))
-		return false;
-	for (uint32_t i = 0; i < pi.n_maps; i++) {
-		struct bpf_map_info mi;
-		uint32_t len = sizeof(mi);
-		int fd = bpf_map_get_fd_by_id(pi.maps[i]);
-		bool hit;
-
-		if (fd < 0)
-			continue;
-		memset(&mi, 0, sizeof(mi));
-		hit = !bpf_obj_get_info_by_fd(fd, &mi, &len) && !strcmp(mi.name, "endpoints");
-		close(fd);
-		if (hit)
-			return true;
-	}
-	return false;
+	memset(pi, 0, sizeof(*pi));
+	return !prog_ident_id(id, pi) && is_our_name(pi->name) && pi->has_endpoints;
 }
 
 /* The classic filter: clsact (made if missing), our handle and priority. */
@@ -293,9 +278,9 @@ static int attach_tcx(int prog_fd, const struct prog_ident *ours, uint32_t ifind
 		return err;
 	*res = PW_ATTACH_NEW;
 	for (uint32_t i = 0; i < n; i++) {
-		if (!tcx_is_ours(ids[i]))
+		if (!tcx_is_ours(ids[i], &cur))
 			continue;
-		if (ids[i] == ours->id || (!prog_ident_id(ids[i], &cur) && same_prog(&cur, ours))) {
+		if (ids[i] == ours->id || same_prog(&cur, ours)) {
 			*res = PW_ATTACH_ADOPTED;
 			goto out;
 		}
@@ -342,12 +327,13 @@ static int detach_tc(uint32_t ifindex, bool egress, bool *removed)
 static int detach_tcx(uint32_t ifindex, bool egress)
 {
 	uint32_t ids[PW_TCX_MAX_PROGS], n = 0;
+	struct prog_ident pi;
 	int err = pw_tcx_list(ifindex, egress, ids, &n);
 
 	if (err == -EINVAL || err == -ENODEV)
 		return 0; /* no tcx in this kernel, or no device */
 	for (uint32_t i = 0; !err && i < n; i++)
-		if (tcx_is_ours(ids[i])) {
+		if (tcx_is_ours(ids[i], &pi)) {
 			err = pw_tcx_detach(ids[i], ifindex, egress);
 			if (err == -ENOENT || err == -ENODEV)
 				err = 0;
@@ -482,6 +468,7 @@ static int filter_cb(const struct nlmsghdr *nh, void *ctx)
 static int list_tcx(struct filter_list *fl)
 {
 	uint32_t ids[PW_TCX_MAX_PROGS], n = 0;
+	struct prog_ident pi;
 	struct pw_tc_filter f;
 	int err = pw_tcx_list(fl->ifindex, fl->egress, ids, &n);
 
@@ -494,8 +481,8 @@ static int list_tcx(struct filter_list *fl)
 		f.prio = (uint16_t)(i + 1);
 		snprintf(f.kind, sizeof(f.kind), "tcx");
 		f.prog_id = ids[i];
-		prog_name_by_id(f.prog_id, f.prog_name);
-		f.podwall = tcx_is_ours(f.prog_id);
+		f.podwall = tcx_is_ours(f.prog_id, &pi);
+		memcpy(f.prog_name, pi.name, sizeof(f.prog_name)); /* "" if it went meanwhile */
 		err = filter_add(fl, &f);
 	}
 	return err;

@@ -130,6 +130,8 @@ struct pwb_cl_latency {
 		double apply_ms;        /* the agent's apply (NAN: no line of that generation) */
 		double stage_ms[5];     /* PWB_STAGE_* */
 		double cpu_ms;          /* the agent thread's CPU time in the push */
+		double user_ms, sys_ms; /* ... in user space, in the kernel (and in
+					 * the softirqs that hit it: engine.h) */
 		double runq_ms;         /* ... and its wait for a CPU (NAN: unknown) */
 		long   minflt, nvcsw, nivcsw;
 		bool   read_back;       /* its sync read the maps back (no sync cache) */

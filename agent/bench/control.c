@@ -569,7 +569,7 @@ const char *const pwb_stage_names[PWB_STAGES] = { "load", "resolve", "compile", 
  * sync S attach A; cpu U ms, faults F+M, switches V+I)" line of the agent. */
 struct apply_line {
 	unsigned gen;
-	double   ms, stage[PWB_STAGES], cpu_ms, runq_ms;
+	double   ms, stage[PWB_STAGES], cpu_ms, user_ms, sys_ms, runq_ms;
 	long     minflt, majflt, nvcsw, nivcsw;
 	bool     read_back;
 };
@@ -596,10 +596,11 @@ static int apply_lines(const char *log, long *offset, struct apply_line *v, int 
 				  &sv[0], &sv[1], &sv[2], &sv[3], &sv[4]) != PWB_STAGES)
 			for (int k = 0; k < PWB_STAGES; k++)
 				sv[k] = NAN;
-		if (!cpu || sscanf(cpu, "; cpu %lf ms, run queue %lf ms, faults %ld+%ld, switches "
-				   "%ld+%ld", &a->cpu_ms, &a->runq_ms, &a->minflt, &a->majflt,
-				   &a->nvcsw, &a->nivcsw) != 6) {
-			a->cpu_ms = a->runq_ms = NAN;
+		if (!cpu || sscanf(cpu, "; cpu %lf ms (user %lf, system %lf), run queue %lf ms, "
+				   "faults %ld+%ld, switches %ld+%ld", &a->cpu_ms, &a->user_ms,
+				   &a->sys_ms, &a->runq_ms, &a->minflt, &a->majflt, &a->nvcsw,
+				   &a->nivcsw) != 8) {
+			a->cpu_ms = a->user_ms = a->sys_ms = a->runq_ms = NAN;
 			a->minflt = a->majflt = a->nvcsw = a->nivcsw = -1;
 		}
 		a->read_back = strstr(line, "; maps read back") != NULL;
@@ -684,7 +685,7 @@ static void slow_tail(const double *ms, const unsigned *gen, const int *index, i
 		taken[worst] = true;
 		t->ms = ms[worst];
 		t->index = index[worst];
-		t->apply_ms = t->cpu_ms = t->runq_ms = NAN;
+		t->apply_ms = t->cpu_ms = t->user_ms = t->sys_ms = t->runq_ms = NAN;
 		for (int k = 0; k < PWB_STAGES; k++)
 			t->stage_ms[k] = NAN;
 		t->minflt = t->nvcsw = t->nivcsw = -1;
@@ -694,6 +695,8 @@ static void slow_tail(const double *ms, const unsigned *gen, const int *index, i
 			t->apply_ms = ap[i].ms;
 			memcpy(t->stage_ms, ap[i].stage, sizeof(t->stage_ms));
 			t->cpu_ms = ap[i].cpu_ms;
+			t->user_ms = ap[i].user_ms;
+			t->sys_ms = ap[i].sys_ms;
 			t->runq_ms = ap[i].runq_ms;
 			t->minflt = ap[i].minflt;
 			t->nvcsw = ap[i].nvcsw;

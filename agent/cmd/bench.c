@@ -240,6 +240,8 @@ static void lat_json(struct pwb_json *j, const char *key, const struct pwb_cl_la
 			pwb_json_num(j, pwb_stage_names[k], t->stage_ms[k]);
 		pwb_json_end(j);
 		pwb_json_num(j, "agent_cpu_ms", t->cpu_ms);
+		pwb_json_num(j, "agent_user_ms", t->user_ms);
+		pwb_json_num(j, "agent_system_ms", t->sys_ms);
 		pwb_json_num(j, "agent_run_queue_ms", t->runq_ms);
 		pwb_json_int(j, "agent_minor_faults", t->minflt);
 		pwb_json_int(j, "agent_voluntary_switches", t->nvcsw);
@@ -353,8 +355,9 @@ static void lat_line(const char *what, const struct pwb_cl_latency *l)
 		}
 		for (int k = 0; k < PWB_STAGES; k++)
 			printf(" %s %.1f", pwb_stage_names[k], t->stage_ms[k]);
-		printf(", outside the apply %.1f; cpu %.1f ms, run queue %.1f ms, %ld faults, "
-		       "%ld+%ld switches%s\n", t->ms - t->apply_ms, t->cpu_ms, t->runq_ms,
+		printf(", outside the apply %.1f; cpu %.1f ms (user %.1f, system %.1f), "
+		       "run queue %.1f ms, %ld faults, %ld+%ld switches%s\n", t->ms - t->apply_ms,
+		       t->cpu_ms, t->user_ms, t->sys_ms, t->runq_ms,
 		       t->minflt, t->nvcsw, t->nivcsw,
 		       t->read_back ? "; maps read back" : "");
 	}

@@ -70,6 +70,10 @@ struct pw_push_result {
 	 * kernel), page faults (minor: fresh memory first touched), context
 	 * switches (voluntary: it slept on a lock or I/O; involuntary: preempted) */
 	double                 cpu_ms;
+	/* ... of it in user space and in the kernel (tick-sampled, scaled to
+	 * cpu_ms; without IRQ_TIME_ACCOUNTING the interrupts and softirqs that
+	 * hit the thread count as its system time) */
+	double                 user_ms, sys_ms;
 	double                 runq_ms;     /* runnable, waiting for a CPU (NAN: unknown) */
 	long                   minflt, majflt, nvcsw, nivcsw;
 };

@@ -200,12 +200,19 @@ void pw_engine_load_begins(struct pw_engine *e, uint64_t start_ns)
 	e->use0_start_ns = start_ns;
 }
 
+static double tv_ms(const struct timeval *tv)
+{
+	return (double)tv->tv_sec * 1e3 + (double)tv->tv_usec / 1e3;
+}
+
 static void thread_use_since(const struct pw_thread_use *u0, struct pw_push_result *res)
 {
 	struct pw_thread_use u;
 
 	thread_use(&u);
 	res->cpu_ms = (double)(u.cpu_ns - u0->cpu_ns) / 1e6;
+	res->user_ms = tv_ms(&u.ru.ru_utime) - tv_ms(&u0->ru.ru_utime);
+	res->sys_ms = tv_ms(&u.ru.ru_stime) - tv_ms(&u0->ru.ru_stime);
 	res->runq_ms = u.runq_ns && u0->runq_ns ? (double)(u.runq_ns - u0->runq_ns) / 1e6 : NAN;
 	res->minflt = u.ru.ru_minflt - u0->ru.ru_minflt;
 	res->majflt = u.ru.ru_majflt - u0->ru.ru_majflt;
@@ -220,12 +227,13 @@ static void log_apply(const struct pw_engine *e, const struct pw_push_result *r)
 	pw_engine_log(e, "applied generation %u in %.1f ms: %zu added, %zu changed, "
 		      "%zu removed (%zu endpoints%s; tc: %u attached, %u replaced, %u adopted, "
 		      "%u detached%s; ms: load %.1f resolve %.1f compile %.1f sync %.1f attach %.1f; "
-		      "cpu %.1f ms, run queue %.1f ms, faults %ld+%ld, switches %ld+%ld%s)",
+		      "cpu %.1f ms (user %.1f, system %.1f), run queue %.1f ms, faults %ld+%ld, "
+		      "switches %ld+%ld%s)",
 		      s->generation, r->ms, s->added, s->changed, s->removed, r->n_endpoints,
 		      e->cfg.audit ? ", audit mode" : "", r->att.attached, r->att.replaced,
 		      r->att.adopted, r->att.detached, r->att.missing ? ", some devices vanished" : "",
 		      r->load_ms, r->resolve_ms, r->compile_ms, r->sync_ms, r->attach_ms, r->cpu_ms,
-		      r->runq_ms, r->minflt, r->majflt, r->nvcsw, r->nivcsw,
+		      r->user_ms, r->sys_ms, r->runq_ms, r->minflt, r->majflt, r->nvcsw, r->nivcsw,
 		      r->did_sync && !s->cached ? "; maps read back" : "");
 }
 

@@ -129,6 +129,11 @@ static int prog_ident_fd(int fd, struct prog_ident *pi)
 	pi->id = info.id;
 	memcpy(pi->name, info.name, sizeof(pi->name) - 1);
 	memcpy(pi->tag, info.tag, sizeof(pi->tag));
+	/* Another tool's program: its maps never matter (same_prog compares names
+	 * first; tcx_is_ours wants one of ours), and reading them costs two
+	 * syscalls a map for each of its programs on every tcx listing. */
+	if (!is_our_name(pi->name))
+		return 0;
 	if (n) {
 		memset(&info, 0, sizeof(info));
 		info.nr_map_ids = n;

@@ -323,10 +323,11 @@ tech_up() {   # tech size
 		ip netns exec $N iptables-legacy-restore -w < "$WORK/ipset-$2.rules" ;;
 	nftables) ip netns exec $N nft -f "$WORK/nft-$2.nft" ;;
 	tc-pass)   # an empty program (classic BPF "return 0": TC_ACT_OK) on podwall's two hooks
-		ip netns exec $N tc qdisc add dev hc clsact
-		ip netns exec $N tc filter add dev hc ingress bpf da bytecode '1,6 0 0 0,'
-		ip netns exec $N tc qdisc add dev hs clsact
-		ip netns exec $N tc filter add dev hs egress bpf da bytecode '1,6 0 0 0,' ;;
+		local hook
+		for hook in hc:ingress hs:egress; do
+			ip netns exec $N tc qdisc add dev ${hook%%:*} clsact
+			ip netns exec $N tc filter add dev ${hook%%:*} ${hook#*:} bpf da bytecode '1,6 0 0 0,'
+		done ;;
 	*) die "unknown technique $1" ;;
 	esac
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* The cluster's bump allocator (arena.h). */
 #include <stdalign.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,8 @@ void pw_arena_release(struct pw_arena *a)
 	a->total = 0;
 }
 
-void *pw_arena_alloc(struct pw_arena *a, size_t size)
+/* size bytes, zeroed or not */
+static void *take(struct pw_arena *a, size_t size, bool zero)
 {
 	struct pw_arena_chunk *c = a->head;
 	size_t need;
@@ -61,7 +63,8 @@ void *pw_arena_alloc(struct pw_arena *a, size_t size)
 			big->next = c->next;
 			c->next = big;
 			a->total += need;
-			memset(big->data, 0, need);
+			if (zero)
+				memset(big->data, 0, need);
 			return big->data;
 		}
 		c = malloc(sizeof(*c) + cap);
@@ -75,8 +78,21 @@ void *pw_arena_alloc(struct pw_arena *a, size_t size)
 	p = c->data + c->used;
 	c->used += need;
 	a->total += need;
-	memset(p, 0, need);
+	if (zero)
+		memset(p, 0, need);
 	return p;
+}
+
+void *pw_arena_alloc(struct pw_arena *a, size_t size)
+{
+	return take(a, size, true);
+}
+
+void *pw_arena_alloc_array_raw(struct pw_arena *a, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	return take(a, n * size, false);
 }
 
 void *pw_arena_calloc(struct pw_arena *a, size_t n, size_t size)

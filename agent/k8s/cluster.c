@@ -454,6 +454,13 @@ static int settle_pod_ips(struct pw_cluster *c, struct pw_error *err)
 	return ret;
 }
 
+/* One namespace: the loader gives the objects of a namespace one after the
+ * other in a file one string (struct ld last_ns), so mostly no string is read. */
+static bool same_ns(const char *a, const char *b)
+{
+	return a == b || !strcmp(a, b);
+}
+
 int pw_cluster_finish(struct pw_cluster *c, struct pw_error *err)
 {
 	size_t n_sorted;
@@ -501,7 +508,7 @@ int pw_cluster_finish(struct pw_cluster *c, struct pw_error *err)
 	for (size_t i = 0, j; i < c->n_pods; i = j) {
 		const struct pw_loc *first = &c->pods[i].loc;
 
-		for (j = i + 1; j < c->n_pods && !strcmp(c->pods[j].ns, c->pods[i].ns); j++)
+		for (j = i + 1; j < c->n_pods && same_ns(c->pods[j].ns, c->pods[i].ns); j++)
 			if (loc_before(&c->pods[j].loc, first))
 				first = &c->pods[j].loc;
 		if (add_implicit_ns(c, c->pods[i].ns, first, n_sorted))
@@ -510,7 +517,7 @@ int pw_cluster_finish(struct pw_cluster *c, struct pw_error *err)
 	for (size_t i = 0, j; i < c->n_policies; i = j) {
 		const struct pw_loc *first = &c->policies[i].loc;
 
-		for (j = i + 1; j < c->n_policies && !strcmp(c->policies[j].ns, c->policies[i].ns);
+		for (j = i + 1; j < c->n_policies && same_ns(c->policies[j].ns, c->policies[i].ns);
 		     j++)
 			if (loc_before(&c->policies[j].loc, first))
 				first = &c->policies[j].loc;

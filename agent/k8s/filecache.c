@@ -252,37 +252,67 @@ static int limit_error(const struct fc_file *f, const struct kind *k, size_t nth
 			 f->path, line, k->what);
 }
 
+/* A file's sorted objects of one kind not yet merged. */
+struct run {
+	const char *p;
+	size_t      n;
+};
+
+/* The run (of r[0..k) but skip) whose first object sorts first, the earliest
+ * run on a tie; -1 if they are all empty. */
+static int first_run(const struct run *r, int k, int skip,
+		     int (*cmp)(const void *, const void *))
+{
+	int m = -1;
+
+	for (int i = 0; i < k; i++)
+		if (i != skip && r[i].n && (m < 0 || cmp(r[i].p, r[m].p) < 0))
+			m = i;
+	return m;
+}
+
 /*
- * dst[0..len) is sorted by cmp; put the sorted src[0..m) (from a later
- * file) in, each after the objects of equal key already there, as a stable
- * sort of the two one after the other would. From the back: one binary
- * search per object of src, and each object of dst moves once, in blocks.
+ * The sorted runs r[0..k) (files in load order) merged into dst, as a stable
+ * sort of them one after the other would order them: equal keys in file
+ * order. Each object is copied once, in blocks: the run whose head sorts
+ * first gives every object up to the head of the next run (found by binary
+ * search), so a small file merged into a big one costs a few searches and
+ * one copy of the big one, not a pass over it. Returns whether two runs
+ * hold an equal key.
  */
-static bool merge_into(char *dst, size_t len, const char *src, size_t m, size_t size,
+static bool merge_runs(char *dst, struct run *r, int k, size_t size,
 		       int (*cmp)(const void *, const void *))
 {
-	size_t hi = len, w = len + m;
 	bool dup = false;
+	int m;
 
-	for (size_t j = m; j-- > 0;) {
-		const char *x = src + j * size;
-		size_t lo = 0, h = hi;
+	while ((m = first_run(r, k, -1, cmp)) >= 0) {
+		int s = first_run(r, k, m, cmp);
+		size_t lo = 1, hi = r[m].n, c;
 
-		while (lo < h) { /* the first of dst[0..hi) that sorts after x */
-			size_t mid = lo + (h - lo) / 2;
+		if (s < 0) {
+			memcpy(dst, r[m].p, r[m].n * size);
+			break;
+		}
+		/* how many of r[m] go before r[s]'s head: those that sort
+		 * before it, and the equal ones too when r[m] is the earlier
+		 * file (its head does: a tie picks the earlier run) */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int d = cmp(r[m].p + mid * size, r[s].p);
 
-			if (cmp(dst + mid * size, x) <= 0)
+			if (d < 0 || (d == 0 && m < s))
 				lo = mid + 1;
 			else
-				h = mid;
+				hi = mid;
 		}
-		/* an equal key is right before: what was moved is greater */
-		if (lo && !cmp(dst + (lo - 1) * size, x))
+		c = lo;
+		if (!cmp(r[m].p + (c - 1) * size, r[s].p))
 			dup = true;
-		w -= hi - lo;
-		memmove(dst + w * size, dst + lo * size, (hi - lo) * size);
-		hi = lo;
-		memcpy(dst + --w * size, x, size);
+		memcpy(dst, r[m].p, c * size);
+		dst += c * size;
+		r[m].p += c * size;
+		r[m].n -= c;
 	}
 	return dup;
 }
@@ -299,6 +329,7 @@ static bool merge_into(char *dst, size_t len, const char *src, size_t m, size_t 
 static int concat(struct pw_cluster *c, struct fc_file **v, size_t n, const struct kind *k,
 		  bool *merged, bool *unique, struct pw_error *err)
 {
+	struct run r[FC_MERGE_MAX_RUNS];
 	size_t total = 0, at = 0, runs = 0;
 	char *dst;
 
@@ -314,9 +345,11 @@ static int concat(struct pw_cluster *c, struct fc_file **v, size_t n, const stru
 	*unique = *merged;
 	if (!total)
 		return 0;
-	dst = pw_arena_calloc(&pw_store(c)->arena, total, k->size);
+	/* every object is copied in: no need to zero it first */
+	dst = pw_arena_alloc_array_raw(&pw_store(c)->arena, total, k->size);
 	if (!dst)
 		return pw_errorf(err, -ENOMEM, "out of memory");
+	runs = 0;
 	for (size_t i = 0; i < n; i++) {
 		size_t cnt = *k_count(k, v[i]->c);
 
@@ -324,13 +357,16 @@ static int concat(struct pw_cluster *c, struct fc_file **v, size_t n, const stru
 			continue;
 		if (k->unique && v[i]->dups)
 			*unique = false;
-		if (at && runs <= FC_MERGE_MAX_RUNS) {
-			if (merge_into(dst, at, *k_arr(k, v[i]->c), cnt, k->size, k->cmp))
-				*unique = false;
-		} else
+		if (*merged) {
+			r[runs].p = *k_arr(k, v[i]->c);
+			r[runs++].n = cnt;
+		} else {
 			memcpy(dst + at * k->size, *k_arr(k, v[i]->c), cnt * k->size);
-		at += cnt;
+			at += cnt;
+		}
 	}
+	if (*merged && merge_runs(dst, r, (int)runs, k->size, k->cmp))
+		*unique = false;
 	*k_arr(k, c) = dst;
 	*k_count(k, c) = total;
 	*(size_t *)((char *)pw_store(c) + k->cap) = total;

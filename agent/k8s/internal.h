@@ -71,6 +71,11 @@ struct ld {
 	 * error, as `kubectl apply --validate=strict` has it (a misspelled
 	 * field would otherwise change what the policy means, silently) */
 	bool               strict;
+	/* the namespace of the file's last namespaced object: the next one of
+	 * the same namespace points at this string, so that code over sorted
+	 * objects (pw_cluster_finish) tells groups apart by the pointer, without
+	 * reading a string per object */
+	char              *last_ns;
 };
 
 /* ---- field path ("spec.ingress[0].from[1]") */

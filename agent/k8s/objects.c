@@ -471,6 +471,10 @@ int ld_metadata_named(struct ld *ld, yaml_node_t *obj, yaml_node_t *meta, bool w
 					 LD_NAME_DNS_LABEL, &out->ns);
 			if (ret)
 				goto out;
+			if (ld->last_ns && !strcmp(ld->last_ns, out->ns))
+				out->ns = ld->last_ns;
+			else
+				ld->last_ns = out->ns;
 		}
 	}
 	{

@@ -645,6 +645,21 @@ struct link_name {
 	uint32_t ifindex;
 };
 
+/*
+ * A filter over the host routes' addresses: a pod's address whose bit is
+ * clear has none, which is the answer for every remote pod (9,900 of 10,000
+ * in `podwall bench control`) without a binary search of the routes.
+ */
+#define HOST_BITS 4096
+
+static unsigned host_bit(const uint8_t a[16])
+{
+	uint32_t w[4];
+
+	memcpy(w, a, 16);
+	return ((w[0] ^ w[1] ^ w[2] ^ w[3]) * 0x9e3779b1u) >> 20; /* 12 bits */
+}
+
 struct pw_rt_snap {
 	struct pw_link    *links;     /* by ifindex */
 	size_t             n_links, cap_links;
@@ -652,6 +667,7 @@ struct pw_rt_snap {
 	size_t             n_names, cap_names;
 	struct host_route *hosts;     /* by address */
 	size_t             n_hosts, cap_hosts;
+	uint64_t           host_bits[HOST_BITS / 64]; /* host_bit() of each one's address */
 	struct local_pfx  *locals;
 	size_t             n_locals, cap_locals;
 	struct u32_list    gw;        /* devices of gateway routes, as pw_rt_gateway_devs */
@@ -972,6 +988,11 @@ int pw_resolver_snapshot(struct pw_resolver *r)
 		qsort(s->names, s->n_names, sizeof(*s->names), name_cmp);
 	if (s->n_hosts > 1)
 		qsort(s->hosts, s->n_hosts, sizeof(*s->hosts), host_cmp);
+	for (size_t i = 0; i < s->n_hosts; i++) {
+		unsigned b = host_bit(s->hosts[i].addr);
+
+		s->host_bits[b / 64] |= 1ull << (b % 64);
+	}
 	if (s->gw.n > 1)
 		qsort(s->gw.v, s->gw.n, sizeof(*s->gw.v), cmp_u32);
 	r->snap = s;
@@ -1027,6 +1048,8 @@ static int snap_host_dev(const struct pw_rt_snap *s, const uint8_t addr[16], uin
 	bool v4 = addr_is_v4(addr);
 
 	*ifindex = 0;
+	if (!(s->host_bits[host_bit(addr) / 64] & (1ull << (host_bit(addr) % 64))))
+		return 1; /* no /32 (/128) route anywhere (below) */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 

@@ -88,18 +88,22 @@ void *pw_arena_alloc(struct pw_arena *a, size_t size)
 	return take(a, size, true);
 }
 
-void *pw_arena_alloc_array_raw(struct pw_arena *a, size_t n, size_t size)
+/* n elements of size bytes, zeroed or not; NULL if n * size overflows */
+static void *take_array(struct pw_arena *a, size_t n, size_t size, bool zero)
 {
 	if (size && n > SIZE_MAX / size)
 		return NULL;
-	return take(a, n * size, false);
+	return take(a, n * size, zero);
+}
+
+void *pw_arena_alloc_array_raw(struct pw_arena *a, size_t n, size_t size)
+{
+	return take_array(a, n, size, false);
 }
 
 void *pw_arena_calloc(struct pw_arena *a, size_t n, size_t size)
 {
-	if (size && n > SIZE_MAX / size)
-		return NULL;
-	return pw_arena_alloc(a, n * size);
+	return take_array(a, n, size, true);
 }
 
 char *pw_arena_strndup(struct pw_arena *a, const char *s, size_t n)

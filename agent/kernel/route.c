@@ -1046,9 +1046,10 @@ static int snap_host_dev(const struct pw_rt_snap *s, const uint8_t addr[16], uin
 	size_t lo = 0, hi = s->n_hosts;
 	const struct host_route *h;
 	bool v4 = addr_is_v4(addr);
+	unsigned bit = host_bit(addr);
 
 	*ifindex = 0;
-	if (!(s->host_bits[host_bit(addr) / 64] & (1ull << (host_bit(addr) % 64))))
+	if (!(s->host_bits[bit / 64] & (1ull << (bit % 64))))
 		return 1; /* no /32 (/128) route anywhere (below) */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
